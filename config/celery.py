@@ -1,0 +1,20 @@
+"""The Celery app, and the one place the beat schedule is defined."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("keel")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Proves to /healthz that beat is ticking (beat records the send) and that a worker is
+    # consuming (the worker records the run).
+    "keel-heartbeat": {
+        "task": "core.tasks.heartbeat",
+        "schedule": float(os.environ.get("KEEL_HEARTBEAT_SECONDS", "15")),
+    },
+}

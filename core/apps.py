@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """What every app shares: roles, API tokens, request context, health, API plumbing."""
+
+    name = "core"
+    verbose_name = "Keel core"
+
+    def ready(self) -> None:
+        # Celery process signals (heartbeats, task id in the audit context).
+        from . import celery_signals  # noqa: F401

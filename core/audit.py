@@ -1,0 +1,84 @@
+"""The audit port: every service records its write here, inside its own transaction.
+
+The hash-chained trail itself lives in governance (governance/audit.py), which registers its writer
+when the app loads. projects and core call this module, so they never import governance (the
+dependency runs governance → projects → core). With no writer registered a write fails loudly:
+an unaudited write is worse than a refused one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+_writer: Callable[..., Any] | None = None
+
+
+def register_writer(writer: Callable[..., Any]) -> None:
+    global _writer
+    _writer = writer
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+):
+    """Append one audit event for a write that the caller is making in the current transaction."""
+    if _writer is None:
+        raise ImproperlyConfigured("No audit writer is registered; is 'governance' in INSTALLED_APPS?")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return _writer(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+    )
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe, exact rendering: money stays a decimal string, times are ISO-8601."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The before/after picture of a model for the audit trail (foreign keys as their ids)."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        if field.many_to_many:
+            out[name] = sorted(o.pk for o in getattr(obj, name).all()) if obj.pk else []
+        elif field.is_relation:
+            out[name] = getattr(obj, field.attname)
+        else:
+            out[name] = json_value(getattr(obj, name))
+    return out
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields that differ, so an audit row says what changed rather than everything."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

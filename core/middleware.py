@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+
+from . import context
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from X-Request-ID when it is well-formed) for audit and logs."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = rid
+        token = context.request_id.set(rid)
+        try:
+            response = self.get_response(request)
+        finally:
+            context.request_id.reset(token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Deny by default: every page needs a login unless marked @login_not_required.
+
+    The API is left to DRF, whose default permission answers 401/403 instead of a redirect.
+    """
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+REQUEST_TOO_LARGE = "Request body too large: {size} bytes, the limit is {limit} bytes."
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses an oversize body from its Content-Length, before anything reads it.
+
+    Django guards `request.body` and form parsing, but DRF reads the raw stream; this covers both.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+        from django.http import JsonResponse
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            size = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            size = 0
+        if limit is not None and size > limit:
+            return JsonResponse({"detail": REQUEST_TOO_LARGE.format(size=size, limit=limit)}, status=413)
+        return self.get_response(request)

@@ -1,0 +1,40 @@
+"""The four personas as Django groups (created by core's data migration), and how to ask for them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    EXECUTIVE = "Executive", "Executive"
+    RISK_OFFICER = "Risk Officer", "Risk officer"
+    TEAM_LEAD = "Team Lead", "Team lead"
+    ADMIN = "Admin", "Admin"
+
+
+def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
+    """The roles a user holds; a superuser counts as Admin. Cached on the user object per request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_keel_roles", None)
+    if cached is None:
+        names = set(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(Role.ADMIN)
+        cached = frozenset(names)
+        user._keel_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def is_admin(user) -> bool:
+    return has_role(user, Role.ADMIN)
+
+
+def reads_everything(user) -> bool:
+    """Executives, risk officers and admins see the whole portfolio."""
+    return has_role(user, Role.EXECUTIVE, Role.RISK_OFFICER, Role.ADMIN)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The audit trail is append-only: rows cannot be updated.")
+
+    def delete(self):
+        raise TypeError("The audit trail is append-only: rows cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One write, hash-chained to the one before it. Append-only: the database refuses UPDATE and DELETE."""
+
+    seq = models.PositiveBigIntegerField(primary_key=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    # The actor is a snapshot, not a foreign key: deleting a user must neither fail on nor rewrite history.
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_repr = models.CharField(max_length=150)
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=100)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    hash_alg = models.PositiveSmallIntegerField(default=1)
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("The audit trail is append-only: an event cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit trail is append-only: an event cannot be deleted.")
+
+
+class AuditChainHead(models.Model):
+    """The newest seq and hash, with a MAC keyed outside the database.
+
+    The chain alone cannot show that its newest rows were cut off; this signed head can, and it
+    cannot be re-forged by someone who can write the database but does not hold the secret key.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from core.roles import is_admin
+
+from .models import INITIAL_STAGES, AIProject, Stage, Team
+from .permissions import user_team_ids
+
+
+def _people():
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+class ProjectForm(forms.ModelForm):
+    """Create/edit a project; the team list offers only teams the user may put projects in."""
+
+    class Meta:
+        model = AIProject
+        fields = [
+            "name", "purpose", "team", "owner", "executive_sponsor", "stage", "health",
+            "currency", "expected_investment", "expected_annual_value", "horizon_months",
+        ]  # fmt: skip
+        widgets = {"purpose": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.all()
+        if not is_admin(user):
+            teams = teams.filter(pk__in=user_team_ids(user))
+        self.fields["team"].queryset = teams
+        self.fields["owner"].queryset = _people()
+        self.fields["executive_sponsor"].queryset = _people()
+        self.fields["owner"].label_from_instance = self.fields["executive_sponsor"].label_from_instance = lambda u: (
+            u.get_full_name() or u.username
+        )
+        if self.instance.pk:
+            del self.fields["stage"]  # the stage moves only through the stage-change form
+        else:
+            self.fields["stage"].choices = [(s, Stage(s).label) for s in INITIAL_STAGES]
+            self.fields["owner"].initial = user.pk
+
+
+class StageChangeForm(forms.Form):
+    stage = forms.ChoiceField(choices=Stage.choices)
+    reason = forms.CharField(max_length=500, required=False, widget=forms.TextInput)
+
+    def __init__(self, *args, project: AIProject, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = [(s, Stage(s).label) for s in project.allowed_next_stages()]

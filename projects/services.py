@@ -1,0 +1,169 @@
+"""The only code that writes teams and projects. Each function is one transaction with its audit event."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from core import audit
+from core.errors import PermissionDeniedError, TransitionError
+
+from .models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, Stage, Team
+from .permissions import can_change_project, can_create_project_in, can_manage_teams
+
+PROJECT_FIELDS = (
+    "name", "slug", "purpose", "team", "owner", "executive_sponsor", "stage", "health",
+    "currency", "expected_investment", "expected_annual_value", "horizon_months",
+)  # fmt: skip
+PROJECT_EDITABLE = (
+    "name", "purpose", "team", "owner", "executive_sponsor", "health",
+    "currency", "expected_investment", "expected_annual_value", "horizon_months",
+)  # fmt: skip
+TEAM_FIELDS = ("name", "slug", "description", "lead", "members")
+
+NOT_YOUR_TEAM = "You can only create or change projects of a team you lead or belong to."
+TEAMS_ADMIN_ONLY = "Only admins can create or change teams."
+ILLEGAL_INITIAL_STAGE = "A new project starts at idea, design or development; later stages are reached by transitions."
+ILLEGAL_TRANSITION = "A project cannot move from {current} to {target}. Allowed next stages: {allowed}."
+SAME_STAGE = "The project is already at {stage}."
+SLUG_TAKEN = "Another project already uses the slug {slug!r}; choose another name or slug."
+
+
+def _unique_slug(base: str, *, model, exclude_pk=None) -> str:
+    slug = (slugify(base) or "project")[:100]
+    candidate, n = slug, 2
+    qs = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
+    while qs.filter(slug=candidate).exists():
+        candidate, n = f"{slug}-{n}", n + 1
+    return candidate
+
+
+@transaction.atomic
+def team_create(*, by, name: str, slug: str = "", description: str = "", lead=None, members=()) -> Team:
+    if by is not None and not can_manage_teams(by):
+        raise PermissionDeniedError(TEAMS_ADMIN_ONLY)
+    team = Team(name=name, slug=slug or _unique_slug(name, model=Team), description=description, lead=lead)
+    team.full_clean()
+    team.save()
+    team.members.set(members)
+    audit.record(actor=by, action="team.created", obj=team, after=audit.snapshot(team, TEAM_FIELDS))
+    return team
+
+
+@transaction.atomic
+def team_update(*, by, team: Team, **fields) -> Team:
+    if by is not None and not can_manage_teams(by):
+        raise PermissionDeniedError(TEAMS_ADMIN_ONLY)
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    before = audit.snapshot(team, TEAM_FIELDS)
+    members = fields.pop("members", None)
+    for name, value in fields.items():
+        if name not in TEAM_FIELDS:
+            raise ValueError(f"team field {name!r} is not editable")
+        setattr(team, name, value)
+    team.full_clean()
+    team.save()
+    if members is not None:
+        team.members.set(members)
+    old, new = audit.changes(before, audit.snapshot(team, TEAM_FIELDS))
+    if new:
+        audit.record(actor=by, action="team.updated", obj=team, before=old, after=new)
+    return team
+
+
+@transaction.atomic
+def project_create(
+    *,
+    by,
+    name: str,
+    purpose: str,
+    team: Team,
+    owner,
+    slug: str = "",
+    executive_sponsor=None,
+    stage: str = Stage.IDEA,
+    health: str = AIProject._meta.get_field("health").default,
+    currency: str = "EUR",
+    expected_investment: Decimal = Decimal("0"),
+    expected_annual_value: Decimal = Decimal("0"),
+    horizon_months: int = 36,
+) -> AIProject:
+    """Register a project. `by=None` is the system itself (seeding, migrations), which skips the role check."""
+    if by is not None and not can_create_project_in(by, team):
+        raise PermissionDeniedError(NOT_YOUR_TEAM, field="team")
+    if stage not in INITIAL_STAGES:
+        raise ValidationError({"stage": [ILLEGAL_INITIAL_STAGE]})
+    if slug and AIProject.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": [SLUG_TAKEN.format(slug=slug)]})
+    project = AIProject(
+        name=name,
+        slug=slug or _unique_slug(name, model=AIProject),
+        purpose=purpose,
+        team=team,
+        owner=owner,
+        executive_sponsor=executive_sponsor,
+        stage=stage,
+        health=health,
+        currency=currency,
+        expected_investment=expected_investment,
+        expected_annual_value=expected_annual_value,
+        horizon_months=horizon_months,
+    )
+    project.full_clean()
+    project.save()
+    audit.record(actor=by, action="project.created", obj=project, after=audit.snapshot(project, PROJECT_FIELDS))
+    return project
+
+
+@transaction.atomic
+def project_update(*, by, project: AIProject, **fields) -> AIProject:
+    """Change the editable fields; the stage only moves through project_change_stage."""
+    project = AIProject.objects.select_for_update().get(pk=project.pk)
+    if by is not None and not can_change_project(by, project):
+        raise PermissionDeniedError(NOT_YOUR_TEAM)
+    unknown = set(fields) - set(PROJECT_EDITABLE)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    # Moving a project to another team needs the right to create projects in that team.
+    if "team" in fields and by is not None and not can_create_project_in(by, fields["team"]):
+        raise PermissionDeniedError(NOT_YOUR_TEAM, field="team")
+    before = audit.snapshot(project, PROJECT_FIELDS)
+    for name, value in fields.items():
+        setattr(project, name, value)
+    project.full_clean()
+    old, new = audit.changes(before, audit.snapshot(project, PROJECT_FIELDS))
+    if not new:
+        return project  # nothing changed: no write, no audit event
+    project.save()
+    audit.record(actor=by, action="project.updated", obj=project, before=old, after=new)
+    return project
+
+
+@transaction.atomic
+def project_change_stage(*, by, project: AIProject, stage: str, reason: str = "") -> AIProject:
+    """Move a project along its lifecycle; the row is locked so two movers cannot both succeed."""
+    project = AIProject.objects.select_for_update().get(pk=project.pk)
+    if by is not None and not can_change_project(by, project):
+        raise PermissionDeniedError(NOT_YOUR_TEAM)
+    if stage not in Stage.values:
+        raise ValidationError({"stage": [f"Unknown stage {stage!r}. Stages: {', '.join(Stage.values)}."]})
+    if stage == project.stage:
+        raise TransitionError(SAME_STAGE.format(stage=project.stage), field="stage")
+    if stage not in STAGE_TRANSITIONS[project.stage]:
+        allowed = ", ".join(project.allowed_next_stages()) or "none"
+        raise TransitionError(
+            ILLEGAL_TRANSITION.format(current=project.stage, target=stage, allowed=allowed), field="stage"
+        )
+    previous = project.stage
+    project.stage = stage
+    project.stage_changed_at = timezone.now()
+    project.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    after = {"stage": stage}
+    if reason:
+        after["reason"] = reason
+    audit.record(actor=by, action="project.stage_changed", obj=project, before={"stage": previous}, after=after)
+    return project

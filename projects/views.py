@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.generic import FormView, TemplateView
+
+from core.errors import DomainError, PermissionDeniedError
+from core.permissions import RoleRequiredMixin
+from core.roles import Role
+
+from . import services
+from .filters import AIProjectFilterSet
+from .forms import ProjectForm, StageChangeForm
+from .models import AIProject
+from .permissions import can_change_project
+from .selectors import project_stage_counts, projects_for_user
+
+ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
+
+
+def apply_service_errors(form, exc: Exception) -> None:
+    """Show a service's refusal on the form, next to the field it concerns."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    elif isinstance(exc, DomainError):
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    else:
+        form.add_error(None, str(exc))
+
+
+class HomeView(TemplateView):
+    """The landing page: the portfolio at a glance, scoped to what the user may see."""
+
+    template_name = "projects/home.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        ctx["stage_counts"] = project_stage_counts(user=user)
+        ctx["my_projects"] = projects_for_user(user=user).filter(owner=user).order_by("name")[:10]
+        return ctx
+
+
+class ProjectListView(RoleRequiredMixin, TemplateView):
+    allowed_roles = ALL_ROLES
+    template_name = "projects/project_list.html"
+    paginate_by = 25
+
+    def get(self, request, *args, **kwargs):
+        self.filterset = AIProjectFilterSet(request.GET or None, queryset=projects_for_user(user=request.user))
+        if request.GET.get("export") == "csv":
+            return self.export_csv(self.filterset.qs if self.filterset.is_valid() else self.filterset.queryset.none())
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        qs = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else self.filterset.queryset
+        if not self.filterset.is_bound:
+            qs = qs.order_by("name", "id")
+        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        ctx.update(filter=self.filterset, page_obj=page, projects=page.object_list, querystring=params.urlencode())
+        return ctx
+
+    def export_csv(self, qs):
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+        header = ["slug", "name", "team", "stage", "health", "owner", "executive_sponsor", "currency",
+                  "expected_investment", "expected_annual_value", "horizon_months", "updated_at"]  # fmt: skip
+
+        def rows():
+            yield writer.writerow(header)
+            for p in qs.iterator(chunk_size=500):
+                yield writer.writerow([
+                    _csv_safe(p.slug), _csv_safe(p.name), _csv_safe(p.team.name), p.stage, p.health,
+                    p.owner.username, p.executive_sponsor.username if p.executive_sponsor else "",
+                    p.currency, p.expected_investment, p.expected_annual_value, p.horizon_months,
+                    p.updated_at.isoformat(),
+                ])  # fmt: skip
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="keel-projects.csv"'
+        return response
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formula injection in user-entered text (=, +, -, @ at the start)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+class ProjectMixin(RoleRequiredMixin):
+    allowed_roles = ALL_ROLES
+
+    def get_project(self) -> AIProject:
+        try:
+            return projects_for_user(user=self.request.user).get(slug=self.kwargs["slug"])
+        except AIProject.DoesNotExist:
+            raise Http404("No such project, or you may not see it.") from None
+
+
+class ProjectDetailView(ProjectMixin, TemplateView):
+    template_name = "projects/project_detail.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        project = self.get_project()
+        ctx["project"] = project
+        ctx["can_change"] = can_change_project(self.request.user, project)
+        ctx["stage_form"] = StageChangeForm(project=project) if ctx["can_change"] else None
+        return ctx
+
+
+class ProjectCreateView(RoleRequiredMixin, FormView):
+    allowed_roles = WRITER_ROLES
+    template_name = "projects/project_form.html"
+    form_class = ProjectForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            project = services.project_create(by=self.request.user, **form.cleaned_data)
+        except (ValidationError, DomainError) as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Project “{project.name}” registered.")
+        return redirect("projects:detail", slug=project.slug)
+
+
+class ProjectUpdateView(ProjectMixin, FormView):
+    allowed_roles = WRITER_ROLES
+    template_name = "projects/project_form.html"
+    form_class = ProjectForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.project = self.get_project()
+            if not can_change_project(request.user, self.project):
+                raise PermissionDenied("You can only change projects of your own team.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user, "instance": self.project}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(project=self.project, **kwargs)
+
+    def form_valid(self, form):
+        # Pass the original row to the service: the form has already written the posted values onto it.
+        original = AIProject.objects.get(pk=self.project.pk)
+        try:
+            services.project_update(by=self.request.user, project=original, **form.cleaned_data)
+        except (ValidationError, DomainError) as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, "Project updated.")
+        return redirect("projects:detail", slug=self.project.slug)
+
+
+class ProjectStageView(ProjectMixin, FormView):
+    allowed_roles = WRITER_ROLES
+    template_name = "projects/project_stage.html"
+    form_class = StageChangeForm
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.project = self.get_project()
+            if not can_change_project(request.user, self.project):
+                raise PermissionDenied("You can only change projects of your own team.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "project": self.project}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(project=self.project, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.project_change_stage(by=self.request.user, project=self.project, **form.cleaned_data)
+        except (ValidationError, DomainError, PermissionDeniedError) as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Stage changed to {form.cleaned_data['stage']}.")
+        return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}))
