@@ -29,13 +29,20 @@ class RequestContextMiddleware:
         return response
 
 
+API_PAGES = ("/api/docs/",)
+
+
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     """Deny by default: every page needs a login unless marked @login_not_required.
 
-    The API is left to DRF, whose default permission answers 401/403 instead of a redirect.
+    The API is left to DRF, whose default permission answers 401/403 instead of a redirect; its docs
+    page is for people, who are sent to the login page like on any other page.
     """
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith(API_PAGES):
+            # DRF marks its views login-not-required; this one is a page, so a visitor still goes to login.
+            return None if request.user.is_authenticated else self.handle_no_permission(request, view_func)
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)

@@ -34,6 +34,15 @@ class RolePermission(BasePermission):
         return True if check is None else bool(check(request.user, obj))
 
 
+class HasAnyRole(BasePermission):
+    """Signed in and holding some role: the API docs and schema, which every persona may read."""
+
+    message = "Your account has no role yet."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and user_roles(request.user))
+
+
 def view_roles(view, method: str) -> set[str]:
     attr = "read_roles" if method in SAFE_METHODS else "write_roles"
     action = getattr(view, "action", None)

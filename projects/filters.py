@@ -7,11 +7,19 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .models import AIProject, Health, Stage, Team
+from .selectors import teams_for_user
+
+
+def visible_teams(request):
+    """The team filter offers only the teams the caller may see, so a team lead's list names no other team."""
+    if request is None:
+        return Team.objects.none()
+    return teams_for_user(user=request.user).order_by("name")
 
 
 class AIProjectFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
-    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), to_field_name="slug", label="Team")
+    team = django_filters.ModelChoiceFilter(queryset=visible_teams, to_field_name="slug", label="Team")
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage")
     health = django_filters.ChoiceFilter(choices=Health.choices, label="Health")
     owner = django_filters.ModelChoiceFilter(

@@ -12,7 +12,7 @@ from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError, PermissionDeniedError
 from core.permissions import RoleRequiredMixin
-from core.roles import Role
+from core.roles import Role, has_role
 
 from . import services
 from .filters import AIProjectFilterSet
@@ -55,7 +55,9 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
     paginate_by = 25
 
     def get(self, request, *args, **kwargs):
-        self.filterset = AIProjectFilterSet(request.GET or None, queryset=projects_for_user(user=request.user))
+        self.filterset = AIProjectFilterSet(
+            request.GET or None, queryset=projects_for_user(user=request.user), request=request
+        )
         if request.GET.get("export") == "csv":
             return self.export_csv(self.filterset.qs if self.filterset.is_valid() else self.filterset.queryset.none())
         return super().get(request, *args, **kwargs)
@@ -85,7 +87,8 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
             for p in qs.iterator(chunk_size=500):
                 yield writer.writerow([
                     _csv_safe(p.slug), _csv_safe(p.name), _csv_safe(p.team.name), p.stage, p.health,
-                    p.owner.username, p.executive_sponsor.username if p.executive_sponsor else "",
+                    _csv_safe(p.owner.username),
+                    _csv_safe(p.executive_sponsor.username) if p.executive_sponsor else "",
                     p.currency, p.expected_investment, p.expected_annual_value, p.horizon_months,
                     p.updated_at.isoformat(),
                 ])  # fmt: skip
@@ -146,7 +149,8 @@ class ProjectUpdateView(ProjectMixin, FormView):
     form_class = ProjectForm
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
+        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
+        if has_role(request.user, *self.allowed_roles):
             self.project = self.get_project()
             if not can_change_project(request.user, self.project):
                 raise PermissionDenied("You can only change projects of your own team.")
@@ -177,7 +181,8 @@ class ProjectStageView(ProjectMixin, FormView):
     http_method_names = ["get", "post"]
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
+        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
+        if has_role(request.user, *self.allowed_roles):
             self.project = self.get_project()
             if not can_change_project(request.user, self.project):
                 raise PermissionDenied("You can only change projects of your own team.")

@@ -1,0 +1,36 @@
+# Keel: `make run` sets up and runs the embedded demo; `make test` sets up and runs the test suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint format clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+## Set up and run Keel on the embedded default: SQLite + filesystem broker, web + worker + beat, demo data.
+run: install
+	KEEL_EMBEDDED=true ./scripts/run_embedded.sh
+
+## Set up and run every test (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	KEEL_EMBEDDED=true $(PY) manage.py makemigrations --check --dry-run
+	KEEL_EMBEDDED=true $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf var/ $(VENV)

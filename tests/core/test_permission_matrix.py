@@ -1,0 +1,264 @@
+"""Who may do what: every persona against every page and API operation, in one table.
+
+The target is always the `project` fixture (team "Claims", led by `team_lead`); `other_lead` leads
+another team. A write that the matrix expects to succeed must leave exactly one audit event, and a
+refused one none. A URL or API operation missing from the table fails the coverage tests below.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from types import SimpleNamespace
+from urllib.parse import quote
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.views.generic.edit import ProcessFormView
+from drf_spectacular.generators import SchemaGenerator
+
+from governance.models import AuditEvent
+
+PERSONAS = ("anonymous", "no_role", "executive", "risk_officer", "team_lead", "other_lead", "admin")
+USER_FIXTURE = {
+    "no_role": "no_role_user",
+    "executive": "executive",
+    "risk_officer": "risk_officer",
+    "team_lead": "team_lead",
+    "other_lead": "other_lead",
+    "admin": "admin_user",
+}
+OK, CREATED, FOUND, UNAUTHORIZED, FORBIDDEN, NOT_FOUND = 200, 201, 302, 401, 403, 404
+LOGIN = "login"  # 302 to /login/?next=<the requested path>
+REDIRECT_AFTER_SAVE = FOUND  # a page write that succeeded redirects to the project page
+FORM_REFUSED = OK  # the page re-renders the form with an error; nothing is written
+
+
+def project_form(c):
+    return {
+        "name": "Claims triage", "purpose": "Routes incoming claims.", "team": c.team.pk, "owner": c.team_lead.pk,
+        "stage": "idea", "health": "on_track", "currency": "EUR", "expected_investment": "1000",
+        "expected_annual_value": "5000", "horizon_months": "24",
+    }  # fmt: skip
+
+
+def project_edit_form(c):
+    data = project_form(c)
+    del data["stage"]
+    return {**data, "name": "Fraud scoring v2"}
+
+
+BODIES = {
+    "project_form": project_form,
+    "project_edit_form": project_edit_form,
+    "stage_form": lambda c: {"stage": "design", "reason": "Design approved"},
+    "team_json": lambda c: {"name": "Risk analytics"},
+    "team_put_json": lambda c: {"name": "Claims", "description": "Handles claims."},
+    "team_patch_json": lambda c: {"description": "Handles claims."},
+    "project_json": lambda c: {
+        "name": "Claims triage", "purpose": "Routes incoming claims.", "team": c.team.slug,
+        "owner": c.team_lead.username,
+    },  # fmt: skip
+    "project_put_json": lambda c: {
+        "name": "Fraud scoring v2", "purpose": "Scores claims.", "team": c.team.slug, "owner": c.team_lead.username,
+    },  # fmt: skip
+    "project_patch_json": lambda c: {"name": "Fraud scoring v2"},
+    "transition_json": lambda c: {"stage": "design"},
+}
+
+# fmt: off
+MATRIX = [
+    # method  path                                     body                anonymous     no_role    executive  risk       team_lead  other_lead    admin
+    ("GET",  "/",                                      None,               LOGIN,        OK,        OK,        OK,        OK,        OK,           OK),
+    ("GET",  "/projects/",                             None,               LOGIN,        FORBIDDEN, OK,        OK,        OK,        OK,           OK),
+    ("GET",  "/projects/?export=csv",                  None,               LOGIN,        FORBIDDEN, OK,        OK,        OK,        OK,           OK),
+    ("GET",  "/projects/new/",                         None,               LOGIN,        FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        OK,           OK),
+    # Another team is not among a team lead's choices: the form refuses it (API: 403).
+    ("POST", "/projects/new/",                         "project_form",     LOGIN,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FOUND,     FORM_REFUSED, FOUND),
+    ("GET",  "/projects/{project}/",                   None,               LOGIN,        FORBIDDEN, OK,        OK,        OK,        NOT_FOUND,    OK),
+    ("GET",  "/projects/{project}/edit/",              None,               LOGIN,        FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        NOT_FOUND,    OK),
+    ("POST", "/projects/{project}/edit/",              "project_edit_form", LOGIN,       FORBIDDEN, FORBIDDEN, FORBIDDEN, FOUND,     NOT_FOUND,    FOUND),
+    ("GET",  "/projects/{project}/stage/",             None,               LOGIN,        FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        NOT_FOUND,    OK),
+    ("POST", "/projects/{project}/stage/",             "stage_form",       LOGIN,        FORBIDDEN, FORBIDDEN, FORBIDDEN, FOUND,     NOT_FOUND,    FOUND),
+    ("GET",  "/governance/audit/",                     None,               LOGIN,        FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN,    OK),
+    ("GET",  "/api/docs/",                             None,               LOGIN,        FORBIDDEN, OK,        OK,        OK,        OK,           OK),
+    # The schema is fetched by machines (token auth) too, so it answers like the API.
+    ("GET",  "/api/schema/",                           None,               UNAUTHORIZED, FORBIDDEN, OK,        OK,        OK,        OK,           OK),
+    # DRF's router index declares no read_roles, so deny-by-default refuses it to everyone.
+    ("GET",  "/api/v1/",                               None,               UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,    FORBIDDEN),
+    ("GET",  "/api/v1/teams/",                         None,               UNAUTHORIZED, FORBIDDEN, OK,        OK,        OK,        OK,           OK),
+    ("POST", "/api/v1/teams/",                         "team_json",        UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,    CREATED),
+    ("GET",  "/api/v1/teams/{team}/",                  None,               UNAUTHORIZED, FORBIDDEN, OK,        OK,        OK,        NOT_FOUND,    OK),
+    ("PUT",  "/api/v1/teams/{team}/",                  "team_put_json",    UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,    OK),
+    ("PATCH", "/api/v1/teams/{team}/",                 "team_patch_json",  UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,    OK),
+    ("GET",  "/api/v1/projects/",                      None,               UNAUTHORIZED, FORBIDDEN, OK,        OK,        OK,        OK,           OK),
+    ("POST", "/api/v1/projects/",                      "project_json",     UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, CREATED,   FORBIDDEN,    CREATED),
+    ("GET",  "/api/v1/projects/{project}/",            None,               UNAUTHORIZED, FORBIDDEN, OK,        OK,        OK,        NOT_FOUND,    OK),
+    ("PUT",  "/api/v1/projects/{project}/",            "project_put_json", UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        NOT_FOUND,    OK),
+    ("PATCH", "/api/v1/projects/{project}/",           "project_patch_json", UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,      NOT_FOUND,    OK),
+    ("POST", "/api/v1/projects/{project}/transition/", "transition_json",  UNAUTHORIZED, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK,        NOT_FOUND,    OK),
+    ("GET",  "/api/v1/audit-events/",                  None,               UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN,    OK),
+    ("GET",  "/api/v1/audit-events/{seq}/",            None,               UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK,        FORBIDDEN, FORBIDDEN,    OK),
+]
+# fmt: on
+CASES = [
+    pytest.param(method, path, body, persona, expected, id=f"{method} {path} as {persona}")
+    for method, path, body, *answers in MATRIX
+    for persona, expected in zip(PERSONAS, answers, strict=True)
+]
+# Reachable without a role by design (or guarded by Django admin's own staff check).
+UNCLASSIFIED = {"login", "logout", "healthz"}
+SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1"}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Users are made per test; the production hasher would spend most of the run hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/") and not path.startswith("/api/docs/")
+
+
+def succeeded(method: str, path: str, status: int) -> bool:
+    if method == "GET":
+        return False
+    return status in (OK, CREATED) if is_api(path) else status == FOUND
+
+
+@pytest.mark.parametrize(("method", "path", "body", "persona", "expected"), CASES)
+def test_persona_gets_the_answer_the_matrix_gives(
+    method, path, body, persona, expected, request, client, team, team_lead, project, other_project
+):
+    ctx = SimpleNamespace(team=team, team_lead=team_lead, project=project)
+    url = path.format(project=project.slug, team=team.slug, seq=AuditEvent.objects.order_by("-seq").first().seq)
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
+    data = BODIES[body](ctx) if body else None
+    kwargs = {"content_type": "application/json"} if is_api(path) and data is not None else {}
+    events_before = AuditEvent.objects.count()
+
+    if data is None:
+        response = client.generic(method, url)
+    else:
+        response = getattr(client, method.lower())(url, data, **kwargs)
+
+    if expected == LOGIN:
+        assert response.status_code == FOUND
+        assert response["Location"] == "/login/?next=" + quote(url, safe="/")
+    else:
+        assert response.status_code == expected, response.content[:300]
+    wrote = expected != LOGIN and succeeded(method, path, response.status_code)
+    assert AuditEvent.objects.count() - events_before == (1 if wrote else 0)
+
+
+def test_a_user_without_a_role_is_told_so_on_the_home_page(client, no_role_user):
+    client.force_login(no_role_user)
+    response = client.get("/")
+    assert response.status_code == OK
+    assert "Your account has no role yet." in response.content.decode()
+
+
+# --- list scoping -----------------------------------------------------------------------------------
+
+ALL_PROJECTS = ["churn-model", "fraud-scoring"]
+ALL_TEAMS = ["claims", "marketing"]
+SCOPES = [
+    ("executive", ALL_PROJECTS, ALL_TEAMS),
+    ("risk_officer", ALL_PROJECTS, ALL_TEAMS),
+    ("admin_user", ALL_PROJECTS, ALL_TEAMS),
+    ("team_lead", ["fraud-scoring"], ["claims"]),
+    ("other_lead", ["churn-model"], ["marketing"]),
+]
+
+
+@pytest.mark.parametrize(("user_fixture", "slugs", "team_slugs"), SCOPES)
+def test_project_list_page_shows_only_the_projects_the_user_may_see(
+    user_fixture, slugs, team_slugs, request, client, project, other_project
+):
+    client.force_login(request.getfixturevalue(user_fixture))
+    response = client.get("/projects/")
+    assert [p.slug for p in response.context["projects"]] == slugs
+    # The team filter names only visible teams too.
+    assert [t.slug for t in response.context["filter"].form.fields["team"].queryset] == team_slugs
+    html = response.content.decode()
+    assert ("Marketing" in html) == ("marketing" in team_slugs)
+    assert ("Churn model" in html) == ("churn-model" in slugs)
+
+
+@pytest.mark.parametrize(("user_fixture", "slugs", "team_slugs"), SCOPES)
+def test_csv_export_holds_only_the_projects_the_user_may_see(
+    user_fixture, slugs, team_slugs, request, client, project, other_project
+):
+    client.force_login(request.getfixturevalue(user_fixture))
+    response = client.get("/projects/?export=csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["slug"] for row in rows] == slugs
+
+
+@pytest.mark.parametrize(("user_fixture", "slugs", "team_slugs"), SCOPES)
+def test_api_lists_hold_only_the_projects_and_teams_the_user_may_see(
+    user_fixture, slugs, team_slugs, request, client, project, other_project
+):
+    client.force_login(request.getfixturevalue(user_fixture))
+    projects = client.get("/api/v1/projects/").json()
+    teams = client.get("/api/v1/teams/").json()
+    assert [p["slug"] for p in projects["results"]] == slugs
+    assert projects["count"] == len(slugs)
+    assert [t["slug"] for t in teams["results"]] == team_slugs
+
+
+def test_team_lead_cannot_filter_the_api_list_by_a_team_they_cannot_see(client, team_lead, project, other_project):
+    client.force_login(team_lead)
+    response = client.get("/api/v1/projects/", {"team": "marketing"})
+    assert response.status_code == 400
+    assert response.json() == {"team": ["Select a valid choice. That choice is not one of the available choices."]}
+
+
+# --- coverage: a new route or operation fails until it is classified ---------------------------------
+
+
+def walk(patterns, namespace=None):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            yield from walk(p.url_patterns, p.namespace or namespace)
+        elif isinstance(p, URLPattern):
+            yield (f"{namespace}:{p.name}" if namespace else p.name), p.callback
+
+
+def handled_methods(callback) -> set[str]:
+    if getattr(callback, "actions", None):  # a DRF viewset route: method → action
+        return {m.upper() for m in callback.actions if m not in ("head", "options")}
+    cls = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+    methods = {m for m in cls.http_method_names if m not in ("head", "options") and hasattr(cls, m)}
+    if getattr(cls, "put", None) is ProcessFormView.put:
+        methods.discard("put")  # Django's FormView treats PUT as POST; POST is classified
+    return {m.upper() for m in methods}
+
+
+def matrix_operations() -> set[tuple[str, str]]:
+    return {(resolve(path.format(**SAMPLE).split("?")[0]).view_name, method) for method, path, *_ in MATRIX}
+
+
+def test_every_url_and_method_is_classified_in_the_matrix():
+    routed = {
+        (name, method)
+        for name, callback in walk(get_resolver("config.urls").url_patterns)
+        if name not in UNCLASSIFIED and not name.startswith("admin:")
+        for method in handled_methods(callback)
+    }
+    assert routed - matrix_operations() == set(), "classify these in MATRIX"
+    assert matrix_operations() - routed == set(), "these MATRIX rows name no route"
+
+
+def test_every_api_schema_operation_is_classified_in_the_matrix():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    documented = {(path, method.upper()) for path, ops in schema["paths"].items() for method in ops}
+    classified = {
+        (path.replace("{project}", "{slug}").replace("{team}", "{slug}"), method)
+        for method, path, *_ in MATRIX
+        if path.startswith("/api/v1/")
+    }
+    assert documented - classified == set(), "classify these in MATRIX"
+    assert len(documented) == 13
