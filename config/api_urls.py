@@ -1,11 +1,20 @@
-"""One router for /api/v1/: each app registers its viewsets in its api/urls.py."""
+"""One router for /api/v1/."""
 
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
+from core.roles import Role
 from governance.api.views import AuditEventViewSet
 from projects.api.views import AIProjectViewSet, TeamViewSet
 
+
+class KeelApiRoot(APIRootView):
+    """The index of /api/v1/: every role may see which endpoints exist."""
+
+    read_roles = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+
+
 router = DefaultRouter()
+router.APIRootView = KeelApiRoot
 router.register("teams", TeamViewSet, basename="team")
 router.register("projects", AIProjectViewSet, basename="project")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")

@@ -73,6 +73,10 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
             out[name] = sorted(o.pk for o in getattr(obj, name).all()) if obj.pk else []
         elif field.is_relation:
             out[name] = getattr(obj, field.attname)
+        elif isinstance(field, models.DecimalField) and getattr(obj, name) is not None:
+            # At the stored precision, so a form's "5" and the database's 5.00 are one value, not a change.
+            value = field.to_python(getattr(obj, name))
+            out[name] = json_value(value.quantize(decimal.Decimal(1).scaleb(-field.decimal_places)))
         else:
             out[name] = json_value(getattr(obj, name))
     return out

@@ -20,7 +20,7 @@ class DomainError(Exception):
 class TransitionError(DomainError):
     """A state machine refused the move (e.g. an illegal lifecycle stage jump)."""
 
-    status_code = 409
+    status_code = 400
     code = "illegal_transition"
 
 

@@ -50,4 +50,4 @@ def system_health() -> dict:
         checks["beat"] = check_heartbeat(Heartbeat.BEAT)
     else:
         checks["worker"] = checks["beat"] = {"ok": False, "error": "database unavailable"}
-    return {"status": "ok" if all(c["ok"] for c in checks.values()) else "unavailable", "checks": checks}
+    return {"status": "ok" if all(c["ok"] for c in checks.values()) else "unavailable", **checks}

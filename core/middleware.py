@@ -55,6 +55,7 @@ class RequestSizeLimitMiddleware:
     """Refuses an oversize body from its Content-Length, before anything reads it.
 
     Django guards `request.body` and form parsing, but DRF reads the raw stream; this covers both.
+    The answer is 400, as Django gives for its own RequestDataTooBig: bad input, like any other.
     """
 
     def __init__(self, get_response):
@@ -63,6 +64,7 @@ class RequestSizeLimitMiddleware:
     def __call__(self, request):
         from django.conf import settings
         from django.http import JsonResponse
+        from django.shortcuts import render
 
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
@@ -70,5 +72,8 @@ class RequestSizeLimitMiddleware:
         except ValueError:
             size = 0
         if limit is not None and size > limit:
-            return JsonResponse({"detail": REQUEST_TOO_LARGE.format(size=size, limit=limit)}, status=413)
+            message = REQUEST_TOO_LARGE.format(size=size, limit=limit)
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "request_too_large"}, status=400)
+            return render(request, "400.html", {"message": message}, status=400)
         return self.get_response(request)

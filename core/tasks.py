@@ -1,11 +1,15 @@
+import os
+import socket
+
 from celery import shared_task
 
 from .models import Heartbeat
 
 
-@shared_task(name="core.tasks.heartbeat", ignore_result=True, time_limit=30)
+@shared_task(name="core.tasks.heartbeat", ignore_result=True, soft_time_limit=20, time_limit=30)
 def heartbeat() -> None:
     """Scheduled by beat; its run on a worker is the worker's sign of life for /healthz."""
     from .services import heartbeat_record
 
-    heartbeat_record(name=Heartbeat.WORKER)
+    # Name the process that ran it, as the worker_ready heartbeat does, so /healthz says which worker is alive.
+    heartbeat_record(name=Heartbeat.WORKER, detail=f"{socket.gethostname()}:{os.getpid()}")

@@ -48,4 +48,6 @@ class StageChangeForm(forms.Form):
 
     def __init__(self, *args, project: AIProject, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = [(s, Stage(s).label) for s in project.allowed_next_stages()]
+        # Offer only the allowed moves, but accept any stage so that the service, not the form,
+        # refuses an illegal one, with the message that names the allowed next stages.
+        self.fields["stage"].widget.choices = [(s, Stage(s).label) for s in project.allowed_next_stages()]

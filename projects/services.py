@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core import audit
-from core.errors import PermissionDeniedError, TransitionError
+from core.errors import DomainError, PermissionDeniedError, TransitionError
 
 from .models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, Stage, Team
 from .permissions import can_change_project, can_create_project_in, can_manage_teams
@@ -31,13 +31,19 @@ ILLEGAL_INITIAL_STAGE = "A new project starts at idea, design or development; la
 ILLEGAL_TRANSITION = "A project cannot move from {current} to {target}. Allowed next stages: {allowed}."
 SAME_STAGE = "The project is already at {stage}."
 SLUG_TAKEN = "Another project already uses the slug {slug!r}; choose another name or slug."
+DELETE_ONLY_IDEAS = (
+    "Only a project still at the idea stage can be deleted; this one is at {stage}. Retire it instead,"
+    " so that its history stays attached."
+)
+TEAM_NOT_EMPTY = "The team still owns {count} project(s); move or delete them first."
+RESERVED_SLUGS = frozenset({"new"})  # would collide with the /projects/new/ page
 
 
 def _unique_slug(base: str, *, model, exclude_pk=None) -> str:
     slug = (slugify(base) or "project")[:100]
     candidate, n = slug, 2
     qs = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
-    while qs.filter(slug=candidate).exists():
+    while candidate in RESERVED_SLUGS or qs.filter(slug=candidate).exists():
         candidate, n = f"{slug}-{n}", n + 1
     return candidate
 
@@ -97,7 +103,7 @@ def project_create(
         raise PermissionDeniedError(NOT_YOUR_TEAM, field="team")
     if stage not in INITIAL_STAGES:
         raise ValidationError({"stage": [ILLEGAL_INITIAL_STAGE]})
-    if slug and AIProject.objects.filter(slug=slug).exists():
+    if slug and (slug in RESERVED_SLUGS or AIProject.objects.filter(slug=slug).exists()):
         raise ValidationError({"slug": [SLUG_TAKEN.format(slug=slug)]})
     project = AIProject(
         name=name,
@@ -167,3 +173,31 @@ def project_change_stage(*, by, project: AIProject, stage: str, reason: str = ""
         after["reason"] = reason
     audit.record(actor=by, action="project.stage_changed", obj=project, before={"stage": previous}, after=after)
     return project
+
+
+@transaction.atomic
+def project_delete(*, by, project: AIProject) -> None:
+    """Delete a project registered by mistake. Only ideas: anything further along is retired instead."""
+    project = AIProject.objects.select_for_update().get(pk=project.pk)
+    if by is not None and not can_change_project(by, project):
+        raise PermissionDeniedError(NOT_YOUR_TEAM)
+    if project.stage != Stage.IDEA:
+        raise TransitionError(DELETE_ONLY_IDEAS.format(stage=project.stage), field="stage")
+    before = audit.snapshot(project, PROJECT_FIELDS)
+    pk = project.pk
+    project.delete()
+    audit.record(actor=by, action="project.deleted", object_type="projects.aiproject", object_id=str(pk), before=before)
+
+
+@transaction.atomic
+def team_delete(*, by, team: Team) -> None:
+    if by is not None and not can_manage_teams(by):
+        raise PermissionDeniedError(TEAMS_ADMIN_ONLY)
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    count = team.projects.count()
+    if count:
+        raise DomainError(TEAM_NOT_EMPTY.format(count=count))
+    before = audit.snapshot(team, TEAM_FIELDS)
+    pk = team.pk
+    team.delete()
+    audit.record(actor=by, action="team.deleted", object_type="projects.team", object_id=str(pk), before=before)

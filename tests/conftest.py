@@ -39,6 +39,14 @@ def _fixture_teardown_keeping_triggers(self):
     finally:
         for alias in self._databases_names(include_mirrors=False):
             db_triggers.install(connections[alias])
+        # The flush also empties the role groups that a data migration created; put them back
+        # so the next test sees the database as migrations leave it.
+        from django.contrib.auth.models import Group
+
+        from core.roles import Role
+
+        for name in Role.values:
+            Group.objects.get_or_create(name=name)
 
 
 TransactionTestCase._fixture_teardown = _fixture_teardown_keeping_triggers

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -16,14 +17,8 @@ from .serializers import ProjectCreateSerializer, ProjectSerializer, StageTransi
 ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 
 
-class TeamViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """Teams: everyone with a role reads the teams they may see; admins create and change them."""
+class TeamViewSet(viewsets.ModelViewSet):
+    """Teams: everyone with a role reads the teams they may see; admins create, change and delete them."""
 
     serializer_class = TeamSerializer
     filterset_class = TeamFilterSet
@@ -45,18 +40,16 @@ class TeamViewSet(
             by=self.request.user, team=serializer.instance, **serializer.validated_data
         )
 
+    def perform_destroy(self, instance):
+        services.team_delete(by=self.request.user, team=instance)
 
-class AIProjectViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
-    """AI projects. Projects are retired, never deleted, so their history stays whole."""
+
+class AIProjectViewSet(viewsets.ModelViewSet):
+    """AI projects, addressed by slug (or numeric id). Only an idea can be deleted; later stages retire."""
 
     filterset_class = AIProjectFilterSet
     lookup_field = "slug"
+    lookup_value_regex = "[^/]+"
     read_roles = ALL_ROLES
     write_roles = (Role.TEAM_LEAD, Role.ADMIN)
     transition_roles = write_roles
@@ -73,6 +66,21 @@ class AIProjectViewSet(
 
     def can_write_object(self, user, obj):
         return can_change_project(user, obj)
+
+    def get_object(self):
+        # Slugs are the public address; numeric ids (what `id` in a response says) work too.
+        value = self.kwargs[self.lookup_field]
+        qs = self.get_queryset()
+        project = qs.filter(slug=value).first()
+        if project is None and value.isdigit():
+            project = qs.filter(pk=int(value)).first()
+        if project is None:
+            raise Http404("No such project, or you may not see it.")
+        self.check_object_permissions(self.request, project)
+        return project
+
+    def perform_destroy(self, instance):
+        services.project_delete(by=self.request.user, project=instance)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

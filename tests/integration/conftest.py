@@ -13,6 +13,7 @@ committed rows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -92,21 +93,15 @@ class CeleryProcess:
         survives anyway (fresh broker folder; Redis queue and unacked set are emptied before each test).
         """
         self._signal_group(signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # only if SIGKILL could not be delivered
             self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - only if SIGKILL could not be delivered
-            pass
 
     def _signal_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)  # start_new_session=True: the group id is the leader's pid
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
-def wait_for(
-    predicate: Callable[[], Any], *, timeout: float, what: str, watch: tuple[CeleryProcess, ...] = ()
-) -> Any:
+def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, watch: tuple[CeleryProcess, ...] = ()) -> Any:
     """Poll predicate until it returns something truthy; fail after timeout or when a watched process dies."""
     deadline = time.monotonic() + timeout
     while True:
@@ -162,7 +157,7 @@ def celery_broker(tmp_path) -> Iterator[dict[str, str]]:
         yield env
         return
 
-    folders = {sub: var_dir / "broker" / sub for sub in ("queue", "processed")}
+    folders = {sub: var_dir / "broker" / sub for sub in ("queue", "processed", "control")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
     saved = app.conf.broker_transport_options
@@ -171,6 +166,7 @@ def celery_broker(tmp_path) -> Iterator[dict[str, str]]:
         "data_folder_in": str(folders["queue"]),
         "data_folder_out": str(folders["queue"]),
         "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
     }
     _reset_broker_pools(app)
     try:

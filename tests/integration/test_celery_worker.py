@@ -82,18 +82,16 @@ def test_healthz_follows_a_real_worker_and_beat(celery_procs, client, settings):
         status, body = _health(client)
         return status == 200 and time.monotonic() - started > STALE_SECONDS + 1 and body
 
-    body = wait_for(
-        healthy_on_ticks_alone, timeout=STALE_SECONDS + 40, what="/healthz to be 200", watch=(worker, beat)
-    )
+    body = wait_for(healthy_on_ticks_alone, timeout=STALE_SECONDS + 40, what="/healthz to be 200", watch=(worker, beat))
     assert body["status"] == "ok"
-    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+    assert {name: body[name]["ok"] for name in ("database", "broker", "worker", "beat")} == {
         "database": True,
         "broker": True,
         "worker": True,
         "beat": True,
     }
-    assert body["checks"]["worker"]["where"] == f"{socket.gethostname()}:{worker.pid}"
-    assert body["checks"]["beat"]["where"] == f"{socket.gethostname()}:{beat.pid}"
+    assert body["worker"]["where"] == f"{socket.gethostname()}:{worker.pid}"
+    assert body["beat"]["where"] == f"{socket.gethostname()}:{beat.pid}"
     assert "Sending due task keel-heartbeat (core.tasks.heartbeat)" in beat.read_log()
     assert "core.tasks.heartbeat[" in worker.read_log()
 
@@ -104,7 +102,7 @@ def test_healthz_follows_a_real_worker_and_beat(celery_procs, client, settings):
         return status == 503 and body
 
     body = wait_for(unhealthy, timeout=STALE_SECONDS + 20, what="/healthz to be 503 without a worker", watch=(beat,))
-    checks = body["checks"]
+    checks = body
     assert body["status"] == "unavailable"
     assert checks["worker"]["ok"] is False
     assert f"limit {STALE_SECONDS} s" in checks["worker"]["error"]

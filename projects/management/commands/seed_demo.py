@@ -94,8 +94,7 @@ class Command(BaseCommand):
         passwords = self.seed_users()
         created = self.seed_portfolio()
         self.stdout.write(
-            f"Demo data: {Team.objects.count()} teams, {AIProject.objects.count()} projects"
-            f" ({created} created now)."
+            f"Demo data: {Team.objects.count()} teams, {AIProject.objects.count()} projects ({created} created now)."
         )
         self.stdout.write("Demo users (password per install, kept in var/demo-credentials.json):")
         for username, _first, _last, role, _staff in PERSONAS:

@@ -1,0 +1,85 @@
+"""What every registry adapter returns, and how it fails. No ORM here: adapters only speak HTTP/boto3.
+
+An adapter fetches a complete snapshot of one registry (a full sweep), or raises. A snapshot is
+either whole or not returned at all, so a broken or partial response can never write anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class RegistryError(Exception):
+    """The registry could not be read. `transient` errors are worth retrying; the others are not."""
+
+    transient = False
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientRegistryError(RegistryError):
+    """Connection refused, timeout, 5xx, 429: try again later, with backoff."""
+
+    transient = True
+
+
+class PermanentRegistryError(RegistryError):
+    """401/403/404, bad configuration or a malformed response: retrying will not help."""
+
+
+# Kinds of deployment signal a registry gives a version.
+SIGNAL_ALIAS = "alias"  # MLflow 3 aliases: champion, production, ... (one version per alias)
+SIGNAL_STAGE = "stage"  # MLflow legacy stages: Staging, Production, Archived
+SIGNAL_APPROVAL = "approval"  # SageMaker ModelApprovalStatus
+
+
+@dataclass(frozen=True)
+class RemoteVersion:
+    model_name: str
+    version: str
+    run_id: str = ""
+    source: str = ""
+    status: str = ""
+    description: str = ""
+    created_by: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    # The version's own signals (legacy stage or approval status); aliases are per model.
+    stage: str = ""
+    approval: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    name: str
+    description: str = ""
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> version
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one full sweep saw, de-duplicated by (model, version)."""
+
+    models: dict[str, RemoteModel]
+    versions: dict[tuple[str, str], RemoteVersion]
+    requests: int = 0
+
+
+class RegistryAdapter(Protocol):
+    def fetch_snapshot(self) -> Snapshot: ...
+
+
+def from_epoch_ms(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)

@@ -1,0 +1,136 @@
+"""MLflow Model Registry over its REST API (MLflow 2.x/3.x).
+
+A full sweep each time: `model-versions/search` in large pages, then `registered-models/search`
+for aliases (version search does not return them). Incremental sync on last_updated_timestamp is
+not possible: alias and tag moves do not bump it, and the search has no timestamp filter.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from .base import (
+    PermanentRegistryError,
+    RemoteModel,
+    RemoteVersion,
+    Snapshot,
+    TransientRegistryError,
+    from_epoch_ms,
+)
+
+API = "/api/2.0/mlflow"
+VERSION_PAGE = 10_000  # MLflow's REST maximum is 200,000; one large page avoids offset drift
+MODEL_PAGE = 1_000  # registered-models/search maximum
+MAX_PAGES = 1_000  # a guard against a registry that never stops paginating
+TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+
+
+def _tags(items) -> dict[str, str]:
+    return {t["key"]: t.get("value", "") for t in items or ()}
+
+
+class MlflowAdapter:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        username: str = "",
+        password: str = "",
+        token: str = "",
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        if username:
+            self.session.auth = (username, password)
+        elif token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = (connect_timeout, read_timeout)
+        self.requests_made = 0
+
+    def _get(self, path: str, params: dict) -> dict:
+        url = f"{self.base_url}{API}/{path}"
+        self.requests_made += 1
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise TransientRegistryError(f"MLflow at {self.base_url} timed out: {exc}") from exc
+        except requests.ConnectionError as exc:
+            raise TransientRegistryError(f"Cannot connect to MLflow at {self.base_url}: {exc}") from exc
+        status = response.status_code
+        if status in TRANSIENT_STATUSES:
+            raise TransientRegistryError(f"MLflow answered {status} for {path}", status=status)
+        if status in (401, 403):
+            raise PermanentRegistryError(
+                f"MLflow refused Keel's credentials ({status}) for {path}: check the registry's credential"
+                f" variables. {response.text[:200]}",
+                status=status,
+            )
+        if status == 404:
+            raise PermanentRegistryError(
+                f"MLflow has no {path} at {self.base_url} (404): check the registry URL.", status=status
+            )
+        if status != 200:
+            raise PermanentRegistryError(f"MLflow answered {status} for {path}: {response.text[:200]}", status=status)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise TransientRegistryError(f"MLflow sent a response that is not JSON for {path}") from exc
+        if not isinstance(body, dict):
+            raise TransientRegistryError(f"MLflow sent an unexpected response for {path}")
+        return body
+
+    def _pages(self, path: str, key: str, page_size: int):
+        token = None
+        for _ in range(MAX_PAGES):
+            params = {"max_results": page_size}
+            if token:
+                params["page_token"] = token
+            body = self._get(path, params)
+            items = body.get(key, [])
+            if not isinstance(items, list):
+                raise TransientRegistryError(f"MLflow sent a malformed {key} list for {path}")
+            yield from items
+            token = body.get("next_page_token")
+            if not token:
+                return
+        raise TransientRegistryError(f"MLflow kept paginating {path} past {MAX_PAGES} pages")
+
+    def fetch_snapshot(self) -> Snapshot:
+        self.requests_made = 0
+        versions: dict[tuple[str, str], RemoteVersion] = {}
+        try:
+            for mv in self._pages("model-versions/search", "model_versions", VERSION_PAGE):
+                key = (mv["name"], str(mv["version"]))
+                versions[key] = RemoteVersion(
+                    model_name=mv["name"],
+                    version=str(mv["version"]),
+                    run_id=mv.get("run_id", ""),
+                    source=mv.get("source", ""),
+                    status=mv.get("status", ""),
+                    description=mv.get("description", ""),
+                    created_by=mv.get("user_id", ""),
+                    created_at=from_epoch_ms(mv.get("creation_timestamp")),
+                    updated_at=from_epoch_ms(mv.get("last_updated_timestamp")),
+                    tags=_tags(mv.get("tags")),
+                    stage="" if mv.get("current_stage") in (None, "", "None") else mv["current_stage"],
+                    raw=mv,
+                )
+            models: dict[str, RemoteModel] = {}
+            for rm in self._pages("registered-models/search", "registered_models", MODEL_PAGE):
+                models[rm["name"]] = RemoteModel(
+                    name=rm["name"],
+                    description=rm.get("description", ""),
+                    created_at=from_epoch_ms(rm.get("creation_timestamp")),
+                    updated_at=from_epoch_ms(rm.get("last_updated_timestamp")),
+                    tags=_tags(rm.get("tags")),
+                    aliases={a["alias"]: str(a["version"]) for a in rm.get("aliases", ())},
+                )
+        except (KeyError, TypeError) as exc:
+            raise TransientRegistryError(f"MLflow sent a malformed record (missing {exc})") from exc
+        # A version whose model the model search did not return (created between the two calls)
+        # still gets its model, so no version is ever orphaned.
+        for name, _version in versions:
+            models.setdefault(name, RemoteModel(name=name))
+        return Snapshot(models=models, versions=versions, requests=self.requests_made)

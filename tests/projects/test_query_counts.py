@@ -1,0 +1,131 @@
+"""Lists cost a fixed number of queries however many rows they show (no N+1).
+
+Each list is fetched at two data sizes; the counts must be equal and within a small budget. The
+budgets are the counts measured today; a list that needs more has grown a query per row or a new
+fixed cost, and either deserves a look before the budget is raised.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from projects import services
+from projects.models import Team
+from tests.factories import AIProjectFactory, TeamFactory, UserFactory
+
+SMALL, LARGE = 1, 50
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def add_projects(n: int, team: Team) -> None:
+    """n projects in `team`, each with its own owner and sponsor, so every related row is distinct."""
+    for _ in range(n):
+        AIProjectFactory(team=team, owner=UserFactory(), executive_sponsor=UserFactory())
+
+
+def add_teams(n: int, lead) -> None:
+    """n teams led by `lead`, each with two members and one project."""
+    for _ in range(n):
+        team = TeamFactory(lead=lead, members=[UserFactory(), UserFactory()])
+        AIProjectFactory(team=team, owner=lead)
+
+
+def queries_for(client, url: str, expect_rows: int, rows_of) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+        if response.streaming:
+            body = b"".join(response.streaming_content)  # the CSV queries while it streams
+            response.csv_rows = body.decode().count("\n") - 1
+    assert response.status_code == 200
+    assert rows_of(response) == expect_rows
+    return len(ctx.captured_queries)
+
+
+def page_projects(response):
+    return len(response.context["projects"])
+
+
+def api_results(response):
+    return len(response.json()["results"])
+
+
+def csv_rows(response):
+    return response.csv_rows
+
+
+def page_events(response):
+    return len(response.context["events"])
+
+
+# url, rows shown for n items (pages cap at their page size), how to count the rows, budget
+PROJECT_LISTS = [
+    ("/projects/", lambda n: min(n, 25), page_projects, 7),
+    ("/projects/?export=csv", lambda n: n, csv_rows, 4),
+    ("/api/v1/projects/", lambda n: n, api_results, 5),
+]
+
+
+@pytest.mark.parametrize(("url", "rows", "rows_of", "budget"), PROJECT_LISTS, ids=[r[0] for r in PROJECT_LISTS])
+def test_project_lists_cost_the_same_queries_for_one_or_fifty_projects_for_an_executive(
+    client, executive, team, url, rows, rows_of, budget
+):
+    client.force_login(executive)
+    add_projects(SMALL, team)
+    small = queries_for(client, url, rows(SMALL), rows_of)
+    add_projects(LARGE - SMALL, TeamFactory())
+    large = queries_for(client, url, rows(LARGE), rows_of)
+    assert (small, large) == (budget, budget)
+
+
+@pytest.mark.parametrize(("url", "rows", "rows_of", "budget"), PROJECT_LISTS, ids=[r[0] for r in PROJECT_LISTS])
+def test_project_lists_cost_the_same_queries_for_one_or_fifty_projects_for_a_team_lead(
+    client, team_lead, team, other_project, url, rows, rows_of, budget
+):
+    client.force_login(team_lead)
+    add_projects(SMALL, team)
+    small = queries_for(client, url, rows(SMALL), rows_of)
+    add_projects(LARGE - SMALL, team)
+    large = queries_for(client, url, rows(LARGE), rows_of)
+    # A team lead's scope costs two more queries (the teams they lead and those they belong to).
+    assert (small, large) == (budget + 2, budget + 2)
+
+
+TEAM_LISTS = [("executive", 6), ("team_lead", 8), ("admin_user", 6)]
+
+
+@pytest.mark.parametrize(("user_fixture", "budget"), TEAM_LISTS)
+def test_team_api_list_costs_the_same_queries_for_one_or_fifty_teams(client, request, team_lead, user_fixture, budget):
+    client.force_login(request.getfixturevalue(user_fixture))
+    add_teams(SMALL, team_lead)
+    small = queries_for(client, "/api/v1/teams/", SMALL, api_results)
+    add_teams(LARGE - SMALL, team_lead)
+    large = queries_for(client, "/api/v1/teams/", LARGE, api_results)
+    assert (small, large) == (budget, budget)
+
+
+# url, page size, how to count the rows, budget
+AUDIT_LISTS = [
+    ("/governance/audit/", 50, page_events, 5),
+    ("/api/v1/audit-events/", 100, api_results, 4),
+]
+
+
+@pytest.mark.parametrize(("url", "page_size", "rows_of", "budget"), AUDIT_LISTS, ids=[r[0] for r in AUDIT_LISTS])
+@pytest.mark.parametrize("user_fixture", ["risk_officer", "admin_user"])
+def test_audit_lists_cost_the_same_queries_for_few_or_many_events(
+    client, request, team, user_fixture, url, page_size, rows_of, budget
+):
+    client.force_login(request.getfixturevalue(user_fixture))
+    # The `team` fixture wrote one event; each project and each stage change writes one more.
+    small = queries_for(client, url, 1, rows_of)
+    for _ in range(LARGE // 2):
+        project = AIProjectFactory(team=team, owner=UserFactory())
+        services.project_change_stage(by=None, project=project, stage="design")
+    large = queries_for(client, url, min(1 + 2 * (LARGE // 2), page_size), rows_of)
+    assert (small, large) == (budget, budget)
