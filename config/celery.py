@@ -17,4 +17,9 @@ app.conf.beat_schedule = {
         "task": "core.tasks.heartbeat",
         "schedule": float(os.environ.get("KEEL_HEARTBEAT_SECONDS", "15")),
     },
+    # Each registry has its own interval; this tick enqueues the ones that are due.
+    "keel-sync-due-registries": {
+        "task": "projects.tasks.sync_due_registries",
+        "schedule": float(os.environ.get("KEEL_SYNC_TICK_SECONDS", "30")),
+    },
 }

@@ -277,6 +277,14 @@ KEEL_HEARTBEAT_SECONDS = env.int("KEEL_HEARTBEAT_SECONDS", default=15)
 # /healthz calls a worker or beat dead when its last heartbeat is older than this.
 KEEL_HEARTBEAT_STALE_SECONDS = env.int("KEEL_HEARTBEAT_STALE_SECONDS", default=90)
 
+# --- Model registries -------------------------------------------------------------------------------
+KEEL_REGISTRY_CONNECT_TIMEOUT = env.float("KEEL_REGISTRY_CONNECT_TIMEOUT", default=3.05)
+KEEL_REGISTRY_READ_TIMEOUT = env.float("KEEL_REGISTRY_READ_TIMEOUT", default=30.0)
+# A running sync older than this is taken to belong to a dead worker; keep it above the task time limit.
+KEEL_SYNC_LOCK_TTL_SECONDS = env.int("KEEL_SYNC_LOCK_TTL_SECONDS", default=330)
+# How often beat looks for registries whose own sync interval has passed.
+KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
+
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

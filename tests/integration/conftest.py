@@ -253,3 +253,28 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for process in getattr(item, "_celery_processes", ()):
             report.sections.append((f"{process.name} log ({process.log_path})", process.read_log()))
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_session(tmp_path_factory):
+    """One real MLflow server per test session (it takes ~10 s to start), on a free loopback port."""
+    from tests.integration.registry_servers import MlflowServer
+
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        need_service(False, "the mlflow package (pip install -e '.[dev]')")
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mlflow_server(mlflow_server_session):
+    """The session's MLflow server, emptied of registered models before each test."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_server_session.url)
+    for model in client.search_registered_models(max_results=1000):
+        client.delete_registered_model(model.name)
+    return mlflow_server_session

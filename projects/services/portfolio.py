@@ -12,8 +12,8 @@ from django.utils.text import slugify
 from core import audit
 from core.errors import DomainError, PermissionDeniedError, TransitionError
 
-from .models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, Stage, Team
-from .permissions import can_change_project, can_create_project_in, can_manage_teams
+from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, Stage, Team
+from ..permissions import can_change_project, can_create_project_in, can_manage_teams
 
 PROJECT_FIELDS = (
     "name", "slug", "purpose", "team", "owner", "executive_sponsor", "stage", "health",

@@ -1,0 +1,15 @@
+"""Domain events that projects sends and governance (or anyone) may subscribe to.
+
+projects never imports governance: when governance must react to a fact (a version was synced,
+a deployment was observed), projects sends one of these from its service code, and governance
+connects its receivers in its AppConfig.ready(). Receivers run inside the sending transaction.
+"""
+
+from django.dispatch import Signal
+
+# A registry sync created or changed a model version. kwargs: version (projects.ModelVersion)
+model_version_synced = Signal()
+
+# A registry sync saw a version take an alias, stage or approval status.
+# kwargs: observation (projects.DeploymentObservation)
+deployment_observed = Signal()

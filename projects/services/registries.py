@@ -1,0 +1,441 @@
+"""Registry sync: pull a full snapshot from one registry and make Keel's copy equal to it.
+
+Idempotent by construction: upserts keyed on (registry, model, version); a value that did not
+change is not written; a version the sweep no longer sees is marked deleted, never removed; a
+doubled beat tick or a redelivered task finds the registry's running SyncRun and is skipped.
+The snapshot is fetched before anything is written, and everything it changes is written in one
+transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core import audit
+from core.errors import PermissionDeniedError
+from core.roles import is_admin
+
+from .. import events
+from ..models import (
+    AIProject,
+    DeploymentObservation,
+    LinkSource,
+    ModelVersion,
+    RegisteredModel,
+    Registry,
+    RegistryKind,
+    Signal,
+    SyncRun,
+    SyncStatus,
+)
+from ..permissions import can_change_project
+from ..registries import PermanentRegistryError, RegistryError, Snapshot
+
+log = logging.getLogger(__name__)
+PROJECT_TAG = "keel.project"
+MISSING_ENV = "Environment variable {name} (named by registry {registry} as {field}) is not set."
+VERSION_FIELDS = (
+    "run_id", "source", "status", "description", "tags", "created_by",
+    "registry_created_at", "registry_updated_at", "stage", "approval", "raw",
+)  # fmt: skip
+MODEL_FIELDS = ("description", "tags", "registry_created_at", "registry_updated_at")
+
+
+def _env(registry: Registry, field: str) -> str:
+    name = getattr(registry, field)
+    if not name:
+        return ""
+    value = os.environ.get(name)
+    if value is None:
+        raise PermanentRegistryError(MISSING_ENV.format(name=name, registry=registry.name, field=field))
+    return value
+
+
+def adapter_for(registry: Registry):
+    """The adapter for a registry, with credentials read from the environment at call time."""
+    timeouts = {
+        "connect_timeout": settings.KEEL_REGISTRY_CONNECT_TIMEOUT,
+        "read_timeout": settings.KEEL_REGISTRY_READ_TIMEOUT,
+    }
+    if registry.kind == RegistryKind.MLFLOW:
+        from ..registries.mlflow import MlflowAdapter
+
+        return MlflowAdapter(
+            registry.base_url,
+            username=_env(registry, "username_env"),
+            password=_env(registry, "secret_env"),
+            token=_env(registry, "token_env"),
+            **timeouts,
+        )
+    if registry.kind == RegistryKind.SAGEMAKER:
+        from ..registries.sagemaker import SageMakerAdapter
+
+        return SageMakerAdapter(
+            endpoint_url=registry.base_url,
+            region=registry.region,
+            access_key_id=_env(registry, "username_env"),
+            secret_access_key=_env(registry, "secret_env"),
+            **timeouts,
+        )
+    raise PermanentRegistryError(f"Registry kind {registry.kind!r} is not supported.")
+
+
+# --- the lock -----------------------------------------------------------------------------------
+
+
+def _start_run(registry: Registry, task_id: str) -> SyncRun | None:
+    """Insert the registry's running SyncRun, or return None if another sync holds it.
+
+    A running row older than the lock TTL belongs to a worker that died: it is closed as
+    abandoned (its transaction never committed, so it changed nothing) and this sync proceeds.
+    """
+    ttl = dt.timedelta(seconds=settings.KEEL_SYNC_LOCK_TTL_SECONDS)
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(registry=registry, task_id=task_id or "")
+        except IntegrityError:
+            stale = SyncRun.objects.filter(
+                registry=registry, status=SyncStatus.RUNNING, started_at__lt=timezone.now() - ttl
+            ).update(status=SyncStatus.ABANDONED, finished_at=timezone.now(), error="worker stopped mid-sync")
+            if not stale:
+                return None
+    return None
+
+
+def _fail_run(run: SyncRun, exc: RegistryError) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=SyncStatus.FAILED, finished_at=timezone.now(), error=exc.message[:2000], error_transient=exc.transient
+    )
+
+
+# --- the sync -----------------------------------------------------------------------------------
+
+
+def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> SyncRun | None:
+    """Sync one registry. Returns its SyncRun, or None when another sync of it is running.
+
+    Raises the adapter's RegistryError after recording it on the SyncRun, so the task can
+    decide whether to retry (transient) or give up (permanent).
+    """
+    run = _start_run(registry, task_id)
+    if run is None:
+        log.info("sync of %s skipped: another sync is running", registry)
+        return None
+    try:
+        snapshot = (adapter or adapter_for(registry)).fetch_snapshot()
+    except RegistryError as exc:
+        _fail_run(run, exc)
+        raise
+    except Exception as exc:
+        _fail_run(run, PermanentRegistryError(f"Unexpected error while reading the registry: {exc!r}"))
+        raise
+    try:
+        _apply_snapshot(registry=registry, run=run, snapshot=snapshot)
+    except Exception as exc:
+        _fail_run(run, PermanentRegistryError(f"Could not store the snapshot: {exc!r}"))
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _version_number(version: str) -> int:
+    return int(version) if version.isdigit() else 0
+
+
+@transaction.atomic
+def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> None:
+    now = timezone.now()
+    counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "started": 0, "ended": 0}
+    projects_by_slug = {
+        p.slug: p
+        for p in AIProject.objects.filter(
+            slug__in={m.tags.get(PROJECT_TAG) for m in snapshot.models.values() if m.tags.get(PROJECT_TAG)}
+        )
+    }
+
+    # Registered models.
+    models_by_name = {m.name: m for m in RegisteredModel.objects.filter(registry=registry)}
+    for name, remote in snapshot.models.items():
+        values = {
+            "description": remote.description,
+            "tags": remote.tags,
+            "registry_created_at": remote.created_at,
+            "registry_updated_at": remote.updated_at,
+        }
+        local = models_by_name.get(name)
+        if local is None:
+            local = RegisteredModel.objects.create(registry=registry, name=name, first_seen_at=now, **values)
+            models_by_name[name] = local
+            audit.record(actor=None, action="registered_model.created", obj=local, after={"name": name, **_j(values)})
+            counts["created"] += 1
+        else:
+            before = {f: getattr(local, f) for f in (*MODEL_FIELDS, "deleted_at")}
+            changed = {f: v for f, v in values.items() if before[f] != v}
+            if local.deleted_at is not None:
+                changed["deleted_at"] = None  # it is back in the registry
+            if changed:
+                for f, v in changed.items():
+                    setattr(local, f, v)
+                local.save(update_fields=list(changed))
+                audit.record(
+                    actor=None,
+                    action="registered_model.updated",
+                    obj=local,
+                    before=_j({f: before[f] for f in changed}),
+                    after=_j(changed),
+                )
+                counts["updated"] += 1
+        _link_by_tag(local, remote.tags.get(PROJECT_TAG, ""), projects_by_slug)
+    for name, local in models_by_name.items():
+        if name not in snapshot.models and local.deleted_at is None:
+            local.deleted_at = now
+            local.save(update_fields=["deleted_at"])
+            audit.record(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(now)})
+            counts["deleted"] += 1
+
+    # Versions.
+    existing = {
+        (v.registered_model.name, v.version): v
+        for v in ModelVersion.objects.filter(registered_model__registry=registry).select_related("registered_model")
+    }
+    synced: list[ModelVersion] = []
+    for key, remote in snapshot.versions.items():
+        values = {
+            "run_id": remote.run_id,
+            "source": remote.source,
+            "status": remote.status,
+            "description": remote.description,
+            "tags": remote.tags,
+            "created_by": remote.created_by,
+            "registry_created_at": remote.created_at,
+            "registry_updated_at": remote.updated_at,
+            "stage": remote.stage,
+            "approval": remote.approval,
+            "raw": _j(remote.raw),
+        }
+        local = existing.get(key)
+        if local is None:
+            local = ModelVersion.objects.create(
+                registered_model=models_by_name[remote.model_name],
+                version=remote.version,
+                version_number=_version_number(remote.version),
+                first_seen_at=now,
+                **values,
+            )
+            existing[key] = local
+            audit.record(
+                actor=None,
+                action="model_version.created",
+                obj=local,
+                after={"model": remote.model_name, "version": remote.version, **_j(_brief(values))},
+            )
+            counts["created"] += 1
+            synced.append(local)
+            continue
+        changed = {f: v for f, v in values.items() if getattr(local, f) != v}
+        if local.deleted_at is not None:
+            changed["deleted_at"] = None  # it is back in the registry
+        if not changed:
+            counts["unchanged"] += 1
+            continue
+        before = {f: getattr(local, f) for f in changed}
+        for f, v in changed.items():
+            setattr(local, f, v)
+        local.save(update_fields=list(changed))
+        audit.record(
+            actor=None, action="model_version.updated", obj=local, before=_j(_brief(before)), after=_j(_brief(changed))
+        )
+        counts["updated"] += 1
+        synced.append(local)
+    for key, local in existing.items():
+        if key not in snapshot.versions and local.deleted_at is None:
+            local.deleted_at = now
+            local.save(update_fields=["deleted_at"])
+            audit.record(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(now)})
+            counts["deleted"] += 1
+
+    # Deployment signals: what should be open now, against what is open.
+    wanted: dict[tuple, ModelVersion] = {}
+    for remote in snapshot.models.values():
+        for alias, version in remote.aliases.items():
+            mv = existing.get((remote.name, version))
+            if mv is not None:
+                wanted[(Signal.ALIAS, mv.registered_model_id, alias, None)] = mv
+    for key, remote in snapshot.versions.items():
+        mv = existing[key]
+        if remote.stage:
+            wanted[(Signal.STAGE, mv.registered_model_id, remote.stage, mv.pk)] = mv
+        if remote.approval:
+            wanted[(Signal.APPROVAL, mv.registered_model_id, remote.approval, mv.pk)] = mv
+    open_rows = DeploymentObservation.objects.filter(
+        registered_model__registry=registry, observed_until__isnull=True
+    ).select_related("version", "registered_model")
+    still_open = set()
+    for row in open_rows:
+        key = (row.signal, row.registered_model_id, row.name, None if row.signal == Signal.ALIAS else row.version_id)
+        if wanted.get(key) is not None and wanted[key].pk == row.version_id:
+            still_open.add(key)
+            continue
+        row.observed_until = now
+        row.save(update_fields=["observed_until"])
+        audit.record(
+            actor=None,
+            action="deployment.ended",
+            obj=row,
+            before={"model": row.registered_model.name, "version": row.version.version, row.signal: row.name},
+            after={"observed_until": _j(now)},
+        )
+        counts["ended"] += 1
+    started: list[DeploymentObservation] = []
+    for key, mv in wanted.items():
+        if key in still_open:
+            continue
+        signal, model_id, name, _ = key
+        row = DeploymentObservation.objects.create(
+            registered_model_id=model_id, version=mv, signal=signal, name=name, observed_from=now
+        )
+        audit.record(
+            actor=None,
+            action="deployment.observed",
+            obj=row,
+            after={"model": mv.registered_model.name, "version": mv.version, signal: name, "observed_from": _j(now)},
+        )
+        counts["started"] += 1
+        started.append(row)
+
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=SyncStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        created=counts["created"],
+        updated=counts["updated"],
+        deleted=counts["deleted"],
+        unchanged=counts["unchanged"],
+        deployments_started=counts["started"],
+        deployments_ended=counts["ended"],
+        models_seen=len(snapshot.models),
+        versions_seen=len(snapshot.versions),
+        requests=snapshot.requests,
+    )
+    # Tell governance (sign-off invalidation, "deployed without approval" findings) inside this
+    # transaction, so what it records commits or rolls back with the sync.
+    for mv in synced:
+        events.model_version_synced.send(sender=ModelVersion, version=mv)
+    for row in started:
+        events.deployment_observed.send(sender=DeploymentObservation, observation=row)
+
+
+def _link_by_tag(model: RegisteredModel, slug: str, projects_by_slug: dict) -> None:
+    """Follow the registry tag keel.project=<slug>, unless someone linked the model by hand."""
+    if model.link_source == LinkSource.MANUAL:
+        return
+    project = projects_by_slug.get(slug) if slug else None
+    if project is None and model.link_source != LinkSource.TAG:
+        return
+    if model.project_id == (project.pk if project else None):
+        return
+    before = {"project": model.project_id, "link_source": model.link_source}
+    model.project = project
+    model.link_source = LinkSource.TAG if project else LinkSource.NONE
+    model.save(update_fields=["project", "link_source"])
+    audit.record(
+        actor=None,
+        action="registered_model.linked" if project else "registered_model.unlinked",
+        obj=model,
+        before=before,
+        after={"project": model.project_id, "link_source": model.link_source},
+    )
+
+
+def _brief(values: dict) -> dict:
+    """The audit copy of a version: everything but the raw registry payload (kept on the row)."""
+    return {k: v for k, v in values.items() if k != "raw"}
+
+
+def _j(value):
+    if isinstance(value, dict):
+        return {k: _j(v) for k, v in value.items()}
+    return audit.json_value(value)
+
+
+# --- registry connections and manual links ------------------------------------------------------
+
+REGISTRY_FIELDS = (
+    "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled", "sync_interval_seconds",
+)  # fmt: skip
+ADMIN_ONLY = "Only admins can create or change registry connections."
+NOT_YOUR_PROJECT = "You can only link models to projects of a team you lead or belong to."
+MLFLOW_NEEDS_URL = "An MLflow registry needs its tracking URL."
+
+
+def _check_registry(registry: Registry) -> None:
+    registry.full_clean()
+    if registry.kind == RegistryKind.MLFLOW and not registry.base_url:
+        raise ValidationError({"base_url": [MLFLOW_NEEDS_URL]})
+
+
+@transaction.atomic
+def registry_create(*, by, **fields) -> Registry:
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    registry = Registry(**fields)
+    _check_registry(registry)
+    registry.save()
+    audit.record(actor=by, action="registry.created", obj=registry, after=audit.snapshot(registry, REGISTRY_FIELDS))
+    return registry
+
+
+@transaction.atomic
+def registry_update(*, by, registry: Registry, **fields) -> Registry:
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    before = audit.snapshot(registry, REGISTRY_FIELDS)
+    for name, value in fields.items():
+        if name not in REGISTRY_FIELDS:
+            raise ValidationError({name: ["This field cannot be changed."]})
+        setattr(registry, name, value)
+    _check_registry(registry)
+    old, new = audit.changes(before, audit.snapshot(registry, REGISTRY_FIELDS))
+    if new:
+        registry.save()
+        audit.record(actor=by, action="registry.updated", obj=registry, before=old, after=new)
+    return registry
+
+
+def registry_sync_enqueue(*, registry: Registry) -> None:
+    """Ask a worker to sync this registry now, once the caller's transaction has committed."""
+    from ..tasks import sync_registry
+
+    transaction.on_commit(lambda: sync_registry.delay(registry.pk))
+
+
+@transaction.atomic
+def registered_model_link(*, by, model: RegisteredModel, project: AIProject | None) -> RegisteredModel:
+    """Link a registry model to a project by hand (or unlink with project=None); a hand link wins over tags."""
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if by is not None:
+        for target in (project, model.project):
+            if target is not None and not can_change_project(by, target):
+                raise PermissionDeniedError(NOT_YOUR_PROJECT, field="project")
+    before = {"project": model.project_id, "link_source": model.link_source}
+    model.project = project
+    model.link_source = LinkSource.MANUAL if project else LinkSource.NONE
+    if before == {"project": model.project_id, "link_source": model.link_source}:
+        return model
+    model.save(update_fields=["project", "link_source"])
+    audit.record(
+        actor=by,
+        action="registered_model.linked" if project else "registered_model.unlinked",
+        obj=model,
+        before=before,
+        after={"project": model.project_id, "link_source": model.link_source},
+    )
+    return model

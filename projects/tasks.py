@@ -1,0 +1,47 @@
+"""Celery tasks of projects: they take ids, call one service, and own only the retry policy."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from .registries import TransientRegistryError
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="projects.tasks.sync_registry",
+    bind=True,
+    autoretry_for=(TransientRegistryError,),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=4,
+    # The sync is idempotent (upserts, per-registry lock), so a task whose worker died may run again.
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=240,
+    time_limit=300,
+    ignore_result=True,
+)
+def sync_registry(self, registry_id: int) -> None:
+    from .models import Registry
+    from .services.registries import registry_sync
+
+    registry = Registry.objects.filter(pk=registry_id, enabled=True).first()
+    if registry is None:
+        log.info("registry %s is gone or disabled; nothing to sync", registry_id)
+        return
+    registry_sync(registry=registry, task_id=self.request.id or "")
+
+
+@shared_task(name="projects.tasks.sync_due_registries", ignore_result=True, soft_time_limit=50, time_limit=60)
+def sync_due_registries() -> None:
+    """Beat calls this every tick; it enqueues each enabled registry whose interval has passed."""
+    from .selectors import registries_due
+
+    for registry_id in registries_due(now=timezone.now()):
+        sync_registry.delay(registry_id)
