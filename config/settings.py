@@ -115,6 +115,7 @@ AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "core.backends.AdminRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -261,8 +262,13 @@ if not REDIS_URL:
         "store_processed": False,
     }
 else:
-    # Must exceed the longest task time limit, or Redis redelivers a task that is still running.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
+    # Must exceed the longest task time limit, or Redis redelivers a task that is still running. It is
+    # also how long a late-ack task whose whole worker was killed waits before another worker gets it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("KEEL_BROKER_VISIBILITY_TIMEOUT", default=900)}
+    # kombu looks for such messages every unacked_restore_interval x unacked_restore_throttle seconds
+    # (10 x 10 by default) and once when a worker starts; a positive value here makes it that many seconds.
+    if _restore_every := env.int("KEEL_BROKER_RESTORE_INTERVAL_SECONDS", default=0):
+        CELERY_BROKER_TRANSPORT_OPTIONS |= {"unacked_restore_interval": _restore_every, "unacked_restore_throttle": 1}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 240
@@ -282,6 +288,11 @@ KEEL_REGISTRY_CONNECT_TIMEOUT = env.float("KEEL_REGISTRY_CONNECT_TIMEOUT", defau
 KEEL_REGISTRY_READ_TIMEOUT = env.float("KEEL_REGISTRY_READ_TIMEOUT", default=30.0)
 # A running sync older than this is taken to belong to a dead worker; keep it above the task time limit.
 KEEL_SYNC_LOCK_TTL_SECONDS = env.int("KEEL_SYNC_LOCK_TTL_SECONDS", default=330)
+# Retries of a sync after a transient fault: at most this many, after a random wait of up to
+# backoff x 2^n seconds (capped at backoff_max), so a dead registry costs a bounded number of attempts.
+KEEL_SYNC_MAX_RETRIES = env.int("KEEL_SYNC_MAX_RETRIES", default=4)
+KEEL_SYNC_RETRY_BACKOFF = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF", default=2))
+KEEL_SYNC_RETRY_BACKOFF_MAX = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF_MAX", default=120))
 # How often beat looks for registries whose own sync interval has passed.
 KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
 

@@ -1,4 +1,4 @@
-"""Database triggers that refuse UPDATE and DELETE on the audit table, for PostgreSQL and SQLite.
+"""Database triggers that refuse UPDATE and DELETE (and, on PostgreSQL, TRUNCATE) on the audit table.
 
 Installed by migration 0002. The application never updates or deletes audit rows; these triggers
 make the database itself refuse it, whoever asks. (A database owner can still drop a trigger:
@@ -24,10 +24,15 @@ _POSTGRES_INSTALL = [
     f"DROP TRIGGER IF EXISTS keel_audit_no_delete ON {TABLE}",
     f"""CREATE TRIGGER keel_audit_no_delete BEFORE DELETE ON {TABLE}
         FOR EACH ROW EXECUTE FUNCTION keel_audit_refuse_change()""",
+    # TRUNCATE skips row triggers; it needs a statement trigger of its own.
+    f"DROP TRIGGER IF EXISTS keel_audit_no_truncate ON {TABLE}",
+    f"""CREATE TRIGGER keel_audit_no_truncate BEFORE TRUNCATE ON {TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION keel_audit_refuse_change()""",
 ]
 _POSTGRES_UNINSTALL = [
     f"DROP TRIGGER IF EXISTS keel_audit_no_update ON {TABLE}",
     f"DROP TRIGGER IF EXISTS keel_audit_no_delete ON {TABLE}",
+    f"DROP TRIGGER IF EXISTS keel_audit_no_truncate ON {TABLE}",
 ]
 _SQLITE_INSTALL = [
     f"""CREATE TRIGGER IF NOT EXISTS keel_audit_no_update BEFORE UPDATE ON {TABLE}

@@ -19,7 +19,12 @@ class AuditListView(RoleRequiredMixin, TemplateView):
         filterset = AuditEventFilterSet(
             self.request.GET or None, queryset=audit_events_for_user(user=self.request.user)
         )
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+        if not filterset.is_bound:
+            qs = filterset.queryset
+        elif filterset.is_valid():
+            qs = filterset.qs
+        else:
+            qs = filterset.queryset.none()  # a filter that cannot be applied shows nothing, not everything
         page = Paginator(qs.order_by("-seq"), self.paginate_by).get_page(self.request.GET.get("page"))
         params = self.request.GET.copy()
         params.pop("page", None)

@@ -52,6 +52,12 @@ def _fixture_teardown_keeping_triggers(self):
 TransactionTestCase._fixture_teardown = _fixture_teardown_keeping_triggers
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests make many users; the production hasher would spend most of the run hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def executive(db):
     return make_user("exec", Role.EXECUTIVE)

@@ -32,10 +32,21 @@ def test_team_create_appends_exactly_one_event_naming_the_actor_and_the_team(adm
     team = services.team_create(by=admin_user, name="Claims", description="Claims handling")
     assert AuditEvent.objects.count() == 1
     event = last_event()
-    assert (event.seq, event.action, event.object_type, event.object_id) == (1, "team.created", "projects.team", str(team.pk))
+    assert (event.seq, event.action, event.object_type, event.object_id) == (
+        1,
+        "team.created",
+        "projects.team",
+        str(team.pk),
+    )
     assert (event.actor_id, event.actor_repr) == (admin_user.pk, "admin")
     assert event.before is None
-    assert event.after == {"name": "Claims", "slug": "claims", "description": "Claims handling", "lead": None, "members": []}
+    assert event.after == {
+        "name": "Claims",
+        "slug": "claims",
+        "description": "Claims handling",
+        "lead": None,
+        "members": [],
+    }
 
 
 def test_team_update_appends_one_event_with_only_the_changed_fields(admin_user, team):
@@ -55,11 +66,16 @@ def test_project_create_appends_one_event_with_the_full_snapshot(team_lead, team
     )
     assert AuditEvent.objects.count() == before + 1
     event = last_event()
-    assert (event.action, event.object_type, event.object_id) == ("project.created", "projects.aiproject", str(project.pk))
+    assert (event.action, event.object_type, event.object_id) == (
+        "project.created",
+        "projects.aiproject",
+        str(project.pk),
+    )
     assert event.actor_repr == "lead"
     assert event.after["slug"] == "fraud-scoring"
     assert event.after["team"] == team.pk
-    assert event.after["expected_investment"] == "0"  # money is a decimal string, never a float
+    # Money is a decimal string at the stored precision, never a float.
+    assert event.after["expected_investment"] == "0.00"
 
 
 def test_project_update_appends_one_event_with_before_and_after_of_the_changed_fields(team_lead, project):
@@ -78,6 +94,12 @@ def test_project_update_that_changes_nothing_writes_no_event(team_lead, project)
     assert AuditEvent.objects.count() == before
 
 
+def test_the_same_amount_written_with_another_precision_is_no_change(team_lead, project):
+    before = AuditEvent.objects.count()
+    services.project_update(by=team_lead, project=project, expected_investment=Decimal("100000"))
+    assert AuditEvent.objects.count() == before
+
+
 def test_project_change_stage_appends_one_event_with_the_reason(team_lead, project):
     before = AuditEvent.objects.count()
     services.project_change_stage(by=team_lead, project=project, stage=Stage.DESIGN, reason="scoped")
@@ -93,7 +115,11 @@ def test_api_token_create_and_revoke_each_append_one_event_without_the_key(team_
     token, key = core_services.api_token_create(user=team_lead, name="ci", by=admin_user)
     assert AuditEvent.objects.count() == before + 1
     created = last_event()
-    assert (created.action, created.object_type, created.object_id) == ("api_token.created", "core.apitoken", str(token.pk))
+    assert (created.action, created.object_type, created.object_id) == (
+        "api_token.created",
+        "core.apitoken",
+        str(token.pk),
+    )
     core_services.api_token_revoke(token=token, by=admin_user)
     assert AuditEvent.objects.count() == before + 2
     assert last_event().action == "api_token.revoked"
@@ -179,10 +205,17 @@ def test_a_failing_audit_writer_refuses_the_business_write(monkeypatch, admin_us
 
 def test_an_outer_transaction_rolled_back_after_the_service_takes_its_event_with_it(team_lead, project):
     before = AuditEvent.objects.count()
-    with pytest.raises(ZeroDivisionError), transaction.atomic():
+    seen_inside = []
+
+    @transaction.atomic
+    def caller_that_fails_after_the_service_returned():
         services.project_update(by=team_lead, project=project, name="Renamed")
-        assert AuditEvent.objects.count() == before + 1
-        1 / 0  # noqa: B018 - the caller fails after the service returned
+        seen_inside.append(AuditEvent.objects.count())
+        raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        caller_that_fails_after_the_service_returned()
+    assert seen_inside == [before + 1]
     assert AuditEvent.objects.count() == before
     assert AIProject.objects.get(pk=project.pk).name == "Fraud scoring"
 
@@ -273,31 +306,43 @@ def test_queryset_delete_raises_type_error(five_events):
 
 def test_the_database_refuses_a_raw_update_of_an_audit_row(five_events):
     assert connection.vendor in ("sqlite", "postgresql")
-    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE) as exc, transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(f"UPDATE {TABLE} SET action = %s WHERE seq = %s", ["nothing.happened", 3])  # noqa: S608
+    with (
+        pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE) as exc,
+        transaction.atomic(),
+        connection.cursor() as cur,
+    ):
+        cur.execute(f"UPDATE {TABLE} SET action = %s WHERE seq = %s", ["nothing.happened", 3])  # noqa: S608
     assert "UPDATE refused" in str(exc.value)
     assert AuditEvent.objects.get(seq=3).action == "project.updated"
     assert verify_chain().ok
 
 
 def test_the_database_refuses_a_raw_delete_of_an_audit_row(five_events):
-    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE) as exc, transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(f"DELETE FROM {TABLE} WHERE seq = %s", [5])  # noqa: S608
+    with (
+        pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE) as exc,
+        transaction.atomic(),
+        connection.cursor() as cur,
+    ):
+        cur.execute(f"DELETE FROM {TABLE} WHERE seq = %s", [5])  # noqa: S608
     assert "DELETE refused" in str(exc.value)
     assert seqs() == [1, 2, 3, 4, 5]
 
 
 def test_the_database_refuses_a_raw_delete_of_the_whole_table(five_events):
-    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608
+    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608
     assert AuditEvent.objects.count() == 5
 
 
 def test_the_database_refuses_a_raw_update_of_the_hash_column(five_events):
-    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(f"UPDATE {TABLE} SET hash = %s WHERE seq = %s", ["e" * 64, 1])  # noqa: S608
+    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"UPDATE {TABLE} SET hash = %s WHERE seq = %s", ["e" * 64, 1])  # noqa: S608
     assert verify_chain().ok
+
+
+def test_postgresql_refuses_truncating_the_audit_table(five_events):
+    if connection.vendor != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL; SQLite's DELETE trigger covers the whole-table delete")
+    with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {TABLE}")
+    assert AuditEvent.objects.count() == 5

@@ -6,6 +6,7 @@ own transactions, so these tests run outside the test transaction (transaction=T
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 
@@ -35,7 +36,7 @@ def run_writers(n_threads: int, writes_per_thread: int, write) -> list[BaseExcep
             barrier.wait(timeout=30)
             for i in range(writes_per_thread):
                 write(thread_no, i)
-        except BaseException as exc:  # noqa: BLE001 - reported to the main thread below
+        except BaseException as exc:
             with lock:
                 errors.append(exc)
         finally:
@@ -56,7 +57,7 @@ def assert_one_linear_chain(expected_events: int) -> None:
     prev_hashes = [r[1] for r in rows]
     assert len(set(prev_hashes)) == expected_events, "two events claim the same predecessor (a fork)"
     assert prev_hashes[0] == GENESIS_HASH
-    for (_, _, before_hash), (_, prev_hash, _) in zip(rows, rows[1:], strict=False):
+    for (_, _, before_hash), (_, prev_hash, _) in itertools.pairwise(rows):
         assert prev_hash == before_hash
     result = verify_chain()
     assert result.ok, result

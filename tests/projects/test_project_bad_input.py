@@ -22,11 +22,6 @@ NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available c
 NOTHING_SAVED = "Please correct the errors below; nothing was saved."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def db_state():
     """Every project row, field by field, and how long the audit trail is."""
     return list(AIProject.objects.order_by("pk").values()), AuditEvent.objects.count()

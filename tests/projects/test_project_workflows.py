@@ -13,11 +13,6 @@ from projects.models import AIProject, Stage
 from tests.factories import AIProjectFactory, make_user
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def last_event():
     return AuditEvent.objects.order_by("-seq").first()
 
