@@ -4,7 +4,14 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from core.roles import Role
 from governance.api.views import AuditEventViewSet
-from projects.api.views import AIProjectViewSet, TeamViewSet
+from projects.api.views import (
+    AIProjectViewSet,
+    DeploymentViewSet,
+    ModelVersionViewSet,
+    RegisteredModelViewSet,
+    RegistryViewSet,
+    TeamViewSet,
+)
 
 
 class KeelApiRoot(APIRootView):
@@ -17,6 +24,10 @@ router = DefaultRouter()
 router.APIRootView = KeelApiRoot
 router.register("teams", TeamViewSet, basename="team")
 router.register("projects", AIProjectViewSet, basename="project")
+router.register("registries", RegistryViewSet, basename="registry")
+router.register("registered-models", RegisteredModelViewSet, basename="registered-model")
+router.register("model-versions", ModelVersionViewSet, basename="model-version")
+router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 urlpatterns = router.urls

@@ -1,9 +1,12 @@
-"""Admin for teams and projects. Saves go through the services, so admin edits are audited too."""
+"""Admin for teams, projects and registries. Saves go through the services, so admin edits are audited too."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+
+from core.errors import DomainError
 
 from . import services
-from .models import AIProject, Team
+from .forms import RegistryAdminForm
+from .models import AIProject, DeploymentObservation, ModelVersion, RegisteredModel, Registry, SyncRun, Team
 
 
 @admin.register(Team)
@@ -46,3 +49,110 @@ class AIProjectAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # retire a project instead: its audit trail and sign-offs must stay attached
+
+
+@admin.register(Registry)
+class RegistryAdmin(admin.ModelAdmin):
+    """Registry connections. Saves go through registry_create/registry_update (audited); a registry that
+    brought in models cannot be deleted, only disabled."""
+
+    form = RegistryAdminForm
+    list_display = ["name", "kind", "base_url", "enabled", "sync_interval_seconds", "updated_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "base_url"]
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["sync_now"]
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.REGISTRY_FIELDS if f in form.cleaned_data}
+        if change:
+            form.instance = services.registry_update(by=request.user, registry=Registry.objects.get(pk=obj.pk), **data)
+        else:
+            form.instance = services.registry_create(by=request.user, **data)
+            obj.pk = form.instance.pk
+
+    def has_delete_permission(self, request, obj=None):
+        # Only a registry that never brought in a model may go (registry_delete refuses the others).
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.models.exists())
+
+    def delete_model(self, request, obj):
+        services.registry_delete(by=request.user, registry=obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a bulk delete would bypass registry_delete's refusal
+        return actions
+
+    @admin.action(description="Sync the selected registries now")
+    def sync_now(self, request, queryset):
+        for registry in queryset:
+            try:
+                services.registry_sync_request(by=request.user, registry=registry)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.WARNING)
+            else:
+                self.message_user(request, f"Sync of {registry.name} queued.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """What the sync wrote: looked at here, never changed by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["registry", "started_at", "finished_at", "status", "created", "updated", "deleted", "unchanged"]
+    list_filter = ["status", "registry"]
+    list_select_related = ["registry"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    """Read-only except the project link, which goes through registered_model_link (audited)."""
+
+    list_display = ["name", "registry", "project", "link_source", "deleted_at"]
+    list_filter = ["registry", "link_source"]
+    search_fields = ["name", "project__name", "project__slug"]
+    list_select_related = ["registry", "project"]
+    fields = ["registry", "name", "description", "tags", "project", "link_source", "registry_created_at",
+              "registry_updated_at", "first_seen_at", "deleted_at"]  # fmt: skip
+    readonly_fields = [f for f in fields if f != "project"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a sync marks a vanished model deleted; the row keeps its history
+
+    def save_model(self, request, obj, form, change):
+        original = RegisteredModel.objects.get(pk=obj.pk)
+        form.instance = services.registered_model_link(
+            by=request.user, model=original, project=form.cleaned_data["project"]
+        )
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "status", "stage", "approval", "registry_created_at", "deleted_at"]
+    list_filter = ["registered_model__registry", "status", "deleted_at"]
+    search_fields = ["registered_model__name", "version", "run_id"]
+    list_select_related = ["registered_model"]
+    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+
+
+@admin.register(DeploymentObservation)
+class DeploymentObservationAdmin(ReadOnlyAdmin):
+    list_display = ["version", "signal", "name", "observed_from", "observed_until"]
+    list_filter = ["signal", "registered_model__registry"]
+    search_fields = ["registered_model__name", "name"]
+    list_select_related = ["version__registered_model"]
+    readonly_fields = [f.name for f in DeploymentObservation._meta.fields]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from core.roles import Role, has_role, reads_everything, user_roles
 
@@ -51,15 +52,42 @@ def project_stage_counts(*, user) -> list[dict]:
 
 
 def registries_with_health() -> QuerySet[Registry]:
-    """Each registry with its last attempt, last success and latest run, computed in the database."""
-    latest = SyncRun.objects.filter(registry=OuterRef("pk")).order_by("-started_at", "-id")
+    """Each registry with its last attempt, last success, latest run and live counts, one query in all.
+
+    Correlated subqueries rather than joins: a join of sync runs with models would multiply the
+    rows of a registry with a long history by its model count.
+    """
+    runs = SyncRun.objects.filter(registry=OuterRef("pk")).order_by("-started_at", "-id")
+    successes = runs.filter(status=SyncStatus.SUCCEEDED).order_by("-finished_at", "-id")
+    live_models = _count_of(RegisteredModel.objects.filter(registry=OuterRef("pk"), deleted_at__isnull=True))
+    live_versions = _count_of(
+        ModelVersion.objects.filter(registered_model__registry=OuterRef("pk"), deleted_at__isnull=True)
+    )
     return Registry.objects.annotate(
-        last_attempt_at=Max("sync_runs__started_at"),
-        last_success_at=Max("sync_runs__finished_at", filter=Q(sync_runs__status=SyncStatus.SUCCEEDED)),
-        latest_status=Subquery(latest.values("status")[:1]),
-        latest_error=Subquery(latest.values("error")[:1]),
-        model_count=Count("models", filter=Q(models__deleted_at__isnull=True), distinct=True),
+        last_attempt_at=Subquery(runs.values("started_at")[:1]),
+        last_success_at=Subquery(successes.values("finished_at")[:1]),
+        latest_status=Subquery(runs.values("status")[:1]),
+        latest_error=Subquery(runs.values("error")[:1]),
+        model_count=Coalesce(Subquery(live_models), 0),
+        version_count=Coalesce(Subquery(live_versions), 0),
     ).order_by("name")
+
+
+def _count_of(qs: QuerySet) -> QuerySet:
+    """A one-value subquery counting `qs` (which must be filtered on an OuterRef)."""
+    return qs.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values("n")
+
+
+def registry_data_age(registry: Registry, *, now) -> int | None:
+    """Seconds since the registry's last successful sync (None if it never succeeded)."""
+    last = getattr(registry, "last_success_at", None)
+    return None if last is None else max(0, int((now - last).total_seconds()))
+
+
+def registry_is_stale(registry: Registry, *, now) -> bool:
+    """Never synced, or older than two sync intervals: what the dashboard says may be out of date."""
+    age = registry_data_age(registry, now=now)
+    return age is None or age > 2 * registry.sync_interval_seconds
 
 
 def registries_for_user(*, user) -> QuerySet[Registry]:
@@ -82,27 +110,108 @@ def registries_due(*, now) -> list[int]:
     return due
 
 
-def registered_models_for_user(*, user) -> QuerySet[RegisteredModel]:
-    """Readers of everything see every model; team leads see their teams' models and unlinked ones."""
-    qs = RegisteredModel.objects.select_related("registry", "project")
+def _model_scope(user, via: str = "") -> Q:
+    """Which registered models a user may see, as a condition on `<via>` (a path to RegisteredModel).
+
+    Readers of everything see every model; team leads their teams' models and the unlinked ones
+    (which they may link to their projects); anyone else none.
+    """
     if reads_everything(user):
-        return qs
+        return Q()
     if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(Q(project__team_id__in=user_team_ids(user)) | Q(project__isnull=True))
-    return qs.none()
+        return Q(**{f"{via}project__team_id__in": user_team_ids(user)}) | Q(**{f"{via}project__isnull": True})
+    return Q(pk__in=[])
+
+
+def registered_models_for_user(*, user) -> QuerySet[RegisteredModel]:
+    return RegisteredModel.objects.select_related("registry", "project").filter(_model_scope(user))
+
+
+def linkable_models_for_user(*, user) -> QuerySet[RegisteredModel]:
+    """Models a user may link by hand: visible, not linked to a project, still in the registry."""
+    return (
+        registered_models_for_user(user=user)
+        .filter(project__isnull=True, deleted_at__isnull=True)
+        .order_by("registry__name", "name")
+    )
 
 
 def model_versions_for_user(*, user) -> QuerySet[ModelVersion]:
-    qs = ModelVersion.objects.select_related("registered_model__registry", "registered_model__project")
-    visible = registered_models_for_user(user=user).values("pk")
-    return qs.filter(registered_model__in=visible)
+    return ModelVersion.objects.select_related("registered_model__registry", "registered_model__project").filter(
+        _model_scope(user, via="registered_model__")
+    )
+
+
+def held_at(at) -> Q:
+    """Deployment intervals that contain the moment `at` (from inclusive, until exclusive)."""
+    return Q(observed_from__lte=at) & (Q(observed_until__isnull=True) | Q(observed_until__gt=at))
+
+
+def deployment_intervals_for_user(*, user) -> QuerySet[DeploymentObservation]:
+    """Every interval (past and open) of the models the user may see, grouped by model and signal."""
+    return (
+        DeploymentObservation.objects.select_related(
+            "version", "registered_model__registry", "registered_model__project"
+        )
+        .filter(_model_scope(user, via="registered_model__"))
+        .order_by("registered_model__registry__name", "registered_model__name", "signal", "name", "id")
+    )
 
 
 def deployments_for_user(*, user, at=None) -> QuerySet[DeploymentObservation]:
-    """What held each alias/stage/approval at `at` (default: now): intervals that contain that moment."""
-    qs = DeploymentObservation.objects.select_related(
-        "version", "registered_model__registry", "registered_model__project"
-    ).filter(registered_model__in=registered_models_for_user(user=user).values("pk"))
+    """What held each alias/stage/approval at `at` (default: now, i.e. the open intervals)."""
+    qs = deployment_intervals_for_user(user=user)
     if at is None:
         return qs.filter(observed_until__isnull=True)
-    return qs.filter(Q(observed_from__lte=at) & (Q(observed_until__isnull=True) | Q(observed_until__gt=at)))
+    return qs.filter(held_at(at))
+
+
+def project_models(*, project: AIProject, versions_shown: int = 25, history_shown: int = 50) -> list[RegisteredModel]:
+    """The models linked to a project, for its page, in a fixed number of queries however many versions.
+
+    Each model carries `shown_versions` (newest first, at most `versions_shown`), `holding_now` (the
+    open intervals: which version holds each alias/stage/approval now), `history` (the newest
+    `history_shown` intervals), the counts of all of them (so the page can say how many it left out),
+    and its registry's last success and latest sync status (so the page can say how old it all is).
+    """
+    versions = ModelVersion.objects.order_by("-version_number", "-registry_created_at", "-id")
+    intervals = DeploymentObservation.objects.select_related("version")
+    runs = SyncRun.objects.filter(registry=OuterRef("registry_id")).order_by("-started_at", "-id")
+    successes = runs.filter(status=SyncStatus.SUCCEEDED).order_by("-finished_at", "-id")
+    models = list(
+        project.registered_models.select_related("registry")
+        .annotate(
+            # How current the registry's data is, so the page can say how old what it shows is.
+            registry_last_success_at=Subquery(successes.values("finished_at")[:1]),
+            registry_latest_status=Subquery(runs.values("status")[:1]),
+            version_total=Coalesce(
+                Subquery(_count_of(ModelVersion.objects.filter(registered_model=OuterRef("pk")))), 0
+            ),
+            history_total=Coalesce(
+                Subquery(_count_of(DeploymentObservation.objects.filter(registered_model=OuterRef("pk")))), 0
+            ),
+        )
+        .prefetch_related(
+            Prefetch("versions", queryset=versions[:versions_shown], to_attr="shown_versions"),
+            Prefetch(
+                "deployments",
+                queryset=intervals.filter(observed_until__isnull=True).order_by(
+                    "signal", "name", "-version__version_number"
+                ),
+                to_attr="holding_now",
+            ),
+            Prefetch(
+                "deployments",
+                queryset=intervals.order_by("-observed_from", "-id")[:history_shown],
+                to_attr="history",
+            ),
+        )
+        .order_by("registry__name", "name")
+    )
+    for model in models:
+        by_version: dict[int, list[DeploymentObservation]] = {}
+        for row in model.holding_now:
+            by_version.setdefault(row.version_id, []).append(row)
+        for version in model.shown_versions:
+            version.holding_now = by_version.get(version.pk, [])
+    return models

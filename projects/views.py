@@ -6,20 +6,28 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError, PermissionDeniedError
 from core.permissions import RoleRequiredMixin
-from core.roles import Role, has_role
+from core.roles import Role, has_role, is_admin
 
 from . import services
-from .filters import AIProjectFilterSet
-from .forms import ProjectForm, StageChangeForm
+from .filters import AIProjectFilterSet, RegistryFilterSet
+from .forms import ModelLinkForm, ProjectForm, StageChangeForm
 from .models import AIProject
 from .permissions import can_change_project
-from .selectors import project_stage_counts, projects_for_user
+from .selectors import (
+    project_models,
+    project_stage_counts,
+    projects_for_user,
+    registries_for_user,
+    registry_is_stale,
+)
 
 ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
@@ -122,6 +130,8 @@ class ProjectDetailView(ProjectMixin, TemplateView):
         ctx["project"] = project
         ctx["can_change"] = can_change_project(self.request.user, project)
         ctx["stage_form"] = StageChangeForm(project=project) if ctx["can_change"] else None
+        ctx["models"] = project_models(project=project)
+        ctx["link_form"] = ModelLinkForm(user=self.request.user) if ctx["can_change"] else None
         return ctx
 
 
@@ -202,3 +212,80 @@ class ProjectStageView(ProjectMixin, FormView):
             return self.form_invalid(form)
         messages.success(self.request, f"Stage changed to {form.cleaned_data['stage']}.")
         return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}))
+
+
+class ProjectModelLinkView(ProjectMixin, FormView):
+    """Link a registry model to the project by hand (team lead of its team, or admin)."""
+
+    allowed_roles = WRITER_ROLES
+    template_name = "projects/model_link.html"
+    form_class = ModelLinkForm
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
+        if has_role(request.user, *self.allowed_roles):
+            self.project = self.get_project()
+            if not can_change_project(request.user, self.project):
+                raise PermissionDenied("You can only link models to projects of your own team.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(project=self.project, **kwargs)
+
+    def form_valid(self, form):
+        model = form.cleaned_data["model"]
+        try:
+            services.registered_model_link(by=self.request.user, model=model, project=self.project)
+        except (ValidationError, DomainError) as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Model “{model.name}” linked to this project.")
+        return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}) + "#models")
+
+
+class RegistryListView(RoleRequiredMixin, TemplateView):
+    """Every registry with its health: is Keel's copy of it current, and if not, why."""
+
+    allowed_roles = ALL_ROLES
+    template_name = "projects/registry_list.html"
+    paginate_by = 50
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        filterset = RegistryFilterSet(self.request.GET or None, queryset=registries_for_user(user=self.request.user))
+        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
+        now = timezone.now()
+        for registry in page.object_list:
+            registry.stale = registry_is_stale(registry, now=now)
+        params = self.request.GET.copy()
+        params.pop("page", None)
+        ctx.update(
+            filter=filterset,
+            page_obj=page,
+            registries=page.object_list,
+            querystring=params.urlencode(),
+            can_sync=is_admin(self.request.user),
+        )
+        return ctx
+
+
+class RegistrySyncView(RoleRequiredMixin, View):
+    """The admin's "Sync now" button: queue a sync and come back to the list."""
+
+    allowed_roles = (Role.ADMIN,)
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        registry = get_object_or_404(registries_for_user(user=request.user), pk=pk)
+        try:
+            services.registry_sync_request(by=request.user, registry=registry)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Sync of “{registry.name}” queued; its health updates when the worker is done.")
+        return redirect("projects:registries")

@@ -36,7 +36,7 @@ DELETE_ONLY_IDEAS = (
     " so that its history stays attached."
 )
 TEAM_NOT_EMPTY = "The team still owns {count} project(s); move or delete them first."
-RESERVED_SLUGS = frozenset({"new"})  # would collide with the /projects/new/ page
+RESERVED_SLUGS = frozenset({"new", "registries"})  # would collide with /projects/new/, /projects/registries/
 
 
 def _unique_slug(base: str, *, model, exclude_pk=None) -> str:

@@ -1,13 +1,16 @@
 """Who may do what: every persona against every page and API operation, in one table.
 
 The target is always the `project` fixture (team "Claims", led by `team_lead`); `other_lead` leads
-another team. A write that the matrix expects to succeed must leave exactly one audit event, and a
-refused one none. A URL or API operation missing from the table fails the coverage tests below.
+another team. Registry rows: one registry holding a model linked to `project` (with two versions
+and an alias history), one linked to `other_project`, and one linked to none. A write that the
+matrix expects to succeed must leave exactly one audit event, and a refused one none. A URL or API
+operation missing from the table fails the coverage tests below.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -18,6 +21,8 @@ from django.views.generic.edit import ProcessFormView
 from drf_spectacular.generators import SchemaGenerator
 
 from governance.models import AuditEvent
+from projects.models import LinkSource
+from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 PERSONAS = ("anonymous", "no_role", "executive", "risk_officer", "team_lead", "other_lead", "admin")
 USER_FIXTURE = {
@@ -28,7 +33,7 @@ USER_FIXTURE = {
     "other_lead": "other_lead",
     "admin": "admin_user",
 }
-OK, CREATED, UNAUTHORIZED, FORBIDDEN, NOT_FOUND = 200, 201, 401, 403, 404
+OK, CREATED, ACCEPTED, UNAUTHORIZED, FORBIDDEN, NOT_FOUND = 200, 201, 202, 401, 403, 404
 GONE, BAD = 204, 400  # deleted; refused as bad input
 SAVED = 302  # a page write that succeeded redirects to the project page
 REFUSED = 200  # the page re-renders the form with an error; nothing is written
@@ -66,6 +71,19 @@ BODIES = {
     ("PUT", "/api/v1/projects/{project}/"): lambda c: project_json(c, name="Fraud scoring v2"),
     ("PATCH", "/api/v1/projects/{project}/"): lambda c: {"name": "Fraud scoring v2"},
     ("POST", "/api/v1/projects/{project}/transition/"): lambda c: {"stage": "design"},
+    ("POST", "/projects/registries/{registry}/sync/"): lambda c: {},
+    ("POST", "/projects/{project}/models/link/"): lambda c: {"model": c.unlinked_model.pk},
+    ("POST", "/api/v1/registries/"): lambda c: {"name": "sagemaker-eu", "kind": "sagemaker", "region": "eu-west-1"},
+    ("PUT", "/api/v1/registries/{registry}/"): lambda c: {
+        "name": "mlflow-prod",
+        "kind": "mlflow",
+        "base_url": "http://mlflow.example:5000",
+        "sync_interval_seconds": 600,
+    },
+    ("PATCH", "/api/v1/registries/{registry}/"): lambda c: {"sync_interval_seconds": 600},
+    ("POST", "/api/v1/registries/{registry}/sync/"): lambda c: {},
+    # The model is linked to the project by its tag; a hand link replaces that (one audited change).
+    ("PATCH", "/api/v1/registered-models/{model}/"): lambda c: {"project": c.project.slug},
 }
 
 # fmt: off
@@ -104,6 +122,26 @@ MATRIX = [
     ("DELETE", "/api/v1/projects/{project}/",           NO_AUTH, DENIED,  DENIED,  DENIED,  GONE,    HIDDEN,  GONE),
     ("GET",   "/api/v1/audit-events/",                  NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
     ("GET",   "/api/v1/audit-events/{seq}/",            NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    # Registries: every role reads their health; only admins change them or ask for a sync (which is audited).
+    ("GET",   "/projects/registries/",                  LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/projects/registries/{registry}/sync/",  LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  SAVED),
+    ("GET",   "/projects/{project}/models/link/",       LOGIN,   DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
+    ("POST",  "/projects/{project}/models/link/",       LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
+    ("GET",   "/api/v1/registries/",                    NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/api/v1/registries/",                    NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  CREATED),
+    ("GET",   "/api/v1/registries/{registry}/",         NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("PUT",   "/api/v1/registries/{registry}/",         NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  OK),
+    ("PATCH", "/api/v1/registries/{registry}/",         NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  OK),
+    # The registry holds models and their deployment history: even the admin's delete is refused (disable it).
+    ("DELETE", "/api/v1/registries/{registry}/",        NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  BAD),
+    ("POST",  "/api/v1/registries/{registry}/sync/",    NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  ACCEPTED),
+    ("GET",   "/api/v1/registered-models/",             NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/registered-models/{model}/",     NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("PATCH", "/api/v1/registered-models/{model}/",     NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/model-versions/",                NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/model-versions/{version}/",      NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/deployments/",                   NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/deployments/?at=2025-11-03T10:00:00Z", NO_AUTH, DENIED, OK, OK,      OK,      OK,      OK),
 ]
 # fmt: on
 CASES = [
@@ -113,13 +151,31 @@ CASES = [
 ]
 # Reachable without a role by design; admin: URLs are skipped too (Django admin checks is_staff itself).
 UNCLASSIFIED = {"login", "logout", "healthz"}
-SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1"}
+SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1", "registry": "1", "model": "1", "version": "1"}
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Users are made per test; the production hasher would spend most of the run hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def registry_rows(project, other_project):
+    """A registry with a model linked to `project` by tag, one linked to `other_project`, one unlinked."""
+    registry = RegistryFactory(name="mlflow-prod")
+    linked = RegisteredModelFactory(
+        registry=registry, name="fraud-detector", project=project, link_source=LinkSource.TAG
+    )
+    v1 = ModelVersionFactory(registered_model=linked, version="1")
+    v2 = ModelVersionFactory(registered_model=linked, version="2")
+    hold(v1, "champion", T0, T0 + dt.timedelta(hours=2))
+    hold(v2, "champion", T0 + dt.timedelta(hours=2))
+    theirs = RegisteredModelFactory(registry=registry, name="churn", project=other_project, link_source=LinkSource.TAG)
+    ModelVersionFactory(registered_model=theirs, version="1")
+    unlinked = RegisteredModelFactory(registry=registry, name="pricing-candidate")
+    ModelVersionFactory(registered_model=unlinked, version="1")
+    return SimpleNamespace(registry=registry, model=linked, version=v2, unlinked_model=unlinked)
 
 
 def is_api(path: str) -> bool:
@@ -129,15 +185,22 @@ def is_api(path: str) -> bool:
 def succeeded(method: str, path: str, status: int) -> bool:
     if method == "GET":
         return False
-    return status in (OK, CREATED, GONE) if is_api(path) else status == SAVED
+    return status in (OK, CREATED, ACCEPTED, GONE) if is_api(path) else status == SAVED
 
 
 @pytest.mark.parametrize(("method", "path", "persona", "expected"), CASES)
 def test_persona_gets_the_answer_the_matrix_gives(
-    method, path, persona, expected, request, client, team, team_lead, project, other_project
+    method, path, persona, expected, request, client, team, team_lead, project, other_project, registry_rows
 ):
-    ctx = SimpleNamespace(team=team, team_lead=team_lead, project=project)
-    url = path.format(project=project.slug, team=team.slug, seq=AuditEvent.objects.order_by("-seq").first().seq)
+    ctx = SimpleNamespace(team=team, team_lead=team_lead, project=project, unlinked_model=registry_rows.unlinked_model)
+    url = path.format(
+        project=project.slug,
+        team=team.slug,
+        seq=AuditEvent.objects.order_by("-seq").first().seq,
+        registry=registry_rows.registry.pk,
+        model=registry_rows.model.pk,
+        version=registry_rows.version.pk,
+    )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
     data = None if method in ("GET", "DELETE") else BODIES[method, path](ctx)
@@ -257,10 +320,13 @@ def test_every_url_and_method_is_classified_in_the_matrix():
 def test_every_api_schema_operation_is_classified_in_the_matrix():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     documented = {(path, method.upper()) for path, ops in schema["paths"].items() for method in ops}
-    classified = {
-        (path.replace("{project}", "{slug}").replace("{team}", "{slug}"), method)
-        for method, path, *_ in MATRIX
-        if path.startswith("/api/v1/")
-    }
+    renamed = {"{project}": "{slug}", "{team}": "{slug}", "{registry}": "{id}", "{model}": "{id}", "{version}": "{id}"}
+    classified = set()
+    for method, path, *_ in MATRIX:
+        if path.startswith("/api/v1/"):
+            for old, new in renamed.items():
+                path = path.replace(old, new)
+            classified.add((path.split("?")[0], method))
     assert documented - classified == set(), "classify these in MATRIX"
-    assert len(documented) == 15
+    # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
+    assert len(documented) == 28

@@ -7,13 +7,16 @@ fixed cost, and either deserves a look before the budget is raised.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects import services
-from projects.models import Team
+from projects.models import SyncRun, SyncStatus, Team
 from tests.factories import AIProjectFactory, TeamFactory, UserFactory
+from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 SMALL, LARGE = 1, 50
 
@@ -128,4 +131,114 @@ def test_audit_lists_cost_the_same_queries_for_few_or_many_events(
         project = AIProjectFactory(team=team, owner=UserFactory())
         services.project_change_stage(by=None, project=project, stage="design")
     large = queries_for(client, url, min(1 + 2 * (LARGE // 2), page_size), rows_of)
+    assert (small, large) == (budget, budget)
+
+
+# --- registries, models, versions, deployments, and the project page's Models section ----------------
+
+
+def add_versions(model, n: int) -> None:
+    """n versions of `model`, each holding its own alias (an open interval) and with one ended interval."""
+    start = model.versions.count()
+    for number in range(start + 1, start + n + 1):
+        version = ModelVersionFactory(registered_model=model, version=str(number))
+        hold(version, f"alias-{number}", T0)
+        hold(version, f"old-{number}", T0 - dt.timedelta(days=1), T0)
+
+
+def add_models(registry, project, n: int) -> None:
+    for _ in range(n):
+        add_versions(RegisteredModelFactory(registry=registry, project=project), 1)
+
+
+def add_registries(n: int) -> None:
+    """n registries, each with a successful and a failed sync and one model with one version."""
+    for _ in range(n):
+        registry = RegistryFactory()
+        SyncRun.objects.create(registry=registry, finished_at=T0, status=SyncStatus.SUCCEEDED)
+        SyncRun.objects.create(registry=registry, finished_at=T0, status=SyncStatus.FAILED, error="boom")
+        add_versions(RegisteredModelFactory(registry=registry), 1)
+
+
+def page_registries(response):
+    return len(response.context["registries"])
+
+
+def page_versions(response):
+    return sum(len(m.shown_versions) for m in response.context["models"])
+
+
+@pytest.fixture
+def linked_model(project):
+    return RegisteredModelFactory(registry=RegistryFactory(), project=project, name="fraud-detector")
+
+
+# url, rows for n, how to count them, budget for an executive (a team lead's scope costs 2 more).
+# The fixed cost: session, user, roles, COUNT for the page, the rows; versions prefetch what they hold
+# now, and a project filter looks the project up.
+VERSION_LISTS = [
+    ("/api/v1/model-versions/", lambda n: n, api_results, 6),
+    ("/api/v1/model-versions/?alias=alias-1&project=fraud-scoring", lambda n: 1, api_results, 7),
+    ("/api/v1/deployments/", lambda n: n, api_results, 5),
+    ("/api/v1/deployments/?at=2025-11-02T12:00:00Z&project=fraud-scoring", lambda n: n, api_results, 6),
+]
+
+
+@pytest.mark.parametrize(("url", "rows", "rows_of", "budget"), VERSION_LISTS, ids=[r[0] for r in VERSION_LISTS])
+@pytest.mark.parametrize(("user_fixture", "extra"), [("executive", 0), ("team_lead", 2)])
+def test_version_and_deployment_lists_cost_the_same_for_one_or_fifty_versions(
+    client, request, linked_model, url, rows, rows_of, budget, user_fixture, extra
+):
+    client.force_login(request.getfixturevalue(user_fixture))
+    add_versions(linked_model, SMALL)
+    small = queries_for(client, url, rows(SMALL), rows_of)
+    add_versions(linked_model, LARGE - SMALL)
+    large = queries_for(client, url, rows(LARGE), rows_of)
+    assert (small, large) == (budget + extra, budget + extra)
+
+
+@pytest.mark.parametrize(("user_fixture", "budget"), [("executive", 5), ("team_lead", 7)])
+def test_registered_model_list_costs_the_same_for_one_or_fifty_models(client, request, project, user_fixture, budget):
+    client.force_login(request.getfixturevalue(user_fixture))
+    registry = RegistryFactory()
+    add_models(registry, project, SMALL)
+    small = queries_for(client, "/api/v1/registered-models/", SMALL, api_results)
+    add_models(registry, project, LARGE - SMALL)
+    large = queries_for(client, "/api/v1/registered-models/", LARGE, api_results)
+    assert (small, large) == (budget, budget)
+
+
+# Health is computed in the registries' own query (subqueries), so every role pays the same 5.
+REGISTRY_LISTS = [
+    ("/api/v1/registries/", api_results, 5),
+    ("/projects/registries/", page_registries, 5),
+]
+
+
+@pytest.mark.parametrize(("url", "rows_of", "budget"), REGISTRY_LISTS, ids=[r[0] for r in REGISTRY_LISTS])
+@pytest.mark.parametrize("user_fixture", ["executive", "team_lead", "admin_user"])
+def test_registry_lists_cost_the_same_for_one_or_fifty_registries(client, request, url, rows_of, budget, user_fixture):
+    client.force_login(request.getfixturevalue(user_fixture))
+    add_registries(SMALL)
+    small = queries_for(client, url, SMALL, rows_of)
+    add_registries(LARGE - SMALL)
+    large = queries_for(client, url, LARGE, rows_of)
+    assert (small, large) == (budget, budget)
+
+
+# session, user, roles, project, its models, their versions, what they hold now, their history;
+# writers also get the link form (2: is it empty, its options), a team lead's scope costs 2 more.
+@pytest.mark.parametrize(("user_fixture", "budget"), [("executive", 8), ("team_lead", 12), ("admin_user", 10)])
+def test_project_page_costs_the_same_for_one_or_fifty_versions(client, request, project, user_fixture, budget):
+    """One model with one version, then five models with ten versions each (and their alias history)."""
+    client.force_login(request.getfixturevalue(user_fixture))
+    registry = RegistryFactory()
+    first = RegisteredModelFactory(registry=registry, project=project)
+    add_versions(first, SMALL)
+    RegisteredModelFactory(registry=registry)  # an unlinked model, offered by the link form
+    small = queries_for(client, f"/projects/{project.slug}/", SMALL, page_versions)
+    add_versions(first, 9)
+    for _ in range(4):
+        add_versions(RegisteredModelFactory(registry=registry, project=project), 10)
+    large = queries_for(client, f"/projects/{project.slug}/", LARGE, page_versions)
     assert (small, large) == (budget, budget)
