@@ -12,14 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import audit
-from core.errors import PermissionDeniedError
+from core.errors import DomainError, PermissionDeniedError
 from core.roles import is_admin
 
 from .. import events
@@ -150,10 +151,46 @@ def _version_number(version: str) -> int:
     return int(version) if version.isdigit() else 0
 
 
+BULK_BATCH = 500
+
+
+def _insert(model, objs: list) -> None:
+    """INSERT in bulk with the primary keys set on the objects (PostgreSQL, SQLite >= 3.35), else one by one."""
+    if not objs:
+        return
+    if connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(objs, batch_size=BULK_BATCH)
+    else:
+        for obj in objs:
+            obj.save(force_insert=True)
+
+
+def _update(model, changes: list[tuple]) -> None:
+    """UPDATE only each object's changed columns: one bulk UPDATE per set of changed columns."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for obj, fields in changes:
+        groups[tuple(sorted(fields))].append(obj)
+    for fields, objs in groups.items():
+        model.objects.bulk_update(objs, fields, batch_size=BULK_BATCH)
+
+
+def _set_by_pk(model, objs: list, **values) -> None:
+    pks = [obj.pk for obj in objs]
+    for i in range(0, len(pks), BULK_BATCH):
+        model.objects.filter(pk__in=pks[i : i + BULK_BATCH]).update(**values)
+
+
 @transaction.atomic
 def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> None:
+    """Make Keel's copy of the registry equal to the snapshot, in bulk.
+
+    Each phase decides in Python what changed, then writes it with a few bulk statements; the
+    audit events (one per changed object, in the order of the decisions) are appended in one go
+    at the end of the transaction. A no-change sync therefore only reads.
+    """
     now = timezone.now()
     counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "started": 0, "ended": 0}
+    trail: list[dict] = []
     projects_by_slug = {
         p.slug: p
         for p in AIProject.objects.filter(
@@ -163,6 +200,8 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
 
     # Registered models.
     models_by_name = {m.name: m for m in RegisteredModel.objects.filter(registry=registry)}
+    new_models: list[RegisteredModel] = []
+    model_changes: list[tuple[RegisteredModel, list[str]]] = []
     for name, remote in snapshot.models.items():
         values = {
             "description": remote.description,
@@ -171,10 +210,16 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
             "registry_updated_at": remote.updated_at,
         }
         local = models_by_name.get(name)
+        changed_fields: list[str] = []
         if local is None:
-            local = RegisteredModel.objects.create(registry=registry, name=name, first_seen_at=now, **values)
+            local = RegisteredModel(registry=registry, name=name, first_seen_at=now, **values)
             models_by_name[name] = local
-            audit.record(actor=None, action="registered_model.created", obj=local, after={"name": name, **_j(values)})
+            new_models.append(local)
+            trail.append(
+                audit.entry(
+                    actor=None, action="registered_model.created", obj=local, after={"name": name, **_j(values)}
+                )
+            )
             counts["created"] += 1
         else:
             before = {f: getattr(local, f) for f in (*MODEL_FIELDS, "deleted_at")}
@@ -184,22 +229,35 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
             if changed:
                 for f, v in changed.items():
                     setattr(local, f, v)
-                local.save(update_fields=list(changed))
-                audit.record(
-                    actor=None,
-                    action="registered_model.updated",
-                    obj=local,
-                    before=_j({f: before[f] for f in changed}),
-                    after=_j(changed),
+                changed_fields += changed
+                trail.append(
+                    audit.entry(
+                        actor=None,
+                        action="registered_model.updated",
+                        obj=local,
+                        before=_j({f: before[f] for f in changed}),
+                        after=_j(changed),
+                    )
                 )
                 counts["updated"] += 1
-        _link_by_tag(local, remote.tags.get(PROJECT_TAG, ""), projects_by_slug)
-    for name, local in models_by_name.items():
-        if name not in snapshot.models and local.deleted_at is None:
-            local.deleted_at = now
-            local.save(update_fields=["deleted_at"])
-            audit.record(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(now)})
-            counts["deleted"] += 1
+        link = _link_by_tag(local, remote.tags.get(PROJECT_TAG, ""), projects_by_slug)
+        if link is not None:
+            trail.append(link)
+            changed_fields += ["project", "link_source"]
+        if changed_fields and local.pk is not None:
+            model_changes.append((local, changed_fields))
+    gone_models = [
+        local for name, local in models_by_name.items() if name not in snapshot.models and local.deleted_at is None
+    ]
+    for local in gone_models:
+        local.deleted_at = now
+        trail.append(
+            audit.entry(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(now)})
+        )
+        counts["deleted"] += 1
+    _insert(RegisteredModel, new_models)
+    _update(RegisteredModel, model_changes)
+    _set_by_pk(RegisteredModel, gone_models, deleted_at=now)
 
     # Versions.
     existing = {
@@ -207,6 +265,8 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
         for v in ModelVersion.objects.filter(registered_model__registry=registry).select_related("registered_model")
     }
     synced: list[ModelVersion] = []
+    new_versions: list[ModelVersion] = []
+    version_changes: list[tuple[ModelVersion, list[str]]] = []
     for key, remote in snapshot.versions.items():
         values = {
             "run_id": remote.run_id,
@@ -223,7 +283,7 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
         }
         local = existing.get(key)
         if local is None:
-            local = ModelVersion.objects.create(
+            local = ModelVersion(
                 registered_model=models_by_name[remote.model_name],
                 version=remote.version,
                 version_number=_version_number(remote.version),
@@ -231,11 +291,14 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
                 **values,
             )
             existing[key] = local
-            audit.record(
-                actor=None,
-                action="model_version.created",
-                obj=local,
-                after={"model": remote.model_name, "version": remote.version, **_j(_brief(values))},
+            new_versions.append(local)
+            trail.append(
+                audit.entry(
+                    actor=None,
+                    action="model_version.created",
+                    obj=local,
+                    after={"model": remote.model_name, "version": remote.version, **_j(_brief(values))},
+                )
             )
             counts["created"] += 1
             synced.append(local)
@@ -249,18 +312,28 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
         before = {f: getattr(local, f) for f in changed}
         for f, v in changed.items():
             setattr(local, f, v)
-        local.save(update_fields=list(changed))
-        audit.record(
-            actor=None, action="model_version.updated", obj=local, before=_j(_brief(before)), after=_j(_brief(changed))
+        version_changes.append((local, list(changed)))
+        trail.append(
+            audit.entry(
+                actor=None,
+                action="model_version.updated",
+                obj=local,
+                before=_j(_brief(before)),
+                after=_j(_brief(changed)),
+            )
         )
         counts["updated"] += 1
         synced.append(local)
-    for key, local in existing.items():
-        if key not in snapshot.versions and local.deleted_at is None:
-            local.deleted_at = now
-            local.save(update_fields=["deleted_at"])
-            audit.record(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(now)})
-            counts["deleted"] += 1
+    gone_versions = [
+        local for key, local in existing.items() if key not in snapshot.versions and local.deleted_at is None
+    ]
+    for local in gone_versions:
+        local.deleted_at = now
+        trail.append(audit.entry(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(now)}))
+        counts["deleted"] += 1
+    _insert(ModelVersion, new_versions)
+    _update(ModelVersion, version_changes)
+    _set_by_pk(ModelVersion, gone_versions, deleted_at=now)
 
     # Deployment signals: what should be open now, against what is open.
     wanted: dict[tuple, ModelVersion] = {}
@@ -279,38 +352,53 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
         registered_model__registry=registry, observed_until__isnull=True
     ).select_related("version", "registered_model")
     still_open = set()
+    ended: list[DeploymentObservation] = []
     for row in open_rows:
         key = (row.signal, row.registered_model_id, row.name, None if row.signal == Signal.ALIAS else row.version_id)
         if wanted.get(key) is not None and wanted[key].pk == row.version_id:
             still_open.add(key)
             continue
         row.observed_until = now
-        row.save(update_fields=["observed_until"])
-        audit.record(
-            actor=None,
-            action="deployment.ended",
-            obj=row,
-            before={"model": row.registered_model.name, "version": row.version.version, row.signal: row.name},
-            after={"observed_until": _j(now)},
+        ended.append(row)
+        trail.append(
+            audit.entry(
+                actor=None,
+                action="deployment.ended",
+                obj=row,
+                before={"model": row.registered_model.name, "version": row.version.version, row.signal: row.name},
+                after={"observed_until": _j(now)},
+            )
         )
         counts["ended"] += 1
+    # Close before opening: an alias may hold one open interval at a time.
+    _set_by_pk(DeploymentObservation, ended, observed_until=now)
     started: list[DeploymentObservation] = []
     for key, mv in wanted.items():
         if key in still_open:
             continue
         signal, model_id, name, _ = key
-        row = DeploymentObservation.objects.create(
+        row = DeploymentObservation(
             registered_model_id=model_id, version=mv, signal=signal, name=name, observed_from=now
         )
-        audit.record(
-            actor=None,
-            action="deployment.observed",
-            obj=row,
-            after={"model": mv.registered_model.name, "version": mv.version, signal: name, "observed_from": _j(now)},
+        trail.append(
+            audit.entry(
+                actor=None,
+                action="deployment.observed",
+                obj=row,
+                after={
+                    "model": mv.registered_model.name,
+                    "version": mv.version,
+                    signal: name,
+                    "observed_from": _j(now),
+                },
+            )
         )
         counts["started"] += 1
         started.append(row)
+    _insert(DeploymentObservation, started)
 
+    # One audit event per change, in the order above; object ids are read now that every row has one.
+    audit.record_many(trail)
     SyncRun.objects.filter(pk=run.pk).update(
         status=SyncStatus.SUCCEEDED,
         finished_at=timezone.now(),
@@ -332,20 +420,23 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
         events.deployment_observed.send(sender=DeploymentObservation, observation=row)
 
 
-def _link_by_tag(model: RegisteredModel, slug: str, projects_by_slug: dict) -> None:
-    """Follow the registry tag keel.project=<slug>, unless someone linked the model by hand."""
+def _link_by_tag(model: RegisteredModel, slug: str, projects_by_slug: dict) -> dict | None:
+    """Follow the registry tag keel.project=<slug>, unless someone linked the model by hand.
+
+    Sets the link on the (saved or not yet saved) model and returns the audit entry of the change,
+    or None when the link stays as it is; the caller writes the model.
+    """
     if model.link_source == LinkSource.MANUAL:
-        return
+        return None
     project = projects_by_slug.get(slug) if slug else None
     if project is None and model.link_source != LinkSource.TAG:
-        return
+        return None
     if model.project_id == (project.pk if project else None):
-        return
+        return None
     before = {"project": model.project_id, "link_source": model.link_source}
     model.project = project
     model.link_source = LinkSource.TAG if project else LinkSource.NONE
-    model.save(update_fields=["project", "link_source"])
-    audit.record(
+    return audit.entry(
         actor=None,
         action="registered_model.linked" if project else "registered_model.unlinked",
         obj=model,
@@ -439,3 +530,40 @@ def registered_model_link(*, by, model: RegisteredModel, project: AIProject | No
         after={"project": model.project_id, "link_source": model.link_source},
     )
     return model
+
+
+REGISTRY_IN_USE = (
+    "Registry {name} holds {count} model(s) and their deployment history, which a delete would erase; "
+    "disable it instead (enabled: false)."
+)
+REGISTRY_DISABLED = "Registry {name} is disabled; enable it before asking for a sync."
+
+
+@transaction.atomic
+def registry_delete(*, by, registry: Registry) -> None:
+    """Delete a registry connection that never brought in a model (e.g. a mistyped one).
+
+    Once models were synced the registry carries deployment history that governance relies on, so
+    the delete is refused and the admin is told to disable the connection instead.
+    """
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    count = registry.models.count()
+    if count:
+        raise DomainError(REGISTRY_IN_USE.format(name=registry.name, count=count), code="registry_in_use")
+    before = audit.snapshot(registry, REGISTRY_FIELDS)
+    pk = registry.pk
+    registry.delete()
+    audit.record(actor=by, action="registry.deleted", object_type="projects.registry", object_id=str(pk), before=before)
+
+
+@transaction.atomic
+def registry_sync_request(*, by, registry: Registry) -> None:
+    """An admin's "sync now": recorded in the audit trail, then enqueued once the request commits."""
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    if not registry.enabled:
+        raise DomainError(REGISTRY_DISABLED.format(name=registry.name), code="registry_disabled")
+    audit.record(actor=by, action="registry.sync_requested", obj=registry, after={"name": registry.name})
+    registry_sync_enqueue(registry=registry)
