@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format clean
+.PHONY: install run test bench lint format clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: install
 	$(PY) -m ruff format --check .
 	KEEL_EMBEDDED=true $(PY) manage.py makemigrations --check --dry-run
 	KEEL_EMBEDDED=true $(PY) -m pytest $(PYTEST_ARGS)
+
+## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch.
+bench: install
+	KEEL_EMBEDDED=true $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

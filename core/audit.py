@@ -18,11 +18,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 _writer: Callable[..., Any] | None = None
+_many_writer: Callable[[list[dict]], Any] | None = None
 
 
-def register_writer(writer: Callable[..., Any]) -> None:
-    global _writer
-    _writer = writer
+def register_writer(writer: Callable[..., Any], many: Callable[[list[dict]], Any] | None = None) -> None:
+    """`writer` appends one event; `many`, if given, appends a list of them in one go."""
+    global _writer, _many_writer
+    _writer, _many_writer = writer, many
 
 
 def record(
@@ -49,6 +51,53 @@ def record(
         before=before,
         after=after,
     )
+
+
+def entry(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> dict:
+    """One pending event for record_many, with record()'s arguments. `obj`'s id is read when the
+    list is recorded, so an entry may name an object that is saved (bulk-created) after it."""
+    return {
+        "actor": actor, "action": action, "obj": obj, "object_type": object_type, "object_id": object_id,
+        "before": before, "after": after,
+    }  # fmt: skip
+
+
+def record_many(entries: Iterable[dict]) -> list:
+    """Append one audit event per entry (see entry()), in order, for writes the caller made in the
+    current transaction. The same events as calling record() for each, written in one go."""
+    if _writer is None:
+        raise ImproperlyConfigured("No audit writer is registered; is 'governance' in INSTALLED_APPS?")
+    resolved = []
+    for e in entries:
+        obj = e.get("obj")
+        object_type, object_id = e.get("object_type", ""), e.get("object_id", "")
+        if obj is not None:
+            if obj.pk is None:
+                raise ValueError(f"record_many: the {obj._meta.label} of {e['action']!r} was never saved")
+            object_type = object_type or obj._meta.label_lower
+            object_id = object_id or str(obj.pk)
+        resolved.append(
+            {
+                "actor": e["actor"],
+                "action": e["action"],
+                "object_type": object_type,
+                "object_id": object_id,
+                "before": e.get("before"),
+                "after": e.get("after"),
+            }
+        )
+    if _many_writer is None:
+        return [_writer(**r) for r in resolved]
+    return _many_writer(resolved)
 
 
 def json_value(value: Any) -> Any:

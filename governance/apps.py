@@ -10,6 +10,6 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from core import audit as audit_port
 
-        from .audit import append_event
+        from .audit import append_event, append_events
 
-        audit_port.register_writer(append_event)
+        audit_port.register_writer(append_event, many=append_events)

@@ -124,3 +124,38 @@ def test_a_second_sync_with_nothing_changed_writes_nothing(registry, client):
     assert AuditEvent.objects.count() == events
     assert list(ModelVersion.objects.order_by("pk").values()) == rows
     assert DeploymentObservation.objects.filter(signal="stage", name="Staging", observed_until=None).count() == 1
+
+
+def test_changes_are_stored_with_one_audit_event_per_changed_object(registry, client):
+    client.create_registered_model("scorer", description="v1 of the docs")
+    add_versions(client, "scorer", 3, team="risk")
+    client.set_registered_model_alias("scorer", "champion", "1")
+    sync(registry)
+    client.update_registered_model("scorer", description="better docs")
+    client.update_model_version("scorer", "2", description="retrained")
+    client.set_model_version_tag("scorer", "3", "governance.approved", "true")
+    client.set_registered_model_alias("scorer", "champion", "3")
+    seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+
+    run = sync(registry)
+
+    assert (run.created, run.updated, run.deleted, run.unchanged) == (0, 3, 0, 1)
+    assert (run.deployments_started, run.deployments_ended) == (1, 1)
+    versions = {v.version: v for v in ModelVersion.objects.filter(registered_model__name="scorer")}
+    assert versions["2"].description == "retrained"
+    assert versions["3"].tags == {"team": "risk", "governance.approved": "true"}
+    assert versions["1"].description == ""
+    assert RegisteredModel.objects.get(name="scorer").description == "better docs"
+    new = list(AuditEvent.objects.filter(seq__gt=seq).order_by("seq"))
+    assert [(e.action, e.object_id) for e in new] == [
+        ("registered_model.updated", str(RegisteredModel.objects.get(name="scorer").pk)),
+        ("model_version.updated", str(versions["2"].pk)),
+        ("model_version.updated", str(versions["3"].pk)),
+        ("deployment.ended", str(DeploymentObservation.objects.get(version=versions["1"]).pk)),
+        ("deployment.observed", str(DeploymentObservation.objects.get(version=versions["3"]).pk)),
+    ]
+    # MLflow bumps last_updated_timestamp on a description change, not on a tag change.
+    assert (new[1].before["description"], new[1].after["description"]) == ("", "retrained")
+    assert set(new[1].after) == {"description", "registry_updated_at"}
+    assert new[2].after == {"tags": {"team": "risk", "governance.approved": "true"}}
+    assert verify_chain().ok

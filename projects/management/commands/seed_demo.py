@@ -1,7 +1,9 @@
-"""Demo data for the embedded mode: teams, 26 AI projects across every stage, one user per persona.
+"""Demo data for the embedded mode: teams, 26 AI projects across every stage, one user per persona,
+and the registry connection "Local MLflow (demo)" to the MLflow server that `make run` starts.
 
 Idempotent: a second run finds the data in place and only prints the credentials again. Demo
 passwords are generated per install (never committed) and kept in var/demo-credentials.json.
+The MLflow server itself is filled by `manage.py seed_demo_mlflow`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.db import transaction
 
 from core.roles import Role
 from projects import services
-from projects.models import AIProject, Health, Stage, Team
+from projects.models import AIProject, Health, Registry, RegistryKind, Stage, Team
 
 User = get_user_model()
 
@@ -76,6 +78,17 @@ PROJECTS = [
     ("Early-warning signals", "Risk Analytics", _S.IDEA, Health.ON_TRACK, 90_000, 250_000, "Flags corporate borrowers showing early signs of distress."),
 ]  # fmt: skip
 LIFECYCLE = [Stage.IDEA, Stage.DESIGN, Stage.DEVELOPMENT, Stage.VALIDATION, Stage.PRODUCTION]
+DEMO_REGISTRY = "Local MLflow (demo)"
+DEMO_SYNC_SECONDS = 60
+
+
+def demo_mlflow_enabled() -> bool:
+    return os.environ.get("KEEL_DEMO_MLFLOW", "true").strip().lower() not in ("0", "false", "no", "off")
+
+
+def demo_mlflow_url() -> str:
+    """The local MLflow server that scripts/run_embedded.sh starts (KEEL_MLFLOW_PORT, default 5055)."""
+    return f"http://127.0.0.1:{int(os.environ.get('KEEL_MLFLOW_PORT', '5055'))}"
 
 
 def credentials_path() -> Path:
@@ -96,6 +109,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo data: {Team.objects.count()} teams, {AIProject.objects.count()} projects ({created} created now)."
         )
+        registry = self.seed_registry()
+        if registry is not None:
+            state = f"synced every {registry.sync_interval_seconds} s" if registry.enabled else "disabled"
+            self.stdout.write(f"Demo registry: {registry.name} at {registry.base_url} ({state}).")
         self.stdout.write("Demo users (password per install, kept in var/demo-credentials.json):")
         for username, _first, _last, role, _staff in PERSONAS:
             self.stdout.write(f"  {role.label:<13} {username:<6} {passwords[username]}")
@@ -161,3 +178,20 @@ class Command(BaseCommand):
                 project = services.project_change_stage(by=None, project=project, stage=step)
             created += 1
         return created
+
+    def seed_registry(self) -> Registry | None:
+        """The connection to the demo MLflow server; follows KEEL_MLFLOW_PORT and KEEL_DEMO_MLFLOW."""
+        registry = Registry.objects.filter(name=DEMO_REGISTRY).first()
+        enabled = demo_mlflow_enabled()
+        if registry is None:
+            if not enabled:
+                return None
+            return services.registry_create(
+                by=None,
+                name=DEMO_REGISTRY,
+                kind=RegistryKind.MLFLOW,
+                base_url=demo_mlflow_url(),
+                sync_interval_seconds=DEMO_SYNC_SECONDS,
+            )
+        wanted = {"enabled": enabled, **({"base_url": demo_mlflow_url()} if enabled else {})}
+        return services.registry_update(by=None, registry=registry, **wanted)

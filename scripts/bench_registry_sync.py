@@ -1,0 +1,414 @@
+#!/usr/bin/env python
+"""`make bench`: Keel's MLflow sync against a real MLflow server holding 2,000+ model versions.
+
+One run, bounded (--budget, default 300 s):
+  1. starts `mlflow server` (lean: one worker, job execution off) on a free 127.0.0.1 port in a
+     temporary directory, and fills it over raw REST (POST, a few threads): --models registered
+     models x --versions versions, with tags, descriptions, two aliases per model and a legacy stage;
+  2. meanwhile builds a throwaway Keel database: SQLite under var/bench/ by default; with
+     DATABASE_URL set, a separate database named <name>_bench on that server (created and dropped
+     here, never the configured database itself);
+  3. times a bare paginated fetch of the same data over HTTP (requests, the adapter's page sizes),
+     Keel's full sync into an empty database (fetch + store, split), and a no-change re-sync;
+  4. prints a table, writes var/bench/registry_sync.json, stops the server and removes its files.
+
+Run it with `make bench`, or `.venv/bin/python scripts/bench_registry_sync.py --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+sys.path.insert(0, str(ROOT))
+# Everything the settings module creates (SQLite file, broker folders) goes under var/bench, never var/.
+os.environ["KEEL_VAR_DIR"] = str(BENCH_DIR)
+os.environ.setdefault("KEEL_EMBEDDED", "true")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from governance.audit import verify_chain  # noqa: E402
+from governance.models import AuditEvent  # noqa: E402
+from projects import services  # noqa: E402
+from projects.models import ModelVersion, RegisteredModel, Registry, RegistryKind, SyncStatus  # noqa: E402
+from projects.registries import mlflow as mlflow_adapter  # noqa: E402
+from projects.services.registries import adapter_for  # noqa: E402
+from tests.integration.registry_servers import MlflowServer  # noqa: E402
+
+API = "/api/2.0/mlflow"
+ALIASES = ("champion", "challenger")
+LINKED_PROJECTS = 10  # models 0..9 carry keel.project=<slug>, so linking is exercised too
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise BudgetExceeded("the benchmark ran past its time budget")
+
+
+# --- filling MLflow over raw REST ----------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
+def _post(url: str, path: str, body: dict) -> dict:
+    r = _session().post(f"{url}{API}/{path}", json=body, timeout=(3.05, 60))
+    if r.status_code != 200:
+        raise RuntimeError(f"POST {path} -> {r.status_code}: {r.text[:300]}")
+    return r.json()
+
+
+def _fill_model(url: str, i: int, versions: int, project_slugs: list[str]) -> int:
+    name = f"bench-model-{i:03d}"
+    tags = [{"key": "owner", "value": f"team-{i % 5}"}, {"key": "governance.tier", "value": "high" if i % 3 else "low"}]
+    if i < len(project_slugs):
+        tags.append({"key": "keel.project", "value": project_slugs[i]})
+    _post(url, "registered-models/create", {"name": name, "description": f"benchmark model {i}", "tags": tags})
+    for v in range(1, versions + 1):
+        _post(
+            url,
+            "model-versions/create",
+            {
+                "name": name,
+                "source": f"s3://bench-models/{name}/{v}/model",
+                "run_id": f"{i:04d}{v:04d}" + "0" * 24,
+                "description": f"retrain #{v}",
+                "tags": [
+                    {"key": "data.snapshot", "value": f"2026-{1 + v % 12:02d}-01"},
+                    {"key": "validation_status", "value": "passed" if v % 4 else "failed"},
+                ],
+            },
+        )
+    _post(url, "registered-models/alias", {"name": name, "alias": ALIASES[0], "version": str(versions - 1)})
+    _post(url, "registered-models/alias", {"name": name, "alias": ALIASES[1], "version": str(versions)})
+    _post(
+        url,
+        "model-versions/transition-stage",
+        {"name": name, "version": str(versions - 1), "stage": "Production", "archive_existing_versions": False},
+    )
+    return versions
+
+
+def fill_mlflow(url: str, models: int, versions: int, threads: int, project_slugs: list[str]) -> dict:
+    started = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
+        created = sum(pool.map(lambda i: _fill_model(url, i, versions, project_slugs), range(models)))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    seconds = time.perf_counter() - started
+    return {"versions": created, "models": models, "seconds": round(seconds, 2), "rate": round(created / seconds, 1)}
+
+
+# --- the bare fetch ---------------------------------------------------------------------------------
+
+
+def bare_fetch(url: str) -> tuple[int, int, int]:
+    """The adapter's requests (same endpoints and page sizes), parsed as JSON, with no Keel work."""
+    session = requests.Session()
+    versions, models, pages = 0, 0, 0
+    for path, key, size in (
+        ("model-versions/search", "model_versions", mlflow_adapter.VERSION_PAGE),
+        ("registered-models/search", "registered_models", mlflow_adapter.MODEL_PAGE),
+    ):
+        token = None
+        while True:
+            params = {"max_results": size, **({"page_token": token} if token else {})}
+            r = session.get(f"{url}{API}/{path}", params=params, timeout=(3.05, 60))
+            r.raise_for_status()
+            body = r.json()
+            pages += 1
+            if key == "model_versions":
+                versions += len(body.get(key, []))
+            else:
+                models += len(body.get(key, []))
+            token = body.get("next_page_token")
+            if not token:
+                break
+    return versions, models, pages
+
+
+# --- Keel side ----------------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+class TimedAdapter:
+    """The registry's real adapter, with the fetch timed so the sync splits into fetch + store."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.fetch_seconds = 0.0
+
+    def fetch_snapshot(self):
+        started = time.perf_counter()
+        try:
+            return self.inner.fetch_snapshot()
+        finally:
+            self.fetch_seconds = time.perf_counter() - started
+
+
+def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
+    adapter = TimedAdapter(adapter_for(registry))
+    counter = QueryCounter()
+    events_before = AuditEvent.objects.count()
+    profiler = None
+    if profile_to is not None:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        run = services.registry_sync(registry=registry, adapter=adapter)
+    seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
+    if run is None or run.status != SyncStatus.SUCCEEDED:
+        raise RuntimeError(f"the sync did not succeed: {run and run.error}")
+    return {
+        "seconds": seconds,
+        "fetch_seconds": adapter.fetch_seconds,
+        "store_seconds": seconds - adapter.fetch_seconds,
+        "queries": counter.count,
+        "audit_events": AuditEvent.objects.count() - events_before,
+        "created": run.created,
+        "updated": run.updated,
+        "deleted": run.deleted,
+        "unchanged": run.unchanged,
+        "deployments_started": run.deployments_started,
+        "versions_seen": run.versions_seen,
+        "models_seen": run.models_seen,
+        "requests": run.requests,
+    }
+
+
+def setup_database() -> tuple[str, str]:
+    """Create the throwaway database and point the connection at it. Returns (vendor, name)."""
+    db = settings.DATABASES["default"]
+    test = db.setdefault("TEST", {})
+    if connection.vendor == "sqlite":
+        test["NAME"] = str(BENCH_DIR / "registry-sync.sqlite3")
+    else:
+        test["NAME"] = f"{db['NAME']}_bench"
+    if test["NAME"] == db["NAME"]:
+        raise SystemExit("refusing to benchmark in the configured database itself")
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    return connection.vendor, name
+
+
+def seed_projects() -> list[str]:
+    user = get_user_model().objects.create_user("bench-owner")
+    team = services.team_create(by=None, name="Bench team", lead=user)
+    return [
+        services.project_create(by=None, name=f"Bench project {i}", purpose="benchmark", team=team, owner=user).slug
+        for i in range(LINKED_PROJECTS)
+    ]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--versions", type=int, default=40, help="versions per model")
+    parser.add_argument("--threads", type=int, default=4, help="threads filling MLflow")
+    parser.add_argument("--full-runs", type=int, default=3, help="full syncs, each into an empty registry")
+    parser.add_argument("--resync-runs", type=int, default=5)
+    parser.add_argument("--fetch-runs", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=300, help="seconds before the run gives up")
+    parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
+    parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
+    parser.add_argument("--output", type=Path, default=BENCH_DIR / "registry_sync.json")
+    args = parser.parse_args()
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(args.budget)
+    t0 = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="keel-bench-mlflow-"))
+    server = MlflowServer(workdir)
+    db_created = False
+    try:
+        # The server takes ~5 s to start; build the Keel database meanwhile.
+        starter = threading.Thread(target=server.start, daemon=True)
+        starter.start()
+        vendor, db_name = setup_database()
+        db_created = True
+        slugs = seed_projects()
+        starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
+        if server.proc is None or server.proc.poll() is not None:
+            raise RuntimeError(f"mlflow server did not start; see {server.log_path}")
+        started_s = time.perf_counter() - t0
+        print(f"MLflow at {server.url} (up after {started_s:.1f} s); Keel DB: {vendor} {db_name}", flush=True)
+        fill = fill_mlflow(server.url, args.models, args.versions, args.threads, slugs)
+        print(f"Filled MLflow: {fill['versions']} versions in {fill['seconds']} s ({fill['rate']} v/s)", flush=True)
+
+        # Bare fetch: one warm-up, then the timed runs.
+        bare_fetch(server.url)
+        fetch_times = []
+        for _ in range(args.fetch_runs):
+            started = time.perf_counter()
+            versions, models, pages = bare_fetch(server.url)
+            fetch_times.append(time.perf_counter() - started)
+        if versions < args.models * args.versions:
+            raise RuntimeError(f"MLflow returned {versions} versions, expected {args.models * args.versions}")
+
+        # Full syncs: each into a fresh registry row; the previous one is deleted first, so the
+        # registry tables are empty every time (the append-only audit trail keeps growing).
+        full = []
+        registry = None
+        for i in range(args.full_runs):
+            if registry is not None:
+                registry.delete()
+            registry = services.registry_create(
+                by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=server.url
+            )
+            profile = BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
+            result = timed_sync(registry, profile)
+            if result["created"] != args.models + args.models * args.versions:
+                raise RuntimeError(f"full sync created {result['created']} rows")
+            full.append(result)
+            print(f"  full sync {i + 1}: {result['seconds']:.2f} s, {result['queries']} queries", flush=True)
+
+        resync = []
+        for _ in range(args.resync_runs):
+            result = timed_sync(registry)
+            if (result["created"], result["updated"], result["deleted"], result["audit_events"]) != (0, 0, 0, 0):
+                raise RuntimeError(f"a no-change re-sync changed something: {result}")
+            resync.append(result)
+
+        started = time.perf_counter()
+        chain = verify_chain()
+        verify_seconds = time.perf_counter() - started
+        if not chain.ok:
+            raise RuntimeError(f"verify_chain failed: {chain}")
+        stored = ModelVersion.objects.filter(registered_model__registry=registry).count()
+        linked = RegisteredModel.objects.filter(registry=registry, project__isnull=False).count()
+
+        fetch_med = median(fetch_times)
+        full_med = median([r["seconds"] for r in full])
+        report = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "database": {"vendor": vendor, "name": str(db_name)},
+            "mlflow": {"version": _mlflow_version(), "server_start_seconds": round(started_s, 2), "fill": fill},
+            "data": {"versions": versions, "models": models, "pages": pages, "stored_versions": stored},
+            "bare_fetch": {"median_seconds": fetch_med, "runs": fetch_times},
+            "full_sync": {
+                "median_seconds": full_med,
+                "first_run_seconds": full[0]["seconds"],
+                "median_fetch_seconds": median([r["fetch_seconds"] for r in full]),
+                "median_store_seconds": median([r["store_seconds"] for r in full]),
+                "runs": full,
+            },
+            "ratio_full_sync_to_bare_fetch": full_med / fetch_med,
+            "no_change_resync": {
+                "median_seconds": median([r["seconds"] for r in resync]),
+                "median_store_seconds": median([r["store_seconds"] for r in resync]),
+                "runs": resync,
+            },
+            "verify_chain": {"events": chain.checked, "seconds": verify_seconds},
+            "linked_models": linked,
+            "total_seconds": time.perf_counter() - t0,
+        }
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print_table(report)
+        print(f"\nJSON: {args.output}")
+        return 0
+    finally:
+        signal.alarm(0)
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if db_created and not args.keep_db:
+            with contextlib.suppress(Exception):
+                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+
+
+def _mlflow_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("mlflow")
+    except Exception:
+        return "unknown"
+
+
+def print_table(r: dict) -> None:
+    n = r["data"]["versions"]
+    full, resync = r["full_sync"], r["no_change_resync"]
+    first = full["runs"][0]
+    rows = [
+        ("bare fetch over HTTP (median)", r["bare_fetch"]["median_seconds"], f"{r['data']['pages']} requests"),
+        ("Keel full sync, empty DB (median)", full["median_seconds"], f"{len(full['runs'])} runs"),
+        ("  of which fetch + parse", full["median_fetch_seconds"], ""),
+        ("  of which store (DB + audit)", full["median_store_seconds"], f"{first['queries']} queries"),
+        ("Keel no-change re-sync (median)", resync["median_seconds"], f"{resync['runs'][0]['queries']} queries"),
+        ("verify_audit over the whole chain", r["verify_chain"]["seconds"], f"{r['verify_chain']['events']} events"),
+    ]
+    print(f"\nRegistry sync benchmark: {n} versions, {r['data']['models']} models, MLflow {r['mlflow']['version']}, "
+          f"{r['database']['vendor']}, {r['machine']['cpus']} CPUs")  # fmt: skip
+    print(f"{'measure':<36} {'seconds':>8} {'versions/s':>11}  note")
+    print("-" * 72)
+    for label, seconds, note in rows:
+        rate = f"{n / seconds:,.0f}" if seconds and "verify" not in label else ""
+        print(f"{label:<36} {seconds:>8.3f} {rate:>11}  {note}")
+    print("-" * 72)
+    print(f"{'ratio full sync / bare fetch':<36} {r['ratio_full_sync_to_bare_fetch']:>8.1f}x")
+    print(
+        f"first full sync: {first['created']} rows created, {first['deployments_started']} deployments opened, "
+        f"{first['audit_events']} audit events; {r['linked_models']} models linked by tag"
+    )
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BudgetExceeded as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(2)
