@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .registries import TransientRegistryError
@@ -16,10 +17,11 @@ log = logging.getLogger(__name__)
     name="projects.tasks.sync_registry",
     bind=True,
     autoretry_for=(TransientRegistryError,),
-    retry_backoff=2,
-    retry_backoff_max=120,
+    # Bounded: 1 + max_retries attempts in all, with full-jitter exponential backoff (config/settings.py).
+    retry_backoff=settings.KEEL_SYNC_RETRY_BACKOFF,
+    retry_backoff_max=settings.KEEL_SYNC_RETRY_BACKOFF_MAX,
     retry_jitter=True,
-    max_retries=4,
+    max_retries=settings.KEEL_SYNC_MAX_RETRIES,
     # The sync is idempotent (upserts, per-registry lock), so a task whose worker died may run again.
     acks_late=True,
     reject_on_worker_lost=True,

@@ -23,13 +23,14 @@ class RegistryError(Exception):
 
 
 class TransientRegistryError(RegistryError):
-    """Connection refused, timeout, 5xx, 429: try again later, with backoff."""
+    """Connection refused, timeout, 5xx, 429 or throttling, an answer cut off or not the JSON expected:
+    try again later, with backoff (a bounded number of times)."""
 
     transient = True
 
 
 class PermanentRegistryError(RegistryError):
-    """401/403/404, bad configuration or a malformed response: retrying will not help."""
+    """401/403/404, other refusals, or bad configuration (a missing credential variable): retrying will not help."""
 
 
 # Kinds of deployment signal a registry gives a version.

@@ -58,6 +58,8 @@ class MlflowAdapter:
             raise TransientRegistryError(f"MLflow at {self.base_url} timed out: {exc}") from exc
         except requests.ConnectionError as exc:
             raise TransientRegistryError(f"Cannot connect to MLflow at {self.base_url}: {exc}") from exc
+        except requests.RequestException as exc:  # e.g. the connection dropped in the middle of the body
+            raise TransientRegistryError(f"MLflow at {self.base_url} broke off its answer for {path}: {exc}") from exc
         status = response.status_code
         if status in TRANSIENT_STATUSES:
             raise TransientRegistryError(f"MLflow answered {status} for {path}", status=status)

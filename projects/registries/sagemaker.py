@@ -7,6 +7,7 @@ Rejected). The endpoint URL is configurable, so the same code reads AWS or a mot
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from .base import PermanentRegistryError, RemoteModel, RemoteVersion, Snapshot, TransientRegistryError
 
@@ -19,6 +20,42 @@ PERMANENT_CODES = {
     "ValidationException",
     "ResourceNotFound",
 }
+# The caller's key, secret or token is wrong or not allowed: a configuration error, shown as such.
+CREDENTIAL_CODES = {
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+}
+# AWS throttles with HTTP 400 and one of these codes; like a 429, it is worth retrying later.
+THROTTLING_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+}
+
+
+def _client_error(exc) -> tuple[str, str, int | None]:
+    """(code, message, HTTP status) of a ClientError.
+
+    Some endpoints (moto among them) answer this JSON-protocol API with an XML error document, which
+    botocore leaves unparsed: the code is then the HTTP status and the message the whole document.
+    """
+    error = exc.response.get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", "") or exc)
+    if message.lstrip().startswith("<"):
+        found = {tag: re.search(rf"<{tag}>(.*?)</{tag}>", message, re.S) for tag in ("Code", "Message")}
+        code = found["Code"].group(1) if found["Code"] else code
+        message = found["Message"].group(1) if found["Message"] else message
+    return code, message[:300], exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 def _utc(value) -> dt.datetime | None:
@@ -63,9 +100,15 @@ class SageMakerAdapter:
         try:
             return getattr(self.client, method)(**kwargs)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            message = exc.response.get("Error", {}).get("Message", str(exc))
+            code, message, status = _client_error(exc)
+            if code in THROTTLING_CODES or status == 429:
+                raise TransientRegistryError(f"SageMaker throttled {method}: {code} {message}", status=status) from exc
+            if code in CREDENTIAL_CODES or status in (401, 403):
+                raise PermanentRegistryError(
+                    f"SageMaker refused Keel's credentials ({status} {code}) for {method}: check the registry's"
+                    f" credential variables. {message}",
+                    status=status,
+                ) from exc
             if code in PERMANENT_CODES or status in (400, 401, 403, 404):
                 raise PermanentRegistryError(f"SageMaker refused {method}: {code} {message}", status=status) from exc
             raise TransientRegistryError(f"SageMaker {method} failed: {code} {message}", status=status) from exc

@@ -278,3 +278,24 @@ def mlflow_server(mlflow_server_session):
     for model in client.search_registered_models(max_results=1000):
         client.delete_registered_model(model.name)
     return mlflow_server_session
+
+
+@pytest.fixture(scope="session")
+def moto_server_session(tmp_path_factory):
+    """One real moto server (SageMaker and the rest of AWS, in memory) per test session, on a free loopback port."""
+    from tests.integration.registry_servers import MotoServer
+
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        need_service(False, "the moto[server] package (pip install -e '.[dev]')")
+    server = MotoServer(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def moto_server(moto_server_session):
+    """The session's moto server, wiped of all state before each test."""
+    moto_server_session.reset()
+    return moto_server_session
