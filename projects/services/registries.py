@@ -14,9 +14,10 @@ import logging
 import os
 from collections import defaultdict
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from core import audit
@@ -37,7 +38,7 @@ from ..models import (
     SyncStatus,
 )
 from ..permissions import can_change_project
-from ..registries import PermanentRegistryError, RegistryError, Snapshot
+from ..registries import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
@@ -140,6 +141,12 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         raise
     try:
         _apply_snapshot(registry=registry, run=run, snapshot=snapshot)
+    except (OperationalError, SoftTimeLimitExceeded) as exc:
+        # A locked or unreachable database, or a sync that ran out of time: nothing was stored
+        # (one transaction), and trying again later may well succeed.
+        error = TransientRegistryError(f"Could not store the snapshot this time: {exc!r}")
+        _fail_run(run, error)
+        raise error from exc
     except Exception as exc:
         _fail_run(run, PermanentRegistryError(f"Could not store the snapshot: {exc!r}"))
         raise

@@ -159,3 +159,22 @@ def test_changes_are_stored_with_one_audit_event_per_changed_object(registry, cl
     assert set(new[1].after) == {"description", "registry_updated_at"}
     assert new[2].after == {"tags": {"team": "risk", "governance.approved": "true"}}
     assert verify_chain().ok
+
+
+def test_sync_registries_command_syncs_and_reports(registry, client, capsys):
+    from django.core.management import call_command
+
+    client.create_registered_model("cmd-model")
+    add_versions(client, "cmd-model", 2)
+    call_command("sync_registries", "--registry", str(registry.pk))
+    out = capsys.readouterr().out
+    assert "mlflow-test: 2 versions seen; created 3, updated 0, deleted 0, unchanged 0" in out
+    call_command("sync_registries")
+    assert "created 0, updated 0, deleted 0, unchanged 2" in capsys.readouterr().out
+
+
+def test_sync_registries_command_fails_clearly_for_an_unknown_registry(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="No registry with id 999999"):
+        call_command("sync_registries", "--registry", "999999")
