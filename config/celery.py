@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,5 +22,10 @@ app.conf.beat_schedule = {
     "keel-sync-due-registries": {
         "task": "projects.tasks.sync_due_registries",
         "schedule": float(os.environ.get("KEEL_SYNC_TICK_SECONDS", "30")),
+    },
+    # Daily at 02:00 UTC; the rule is idempotent, so a doubled tick or a catch-up run is harmless.
+    "keel-mark-overdue-reviews": {
+        "task": "governance.tasks.mark_overdue_reviews",
+        "schedule": crontab(hour=2, minute=0),
     },
 }

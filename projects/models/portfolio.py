@@ -52,6 +52,15 @@ STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
 INITIAL_STAGES = (Stage.IDEA, Stage.DESIGN, Stage.DEVELOPMENT)
 
 
+class RiskTier(models.TextChoices):
+    """The EU AI Act tier, as governance's latest tier assessment found it ("" = not assessed yet)."""
+
+    PROHIBITED = "prohibited", "Prohibited"
+    HIGH = "high", "High risk"
+    LIMITED = "limited", "Limited risk"
+    MINIMAL = "minimal", "Minimal risk"
+
+
 class Health(models.TextChoices):
     ON_TRACK = "on_track", "On track"
     AT_RISK = "at_risk", "At risk"
@@ -79,6 +88,8 @@ class AIProject(models.Model):
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.IDEA)
     stage_changed_at = models.DateTimeField(default=timezone.now)
     health = models.CharField(max_length=20, choices=Health.choices, default=Health.ON_TRACK)
+    # Written only by governance's tier assessment service, in the assessment's transaction.
+    risk_tier = models.CharField(max_length=20, choices=RiskTier.choices, blank=True, default="", editable=False)
     # Business case, in one explicit currency.
     currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
     expected_investment = models.DecimalField(

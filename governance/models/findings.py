@@ -1,0 +1,57 @@
+"""Findings: something wrong that someone must act on, opened and resolved by rules."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class FindingKind(models.TextChoices):
+    RISK_REVIEW_OVERDUE = "risk_review_overdue", "Risk review overdue"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+class Finding(models.Model):
+    """One open problem per (kind, subject); the rule that opened it resolves it when the cause is gone."""
+
+    kind = models.CharField(max_length=40, choices=FindingKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    subject_type = models.CharField(max_length=100)
+    subject_id = models.CharField(max_length=100)
+    project = models.ForeignKey(
+        "projects.AIProject", on_delete=models.CASCADE, null=True, blank=True, related_name="findings"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_findings"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["resolved_at", "-opened_at", "-id"]
+        constraints = [
+            # However often a rule runs, a cause has at most one open finding.
+            models.UniqueConstraint(
+                fields=["kind", "subject_type", "subject_id"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="finding_one_open_per_subject",
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "resolved_at"]), models.Index(fields=["project", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

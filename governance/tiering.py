@@ -1,0 +1,332 @@
+"""The EU AI Act risk-tier questionnaire and its decision rules. Pure functions: no ORM, no request.
+
+Questions and rules follow shared/reference/regulation.md §11–12 (Regulation (EU) 2024/1689 with
+the 2026/1744 amendments): Art. 5 prohibited practices, Art. 6(1) + Annex I product route, Art. 6(2)
++ Annex III use cases with the Art. 6(3) derogation and its profiling override, Art. 50 transparency
+duties, and the model-level GPAI flags. Rules run in order; the first match sets the tier; flags
+accumulate; every step that mattered adds a sentence to the explanation. Unanswered questions take
+their "no"/"none" default, and the explanation says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+YES_NO = (("no", "No"), ("yes", "Yes"))
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    section: str
+    text: str
+    ref: str
+    choices: tuple[tuple[str, str], ...] = YES_NO
+    default: str = "no"
+
+
+ANNEX_III = (
+    ("1a", "1(a) Remote biometric identification"),
+    ("1b", "1(b) Biometric categorisation by sensitive attributes"),
+    ("1c", "1(c) Emotion recognition"),
+    ("2a", "2(a) Safety component of critical infrastructure"),
+    ("3a", "3(a) Access or admission to education"),
+    ("3b", "3(b) Evaluating learning outcomes"),
+    ("3c", "3(c) Assessing the level of education a person receives"),
+    ("3d", "3(d) Proctoring: detecting prohibited behaviour in tests"),
+    ("4a", "4(a) Recruitment and selection of candidates"),
+    ("4b", "4(b) Work decisions: promotion, termination, task allocation, monitoring"),
+    ("5a", "5(a) Eligibility for public assistance benefits and services"),
+    ("5b", "5(b) Creditworthiness or credit score of natural persons"),
+    ("5c", "5(c) Risk assessment and pricing in life and health insurance"),
+    ("5d", "5(d) Emergency calls, dispatch, or emergency patient triage"),
+    ("6a", "6(a) Law enforcement: risk of becoming a crime victim"),
+    ("6b", "6(b) Law enforcement: polygraphs and similar tools"),
+    ("6c", "6(c) Law enforcement: reliability of evidence"),
+    ("6d", "6(d) Law enforcement: risk of (re-)offending"),
+    ("6e", "6(e) Law enforcement: profiling in criminal investigations"),
+    ("7a", "7(a) Migration: polygraphs and similar tools"),
+    ("7b", "7(b) Migration: security, irregular-migration or health risk of a person"),
+    ("7c", "7(c) Migration: asylum, visa and residence applications"),
+    ("7d", "7(d) Migration: detecting, recognising or identifying persons"),
+    ("8a", "8(a) Assisting a judicial authority with facts and law"),
+    ("8b", "8(b) Influencing elections, referenda or voting behaviour"),
+)
+ANNEX_I_ITEMS = tuple((str(n), f"Annex I item {n}" + (" (Section B)" if n >= 13 else "")) for n in range(1, 22))
+
+QUESTIONS: tuple[Question, ...] = (
+    # A. Scope
+    Question("A1", "scope", "Does the system infer from its inputs how to generate outputs (predictions, content, "
+             "recommendations, decisions) with some autonomy?", "Art. 3(1)", default="yes"),
+    Question("A3", "scope", "Is it placed on the EU market or used in the EU, or is its output used in the EU?",
+             "Art. 2(1)", default="yes"),
+    Question("A4", "scope", "Does an exclusion apply?", "Art. 2(3), 2(6), 2(8), 2(10)",
+             (("none", "None"), ("military", "Exclusively military, defence or national security"),
+              ("research", "Solely scientific research and development"),
+              ("pre_market", "Pre-market R&D, no real-world testing"),
+              ("personal", "Purely personal, non-professional use")), default="none"),
+    # B. Prohibited practices
+    Question("B1", "prohibited", "Does it use subliminal, manipulative or deceptive techniques that materially distort "
+             "behaviour and cause, or are likely to cause, significant harm?", "Art. 5(1)(a)"),
+    Question("B2", "prohibited", "Does it exploit vulnerabilities due to age, disability or a social or economic "
+             "situation, materially distorting behaviour with significant harm?", "Art. 5(1)(b)"),
+    Question("B3", "prohibited", "Does it score people over time on social behaviour or personal traits, leading to "
+             "detrimental treatment in unrelated contexts or out of proportion?", "Art. 5(1)(c)"),
+    Question("B4", "prohibited", "Does it predict a person's risk of offending solely from profiling or personality "
+             "traits (not supporting a human assessment based on objective facts)?", "Art. 5(1)(d)"),
+    Question("B5", "prohibited", "Does it build or expand a facial-recognition database by untargeted scraping of "
+             "images from the internet or CCTV?", "Art. 5(1)(e)"),
+    Question("B6", "prohibited", "Does it infer the emotions of people at the workplace or in education?",
+             "Art. 5(1)(f)", (("no", "No"), ("medical_safety", "Yes, for medical or safety reasons"),
+                              ("other", "Yes, for another purpose"))),
+    Question("B7", "prohibited", "Does it categorise people by biometric data to infer race, political opinions, "
+             "trade-union membership, religion or beliefs, sex life or sexual orientation?", "Art. 5(1)(g)",
+             (("no", "No"), ("lawful_labelling", "Yes, only labelling or filtering lawfully acquired datasets, "
+                             "or law-enforcement categorisation"), ("other", "Yes, otherwise"))),
+    Question("B8", "prohibited", "Does it perform real-time remote biometric identification in publicly accessible "
+             "spaces for law enforcement?", "Art. 5(1)(h), 5(2)-(5)",
+             (("no", "No"), ("exception", "Yes, for an Art. 5(1)(h)(i)-(iii) purpose with national law, prior "
+                             "authorisation, FRIA and registration"), ("other", "Yes, otherwise"))),
+    Question("B9", "prohibited", "Can it generate or manipulate realistic non-consensual intimate content of "
+             "identifiable people, or child sexual abuse material (by purpose, or foreseeably without reasonable "
+             "safeguards)?", "Art. 5 as amended by 2026/1744"),
+    # C. Products (Art. 6(1))
+    Question("C1", "product", "Is the system a product, or a safety component of a product, covered by Annex I "
+             "(not mere assistance, optimisation, convenience or quality control without a health or safety "
+             "failure mode)?", "Art. 6(1)(a), Annex I", (("none", "No"), *ANNEX_I_ITEMS), default="none"),
+    Question("C2", "product", "Must that product undergo third-party (notified-body) conformity assessment under "
+             "its sectoral law?", "Art. 6(1)(b)"),
+    # D. Use cases (Annex III)
+    Question("D1", "use_case", "Does the intended purpose match an Annex III use case?", "Art. 6(2), Annex III",
+             (("none", "None"), *ANNEX_III), default="none"),
+    Question("D2", "use_case", "Does a listed carve-out apply?", "Annex III 1(a), 5(b), 7(d), 8(b)",
+             (("none", "None"), ("biometric_verification", "1:1 biometric verification"),
+              ("fraud_detection", "Detection of financial fraud"),
+              ("travel_documents", "Verification of travel documents"),
+              ("campaign_logistics", "Campaign logistics not exposed to people")), default="none"),
+    Question("D3", "use_case", "Does it profile natural persons (automated evaluation of personal aspects)?",
+             "Art. 6(3) last subparagraph"),
+    Question("D4", "use_case", "Which Art. 6(3) condition applies, with no material influence on decision outcomes?",
+             "Art. 6(3)(a)-(d)", (("none", "None"), ("procedural", "A narrow procedural task"),
+                                  ("improves_human", "Improves the result of completed human work"),
+                                  ("pattern_detection", "Detects patterns or deviations, with human review"),
+                                  ("preparatory", "A preparatory task")), default="none"),
+    Question("D5", "use_case", "(Provider) Is the Art. 6(3) assessment documented and the system registered in the "
+             "EU database?", "Art. 6(4), 49(2)"),
+    Question("D7", "use_case", "Have you rebranded, substantially modified or repurposed the system into a "
+             "high-risk use?", "Art. 25(1)"),
+    # E. Transparency (Art. 50)
+    Question("E1", "transparency", "Does it interact directly with people (chat, voice, agent) in a way that is not "
+             "obvious to a reasonable person?", "Art. 50(1)"),
+    Question("E2", "transparency", "Does it generate synthetic audio, image, video or text beyond assistive editing?",
+             "Art. 50(2)"),
+    Question("E3", "transparency", "Is it an emotion-recognition or biometric-categorisation system (not "
+             "prohibited)?", "Art. 50(3)"),
+    Question("E4", "transparency", "Does it generate or manipulate image, audio or video deep fakes shown to others?",
+             "Art. 50(4) first subparagraph", (("no", "No"), ("yes", "Yes"),
+                                               ("artistic", "Yes, evidently artistic, satirical or fictional"))),
+    Question("E5", "transparency", "Does it generate text published to inform the public on matters of public "
+             "interest without human editorial control?", "Art. 50(4) second subparagraph"),
+    # F. General-purpose AI (model-level flags)
+    Question("F1", "gpai", "Do you place on the EU market a general-purpose AI model?", "Art. 3(63), 53"),
+    Question("F2", "gpai", "Was it trained with more than 10^25 FLOP, or designated by the Commission?",
+             "Art. 51(1)-(2), 52"),
+    Question("F3", "gpai", "Is it released under a free and open licence with public weights?", "Art. 53(2), 54(6)"),
+)  # fmt: skip
+QUESTIONS_BY_ID = {q.id: q for q in QUESTIONS}
+SECTIONS = {
+    "scope": "Scope",
+    "prohibited": "Prohibited practices (Art. 5)",
+    "product": "Products under Annex I (Art. 6(1))",
+    "use_case": "High-risk use cases (Annex III)",
+    "transparency": "Transparency duties (Art. 50)",
+    "gpai": "General-purpose AI models",
+}
+
+PROHIBITED, HIGH, LIMITED, MINIMAL = "prohibited", "high", "limited", "minimal"
+UNKNOWN_QUESTION = "Unknown question {id!r}."
+BAD_ANSWER = "{value!r} is not an answer to {id}; choose one of: {choices}."
+
+PROHIBITED_PRACTICES = {
+    "B1": "Art. 5(1)(a): subliminal, manipulative or deceptive techniques causing significant harm",
+    "B2": "Art. 5(1)(b): exploitation of vulnerabilities due to age, disability or social or economic situation",
+    "B3": "Art. 5(1)(c): social scoring leading to unrelated or disproportionate detrimental treatment",
+    "B4": "Art. 5(1)(d): predicting criminal offending solely from profiling or personality traits",
+    "B5": "Art. 5(1)(e): untargeted scraping of facial images to build a recognition database",
+}
+TRANSPARENCY_FLAGS = {
+    "E1": ("ART50_1", "Art. 50(1): people must be told they are interacting with an AI system"),
+    "E2": ("ART50_2", "Art. 50(2): synthetic outputs must be marked as AI-generated, machine-readably"),
+    "E3": ("ART50_3", "Art. 50(3): people exposed to emotion recognition or biometric categorisation must be told"),
+    "E5": ("ART50_4_TEXT", "Art. 50(4): AI-generated text on matters of public interest must be disclosed"),
+}
+
+
+class AnswerError(ValueError):
+    """The answers do not fit the questionnaire; `errors` maps question id → message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class TierResult:
+    tier: str
+    route: str = ""
+    flags: list[str] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+
+
+def normalise(answers: dict) -> dict[str, str]:
+    """Every question answered (defaults filled in), or AnswerError naming each bad answer."""
+    if not isinstance(answers, dict):
+        raise AnswerError({"answers": "Send the answers as an object of question id → answer."})
+    errors = {}
+    for key, value in answers.items():
+        question = QUESTIONS_BY_ID.get(key)
+        if question is None:
+            errors[key] = UNKNOWN_QUESTION.format(id=key)
+        elif value not in {c for c, _ in question.choices}:
+            errors[key] = BAD_ANSWER.format(value=value, id=key, choices=", ".join(c for c, _ in question.choices))
+    if errors:
+        raise AnswerError(errors)
+    return {q.id: answers.get(q.id, q.default) for q in QUESTIONS}
+
+
+def answers_hash(answers: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(answers, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _label(question_id: str, value: str) -> str:
+    return dict(QUESTIONS_BY_ID[question_id].choices)[value]
+
+
+def assess(raw_answers: dict) -> TierResult:
+    """Apply the decision rules (regulation.md §12) in order and explain the outcome."""
+    a = normalise(raw_answers)
+    result = TierResult(tier="")
+    why = result.explanation
+
+    # 1. Scope.
+    if a["A1"] == "no" or a["A3"] == "no" or a["A4"] != "none":
+        reason = (
+            "it is not an AI system under Art. 3(1)" if a["A1"] == "no"
+            else "it is not placed on the market or used in the EU (Art. 2(1))" if a["A3"] == "no"
+            else f"an exclusion applies: {_label('A4', a['A4'])} (Art. 2)"
+        )  # fmt: skip
+        result.tier, result.route = MINIMAL, "out of scope"
+        result.flags.append("OUT_OF_SCOPE")
+        why.append(f"Outside the AI Act because {reason}; recorded as minimal risk.")
+        _gpai(a, result)
+        return result
+
+    # 2. Prohibited practices.
+    hits = [text for qid, text in PROHIBITED_PRACTICES.items() if a[qid] == "yes"]
+    if a["B6"] == "other":
+        hits.append(
+            "Art. 5(1)(f): inferring emotions at the workplace or in education, not for medical or safety reasons"
+        )
+    if a["B7"] == "other":
+        hits.append("Art. 5(1)(g): biometric categorisation inferring sensitive attributes")
+    if a["B8"] == "other":
+        hits.append(
+            "Art. 5(1)(h): real-time remote biometric identification for law enforcement outside the exceptions"
+        )
+    if a["B9"] == "yes":
+        hits.append("Art. 5 as amended by 2026/1744: non-consensual intimate content or child sexual abuse material "
+                    "(applies from 2 Dec 2026)")  # fmt: skip
+    if hits:
+        result.tier, result.route = PROHIBITED, hits[0].split(":")[0]
+        why.extend(f"Prohibited practice — {hit}." for hit in hits)
+        why.append("A prohibited system may not be placed on the market, put into service or used; there is no "
+                   "compliance path.")  # fmt: skip
+        _gpai(a, result)
+        return result
+    if a["B6"] == "medical_safety":
+        why.append("Emotion inference at work or in education for medical or safety reasons is not prohibited "
+                   "(Art. 5(1)(f) exception).")  # fmt: skip
+
+    # 3. Real-time RBI for law enforcement under the Art. 5(1)(h) exceptions.
+    if a["B8"] == "exception":
+        result.tier, result.route = HIGH, "Annex III 1(a)"
+        result.flags.append("RBI_LE_CONDITIONS")
+        why.append("High risk: real-time remote biometric identification for law enforcement under an Art. 5(1)(h) "
+                   "exception is an Annex III 1(a) system, bound by Art. 5(2)-(7).")  # fmt: skip
+
+    # 4. Product route.
+    if not result.tier and a["C1"] != "none" and a["C2"] == "yes":
+        item = int(a["C1"])
+        result.tier, result.route = HIGH, f"Art. 6(1), Annex I item {item}"
+        why.append(f"High risk: a product or safety component under Annex I item {item} that needs third-party "
+                   "conformity assessment (Art. 6(1)); applies from 2 Aug 2028.")  # fmt: skip
+        if item >= 13:
+            result.flags.append("SECTION_B")
+            why.append("Annex I Section B: only Art. 6(1), 102-109 and 112 apply (Art. 2(2)).")
+    elif a["C1"] != "none":
+        why.append(f"Annex I item {a['C1']} without third-party conformity assessment: not high risk by Art. 6(1).")
+
+    # 5. Annex III use cases.
+    if not result.tier and a["D1"] != "none":
+        use_case = _label("D1", a["D1"])
+        if a["D2"] != "none":
+            why.append(f'Annex III {use_case}, but the carve-out "{_label("D2", a["D2"])}" applies: not high risk.')
+        elif a["D3"] == "yes":
+            result.tier, result.route = HIGH, f"Annex III {a['D1'][0]}({a['D1'][1]})"
+            why.append(f"High risk: Annex III {use_case}, and it profiles natural persons, so the Art. 6(3) "
+                       "derogation is unavailable; applies from 2 Dec 2027.")  # fmt: skip
+        elif a["D4"] != "none":
+            result.flags.append("ANNEX_III_EXEMPT")
+            why.append(f"Annex III {use_case}, but Art. 6(3) applies ({_label('D4', a['D4'])}): not high risk.")
+            if a["D5"] != "yes":
+                result.flags.append("NONCOMPLIANT_6_4")
+                why.append("The Art. 6(3) assessment must be documented and the system registered (Art. 6(4), "
+                           "49(2)); that is not done yet.")  # fmt: skip
+        else:
+            result.tier, result.route = HIGH, f"Annex III {a['D1'][0]}({a['D1'][1]})"
+            why.append(f"High risk: Annex III {use_case} (Art. 6(2)); applies from 2 Dec 2027.")
+    if result.tier == HIGH and a["D7"] == "yes":
+        result.flags.append("PROVIDER_BY_MODIFICATION")
+        why.append("Rebranded, modified or repurposed into a high-risk use: you carry the provider's duties "
+                   "(Art. 25(1)).")  # fmt: skip
+
+    # 7. Transparency duties (cumulative with high risk, Art. 50(6)).
+    transparency = [(flag, text) for qid, (flag, text) in TRANSPARENCY_FLAGS.items() if a[qid] == "yes"]
+    if a["E4"] in ("yes", "artistic"):
+        light = " (a light-touch disclosure for evidently artistic work)" if a["E4"] == "artistic" else ""
+        transparency.append(("ART50_4_DEEPFAKE", f"Art. 50(4): deep fakes must be disclosed{light}"))
+    for flag, text in transparency:
+        result.flags.append(flag)
+        why.append(f"Transparency duty — {text}.")
+    if not result.tier and transparency:
+        result.tier, result.route = LIMITED, "Art. 50"
+        why.append("Limited risk: transparency duties under Art. 50 apply and nothing makes it high risk.")
+
+    # 8. Otherwise minimal.
+    if not result.tier:
+        result.tier, result.route = MINIMAL, "Art. 4, 95"
+        why.append("Minimal risk: no prohibited practice, no high-risk route and no transparency duty; AI literacy "
+                   "(Art. 4) and voluntary codes (Art. 95) apply.")  # fmt: skip
+
+    _gpai(a, result)
+    return result
+
+
+def _gpai(a: dict[str, str], result: TierResult) -> None:
+    """9. Model-level flags, independent of the system's tier."""
+    if a["F1"] != "yes":
+        return
+    result.flags.append("GPAI")
+    if a["F2"] == "yes":
+        result.flags.append("GPAI_SYSTEMIC")
+        result.explanation.append(
+            "General-purpose AI model with systemic risk: Art. 53 and 55 duties, notify the Commission within"
+            " two weeks (Art. 52); an open licence gives no relief."
+        )
+    elif a["F3"] == "yes":
+        result.explanation.append("General-purpose AI model under a free and open licence: Art. 53 applies without "
+                                  "53(1)(a)-(b) and Art. 54.")  # fmt: skip
+    else:
+        result.explanation.append("General-purpose AI model: Art. 53 (and Art. 54 for providers outside the EU).")
