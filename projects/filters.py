@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
@@ -42,7 +43,9 @@ def visible_projects(request):
 class AIProjectFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     team = django_filters.ModelChoiceFilter(queryset=visible_teams, to_field_name="slug", label="Team")
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage")
+    stage = django_filters.MultipleChoiceFilter(
+        choices=Stage.choices, label="Stage", widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"})
+    )
     health = django_filters.ChoiceFilter(choices=Health.choices, label="Health")
     owner = django_filters.ModelChoiceFilter(
         queryset=get_user_model().objects.all(), to_field_name="username", label="Owner"
