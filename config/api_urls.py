@@ -3,6 +3,9 @@
 from rest_framework.routers import APIRootView, DefaultRouter
 
 from core.roles import Role
+from governance.api.assessments import RiskTierAssessmentViewSet
+from governance.api.findings import FindingViewSet
+from governance.api.risks import MitigationViewSet, RiskViewSet
 from governance.api.views import AuditEventViewSet
 from projects.api.views import (
     AIProjectViewSet,
@@ -29,5 +32,9 @@ router.register("registered-models", RegisteredModelViewSet, basename="registere
 router.register("model-versions", ModelVersionViewSet, basename="model-version")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("risk-assessments", RiskTierAssessmentViewSet, basename="risk-assessment")
+router.register("risks", RiskViewSet, basename="risk")
+router.register("mitigations", MitigationViewSet, basename="mitigation")
+router.register("findings", FindingViewSet, basename="finding")
 
 urlpatterns = router.urls

@@ -188,6 +188,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # vendor/plotly/plotly.min.js, straight from the installed plotly package (core/staticfinders.py).
+    "core.staticfinders.PlotlyJsFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -242,6 +248,13 @@ SPECTACULAR_SETTINGS = {
     # naming the full set StageEnum leaves the other as ProjectCreateStageEnum, without a collision warning.
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "projects.models.Stage",
+        # A project's risk_tier and an assessment's tier are one choice set.
+        "RiskTierEnum": "projects.models.RiskTier",
+        # Risks and mitigations both have a "status"; a risk's residual level and a finding's severity
+        # share one choice set (low … critical).
+        "RiskStatusEnum": "governance.models.RiskStatus",
+        "MitigationStatusEnum": "governance.models.MitigationStatus",
+        "LevelEnum": "governance.risk_scoring.Level",
     },
 }
 

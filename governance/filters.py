@@ -1,8 +1,26 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
-from .models import AuditEvent
+from projects.filters import visible_projects, visible_teams
+from projects.models import RiskTier
+
+from .models import (
+    AuditEvent,
+    Finding,
+    FindingKind,
+    Mitigation,
+    MitigationStatus,
+    Risk,
+    RiskCategory,
+    RiskStatus,
+    RiskTierAssessment,
+    Severity,
+)
+from .risk_scoring import SCALE, Level
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
@@ -20,3 +38,114 @@ class AuditEventFilterSet(django_filters.FilterSet):
     class Meta:
         model = AuditEvent
         fields = ["object_type", "object_id", "actor", "action", "since", "until", "date_from", "date_to"]
+
+
+SCALE_CHOICES = [(n, str(n)) for n in SCALE]
+
+
+# Pages show a multiple choice as a row of checkboxes (the API takes repeated parameters either way).
+_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
+_ANY_YES_NO = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+class RiskFilterSet(django_filters.FilterSet):
+    """Shared by the risk pages and /api/v1/risks/. `level` is the residual level; likelihood and impact
+    (inherent or residual) pick one heat-map cell."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    team = django_filters.ModelChoiceFilter(
+        field_name="project__team", queryset=visible_teams, to_field_name="slug", label="Team"
+    )
+    project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="project__risk_tier", choices=RiskTier.choices, label="Tier", widget=_CHECKS
+    )
+    category = django_filters.MultipleChoiceFilter(choices=RiskCategory.choices, label="Category", widget=_CHECKS)
+    level = django_filters.MultipleChoiceFilter(
+        field_name="residual_level", choices=Level.choices, label="Residual level", widget=_CHECKS
+    )
+    status = django_filters.MultipleChoiceFilter(choices=RiskStatus.choices, label="Status", widget=_CHECKS)
+    overdue = django_filters.BooleanFilter(
+        field_name="review_overdue", label="Review overdue", widget=forms.Select(choices=_ANY_YES_NO)
+    )
+    likelihood = django_filters.ChoiceFilter(choices=SCALE_CHOICES, label="Inherent likelihood")
+    impact = django_filters.ChoiceFilter(choices=SCALE_CHOICES, label="Inherent impact")
+    residual_likelihood = django_filters.ChoiceFilter(choices=SCALE_CHOICES, label="Residual likelihood")
+    residual_impact = django_filters.ChoiceFilter(choices=SCALE_CHOICES, label="Residual impact")
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("residual_score", "residual"),
+            ("inherent_score", "inherent"),
+            ("next_review_date", "review"),
+            ("title", "title"),
+            ("updated_at", "updated"),
+        ),
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Risk
+        fields = [
+            "q", "team", "project", "tier", "category", "level", "status", "overdue", "likelihood", "impact",
+            "residual_likelihood", "residual_impact",
+        ]  # fmt: skip
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    @property
+    def qs(self):
+        # Ties broken by id, so pages never repeat or skip a risk.
+        qs = super().qs
+        if not self.data.get("ordering"):
+            qs = qs.order_by("-residual_score", "title", "id")
+        return qs
+
+
+class MitigationFilterSet(django_filters.FilterSet):
+    """/api/v1/mitigations/: the mitigations of one risk, or by status."""
+
+    risk = django_filters.NumberFilter(field_name="risk_id", label="Risk id")
+    status = django_filters.MultipleChoiceFilter(choices=MitigationStatus.choices, label="Status")
+
+    class Meta:
+        model = Mitigation
+        fields = ["risk", "status"]
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    """Shared by the findings page and /api/v1/findings/."""
+
+    kind = django_filters.ChoiceFilter(choices=FindingKind.choices, label="Kind", empty_label="Any")
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label="Severity", widget=_CHECKS)
+    open = django_filters.BooleanFilter(
+        field_name="resolved_at",
+        lookup_expr="isnull",
+        label="Status",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Open"), ("false", "Resolved")]),
+    )
+    project = django_filters.ModelChoiceFilter(
+        queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
+    )
+    assignee = django_filters.ModelChoiceFilter(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        to_field_name="username",
+        label="Assignee",
+        empty_label="Anyone",
+    )
+
+    class Meta:
+        model = Finding
+        fields = ["kind", "severity", "open", "project", "assignee"]
+
+
+class RiskTierAssessmentFilterSet(django_filters.FilterSet):
+    """/api/v1/risk-assessments/: one project's versions, a tier, or only each project's current version."""
+
+    project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
+    tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices, label="Tier")
+    current = django_filters.BooleanFilter(field_name="is_current", label="Current version only")
+
+    class Meta:
+        model = RiskTierAssessment
+        fields = ["project", "tier", "current"]

@@ -96,7 +96,7 @@ def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTier
     if by is not None and not can_assess_tier(by, project):
         raise PermissionDeniedError(NOT_YOUR_PROJECT)
     try:
-        result = tiering.assess(answers)
+        result = tiering.assess(answers, on=_today())
     except tiering.AnswerError as exc:
         raise ValidationError({"answers": [f"{k}: {v}" for k, v in exc.errors.items()]}) from exc
     normalised = tiering.normalise(answers)
@@ -178,10 +178,10 @@ def risk_update(*, by, risk: Risk, **fields) -> Risk:
     old_residual = (risk.residual_likelihood, risk.residual_impact)
     for name, value in fields.items():
         setattr(risk, name, value)
-    if (risk.residual_likelihood, risk.residual_impact) != old_residual:
+    if (risk.residual_likelihood, risk.residual_impact) != old_residual and not risk.review_overdue:
         _validate_risk_with_date(risk)  # a new residual level brings a new review date
     else:
-        _validate_risk(risk)
+        _validate_risk(risk)  # a review that is overdue stays due (and its finding open) until someone reviews
     old, new = audit.changes(before, _snapshot(risk))
     if not new:
         return risk
@@ -228,6 +228,10 @@ def risk_transition(*, by, risk: Risk, status: str, justification: str = "") -> 
     if risk.status == RiskStatus.ACCEPTED:
         # Leaving acceptance: the old acceptance no longer stands (the audit trail keeps it).
         risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
+    if status == RiskStatus.CLOSED and risk.review_overdue:
+        # A closed risk is no longer reviewed, so it is no longer overdue either.
+        risk.review_overdue = False
+        before["review_overdue"], after["review_overdue"] = True, False
     risk.status = status
     risk.save()
     audit.record(actor=by, action=f"risk.{status}", obj=risk, before=before, after=after)
@@ -320,6 +324,9 @@ def risk_reviews_mark_overdue(*, today: dt.date | None = None) -> dict[str, int]
     due = Risk.objects.select_related("project").filter(
         next_review_date__lt=today, status__in=[RiskStatus.OPEN, RiskStatus.MITIGATING, RiskStatus.ACCEPTED]
     )
+    # Lock the due risks before deciding: a concurrent run (a doubled beat tick) waits here until this
+    # one commits, then finds them flagged and their findings open, and writes nothing.
+    list(due.select_for_update(of=("self",)).values_list("pk", flat=True))
     for risk in due.filter(review_overdue=False):
         Risk.objects.filter(pk=risk.pk).update(review_overdue=True)
         audit.record(

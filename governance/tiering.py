@@ -10,6 +10,7 @@ their "no"/"none" default, and the explanation says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -115,6 +116,9 @@ QUESTIONS: tuple[Question, ...] = (
                                   ("preparatory", "A preparatory task")), default="none"),
     Question("D5", "use_case", "(Provider) Is the Art. 6(3) assessment documented and the system registered in the "
              "EU database?", "Art. 6(4), 49(2)"),
+    Question("D6", "use_case", "(Deployer) Are you a public-law body or a private entity providing public "
+             "services, or do you deploy it for credit scoring (5(b)) or life and health insurance pricing (5(c))?",
+             "Art. 27(1)"),
     Question("D7", "use_case", "Have you rebranded, substantially modified or repurposed the system into a "
              "high-risk use?", "Art. 25(1)"),
     # E. Transparency (Art. 50)
@@ -148,6 +152,19 @@ SECTIONS = {
 PROHIBITED, HIGH, LIMITED, MINIMAL = "prohibited", "high", "limited", "minimal"
 UNKNOWN_QUESTION = "Unknown question {id!r}."
 BAD_ANSWER = "{value!r} is not an answer to {id}; choose one of: {choices}."
+CARVE_OUT_ELSEWHERE = "{value!r} is a carve-out of Annex III {point} only; answer D1 = {point}, or D2 = none."
+
+# Each Annex III carve-out belongs to one sub-point (regulation.md §4): fraud detection does not take
+# a recruitment tool out of 4(a), so a carve-out answered for another point is refused, not applied.
+CARVE_OUTS = {
+    "biometric_verification": "1a",
+    "fraud_detection": "5b",
+    "travel_documents": "7d",
+    "campaign_logistics": "8b",
+}
+# The 2026/1744 ban on non-consensual intimate content and CSAM applies from this date; before it,
+# the other rules set the tier and a flag says what is coming (regulation.md §12 rule 2).
+NCII_CSAM_BAN_FROM = dt.date(2026, 12, 2)
 
 PROHIBITED_PRACTICES = {
     "B1": "Art. 5(1)(a): subliminal, manipulative or deceptive techniques causing significant harm",
@@ -189,11 +206,20 @@ def normalise(answers: dict) -> dict[str, str]:
         question = QUESTIONS_BY_ID.get(key)
         if question is None:
             errors[key] = UNKNOWN_QUESTION.format(id=key)
-        elif value not in {c for c, _ in question.choices}:
+        elif not isinstance(value, str) or value not in {c for c, _ in question.choices}:
             errors[key] = BAD_ANSWER.format(value=value, id=key, choices=", ".join(c for c, _ in question.choices))
     if errors:
         raise AnswerError(errors)
-    return {q.id: answers.get(q.id, q.default) for q in QUESTIONS}
+    normalised = {q.id: answers.get(q.id, q.default) for q in QUESTIONS}
+    carve_out = normalised["D2"]
+    if carve_out != "none" and CARVE_OUTS[carve_out] != normalised["D1"]:
+        raise AnswerError({"D2": CARVE_OUT_ELSEWHERE.format(value=carve_out, point=_point(CARVE_OUTS[carve_out]))})
+    return normalised
+
+
+def _point(code: str) -> str:
+    """An Annex III choice ("5b") as the Act writes it ("5(b)")."""
+    return f"{code[0]}({code[1]})"
 
 
 def answers_hash(answers: dict[str, str]) -> str:
@@ -204,9 +230,22 @@ def _label(question_id: str, value: str) -> str:
     return dict(QUESTIONS_BY_ID[question_id].choices)[value]
 
 
-def assess(raw_answers: dict) -> TierResult:
-    """Apply the decision rules (regulation.md §12) in order and explain the outcome."""
+def assess(raw_answers: dict, *, on: dt.date | None = None) -> TierResult:
+    """Apply the decision rules (regulation.md §12) in order and explain the outcome.
+
+    `on` is the day of the assessment (default today): rules that start on a later date are flagged
+    until then instead of setting the tier.
+    """
     a = normalise(raw_answers)
+    result = _decide(a, on=on or dt.date.today())  # noqa: DTZ011 -- a calendar day; the service passes its own
+    unanswered = [q for q in QUESTIONS if q.id not in raw_answers]
+    for default in dict.fromkeys(q.default for q in unanswered):
+        ids = ", ".join(q.id for q in unanswered if q.default == default)
+        result.explanation.append(f"Not answered, so taken as {default!r}: {ids}.")
+    return result
+
+
+def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
     result = TierResult(tier="")
     why = result.explanation
 
@@ -235,9 +274,9 @@ def assess(raw_answers: dict) -> TierResult:
         hits.append(
             "Art. 5(1)(h): real-time remote biometric identification for law enforcement outside the exceptions"
         )
-    if a["B9"] == "yes":
-        hits.append("Art. 5 as amended by 2026/1744: non-consensual intimate content or child sexual abuse material "
-                    "(applies from 2 Dec 2026)")  # fmt: skip
+    ncii_csam = "Art. 5 as amended by 2026/1744: non-consensual intimate content or child sexual abuse material"
+    if a["B9"] == "yes" and on >= NCII_CSAM_BAN_FROM:
+        hits.append(f"{ncii_csam} (applies from 2 Dec 2026)")
     if hits:
         result.tier, result.route = PROHIBITED, hits[0].split(":")[0]
         why.extend(f"Prohibited practice — {hit}." for hit in hits)
@@ -245,9 +284,16 @@ def assess(raw_answers: dict) -> TierResult:
                    "compliance path.")  # fmt: skip
         _gpai(a, result)
         return result
+    if a["B9"] == "yes":
+        result.flags.append("PROHIBITED_FROM_2026_12_02")
+        why.append(f"Prohibited from 2 Dec 2026 — {ncii_csam}; until then the other rules set the tier, and it must "
+                   "be re-assessed on that day.")  # fmt: skip
     if a["B6"] == "medical_safety":
         why.append("Emotion inference at work or in education for medical or safety reasons is not prohibited "
                    "(Art. 5(1)(f) exception).")  # fmt: skip
+    if a["B7"] == "lawful_labelling":
+        why.append("Biometric categorisation only to label or filter lawfully acquired datasets, or for law "
+                   "enforcement, is not prohibited (Art. 5(1)(g) exception).")  # fmt: skip
 
     # 3. Real-time RBI for law enforcement under the Art. 5(1)(h) exceptions.
     if a["B8"] == "exception":
@@ -257,11 +303,15 @@ def assess(raw_answers: dict) -> TierResult:
                    "exception is an Annex III 1(a) system, bound by Art. 5(2)-(7).")  # fmt: skip
 
     # 4. Product route.
-    if not result.tier and a["C1"] != "none" and a["C2"] == "yes":
+    if a["C1"] != "none" and a["C2"] == "yes":
         item = int(a["C1"])
-        result.tier, result.route = HIGH, f"Art. 6(1), Annex I item {item}"
-        why.append(f"High risk: a product or safety component under Annex I item {item} that needs third-party "
-                   "conformity assessment (Art. 6(1)); applies from 2 Aug 2028.")  # fmt: skip
+        if not result.tier:
+            result.tier, result.route = HIGH, f"Art. 6(1), Annex I item {item}"
+            why.append(f"High risk: a product or safety component under Annex I item {item} that needs third-party "
+                       "conformity assessment (Art. 6(1)); applies from 2 Aug 2028.")  # fmt: skip
+        else:
+            why.append(f"Also high risk by Art. 6(1): a product or safety component under Annex I item {item} that "
+                       "needs third-party conformity assessment.")  # fmt: skip
         if item >= 13:
             result.flags.append("SECTION_B")
             why.append("Annex I Section B: only Art. 6(1), 102-109 and 112 apply (Art. 2(2)).")
@@ -271,12 +321,14 @@ def assess(raw_answers: dict) -> TierResult:
     # 5. Annex III use cases.
     if not result.tier and a["D1"] != "none":
         use_case = _label("D1", a["D1"])
-        if a["D2"] != "none":
+        if a["D2"] != "none":  # normalise() accepted it, so it is this point's own carve-out
             why.append(f'Annex III {use_case}, but the carve-out "{_label("D2", a["D2"])}" applies: not high risk.')
-        elif a["D3"] == "yes":
-            result.tier, result.route = HIGH, f"Annex III {a['D1'][0]}({a['D1'][1]})"
-            why.append(f"High risk: Annex III {use_case}, and it profiles natural persons, so the Art. 6(3) "
-                       "derogation is unavailable; applies from 2 Dec 2027.")  # fmt: skip
+        elif a["D3"] == "yes" or a["D1"] == "6e":
+            # 6(e) is itself profiling of natural persons, whatever D3 says.
+            profiling = "it profiles natural persons" if a["D3"] == "yes" else "6(e) is profiling of natural persons"
+            result.tier, result.route = HIGH, f"Annex III {_point(a['D1'])}"
+            why.append(f"High risk: Annex III {use_case}, and {profiling}, so the Art. 6(3) derogation is "
+                       "unavailable; applies from 2 Dec 2027.")  # fmt: skip
         elif a["D4"] != "none":
             result.flags.append("ANNEX_III_EXEMPT")
             why.append(f"Annex III {use_case}, but Art. 6(3) applies ({_label('D4', a['D4'])}): not high risk.")
@@ -285,12 +337,22 @@ def assess(raw_answers: dict) -> TierResult:
                 why.append("The Art. 6(3) assessment must be documented and the system registered (Art. 6(4), "
                            "49(2)); that is not done yet.")  # fmt: skip
         else:
-            result.tier, result.route = HIGH, f"Annex III {a['D1'][0]}({a['D1'][1]})"
+            result.tier, result.route = HIGH, f"Annex III {_point(a['D1'])}"
             why.append(f"High risk: Annex III {use_case} (Art. 6(2)); applies from 2 Dec 2027.")
     if result.tier == HIGH and a["D7"] == "yes":
         result.flags.append("PROVIDER_BY_MODIFICATION")
         why.append("Rebranded, modified or repurposed into a high-risk use: you carry the provider's duties "
                    "(Art. 25(1)).")  # fmt: skip
+    # 10. The deployer's fundamental rights impact assessment (Art. 27 covers Annex III systems only).
+    if result.tier == HIGH and result.route.startswith("Annex III"):
+        if result.route == "Annex III 2(a)":
+            why.append("Annex III point 2: no fundamental rights impact assessment (Art. 27(1)); the system is "
+                       "registered at national level (Art. 49(5)).")  # fmt: skip
+        elif a["D6"] == "yes":
+            result.flags.append("FRIA")
+            why.append("A fundamental rights impact assessment is due before first use (Art. 27): a public "
+                       "body or public-service provider, or credit scoring or life and health insurance "
+                       "pricing.")  # fmt: skip
 
     # 7. Transparency duties (cumulative with high risk, Art. 50(6)).
     transparency = [(flag, text) for qid, (flag, text) in TRANSPARENCY_FLAGS.items() if a[qid] == "yes"]

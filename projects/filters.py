@@ -15,6 +15,7 @@ from .models import (
     RegisteredModel,
     Registry,
     RegistryKind,
+    RiskTier,
     Signal,
     Stage,
     Team,
@@ -47,6 +48,12 @@ class AIProjectFilterSet(django_filters.FilterSet):
         choices=Stage.choices, label="Stage", widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"})
     )
     health = django_filters.ChoiceFilter(choices=Health.choices, label="Health")
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="risk_tier",
+        choices=RiskTier.choices,
+        label="EU AI Act tier",
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}),
+    )
     owner = django_filters.ModelChoiceFilter(
         queryset=get_user_model().objects.all(), to_field_name="username", label="Owner"
     )
@@ -64,7 +71,7 @@ class AIProjectFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = AIProject
-        fields = ["q", "team", "stage", "health", "owner"]
+        fields = ["q", "team", "stage", "health", "tier", "owner"]
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value) | Q(purpose__icontains=value))

@@ -88,7 +88,8 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
 
         writer = csv.writer(Echo())
         header = ["slug", "name", "team", "stage", "health", "owner", "executive_sponsor", "currency",
-                  "expected_investment", "expected_annual_value", "horizon_months", "updated_at"]  # fmt: skip
+                  "expected_investment", "expected_annual_value", "horizon_months", "updated_at",
+                  "risk_tier"]  # fmt: skip
 
         def rows():
             yield writer.writerow(header)
@@ -98,7 +99,7 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
                     _csv_safe(p.owner.username),
                     _csv_safe(p.executive_sponsor.username) if p.executive_sponsor else "",
                     p.currency, p.expected_investment, p.expected_annual_value, p.horizon_months,
-                    p.updated_at.isoformat(),
+                    p.updated_at.isoformat(), p.risk_tier,
                 ])  # fmt: skip
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

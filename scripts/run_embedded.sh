@@ -59,6 +59,7 @@ fi
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
 $PY manage.py seed_demo
+$PY manage.py seed_demo_governance
 if [ "$DEMO_MLFLOW" = true ]; then
     $PY manage.py seed_demo_mlflow --url "http://127.0.0.1:$KEEL_MLFLOW_PORT" --wait 120 --sync
 fi

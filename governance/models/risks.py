@@ -25,7 +25,10 @@ class RiskTierAssessment(models.Model):
     route = models.CharField(max_length=100, blank=True, help_text="The article or annex point that set the tier.")
     flags = models.JSONField(default=list, blank=True)
     explanation = models.JSONField(default=list, help_text="Which answers led to the tier, in order.")
-    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # None when Keel itself assessed (e.g. a re-assessment by a rule); people are always recorded.
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     assessed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

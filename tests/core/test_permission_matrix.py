@@ -20,9 +20,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.views.generic.edit import ProcessFormView
 from drf_spectacular.generators import SchemaGenerator
 
-from governance.models import AuditEvent
+from governance.models import AuditEvent, Finding
+from governance.services import risk_reviews_mark_overdue
+from governance.tiering import QUESTIONS
 from projects.models import LinkSource
+from tests.factories import UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
+from tests.risk_factories import MitigationFactory, RiskFactory, overdue_risk
 
 PERSONAS = ("anonymous", "no_role", "executive", "risk_officer", "team_lead", "other_lead", "admin")
 USER_FIXTURE = {
@@ -84,6 +88,66 @@ BODIES = {
     ("POST", "/api/v1/registries/{registry}/sync/"): lambda c: {},
     # The model is linked to the project by its tag; a hand link replaces that (one audited change).
     ("PATCH", "/api/v1/registered-models/{model}/"): lambda c: {"project": c.project.slug},
+    # Risks, mitigations, findings: each changes something (an unchanged write records nothing).
+    ("POST", "/api/v1/risks/"): lambda c: {
+        "project": c.project.slug,
+        "title": "Biased outcomes",
+        "category": "fairness",
+        "likelihood": 3,
+        "impact": 4,
+    },
+    ("PUT", "/api/v1/risks/{risk}/"): lambda c: {
+        "title": "Model drift in production",
+        "category": "robustness",
+        "likelihood": 4,
+        "impact": 4,
+    },
+    ("PATCH", "/api/v1/risks/{risk}/"): lambda c: {"title": "Model drift after retraining"},
+    ("POST", "/api/v1/risks/{risk}/transition/"): lambda c: {"status": "mitigating"},
+    ("POST", "/api/v1/risks/{risk}/review/"): lambda c: {"note": "Checked the drift monitor."},
+    ("POST", "/api/v1/mitigations/"): lambda c: {"risk": c.risk.pk, "action": "Add a drift alert"},
+    ("PUT", "/api/v1/mitigations/{mitigation}/"): lambda c: {
+        "action": "Weekly drift report",
+        "owner": c.team_lead.username,
+        "status": "in_progress",
+    },
+    ("PATCH", "/api/v1/mitigations/{mitigation}/"): lambda c: {"status": "done"},
+    ("POST", "/api/v1/findings/{finding}/assign/"): lambda c: {"assignee": c.team_lead.username},
+    ("POST", "/api/v1/findings/{finding}/resolve/"): lambda c: {"resolution": "Reviewed in the risk committee."},
+    ("POST", "/governance/findings/{finding}/assign/"): lambda c: {"assignee": c.team_lead.username},
+    ("POST", "/governance/findings/{finding}/resolve/"): lambda c: {"resolution": "Reviewed in the risk committee."},
+    # Risk register pages (forms): the risk is high, so accepting it is a risk officer's call alone.
+    ("POST", "/governance/projects/{project}/risks/new/"): lambda c: {
+        "title": "Biased outcomes",
+        "category": "fairness",
+        "likelihood": "3",
+        "impact": "4",
+        "owner": c.team_lead.pk,
+    },
+    ("POST", "/governance/risks/{risk}/edit/"): lambda c: {
+        "title": "Model drift after retraining",
+        "category": "robustness",
+        "likelihood": "4",
+        "impact": "4",
+        "residual_likelihood": "4",
+        "residual_impact": "4",
+        "owner": c.team_lead.pk,
+    },
+    ("POST", "/governance/risks/{risk}/transition/"): lambda c: {"status": "mitigating"},
+    ("POST", "/governance/risks/{risk}/transition/?accept"): lambda c: {
+        "status": "accepted",
+        "justification": "Drift is watched daily; the residual risk is within appetite.",
+    },
+    ("POST", "/governance/risks/{risk}/review/"): lambda c: {"note": "Checked the drift monitor."},
+    ("POST", "/governance/risks/{risk}/mitigations/"): lambda c: {
+        "action": "Add a drift alert",
+        "owner": c.team_lead.pk,
+        "status": "planned",
+    },
+    ("POST", "/governance/mitigations/{mitigation}/status/"): lambda c: {"status": "done"},
+    # Tier assessment: every answer at its default but one (a chatbot: limited risk); a new version each time.
+    ("POST", "/governance/projects/{project}/tier/"): lambda c: {**{q.id: q.default for q in QUESTIONS}, "E1": "yes"},
+    ("POST", "/api/v1/risk-assessments/"): lambda c: {"project": c.project.slug, "answers": {"E1": "yes"}},
 }
 
 # fmt: off
@@ -142,6 +206,59 @@ MATRIX = [
     ("GET",   "/api/v1/model-versions/{version}/",      NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/api/v1/deployments/",                   NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/deployments/?at=2025-11-03T10:00:00Z", NO_AUTH, DENIED, OK, OK,      OK,      OK,      OK),
+    # Risks: team leads change their own teams' registers, risk officers and admins every one; the
+    # body's risk is high but not accepted here. Another team's project slug reads as unknown (400).
+    ("GET",   "/api/v1/risks/",                         NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/api/v1/risks/",                         NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/risks/?level=high&overdue=false", NO_AUTH, DENIED, OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/risks/{risk}/",                  NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("PUT",   "/api/v1/risks/{risk}/",                  NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("PATCH", "/api/v1/risks/{risk}/",                  NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    # Risks are closed, never deleted: every delete the permissions let through is refused (400).
+    ("DELETE", "/api/v1/risks/{risk}/",                 NO_AUTH, DENIED,  DENIED,  BAD,     BAD,     HIDDEN,  BAD),
+    ("POST",  "/api/v1/risks/{risk}/transition/",       NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/api/v1/risks/{risk}/review/",           NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/mitigations/",                   NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    # Another team's risk id reads as unknown (400).
+    ("POST",  "/api/v1/mitigations/",                   NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/mitigations/{mitigation}/",      NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("PUT",   "/api/v1/mitigations/{mitigation}/",      NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("PATCH", "/api/v1/mitigations/{mitigation}/",      NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    # Findings: everyone reads their scope's; risk officers and admins triage them.
+    ("GET",   "/api/v1/findings/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/findings/{finding}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/api/v1/findings/{finding}/assign/",     NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    ("POST",  "/api/v1/findings/{finding}/resolve/",    NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    ("GET",   "/governance/findings/",                  LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/findings/?open=true&severity=high", LOGIN, DENIED, OK,   OK,      OK,      OK,      OK),
+    ("POST",  "/governance/findings/{finding}/assign/", LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("POST",  "/governance/findings/{finding}/resolve/", LOGIN,  DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    # Risk register pages: everyone reads their scope's; writers change the registers they may change.
+    ("GET",   "/governance/risks/",                     LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/risks/?axis=inherent&likelihood=4&impact=4", LOGIN, DENIED, OK, OK, OK,   OK,      OK),
+    ("GET",   "/governance/risks/?export=csv",          LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/risks/?export=xlsx",         LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/projects/{project}/risks/",  LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/governance/projects/{project}/risks/new/", LOGIN, DENIED, DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/projects/{project}/risks/new/", LOGIN, DENIED, DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("GET",   "/governance/risks/{risk}/",              LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/governance/risks/{risk}/edit/",         LOGIN,   DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/risks/{risk}/edit/",         LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/risks/{risk}/transition/",   LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    # Accepting the high residual risk: the page shows the refusal to anyone but a risk officer (an admin too).
+    ("POST",  "/governance/risks/{risk}/transition/?accept", LOGIN, DENIED, DENIED, SAVED,  REFUSED, HIDDEN,  REFUSED),
+    ("POST",  "/governance/risks/{risk}/review/",       LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/risks/{risk}/mitigations/",  LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/mitigations/{mitigation}/status/", LOGIN, DENIED, DENIED, SAVED, SAVED,   HIDDEN,  SAVED),
+    # EU AI Act tier: everyone reads their scope's; team leads assess their own teams' projects, risk officers
+    # and admins every project. Another team's project slug reads as unknown in the API (400).
+    ("GET",   "/governance/projects/{project}/tier/",   LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/projects/{project}/tier/",   LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("GET",   "/api/v1/risk-assessments/",              NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/risk-assessments/?tier=high&current=true", NO_AUTH, DENIED, OK, OK,  OK,      OK,      OK),
+    ("POST",  "/api/v1/risk-assessments/",              NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/risk-assessments/{assessment}/", NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/risk-assessments/questions/",    NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
 ]
 # fmt: on
 CASES = [
@@ -152,6 +269,8 @@ CASES = [
 # Reachable without a role by design; admin: URLs are skipped too (Django admin checks is_staff itself).
 UNCLASSIFIED = {"login", "logout", "healthz"}
 SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1", "registry": "1", "model": "1", "version": "1"}
+SAMPLE.update(risk="1", mitigation="1", finding="1")
+SAMPLE.update(assessment="1")
 
 
 @pytest.fixture(autouse=True)
@@ -178,6 +297,27 @@ def registry_rows(project, other_project):
     return SimpleNamespace(registry=registry, model=linked, version=v2, unlinked_model=unlinked)
 
 
+@pytest.fixture
+def risk_rows(project, other_project):
+    """A high risk of `project` with a mitigation; a second, overdue one whose finding the daily rule
+    opened (assigned to its owner, not to `team_lead`); and a risk of `other_project`."""
+    risk = RiskFactory(project=project, title="Model drift", category="robustness", likelihood=4, impact=4)
+    mitigation = MitigationFactory(risk=risk, action="Add a drift monitor")
+    overdue_risk(project=project, title="Unfair denials", likelihood=4, impact=5, owner=UserFactory(username="owner2"))
+    RiskFactory(project=other_project, title="Churn data leak", category="privacy")
+    risk_reviews_mark_overdue()
+    return SimpleNamespace(risk=risk, mitigation=mitigation, finding=Finding.objects.get(project=project))
+
+
+@pytest.fixture
+def assessment_rows(project, other_project, team_lead, other_lead):
+    """Version 1 of each project's tier; `project`'s is returned."""
+    from governance.services import tier_assessment_submit
+
+    tier_assessment_submit(by=other_lead, project=other_project, answers={"E1": "yes"})
+    return tier_assessment_submit(by=team_lead, project=project, answers={"D1": "4a", "D3": "yes"})
+
+
 def is_api(path: str) -> bool:
     return path.startswith("/api/") and not path.startswith("/api/docs/")
 
@@ -190,9 +330,10 @@ def succeeded(method: str, path: str, status: int) -> bool:
 
 @pytest.mark.parametrize(("method", "path", "persona", "expected"), CASES)
 def test_persona_gets_the_answer_the_matrix_gives(
-    method, path, persona, expected, request, client, team, team_lead, project, other_project, registry_rows
+    method, path, persona, expected, request, client, team, team_lead, project, other_project, registry_rows, risk_rows
 ):
     ctx = SimpleNamespace(team=team, team_lead=team_lead, project=project, unlinked_model=registry_rows.unlinked_model)
+    ctx.risk = risk_rows.risk
     url = path.format(
         project=project.slug,
         team=team.slug,
@@ -200,6 +341,10 @@ def test_persona_gets_the_answer_the_matrix_gives(
         registry=registry_rows.registry.pk,
         model=registry_rows.model.pk,
         version=registry_rows.version.pk,
+        risk=risk_rows.risk.pk,
+        mitigation=risk_rows.mitigation.pk,
+        finding=risk_rows.finding.pk,
+        assessment=request.getfixturevalue("assessment_rows").pk,
     )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
@@ -321,6 +466,8 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     documented = {(path, method.upper()) for path, ops in schema["paths"].items() for method in ops}
     renamed = {"{project}": "{slug}", "{team}": "{slug}", "{registry}": "{id}", "{model}": "{id}", "{version}": "{id}"}
+    renamed.update({"{risk}": "{id}", "{mitigation}": "{id}", "{finding}": "{id}"})
+    renamed.update({"{assessment}": "{id}"})
     classified = set()
     for method, path, *_ in MATRIX:
         if path.startswith("/api/v1/"):
@@ -329,4 +476,4 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
             classified.add((path.split("?")[0], method))
     assert documented - classified == set(), "classify these in MATRIX"
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
-    assert len(documented) == 28
+    assert len(documented) == 49

@@ -137,7 +137,7 @@ def test_team_lead_registers_a_project_and_finds_it_in_the_list(page, lead_with_
     row = rows.first
     expect(row.get_by_role("link", name=name)).to_have_attribute("href", detail_path)
     cells = [text.strip() for text in row.locator("th, td").all_inner_texts()]
-    assert cells == [name, team.name, "Design", "On track", "Lena Lindqvist", "EUR 450,001"]
+    assert cells == [name, team.name, "Design", "On track", "Not assessed", "Lena Lindqvist", "EUR 450,001"]
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)

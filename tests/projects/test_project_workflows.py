@@ -150,7 +150,7 @@ def test_project_list_page_uses_the_same_filters(client, executive, portfolio):
 
 CSV_HEADER = [
     "slug", "name", "team", "stage", "health", "owner", "executive_sponsor", "currency",
-    "expected_investment", "expected_annual_value", "horizon_months", "updated_at",
+    "expected_investment", "expected_annual_value", "horizon_months", "updated_at", "risk_tier",
 ]  # fmt: skip
 
 

@@ -1,0 +1,103 @@
+"""/api/v1/findings/: what someone must act on, opened and resolved by rules; triaged by risk officers.
+
+Everyone with a role reads the findings in their scope (a team lead: their teams' projects'),
+open ones first. Risk officers and admins assign them and resolve them by hand (e.g. a false
+positive); the rule that opened a finding resolves it itself when the cause goes.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from core.roles import Role
+
+from .. import services
+from ..filters import FindingFilterSet
+from ..models import Finding
+from ..permissions import can_manage_findings
+from ..selectors import finding_assignees, findings_for_user
+
+ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+FINDING_MANAGERS = (Role.RISK_OFFICER, Role.ADMIN)
+# subject_type → the API route of that kind of subject
+SUBJECT_ROUTES = {"governance.risk": "risk-detail"}
+
+
+class FindingSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="finding-detail")
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    subject_url = serializers.SerializerMethodField(help_text="The API address of what the finding is about.")
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    project_name = serializers.CharField(source="project.name", read_only=True, allow_null=True, default=None)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id", "url", "kind", "kind_label", "severity", "title", "detail", "subject_type", "subject_id",
+            "subject_url", "project", "project_name", "assignee", "opened_at", "resolved_at", "resolution", "is_open",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_subject_url(self, finding) -> str | None:
+        route = SUBJECT_ROUTES.get(finding.subject_type)
+        if route is None:
+            return None
+        return reverse(route, kwargs={"pk": finding.subject_id}, request=self.context.get("request"))
+
+
+class FindingAssignSerializer(serializers.Serializer):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=finding_assignees(),
+        allow_null=True,
+        help_text="Username of an active user with a role; null to unassign.",
+    )
+
+
+class FindingResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(max_length=300, help_text="How the finding was resolved.")
+
+
+class FindingViewSet(viewsets.ReadOnlyModelViewSet):
+    """Findings, open first, worst first. `assign` and `resolve` are for risk officers and admins."""
+
+    serializer_class = FindingSerializer
+    filterset_class = FindingFilterSet
+    read_roles = ALL_ROLES
+    write_roles = ()
+    assign_roles = resolve_roles = FINDING_MANAGERS
+
+    def get_queryset(self):
+        return findings_for_user(user=self.request.user)
+
+    def can_write_object(self, user, obj):
+        return can_manage_findings(user)
+
+    def _out(self, finding: Finding) -> dict:
+        return FindingSerializer(self.get_queryset().get(pk=finding.pk), context=self.get_serializer_context()).data
+
+    @extend_schema(request=FindingAssignSerializer, responses=FindingSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Give the finding to someone (or to nobody)."""
+        finding = self.get_object()
+        serializer = FindingAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.finding_assign(by=request.user, finding=finding, **serializer.validated_data)
+        return Response(self._out(finding))
+
+    @extend_schema(request=FindingResolveSerializer, responses=FindingSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        """Resolve the finding by hand, saying how; an already resolved finding answers 400."""
+        finding = self.get_object()
+        serializer = FindingResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.finding_resolve(by=request.user, finding=finding, **serializer.validated_data)
+        return Response(self._out(finding))

@@ -1,0 +1,171 @@
+"""Risk register forms. They parse input; the services decide (scale, residual justification, who may
+accept), so a refusal reads the same on the page as in the API."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from . import tiering
+from .models import NIST_FUNCTIONS, RISK_TRANSITIONS, MitigationStatus, Risk, RiskCategory, RiskStatus
+from .risk_scoring import IMPACT_LABELS, LIKELIHOOD_LABELS, SCALE
+
+
+def _people():
+    return get_user_model().objects.filter(is_active=True).order_by("username")
+
+
+def _person_label(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def _scale_field(labels: dict[int, str], *, required: bool, label: str, help_text: str = "", blank: str = ""):
+    # Any whole number is accepted here, so that the service, not the form, refuses 0 or 6 with the
+    # message the API gives too; the widget offers only 1–5.
+    choices = [("", blank or "Choose")] + [(n, f"{n} – {labels[n]}") for n in SCALE]
+    return forms.IntegerField(required=required, label=label, help_text=help_text, widget=forms.Select(choices=choices))
+
+
+def _category_choices():
+    return [
+        (value, f"{label} (NIST AI RMF: {', '.join(NIST_FUNCTIONS[value])})") for value, label in RiskCategory.choices
+    ]
+
+
+class RiskForm(forms.Form):
+    """Add or edit a risk. On a new risk the residual scores may be left blank: they start as the inherent ones."""
+
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    category = forms.ChoiceField(choices=_category_choices)
+    likelihood = _scale_field(LIKELIHOOD_LABELS, required=True, label="Inherent likelihood",
+                              help_text="How likely the harm is before any mitigation.")  # fmt: skip
+    impact = _scale_field(IMPACT_LABELS, required=True, label="Inherent impact",
+                          help_text="How bad the harm would be before any mitigation.")  # fmt: skip
+    residual_likelihood = _scale_field(LIKELIHOOD_LABELS, required=True, label="Residual likelihood",
+                                       help_text="After the mitigations in place.")  # fmt: skip
+    residual_impact = _scale_field(IMPACT_LABELS, required=True, label="Residual impact",
+                                   help_text="After the mitigations in place.")  # fmt: skip
+    residual_justification = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required when the residual score is above the inherent one.",
+    )
+    owner = forms.ModelChoiceField(queryset=None)
+
+    def __init__(self, *args, user, risk: Risk | None = None, **kwargs):
+        if risk is not None:
+            defaults = {
+                "title": risk.title, "description": risk.description, "category": risk.category,
+                "likelihood": risk.likelihood, "impact": risk.impact,
+                "residual_likelihood": risk.residual_likelihood, "residual_impact": risk.residual_impact,
+                "residual_justification": risk.residual_justification, "owner": risk.owner_id,
+            }  # fmt: skip
+        else:
+            defaults = {"owner": user.pk}
+        # FormView always passes `initial` (empty): the risk's values and the default owner go under it.
+        kwargs["initial"] = {**defaults, **(kwargs.get("initial") or {})}
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _people()
+        self.fields["owner"].label_from_instance = _person_label
+        if risk is None:
+            for name in ("residual_likelihood", "residual_impact"):
+                field = self.fields[name]
+                field.required = False
+                field.widget.choices = [("", "Same as inherent"), *field.widget.choices[1:]]
+                field.help_text = "After the mitigations in place; blank: the same as the inherent one."
+
+    def service_fields(self) -> dict:
+        """The cleaned data as the service takes it: a blank residual score is left to its default."""
+        return {name: value for name, value in self.cleaned_data.items() if value is not None}
+
+
+class RiskTransitionForm(forms.Form):
+    status = forms.ChoiceField(choices=RiskStatus.choices, label="New status")
+    justification = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to accept a risk: why the residual risk is acceptable. Kept in the audit trail.",
+    )
+
+    def __init__(self, *args, risk: Risk, **kwargs):
+        kwargs.setdefault("auto_id", "transition_%s")
+        super().__init__(*args, **kwargs)
+        # Offer only the allowed moves, but accept any status: the service refuses an illegal one with
+        # the message that names the allowed next statuses.
+        allowed = RISK_TRANSITIONS[risk.status]
+        self.fields["status"].widget.choices = [(s, RiskStatus(s).label) for s in RiskStatus.values if s in allowed]
+
+
+class RiskReviewForm(forms.Form):
+    note = forms.CharField(required=False, max_length=500, label="Review note", help_text="Optional: what you checked.")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "review_%s")
+        super().__init__(*args, **kwargs)
+
+
+class MitigationForm(forms.Form):
+    action = forms.CharField(max_length=300)
+    owner = forms.ModelChoiceField(queryset=None)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(choices=MitigationStatus.choices, initial=MitigationStatus.PLANNED)
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("auto_id", "mitigation_%s")
+        kwargs["initial"] = {"owner": user.pk, **(kwargs.get("initial") or {})}
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _people()
+        self.fields["owner"].label_from_instance = _person_label
+
+
+class MitigationStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=MitigationStatus.choices, label="Status")
+
+    def __init__(self, *args, mitigation, **kwargs):
+        kwargs.setdefault("auto_id", f"mitigation{mitigation.pk}_%s")
+        kwargs["initial"] = {"status": mitigation.status, **(kwargs.get("initial") or {})}
+        super().__init__(*args, **kwargs)
+
+
+# --- tier assessment ------------------------------------------------------------------------------
+
+
+class TierQuestionnaireForm(forms.Form):
+    """The EU AI Act questionnaire: one field per question, named by its id, grouped by section.
+
+    It starts from the latest answers (or each question's default); tiering.normalise has the last
+    word, so a carve-out answered for another Annex III point is refused here as in the API.
+    """
+
+    def __init__(self, *args, answers: dict | None = None, read_only: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        previous = answers or {}
+        for q in tiering.QUESTIONS:
+            values = [value for value, _ in q.choices]
+            self.fields[q.id] = forms.ChoiceField(
+                label=q.text,
+                choices=q.choices,
+                initial=previous[q.id] if previous.get(q.id) in values else q.default,
+                help_text=q.ref,
+                # Short lists as radio buttons (a fieldset each), the 21 Annex I items and 25 Annex III points
+                # as a select.
+                widget=forms.RadioSelect if len(q.choices) <= 5 else forms.Select,
+                disabled=read_only,
+            )
+
+    def sections(self) -> list[dict]:
+        return [
+            {"id": section, "title": title, "fields": [self[q.id] for q in tiering.QUESTIONS if q.section == section]}
+            for section, title in tiering.SECTIONS.items()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                tiering.normalise(data)
+            except tiering.AnswerError as exc:
+                for question_id, message in exc.errors.items():
+                    self.add_error(question_id if question_id in self.fields else None, message)
+        return data

@@ -1,0 +1,80 @@
+"""The EU AI Act questionnaire page of a project: its tier and why, the questions, the history.
+
+Everyone with a role who may see the project reads it; team leads of its team, risk officers and
+admins submit it (a new version each time, through tier_assessment_submit).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.generic import FormView
+
+from core.errors import DomainError
+from core.permissions import RoleRequiredMixin
+from core.roles import Role, has_role
+from projects.models import AIProject, RiskTier
+from projects.selectors import projects_for_user
+from projects.views import apply_service_errors
+
+from .. import services
+from ..forms import TierQuestionnaireForm
+from ..permissions import can_assess_tier
+from ..selectors import tier_assessment_history
+
+ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+NOT_YOUR_TIER = "Only a team lead of this project's team, a risk officer or an admin can assess its tier."
+
+
+class TierQuestionnaireView(RoleRequiredMixin, FormView):
+    allowed_roles = ALL_ROLES
+    template_name = "governance/tier_questionnaire.html"
+    form_class = TierQuestionnaireForm
+    http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        # Role first (anonymous → login, no role → 403), then scope (404), then who may submit (403).
+        if has_role(request.user, *self.allowed_roles):
+            try:
+                self.project = projects_for_user(user=request.user).get(slug=kwargs["slug"])
+            except AIProject.DoesNotExist:
+                raise Http404("No such project, or you may not see it.") from None
+            self.can_assess = can_assess_tier(request.user, self.project)
+            if request.method == "POST" and not self.can_assess:
+                raise PermissionDenied(NOT_YOUR_TIER)
+            self.history = list(tier_assessment_history(project=self.project))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        current = self.history[0] if self.history else None
+        return {
+            **super().get_form_kwargs(),
+            "answers": current.answers if current else None,
+            "read_only": not self.can_assess,
+        }
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            project=self.project,
+            current=self.history[0] if self.history else None,
+            history=self.history,
+            can_assess=self.can_assess,
+            sections=ctx["form"].sections(),
+        )
+        return ctx
+
+    def form_valid(self, form):
+        try:
+            assessment = services.tier_assessment_submit(
+                by=self.request.user, project=self.project, answers=form.cleaned_data
+            )
+        except (ValidationError, DomainError) as exc:
+            apply_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, f"Assessed as {RiskTier(assessment.tier).label.lower()} (version {assessment.version})."
+        )
+        return redirect("governance:tier", slug=self.project.slug)

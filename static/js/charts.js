@@ -1,0 +1,38 @@
+// Mounts every plotly chart on the page. A chart is an element with data-chart="<id>", where <id> is
+// the json_script element holding {"data": [...], "layout": {...}} (built by governance/charts.py).
+// A chart with data-click-x / data-click-y is a filter: clicking a point reloads the page with those
+// query parameters set to the point's x and y (and data-click-set's parameters), keeping the others.
+(function () {
+  "use strict";
+
+  const CONFIG = { displayModeBar: false, responsive: true };
+
+  function filterOnClick(element) {
+    const { clickX, clickY, clickSet, clickAnchor } = element.dataset;
+    if (!clickX || !clickY) return;
+    element.classList.add("is-clickable");
+    element.on("plotly_click", (event) => {
+      const point = event.points && event.points[0];
+      if (!point) return;
+      const url = new URL(window.location.href);
+      url.searchParams.set(clickX, point.x);
+      url.searchParams.set(clickY, point.y);
+      for (const [name, value] of new URLSearchParams(clickSet || "")) url.searchParams.set(name, value);
+      url.searchParams.delete("page");
+      url.hash = clickAnchor || "";
+      window.location.assign(url.toString());
+    });
+  }
+
+  function mount(element) {
+    const source = document.getElementById(element.dataset.chart);
+    if (!source || typeof window.Plotly === "undefined") return;
+    const figure = JSON.parse(source.textContent);
+    window.Plotly.newPlot(element, figure.data, figure.layout, CONFIG).then(() => {
+      element.dataset.mounted = "true";
+      filterOnClick(element);
+    });
+  }
+
+  document.querySelectorAll("[data-chart]").forEach(mount);
+})();

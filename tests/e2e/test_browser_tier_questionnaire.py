@@ -1,0 +1,87 @@
+"""The EU AI Act questionnaire in a real browser (the system Chromium, via Playwright): a team lead
+finds each question by its accessible name (section fieldsets with legends, a fieldset per yes/no
+question, labels on every control), submits, sees the tier with its explanation, and finds the
+tier badge on the project page and in the project list.
+
+Fails on any console error, page error, CSP violation or HTTP error response on the pages visited.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from core.roles import Role
+from tests.e2e import test_browser_project_create as shared
+from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-tier-questionnaire.png"
+# The browser fixtures of the project-create test; they build on `lead_with_team`, defined here anew.
+browser = shared.browser
+page = shared.page
+
+
+@pytest.fixture
+def lead_with_team(transactional_db):
+    """Named like the shared fixture the browser fixtures depend on: Lena leads the team of a CV screener."""
+    for role in Role:
+        Group.objects.get_or_create(name=role)
+    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    team = TeamFactory(name="People Analytics", lead=lead)
+    project = AIProjectFactory(name="CV screener", team=team, owner=lead)
+    return lead, team, project
+
+
+def test_team_lead_answers_the_questionnaire_by_label_and_sees_the_tier_everywhere(page, lead_with_team):
+    from playwright.sync_api import expect
+
+    lead, _team, project = lead_with_team
+    page.goto("/login/")
+    page.get_by_label("Username").fill(lead.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+
+    page.goto(f"/projects/{project.slug}/")
+    facts = page.locator("#facts-h + dl.facts")
+    expect(facts).to_contain_text("EU AI Act tierNot assessed")
+    page.get_by_role("link", name="why, and the questionnaire").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("EU AI Act risk tier of CV screener")
+
+    # Each section is a group named by its legend; each yes/no question a group named by the question.
+    use_cases = page.get_by_role("group", name="High-risk use cases (Annex III)")
+    expect(use_cases).to_be_visible()
+    use_cases.get_by_label(re.compile(r"^D1 Does the intended purpose match an Annex III use case\?")).select_option(
+        "4a"
+    )
+    profiling = page.get_by_role("group", name=re.compile(r"^D3 Does it profile natural persons"))
+    profiling.get_by_label("Yes").check()
+    page.get_by_role("group", name=re.compile(r"^E1 Does it interact directly with people")).get_by_label("Yes").check()
+    page.get_by_role("button", name="Submit answers").click()
+
+    expect(page.locator(".messages")).to_contain_text("Assessed as high risk (version 1).")
+    summary = page.locator(".tier-summary")
+    expect(summary).to_contain_text("High risk via Annex III 4(a)")
+    expect(summary.locator("ol.explanation li").first).to_have_text(
+        "High risk: Annex III 4(a) Recruitment and selection of candidates, and it profiles natural persons, so the "
+        "Art. 6(3) derogation is unavailable; applies from 2 Dec 2027."
+    )
+    expect(summary).to_contain_text("ART50_1")
+    # The form starts again from these answers, and the history names who and when.
+    expect(page.get_by_label(re.compile(r"^D1 "))).to_have_value("4a")
+    expect(page.locator("table").filter(has_text="Version")).to_contain_text("Lena Lindqvist")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    page.goto(f"/projects/{project.slug}/")
+    expect(facts.locator(".badge.tier-high")).to_have_text("High risk")
+    page.goto("/projects/")
+    expect(page.get_by_role("row", name=re.compile("CV screener")).locator(".badge.tier-high")).to_have_text(
+        "High risk"
+    )
+    assert page.problems == []
