@@ -122,6 +122,25 @@ class ProjectMixin(RoleRequiredMixin):
             raise Http404("No such project, or you may not see it.") from None
 
 
+class ProjectWriteMixin(ProjectMixin):
+    """A form page that changes one project: team leads of its team and admins."""
+
+    allowed_roles = WRITER_ROLES
+    http_method_names = ["get", "post"]
+    refusal = "You can only change projects of your own team."
+
+    def dispatch(self, request, *args, **kwargs):
+        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
+        if has_role(request.user, *self.allowed_roles):
+            self.project = self.get_project()
+            if not can_change_project(request.user, self.project):
+                raise PermissionDenied(self.refusal)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(project=self.project, **kwargs)
+
+
 class ProjectDetailView(ProjectMixin, TemplateView):
     template_name = "projects/project_detail.html"
 
@@ -154,24 +173,12 @@ class ProjectCreateView(RoleRequiredMixin, FormView):
         return redirect("projects:detail", slug=project.slug)
 
 
-class ProjectUpdateView(ProjectMixin, FormView):
-    allowed_roles = WRITER_ROLES
+class ProjectUpdateView(ProjectWriteMixin, FormView):
     template_name = "projects/project_form.html"
     form_class = ProjectForm
 
-    def dispatch(self, request, *args, **kwargs):
-        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
-        if has_role(request.user, *self.allowed_roles):
-            self.project = self.get_project()
-            if not can_change_project(request.user, self.project):
-                raise PermissionDenied("You can only change projects of your own team.")
-        return super().dispatch(request, *args, **kwargs)
-
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user, "instance": self.project}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(project=self.project, **kwargs)
 
     def form_valid(self, form):
         # Pass the original row to the service: the form has already written the posted values onto it.
@@ -185,25 +192,12 @@ class ProjectUpdateView(ProjectMixin, FormView):
         return redirect("projects:detail", slug=self.project.slug)
 
 
-class ProjectStageView(ProjectMixin, FormView):
-    allowed_roles = WRITER_ROLES
+class ProjectStageView(ProjectWriteMixin, FormView):
     template_name = "projects/project_stage.html"
     form_class = StageChangeForm
-    http_method_names = ["get", "post"]
-
-    def dispatch(self, request, *args, **kwargs):
-        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
-        if has_role(request.user, *self.allowed_roles):
-            self.project = self.get_project()
-            if not can_change_project(request.user, self.project):
-                raise PermissionDenied("You can only change projects of your own team.")
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "project": self.project}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(project=self.project, **kwargs)
 
     def form_valid(self, form):
         try:
@@ -215,27 +209,15 @@ class ProjectStageView(ProjectMixin, FormView):
         return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}))
 
 
-class ProjectModelLinkView(ProjectMixin, FormView):
+class ProjectModelLinkView(ProjectWriteMixin, FormView):
     """Link a registry model to the project by hand (team lead of its team, or admin)."""
 
-    allowed_roles = WRITER_ROLES
+    refusal = "You can only link models to projects of your own team."
     template_name = "projects/model_link.html"
     form_class = ModelLinkForm
-    http_method_names = ["get", "post"]
-
-    def dispatch(self, request, *args, **kwargs):
-        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
-        if has_role(request.user, *self.allowed_roles):
-            self.project = self.get_project()
-            if not can_change_project(request.user, self.project):
-                raise PermissionDenied("You can only link models to projects of your own team.")
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(project=self.project, **kwargs)
 
     def form_valid(self, form):
         model = form.cleaned_data["model"]
