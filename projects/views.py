@@ -13,6 +13,8 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError, PermissionDeniedError
+from core.exports import csv_safe
+from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role, is_admin
 
@@ -31,17 +33,6 @@ from .selectors import (
 
 ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
-
-
-def apply_service_errors(form, exc: Exception) -> None:
-    """Show a service's refusal on the form, next to the field it concerns."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    elif isinstance(exc, DomainError):
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    else:
-        form.add_error(None, str(exc))
 
 
 class HomeView(TemplateView):
@@ -95,9 +86,9 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
             yield writer.writerow(header)
             for p in qs.iterator(chunk_size=500):
                 yield writer.writerow([
-                    _csv_safe(p.slug), _csv_safe(p.name), _csv_safe(p.team.name), p.stage, p.health,
-                    _csv_safe(p.owner.username),
-                    _csv_safe(p.executive_sponsor.username) if p.executive_sponsor else "",
+                    csv_safe(p.slug), csv_safe(p.name), csv_safe(p.team.name), p.stage, p.health,
+                    csv_safe(p.owner.username),
+                    csv_safe(p.executive_sponsor.username) if p.executive_sponsor else "",
                     p.currency, p.expected_investment, p.expected_annual_value, p.horizon_months,
                     p.updated_at.isoformat(), p.risk_tier,
                 ])  # fmt: skip
@@ -105,11 +96,6 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="keel-projects.csv"'
         return response
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formula injection in user-entered text (=, +, -, @ at the start)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 class ProjectMixin(RoleRequiredMixin):

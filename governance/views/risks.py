@@ -20,11 +20,12 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core.errors import DomainError
+from core.exports import csv_safe
+from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role
 from projects.models import AIProject
 from projects.selectors import projects_for_user
-from projects.views import _csv_safe, apply_service_errors
 
 from .. import charts, risk_scoring, services
 from ..filters import RiskFilterSet
@@ -408,15 +409,15 @@ def _export_rows(qs):
     """One list per risk, text neutralised against spreadsheet formula injection (=, +, -, @)."""
     for r in qs.iterator(chunk_size=500):
         yield [
-            r.pk, _csv_safe(r.project.name), _csv_safe(r.project.team.name), r.project.risk_tier,
-            _csv_safe(r.title), r.category, " ".join(r.nist_functions), _csv_safe(r.owner.username), r.status,
+            r.pk, csv_safe(r.project.name), csv_safe(r.project.team.name), r.project.risk_tier,
+            csv_safe(r.title), r.category, " ".join(r.nist_functions), csv_safe(r.owner.username), r.status,
             r.likelihood, r.impact, r.inherent_score, r.inherent_level,
             risk_scoring.explain(r.likelihood, r.impact),
             r.residual_likelihood, r.residual_impact, r.residual_score, r.residual_level,
             risk_scoring.explain(r.residual_likelihood, r.residual_impact),
             r.next_review_date, r.review_overdue,
             r.last_reviewed_at.isoformat() if r.last_reviewed_at else "",
-            _csv_safe(r.accepted_by.username) if r.accepted_by else "",
+            csv_safe(r.accepted_by.username) if r.accepted_by else "",
             r.updated_at.isoformat(),
         ]  # fmt: skip
 

@@ -13,11 +13,11 @@ from django.shortcuts import redirect
 from django.views.generic import FormView
 
 from core.errors import DomainError
+from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role
 from projects.models import AIProject, RiskTier
 from projects.selectors import projects_for_user
-from projects.views import apply_service_errors
 
 from .. import services
 from ..forms import TierQuestionnaireForm
