@@ -396,3 +396,60 @@ def finding_resolve(*, by, finding: Finding, resolution: str) -> Finding:
     finding.save(update_fields=["resolved_at", "resolution"])
     audit.record(actor=by, action="finding.resolved", obj=finding, after={"resolution": finding.resolution})
     return finding
+
+
+# --- rules that change with the calendar --------------------------------------------------------
+
+DATED_RULE_FLAGS = {"PROHIBITED_FROM_2026_12_02": tiering.NCII_CSAM_BAN_FROM}
+
+
+def tier_assessments_apply_dated_rules(*, today: dt.date | None = None) -> int:
+    """Re-assess, as Keel itself, every project whose current tier awaited a rule that now applies.
+
+    An assessment made before a dated rule takes effect (e.g. the 2026/1744 ban on non-consensual
+    intimate content, from 2 Dec 2026) carries a flag; once the date comes the same answers are
+    assessed again, so the tier changes on the day, recorded as a new version and audited. Idempotent:
+    the new assessment no longer carries the flag.
+    """
+    today = today or _today()
+    due_flags = [flag for flag, since in DATED_RULE_FLAGS.items() if today >= since]
+    if not due_flags:
+        return 0
+    latest = {}
+    for assessment in RiskTierAssessment.objects.select_related("project").order_by("project_id", "-version"):
+        latest.setdefault(assessment.project_id, assessment)
+    reassessed = 0
+    for assessment in latest.values():
+        if any(flag in assessment.flags for flag in due_flags):
+            _reassess(assessment, today=today)
+            reassessed += 1
+    return reassessed
+
+
+def _reassess(assessment: RiskTierAssessment, *, today: dt.date) -> None:
+    with transaction.atomic():
+        project = AIProject.objects.select_for_update().get(pk=assessment.project_id)
+        current = RiskTierAssessment.objects.filter(project=project).order_by("-version").first()
+        if current.pk != assessment.pk:
+            return  # someone re-assessed in the meantime
+        result = tiering.assess(current.answers, on=today)
+        new = RiskTierAssessment.objects.create(
+            project=project,
+            version=current.version + 1,
+            answers=current.answers,
+            answers_hash=current.answers_hash,
+            tier=result.tier,
+            route=result.route,
+            flags=result.flags,
+            explanation=result.explanation,
+            assessed_by=None,
+        )
+        if project.risk_tier != result.tier:
+            AIProject.objects.filter(pk=project.pk).update(risk_tier=result.tier)
+        audit.record(
+            actor=None,
+            action="tier_assessment.reassessed",
+            obj=new,
+            before={"tier": current.tier, "version": current.version},
+            after={"tier": new.tier, "version": new.version, "route": new.route, "reason": "a dated rule now applies"},
+        )

@@ -58,7 +58,11 @@ def test_the_rule_opens_one_finding_per_overdue_high_or_critical_risk_however_of
 
     results = [run_rule() for _ in range(3)]
 
-    assert results == [{"marked": 4, "opened": 2}, {"marked": 0, "opened": 0}, {"marked": 0, "opened": 0}]
+    assert results == [
+        {"marked": 4, "opened": 2, "reassessed": 0},
+        {"marked": 0, "opened": 0, "reassessed": 0},
+        {"marked": 0, "opened": 0, "reassessed": 0},
+    ]
     assert open_findings() == [
         (str(register["critical"].pk), "critical", FindingKind.RISK_REVIEW_OVERDUE),
         (str(register["high"].pk), "high", FindingKind.RISK_REVIEW_OVERDUE),
@@ -104,7 +108,7 @@ def test_reviewing_the_risk_resolves_its_finding_and_the_next_run_opens_none(reg
     assert finding.resolution == "The risk was reviewed."
     assert Risk.objects.get(pk=risk.pk).review_overdue is False
     assert AuditEvent.objects.filter(action="finding.resolved", object_id=str(finding.pk)).count() == 1
-    assert run_rule() == {"marked": 0, "opened": 0}
+    assert run_rule() == {"marked": 0, "opened": 0, "reassessed": 0}
     assert open_findings() == [(str(register["critical"].pk), "critical", FindingKind.RISK_REVIEW_OVERDUE)]
 
 
@@ -123,7 +127,7 @@ def test_closing_the_risk_resolves_its_finding(register, run_rule, risk_officer)
     services.risk_transition(by=risk_officer, risk=register["critical"], status="closed", justification="Retired.")
     finding = Finding.objects.get(subject_id=str(register["critical"].pk))
     assert (finding.is_open, finding.resolution) == (False, "The risk was closed.")
-    assert run_rule() == {"marked": 0, "opened": 0}
+    assert run_rule() == {"marked": 0, "opened": 0, "reassessed": 0}
     assert Finding.objects.filter(subject_id=str(register["critical"].pk)).count() == 1
 
 
