@@ -50,6 +50,7 @@ ACCEPT_NEEDS_JUSTIFICATION = "Accepting a risk needs a written justification."
 ACCEPT_NEEDS_RISK_OFFICER = (
     "Only a risk officer can accept a risk whose residual level is {level}; ask a risk officer to review it."
 )
+ACCEPTANCE_LAPSED = "The scores changed after the risk was accepted; it is open again until accepted anew."
 FINDINGS_RISK_OFFICERS_ONLY = "Only risk officers and admins can assign or resolve findings."
 FINDING_ALREADY_RESOLVED = "This finding is already resolved."
 
@@ -185,6 +186,14 @@ def risk_update(*, by, risk: Risk, **fields) -> Risk:
     old, new = audit.changes(before, _snapshot(risk))
     if not new:
         return risk
+    scored = {"likelihood", "impact", "residual_likelihood", "residual_impact"}
+    if risk.status == RiskStatus.ACCEPTED and scored & set(new):
+        # The acceptance covered the old scores, not these: it lapses and the risk is open again, so a
+        # raised residual level goes back through a (risk officer's, if high) acceptance.
+        old.update(status=RiskStatus.ACCEPTED, accepted_by=risk.accepted_by_id)
+        new.update(status=RiskStatus.OPEN, accepted_by=None, acceptance_withdrawn=ACCEPTANCE_LAPSED)
+        risk.status = RiskStatus.OPEN
+        risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
     risk.save()
     audit.record(actor=by, action="risk.updated", obj=risk, before=old, after=new)
     return risk

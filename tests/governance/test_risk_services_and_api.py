@@ -621,3 +621,34 @@ def test_mitigation_api_list_costs_the_same_queries_for_one_or_fifty_risks(clien
     large = queries_for(client, "/api/v1/mitigations/?page_size=200", 2 * LARGE)
     # Session, user, roles, COUNT, mitigations (with risk, project, owner).
     assert (small, large) == (5, 5)
+
+
+def test_changing_the_scores_of_an_accepted_risk_withdraws_the_acceptance(team_lead, project):
+    """Otherwise a team lead could accept a low risk, then raise it to critical while it stays accepted."""
+    from governance import services as governance_services
+    from governance.models import AuditEvent
+
+    risk = governance_services.risk_create(
+        by=team_lead, project=project, title="Drift", category="robustness", likelihood=5, impact=5,
+        residual_likelihood=1, residual_impact=1,
+    )  # fmt: skip
+    governance_services.risk_transition(by=team_lead, risk=risk, status="accepted", justification="Low after fixes")
+
+    risk = governance_services.risk_update(by=team_lead, risk=risk, residual_likelihood=5, residual_impact=5)
+
+    assert (risk.status, risk.residual_level, risk.accepted_by, risk.acceptance_justification) == (
+        "open", "critical", None, "",
+    )  # fmt: skip
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.action, event.before["status"], event.after["status"]) == ("risk.updated", "accepted", "open")
+    assert event.after["acceptance_withdrawn"] == governance_services.ACCEPTANCE_LAPSED
+
+
+def test_editing_the_description_of_an_accepted_risk_keeps_the_acceptance(risk_officer, project):
+    from governance import services as governance_services
+
+    risk = governance_services.risk_create(by=risk_officer, project=project, title="Bias", category="fairness",
+                                           likelihood=4, impact=4)  # fmt: skip
+    governance_services.risk_transition(by=risk_officer, risk=risk, status="accepted", justification="Signed off")
+    risk = governance_services.risk_update(by=risk_officer, risk=risk, description="More detail")
+    assert (risk.status, risk.accepted_by) == ("accepted", risk_officer)
