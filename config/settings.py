@@ -306,6 +306,8 @@ KEEL_SYNC_LOCK_TTL_SECONDS = env.int("KEEL_SYNC_LOCK_TTL_SECONDS", default=330)
 KEEL_SYNC_MAX_RETRIES = env.int("KEEL_SYNC_MAX_RETRIES", default=4)
 KEEL_SYNC_RETRY_BACKOFF = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF", default=2))
 KEEL_SYNC_RETRY_BACKOFF_MAX = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF_MAX", default=120))
+# The only environment variables a registry connection may name for its credentials.
+KEEL_REGISTRY_ENV_PREFIXES = env.list("KEEL_REGISTRY_ENV_PREFIXES", default=["KEEL_REGISTRY_", "MLFLOW_", "AWS_"])
 # How often beat looks for registries whose own sync interval has passed.
 KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -9,6 +11,18 @@ from django.utils import timezone
 env_name_validator = RegexValidator(
     r"^[A-Z_][A-Z0-9_]*$", "Give the NAME of an environment variable (e.g. MLFLOW_PASSWORD), not a secret."
 )
+ENV_PREFIX_MESSAGE = (
+    "For safety a registry may only read environment variables whose names start with {prefixes} "
+    "(KEEL_REGISTRY_ENV_PREFIXES), so that it can never be pointed at Keel's own secrets."
+)
+
+
+def registry_env_prefix_validator(value: str) -> None:
+    """Only variables meant for registries: an admin must not be able to send DJANGO_SECRET_KEY to a URL."""
+    prefixes = tuple(settings.KEEL_REGISTRY_ENV_PREFIXES)
+    # A value that is not a variable name at all gets env_name_validator's message alone.
+    if value and env_name_validator.regex.fullmatch(value) and not value.startswith(prefixes):
+        raise ValidationError(ENV_PREFIX_MESSAGE.format(prefixes=", ".join(prefixes)))
 
 
 class RegistryKind(models.TextChoices):
@@ -26,17 +40,17 @@ class Registry(models.Model):
     )
     region = models.CharField(max_length=40, blank=True, help_text="SageMaker only, e.g. eu-west-1.")
     username_env = models.CharField(
-        max_length=100, blank=True, validators=[env_name_validator],
+        max_length=100, blank=True, validators=[env_name_validator, registry_env_prefix_validator],
         help_text="Variable holding the MLflow basic-auth user or the AWS access key id.",
     )  # fmt: skip
     secret_env = models.CharField(
-        max_length=100, blank=True, validators=[env_name_validator],
+        max_length=100, blank=True, validators=[env_name_validator, registry_env_prefix_validator],
         help_text="Variable holding the MLflow basic-auth password or the AWS secret access key.",
     )  # fmt: skip
     token_env = models.CharField(
         max_length=100,
         blank=True,
-        validators=[env_name_validator],
+        validators=[env_name_validator, registry_env_prefix_validator],
         help_text="Variable holding an MLflow bearer token.",
     )
     enabled = models.BooleanField(default=True)

@@ -37,6 +37,7 @@ from ..models import (
     SyncRun,
     SyncStatus,
 )
+from ..models.registries import ENV_PREFIX_MESSAGE
 from ..permissions import can_change_project
 from ..registries import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
 
@@ -54,6 +55,9 @@ def _env(registry: Registry, field: str) -> str:
     name = getattr(registry, field)
     if not name:
         return ""
+    if not name.startswith(tuple(settings.KEEL_REGISTRY_ENV_PREFIXES)):
+        # Rows are validated on save; this guards rows written before the rule or behind Keel's back.
+        raise PermanentRegistryError(ENV_PREFIX_MESSAGE.format(prefixes=", ".join(settings.KEEL_REGISTRY_ENV_PREFIXES)))
     value = os.environ.get(name)
     if value is None:
         raise PermanentRegistryError(MISSING_ENV.format(name=name, registry=registry.name, field=field))

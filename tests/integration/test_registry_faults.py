@@ -39,7 +39,7 @@ from tests.integration.registry_servers import MlflowServer, MotoServer
 
 pytestmark = [pytest.mark.integration]
 
-USER_ENV, PASSWORD_ENV = "KEEL_TEST_MLFLOW_USER", "KEEL_TEST_MLFLOW_PASSWORD"
+USER_ENV, PASSWORD_ENV = "KEEL_REGISTRY_TEST_MLFLOW_USER", "KEEL_REGISTRY_TEST_MLFLOW_PASSWORD"
 ADMIN_PASSWORD = "Keel-Admin-Pw-2026"
 READER, READER_PASSWORD = "keel-sync", "Keel-Sync-Pw-2026"
 WORKER_MAX_RETRIES = 2  # the real worker's retry budget in this test (production default: 4)

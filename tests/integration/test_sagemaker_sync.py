@@ -21,7 +21,7 @@ from tests.factories import AIProjectFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
-KEY_ENV, SECRET_ENV = "KEEL_TEST_SAGEMAKER_KEY_ID", "KEEL_TEST_SAGEMAKER_SECRET"
+KEY_ENV, SECRET_ENV = "KEEL_REGISTRY_TEST_SAGEMAKER_KEY_ID", "KEEL_REGISTRY_TEST_SAGEMAKER_SECRET"
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 
 

@@ -68,12 +68,12 @@ def test_admin_connects_a_registry_by_naming_environment_variables_and_it_is_aud
 
 
 def test_the_api_shows_variable_names_never_their_values(admin_client, monkeypatch):
-    monkeypatch.setenv("KEEL_TEST_MLFLOW_TOKEN", "s3cr3t-t0ken-value")
-    registry = RegistryFactory(name="mlflow-prod", token_env="KEEL_TEST_MLFLOW_TOKEN")
+    monkeypatch.setenv("KEEL_REGISTRY_TEST_MLFLOW_TOKEN", "s3cr3t-t0ken-value")
+    registry = RegistryFactory(name="mlflow-prod", token_env="KEEL_REGISTRY_TEST_MLFLOW_TOKEN")
 
     body = admin_client.get(f"/api/v1/registries/{registry.pk}/").content.decode()
 
-    assert '"token_env":"KEEL_TEST_MLFLOW_TOKEN"' in body
+    assert '"token_env":"KEEL_REGISTRY_TEST_MLFLOW_TOKEN"' in body
     assert "s3cr3t-t0ken-value" not in body
 
 
@@ -515,3 +515,30 @@ def test_an_alias_moved_by_syncs_is_answered_for_the_moment_between_them(admin_c
     between = intervals[0][0] + (intervals[0][1] - intervals[0][0]) / 2
     assert held(admin_client, at=between.isoformat()) == [("churn", "alias", "champion", "2")]
     assert held(admin_client, at=intervals[1][0].isoformat()) == [("churn", "alias", "champion", "3")]
+
+
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "KEEL_SECURE_COOKIES"])
+def test_a_registry_cannot_name_keels_own_secrets_as_its_credentials(client, admin_user, name):
+    """Otherwise an app admin could send the secret key to a URL of their choosing."""
+    from projects.models import Registry
+    from projects.models.registries import ENV_PREFIX_MESSAGE
+
+    client.force_login(admin_user)
+    body = {"name": "exfil", "kind": "mlflow", "base_url": "http://127.0.0.1:9/", "token_env": name}
+    response = client.post("/api/v1/registries/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["token_env"] == [ENV_PREFIX_MESSAGE.format(prefixes="KEEL_REGISTRY_, MLFLOW_, AWS_")]
+    assert not Registry.objects.filter(name="exfil").exists()
+
+
+def test_a_row_naming_a_forbidden_variable_is_refused_at_sync_time(db, monkeypatch):
+    from projects.models import Registry, SyncRun
+    from projects.registries import PermanentRegistryError
+    from projects.services import registry_sync
+
+    registry = Registry.objects.create(
+        name="old-row", kind="mlflow", base_url="http://127.0.0.1:9/", token_env="DJANGO_SECRET_KEY"
+    )
+    with pytest.raises(PermanentRegistryError, match="KEEL_REGISTRY_ENV_PREFIXES"):
+        registry_sync(registry=registry)
+    assert SyncRun.objects.get(registry=registry).status == "failed"
