@@ -113,6 +113,17 @@ class MitigationFilterSet(django_filters.FilterSet):
         fields = ["risk", "status"]
 
 
+def visible_assignees(request):
+    """The assignee filter names only people assigned to a finding the caller may see."""
+    from .selectors import findings_for_user
+
+    User = get_user_model()
+    if request is None:
+        return User.objects.none()
+    assignee_ids = findings_for_user(user=request.user).order_by().values("assignee_id")
+    return User.objects.filter(pk__in=assignee_ids).order_by("username")
+
+
 class FindingFilterSet(django_filters.FilterSet):
     """Shared by the findings page and /api/v1/findings/."""
 
@@ -128,7 +139,7 @@ class FindingFilterSet(django_filters.FilterSet):
         queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
     )
     assignee = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        queryset=visible_assignees,
         to_field_name="username",
         label="Assignee",
         empty_label="Anyone",

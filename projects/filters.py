@@ -34,6 +34,15 @@ def visible_teams(request):
     return teams_for_user(user=request.user).order_by("name")
 
 
+def visible_owners(request):
+    """The owner filter names only people who own a project the caller may see (no user directory leak)."""
+    User = get_user_model()
+    if request is None:
+        return User.objects.none()
+    owner_ids = projects_for_user(user=request.user).order_by().values("owner_id")
+    return User.objects.filter(pk__in=owner_ids).order_by("username")
+
+
 def visible_projects(request):
     """The project filter accepts only projects the caller may see: another team's slug is a 400, not a leak."""
     if request is None:
@@ -54,9 +63,7 @@ class AIProjectFilterSet(django_filters.FilterSet):
         label="EU AI Act tier",
         widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}),
     )
-    owner = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.all(), to_field_name="username", label="Owner"
-    )
+    owner = django_filters.ModelChoiceFilter(queryset=visible_owners, to_field_name="username", label="Owner")
     ordering = django_filters.OrderingFilter(
         fields=(
             ("name", "name"),

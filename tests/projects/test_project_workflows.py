@@ -191,3 +191,9 @@ def test_csv_export_neutralises_spreadsheet_formulas(client, executive, team):
     row = export(client)[1]
     assert (row[1], row[5], row[6]) == ('\'=HYPERLINK("http://evil.example","click")', "'@ceo", "'-sponsor")
     assert row[0] == "hyperlinkhttpevilexampleclick"
+
+
+def test_the_owner_filter_names_only_owners_of_projects_the_user_may_see(client, team_lead, project, other_project):
+    client.force_login(team_lead)
+    owners = [str(u) for u in client.get("/projects/").context["filter"].form.fields["owner"].queryset]
+    assert owners == ["lead"]  # not otherlead, who owns only the other team's project
