@@ -4,6 +4,22 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import system_health
+from .roles import is_admin
+
+# Probes are anonymous: they get each part's state and heartbeat times, but not raw exception text
+# (it can name hosts and database users) nor which host and process answered.
+PRIVATE_FIELDS = ("where",)
+HIDDEN_ERROR = "unreachable (details for signed-in admins and in the logs)"
+
+
+def _for_public(report: dict) -> dict:
+    public = {"status": report["status"]}
+    for part in ("database", "broker", "worker", "beat"):
+        check = {k: v for k, v in report[part].items() if k not in PRIVATE_FIELDS}
+        if part in ("database", "broker") and "error" in check:
+            check["error"] = HIDDEN_ERROR
+        public[part] = check
+    return public
 
 
 @login_not_required
@@ -12,4 +28,5 @@ from .health import system_health
 def healthz(request):
     """200 only when database, broker, worker and beat are all ok; 503 otherwise (for probes)."""
     report = system_health()
-    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+    body = report if is_admin(request.user) else _for_public(report)
+    return JsonResponse(body, status=200 if report["status"] == "ok" else 503)

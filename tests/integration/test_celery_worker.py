@@ -69,7 +69,8 @@ def _health(client) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-def test_healthz_follows_a_real_worker_and_beat(celery_procs, client, settings):
+def test_healthz_follows_a_real_worker_and_beat(celery_procs, client, settings, admin_user):
+    client.force_login(admin_user)  # admins see which host and process answered
     settings.KEEL_HEARTBEAT_STALE_SECONDS = STALE_SECONDS
     env = {"KEEL_HEARTBEAT_SECONDS": HEARTBEAT_SECONDS}
     worker = celery_procs.worker(pool="solo", env=env)
