@@ -19,9 +19,22 @@ from ..models import (
     SyncStatus,
     Team,
 )
-from ..selectors import projects_for_user, registry_data_age, registry_is_stale
+from ..selectors import projects_for_user, registry_data_age, registry_is_stale, teams_for_user
 
 User = get_user_model()
+
+
+class VisibleTeamField(serializers.SlugRelatedField):
+    """A team by slug, among the teams the caller may see: another team's slug reads as unknown (no oracle)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="slug", **kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Team.objects.all()
+        return teams_for_user(user=request.user)
 
 
 class UserRefField(serializers.SlugRelatedField):
@@ -44,7 +57,7 @@ class TeamSerializer(serializers.ModelSerializer):
 class ProjectSerializer(serializers.ModelSerializer):
     """Output and update shape; `stage` is read-only here and moves through the transition action."""
 
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all())
+    team = VisibleTeamField(queryset=Team.objects.all())
     owner = UserRefField()
     executive_sponsor = UserRefField(required=False, allow_null=True)
     allowed_next_stages = serializers.ListField(child=serializers.CharField(), read_only=True)

@@ -13,7 +13,7 @@ from core.middleware import REQUEST_TOO_LARGE
 from governance.models import AuditEvent
 from projects import services
 from projects.models import AIProject, Stage, currency_validator
-from projects.services import ILLEGAL_TRANSITION, NOT_YOUR_TEAM, SAME_STAGE, SLUG_TAKEN
+from projects.services import ILLEGAL_TRANSITION, SAME_STAGE, SLUG_TAKEN
 
 REQUIRED = "This field is required."
 CURRENCY = currency_validator.message
@@ -63,7 +63,8 @@ API_CREATE_REFUSALS = [
      {"horizon_months": ["Ensure this value is greater than or equal to 1."]}),
     ("start in production", {"stage": "production"}, 400, {"stage": ['"production" is not a valid choice.']}),
     ("unknown stage", {"stage": "bogus"}, 400, {"stage": ['"bogus" is not a valid choice.']}),
-    ("another team's slug", {"team": "marketing"}, 403, {"team": [NOT_YOUR_TEAM], "code": "permission_denied"}),
+    # Another team reads exactly like an unknown one: the API is no oracle for which teams exist.
+    ("another team's slug", {"team": "marketing"}, 400, {"team": ["Object with slug=marketing does not exist."]}),
     ("a slug already taken", {"slug": "fraud-scoring"}, 400, {"slug": [SLUG_TAKEN.format(slug="fraud-scoring")]}),
 ]  # fmt: skip
 
@@ -105,7 +106,7 @@ API_PATCH_REFUSALS = [
     ("blank name", {"name": ""}, 400, {"name": ["This field may not be blank."]}),
     ("unknown owner", {"owner": "ghost"}, 400, {"owner": ["Object with username=ghost does not exist."]}),
     ("unknown team slug", {"team": "nope"}, 400, {"team": ["Object with slug=nope does not exist."]}),
-    ("move to another team", {"team": "marketing"}, 403, {"team": [NOT_YOUR_TEAM], "code": "permission_denied"}),
+    ("move to another team", {"team": "marketing"}, 400, {"team": ["Object with slug=marketing does not exist."]}),
 ]
 
 
