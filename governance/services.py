@@ -351,8 +351,20 @@ def risk_reviews_mark_overdue(*, today: dt.date | None = None) -> dict[str, int]
             "subject_id", flat=True
         )
     )
+    # When each risk last had a finding opened: a finding someone resolved by hand during this overdue
+    # period is not opened again every night; the next period (after a review) gets a new one.
+    last_opened = dict(
+        Finding.objects.filter(kind=FindingKind.RISK_REVIEW_OVERDUE, subject_type="governance.risk")
+        .order_by()
+        .values("subject_id")
+        .annotate(last=Max("opened_at"))
+        .values_list("subject_id", "last")
+    )
     for risk in due.filter(residual_level__in=list(REVIEW_FINDING_LEVELS)):
         if str(risk.pk) in open_for:
+            continue
+        last = last_opened.get(str(risk.pk))
+        if last is not None and timezone.localdate(last) >= risk.next_review_date:
             continue
         finding = Finding.objects.create(
             kind=FindingKind.RISK_REVIEW_OVERDUE,

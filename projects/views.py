@@ -21,7 +21,7 @@ from core.roles import Role, has_role, is_admin
 from . import services
 from .filters import AIProjectFilterSet, RegistryFilterSet
 from .forms import ModelLinkForm, ProjectForm, StageChangeForm
-from .models import AIProject
+from .models import AIProject, Stage
 from .permissions import can_change_project
 from .selectors import (
     project_models,
@@ -191,7 +191,7 @@ class ProjectStageView(ProjectWriteMixin, FormView):
         except (ValidationError, DomainError, PermissionDeniedError) as exc:
             apply_service_errors(form, exc)
             return self.form_invalid(form)
-        messages.success(self.request, f"Stage changed to {form.cleaned_data['stage']}.")
+        messages.success(self.request, f"Stage changed to {Stage(form.cleaned_data['stage']).label}.")
         return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}))
 
 

@@ -222,3 +222,17 @@ def test_closing_an_overdue_risk_clears_its_overdue_flag_and_resolves_its_findin
     risk.refresh_from_db()
     assert (risk.status, risk.review_overdue) == ("closed", False)
     assert Finding.objects.filter(subject_id=str(risk.pk), resolved_at=None).count() == 0
+
+
+def test_a_finding_resolved_by_hand_is_not_reopened_in_the_same_overdue_period(risk_officer, project):
+    from governance import services as governance_services
+    from governance.models import Finding
+    from tests.risk_factories import overdue_risk
+
+    risk = overdue_risk(project=project, likelihood=4, impact=4)
+    governance_services.risk_reviews_mark_overdue()
+    finding = Finding.objects.get(subject_id=str(risk.pk))
+    governance_services.finding_resolve(by=risk_officer, finding=finding, resolution="Review booked for Monday")
+
+    assert governance_services.risk_reviews_mark_overdue()["opened"] == 0
+    assert Finding.objects.filter(subject_id=str(risk.pk)).count() == 1

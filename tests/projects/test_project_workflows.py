@@ -54,7 +54,7 @@ def test_team_lead_registers_edits_and_advances_a_project_through_the_pages(clie
 
     response = client.post("/projects/claims-triage/stage/", {"stage": "design", "reason": "Scoped"}, follow=True)
     assert response.redirect_chain == [("/projects/claims-triage/", 302)]
-    assert "Stage changed to design." in response.content.decode()
+    assert "Stage changed to Design." in response.content.decode()
     moved = last_event()
     assert (moved.action, moved.seq, moved.actor_repr, moved.before, moved.after) == (
         "project.stage_changed", created.seq + 2, "lead", {"stage": "idea"}, {"stage": "design", "reason": "Scoped"},
