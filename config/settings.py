@@ -7,10 +7,12 @@ DJANGO_DEBUG=false; nothing exists only in production. Every variable is listed 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("KEEL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -23,10 +25,15 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # over loopback: it may default the secret and relaxes the https-only cookie/redirect defaults.
 # Without it, Keel starts secure: no default secret, Secure cookies, HSTS, https redirect.
 EMBEDDED = env.bool("KEEL_EMBEDDED", default=False)
-if DEBUG or EMBEDDED:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-embedded-only-" + "k" * 40)
-else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+# Read straight from os.environ: django-environ treats a value starting with "$" as the name of
+# another variable, and Django's own generated keys may start with "$".
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or EMBEDDED):
+        raise ImproperlyConfigured(
+            "Set the DJANGO_SECRET_KEY environment variable (or KEEL_EMBEDDED=true for the demo)."
+        )
+    SECRET_KEY = "insecure-embedded-only-" + "k" * 40
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -423,3 +423,10 @@ def test_api_docs_and_schema_are_closed_to_anonymous_visitors(client, db):
     assert docs.status_code == 302
     assert docs["Location"] == "/login/?next=/api/docs/"
     assert client.get("/api/schema/").status_code == 401
+
+
+def test_a_secret_key_starting_with_a_dollar_sign_is_taken_as_it_is():
+    """django-environ would read "$abc" as the name of another variable; Django's generator makes such keys."""
+    secret = "$" + get_random_secret_key()[1:]
+    result = manage_py("check", "--deploy", "--fail-level", "WARNING", env=production_env(DJANGO_SECRET_KEY=secret))
+    assert result.returncode == 0, result.stdout + result.stderr
