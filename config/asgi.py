@@ -4,3 +4,8 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_asgi_application()
+
+# A server without a secret would fail on its first request; refuse to start instead.
+from core.startup import require_secret_key  # noqa: E402
+
+require_secret_key()

@@ -9,7 +9,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Celery process signals (heartbeats, task id in the audit context).
-        from . import celery_signals  # noqa: F401
+        # The system check that refuses to serve without a secret key.
+        from . import (
+            celery_signals,  # noqa: F401
+            startup,  # noqa: F401
+        )
 
         # OpenAPI description of the API token scheme (registers itself with drf-spectacular).
         from .api import schema  # noqa: F401

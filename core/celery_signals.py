@@ -25,8 +25,23 @@ def _record(name: str) -> None:
         log.exception("could not record %s heartbeat", name)
 
 
+def _exit_without_secret_key() -> None:
+    # SystemExit, not an exception: Celery logs and swallows exceptions raised by signal receivers.
+    from .startup import NO_SECRET_KEY, secret_key_is_set
+
+    if not secret_key_is_set():
+        raise SystemExit(f"Keel cannot start: {NO_SECRET_KEY}")
+
+
+@signals.worker_init.connect
+def _worker_starting(sender=None, **kwargs):
+    # Tasks write audited data, and the audit chain head is signed with the secret key.
+    _exit_without_secret_key()
+
+
 @signals.beat_init.connect
 def _beat_started(sender=None, **kwargs):
+    _exit_without_secret_key()
     global _in_beat
     _in_beat = True
     _record(Heartbeat.BEAT)

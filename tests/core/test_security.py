@@ -91,11 +91,37 @@ def test_production_defaults_are_secure_without_any_override():
     ]
 
 
-def test_django_refuses_to_start_without_a_secret_key_outside_embedded_mode():
-    result = manage_py("check", env=production_env())
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=MANAGE_PY.parent, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("module", ["config.wsgi", "config.asgi"])
+def test_a_server_refuses_to_start_without_a_secret_key_outside_embedded_mode(module):
+    result = run_python(f"import {module}", env=production_env())
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "ImproperlyConfigured: Set the DJANGO_SECRET_KEY environment variable" in result.stderr
+
+
+def test_a_celery_worker_refuses_to_start_without_a_secret_key():
+    code = "import django; django.setup(); from celery import signals; signals.worker_init.send(sender=None)"
+    result = run_python(code, env={**production_env(), "DJANGO_SETTINGS_MODULE": "config.settings"})
+    assert result.returncode != 0
+    assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr
+
+
+def test_check_deploy_fails_without_a_secret_key():
+    result = manage_py("check", "--deploy", env=production_env())
+    assert result.returncode != 0
+    assert "keel.E001" in result.stderr
+
+
+def test_build_steps_need_no_secret_key():
+    """makemigrations and collectstatic run in image builds, where no production secret should exist."""
+    result = manage_py("makemigrations", "--check", "--dry-run", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_embedded_mode_starts_without_a_secret_key():
