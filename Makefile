@@ -25,9 +25,15 @@ test: install
 	KEEL_EMBEDDED=true $(PY) manage.py makemigrations --check --dry-run
 	KEEL_EMBEDDED=true $(PY) -m pytest $(PYTEST_ARGS)
 
-## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch.
+## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch,
+## and the executive dashboard's server time at 100 and 5,000 projects (36 months of ROI entries each).
+## PII propagation on a lineage graph of 10,000 datasets (full, one new edge, one assertion, one retraction).
 bench: install
 	KEEL_EMBEDDED=true $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS)
+	KEEL_EMBEDDED=true $(PY) scripts/bench_dashboard.py $(DASHBOARD_BENCH_ARGS)
+	KEEL_EMBEDDED=true $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS)
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS); fi
+	KEEL_EMBEDDED=true $(PY) scripts/bench_propagation.py $(PROPAGATION_BENCH_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

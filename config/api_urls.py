@@ -1,12 +1,19 @@
 """One router for /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from core.roles import Role
+from core.roles import ALL_ROLES
 from governance.api.assessments import RiskTierAssessmentViewSet
+from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
+from governance.api.gate import GatePublicKeyView, GateView
+from governance.api.lineage import DatasetViewSet, LineageView
+from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
+from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
 from governance.api.views import AuditEventViewSet
+from projects.api.roi import FxRateViewSet, ROIEntryViewSet
 from projects.api.views import (
     AIProjectViewSet,
     DeploymentViewSet,
@@ -20,7 +27,7 @@ from projects.api.views import (
 class KeelApiRoot(APIRootView):
     """The index of /api/v1/: every role may see which endpoints exist."""
 
-    read_roles = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+    read_roles = ALL_ROLES
 
 
 router = DefaultRouter()
@@ -36,5 +43,22 @@ router.register("risk-assessments", RiskTierAssessmentViewSet, basename="risk-as
 router.register("risks", RiskViewSet, basename="risk")
 router.register("mitigations", MitigationViewSet, basename="mitigation")
 router.register("findings", FindingViewSet, basename="finding")
+router.register("roi-entries", ROIEntryViewSet, basename="roi-entry")
+router.register("fx-rates", FxRateViewSet, basename="fx-rate")
+router.register("signoffs", SignOffViewSet, basename="signoff")
+router.register("signoff-policies", SignOffPolicyViewSet, basename="signoff-policy")
+router.register("datasets", DatasetViewSet, basename="dataset")
+router.register("classifications", ClassificationViewSet, basename="classification")
+router.register("obligations", ObligationViewSet, basename="obligation")
+router.register("evidence", EvidenceViewSet, basename="evidence")
 
-urlpatterns = router.urls
+urlpatterns = [
+    # OpenLineage ingest: Marquez's path and body, so any producer's HTTP transport works unchanged.
+    path("lineage", LineageView.as_view(), name="lineage"),
+    # The deployment gate for CI/CD, and the key that verifies its answers.
+    path("gate", GateView.as_view(), name="gate"),
+    path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),
+    # The executive dashboard's figures (same filters and scope as the page).
+    path("portfolio/summary", PortfolioSummaryView.as_view(), name="portfolio-summary"),
+    *router.urls,
+]

@@ -28,4 +28,20 @@ app.conf.beat_schedule = {
         "task": "governance.tasks.mark_overdue_reviews",
         "schedule": crontab(hour=2, minute=0),
     },
+    # Daily at 02:30 UTC: value decay opens/resolves one finding per project; idempotent.
+    "keel-check-value-decay": {
+        "task": "governance.tasks.check_value_decay",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Compliance obligations re-derived from tier + PII facts (events cover lineage; this catches tier
+    # changes and new model links); idempotent.
+    "keel-evaluate-obligations": {
+        "task": "governance.tasks.evaluate_obligations",
+        "schedule": float(os.environ.get("KEEL_OBLIGATIONS_TICK_SECONDS", "3600")),
+    },
+    # Approvals past their re-certification date expire; idempotent.
+    "keel-expire-signoffs": {
+        "task": "governance.tasks.expire_signoffs",
+        "schedule": float(os.environ.get("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", "3600")),
+    },
 }

@@ -8,6 +8,7 @@ DJANGO_DEBUG=false; nothing exists only in production. Every variable is listed 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -181,6 +182,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Uploaded files (compliance evidence) --------------------------------------------------------------
+# Kept under var/ and never served publicly (no MEDIA_URL route): governance serves each evidence file
+# only to users who may see its project.
+MEDIA_ROOT = Path(env.str("KEEL_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+KEEL_EVIDENCE_MAX_BYTES = env.int("KEEL_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- I18N / time ------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("KEEL_TIME_ZONE", default="UTC")
@@ -237,6 +244,8 @@ if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 # Oversize request bodies are refused before any parsing (413/400), protecting workers' memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("KEEL_MAX_REQUEST_BYTES", default=1024 * 1024)
+# Multipart bodies (file uploads) may be larger; each upload also has its own limit below this.
+KEEL_MAX_UPLOAD_BYTES = env.int("KEEL_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Keel API",
@@ -254,11 +263,21 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "projects.models.Stage",
         # A project's risk_tier and an assessment's tier are one choice set.
         "RiskTierEnum": "projects.models.RiskTier",
+        # Sign-off: a decision's role, the roles a policy requires, the role a reviewer fills; and statuses.
+        "ReviewerRoleEnum": "governance.models.signoff.REVIEWER_ROLE_CHOICES",
+        "SignOffStatusEnum": "governance.models.SignOffStatus",
+        "VerdictEnum": "governance.models.Verdict",
         # Risks and mitigations both have a "status"; a risk's residual level and a finding's severity
         # share one choice set (low … critical).
         "RiskStatusEnum": "governance.models.RiskStatus",
         "MitigationStatusEnum": "governance.models.MitigationStatus",
         "LevelEnum": "governance.risk_scoring.Level",
+        # ROI entries: "kind" is also a registry's and a finding's field.
+        "RoiKindEnum": "projects.models.RoiKind",
+        "RoiCategoryEnum": "projects.models.RoiCategory",
+        "RoiBasisEnum": "projects.models.RoiBasis",
+        # ... and "category" a risk's: naming both keeps either from a hash-suffixed name.
+        "RiskCategoryEnum": "governance.models.risks.RiskCategory",
     },
 }
 
@@ -314,6 +333,42 @@ KEEL_SYNC_RETRY_BACKOFF_MAX = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF_MAX", defa
 KEEL_REGISTRY_ENV_PREFIXES = env.list("KEEL_REGISTRY_ENV_PREFIXES", default=["KEEL_REGISTRY_", "MLFLOW_", "AWS_"])
 # How often beat looks for registries whose own sync interval has passed.
 KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
+
+# --- ROI ledger -------------------------------------------------------------------------------------
+# Every ROI amount is converted into this currency with the FX rate of its currency and month.
+# Sign-off and the deployment gate. The gate signs its answers with an Ed25519 key from the
+# environment (PEM, or the base64 of the 32-byte seed); the embedded demo makes one under var/.
+KEEL_GATE_SIGNING_KEY = os.environ.get("KEEL_GATE_SIGNING_KEY", "")
+KEEL_GATE_SIGNING_KEY_FILE = env.str("KEEL_GATE_SIGNING_KEY_FILE", default=str(VAR_DIR / "gate-signing-key.pem"))
+KEEL_GATE_TOKEN_TTL_SECONDS = env.int("KEEL_GATE_TOKEN_TTL_SECONDS", default=900)
+# Environments whose deployments need a valid sign-off; the gate allows the others unless the tier is prohibited.
+KEEL_GATE_APPROVAL_ENVIRONMENTS = env.list("KEEL_GATE_APPROVAL_ENVIRONMENTS", default=["production", "prod"])
+# A version holding one of these aliases (or the Production stage, or SageMaker's Approved status) is in production.
+KEEL_PRODUCTION_ALIASES = env.list("KEEL_PRODUCTION_ALIASES", default=["production", "prod", "champion"])
+# How often the expiry rule runs (approvals past their re-certification date become expired).
+KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)
+KEEL_BASE_URL = env.str("KEEL_BASE_URL", default="http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env.str("KEEL_FROM_EMAIL", default="keel@localhost")
+EMAIL_BACKEND = env.str(
+    "KEEL_EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if EMBEDDED
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env.str("KEEL_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("KEEL_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("KEEL_EMAIL_USER", default="")
+EMAIL_HOST_PASSWORD = os.environ.get("KEEL_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env.bool("KEEL_EMAIL_USE_TLS", default=False)
+
+KEEL_REPORTING_CURRENCY = env.str("KEEL_REPORTING_CURRENCY", default="EUR").upper()
+# Annual rate for the NPV of a project's actual net value, discounted monthly from its first month.
+KEEL_ROI_DISCOUNT_RATE = Decimal(env.str("KEEL_ROI_DISCOUNT_RATE", default="0.08"))
+# Value decay: actual value below this share of planned value for this many consecutive months.
+KEEL_VALUE_DECAY_SHARE = Decimal(env.str("KEEL_VALUE_DECAY_SHARE", default="0.8"))
+KEEL_VALUE_DECAY_MONTHS = env.int("KEEL_VALUE_DECAY_MONTHS", default=3)
+# Largest CSV/XLSX ROI import accepted, in bytes.
+KEEL_ROI_IMPORT_MAX_BYTES = env.int("KEEL_ROI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

@@ -4,10 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import views as core_views
-from projects import views as project_views
+from governance import views as governance_views
 
 urlpatterns = [
-    path("", project_views.HomeView.as_view(), name="home"),
+    # projects' home extended with governance's parts (the executive's dashboard, a risk officer's findings).
+    path("", governance_views.HomeView.as_view(), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

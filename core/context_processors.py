@@ -7,6 +7,6 @@ def roles(request):
     return {
         "user_roles": sorted(held),
         "is_admin": Role.ADMIN in held,
-        "can_read_audit": bool(held & {Role.RISK_OFFICER, Role.ADMIN}),
+        "can_read_audit": bool(held & {Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMIN}),
         "can_create_project": bool(held & {Role.TEAM_LEAD, Role.ADMIN}),
     }

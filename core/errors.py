@@ -29,3 +29,10 @@ class PermissionDeniedError(DomainError):
 
     status_code = 403
     code = "permission_denied"
+
+
+class ConflictError(DomainError):
+    """The request was valid when sent but the state moved on (e.g. a decision on a closed sign-off)."""
+
+    status_code = 409
+    code = "conflict"

@@ -55,6 +55,7 @@ class RequestSizeLimitMiddleware:
     """Refuses an oversize body from its Content-Length, before anything reads it.
 
     Django guards `request.body` and form parsing, but DRF reads the raw stream; this covers both.
+    Multipart uploads have their own, larger cap (KEEL_MAX_UPLOAD_BYTES).
     The answer is 400, as Django gives for its own RequestDataTooBig: bad input, like any other.
     """
 
@@ -67,6 +68,10 @@ class RequestSizeLimitMiddleware:
         from django.shortcuts import render
 
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            # File uploads stream to disk; each upload form checks its own file limit (ROI imports,
+            # compliance evidence) below this overall cap.
+            limit = settings.KEEL_MAX_UPLOAD_BYTES
         try:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

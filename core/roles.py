@@ -1,4 +1,4 @@
-"""The four personas as Django groups (created by core's data migration), and how to ask for them."""
+"""The personas as Django groups (created by core's data migration), and how to ask for them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ class Role(models.TextChoices):
     RISK_OFFICER = "Risk Officer", "Risk officer"
     TEAM_LEAD = "Team Lead", "Team lead"
     ADMIN = "Admin", "Admin"
+    # The second, independent reviewer that high-risk sign-offs need (data protection / compliance).
+    COMPLIANCE = "Compliance Officer", "Compliance officer / DPO"
+
+
+# Every persona that may sign in and read (each page or endpoint still scopes what it shows).
+ALL_ROLES: tuple[str, ...] = tuple(Role.values)
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
@@ -36,5 +42,5 @@ def is_admin(user) -> bool:
 
 
 def reads_everything(user) -> bool:
-    """Executives, risk officers and admins see the whole portfolio."""
-    return has_role(user, Role.EXECUTIVE, Role.RISK_OFFICER, Role.ADMIN)
+    """Executives, risk and compliance officers and admins see the whole portfolio."""
+    return has_role(user, Role.EXECUTIVE, Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMIN)

@@ -34,3 +34,19 @@ def check_secret_key(app_configs, **kwargs):
     if secret_key_is_set():
         return []
     return [checks.Error(NO_SECRET_KEY, id="keel.E001")]
+
+
+NO_GATE_KEY = (
+    "Set KEEL_GATE_SIGNING_KEY to an Ed25519 private key (PEM, or the base64 of its 32-byte seed): without it "
+    "the deployment gate answers 503 (README, 'Deployment gate')."
+)
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_gate_signing_key(app_configs, **kwargs):
+    """keel.W002: production needs the gate's signing key; the embedded demo makes its own under var/."""
+    from django.conf import settings
+
+    if settings.EMBEDDED or settings.KEEL_GATE_SIGNING_KEY:
+        return []
+    return [checks.Warning(NO_GATE_KEY, id="keel.W002")]

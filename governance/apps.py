@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class GovernanceConfig(AppConfig):
-    """The controls over the facts: audit trail now; risks, sign-offs, gate and lineage to come."""
+    """The controls over the facts: audit trail, risks and tiering, sign-offs and the deployment gate."""
 
     name = "governance"
     verbose_name = "Governance"
@@ -13,3 +13,11 @@ class GovernanceConfig(AppConfig):
         from .audit import append_event, append_events
 
         audit_port.register_writer(append_event, many=append_events)
+
+        from .signoff import receivers
+
+        receivers.connect()
+
+        from .compliance import receivers as compliance_receivers
+
+        compliance_receivers.connect()

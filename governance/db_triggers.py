@@ -64,3 +64,90 @@ def uninstall(connection) -> None:
     with connection.cursor() as cur:
         for sql in _statements(connection.vendor, install=False):
             cur.execute(sql)
+
+
+# --- sign-off decisions ------------------------------------------------------------------------
+# A decision row carries copies of its request's requester and version author, so that check
+# constraints can refuse self-approval; these triggers make sure the copies are true, and that a
+# request which is no longer pending takes no decision, whoever writes (the service checks first).
+# Decisions are never edited: a reviewer who changes their mind records a new decision.
+
+DECISIONS = "governance_signoffdecision"
+REQUESTS = "governance_signoffrequest"
+SOD_MESSAGE = "separation of duties: a sign-off decision must name the requester and author of its request"
+CLOSED_MESSAGE = "a sign-off request that is no longer pending takes no decision"
+DECISION_FINAL_MESSAGE = "a sign-off decision is final; record a new one instead"
+
+_SIGNOFF_POSTGRES_INSTALL = [
+    f"""
+    CREATE OR REPLACE FUNCTION keel_signoff_decision_check() RETURNS trigger AS $$
+    DECLARE req RECORD;
+    BEGIN
+        SELECT requested_by_id, version_author_id, status INTO req FROM {REQUESTS} WHERE id = NEW.request_id;
+        IF NEW.requested_by_id IS DISTINCT FROM req.requested_by_id
+           OR NEW.version_author_id IS DISTINCT FROM req.version_author_id THEN
+            RAISE EXCEPTION '{SOD_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        IF req.status <> 'pending' THEN
+            RAISE EXCEPTION '{CLOSED_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        RETURN NEW;
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    f"""
+    CREATE OR REPLACE FUNCTION keel_signoff_decision_final() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION '{DECISION_FINAL_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    f"DROP TRIGGER IF EXISTS keel_signoff_decision_check ON {DECISIONS}",
+    f"""CREATE TRIGGER keel_signoff_decision_check BEFORE INSERT ON {DECISIONS}
+        FOR EACH ROW EXECUTE FUNCTION keel_signoff_decision_check()""",
+    f"DROP TRIGGER IF EXISTS keel_signoff_decision_final ON {DECISIONS}",
+    f"""CREATE TRIGGER keel_signoff_decision_final BEFORE UPDATE ON {DECISIONS}
+        FOR EACH ROW EXECUTE FUNCTION keel_signoff_decision_final()""",
+]
+_SIGNOFF_POSTGRES_UNINSTALL = [
+    f"DROP TRIGGER IF EXISTS keel_signoff_decision_check ON {DECISIONS}",
+    f"DROP TRIGGER IF EXISTS keel_signoff_decision_final ON {DECISIONS}",
+    "DROP FUNCTION IF EXISTS keel_signoff_decision_check()",
+    "DROP FUNCTION IF EXISTS keel_signoff_decision_final()",
+]
+_SIGNOFF_SQLITE_INSTALL = [
+    f"""CREATE TRIGGER IF NOT EXISTS keel_signoff_decision_copies BEFORE INSERT ON {DECISIONS}
+        WHEN NEW.requested_by_id IS NOT (SELECT requested_by_id FROM {REQUESTS} WHERE id = NEW.request_id)
+          OR NEW.version_author_id IS NOT (SELECT version_author_id FROM {REQUESTS} WHERE id = NEW.request_id)
+        BEGIN SELECT RAISE(ABORT, '{SOD_MESSAGE}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS keel_signoff_decision_pending BEFORE INSERT ON {DECISIONS}
+        WHEN (SELECT status FROM {REQUESTS} WHERE id = NEW.request_id) IS NOT 'pending'
+        BEGIN SELECT RAISE(ABORT, '{CLOSED_MESSAGE}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS keel_signoff_decision_final BEFORE UPDATE ON {DECISIONS}
+        BEGIN SELECT RAISE(ABORT, '{DECISION_FINAL_MESSAGE}'); END""",
+]
+_SIGNOFF_SQLITE_UNINSTALL = [
+    "DROP TRIGGER IF EXISTS keel_signoff_decision_copies",
+    "DROP TRIGGER IF EXISTS keel_signoff_decision_pending",
+    "DROP TRIGGER IF EXISTS keel_signoff_decision_final",
+]
+
+
+def _signoff_statements(vendor: str, install: bool) -> list[str]:
+    if vendor == "postgresql":
+        return _SIGNOFF_POSTGRES_INSTALL if install else _SIGNOFF_POSTGRES_UNINSTALL
+    if vendor == "sqlite":
+        return _SIGNOFF_SQLITE_INSTALL if install else _SIGNOFF_SQLITE_UNINSTALL
+    raise NotImplementedError(f"No sign-off triggers for database vendor {vendor!r}")
+
+
+def install_signoff(connection) -> None:
+    with connection.cursor() as cur:
+        for sql in _signoff_statements(connection.vendor, install=True):
+            cur.execute(sql)
+
+
+def uninstall_signoff(connection) -> None:
+    with connection.cursor() as cur:
+        for sql in _signoff_statements(connection.vendor, install=False):
+            cur.execute(sql)

@@ -19,6 +19,8 @@ from .models import (
     RiskStatus,
     RiskTierAssessment,
     Severity,
+    SignOffRequest,
+    SignOffStatus,
 )
 from .risk_scoring import SCALE, Level
 
@@ -160,3 +162,20 @@ class RiskTierAssessmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = RiskTierAssessment
         fields = ["project", "tier", "current"]
+
+
+class SignOffFilterSet(django_filters.FilterSet):
+    """The sign-off page's list of every request in scope: by status, project and tier (the tier of
+    the policy the request was made under)."""
+
+    status = django_filters.MultipleChoiceFilter(choices=SignOffStatus.choices, label="Status", widget=_CHECKS)
+    project = django_filters.ModelChoiceFilter(
+        queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
+    )
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="policy__tier", choices=RiskTier.choices, label="Tier", widget=_CHECKS
+    )
+
+    class Meta:
+        model = SignOffRequest
+        fields = ["status", "project", "tier"]

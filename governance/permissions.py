@@ -27,4 +27,4 @@ def can_accept_residual(user, residual_level: str) -> bool:
 
 
 def can_manage_findings(user) -> bool:
-    return is_admin(user) or has_role(user, Role.RISK_OFFICER)
+    return is_admin(user) or has_role(user, Role.RISK_OFFICER, Role.COMPLIANCE)

@@ -28,6 +28,7 @@ from .models import (
     Severity,
 )
 from .permissions import can_accept_residual, can_assess_tier, can_edit_risks, can_manage_findings
+from .signoff.services import signoffs_revalidate
 
 RISK_FIELDS = (
     "title", "description", "category", "likelihood", "impact", "residual_likelihood", "residual_impact",
@@ -125,7 +126,19 @@ def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTier
         after={"project": project.pk, "version": version, "tier": result.tier, "route": result.route,
                "flags": result.flags, "answers_hash": assessment.answers_hash},
     )  # fmt: skip
+    # Sign-offs cover the answers they were given against: changed answers invalidate them; the tier
+    # also decides which obligations apply.
+    signoffs_revalidate(project=project)
+    _evaluate_obligations_after_commit(project.pk)
     return assessment
+
+
+def _evaluate_obligations_after_commit(project_id: int) -> None:
+    """The tier decides which compliance obligations apply: a worker re-derives them once this commits
+    (their findings and audit events are that task's, not the assessment's)."""
+    from .tasks import evaluate_project_obligations
+
+    transaction.on_commit(lambda: evaluate_project_obligations.delay(project_id))
 
 
 # --- risks --------------------------------------------------------------------------------------
@@ -146,6 +159,7 @@ def risk_create(*, by, project: AIProject, **fields) -> Risk:
     _validate_risk_with_date(risk)
     risk.save()
     audit.record(actor=by, action="risk.created", obj=risk, after=_snapshot(risk))
+    signoffs_revalidate(project=project)  # a new high or critical risk invalidates sign-offs
     return risk
 
 
@@ -196,6 +210,7 @@ def risk_update(*, by, risk: Risk, **fields) -> Risk:
         risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
     risk.save()
     audit.record(actor=by, action="risk.updated", obj=risk, before=old, after=new)
+    signoffs_revalidate(project=risk.project)  # a residual level raised to high counts as a new high risk
     return risk
 
 
@@ -246,6 +261,8 @@ def risk_transition(*, by, risk: Risk, status: str, justification: str = "") -> 
     audit.record(actor=by, action=f"risk.{status}", obj=risk, before=before, after=after)
     if status == RiskStatus.CLOSED:
         _resolve_findings(risk, "The risk was closed.")
+    else:
+        signoffs_revalidate(project=risk.project)  # e.g. a closed risk opened again
     return risk
 
 
@@ -474,3 +491,5 @@ def _reassess(assessment: RiskTierAssessment, *, today: dt.date) -> None:
             before={"tier": current.tier, "version": current.version},
             after={"tier": new.tier, "version": new.version, "route": new.route, "reason": "a dated rule now applies"},
         )
+        signoffs_revalidate(project=project)
+        _evaluate_obligations_after_commit(project.pk)

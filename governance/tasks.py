@@ -10,3 +10,65 @@ def mark_overdue_reviews() -> dict:
 
     reassessed = tier_assessments_apply_dated_rules()
     return {**risk_reviews_mark_overdue(), "reassessed": reassessed}
+
+
+@shared_task(name="governance.tasks.check_value_decay", ignore_result=True, soft_time_limit=240, time_limit=300)
+def check_value_decay() -> dict:
+    """Daily: open a finding per project whose actual value stays below plan; resolve recovered ones."""
+    from .roi_rules import value_decay_check
+
+    return value_decay_check()
+
+
+@shared_task(name="governance.tasks.expire_signoffs", ignore_result=True, soft_time_limit=240, time_limit=300)
+def expire_signoffs() -> int:
+    """Hourly: approvals past their re-certification date expire (finding + mail); versions serving
+    production without a valid sign-off get their finding (e.g. a model linked while it serves)."""
+    from .signoff.services import deployments_sweep, signoffs_expire
+
+    expired = signoffs_expire()
+    deployments_sweep()
+    return expired
+
+
+@shared_task(
+    name="governance.tasks.signoff_write_back",
+    bind=True,
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+    max_retries=5,
+)
+def signoff_write_back(self, request_pk: int) -> str:
+    """Set keel.signoff=<status> on the registry's model version (registries that opted in).
+
+    Setting a tag is idempotent, so a retry after a timeout cannot do harm; the status written is
+    the one the request has when the task runs, so late retries never write a stale status.
+    """
+    from projects.registries.base import TransientRegistryError
+
+    from .signoff.services import signoff_write_back as write_back
+
+    try:
+        return write_back(request_pk=request_pk)
+    except TransientRegistryError as exc:
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+
+
+@shared_task(name="governance.tasks.evaluate_obligations", ignore_result=True, soft_time_limit=540, time_limit=600)
+def evaluate_obligations() -> int:
+    """Hourly: re-derive every project's compliance obligations, catching what no event announces (a
+    changed tier, a model newly linked to a project). Idempotent: unchanged obligations write nothing."""
+    from .compliance.services import obligations_evaluate_all
+
+    return obligations_evaluate_all()
+
+
+@shared_task(
+    name="governance.tasks.evaluate_project_obligations", ignore_result=True, soft_time_limit=120, time_limit=180
+)
+def evaluate_project_obligations(project_id: int) -> int:
+    """Right after a project's tier changed: re-derive its obligations (the hourly run is the backstop)."""
+    from .compliance.services import obligations_evaluate
+
+    return obligations_evaluate(project_ids=[project_id])

@@ -1,11 +1,13 @@
 from django.urls import path
 
 from . import views
+from .views import compliance as compliance_views
 
 app_name = "governance"
 
 urlpatterns = [
     path("audit/", views.AuditListView.as_view(), name="audit"),
+    path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     # The risk register: the portfolio page, one risk and its workflow, a project's risk tab.
     path("risks/", views.RiskPortfolioView.as_view(), name="risks"),
     path("risks/<int:pk>/", views.RiskDetailView.as_view(), name="risk"),
@@ -20,4 +22,26 @@ urlpatterns = [
     path("findings/", views.FindingListView.as_view(), name="findings"),
     path("findings/<int:pk>/assign/", views.FindingAssignView.as_view(), name="finding-assign"),
     path("findings/<int:pk>/resolve/", views.FindingResolveView.as_view(), name="finding-resolve"),
+    # Sign-off: the review queue, one request with its evidence and decisions, a project's sign-off tab.
+    path("signoffs/", views.SignOffListView.as_view(), name="signoffs"),
+    path("signoffs/<int:pk>/", views.SignOffDetailView.as_view(), name="signoff"),
+    path("signoffs/<int:pk>/decide/", views.SignOffDecideView.as_view(), name="signoff-decide"),
+    path("signoffs/<int:pk>/withdraw/", views.SignOffWithdrawView.as_view(), name="signoff-withdraw"),
+    path("projects/<slug:slug>/signoffs/", views.ProjectSignOffListView.as_view(), name="project-signoffs"),
+    path("projects/<slug:slug>/signoffs/new/", views.SignOffRequestCreateView.as_view(), name="signoff-request"),
+    # PII and compliance: the inventory, one dataset (classify, record), a project's compliance tab, evidence.
+    path("pii/", compliance_views.PIIInventoryView.as_view(), name="pii-inventory"),
+    path("datasets/<int:pk>/", compliance_views.DatasetDetailView.as_view(), name="dataset"),
+    path("datasets/<int:pk>/classify/", compliance_views.DatasetClassifyView.as_view(), name="dataset-classify"),
+    path("datasets/<int:pk>/compliance/", compliance_views.DatasetComplianceView.as_view(), name="dataset-compliance"),
+    path(
+        "classifications/<int:pk>/retract/",
+        compliance_views.ClassificationRetractView.as_view(),
+        name="classification-retract",
+    ),
+    path(
+        "projects/<slug:slug>/compliance/", compliance_views.ProjectComplianceView.as_view(), name="project-compliance"
+    ),
+    path("obligations/<int:pk>/evidence/", compliance_views.EvidenceAddView.as_view(), name="evidence-add"),
+    path("evidence/<int:pk>/file/", compliance_views.EvidenceFileView.as_view(), name="evidence-file"),
 ]

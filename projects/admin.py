@@ -1,12 +1,24 @@
-"""Admin for teams, projects and registries. Saves go through the services, so admin edits are audited too."""
+"""Admin for teams, projects, registries and the ROI ledger. Saves go through the services (audited)."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from core.errors import DomainError
 
 from . import services
 from .forms import RegistryAdminForm
-from .models import AIProject, DeploymentObservation, ModelVersion, RegisteredModel, Registry, SyncRun, Team
+from .models import (
+    AIProject,
+    DeploymentObservation,
+    FxRate,
+    ModelVersion,
+    RegisteredModel,
+    Registry,
+    ROIEntry,
+    SyncRun,
+    Team,
+)
+from .services.roi import FX_FOR_REPORTING
 
 
 @admin.register(Team)
@@ -156,3 +168,61 @@ class DeploymentObservationAdmin(ReadOnlyAdmin):
     search_fields = ["registered_model__name", "name"]
     list_select_related = ["version__registered_model"]
     readonly_fields = [f.name for f in DeploymentObservation._meta.fields]
+
+
+class FxRateAdminForm(forms.ModelForm):
+    """Says what fx_rate_set would refuse next to the field, before saving."""
+
+    class Meta:
+        model = FxRate
+        fields = ["currency", "month", "rate"]
+
+    def clean_currency(self):
+        currency = (self.cleaned_data.get("currency") or "").strip().upper()
+        if currency == services.reporting_currency():
+            raise forms.ValidationError(FX_FOR_REPORTING.format(currency=currency))
+        return currency
+
+
+@admin.register(FxRate)
+class FxRateAdmin(admin.ModelAdmin):
+    """FX rates into the reporting currency. Saves go through fx_rate_set, which audits the change and
+    re-converts every ROI entry of that currency and month; a rate in use cannot be deleted."""
+
+    form = FxRateAdminForm
+    list_display = ["currency", "month", "rate", "updated_at", "updated_by"]
+    list_filter = ["currency"]
+    date_hierarchy = "month"
+    list_select_related = ["updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A rate's key is fixed once saved: set a rate for another month or currency instead.
+        return [*self.readonly_fields, "currency", "month"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        form.instance = services.fx_rate_set(by=request.user, currency=obj.currency, month=obj.month, rate=obj.rate)
+        obj.pk = form.instance.pk
+
+    def delete_model(self, request, obj):
+        try:
+            services.fx_rate_delete(by=request.user, fx=obj)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or not ROIEntry.objects.filter(currency=obj.currency, month=obj.month).exists()
+        )
+
+
+@admin.register(ROIEntry)
+class ROIEntryAdmin(ReadOnlyAdmin):
+    """Read-only: entries are logged on the project's ROI tab, by upload or through the API (audited)."""
+
+    list_display = ["project", "month", "basis", "kind", "category", "amount", "currency", "amount_reporting",
+                    "logged_by", "updated_at"]  # fmt: skip
+    list_filter = ["basis", "kind", "category", "currency"]
+    search_fields = ["project__name", "project__slug", "note"]
+    date_hierarchy = "month"
+    list_select_related = ["project", "logged_by"]

@@ -10,6 +10,14 @@ from django.dispatch import Signal
 # A registry sync created or changed a model version. kwargs: version (projects.ModelVersion)
 model_version_synced = Signal()
 
+# The same, once per sync for all of them (a receiver that queries does so once, not per version).
+# kwargs: versions (list of projects.ModelVersion)
+model_versions_synced = Signal()
+
 # A registry sync saw a version take an alias, stage or approval status.
 # kwargs: observation (projects.DeploymentObservation)
 deployment_observed = Signal()
+
+# A registry sync finished and committed its snapshot (sent inside its transaction, after the others).
+# kwargs: registry (projects.Registry)
+registry_synced = Signal()

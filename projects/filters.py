@@ -10,16 +10,22 @@ from django.db.models import Q
 from .models import (
     AIProject,
     DeploymentObservation,
+    FxRate,
     Health,
     ModelVersion,
     RegisteredModel,
     Registry,
     RegistryKind,
     RiskTier,
+    RoiBasis,
+    RoiCategory,
+    ROIEntry,
+    RoiKind,
     Signal,
     Stage,
     Team,
 )
+from .roi_import import month_from_cell
 from .selectors import held_at, projects_for_user, teams_for_user
 
 AT_INVALID = "Give `at` as an ISO 8601 date and time, e.g. 2025-11-03T09:00:00Z."
@@ -203,3 +209,48 @@ class DeploymentFilterSet(django_filters.FilterSet):
         if at is None:
             return queryset.filter(observed_until__isnull=True)
         return queryset.filter(held_at(at))
+
+
+MONTH_INVALID = "Give the month as YYYY-MM, e.g. 2026-11."
+
+
+class _MonthFormField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        month = month_from_cell(value)
+        if month is None:
+            raise forms.ValidationError(MONTH_INVALID, code="invalid")
+        return month
+
+
+class _MonthFilter(django_filters.Filter):
+    """A month as YYYY-MM (or YYYY-MM-01), compared with the entries' first-of-month dates."""
+
+    field_class = _MonthFormField
+
+
+class ROIEntryFilterSet(django_filters.FilterSet):
+    """Shared by /api/v1/roi-entries/ (and any page that lists ROI entries)."""
+
+    project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
+    month_from = _MonthFilter(field_name="month", lookup_expr="gte", label="From month (YYYY-MM)")
+    month_to = _MonthFilter(field_name="month", lookup_expr="lte", label="To month (YYYY-MM)")
+    kind = django_filters.ChoiceFilter(choices=RoiKind.choices, label="Kind")
+    category = django_filters.ChoiceFilter(choices=RoiCategory.choices, label="Category")
+    basis = django_filters.ChoiceFilter(choices=RoiBasis.choices, label="Basis")
+
+    class Meta:
+        model = ROIEntry
+        fields = ["project", "month_from", "month_to", "kind", "category", "basis"]
+
+
+class FxRateFilterSet(django_filters.FilterSet):
+    currency = django_filters.CharFilter(field_name="currency", lookup_expr="iexact", label="Currency")
+    month_from = _MonthFilter(field_name="month", lookup_expr="gte", label="From month (YYYY-MM)")
+    month_to = _MonthFilter(field_name="month", lookup_expr="lte", label="To month (YYYY-MM)")
+
+    class Meta:
+        model = FxRate
+        fields = ["currency", "month_from", "month_to"]

@@ -86,7 +86,7 @@ class RegistryAdminForm(forms.ModelForm):
         model = Registry
         fields = [
             "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled",
-            "sync_interval_seconds",
+            "sync_interval_seconds", "write_back_signoff",
         ]  # fmt: skip
 
     def clean(self):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from core import roles
 from core.errors import DomainError, PermissionDeniedError
 from core.exports import csv_safe
 from core.forms import apply_service_errors
@@ -31,12 +32,16 @@ from .selectors import (
     registry_is_stale,
 )
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
 WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
 
 
 class HomeView(TemplateView):
-    """The landing page: the portfolio at a glance, scoped to what the user may see."""
+    """The landing page: the portfolio at a glance, scoped to what the user may see; a team lead also
+    gets their team projects' ROI status for this month and the quick-log form.
+
+    governance.views.HomeView extends this for the personas whose home shows governance's data (an
+    executive's is the portfolio dashboard, a risk officer's adds the findings): "/" routes there."""
 
     template_name = "projects/home.html"
 
@@ -45,6 +50,11 @@ class HomeView(TemplateView):
         user = self.request.user
         ctx["stage_counts"] = project_stage_counts(user=user)
         ctx["my_projects"] = projects_for_user(user=user).filter(owner=user).order_by("name")[:10]
+        if has_role(user, Role.TEAM_LEAD):
+            from .roi_views import roi_home_context  # roi_views imports this module
+
+            ctx["team_lead_home"] = True
+            ctx.update(roi_home_context(user=user))
         return ctx
 
 

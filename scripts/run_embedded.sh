@@ -59,10 +59,12 @@ fi
 $PY manage.py migrate --noinput -v0
 $PY manage.py collectstatic --noinput -v0
 $PY manage.py seed_demo
-$PY manage.py seed_demo_governance
+$PY manage.py seed_demo_roi
 if [ "$DEMO_MLFLOW" = true ]; then
     $PY manage.py seed_demo_mlflow --url "http://127.0.0.1:$KEEL_MLFLOW_PORT" --wait 120 --sync
 fi
+# After the MLflow seed: the demo sign-offs cover versions of its models (synced here if need be).
+$PY manage.py seed_demo_governance
 
 set -m
 keel=()

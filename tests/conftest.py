@@ -47,6 +47,12 @@ def _fixture_teardown_keeping_triggers(self):
 
         for name in Role.values:
             Group.objects.get_or_create(name=name)
+        # Likewise the default sign-off policies (governance migration 0007).
+        from importlib import import_module
+
+        from django.apps import apps
+
+        import_module("governance.migrations.0007_signoff_policies_and_triggers").create_policies(apps, None)
 
 
 TransactionTestCase._fixture_teardown = _fixture_teardown_keeping_triggers

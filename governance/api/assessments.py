@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import roles
 from core.roles import Role
 from projects.api.serializers import VisibleProjectField
 
@@ -21,7 +22,7 @@ from ..filters import RiskTierAssessmentFilterSet
 from ..models import RiskTierAssessment
 from ..selectors import tier_assessments_for_user
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
 ASSESSORS = (Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 
 

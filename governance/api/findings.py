@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from core import roles
 from core.roles import Role
 
 from .. import services
@@ -21,8 +22,8 @@ from ..models import Finding
 from ..permissions import can_manage_findings
 from ..selectors import finding_assignees, findings_for_user
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
-FINDING_MANAGERS = (Role.RISK_OFFICER, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
+FINDING_MANAGERS = (Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMIN)
 # subject_type → the API route of that kind of subject
 SUBJECT_ROUTES = {"governance.risk": "risk-detail"}
 

@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import roles
 from core.errors import DomainError
 from core.roles import Role
 from projects.api.serializers import UserRefField, VisibleProjectField
@@ -24,7 +25,7 @@ from ..models import RISK_TRANSITIONS, Mitigation, MitigationStatus, Risk, RiskC
 from ..permissions import can_edit_risks
 from ..selectors import mitigations_for_user, risks_for_user
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
 RISK_WRITERS = (Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 RISK_NOT_DELETED = (
     "Risks are not deleted, so the register keeps its history: close the risk instead "

@@ -9,6 +9,14 @@ from django.utils import timezone
 
 class FindingKind(models.TextChoices):
     RISK_REVIEW_OVERDUE = "risk_review_overdue", "Risk review overdue"
+    DEPLOYED_WITHOUT_APPROVAL = "deployed_without_approval", "In production without a valid sign-off"
+    SIGNOFF_INVALIDATED = "signoff_invalidated", "Sign-off invalidated"
+    SIGNOFF_EXPIRED = "signoff_expired", "Sign-off expired"
+    # Opened by the ROI rule (governance/roi_rules.py); added here with the sign-off kinds so one migration holds them.
+    VALUE_DECAY = "value_decay", "Value below plan"
+    # Opened by the compliance obligation rules (governance/compliance/rules.py).
+    OBLIGATION_UNMET = "obligation_unmet", "Compliance obligation unmet"
+    EVIDENCE_STALE = "evidence_stale", "Compliance evidence stale"
 
 
 class Severity(models.TextChoices):

@@ -1,6 +1,7 @@
-"""governance's pages, one module per sub-domain: audit, tiering, risks, findings."""
+"""governance's pages, one module per sub-domain: audit, tiering, risks, findings, sign-offs."""
 
 from .audit import AuditListView
+from .dashboard import DashboardView, HomeView
 from .findings import FindingAssignView, FindingListView, FindingResolveView
 from .risks import (
     MitigationCreateView,
@@ -13,21 +14,37 @@ from .risks import (
     RiskTransitionView,
     RiskUpdateView,
 )
+from .signoffs import (
+    ProjectSignOffListView,
+    SignOffDecideView,
+    SignOffDetailView,
+    SignOffListView,
+    SignOffRequestCreateView,
+    SignOffWithdrawView,
+)
 from .tiering import TierQuestionnaireView
 
 __all__ = [
     "AuditListView",
+    "DashboardView",
     "FindingAssignView",
     "FindingListView",
     "FindingResolveView",
+    "HomeView",
     "MitigationCreateView",
     "MitigationStatusView",
     "ProjectRiskListView",
+    "ProjectSignOffListView",
     "RiskCreateView",
     "RiskDetailView",
     "RiskPortfolioView",
     "RiskReviewView",
     "RiskTransitionView",
     "RiskUpdateView",
+    "SignOffDecideView",
+    "SignOffDetailView",
+    "SignOffListView",
+    "SignOffRequestCreateView",
+    "SignOffWithdrawView",
     "TierQuestionnaireView",
 ]

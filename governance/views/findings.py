@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
+from core import roles
 from core.errors import DomainError
 from core.permissions import RoleRequiredMixin
 from core.roles import Role
@@ -21,8 +22,8 @@ from ..filters import FindingFilterSet
 from ..permissions import can_manage_findings
 from ..selectors import finding_assignees, findings_for_user
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
-FINDING_MANAGERS = (Role.RISK_OFFICER, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
+FINDING_MANAGERS = (Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMIN)
 
 
 class FindingListView(RoleRequiredMixin, TemplateView):

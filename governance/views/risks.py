@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from core import roles
 from core.errors import DomainError
 from core.exports import csv_safe
 from core.forms import apply_service_errors
@@ -43,7 +44,7 @@ from ..selectors import (
     tier_assessment_current,
 )
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
 RISK_WRITERS = (Role.TEAM_LEAD, Role.RISK_OFFICER, Role.ADMIN)
 DEFAULT_AXIS = "residual"
 NOT_YOUR_REGISTER = "You can only change the risk register of a project of your own team."

@@ -12,10 +12,11 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import FormView
 
+from core import roles
 from core.errors import DomainError
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
-from core.roles import Role, has_role
+from core.roles import has_role
 from projects.models import AIProject, RiskTier
 from projects.selectors import projects_for_user
 
@@ -24,7 +25,7 @@ from ..forms import TierQuestionnaireForm
 from ..permissions import can_assess_tier
 from ..selectors import tier_assessment_history
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
 NOT_YOUR_TIER = "Only a team lead of this project's team, a risk officer or an admin can assess its tier."
 
 

@@ -7,6 +7,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import roles
 from core.roles import Role, is_admin
 
 from .. import services
@@ -42,7 +43,7 @@ from .serializers import (
     TeamSerializer,
 )
 
-ALL_ROLES = (Role.EXECUTIVE, Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
+ALL_ROLES = roles.ALL_ROLES
 
 
 class TeamViewSet(viewsets.ModelViewSet):

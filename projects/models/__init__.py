@@ -1,4 +1,4 @@
-"""projects' models: the portfolio (teams, AI projects) and what registries say about their models."""
+"""projects' models: the portfolio (teams, AI projects), what registries say about their models, the ROI ledger."""
 
 from .portfolio import (
     INITIAL_STAGES,
@@ -21,23 +21,43 @@ from .registries import (
     SyncRun,
     SyncStatus,
 )
+from .roi import (
+    CATEGORIES_BY_KIND,
+    COST_CATEGORIES,
+    VALUE_CATEGORIES,
+    FxRate,
+    RoiBasis,
+    RoiCategory,
+    ROIEntry,
+    RoiKind,
+    first_of_month_validator,
+)
 
 __all__ = [
+    "CATEGORIES_BY_KIND",
+    "COST_CATEGORIES",
     "INITIAL_STAGES",
     "STAGE_TRANSITIONS",
+    "VALUE_CATEGORIES",
     "AIProject",
     "DeploymentObservation",
+    "FxRate",
     "Health",
     "LinkSource",
     "ModelVersion",
+    "ROIEntry",
     "RegisteredModel",
     "Registry",
     "RegistryKind",
     "RiskTier",
+    "RoiBasis",
+    "RoiCategory",
+    "RoiKind",
     "Signal",
     "Stage",
     "SyncRun",
     "SyncStatus",
     "Team",
     "currency_validator",
+    "first_of_month_validator",
 ]

@@ -54,6 +54,11 @@ class Registry(models.Model):
         help_text="Variable holding an MLflow bearer token.",
     )
     enabled = models.BooleanField(default=True)
+    write_back_signoff = models.BooleanField(
+        default=False,
+        help_text="Set the tag keel.signoff=<status> on a model version when its sign-off is approved or "
+        "stops being valid (MLflow; Keel's credentials must allow writes).",
+    )
     sync_interval_seconds = models.PositiveIntegerField(
         default=300, validators=[MinValueValidator(30), MaxValueValidator(7 * 24 * 3600)]
     )

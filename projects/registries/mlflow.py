@@ -99,6 +99,26 @@ class MlflowAdapter:
                 return
         raise TransientRegistryError(f"MLflow kept paginating {path} past {MAX_PAGES} pages")
 
+    def set_version_tag(self, model: str, version: str, key: str, value: str) -> None:
+        """POST model-versions/set-tag. Idempotent, so a retried call cannot write twice."""
+        url = f"{self.base_url}{API}/model-versions/set-tag"
+        self.requests_made += 1
+        try:
+            response = self.session.post(
+                url, json={"name": model, "version": str(version), "key": key, "value": value}, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise TransientRegistryError(f"Cannot set a tag on MLflow at {self.base_url}: {exc}") from exc
+        if response.status_code in TRANSIENT_STATUSES:
+            raise TransientRegistryError(
+                f"MLflow answered {response.status_code} to set-tag", status=response.status_code
+            )
+        if response.status_code != 200:
+            raise PermanentRegistryError(
+                f"MLflow refused to tag {model} v{version} ({response.status_code}): {response.text[:200]}",
+                status=response.status_code,
+            )
+
     def fetch_snapshot(self) -> Snapshot:
         self.requests_made = 0
         versions: dict[tuple[str, str], RemoteVersion] = {}

@@ -1,6 +1,7 @@
 """The only code that writes in projects. Each service is one transaction with its audit event.
 
 portfolio: teams and AI projects. registries: registry connections, manual links, and the sync.
+roi: the ROI ledger, its imports and the FX rates.
 """
 
 from .portfolio import (
@@ -32,6 +33,7 @@ from .registries import (
     REGISTRY_FIELDS,
     REGISTRY_IN_USE,
     adapter_for,
+    model_version_tag_write,
     registered_model_link,
     registry_create,
     registry_delete,
@@ -39,6 +41,19 @@ from .registries import (
     registry_sync_enqueue,
     registry_sync_request,
     registry_update,
+)
+from .roi import (
+    ImportResult,
+    RoiImportError,
+    can_log_roi,
+    fx_rate_delete,
+    fx_rate_set,
+    reporting_currency,
+    roi_entries_import,
+    roi_entry_create,
+    roi_entry_delete,
+    roi_entry_log,
+    roi_entry_update,
 )
 
 __all__ = [
@@ -60,7 +75,13 @@ __all__ = [
     "TEAMS_ADMIN_ONLY",
     "TEAM_FIELDS",
     "TEAM_NOT_EMPTY",
+    "ImportResult",
+    "RoiImportError",
     "adapter_for",
+    "can_log_roi",
+    "fx_rate_delete",
+    "fx_rate_set",
+    "model_version_tag_write",
     "project_change_stage",
     "project_create",
     "project_delete",
@@ -72,6 +93,12 @@ __all__ = [
     "registry_sync_enqueue",
     "registry_sync_request",
     "registry_update",
+    "reporting_currency",
+    "roi_entries_import",
+    "roi_entry_create",
+    "roi_entry_delete",
+    "roi_entry_log",
+    "roi_entry_update",
     "team_create",
     "team_delete",
     "team_update",

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from core import audit
 from core.errors import DomainError, PermissionDeniedError, TransitionError
 
-from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, Stage, Team
+from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, RiskTier, Stage, Team
 from ..permissions import can_change_project, can_create_project_in, can_manage_teams
 
 PROJECT_FIELDS = (
@@ -149,6 +149,12 @@ def project_update(*, by, project: AIProject, **fields) -> AIProject:
     return project
 
 
+PROHIBITED_TO_PRODUCTION = (
+    "This project's EU AI Act tier is prohibited (Art. 5), so it cannot move to production; change the system "
+    "or its tier assessment first."
+)
+
+
 @transaction.atomic
 def project_change_stage(*, by, project: AIProject, stage: str, reason: str = "") -> AIProject:
     """Move a project along its lifecycle; the row is locked so two movers cannot both succeed."""
@@ -164,6 +170,9 @@ def project_change_stage(*, by, project: AIProject, stage: str, reason: str = ""
         raise TransitionError(
             ILLEGAL_TRANSITION.format(current=project.stage, target=stage, allowed=allowed), field="stage"
         )
+    if stage == Stage.PRODUCTION and project.risk_tier == RiskTier.PROHIBITED:
+        # The EU AI Act forbids placing such a system on the market; the deployment gate denies it too.
+        raise TransitionError(PROHIBITED_TO_PRODUCTION, field="stage")
     previous = project.stage
     project.stage = stage
     project.stage_changed_at = timezone.now()

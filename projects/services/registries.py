@@ -427,8 +427,11 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
     # transaction, so what it records commits or rolls back with the sync.
     for mv in synced:
         events.model_version_synced.send(sender=ModelVersion, version=mv)
+    if synced:
+        events.model_versions_synced.send(sender=ModelVersion, versions=list(synced))
     for row in started:
         events.deployment_observed.send(sender=DeploymentObservation, observation=row)
+    events.registry_synced.send(sender=Registry, registry=registry)
 
 
 def _link_by_tag(model: RegisteredModel, slug: str, projects_by_slug: dict) -> dict | None:
@@ -471,6 +474,7 @@ def _j(value):
 
 REGISTRY_FIELDS = (
     "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled", "sync_interval_seconds",
+    "write_back_signoff",
 )  # fmt: skip
 ADMIN_ONLY = "Only admins can create or change registry connections."
 NOT_YOUR_PROJECT = "You can only link models to projects of a team you lead or belong to."
@@ -510,6 +514,31 @@ def registry_update(*, by, registry: Registry, **fields) -> Registry:
         registry.save()
         audit.record(actor=by, action="registry.updated", obj=registry, before=old, after=new)
     return registry
+
+
+WRITE_BACK_UNSUPPORTED = "Writing tags back is supported for MLflow registries only, not {kind}."
+
+
+@transaction.atomic
+def model_version_tag_write(*, by, version: ModelVersion, key: str, value: str, adapter=None) -> None:
+    """Set a tag on the registry's copy of a model version (e.g. keel.signoff=approved), audited.
+
+    The HTTP call happens inside the transaction so that the audit row exists only if the registry
+    accepted the tag; the next sync brings the tag back into Keel's copy like any other.
+    """
+    version = ModelVersion.objects.select_related("registered_model__registry").get(pk=version.pk)
+    registry = version.registered_model.registry
+    if registry.kind != RegistryKind.MLFLOW:
+        raise DomainError(WRITE_BACK_UNSUPPORTED.format(kind=registry.get_kind_display()))
+    adapter = adapter or adapter_for(registry)
+    adapter.set_version_tag(version.registered_model.name, version.version, key, value)
+    audit.record(
+        actor=by,
+        action="model_version.tag_written",
+        obj=version,
+        after={"registry": registry.name, "model": version.registered_model.name, "version": version.version,
+               "key": key, "value": value},
+    )  # fmt: skip
 
 
 def registry_sync_enqueue(*, registry: Registry) -> None:

@@ -2,6 +2,8 @@
 // the json_script element holding {"data": [...], "layout": {...}} (built by governance/charts.py).
 // A chart with data-click-x / data-click-y is a filter: clicking a point reloads the page with those
 // query parameters set to the point's x and y (and data-click-set's parameters), keeping the others.
+// A chart with data-click-url="<n>" is a set of links: clicking a point opens the page whose path is
+// the point's customdata[n] (same-site paths only).
 (function () {
   "use strict";
 
@@ -24,6 +26,18 @@
     });
   }
 
+  function openOnClick(element) {
+    const index = element.dataset.clickUrl;
+    if (index === undefined) return;
+    element.classList.add("is-clickable");
+    element.on("plotly_click", (event) => {
+      const point = event.points && event.points[0];
+      const path = point && point.customdata && point.customdata[Number(index)];
+      if (typeof path !== "string" || !path.startsWith("/") || path.startsWith("//")) return;
+      window.location.assign(path);
+    });
+  }
+
   function mount(element) {
     const source = document.getElementById(element.dataset.chart);
     if (!source || typeof window.Plotly === "undefined") return;
@@ -31,6 +45,7 @@
     window.Plotly.newPlot(element, figure.data, figure.layout, CONFIG).then(() => {
       element.dataset.mounted = "true";
       filterOnClick(element);
+      openOnClick(element);
     });
   }
 

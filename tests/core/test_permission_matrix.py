@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.views.generic.edit import ProcessFormView
 from drf_spectacular.generators import SchemaGenerator
 
-from governance.models import AuditEvent, Finding
+from governance.models import AuditEvent, Finding, SignOffPolicy
 from governance.services import risk_reviews_mark_overdue
 from governance.tiering import QUESTIONS
 from projects.models import LinkSource
@@ -64,7 +64,76 @@ def project_json(c, name="Claims triage"):
 
 
 # What each write sends: always valid input, so only the permission decides the answer.
+def roi_upload(c):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {"file": SimpleUploadedFile("roi.csv", b"month,kind,category,basis,amount\n2026-05,cost,data,actual,7\n")}
+
+
+ROI_ROW = {"month": "2026-04", "kind": "value", "category": "cost_saving", "basis": "actual", "amount": "100"}
+
+# A minimal OpenLineage RunEvent (each persona posts it into a fresh database, so it is never a duplicate).
+LINEAGE_EVENT = {
+    "eventType": "COMPLETE", "eventTime": "2026-05-01T10:00:00Z", "producer": "https://example.org/pipeline",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    "run": {"runId": "0196a1f0-0000-7000-8000-000000000001"}, "job": {"namespace": "etl", "name": "daily"},
+    "inputs": [{"namespace": "postgres://db:5432", "name": "crm.customers"}],
+    "outputs": [{"namespace": "postgres://db:5432", "name": "mart.customers"}],
+}  # fmt: skip
+
 BODIES = {
+    # Lineage: ingest an event; link a dataset to the version of the model no project uses (so the link
+    # re-evaluates no project's obligations: one audit event).
+    ("POST", "/api/v1/lineage"): lambda c: LINEAGE_EVENT,
+    ("POST", "/api/v1/datasets/{dataset}/link-model/"): lambda c: {"model_version": c.unlinked_model.versions.get().pk},
+    # PII and compliance (compliance_rows): classify crm.customers.phone (it reaches no model, so no obligation
+    # moves); record only an owner (no obligation reads it); evidence for the record rule GDPR-6-BASIS.
+    ("POST", "/governance/datasets/{dataset}/classify/"): lambda c: {
+        "field": c.compliance.phone.pk,
+        "pii_kind": "phone",
+    },
+    ("POST", "/governance/datasets/{dataset}/compliance/"): lambda c: {"owner": c.team_lead.pk},
+    ("POST", "/governance/classifications/{classification}/retract/"): lambda c: {},
+    ("POST", "/governance/obligations/{obligation}/evidence/"): lambda c: {
+        f"o{c.compliance.obligation.pk}-link": "https://dms.example/legal-basis"
+    },
+    ("POST", "/api/v1/classifications/"): lambda c: {
+        "dataset": c.compliance.phone.dataset_id,
+        "field": c.compliance.phone.pk,
+        "pii_kind": "phone",
+    },
+    ("POST", "/api/v1/evidence/"): lambda c: {
+        "obligation": c.compliance.obligation.pk,
+        "link": "https://dms.example/legal-basis",
+    },
+    # ROI ledger: the roi_rows entry is an actual compute cost of 2026-03 (EUR); the FX rate is USD 2026-01.
+    ("POST", "/projects/{project}/roi/"): lambda c: {
+        "month": "2026-04",
+        "category": "people",
+        "basis": "actual",
+        "amount": "10",
+    },
+    ("POST", "/projects/{project}/roi/import/"): roi_upload,
+    ("POST", "/projects/{project}/roi/{roi_entry}/delete/"): lambda c: {},
+    ("POST", "/projects/roi/quick-log/"): lambda c: {
+        "project": c.project.pk,
+        "month": "2026-06",
+        "category": "productivity",
+        "amount": "5",
+    },
+    ("POST", "/api/v1/roi-entries/"): lambda c: {**ROI_ROW, "project": c.project.slug},
+    ("PUT", "/api/v1/roi-entries/{roi_entry}/"): lambda c: {
+        "month": "2026-03",
+        "kind": "cost",
+        "category": "compute",
+        "basis": "actual",
+        "amount": "250",
+    },
+    ("PATCH", "/api/v1/roi-entries/{roi_entry}/"): lambda c: {"amount": "300"},
+    ("POST", "/api/v1/roi-entries/bulk/"): lambda c: {"project": c.project.slug, "rows": [ROI_ROW]},
+    ("POST", "/api/v1/fx-rates/"): lambda c: {"currency": "GBP", "month": "2026-03", "rate": "1.17"},
+    ("PUT", "/api/v1/fx-rates/{fx_rate}/"): lambda c: {"rate": "0.95"},
+    ("PATCH", "/api/v1/fx-rates/{fx_rate}/"): lambda c: {"rate": "0.95"},
     ("POST", "/projects/new/"): project_form,
     ("POST", "/projects/{project}/edit/"): project_edit_form,
     ("POST", "/projects/{project}/stage/"): lambda c: {"stage": "design", "reason": "Design approved"},
@@ -116,6 +185,21 @@ BODIES = {
     ("POST", "/api/v1/findings/{finding}/resolve/"): lambda c: {"resolution": "Reviewed in the risk committee."},
     ("POST", "/governance/findings/{finding}/assign/"): lambda c: {"assignee": c.team_lead.username},
     ("POST", "/governance/findings/{finding}/resolve/"): lambda c: {"resolution": "Reviewed in the risk committee."},
+    # Sign-off: a request for version 1 (version 2 already has a pending one); decisions with a comment.
+    ("POST", "/api/v1/signoffs/"): lambda c: {"model_version": c.version1.pk, "justification": "Validated."},
+    ("POST", "/api/v1/signoffs/{signoff}/approve/"): lambda c: {"comment": "Evidence complete."},
+    ("POST", "/api/v1/signoffs/{signoff}/reject/"): lambda c: {"comment": "Bias test missing."},
+    ("POST", "/api/v1/signoffs/{signoff}/request-changes/"): lambda c: {"comment": "Add the bias test."},
+    ("POST", "/api/v1/signoffs/{signoff}/withdraw/"): lambda c: {"reason": "Retraining first."},
+    ("POST", "/governance/signoffs/{signoff}/decide/"): lambda c: {"verdict": "approve", "comment": "Complete."},
+    ("POST", "/governance/signoffs/{signoff}/withdraw/"): lambda c: {"reason": "Retraining first."},
+    ("POST", "/governance/projects/{project}/signoffs/new/"): lambda c: {"version": c.version1.pk},
+    ("POST", "/api/v1/signoff-policies/"): lambda c: {
+        "tier": "limited",
+        "required_roles": ["Risk Officer", "Compliance Officer"],
+        "min_approvers": 2,
+        "recertify_days": 365,
+    },
     # Risk register pages (forms): the risk is high, so accepting it is a risk officer's call alone.
     ("POST", "/governance/projects/{project}/risks/new/"): lambda c: {
         "title": "Biased outcomes",
@@ -260,8 +344,115 @@ MATRIX = [
     ("POST",  "/api/v1/risk-assessments/",              NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
     ("GET",   "/api/v1/risk-assessments/{assessment}/", NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/api/v1/risk-assessments/questions/",    NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    # Sign-off (the project is high tier: a risk officer and a compliance officer must approve). Team leads
+    # request for their teams' versions; any role may try to decide and the service refuses (and audits)
+    # those who may not: the requester (team_lead), non-reviewers (executive, admin).
+    ("GET",   "/api/v1/signoffs/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/signoffs/?status=pending",       NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/api/v1/signoffs/",                      NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/signoffs/queue/",                NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/signoffs/{signoff}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/signoffs/{signoff}/freshness/",  NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/api/v1/signoffs/{signoff}/approve/",    NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  HIDDEN,  DENIED),
+    ("POST",  "/api/v1/signoffs/{signoff}/reject/",     NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  HIDDEN,  DENIED),
+    ("POST",  "/api/v1/signoffs/{signoff}/request-changes/", NO_AUTH, DENIED, DENIED, OK,   DENIED,  HIDDEN,  DENIED),
+    ("POST",  "/api/v1/signoffs/{signoff}/withdraw/",   NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/signoff-policies/",              NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/signoff-policies/{policy}/",     NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/api/v1/signoff-policies/",              NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  CREATED),
+    # The gate answers every role (another team's model reads as unknown: 200, denied); its key is public.
+    ("GET",   "/api/v1/gate?registry=mlflow-prod&model=fraud-detector&version=2&environment=production",
+                                                        NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/gate/public-key",                OK,      OK,      OK,      OK,      OK,      OK,      OK),
+    # Sign-off pages: everyone reads their scope's; reviewers decide (the risk officer's approval is one of the
+    # two the high tier needs, so the request stays pending); the project's team lead and admins request and
+    # withdraw. Roles are checked before scope, so another team's lead is refused a decision (403) before
+    # the request is looked up.
+    ("GET",   "/governance/signoffs/",                  LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/signoffs/?tab=all&status=pending&tier=high", LOGIN, DENIED, OK, OK, OK,  OK,      OK),
+    ("GET",   "/governance/signoffs/{signoff}/",        LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/signoffs/{signoff}/decide/", LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  DENIED),
+    ("POST",  "/governance/signoffs/{signoff}/withdraw/", LOGIN, DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
+    ("GET",   "/governance/projects/{project}/signoffs/", LOGIN, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/projects/{project}/signoffs/new/", LOGIN, DENIED, DENIED, DENIED, SAVED,   HIDDEN,  SAVED),
+    # The portfolio dashboard and its figures: every role reads them for its own scope; a team lead who
+    # names another team's slug is refused (400), as in every team filter.
+    ("GET",   "/governance/dashboard/",                 LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/dashboard/?team=claims&stage=production&tier=high", LOGIN, DENIED, OK, OK, OK, OK, OK),
+    ("GET",   "/governance/dashboard/?export=csv&table=months", LOGIN, DENIED, OK, OK,  OK,      OK,      OK),
+    ("GET",   "/governance/dashboard/?export=xlsx",     LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/portfolio/summary",              NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/portfolio/summary?team=claims",  NO_AUTH, DENIED,  OK,      OK,      OK,      BAD,     OK),
+    # ROI ledger: everyone in scope reads it; the lead of the project's team and admins log; admins set FX rates.
+    ("GET",   "/projects/{project}/roi/",               LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/projects/{project}/roi/?export=csv",    LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/projects/{project}/roi/",               LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/projects/{project}/roi/import/",        LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
+    ("GET",   "/projects/{project}/roi/template.csv",   LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/projects/{project}/roi/template.xlsx",  LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/projects/{project}/roi/{roi_entry}/delete/", LOGIN, DENIED, DENIED, DENIED, SAVED,   HIDDEN,  SAVED),
+    # Quick-log offers only the caller's own team projects: another team's (or an admin without a team) is refused.
+    ("POST",  "/projects/roi/quick-log/",               LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   REFUSED, REFUSED),
+    ("GET",   "/api/v1/roi-entries/",                   NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/roi-entries/?month_from=2026-01&kind=cost", NO_AUTH, DENIED, OK, OK, OK,      OK,      OK),
+    # Another team's project slug reads as unknown (400).
+    ("POST",  "/api/v1/roi-entries/",                   NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, BAD,     CREATED),
+    ("POST",  "/api/v1/roi-entries/bulk/",              NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      BAD,     OK),
+    ("GET",   "/api/v1/roi-entries/{roi_entry}/",       NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("PUT",   "/api/v1/roi-entries/{roi_entry}/",       NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
+    ("PATCH", "/api/v1/roi-entries/{roi_entry}/",       NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
+    ("DELETE", "/api/v1/roi-entries/{roi_entry}/",      NO_AUTH, DENIED,  DENIED,  DENIED,  GONE,    HIDDEN,  GONE),
+    ("GET",   "/api/v1/fx-rates/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/api/v1/fx-rates/",                      NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  CREATED),
+    ("GET",   "/api/v1/fx-rates/{fx_rate}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("PUT",   "/api/v1/fx-rates/{fx_rate}/",            NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  OK),
+    ("PATCH", "/api/v1/fx-rates/{fx_rate}/",            NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  OK),
+    # Lineage ingest: admins and team leads (a pipeline's machine user). The data inventory: every role reads
+    # it; a dataset is linked by hand to a version by risk officers, admins and the lead of the version's
+    # project (the version here belongs to no project, so team leads are refused).
+    ("POST",  "/api/v1/lineage",                        NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, CREATED, CREATED),
+    ("GET",   "/api/v1/datasets/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/datasets/?namespace=postgres://db:5432&type=TABLE", NO_AUTH, DENIED, OK, OK, OK, OK,   OK),
+    ("GET",   "/api/v1/datasets/{dataset}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/api/v1/datasets/{dataset}/link-model/", NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    # PII and compliance: every role reads the inventory and datasets (organisation-wide metadata); risk and
+    # compliance officers and admins classify and record; obligations and evidence are scoped to visible
+    # projects; evidence is given by the project's team, risk and compliance officers and admins.
+    ("GET",   "/governance/pii/",                       LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/pii/?gdpr_class=special&origin=manual", LOGIN, DENIED, OK, OK,  OK,      OK,      OK),
+    ("GET",   "/governance/datasets/{dataset}/",        LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/governance/datasets/{dataset}/classify/", LOGIN, DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("POST",  "/governance/datasets/{dataset}/compliance/", LOGIN, DENIED, DENIED, SAVED,   DENIED,  DENIED,  SAVED),
+    ("POST",  "/governance/classifications/{classification}/retract/",
+                                                        LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("GET",   "/governance/projects/{project}/compliance/", LOGIN, DENIED, OK,     OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/obligations/{obligation}/evidence/", LOGIN, DENIED, DENIED, SAVED, SAVED,   HIDDEN,  SAVED),
+    ("GET",   "/governance/evidence/{evidence}/file/",  LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/classifications/",               NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/classifications/?pii_kind=email&origin=derived", NO_AUTH, DENIED, OK, OK, OK,  OK,      OK),
+    ("POST",  "/api/v1/classifications/",               NO_AUTH, DENIED,  DENIED,  CREATED, DENIED,  DENIED,  CREATED),
+    ("GET",   "/api/v1/classifications/{classification}/", NO_AUTH, DENIED, OK,    OK,      OK,      OK,      OK),
+    ("DELETE", "/api/v1/classifications/{classification}/", NO_AUTH, DENIED, DENIED, GONE,  DENIED,  DENIED,  GONE),
+    ("GET",   "/api/v1/obligations/",                   NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/obligations/{obligation}/",      NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/api/v1/evidence/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    # Another team's obligation is not among the other lead's choices: a 400, not a leak.
+    ("POST",  "/api/v1/evidence/",                      NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
+    # The rate is not in use (no USD entry in 2026-01), so the admin may delete it.
+    ("DELETE", "/api/v1/fx-rates/{fx_rate}/",           NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  GONE),
 ]
 # fmt: on
+# Audit events a request leaves when it is not the default (one for a successful write, none otherwise):
+# every gate answer is audited; a refused sign-off decision is audited; a reject also closes the request.
+_REFUSED_DECISION = {"executive": 1, "team_lead": 1, "admin": 1}
+EVENTS = {
+    ("GET", "/api/v1/gate?registry=mlflow-prod&model=fraud-detector&version=2&environment=production"): {
+        p: 1 for p in ("executive", "risk_officer", "team_lead", "other_lead", "admin")
+    },
+    ("POST", "/api/v1/signoffs/{signoff}/approve/"): _REFUSED_DECISION,
+    ("POST", "/api/v1/signoffs/{signoff}/reject/"): {**_REFUSED_DECISION, "risk_officer": 2},
+    ("POST", "/api/v1/signoffs/{signoff}/request-changes/"): _REFUSED_DECISION,
+}
 CASES = [
     pytest.param(method, path, persona, expected, id=f"{method} {path} as {persona}")
     for method, path, *answers in MATRIX
@@ -271,7 +462,25 @@ CASES = [
 UNCLASSIFIED = {"login", "logout", "healthz"}
 SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1", "registry": "1", "model": "1", "version": "1"}
 SAMPLE.update(risk="1", mitigation="1", finding="1")
-SAMPLE.update(assessment="1")
+SAMPLE.update(assessment="1", signoff="1", policy="1")
+SAMPLE.update(roi_entry="1", fx_rate="1")
+SAMPLE.update(dataset="1")
+SAMPLE.update(classification="1", obligation="1", evidence="1")
+
+
+@pytest.fixture
+def roi_rows(project, team_lead):
+    """An actual compute cost of `project` in 2026-03 (EUR), and a USD rate for 2026-01 that no entry uses."""
+    from decimal import Decimal
+
+    from projects.services import fx_rate_set, roi_entry_create
+
+    fx = fx_rate_set(by=None, currency="USD", month=dt.date(2026, 1, 1), rate=Decimal("0.9"))
+    entry = roi_entry_create(
+        by=team_lead, project=project, month=dt.date(2026, 3, 1), kind="cost", category="compute",
+        basis="actual", amount=Decimal("100"),
+    )  # fmt: skip
+    return SimpleNamespace(entry=entry, fx=fx)
 
 
 @pytest.fixture(autouse=True)
@@ -295,7 +504,52 @@ def registry_rows(project, other_project):
     ModelVersionFactory(registered_model=theirs, version="1")
     unlinked = RegisteredModelFactory(registry=registry, name="pricing-candidate")
     ModelVersionFactory(registered_model=unlinked, version="1")
-    return SimpleNamespace(registry=registry, model=linked, version=v2, unlinked_model=unlinked)
+    return SimpleNamespace(registry=registry, model=linked, version=v2, version1=v1, unlinked_model=unlinked)
+
+
+@pytest.fixture
+def dataset_rows():
+    """One dataset with a field, as ingest would have stored it."""
+    from governance.models import Dataset, DatasetField, DataSource
+
+    source = DataSource.objects.create(namespace="postgres://db:5432")
+    dataset = Dataset.objects.create(
+        source=source, namespace=source.namespace, name="crm.customers", dataset_type="TABLE"
+    )
+    DatasetField.objects.create(dataset=dataset, name="email", data_type="varchar")
+    return dataset
+
+
+@pytest.fixture
+def compliance_rows(dataset_rows, registry_rows, assessment_rows, settings, tmp_path):
+    """crm.customers.email (asserted) reaches the model dataset of `project`'s version 2 by column lineage,
+    so the project has obligations; crm.notes.phone is asserted too and reaches nothing (the one retracted);
+    AIA-12-LOGGING has a file as evidence."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from governance.compliance import services
+    from governance.models import ColumnEdge, Dataset, DatasetField, Job, LineageEdge, Obligation
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    email = dataset_rows.fields.get(name="email")
+    phone = DatasetField.objects.create(dataset=dataset_rows, name="phone")
+    model = Dataset.objects.create(source=dataset_rows.source, namespace=dataset_rows.namespace, name="models.fraud",
+                                   dataset_type="MODEL", model_version=registry_rows.version)  # fmt: skip
+    features = DatasetField.objects.create(dataset=model, name="features")
+    job = Job.objects.create(namespace="etl", name="train_fraud")
+    LineageEdge.objects.create(job=job, source=dataset_rows, target=model, has_column_lineage=True)
+    ColumnEdge.objects.create(job=job, source_field=email, target_field=features, transformation_type="DIRECT")
+    services.classification_assert(by=None, dataset=dataset_rows, field=email, pii_kind="email")
+    notes = Dataset.objects.create(source=dataset_rows.source, namespace=dataset_rows.namespace, name="crm.notes")
+    notes_phone = DatasetField.objects.create(dataset=notes, name="phone")
+    retractable = services.classification_assert(by=None, dataset=notes, field=notes_phone, pii_kind="phone")
+    logging = Obligation.objects.get(project=registry_rows.model.project, rule_id="AIA-12-LOGGING")
+    evidence = services.evidence_add(by=None, obligation=logging, file=SimpleUploadedFile("log.txt", b"logs"))
+    obligation = Obligation.objects.get(project=registry_rows.model.project, rule_id="GDPR-6-BASIS")
+    return SimpleNamespace(phone=phone, classification=retractable, obligation=obligation, evidence=evidence)
+
+
+COMPLIANCE_PATHS = ("classification", "obligation", "evidence", "compliance", "/pii/")
 
 
 @pytest.fixture
@@ -319,6 +573,14 @@ def assessment_rows(project, other_project, team_lead, other_lead):
     return tier_assessment_submit(by=team_lead, project=project, answers={"D1": "4a", "D3": "yes"})
 
 
+@pytest.fixture
+def signoff_rows(registry_rows, assessment_rows, team_lead):
+    """A pending sign-off request by `team_lead` for version 2 of the project's model (high tier)."""
+    from governance.signoff.services import signoff_request
+
+    return signoff_request(by=team_lead, version=registry_rows.version, justification="Validated on holdout.")
+
+
 def is_api(path: str) -> bool:
     return path.startswith("/api/") and not path.startswith("/api/docs/")
 
@@ -335,6 +597,11 @@ def test_persona_gets_the_answer_the_matrix_gives(
 ):
     ctx = SimpleNamespace(team=team, team_lead=team_lead, project=project, unlinked_model=registry_rows.unlinked_model)
     ctx.risk = risk_rows.risk
+    ctx.version1 = registry_rows.version1
+    signoff = request.getfixturevalue("signoff_rows") if "{signoff}" in path or "/signoffs/" in path else None
+    roi = request.getfixturevalue("roi_rows") if "roi" in path or "/fx-rates/" in path else None
+    needs_compliance = "/datasets/{dataset}/classify/" in path or any(p in path for p in COMPLIANCE_PATHS)
+    ctx.compliance = compliance = request.getfixturevalue("compliance_rows") if needs_compliance else None
     url = path.format(
         project=project.slug,
         team=team.slug,
@@ -346,6 +613,14 @@ def test_persona_gets_the_answer_the_matrix_gives(
         mitigation=risk_rows.mitigation.pk,
         finding=risk_rows.finding.pk,
         assessment=request.getfixturevalue("assessment_rows").pk,
+        signoff=signoff.pk if signoff else 0,
+        policy=SignOffPolicy.objects.get(tier="high").pk,
+        roi_entry=roi.entry.pk if roi else 0,
+        fx_rate=roi.fx.pk if roi else 0,
+        dataset=request.getfixturevalue("dataset_rows").pk if "/datasets/" in path else 0,
+        classification=compliance.classification.pk if compliance else 0,
+        obligation=compliance.obligation.pk if compliance else 0,
+        evidence=compliance.evidence.pk if compliance else 0,
     )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
@@ -361,7 +636,8 @@ def test_persona_gets_the_answer_the_matrix_gives(
     else:
         assert response.status_code == expected, response.content[:300]
     wrote = expected != LOGIN and succeeded(method, path, response.status_code)
-    assert AuditEvent.objects.count() - events_before == (1 if wrote else 0)
+    events = EVENTS.get((method, path), {}).get(persona, 1 if wrote else 0)
+    assert AuditEvent.objects.count() - events_before == events
 
 
 def test_a_user_without_a_role_is_told_so_on_the_home_page(client, no_role_user):
@@ -468,7 +744,10 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     documented = {(path, method.upper()) for path, ops in schema["paths"].items() for method in ops}
     renamed = {"{project}": "{slug}", "{team}": "{slug}", "{registry}": "{id}", "{model}": "{id}", "{version}": "{id}"}
     renamed.update({"{risk}": "{id}", "{mitigation}": "{id}", "{finding}": "{id}"})
-    renamed.update({"{assessment}": "{id}"})
+    renamed.update({"{assessment}": "{id}", "{signoff}": "{id}", "{policy}": "{id}"})
+    renamed.update({"{roi_entry}": "{id}", "{fx_rate}": "{id}"})
+    renamed.update({"{dataset}": "{id}"})
+    renamed.update({"{classification}": "{id}", "{obligation}": "{id}"})
     classified = set()
     for method, path, *_ in MATRIX:
         if path.startswith("/api/v1/"):
@@ -477,4 +756,7 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
             classified.add((path.split("?")[0], method))
     assert documented - classified == set(), "classify these in MATRIX"
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
-    assert len(documented) == 49
+    # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
+    # (+13 ROI: roi entries 7, fx rates 6) (+4 lineage: ingest 1, datasets 3)
+    # (+8 compliance: classifications 4, obligations 2, evidence 2)
+    assert len(documented) == 49 + 14 + 1 + 13 + 4 + 8

@@ -3,6 +3,7 @@ cookies, CSRF, login lockout (django-axes), a warning-free OpenAPI schema and a 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import re
@@ -38,9 +39,14 @@ LOOSENING_VARS = (
 ONE_YEAR = 31536000
 
 
+GATE_KEY = base64.b64encode(os.urandom(32)).decode()
+
+
 def production_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in LOOSENING_VARS}
-    env.update(DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="keel.example.org", **extra)
+    # A production deployment has the gate's signing key; check --deploy warns without it (keel.W002).
+    env.update(DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="keel.example.org", KEEL_GATE_SIGNING_KEY=GATE_KEY)
+    env.update(extra)
     return env
 
 
@@ -66,6 +72,16 @@ def test_check_deploy_passes_with_no_issue_under_production_settings():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output
+
+
+def test_check_deploy_warns_when_the_gate_has_no_signing_key():
+    env = production_env(DJANGO_SECRET_KEY=get_random_secret_key())
+    env.pop("KEEL_GATE_SIGNING_KEY", None)
+    result = manage_py("check", "--deploy", "--fail-level", "WARNING", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "keel.W002" in output
+    assert "KEEL_GATE_SIGNING_KEY" in output
 
 
 def test_production_defaults_are_secure_without_any_override():

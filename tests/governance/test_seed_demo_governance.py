@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance.models import AuditEvent, Finding, Risk, RiskCategory
+from governance.models import AuditEvent, Finding, Risk, RiskCategory, SignOffRequest
 from projects.models import AIProject, Stage
 
 
@@ -74,3 +74,111 @@ def test_a_second_run_changes_nothing(demo):
     output = seed()
     assert (AuditEvent.objects.count(), Risk.objects.count(), Finding.objects.count()) == (events, risks, findings)
     assert "(0 now)" in output
+
+
+# --- sign-offs --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_versions(demo):
+    """The demo registry's models as a sync of the demo MLflow server leaves them (no server needed):
+    the credit scorecard and the fraud scorer, linked to their projects, 3 and 4 versions."""
+    from projects.models import LinkSource
+    from tests.registry_factories import ModelVersionFactory, RegisteredModelFactory, RegistryFactory
+
+    registry = RegistryFactory(name="Local MLflow (demo)", base_url="http://127.0.0.1:9")
+    for name, project, n in (
+        ("credit-scorecard", "Credit scoring", 3),
+        ("claims-fraud-scorer", "Claims fraud scoring", 4),
+    ):
+        model = RegisteredModelFactory(
+            registry=registry, name=name, project=AIProject.objects.get(name=project), link_source=LinkSource.TAG
+        )
+        for v in range(1, n + 1):
+            ModelVersionFactory(registered_model=model, version=str(v), created_by="")
+    return registry
+
+
+def test_seed_adds_a_compliance_officer_who_can_sign_in(demo):
+    from django.contrib.auth import get_user_model
+
+    dpo = get_user_model().objects.get(username="dpo")
+    assert list(dpo.groups.values_list("name", flat=True)) == ["Compliance Officer"]
+    assert dpo.has_usable_password()
+
+
+def test_seed_leaves_sign_offs_out_when_the_demo_registry_has_no_versions(demo):
+    output = seed()
+    assert SignOffRequest.objects.count() == 0
+    assert "Demo sign-offs: left out" in output
+
+
+def test_seed_approves_the_credit_scorecard_and_leaves_the_fraud_scorer_waiting_for_the_risk_officer(
+    demo_versions,
+):
+    from governance.signoff.selectors import review_queue_for_user
+
+    output = seed()
+
+    approved = SignOffRequest.objects.get(status="approved")
+    assert (approved.project.name, approved.fingerprint["model"], approved.fingerprint["version"]) == (
+        "Credit scoring", "credit-scorecard", "3",
+    )  # fmt: skip
+    assert approved.requested_by.username == "omar"
+    assert approved.policy.tier == "high"
+    assert list(approved.decisions.values_list("reviewer__username", "role", "verdict")) == [
+        ("risk", "Risk Officer", "approve"), ("dpo", "Compliance Officer", "approve"),
+    ]  # fmt: skip
+    assert approved.valid_until is not None
+    pending = SignOffRequest.objects.get(status="pending")
+    assert (pending.project.name, pending.fingerprint["model"], pending.fingerprint["version"]) == (
+        "Claims fraud scoring", "claims-fraud-scorer", "4",
+    )  # fmt: skip
+    assert (pending.requested_by.username, pending.decisions.count()) == ("lead", 0)
+    risk = pending.requested_by.__class__.objects.get(username="risk")
+    assert list(review_queue_for_user(user=risk)) == [pending]
+    assert "Demo sign-offs: 1 pending, 1 approved (2 now)." in output
+    actions = list(AuditEvent.objects.filter(object_type="governance.signoffrequest").values_list("action", flat=True))
+    assert sorted(actions) == sorted(
+        ["signoff.requested", "signoff.decided", "signoff.decided", "signoff.approved", "signoff.requested"]
+    )
+
+    # Idempotent: a second run asks for nothing again.
+    events = AuditEvent.objects.count()
+    assert "Demo sign-offs: 1 pending, 1 approved (0 now)." in seed()
+    assert AuditEvent.objects.count() == events
+
+
+def test_seed_syncs_the_demo_registry_first_when_it_never_was_and_the_approval_resolves_its_finding(demo, monkeypatch):
+    """As `make run` has it: the demo MLflow server is seeded but Keel has not synced it yet. The sync
+    (here over a fake adapter with the demo's shape) sees the scorecard's v3 in production without a
+    sign-off, which opens a finding; the seeded approval resolves it."""
+    from governance.management.commands import seed_demo_governance as command
+    from projects.services import registry_sync
+    from tests.registry_factories import FakeAdapter, RegistryFactory, snapshot
+
+    RegistryFactory(name="Local MLflow (demo)", base_url="http://127.0.0.1:9")
+    demo_snapshot = snapshot(
+        {
+            "credit-scorecard": {"tags": {"keel.project": "credit-scoring"}, "aliases": {"production": "3"}},
+            "claims-fraud-scorer": {"tags": {"keel.project": "claims-fraud-scoring"}, "aliases": {"challenger": "4"}},
+        },
+        {"credit-scorecard": ["1", "2", "3"], "claims-fraud-scorer": ["1", "2", "3", "4"]},
+    )
+    synced = []
+
+    def sync(*, registry):
+        synced.append(registry.name)
+        return registry_sync(registry=registry, adapter=FakeAdapter(demo_snapshot))
+
+    monkeypatch.setattr(command, "registry_sync", sync)
+    output = seed()
+
+    assert synced == ["Local MLflow (demo)"]
+    assert "Demo sign-offs: 1 pending, 1 approved (2 now)." in output
+    scorecard = Finding.objects.get(kind="deployed_without_approval")
+    assert scorecard.title.startswith("credit-scorecard v3 is in production without a valid sign-off")
+    assert scorecard.resolved_at is not None
+    assert scorecard.resolution == "A sign-off for this version was approved."
+    seed()
+    assert synced == ["Local MLflow (demo)"]  # the versions are there now: no second sync

@@ -1,7 +1,11 @@
 """Demo governance data for the embedded mode, on top of `seed_demo`'s projects: an EU AI Act tier
 assessment per project, a risk register for every project in validation or production (every
 category, mitigations, each status), a few high and critical risks whose review is overdue, and the
-findings the daily rule opens for them.
+findings the daily rule opens for them. And sign-offs of demo model versions: one approved (the
+credit scorecard serving production, high tier: a risk officer and the compliance officer approved it)
+and one waiting in the risk officer's queue (the fraud scorer's challenger, asked for by the team lead).
+The sign-offs need the demo registry's versions: when none were synced yet, the demo registry is
+synced here first; without it (KEEL_DEMO_MLFLOW=false) they are left out.
 
 Idempotent: a project that already has a tier assessment keeps it, a risk that exists (same project
 and title) is left alone, and the overdue rule opens no second finding for a risk.
@@ -25,11 +29,35 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import risk_scoring, services
-from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment
-from projects.models import AIProject, Stage
+from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment, SignOffRequest, SignOffStatus
+from governance.signoff import services as signoff_services
+from projects.models import AIProject, ModelVersion, Registry, Stage
+from projects.registries import RegistryError
+from projects.services import registry_sync
 
 User = get_user_model()
 RISK_OFFICER = "risk"  # seed_demo's risk officer persona
+COMPLIANCE_OFFICER = "dpo"  # seed_demo's compliance officer / DPO persona
+DEMO_REGISTRY = "Local MLflow (demo)"  # seed_demo's registry connection to the demo MLflow server
+
+
+@dataclass(frozen=True)
+class S:
+    """A demo sign-off: the version (model, version) of the demo registry, why, and who approves it
+    (usernames; none: it waits in the queue). The requester is the project's owner, its team lead."""
+
+    model: str
+    version: str
+    justification: str
+    approvers: tuple[str, ...] = ()
+    comment: str = ""
+
+
+SIGNOFFS = [
+    S("credit-scorecard", "3", "Quarterly retrain; disparate-impact ratio 0.91, back-test within tolerance.",
+      approvers=(RISK_OFFICER, COMPLIANCE_OFFICER), comment="Evidence complete; re-certify after the Q3 retrain."),
+    S("claims-fraud-scorer", "4", "Challenger beats the champion by 3 points of recall at the same precision."),
+]  # fmt: skip
 
 # project name → questionnaire answers (unanswered questions take their default: "no" / "none").
 TIER_ANSWERS: dict[str, dict[str, str]] = {
@@ -185,11 +213,21 @@ class Command(BaseCommand):
             assessed = self.seed_tiers(officer)
             created = self.seed_risks(officer)
         counts = services.risk_reviews_mark_overdue()
+        signoffs = self.seed_signoffs()
         self.stdout.write(
             f"Demo governance: {RiskTierAssessment.objects.count()} tier assessments ({assessed} now), "
             f"{Risk.objects.count()} risks ({created} now), {counts['marked']} reviews newly overdue, "
             f"{Finding.objects.filter(resolved_at=None).count()} open findings."
         )
+        if signoffs is None:
+            self.stdout.write(
+                "Demo sign-offs: left out, the demo registry's model versions are not in Keel (run this command "
+                "again after the demo MLflow registry has synced)."
+            )
+        else:
+            pending = SignOffRequest.objects.filter(status=SignOffStatus.PENDING).count()
+            approved = SignOffRequest.objects.filter(status=SignOffStatus.APPROVED).count()
+            self.stdout.write(f"Demo sign-offs: {pending} pending, {approved} approved ({signoffs} now).")
 
     def seed_tiers(self, officer) -> int:
         done = set(RiskTierAssessment.objects.values_list("project_id", flat=True))
@@ -238,3 +276,51 @@ class Command(BaseCommand):
                     services.risk_transition(by=by, risk=risk, status=spec.status, justification=spec.why)
                 created += 1
         return created
+
+    def demo_versions(self) -> dict[tuple[str, str], ModelVersion] | None:
+        """The demo registry's versions, syncing it here first if it never was; None without them."""
+        registry = Registry.objects.filter(name=DEMO_REGISTRY).first()
+        if registry is None:
+            return None
+        versions = ModelVersion.objects.filter(registered_model__registry=registry, deleted_at__isnull=True)
+        if not versions.exists() and registry.enabled:
+            try:
+                registry_sync(registry=registry)
+            except RegistryError as exc:
+                self.stderr.write(f"Could not sync {registry.name} for the demo sign-offs: {exc.message}")
+                return None
+        found = {
+            (v.registered_model.name, v.version): v
+            for v in versions.select_related("registered_model").filter(
+                registered_model__name__in=[spec.model for spec in SIGNOFFS]
+            )
+        }
+        return found or None
+
+    def seed_signoffs(self) -> int | None:
+        """Through the services, as people would: the owner asks, the reviewers approve. A version that
+        already has a request of any status is left alone. None when the demo versions are missing."""
+        versions = self.demo_versions()
+        if versions is None:
+            return None
+        people = {u.username: u for u in User.objects.filter(username__in=[RISK_OFFICER, COMPLIANCE_OFFICER])}
+        seeded = 0
+        for spec in SIGNOFFS:
+            version = versions.get((spec.model, spec.version))
+            if version is None or SignOffRequest.objects.filter(model_version=version).exists():
+                continue
+            if any(name not in people for name in spec.approvers):
+                continue  # an older seed_demo without the compliance officer: run seed_demo again
+            project = version.registered_model.project
+            if project is None:
+                continue
+            with transaction.atomic():
+                request = signoff_services.signoff_request(
+                    by=project.owner, version=version, justification=spec.justification
+                )
+                for name in spec.approvers:
+                    signoff_services.signoff_decide(
+                        by=people[name], request=request, verdict="approve", comment=spec.comment
+                    )
+            seeded += 1
+        return seeded

@@ -31,6 +31,7 @@ PERSONAS = [
     ("exec", "Erin", "Okafor", Role.EXECUTIVE, False),
     ("risk", "Ravi", "Lindqvist", Role.RISK_OFFICER, False),
     ("lead", "Lena", "Moreau", Role.TEAM_LEAD, False),
+    ("dpo", "Dana", "Petrov", Role.COMPLIANCE, False),
     ("admin", "Ada", "Brandt", Role.ADMIN, True),
 ]
 # Other people who own projects; they cannot sign in (unusable passwords).
@@ -115,7 +116,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo registry: {registry.name} at {registry.base_url} ({state}).")
         self.stdout.write("Demo users (password per install, kept in var/demo-credentials.json):")
         for username, _first, _last, role, _staff in PERSONAS:
-            self.stdout.write(f"  {role.label:<13} {username:<6} {passwords[username]}")
+            self.stdout.write(f"  {role.label:<24} {username:<6} {passwords[username]}")
 
     @transaction.atomic
     def seed_users(self) -> dict[str, str]:

@@ -1,0 +1,236 @@
+"""/api/v1/lineage (OpenLineage ingest, Marquez-compatible) and /api/v1/datasets/ (the data inventory).
+
+    POST /api/v1/lineage        one OpenLineage RunEvent, JobEvent or DatasetEvent (JSON; gzip allowed)
+        201 {"status": "accepted", ...}   stored and applied
+        200 {"status": "duplicate", ...}  the same event was stored before: nothing changed
+        400 {"detail", "code", "reasons"} not an event Keel can take (every reason listed), nothing stored
+
+Same path and body as Marquez, so a producer's OpenLineage HTTP transport works unchanged: point its
+`url` at Keel and give it an API token as its api_key (sent as `Authorization: Bearer <key>`;
+`Token <key>` works too). Who may post: Admin and Team Lead — in practice a machine user per pipeline
+holding the Team Lead role (README, "Lineage ingest").
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import django_filters
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import roles
+from core.authentication import ApiTokenAuthentication
+from core.middleware import REQUEST_TOO_LARGE
+from core.roles import Role
+from projects.models import ModelVersion
+from projects.selectors import model_versions_for_user
+
+from ..lineage import selectors
+from ..lineage.ingest import INGEST_ROLES, dataset_model_link, lineage_event_ingest
+from ..lineage.validation import LineageEventInvalid, parse_body
+from ..models import Dataset, DatasetField, DatasetSymlink
+
+
+class BearerApiTokenAuthentication(ApiTokenAuthentication):
+    """`Authorization: Bearer keel_<prefix>_<secret>`: what OpenLineage's HTTP transport sends."""
+
+    keyword = "Bearer"
+
+
+class BearerApiTokenScheme(OpenApiAuthenticationExtension):
+    """The same API token as tokenAuth, sent as `Authorization: Bearer <key>` (OpenLineage transports)."""
+
+    target_class = BearerApiTokenAuthentication
+    name = "bearerTokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix=self.target.keyword)
+
+
+class LineageAcceptedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["accepted", "duplicate"])
+    event_hash = serializers.CharField(help_text="SHA-256 of the event's canonical JSON: its id in Keel.")
+    kind = serializers.ChoiceField(choices=["run", "job", "dataset"])
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="What the event created or touched.")
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="Facet problems that were tolerated.")
+
+
+class LineageRefusedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+def _refused(message: str, code: str, reasons: list[str] | None = None) -> Response:
+    return Response(
+        {"detail": message, "code": code, "reasons": reasons or [message]}, status=status.HTTP_400_BAD_REQUEST
+    )
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """The body of a `Content-Encoding: gzip` request, refused past the size limit once expanded."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise LineageEventInvalid([f"the gzip body cannot be read ({exc})"], code="malformed_body") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise RequestDataTooBig(REQUEST_TOO_LARGE.format(size=f"more than {limit}", limit=limit))
+    return out
+
+
+class LineageView(APIView):
+    """Take one OpenLineage event (Marquez's POST /api/v1/lineage)."""
+
+    authentication_classes = [ApiTokenAuthentication, BearerApiTokenAuthentication, SessionAuthentication]
+    read_roles = ()
+    write_roles = INGEST_ROLES
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={
+            201: LineageAcceptedSerializer,
+            200: LineageAcceptedSerializer,
+            400: LineageRefusedSerializer,
+        },
+        operation_id="lineage_ingest",
+    )
+    def post(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            raw = request._request.body
+            if request.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
+                raw = _gunzip(raw, limit)
+            result = lineage_event_ingest(payload=parse_body(raw), by=request.user)
+        except RequestDataTooBig as exc:
+            message = (
+                str(exc) if str(exc).startswith("Request body") else REQUEST_TOO_LARGE.format(size="?", limit=limit)
+            )
+            return _refused(message, "request_too_large")
+        except LineageEventInvalid as exc:
+            return _refused(exc.message, exc.code, exc.reasons)
+        event = result.event
+        body = {
+            "status": result.status,
+            "event_hash": event.event_hash,
+            "kind": event.kind,
+            "counts": result.counts,
+            "warnings": result.warnings,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK)
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+
+class DatasetFieldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatasetField
+        fields = ["id", "name", "data_type", "description"]
+        read_only_fields = fields
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="dataset-detail")
+    fields = DatasetFieldSerializer(many=True, read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    model_version_name = serializers.SerializerMethodField()
+    upstream = serializers.SerializerMethodField(help_text="Ids of the datasets this one is derived from.")
+    downstream = serializers.SerializerMethodField(help_text="Ids of the datasets derived from this one.")
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id", "url", "namespace", "name", "dataset_type", "symlinks", "fields", "upstream", "downstream",
+            "model_version", "model_version_name", "model_link_source", "owner", "legal_basis", "art9_condition",
+            "retention_days", "facets", "first_seen_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_model_version_name(self, ds) -> str | None:
+        return str(ds.model_version) if ds.model_version_id else None
+
+    def get_upstream(self, ds) -> list[int]:
+        return selectors.upstream_ids(ds)
+
+    def get_downstream(self, ds) -> list[int]:
+        return selectors.downstream_ids(ds)
+
+
+class DatasetModelLinkSerializer(serializers.Serializer):
+    model_version = serializers.PrimaryKeyRelatedField(
+        queryset=ModelVersion.objects.none(),
+        allow_null=True,
+        help_text="Id of the registry model version this dataset is (null to unlink).",
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model_version"].queryset = model_versions_for_user(user=user)
+
+
+class DatasetFilterSet(django_filters.FilterSet):
+    """namespace / name match a dataset's own identity or one of its symlinks."""
+
+    namespace = django_filters.CharFilter(method="filter_identity")
+    name = django_filters.CharFilter(method="filter_identity")
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
+    type = django_filters.CharFilter(field_name="dataset_type", lookup_expr="iexact", label="Dataset type")
+    model_version = django_filters.NumberFilter(field_name="model_version_id")
+
+    class Meta:
+        model = Dataset
+        fields = ["namespace", "name", "q", "type", "model_version"]
+
+    def filter_identity(self, queryset, name, value):
+        return queryset  # applied together in filter_queryset: the pair must match the same identity
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        namespace, name = self.form.cleaned_data.get("namespace"), self.form.cleaned_data.get("name")
+        if namespace and name:
+            return queryset.filter(selectors.identifier_q(namespace, name))
+        for key, value in (("namespace", namespace), ("name", name)):
+            if value:
+                aliases = DatasetSymlink.objects.filter(**{key: value}).values("dataset_id")
+                queryset = queryset.filter(**{key: value}) | queryset.filter(pk__in=aliases)
+        return queryset
+
+
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    """The data inventory: datasets with their fields and direct upstream/downstream datasets. Every
+    role reads all of it; `link-model` links a dataset to a registry model version by hand."""
+
+    serializer_class = DatasetSerializer
+    filterset_class = DatasetFilterSet
+    read_roles = roles.ALL_ROLES
+    write_roles = ()
+    link_model_roles = (Role.ADMIN, Role.RISK_OFFICER, Role.TEAM_LEAD)
+
+    def get_queryset(self):
+        return selectors.datasets_for_user(user=self.request.user)
+
+    @extend_schema(
+        request=DatasetModelLinkSerializer,
+        responses={200: DatasetSerializer, 400: OpenApiResponse(description="Unknown model version.")},
+    )
+    @action(detail=True, methods=["post"], url_path="link-model")
+    def link_model(self, request, pk=None):
+        """Link the dataset to a model version (team lead of the version's project, risk officer, admin)."""
+        dataset = self.get_object()
+        serializer = DatasetModelLinkSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        dataset_model_link(dataset=dataset, model_version=serializer.validated_data["model_version"], by=request.user)
+        fresh = self.get_queryset().get(pk=dataset.pk)
+        return Response(DatasetSerializer(fresh, context=self.get_serializer_context()).data)

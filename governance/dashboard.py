@@ -1,0 +1,436 @@
+"""The executive dashboard's reads: every tile, chart and table of the portfolio dashboard (and of
+/api/v1/portfolio/summary), aggregated in the database.
+
+Scope and filters first: `dashboard_projects()` is the caller's visible projects (projects_for_user)
+narrowed by the filters (team, stage, tier). Every figure below is computed over exactly that set,
+so a filter changes every tile and chart at once and a team lead never counts another team's rows.
+
+The cost is a fixed handful of queries whatever the portfolio's size (tests/governance/
+test_dashboard_query_counts.py):
+  * one GROUP BY (team, stage) over the projects: stage counts, team sizes, business-case totals;
+  * one GROUP BY (team, month) over the ROI ledger: the portfolio's monthly series and each team's
+    totals, from which projects/roi.py derives ROI %, payback, NPV, realised vs planned and decay;
+  * one aggregate over open risks, one count of open findings, one of pending sign-offs;
+  * the bubble matrix's points and the table's page, each one query with correlated subqueries.
+
+Money: the ledger is summed in the reporting currency (ROIEntry.amount_reporting, converted when it
+was written). The business case (expected annual value and investment) is in each project's own
+currency, so it is converted here at the latest FX rate of that currency up to this month; a project
+whose currency has no rate is counted but left out of the money totals and the matrix, and the page
+says how many such projects there are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.roles import reads_everything
+from projects.filters import visible_teams
+from projects.models import AIProject, FxRate, RiskTier, RoiBasis, ROIEntry, RoiKind, Stage
+from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start, roi_figures
+from projects.selectors import projects_for_user
+
+from .compliance.selectors import compliance_coverage
+from .models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
+from .risk_scoring import Level, band_for
+
+# Risk levels counted on the "open high risks" tile.
+HIGH_LEVELS = (Level.HIGH, Level.CRITICAL)
+# The bubble matrix draws at most this many projects (the highest expected annual value first); the
+# table and the exports hold every project.
+MATRIX_LIMIT = 200
+
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
+_RATE = DecimalField(max_digits=18, decimal_places=8)
+_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
+
+
+class PortfolioFilterSet(django_filters.FilterSet):
+    """The dashboard's filters, shared by the page and /api/v1/portfolio/summary (team by slug, stages and
+    tiers repeated). A team lead is offered, and may name, only their own teams."""
+
+    team = django_filters.ModelChoiceFilter(
+        queryset=visible_teams, to_field_name="slug", label="Team", empty_label="All teams"
+    )
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=_CHECKS)
+    tier = django_filters.MultipleChoiceFilter(
+        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=_CHECKS
+    )
+
+    class Meta:
+        model = AIProject
+        fields = ["team", "stage", "tier"]
+
+
+def dashboard_filterset(*, data, request) -> PortfolioFilterSet:
+    """The filters as given (a QueryDict; None or empty: none). `request.user` scopes the team choices;
+    parameters the filters do not know (page, export) are ignored."""
+    return PortfolioFilterSet(data or None, queryset=projects_for_user(user=request.user), request=request)
+
+
+def is_filtered(filterset: PortfolioFilterSet) -> bool:
+    """Whether a filter narrows the portfolio (an invalid filter does: it shows nothing)."""
+    if not filterset.is_bound:
+        return False
+    if not filterset.is_valid():
+        return True
+    return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters)
+
+
+def dashboard_projects(filterset: PortfolioFilterSet) -> QuerySet[AIProject]:
+    """The visible projects the filters pick; a filter that cannot be applied picks none (never all)."""
+    if not filterset.is_bound:
+        return filterset.queryset
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+# --- business case in the reporting currency --------------------------------------------------------
+
+
+def _fx_rate(as_of: dt.date):
+    """Per project: reporting units per unit of its currency, the latest rate up to `as_of` (1 for the
+    reporting currency itself, NULL when no rate exists)."""
+    latest = (
+        FxRate.objects.filter(currency=OuterRef("currency"), month__lte=as_of).order_by("-month").values("rate")[:1]
+    )
+    return Case(
+        When(currency=settings.KEEL_REPORTING_CURRENCY, then=Value(Decimal(1), output_field=_RATE)),
+        default=Subquery(latest, output_field=_RATE),
+        output_field=_RATE,
+    )
+
+
+def _times_rate(name: str):
+    return ExpressionWrapper(F(name) * F("fx_rate"), output_field=_MONEY)
+
+
+def with_business_case(projects: QuerySet[AIProject], *, as_of: dt.date) -> QuerySet[AIProject]:
+    """Adds fx_rate, annual_value_rc and investment_rc (the business case in the reporting currency)."""
+    return projects.annotate(fx_rate=_fx_rate(as_of)).annotate(
+        annual_value_rc=_times_rate("expected_annual_value"), investment_rc=_times_rate("expected_investment")
+    )
+
+
+# --- per-project rows: the matrix, the table, the export -------------------------------------------
+
+
+def _sum_of(qs: QuerySet, field_name: str):
+    """A one-value subquery summing `field_name` over `qs` (filtered on an OuterRef)."""
+    return Subquery(
+        qs.order_by().values("project").annotate(total=Sum(field_name)).values("total"), output_field=_MONEY
+    )
+
+
+def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date) -> QuerySet[AIProject]:
+    """Each project with its business case in the reporting currency, its risk position and its ledger
+    to date, highest expected annual value first (projects without an FX rate last).
+
+    risk_score is the highest residual score (1-25) among the project's risks that are not closed,
+    0 when it has none: the matrix's x axis.
+    """
+    open_risks = Risk.objects.filter(project=OuterRef("pk")).exclude(status=RiskStatus.CLOSED)
+    to_date = ROIEntry.objects.filter(project=OuterRef("pk"), month__lte=as_of)
+    rows = with_business_case(projects.select_related("team"), as_of=as_of).annotate(
+        risk_score=Coalesce(
+            Subquery(open_risks.order_by().values("project").annotate(m=Max("residual_score")).values("m")), 0
+        ),
+        open_risk_count=Coalesce(
+            Subquery(open_risks.order_by().values("project").annotate(n=Count("pk")).values("n")), 0
+        ),
+        actual_value=Coalesce(
+            _sum_of(to_date.filter(basis=RoiBasis.ACTUAL, kind=RoiKind.VALUE), "amount_reporting"), Value(ZERO)
+        ),
+        actual_cost=Coalesce(
+            _sum_of(to_date.filter(basis=RoiBasis.ACTUAL, kind=RoiKind.COST), "amount_reporting"), Value(ZERO)
+        ),
+        planned_value=Coalesce(
+            _sum_of(to_date.filter(basis=RoiBasis.PLANNED, kind=RoiKind.VALUE), "amount_reporting"), Value(ZERO)
+        ),
+    )
+    return rows.order_by(F("annual_value_rc").desc(nulls_last=True), "name", "id")
+
+
+RATE_PLACES = Decimal("0.00000001")
+
+
+def rate(value) -> Decimal | None:
+    """An FX rate as stored (8 places), whatever type the database handed back."""
+    return None if value is None else Decimal(value).quantize(RATE_PLACES)
+
+
+def risk_level_label(score: int) -> str:
+    """How the matrix names an x position: the band of a residual score, or "No open risk"."""
+    return band_for(score).level.label if score else "No open risk"
+
+
+def matrix_points(projects: QuerySet[AIProject], *, as_of: dt.date, limit: int = MATRIX_LIMIT) -> list[dict]:
+    """The bubble matrix's points: the `limit` projects with the highest expected annual value (those
+    with an FX rate), one query."""
+    rows = project_rows(projects, as_of=as_of).filter(fx_rate__isnull=False)[:limit]
+    return [
+        {
+            "name": p.name,
+            "slug": p.slug,
+            "team": p.team.name,
+            "stage": p.stage,
+            "stage_label": p.get_stage_display(),
+            "risk_score": p.risk_score,
+            "risk_level": risk_level_label(p.risk_score),
+            "open_risks": p.open_risk_count,
+            "annual_value": money(p.annual_value_rc),
+            "investment": money(p.investment_rc),
+            "actual_value": money(p.actual_value),
+        }
+        for p in rows
+    ]
+
+
+# --- the summary ------------------------------------------------------------------------------------
+
+
+@dataclass
+class PortfolioSummary:
+    """Every tile and chart of the dashboard, for one user and one set of filters."""
+
+    as_of: dt.date
+    currency: str
+    filtered: bool
+    project_count: int
+    stages: list[dict]
+    teams: list[dict]
+    months: list[MonthTotals]
+    figures: RoiFigures
+    quarters: list[dict]
+    open_high_risks: int
+    open_critical_risks: int
+    open_findings: int
+    pending_signoffs: int
+    compliance: dict  # obligations met / required over the projects (governance/compliance/selectors.py)
+    annual_value: Decimal  # the business cases' expected annual value, in the reporting currency
+    investment: Decimal
+    unconverted_projects: int  # projects whose currency has no FX rate (left out of the money totals)
+
+    @property
+    def in_production(self) -> int:
+        return next((s["count"] for s in self.stages if s["stage"] == Stage.PRODUCTION), 0)
+
+    @property
+    def realised_value(self) -> Decimal:
+        return self.figures.cumulative_value
+
+    @property
+    def realised_cost(self) -> Decimal:
+        return self.figures.cumulative_cost
+
+
+def _stage_and_team_groups(projects: QuerySet[AIProject], *, as_of: dt.date) -> list[dict]:
+    """One row per (team, stage) holding projects: how many, and their business case in the reporting
+    currency. One query."""
+    return list(
+        with_business_case(projects, as_of=as_of)
+        .order_by()
+        .values("team_id", "team__name", "team__slug", "stage")
+        .annotate(
+            n=Count("pk"),
+            annual_value=Sum("annual_value_rc"),
+            investment=Sum("investment_rc"),
+            unconverted=Count("pk", filter=Q(fx_rate__isnull=True)),
+        )
+    )
+
+
+def _of_projects(qs: QuerySet, projects: QuerySet[AIProject]) -> QuerySet:
+    """`qs` (rows with a `project`) narrowed to `projects`; left whole when `projects` is every project
+    (an executive without filters), which spares the database a semi-join over the largest tables."""
+    if not projects.query.where:
+        return qs
+    return qs.filter(project__in=projects.order_by().values("pk"))
+
+
+def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
+    """One row per (team, month) of the ledger: planned and actual value and cost in the reporting
+    currency, and whether any actual was logged. One query; the rows are few (teams × months)."""
+    amount = "amount_reporting"
+    planned, actual = Q(basis=RoiBasis.PLANNED), Q(basis=RoiBasis.ACTUAL)
+    value, cost = Q(kind=RoiKind.VALUE), Q(kind=RoiKind.COST)
+    return list(
+        _of_projects(ROIEntry.objects.all(), projects)
+        .order_by()
+        .values("project__team_id", "month")
+        .annotate(
+            planned_value=Coalesce(Sum(amount, filter=planned & value), Value(ZERO), output_field=_MONEY),
+            planned_cost=Coalesce(Sum(amount, filter=planned & cost), Value(ZERO), output_field=_MONEY),
+            actual_value=Coalesce(Sum(amount, filter=actual & value), Value(ZERO), output_field=_MONEY),
+            actual_cost=Coalesce(Sum(amount, filter=actual & cost), Value(ZERO), output_field=_MONEY),
+            actual_n=Count("pk", filter=actual),
+        )
+    )
+
+
+def _dec(value) -> Decimal:
+    return ZERO if value is None else Decimal(value)
+
+
+def _roi_figures(series: list[MonthTotals], *, as_of: dt.date) -> RoiFigures:
+    return roi_figures(
+        series,
+        discount_rate=settings.KEEL_ROI_DISCOUNT_RATE,
+        decay_share=settings.KEEL_VALUE_DECAY_SHARE,
+        decay_months=settings.KEEL_VALUE_DECAY_MONTHS,
+        as_of=as_of,
+    )
+
+
+def quarter_of(month: dt.date) -> str:
+    return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+
+
+def quarters(months: list[MonthTotals], *, as_of: dt.date) -> list[dict]:
+    """Planned vs actual per calendar quarter (actuals only up to `as_of`'s month), from the monthly totals."""
+    limit = month_start(as_of)
+    out: dict[str, dict] = {}
+    for m in months:
+        q = out.setdefault(
+            quarter_of(m.month),
+            {"quarter": quarter_of(m.month), "planned_value": ZERO, "planned_cost": ZERO, "actual_value": ZERO,
+             "actual_cost": ZERO},
+        )  # fmt: skip
+        q["planned_value"] += m.planned_value
+        q["planned_cost"] += m.planned_cost
+        if m.month <= limit:
+            q["actual_value"] += m.actual_value
+            q["actual_cost"] += m.actual_cost
+    return [out[k] for k in sorted(out)]
+
+
+def _pending_signoffs(projects: QuerySet[AIProject]) -> int:
+    """Pending sign-off requests of these projects."""
+    return _of_projects(SignOffRequest.objects.filter(status=SignOffStatus.PENDING), projects).count()
+
+
+def portfolio_summary(
+    *, user, projects: QuerySet[AIProject], filtered: bool, as_of: dt.date | None = None
+) -> PortfolioSummary:
+    """Every dashboard figure over `projects` (the output of dashboard_projects for this user)."""
+    as_of = month_start(as_of or timezone.localdate())
+
+    # Projects: stages, teams, business case.
+    stage_counts: dict[str, int] = {}
+    teams: dict[int, dict] = {}
+    annual_value = investment = ZERO
+    unconverted = 0
+    for g in _stage_and_team_groups(projects, as_of=as_of):
+        stage_counts[g["stage"]] = stage_counts.get(g["stage"], 0) + g["n"]
+        t = teams.setdefault(
+            g["team_id"],
+            {"team": g["team__name"], "slug": g["team__slug"], "projects": 0, "annual_value": ZERO,
+             "investment": ZERO, "actual_value": ZERO, "actual_cost": ZERO, "planned_value": ZERO},
+        )  # fmt: skip
+        t["projects"] += g["n"]
+        t["annual_value"] += _dec(g["annual_value"])
+        t["investment"] += _dec(g["investment"])
+        annual_value += _dec(g["annual_value"])
+        investment += _dec(g["investment"])
+        unconverted += g["unconverted"]
+    stages = [{"stage": v, "label": label, "count": stage_counts.get(v, 0)} for v, label in Stage.choices]
+
+    # The ledger: the portfolio's months, and each team's totals to date.
+    by_month: dict[dt.date, dict] = {}
+    for g in _ledger_groups(projects):
+        m = by_month.setdefault(
+            g["month"], {"planned_value": ZERO, "planned_cost": ZERO, "actual_value": ZERO, "actual_cost": ZERO,
+                         "actual_n": 0},
+        )  # fmt: skip
+        for key in ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n"):
+            m[key] += g[key]
+        t = teams.get(g["project__team_id"])
+        if t is not None and g["month"] <= as_of:
+            t["actual_value"] += g["actual_value"]
+            t["actual_cost"] += g["actual_cost"]
+            t["planned_value"] += g["planned_value"]
+    months = [
+        MonthTotals(month, m["planned_value"], m["planned_cost"], m["actual_value"], m["actual_cost"],
+                    actual_logged=m["actual_n"] > 0)
+        for month, m in sorted(by_month.items())
+    ]  # fmt: skip
+    figures = _roi_figures(months, as_of=as_of)
+    team_rows = sorted(teams.values(), key=lambda t: (-t["actual_value"], -t["annual_value"], t["team"]))
+    for t in team_rows:
+        for key in ("annual_value", "investment", "actual_value", "actual_cost", "planned_value"):
+            t[key] = money(t[key])
+
+    risks = (
+        _of_projects(Risk.objects.filter(residual_level__in=HIGH_LEVELS), projects)
+        .exclude(status=RiskStatus.CLOSED)
+        .aggregate(
+            high=Count("pk", filter=Q(residual_level=Level.HIGH)),
+            critical=Count("pk", filter=Q(residual_level=Level.CRITICAL)),
+        )
+    )
+    # Findings about no project (an unreachable registry, say) belong to no team, stage or tier: they
+    # count for those who read everything, while no filter narrows the portfolio (which is then all of it).
+    open_findings = Finding.objects.filter(resolved_at__isnull=True)
+    if filtered or not reads_everything(user):
+        open_findings = open_findings.filter(project__in=projects.order_by().values("pk"))
+    open_findings = open_findings.count()
+
+    return PortfolioSummary(
+        as_of=as_of,
+        currency=settings.KEEL_REPORTING_CURRENCY,
+        filtered=filtered,
+        project_count=sum(stage_counts.values()),
+        stages=stages,
+        teams=team_rows,
+        months=months,
+        figures=figures,
+        quarters=quarters(months, as_of=as_of),
+        open_high_risks=risks["high"],
+        open_critical_risks=risks["critical"],
+        open_findings=open_findings,
+        pending_signoffs=_pending_signoffs(projects),
+        compliance=compliance_coverage(projects=projects),
+        annual_value=money(annual_value),
+        investment=money(investment),
+        unconverted_projects=unconverted,
+    )
+
+
+def month_rows(summary: PortfolioSummary) -> list[dict]:
+    """The monthly series with its running totals, as the export and the API give it."""
+    points = {p.month: p for p in summary.figures.months}
+    rows = []
+    for m in summary.months:
+        p = points.get(m.month)
+        rows.append({
+            "month": m.month, "planned_value": money(m.planned_value), "planned_cost": money(m.planned_cost),
+            "actual_value": money(m.actual_value) if m.month <= summary.as_of else None,
+            "actual_cost": money(m.actual_cost) if m.month <= summary.as_of else None,
+            "cumulative_planned_value": p.planned_value if p else None,
+            "cumulative_planned_cost": p.planned_cost if p else None,
+            "cumulative_actual_value": p.actual_value if p else None,
+            "cumulative_actual_cost": p.actual_cost if p else None,
+        })  # fmt: skip
+    return rows

@@ -1,0 +1,280 @@
+"""The executive portfolio dashboard (and the persona home pages that show governance's part).
+
+Thin: the filters and every figure come from governance/dashboard.py, the figures from
+governance/charts.py; this module shapes them for the page and the exports.
+
+The home page at "/" is projects' HomeView extended here: governance imports projects, never the
+reverse, so the parts of the home pages that read governance (the executive's dashboard, a risk
+officer's findings) are added by this subclass, which config/urls.py routes "/" to.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.generic import TemplateView
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from core import roles
+from core.exports import csv_safe
+from core.permissions import RoleRequiredMixin
+from core.roles import Role, has_role
+from projects import views as project_views
+from projects.models import Stage
+from projects.roi import money, pct
+
+from .. import charts
+from ..dashboard import (
+    MATRIX_LIMIT,
+    dashboard_filterset,
+    dashboard_projects,
+    is_filtered,
+    matrix_points,
+    month_rows,
+    portfolio_summary,
+    project_rows,
+    rate,
+    risk_level_label,
+)
+from ..selectors import findings_for_user
+
+ALL_ROLES = roles.ALL_ROLES
+EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HOME_FINDINGS_SHOWN = 10
+
+
+def _project_url(slug: str) -> str:
+    return reverse("projects:detail", kwargs={"slug": slug})
+
+
+def dashboard_context(request, *, page_size: int = 25) -> dict:
+    """Everything the dashboard page shows, for request.user and the filters in request.GET."""
+    filterset = dashboard_filterset(data=request.GET, request=request)
+    projects = dashboard_projects(filterset)
+    filtered = is_filtered(filterset)
+    summary = portfolio_summary(user=request.user, projects=projects, filtered=filtered)
+    currency = summary.currency
+
+    points = matrix_points(projects, as_of=summary.as_of)
+    for p in points:
+        p["url"] = _project_url(p["slug"])
+    months = month_rows(summary)
+    stage_choices = list(Stage.choices)
+    figures = {
+        "matrix": charts.value_risk_matrix(points, stages=stage_choices, currency=currency),
+        "cumulative": charts.cumulative_value_cost(months, currency=currency),
+        "quarters": charts.planned_vs_actual_quarters(summary.quarters, currency=currency),
+        "funnel": charts.stage_funnel(summary.stages),
+        "teams": charts.value_by_team(summary.teams, currency=currency),
+    }
+
+    page = Paginator(project_rows(projects, as_of=summary.as_of), page_size).get_page(request.GET.get("page"))
+    for p in page.object_list:
+        p.risk_level = risk_level_label(p.risk_score)
+        p.realised_pct = pct(p.actual_value, p.planned_value)
+
+    filter_params = request.GET.copy()
+    for name in ("page", "export", "table"):
+        filter_params.pop(name, None)
+    drill = _drill_down_params(filterset, summary.stages)
+    return {
+        "filter": filterset,
+        "filtered": filtered,
+        "summary": summary,
+        "figures": summary.figures,
+        "charts": figures,
+        "matrix_shown": len(points),
+        "matrix_limit": MATRIX_LIMIT,
+        "months": months,
+        "page_obj": page,
+        "rows": page.object_list,
+        "querystring": filter_params.urlencode(),
+        "dashboard_url": reverse("governance:dashboard"),
+        "export_tables": EXPORT_TABLES,
+        "drill": drill,
+    }
+
+
+def _drill_down_params(filterset, stages: list[dict]) -> dict:
+    """The query strings that carry the dashboard's filters (team, tier; stage where it applies) to the
+    project and risk lists, and one per stage for the stage strip."""
+    common = QueryDict(mutable=True)
+    chosen_stages: list[str] = []
+    if filterset.is_bound and filterset.is_valid():
+        data = filterset.form.cleaned_data
+        if data.get("team"):
+            common["team"] = data["team"].slug
+        if data.get("tier"):
+            common.setlist("tier", data["tier"])
+        chosen_stages = list(data.get("stage") or [])
+
+    def with_(**lists) -> str:
+        q = common.copy()
+        for name, values in lists.items():
+            q.setlist(name, values)
+        return q.urlencode()
+
+    return {
+        "projects": with_(stage=chosen_stages),
+        "production": with_(stage=[Stage.PRODUCTION]),
+        "high_risks": with_(level=["high", "critical"], status=["open", "mitigating", "accepted"]),
+        "stages": [{**s, "query": with_(stage=[s["stage"]])} for s in stages],
+    }
+
+
+class DashboardView(RoleRequiredMixin, TemplateView):
+    """The portfolio at a glance: tiles, charts, the projects behind them, and their exports."""
+
+    allowed_roles = ALL_ROLES
+    template_name = "governance/dashboard.html"
+
+    def get(self, request, *args, **kwargs):
+        fmt = request.GET.get("export")
+        if fmt in ("csv", "xlsx"):
+            return export_dashboard(request, fmt)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), **dashboard_context(self.request)}
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    return csv_safe(str(value))
+
+
+def export_tables(request) -> dict[str, tuple[list[str], object]]:
+    """Each table behind the dashboard as (header, rows), for the same user and filters as the page."""
+    filterset = dashboard_filterset(data=request.GET, request=request)
+    projects = dashboard_projects(filterset)
+    summary = portfolio_summary(user=request.user, projects=projects, filtered=is_filtered(filterset))
+    rc = summary.currency.lower()
+
+    def project_lines():
+        for p in project_rows(projects, as_of=summary.as_of).iterator(chunk_size=500):
+            converted = p.fx_rate is not None
+            yield [
+                _text(p.slug), _text(p.name), _text(p.team.name), p.stage, p.risk_tier, p.currency,
+                p.expected_annual_value, p.expected_investment, rate(p.fx_rate) if converted else "",
+                money(p.annual_value_rc) if converted else "", money(p.investment_rc) if converted else "",
+                p.risk_score, risk_level_label(p.risk_score), p.open_risk_count, money(p.actual_value),
+                money(p.actual_cost), money(p.actual_value - p.actual_cost), money(p.planned_value),
+                pct(p.actual_value, p.planned_value) if p.planned_value else "",
+                request.build_absolute_uri(_project_url(p.slug)),
+            ]  # fmt: skip
+
+    project_header = [
+        "slug", "name", "team", "stage", "tier", "currency", "expected_annual_value", "expected_investment",
+        f"fx_rate_to_{rc}", f"expected_annual_value_{rc}", f"expected_investment_{rc}", "risk_score",
+        "risk_level", "open_risks", f"actual_value_to_date_{rc}", f"actual_cost_to_date_{rc}",
+        f"net_value_to_date_{rc}", f"planned_value_to_date_{rc}", "realised_vs_planned_pct", "url",
+    ]  # fmt: skip
+    month_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost", "cumulative_planned_value",
+                  "cumulative_planned_cost", "cumulative_actual_value", "cumulative_actual_cost"]  # fmt: skip
+    quarter_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost"]
+    team_keys = ["projects", "annual_value", "investment", "actual_value", "actual_cost", "planned_value"]
+    team_header = [
+        "team", "slug", "projects", f"expected_annual_value_{rc}", f"expected_investment_{rc}",
+        f"actual_value_to_date_{rc}", f"actual_cost_to_date_{rc}", f"planned_value_to_date_{rc}",
+    ]  # fmt: skip
+
+    def blank(value):
+        return "" if value is None else value
+
+    return {
+        "projects": (project_header, project_lines()),
+        "months": (
+            ["month", *(f"{k}_{rc}" for k in month_keys)],
+            ([m["month"].isoformat(), *(blank(m[k]) for k in month_keys)] for m in month_rows(summary)),
+        ),
+        "quarters": (
+            ["quarter", *(f"{k}_{rc}" for k in quarter_keys)],
+            ([q["quarter"], *(money(q[k]) for k in quarter_keys)] for q in summary.quarters),
+        ),
+        "teams": (
+            team_header,
+            ([_text(t["team"]), _text(t["slug"]), *(t[k] for k in team_keys)] for t in summary.teams),
+        ),
+        "stages": (["stage", "label", "projects"], ([s["stage"], s["label"], s["count"]] for s in summary.stages)),
+    }
+
+
+def export_dashboard(request, fmt: str):
+    """CSV: one table (?table=, projects by default); XLSX: every table, one sheet each. Text that a
+    spreadsheet would run as a formula is neutralised (core.exports.csv_safe) in both."""
+    tables = export_tables(request)
+    stamp = timezone.now().strftime("%Y%m%d")
+    if fmt == "csv":
+        table = request.GET.get("table") or "projects"
+        if table not in tables:
+            return HttpResponse(
+                f"Unknown table {table!r}; choose one of: {', '.join(EXPORT_TABLES)}.",
+                status=400,
+                content_type="text/plain; charset=utf-8",
+            )
+        header, rows = tables[table]
+
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+
+        def lines():
+            yield writer.writerow(header)
+            for row in rows:
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="keel-portfolio-{table}-{stamp}.csv"'
+        return response
+
+    workbook = Workbook(write_only=True)
+    for name in EXPORT_TABLES:
+        header, rows = tables[name]
+        sheet = workbook.create_sheet(name.capitalize())
+        sheet.append(header)
+        for row in rows:
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="keel-portfolio-{stamp}.xlsx"'
+    return response
+
+
+# --- the home page ----------------------------------------------------------------------------------
+
+
+class HomeView(project_views.HomeView):
+    """ "/" for each persona: an executive's home is the dashboard; a risk officer's adds what waits for
+    them and the open findings; everyone else gets projects' home (a team lead's projects and ROI)."""
+
+    def get(self, request, *args, **kwargs):
+        if has_role(request.user, Role.EXECUTIVE):
+            if request.GET.get("export") in ("csv", "xlsx"):
+                return export_dashboard(request, request.GET["export"])
+            ctx = {"view": self, **dashboard_context(request)}
+            return render(request, "governance/dashboard.html", ctx)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        if has_role(user, Role.RISK_OFFICER):
+            open_findings = findings_for_user(user=user).filter(resolved_at__isnull=True)
+            ctx["reviewer_home"] = {
+                "open_findings": list(open_findings[:HOME_FINDINGS_SHOWN]),
+                "open_findings_count": open_findings.count(),
+            }
+        return ctx

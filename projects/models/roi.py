@@ -1,0 +1,145 @@
+"""The ROI ledger: what each project was planned to return and cost per month, what it actually did,
+and the dated FX rates that turn every amount into the organisation's reporting currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from .portfolio import currency_validator
+
+NOT_FIRST_OF_MONTH = "A month is stored as its first day (e.g. 2026-11-01), not {value}."
+
+
+def first_of_month_validator(value: dt.date) -> None:
+    """Months are dates on day 1, so that (project, month, …) is one key whatever day was typed."""
+    if value is not None and value.day != 1:
+        raise ValidationError(NOT_FIRST_OF_MONTH.format(value=value.isoformat()), code="not_first_of_month")
+
+
+class RoiKind(models.TextChoices):
+    VALUE = "value", "Value"
+    COST = "cost", "Cost"
+
+
+class RoiCategory(models.TextChoices):
+    # value
+    REVENUE_UPLIFT = "revenue_uplift", "Revenue uplift"
+    COST_SAVING = "cost_saving", "Cost saving"
+    RISK_AVOIDED = "risk_avoided", "Risk avoided"
+    PRODUCTIVITY = "productivity", "Productivity"
+    # cost
+    COMPUTE = "compute", "Compute"
+    PEOPLE = "people", "People"
+    LICENCES = "licences", "Licences"
+    DATA = "data", "Data"
+    OTHER = "other", "Other"
+
+
+VALUE_CATEGORIES: tuple[str, ...] = (
+    RoiCategory.REVENUE_UPLIFT,
+    RoiCategory.COST_SAVING,
+    RoiCategory.RISK_AVOIDED,
+    RoiCategory.PRODUCTIVITY,
+)
+COST_CATEGORIES: tuple[str, ...] = (
+    RoiCategory.COMPUTE,
+    RoiCategory.PEOPLE,
+    RoiCategory.LICENCES,
+    RoiCategory.DATA,
+    RoiCategory.OTHER,
+)
+# Which categories each kind may carry; the database enforces the same (roientry_kind_category_agree).
+CATEGORIES_BY_KIND: dict[str, tuple[str, ...]] = {RoiKind.VALUE: VALUE_CATEGORIES, RoiKind.COST: COST_CATEGORIES}
+
+
+class RoiBasis(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    ACTUAL = "actual", "Actual"
+
+
+class FxRate(models.Model):
+    """What one unit of a currency was worth in the reporting currency in one month."""
+
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    month = models.DateField(validators=[first_of_month_validator], help_text="First day of the month.")
+    rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="1 unit of the currency = this many units of the reporting currency.",
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-month", "currency"]
+        verbose_name = "FX rate"
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "month"], name="fxrate_unique_currency_month"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="fxrate_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.month:%Y-%m} = {self.rate}"
+
+
+class ROIEntry(models.Model):
+    """One planned or actual amount of value or cost for one project, month and category."""
+
+    project = models.ForeignKey("projects.AIProject", on_delete=models.CASCADE, related_name="roi_entries")
+    month = models.DateField(validators=[first_of_month_validator], help_text="First day of the month.")
+    kind = models.CharField(max_length=10, choices=RoiKind.choices)
+    category = models.CharField(max_length=20, choices=RoiCategory.choices)
+    basis = models.CharField(max_length=10, choices=RoiBasis.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    # Written only by the ROI services: amount × the FX rate of (currency, month) when it was written.
+    amount_reporting = models.DecimalField(max_digits=16, decimal_places=2, editable=False)
+    evidence_url = models.URLField(max_length=500, blank=True)
+    note = models.TextField(blank=True)
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month", "project_id", "kind", "category", "basis"]
+        verbose_name = "ROI entry"
+        verbose_name_plural = "ROI entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "month", "kind", "category", "basis"], name="roientry_unique_key"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind=RoiKind.VALUE, category__in=VALUE_CATEGORIES)
+                    | models.Q(kind=RoiKind.COST, category__in=COST_CATEGORIES)
+                ),
+                name="roientry_kind_category_agree",
+            ),
+            models.CheckConstraint(condition=models.Q(basis__in=RoiBasis.values), name="roientry_basis_valid"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0) & models.Q(amount_reporting__gte=0),
+                name="roientry_amount_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "month"]), models.Index(fields=["month"])]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.basis} {self.kind}/{self.category} {self.amount} {self.currency}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind in CATEGORIES_BY_KIND and self.category and self.category not in CATEGORIES_BY_KIND[self.kind]:
+            allowed = ", ".join(CATEGORIES_BY_KIND[self.kind])
+            raise ValidationError(
+                {"category": [f"{self.category!r} is not a {self.kind} category. {self.kind} categories: {allowed}."]}
+            )

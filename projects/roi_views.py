@@ -1,0 +1,248 @@
+"""The ROI pages: a project's ROI tab (figures, ledger, log form, upload), the import template, and the
+quick-log form of the team lead's home page."""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.generic import TemplateView
+
+from core.errors import DomainError
+from core.exports import csv_safe
+from core.forms import apply_service_errors
+from core.permissions import RoleRequiredMixin
+
+from . import roi_import, services
+from .filters import ROIEntryFilterSet
+from .permissions import can_change_project
+from .roi_forms import RoiEntryForm, RoiQuickLogForm, RoiUploadForm, this_month
+from .roi_import import RoiFileError
+from .selectors import roi_month_status_for_user, roi_project_figures
+from .services.roi import RoiImportError
+from .views import WRITER_ROLES, ProjectMixin, ProjectWriteMixin
+
+LEDGER_PAGE_SIZE = 25
+
+
+class ProjectRoiView(ProjectMixin, TemplateView):
+    """The ROI tab: everyone in scope reads it; the team lead of the project's team and admins also log
+    amounts here (POST, the log form)."""
+
+    template_name = "projects/roi.html"
+    http_method_names = ["get", "post"]
+
+    def get(self, request, *args, **kwargs):
+        self.project = self.get_project()
+        if request.GET.get("export") == "csv":
+            return self.export_csv()
+        return super().get(request, *args, **kwargs)
+
+    def ledger(self):
+        """The project's entries through the shared ROI FilterSet (its project filter is this page's project)."""
+        entries = self.project.roi_entries.select_related("logged_by").order_by("-month", "basis", "kind", "category")
+        params = self.request.GET.copy()
+        for name in ("page", "export", "project"):
+            params.pop(name, None)
+        filterset = ROIEntryFilterSet(params or None, queryset=entries, request=self.request)
+        filterset.form.fields.pop("project")
+        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else entries
+        return filterset, qs, params.urlencode()
+
+    def post(self, request, *args, **kwargs):
+        self.project = self.get_project()
+        if not can_change_project(request.user, self.project):
+            raise PermissionDenied(services.roi.NOT_YOUR_PROJECT)
+        form = RoiEntryForm(request.POST, project=self.project)
+        if form.is_valid():
+            try:
+                services.roi_entry_log(by=request.user, project=self.project, **form.service_values())
+            except (ValidationError, DomainError) as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "ROI entry saved.")
+                return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
+        return self.render_to_response(self.get_context_data(log_form=form))
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        project = self.project
+        can_change = can_change_project(self.request.user, project)
+        filterset, entries, querystring = self.ledger()
+        page = Paginator(entries, LEDGER_PAGE_SIZE).get_page(self.request.GET.get("page"))
+        ctx.update(
+            project=project,
+            can_change=can_change,
+            figures=roi_project_figures(project=project, as_of=this_month()),
+            page_obj=page,
+            entries=page.object_list,
+            filter=filterset,
+            querystring=querystring,
+            reporting_currency=services.reporting_currency(),
+            decay_share_pct=settings.KEEL_VALUE_DECAY_SHARE * 100,
+            decay_months=settings.KEEL_VALUE_DECAY_MONTHS,
+            discount_rate_pct=settings.KEEL_ROI_DISCOUNT_RATE * 100,
+            max_upload_mb=round(roi_import.max_bytes() / (1024 * 1024), 1),
+        )
+        if can_change:
+            ctx.setdefault("log_form", RoiEntryForm(project=project))
+            ctx.setdefault("upload_form", RoiUploadForm())
+        return ctx
+
+    def export_csv(self):
+        class Echo:
+            def write(self, value):
+                return value
+
+        writer = csv.writer(Echo())
+        header = [*roi_import.COLUMNS, "amount_reporting", "reporting_currency", "logged_by", "updated_at"]
+        entries = self.ledger()[1].order_by("month", "basis", "kind", "category")
+        reporting = services.reporting_currency()
+        slug = self.project.slug
+
+        def rows():
+            yield writer.writerow(header)
+            for e in entries.iterator(chunk_size=500):
+                yield writer.writerow([
+                    csv_safe(slug), f"{e.month:%Y-%m}", e.kind, e.category, e.basis, e.amount, e.currency,
+                    csv_safe(e.evidence_url), csv_safe(e.note), e.amount_reporting, reporting,
+                    csv_safe(e.logged_by.username), e.updated_at.isoformat(),
+                ])  # fmt: skip
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="keel-roi-{slug}.csv"'
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")  # checked in post(), once the size limit is in place
+class ProjectRoiImportView(ProjectWriteMixin, View):
+    """Upload a CSV/XLSX of entries: all rows valid or nothing saved, each bad line named.
+
+    The size limit is an upload handler, which must be installed before anything reads the body;
+    the CSRF check reads it, so it runs here, after the handler, rather than in the middleware."""
+
+    http_method_names = ["post"]
+    refusal = services.roi.NOT_YOUR_PROJECT
+
+    def post(self, request, *args, **kwargs):
+        request.upload_handlers.insert(0, roi_import.SizeLimitedUploadHandler(request))
+        return csrf_protect(self.upload)(request, *args, **kwargs)
+
+    def upload(self, request, *args, **kwargs):
+        form = RoiUploadForm(request.POST, request.FILES)
+        import_errors: list[dict] = []
+        if getattr(request, "roi_upload_too_large", False):
+            form.is_valid()
+            form.errors.pop("file", None)
+            form.add_error("file", roi_import.FILE_TOO_LARGE.format(limit=roi_import.max_bytes()))
+        elif form.is_valid():
+            try:
+                rows = roi_import.read_upload(form.cleaned_data["file"])
+                result = services.roi_entries_import(project_or_none=self.project, rows=rows, by=request.user)
+            except RoiFileError as exc:
+                form.add_error("file", exc.message)
+            except RoiImportError as exc:
+                form.add_error(None, exc.message)
+                import_errors = exc.rows
+            except (ValidationError, DomainError) as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"Imported {result.total} row(s): {result.created} new, {result.updated} changed, "
+                    f"{result.unchanged} unchanged.",
+                )
+                return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
+        view = ProjectRoiView(request=request, kwargs=self.kwargs, args=self.args)
+        view.project = self.project
+        ctx = view.get_context_data(upload_form=form, import_errors=import_errors)
+        return view.render_to_response(ctx)
+
+
+class ProjectRoiTemplateView(ProjectMixin, View):
+    """The import template, prefilled with the project's slug (CSV or XLSX)."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, *args, fmt: str, **kwargs):
+        project = self.get_project()
+        if fmt == "xlsx":
+            body = roi_import.template_xlsx(project.slug)
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            body, content_type = roi_import.template_csv(project.slug), "text/csv; charset=utf-8"
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="keel-roi-template-{project.slug}.{fmt}"'
+        return response
+
+
+class ProjectRoiDeleteView(ProjectWriteMixin, View):
+    """Delete one ledger entry (logged by mistake)."""
+
+    http_method_names = ["post"]
+    refusal = services.roi.NOT_YOUR_PROJECT
+
+    def post(self, request, *args, pk: int, **kwargs):
+        entry = get_object_or_404(self.project.roi_entries, pk=pk)
+        try:
+            services.roi_entry_delete(by=request.user, entry=entry)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Entry for {entry.month:%Y-%m} ({entry.get_category_display()}) deleted.")
+        return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
+
+
+class RoiQuickLogView(RoleRequiredMixin, TemplateView):
+    """The quick-log form of the team lead's home page: this month's actual for one of their projects.
+    Saved: back to the home page. Refused: the form again, with the reasons next to the fields."""
+
+    allowed_roles = WRITER_ROLES
+    http_method_names = ["post"]
+    template_name = "projects/roi_quick_log.html"
+
+    def post(self, request):
+        form = RoiQuickLogForm(request.POST, user=request.user)
+        if form.is_valid():
+            values = form.service_values()
+            project = values.pop("project")
+            try:
+                services.roi_entry_log(by=request.user, project=project, **values)
+            except (ValidationError, DomainError) as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"Logged {values['amount']} for {project.name}, {values['month']:%Y-%m}.")
+                return redirect("home")
+        return self.render_to_response(self.get_context_data(roi_quick_log_form=form))
+
+
+def roi_home_context(*, user) -> dict:
+    """What templates/projects/partials/_roi_quick_log.html needs: the user's team projects with this
+    month's ROI status, and the quick-log form (only for projects they may log)."""
+    month = this_month()
+    projects = list(roi_month_status_for_user(user=user, month=month))
+    return {
+        "roi_month": month,
+        "roi_projects": projects,
+        "roi_quick_log_form": RoiQuickLogForm(user=user, projects=projects),
+        "roi_reporting_currency": services.reporting_currency(),
+    }
+
+
+__all__ = [
+    "ProjectRoiDeleteView",
+    "ProjectRoiImportView",
+    "ProjectRoiTemplateView",
+    "ProjectRoiView",
+    "RoiQuickLogView",
+    "roi_home_context",
+]

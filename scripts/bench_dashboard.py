@@ -1,0 +1,219 @@
+#!/usr/bin/env python
+"""`make bench`: the executive dashboard's server time at 100 and at 5,000 projects.
+
+One run, bounded (--budget, default 900 s):
+  1. builds a throwaway Keel database: SQLite under var/bench/ by default; with DATABASE_URL set, a
+     separate database named <name>_bench_dashboard on that server (created and dropped here, never
+     the configured database itself);
+  2. seeds the first scale (`seed_portfolio`: teams, projects, FX rates and --months of ROI entries
+     per project, bulk-created without audit events) and adds governance data the way a busy
+     portfolio has it (0-3 risks per project, an open finding on every seventh);
+  3. signs in an executive with Django's test Client and times GET /governance/dashboard/ (the full
+     page: every tile, the five charts, the projects table) and GET /api/v1/portfolio/summary,
+     --requests times each after a warm-up, counting the queries of one request;
+  4. seeds up to the next scale and measures again;
+  5. prints a table and writes var/bench/dashboard.json.
+
+The times are server time in-process (request in, response rendered), not network or browser time.
+Run it with `make bench`, or `.venv/bin/python scripts/bench_dashboard.py --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from benchkit import BENCH_DIR, BudgetExceeded, on_alarm, percentile, setup_database
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from core.roles import Role
+from governance.models import Finding, FindingKind, Risk, RiskCategory, RiskStatus, Severity
+from projects.management.commands.seed_portfolio import seed_portfolio
+from projects.models import AIProject, ROIEntry
+
+PAGES = {
+    "dashboard": "/governance/dashboard/",
+    "summary_api": "/api/v1/portfolio/summary",
+}
+
+
+def add_governance(prefix: str, owner) -> dict[str, int]:
+    """0-3 risks per project (scores and statuses spread over the whole range) and an open finding on
+    every seventh project, bulk-created (the services would audit each; not what is measured here)."""
+    ids = list(AIProject.objects.filter(slug__startswith=f"{prefix}-").order_by("pk").values_list("pk", flat=True))
+    categories = RiskCategory.values
+    statuses = RiskStatus.values
+    review = timezone.localdate() + dt.timedelta(days=90)
+    risks = []
+    for i, pk in enumerate(ids):
+        for k in range(i % 4):
+            lk, im = 1 + (i + k) % 5, 1 + (i * 3 + k) % 5
+            risk = Risk(
+                project_id=pk, title=f"Risk {k} of {prefix} {i}", category=categories[(i + k) % len(categories)],
+                likelihood=lk, impact=im, residual_likelihood=max(1, lk - 1), residual_impact=im,
+                owner=owner, status=statuses[(i + k) % len(statuses)], next_review_date=review,
+            )  # fmt: skip
+            risk.compute_scores()
+            risks.append(risk)
+    Risk.objects.bulk_create(risks, batch_size=5000)
+    findings = [
+        Finding(kind=FindingKind.RISK_REVIEW_OVERDUE, severity=Severity.HIGH, title=f"Finding on {prefix} {i}",
+                subject_type="bench", subject_id=f"{prefix}-{i}", project_id=pk)
+        for i, pk in enumerate(ids) if i % 7 == 0
+    ]  # fmt: skip
+    Finding.objects.bulk_create(findings, batch_size=5000)
+    return {"risks": len(risks), "findings": len(findings)}
+
+
+class QueryCounter:
+    """Counts the queries of one request (a connection wrapper: survives the request's connection
+    handling, which a captured query log does not outside a test transaction)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def measure(client: Client, path: str, requests: int) -> dict:
+    for _ in range(2):  # warm-up: connection, template and plan caches
+        client.get(path)
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} answered {response.status_code}: {response.content[:300]!r}")
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path} answered {response.status_code}")
+    return {
+        "path": path,
+        "queries": counter.count,
+        "bytes": len(response.content),
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "p95_ms": round(percentile(times, 95) * 1000, 1),
+        "min_ms": round(min(times) * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+        "requests": requests,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[100, 5000], help="portfolio sizes, ascending")
+    parser.add_argument("--months", type=int, default=36, help="months of ROI entries per project")
+    parser.add_argument("--requests", type=int, default=20, help="timed requests per page and scale")
+    parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
+    parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database")
+    parser.add_argument("--output", type=Path, default=BENCH_DIR / "dashboard.json")
+    args = parser.parse_args()
+    if args.scales != sorted(args.scales):
+        parser.error("--scales must be ascending (each scale adds to the one before)")
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.budget)
+    t0 = time.perf_counter()
+    db_created = False
+    try:
+        vendor, db_name = setup_database("dashboard")
+        db_created = True
+        print(f"Keel DB: {vendor} {db_name}", flush=True)
+        User = get_user_model()
+        executive = User.objects.create_user("bench-exec")
+        executive.groups.add(Group.objects.get(name=Role.EXECUTIVE))
+        risk_owner = User.objects.create_user("bench-risk-owner")
+        client = Client()
+        client.force_login(executive)
+
+        results, seeded = [], 0
+        for n, scale in enumerate(args.scales):
+            started = time.perf_counter()
+            counts = seed_portfolio(scale=scale - seeded, months=args.months, prefix=f"s{n}")
+            governance = add_governance(f"s{n}", risk_owner)
+            seed_seconds = time.perf_counter() - started
+            seeded = scale
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cur:
+                    cur.execute("ANALYZE")  # fresh statistics, as autovacuum would soon have them
+            data = {
+                "projects": AIProject.objects.count(),
+                "roi_entries": ROIEntry.objects.count(),
+                "risks": Risk.objects.count(),
+                "findings": Finding.objects.count(),
+            }
+            print(f"  seeded to {data['projects']} projects, {data['roi_entries']} ROI entries in "
+                  f"{seed_seconds:.1f} s", flush=True)  # fmt: skip
+            pages = {name: measure(client, path, args.requests) for name, path in PAGES.items()}
+            for name, r in pages.items():
+                print(f"  {name}: median {r['median_ms']} ms, p95 {r['p95_ms']} ms, {r['queries']} queries", flush=True)
+            results.append({"scale": scale, "seed_seconds": round(seed_seconds, 1), "seeded": {**counts, **governance},
+                            "data": data, "pages": pages})  # fmt: skip
+
+        report = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "database": {"vendor": vendor, "name": str(db_name)},
+            "months": args.months,
+            "results": results,
+            "same_query_count_at_every_scale": {
+                name: len({r["pages"][name]["queries"] for r in results}) == 1 for name in PAGES
+            },
+            "total_seconds": round(time.perf_counter() - t0, 1),
+        }
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print_table(report)
+        print(f"\nJSON: {args.output}")
+        return 0
+    finally:
+        signal.alarm(0)
+        if db_created and not args.keep_db:
+            with contextlib.suppress(Exception):
+                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+
+
+def print_table(r: dict) -> None:
+    print(f"\nDashboard benchmark: {r['months']} months of ROI entries per project, {r['database']['vendor']}, "
+          f"{r['machine']['cpus']} CPUs, server time in-process")  # fmt: skip
+    print(f"{'projects':>9} {'ROI entries':>12} {'page':<12} {'median ms':>10} {'p95 ms':>8} {'queries':>8} "
+          f"{'KiB':>6} {'seeded in s':>12}")  # fmt: skip
+    print("-" * 84)
+    for res in r["results"]:
+        data = res["data"]
+        for name, page in res["pages"].items():
+            kib, seeded = page["bytes"] // 1024, res["seed_seconds"]
+            print(f"{data['projects']:>9,} {data['roi_entries']:>12,} {name:<12} {page['median_ms']:>10} "
+                  f"{page['p95_ms']:>8} {page['queries']:>8} {kib:>6} {seeded:>12}")  # fmt: skip
+    print("-" * 84)
+    same = r["same_query_count_at_every_scale"]
+    print("same query count at every scale: " + ", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()))
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BudgetExceeded as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,347 @@
+#!/usr/bin/env python
+"""`make bench`: OpenLineage ingest throughput (events/s) for 10,000+ generated job-run events.
+
+One run, bounded (--budget, default 900 s):
+  1. builds a throwaway Keel database: SQLite under var/bench/ by default; with DATABASE_URL set, a
+     separate database named <name>_bench_lineage on that server (created and dropped here, never the
+     configured database itself);
+  2. generates --events realistic RunEvents (seeded, reproducible): a layered pipeline (raw -> staging
+     -> marts -> features -> training sets -> models) where each job reads 1-3 datasets of the layer
+     before and writes 1-3 of its own, every output with a `schema` facet (5-12 columns, PII-ish names
+     among them) and a `columnLineage` facet (each output column from 1-2 input columns, DIRECT
+     IDENTITY / TRANSFORMATION (some masked) / AGGREGATION and INDIRECT FILTER / JOIN); every job runs
+     --runs-per-job times, so later runs take the upsert path;
+  3. section "ingest": times lineage_event_ingest() (validation against the spec schemas, raw row,
+     graph upserts, audit event, lineage_changed) for every event, one transaction each, with the
+     receivers of lineage_changed disconnected: the ingest alone;
+  4. section "duplicates": re-sends --duplicate-events of them (each a no-op);
+  5. section "api": --api-events more through POST /api/v1/lineage (Django test Client, in-process);
+  6. section "with_receivers": --receiver-events more with lineage_changed's receivers connected
+     (PII propagation and obligations, when that part is installed): ingest as production runs it;
+  7. prints a table and writes var/bench/lineage_ingest_<vendor>.json.
+
+Other sections (e.g. propagation on the resulting graph) can be added to main() between "ingest" and
+the report, reusing the database it leaves. Run it with `make bench`, or
+`.venv/bin/python scripts/bench_lineage.py --help`; `DATABASE_URL=postgres://... ` for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import random
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from benchkit import BENCH_DIR, BudgetExceeded, on_alarm, percentile, setup_database
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+
+from core.roles import Role
+from governance.lineage.ingest import lineage_event_ingest
+from governance.lineage.signals import lineage_changed
+from governance.models import (
+    AuditEvent,
+    ColumnEdge,
+    Dataset,
+    DatasetField,
+    Job,
+    LineageEdge,
+    LineageEvent,
+    Run,
+)
+
+LAYERS = ("raw", "staging", "mart", "features", "training", "model")
+NAMESPACES = ("postgres://warehouse:5432", "s3://lake", "bigquery", "snowflake://acme-prod")
+COLUMNS = (
+    "id", "customer_id", "email", "name", "phone", "address", "birth_date", "iban", "country", "city",
+    "amount", "currency", "created_at", "updated_at", "status", "segment", "score", "label", "device_id",
+    "ip_address", "order_id", "product_id", "quantity", "price", "discount", "channel", "session_id",
+)  # fmt: skip
+TRANSFORMATIONS = (
+    ("DIRECT", "IDENTITY", False, 50),
+    ("DIRECT", "TRANSFORMATION", False, 15),
+    ("DIRECT", "TRANSFORMATION", True, 10),
+    ("DIRECT", "AGGREGATION", False, 10),
+    ("INDIRECT", "FILTER", False, 10),
+    ("INDIRECT", "JOIN", False, 5),
+)
+PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.30.0/integration/spark"
+RUN_EVENT = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+SCHEMA_URL = "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+CLL_URL = "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+STATS_URL = "https://openlineage.io/spec/facets/1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet"
+
+
+# --- the generated pipeline ---------------------------------------------------------------------
+
+
+class Pipeline:
+    """A seeded, layered graph of datasets and the jobs between layers; events are runs of the jobs."""
+
+    def __init__(self, *, jobs: int, datasets_per_layer: int, seed: int = 7):
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
+        self.rng = rng
+        self.datasets: list[list[tuple[str, str, list[str]]]] = []
+        for layer in LAYERS:
+            row = []
+            for i in range(datasets_per_layer):
+                namespace = NAMESPACES[i % len(NAMESPACES)]
+                columns = rng.sample(COLUMNS, rng.randint(5, 12))
+                row.append((namespace, f"{layer}.table_{i:05d}", columns))
+            self.datasets.append(row)
+        self.jobs = []
+        for j in range(jobs):
+            layer = 1 + j % (len(LAYERS) - 1)
+            inputs = rng.sample(self.datasets[layer - 1], rng.randint(1, 3))
+            outputs = rng.sample(self.datasets[layer], rng.randint(1, 3))
+            lineage = {}
+            for ns, name, columns in outputs:
+                fields = {}
+                for column in columns:
+                    picks = []
+                    for _ in range(rng.randint(1, 2)):
+                        src_ns, src_name, src_columns = rng.choice(inputs)
+                        kind, subtype, masking, _ = rng.choices(TRANSFORMATIONS, [t[3] for t in TRANSFORMATIONS])[0]
+                        picks.append(
+                            {
+                                "namespace": src_ns,
+                                "name": src_name,
+                                "field": rng.choice(src_columns),
+                                "transformations": [{"type": kind, "subtype": subtype, "masking": masking}],
+                            }
+                        )
+                    fields[column] = {"inputFields": picks}
+                lineage[(ns, name)] = fields
+            self.jobs.append((f"{LAYERS[layer]}_job_{j:05d}", inputs, outputs, lineage))
+
+    def event(self, n: int) -> dict:
+        job_index = n % len(self.jobs)
+        name, inputs, outputs, lineage = self.jobs[job_index]
+        run = n // len(self.jobs)
+        when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=n)
+        return {
+            "eventType": "COMPLETE",
+            "eventTime": when.isoformat(),
+            "producer": PRODUCER,
+            "schemaURL": RUN_EVENT,
+            "run": {"runId": f"00000000-0000-4000-8000-{n:012d}", "facets": {}},
+            "job": {"namespace": "bench", "name": name, "facets": {}},
+            "inputs": [{"namespace": ns, "name": nm, "facets": {}} for ns, nm, _ in inputs],
+            "outputs": [
+                {
+                    "namespace": ns,
+                    "name": nm,
+                    "facets": {
+                        "schema": {
+                            "_producer": PRODUCER,
+                            "_schemaURL": SCHEMA_URL,
+                            "fields": [{"name": c, "type": "varchar"} for c in columns],
+                        },
+                        "columnLineage": {
+                            "_producer": PRODUCER,
+                            "_schemaURL": CLL_URL,
+                            "fields": lineage[(ns, nm)],
+                        },
+                    },
+                    "outputFacets": {
+                        "outputStatistics": {"_producer": PRODUCER, "_schemaURL": STATS_URL, "rowCount": 1000 + run}
+                    },
+                }
+                for ns, nm, columns in outputs
+            ],
+        }
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def pipeline_user():
+    user = get_user_model().objects.create_user("etl-bot")
+    user.groups.add(Group.objects.get_or_create(name=Role.TEAM_LEAD)[0])
+    return user
+
+
+def summary(times: list[float], started: float, ended: float) -> dict:
+    seconds = ended - started
+    return {
+        "events": len(times),
+        "seconds": round(seconds, 3),
+        "events_per_second": round(len(times) / seconds, 1) if seconds else None,
+        "ms_per_event": {
+            "median": round(statistics.median(times) * 1000, 2),
+            "p95": round(percentile(times, 95) * 1000, 2),
+            "max": round(max(times) * 1000, 2),
+        },
+    }
+
+
+def run_ingest(events, user, *, expect: str) -> dict:
+    times = []
+    started = time.perf_counter()
+    for body in events:
+        t = time.perf_counter()
+        result = lineage_event_ingest(payload=body, by=user)
+        times.append(time.perf_counter() - t)
+        if result.status != expect:
+            raise RuntimeError(f"expected {expect}, got {result.status}")
+    return summary(times, started, time.perf_counter())
+
+
+def run_api(events, user) -> dict:
+    client = Client()
+    client.force_login(user)
+    times = []
+    started = time.perf_counter()
+    for body in events:
+        t = time.perf_counter()
+        response = client.post("/api/v1/lineage", data=json.dumps(body), content_type="application/json")
+        times.append(time.perf_counter() - t)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /api/v1/lineage -> {response.status_code}: {response.content[:300]}")
+    return summary(times, started, time.perf_counter())
+
+
+def graph_counts() -> dict:
+    return {
+        "raw_events": LineageEvent.objects.count(),
+        "jobs": Job.objects.count(),
+        "runs": Run.objects.count(),
+        "datasets": Dataset.objects.count(),
+        "fields": DatasetField.objects.count(),
+        "dataset_edges": LineageEdge.objects.count(),
+        "column_edges": ColumnEdge.objects.count(),
+        "audit_events": AuditEvent.objects.count(),
+    }
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=10_000, help="events in the main ingest section")
+    parser.add_argument("--runs-per-job", type=int, default=2, help="each job runs this often among --events")
+    parser.add_argument("--datasets-per-layer", type=int, default=1_500)
+    parser.add_argument("--duplicate-events", type=int, default=1_000)
+    parser.add_argument("--api-events", type=int, default=1_000)
+    parser.add_argument("--receiver-events", type=int, default=500, help="0 skips the with_receivers section")
+    parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
+    parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
+    parser.add_argument("--output", type=Path, default=None, help="default var/bench/lineage_ingest_<vendor>.json")
+    args = parser.parse_args()
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(args.budget)
+    t0 = time.perf_counter()
+    db_created = False
+    receivers = list(lineage_changed.receivers)
+    try:
+        vendor, db_name = setup_database("lineage")
+        db_created = True
+        user = pipeline_user()
+        jobs = max(1, args.events // max(1, args.runs_per_job))
+        pipeline = Pipeline(jobs=jobs, datasets_per_layer=args.datasets_per_layer)
+        extra = args.api_events + args.receiver_events
+        events = [pipeline.event(n) for n in range(args.events + extra)]
+        print(
+            f"Keel DB: {vendor} {db_name}; {args.events} events over {jobs} jobs, "
+            f"{len(LAYERS) * args.datasets_per_layer} datasets in the pool",
+            flush=True,
+        )
+
+        # Section: ingest alone (receivers of lineage_changed disconnected).
+        lineage_changed.receivers = []
+        lineage_changed.sender_receivers_cache.clear()
+        ingest = run_ingest(events[: args.events], user, expect="accepted")
+        print(f"  ingest: {ingest['events_per_second']} events/s", flush=True)
+        after_ingest = graph_counts()
+
+        # Section: duplicates (each a no-op).
+        duplicates = run_ingest(events[: args.duplicate_events], user, expect="duplicate")
+        print(f"  duplicates: {duplicates['events_per_second']} events/s", flush=True)
+
+        # Section: through the HTTP API, in-process.
+        api = run_api(events[args.events : args.events + args.api_events], user) if args.api_events else None
+        if api:
+            print(f"  api: {api['events_per_second']} events/s", flush=True)
+
+        # Section: with lineage_changed's receivers (propagation, obligations) as production runs it.
+        lineage_changed.receivers = receivers
+        lineage_changed.sender_receivers_cache.clear()
+        with_receivers = None
+        if args.receiver_events:
+            with_receivers = run_ingest(events[args.events + args.api_events :], user, expect="accepted")
+            with_receivers["receivers"] = len(receivers)
+            print(f"  with {len(receivers)} receiver(s): {with_receivers['events_per_second']} events/s", flush=True)
+
+        # (Further sections, e.g. propagation over the graph built above, go here.)
+
+        report = {
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "database": {"vendor": vendor, "name": str(db_name)},
+            "workload": {
+                "events": args.events,
+                "jobs": jobs,
+                "runs_per_job": args.runs_per_job,
+                "dataset_pool": len(LAYERS) * args.datasets_per_layer,
+                "layers": list(LAYERS),
+            },
+            "ingest": ingest,
+            "graph_after_ingest": after_ingest,
+            "duplicates": duplicates,
+            "api": api,
+            "with_receivers": with_receivers,
+            "graph_final": graph_counts(),
+            "total_seconds": round(time.perf_counter() - t0, 1),
+        }
+        output = args.output or BENCH_DIR / f"lineage_ingest_{vendor}.json"
+        output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        print_table(report)
+        print(f"\nJSON: {output}")
+        return 0
+    finally:
+        signal.alarm(0)
+        lineage_changed.receivers = receivers
+        lineage_changed.sender_receivers_cache.clear()
+        if db_created and not args.keep_db:
+            with contextlib.suppress(Exception):
+                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+
+
+def print_table(r: dict) -> None:
+    g = r["graph_after_ingest"]
+    print(
+        f"\nLineage ingest benchmark ({r['database']['vendor']}): {r['workload']['events']} events, "
+        f"{g['datasets']} datasets, {g['fields']} fields, {g['dataset_edges']} dataset edges, "
+        f"{g['column_edges']} column edges"
+    )
+    print(f"{'section':<18}{'events':>8}{'seconds':>10}{'events/s':>10}{'median ms':>11}{'p95 ms':>9}")
+    for key in ("ingest", "duplicates", "api", "with_receivers"):
+        s = r.get(key)
+        if s:
+            ms = s["ms_per_event"]
+            print(
+                f"{key:<18}{s['events']:>8}{s['seconds']:>10.1f}{s['events_per_second']:>10.1f}"
+                f"{ms['median']:>11.2f}{ms['p95']:>9.2f}"
+            )
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BudgetExceeded as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,108 @@
+"""The dashboard page, its exports and /api/v1/portfolio/summary cost a fixed number of queries however
+large the portfolio (all aggregation happens in the database).
+
+Each is measured with 10 and with 500 projects, each with a ROI ledger (seed_portfolio: planned and
+actual value and cost every month, some projects in USD or GBP), two risks and, for every fifth, an
+open finding. The counts must be equal and within the budget measured when the page was written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
+from projects.management.commands.seed_portfolio import seed_portfolio
+from projects.models import AIProject, ROIEntry
+
+pytestmark = pytest.mark.django_db
+
+SMALL, LARGE = 10, 500
+MONTHS = 6
+# Session, user, roles, and the dashboard's own: team choices, (team, stage) groups, (team, month) ledger
+# groups, risks, findings, sign-offs, compliance coverage, matrix points, the table's count and page.
+PAGE_BUDGET = 13
+API_BUDGET = 10
+EXPORT_BUDGET = 10
+
+
+def add_governance(prefix: str, owner) -> None:
+    """Two risks per project (one high open, one closed or medium) and an open finding on every fifth."""
+    projects = list(AIProject.objects.filter(slug__startswith=f"{prefix}-").order_by("pk"))
+    risks = []
+    for i, p in enumerate(projects):
+        for lk, im, status in ((4, 4, RiskStatus.OPEN), (3 + i % 3, 3, RiskStatus.CLOSED if i % 2 else "open")):
+            risk = Risk(project=p, title=f"Risk of {p.slug} {lk}x{im}", category="robustness", likelihood=lk,
+                        impact=im, residual_likelihood=lk, residual_impact=im, owner=owner, status=status,
+                        next_review_date=dt.date(2030, 1, 1))  # fmt: skip
+            risk.compute_scores()
+            risks.append(risk)
+    Risk.objects.bulk_create(risks, batch_size=500)
+    Finding.objects.bulk_create(
+        [Finding(kind=FindingKind.RISK_REVIEW_OVERDUE, severity=Severity.HIGH, title=f"Finding {p.slug}",
+                 subject_type="test", subject_id=p.slug, project=p) for p in projects[::5]]
+    )  # fmt: skip
+
+
+def portfolio_of(n: int, owner, prefix: str) -> None:
+    seed_portfolio(scale=n, months=MONTHS, prefix=prefix)
+    add_governance(prefix, owner)
+
+
+def queries(client, path, params=None) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, params or {})
+        assert response.status_code == 200, response.content[:300]
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+    return len(ctx.captured_queries)
+
+
+def measure(client, user, paths) -> list[int]:
+    client.force_login(user)
+    return [queries(client, path, params) for path, params in paths]
+
+
+PATHS = [
+    ("/governance/dashboard/", None),
+    ("/governance/dashboard/", {"team": "small-team-000", "stage": ["production", "development"], "tier": "high"}),
+    ("/governance/dashboard/", {"page": "2"}),
+    ("/", None),
+    ("/governance/dashboard/", {"export": "csv"}),
+    ("/governance/dashboard/", {"export": "xlsx"}),
+    ("/api/v1/portfolio/summary", None),
+    ("/api/v1/portfolio/summary", {"team": "small-team-000", "stage": "production"}),
+]
+
+
+def test_dashboard_and_summary_cost_the_same_queries_for_10_and_500_projects(client, executive, team_lead):
+    portfolio_of(SMALL, team_lead, "small")
+    small = measure(client, executive, PATHS)
+
+    portfolio_of(LARGE - SMALL, team_lead, "large")
+    assert AIProject.objects.count() == LARGE
+    assert ROIEntry.objects.count() == LARGE * MONTHS * 4
+    large = measure(client, executive, PATHS)
+
+    assert small == large
+    page, filtered, page2, home, csv, xlsx, api, api_filtered = large
+    assert max(page, filtered, page2, home) <= PAGE_BUDGET, large
+    assert max(csv, xlsx) <= EXPORT_BUDGET, large
+    assert api <= API_BUDGET, api
+    assert api_filtered <= API_BUDGET + 1, api_filtered
+
+
+def test_a_team_leads_dashboard_costs_the_same_too(client, team_lead):
+    from projects.models import Team
+
+    portfolio_of(SMALL, team_lead, "small")
+    Team.objects.filter(slug__startswith="small-team-").update(lead=team_lead)
+    small = measure(client, team_lead, PATHS[:3] + PATHS[6:])
+
+    portfolio_of(LARGE - SMALL, team_lead, "large")
+    Team.objects.filter(slug__startswith="large-team-").update(lead=team_lead)
+    large = measure(client, team_lead, PATHS[:3] + PATHS[6:])
+    assert small == large

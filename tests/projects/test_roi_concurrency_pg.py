@@ -1,0 +1,86 @@
+"""The same ROI rows written at the same moment by several people, on PostgreSQL.
+
+The project's row lock serialises the writers: one import creates the entries and the others find
+them in place (no doubling, no integrity error); of several people logging one key, one creates it
+and the others are told the key is taken. Each thread commits on its own connection, so these run
+outside the test transaction. Skipped without PostgreSQL locally; a failure under CI=true.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal as D
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from governance.audit import verify_chain
+from governance.models import AuditEvent
+from projects import services
+from projects.models import ROIEntry
+from projects.roi_import import ImportRow
+from tests.conftest import need_service
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+THREADS = 4
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only():
+    need_service(connection.vendor == "postgresql", "PostgreSQL")
+
+
+def all_at_once(fn, n: int = THREADS) -> list:
+    barrier = threading.Barrier(n)
+    outcomes: list = [None] * n
+
+    def worker(i: int) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = fn()
+        except BaseException as exc:  # every outcome is asserted on below
+            outcomes[i] = exc
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a writer thread hung"
+    return outcomes
+
+
+def test_the_same_file_imported_at_once_is_saved_once(team_lead, project):
+    rows = [
+        ImportRow(line=i + 2, values={"month": f"2025-{i + 1:02d}", "kind": "cost", "category": "compute",
+                                      "basis": "actual", "amount": str(100 + i)})
+        for i in range(12)
+    ]  # fmt: skip
+    outcomes = all_at_once(lambda: services.roi_entries_import(project_or_none=project, rows=rows, by=team_lead))
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    assert sorted((o.created, o.unchanged) for o in outcomes) == [(0, 12)] * (THREADS - 1) + [(12, 0)]
+    assert ROIEntry.objects.count() == 12
+    assert AuditEvent.objects.filter(action="roi_entry.created").count() == 12
+    assert verify_chain().ok
+
+
+def test_one_key_logged_at_once_is_created_once(team_lead, admin_user, project):
+    def create():
+        return services.roi_entry_create(
+            by=team_lead, project=project, month=dt.date(2025, 1, 1), kind="value", category="productivity",
+            basis="actual", amount=D("10"),
+        )  # fmt: skip
+
+    outcomes = all_at_once(create)
+    created = [o for o in outcomes if isinstance(o, ROIEntry)]
+    refused = [o for o in outcomes if isinstance(o, ValidationError)]
+    assert (len(created), len(refused)) == (1, THREADS - 1), outcomes
+    assert all("change that entry instead" in r.messages[0] for r in refused)
+    assert ROIEntry.objects.count() == 1
+    assert verify_chain().ok
