@@ -444,3 +444,36 @@ def pii_lineage_graph(paths: list[dict], *, height: int | None = None) -> dict |
         xaxis={**hidden, "range": [-0.6, last + 0.6]},
         yaxis={**hidden, "range": [-(rows - 1) - 0.6, 0.8]},
     )
+
+
+COMPLIANCE_SERIES = (("Met", "met", "#009e73"), ("Stale", "stale", "#e69f00"), ("Unmet", "unmet", "#d55e00"))
+
+
+def compliance_by_team(rows: list[dict], *, height: int | None = None) -> dict:
+    """Per team, compliance obligations met, stale (evidence given against old facts) and unmet, stacked."""
+    rows = list(reversed(rows))
+    y = [r["team"] for r in rows]
+    traces = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": name,
+            "y": y,
+            "x": [r[key] for r in rows],
+            "marker": {"color": colour},
+            "hovertemplate": f"%{{y}}: %{{x}} obligation(s) {name.lower()}<extra></extra>",
+        }
+        for name, key, colour in (
+            ("Met", "met", "#009e73"),
+            ("Stale", "stale", "#e69f00"),
+            ("Unmet", "unmet", "#d55e00"),
+        )
+    ]
+    return _figure(
+        traces,
+        height=height or max(220, 100 + 40 * len(rows)),
+        barmode="stack",
+        margin={"l": 140, "r": 10, "t": 10, "b": 40},
+        xaxis={"title": {"text": "Obligations"}, "tickformat": "d"},
+        yaxis={"type": "category", "automargin": True},
+    )

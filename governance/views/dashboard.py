@@ -31,6 +31,7 @@ from projects.models import Stage
 from projects.roi import money, pct
 
 from .. import charts
+from ..compliance.selectors import coverage_by_team
 from ..dashboard import (
     MATRIX_LIMIT,
     dashboard_filterset,
@@ -75,6 +76,9 @@ def dashboard_context(request, *, page_size: int = 25) -> dict:
         "funnel": charts.stage_funnel(summary.stages),
         "teams": charts.value_by_team(summary.teams, currency=currency),
     }
+    compliance_teams = coverage_by_team(projects)
+    if compliance_teams:
+        figures["compliance"] = charts.compliance_by_team(compliance_teams)
 
     page = Paginator(project_rows(projects, as_of=summary.as_of), page_size).get_page(request.GET.get("page"))
     for p in page.object_list:

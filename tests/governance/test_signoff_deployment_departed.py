@@ -44,3 +44,19 @@ def test_another_registrys_sync_leaves_the_finding_open(project):
     sync(other, remote_snapshot(project, model="other-model", aliases={}))
 
     assert open_deployment_findings() == [finding]
+
+
+def test_the_hourly_sweep_finds_a_version_that_served_before_its_model_was_linked(project, team_lead):
+    from governance.signoff.services import deployments_sweep
+    from projects.services import registered_model_link
+
+    registry = RegistryFactory(name="mlflow-prod")
+    assess(project, "minimal")
+    sync(registry, remote_snapshot(None, aliases={"production": "1"}))  # no keel.project tag: unlinked
+    assert open_deployment_findings() == []
+
+    registered_model_link(by=team_lead, model=registry.models.get(), project=project)
+    assert deployments_sweep() == 1
+    [finding] = open_deployment_findings()
+    assert finding.project == project
+    assert deployments_sweep() == 0  # idempotent

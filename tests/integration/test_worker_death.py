@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 
 from governance.audit import PG_CHAIN_LOCK_KEY, verify_chain
-from governance.models import AuditEvent
+from governance.models import AuditEvent, Finding, FindingKind
 from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus
 from projects.tasks import sync_registry
@@ -288,7 +288,10 @@ def test_worker_killed_mid_sync_is_redelivered_and_ends_as_an_undisturbed_sync(
         "deployment.observed": aliases + 1,
         "registered_model.linked": 1,
     }
-    assert AuditEvent.objects.count() == audit_before + sum(by_action.values())
+    # Governance's reaction, once: the linked model's champion serves production without a sign-off.
+    [finding] = Finding.objects.filter(kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL)
+    assert AuditEvent.objects.filter(action="finding.opened", object_id=str(finding.pk)).count() == 1
+    assert AuditEvent.objects.count() == audit_before + sum(by_action.values()) + 1
     assert RegisteredModel.objects.get(name="model-00").project == project
     assert verify_chain().ok
 
