@@ -471,9 +471,9 @@ def compliance_by_team(rows: list[dict], *, height: int | None = None) -> dict:
     ]
     return _figure(
         traces,
-        height=height or max(220, 100 + 40 * len(rows)),
+        height=height or max(260, 120 + 40 * len(rows)),
         barmode="stack",
         margin={"l": 140, "r": 10, "t": 10, "b": 40},
-        xaxis={"title": {"text": "Obligations"}, "tickformat": "d"},
+        xaxis={"tickformat": "d", "ticksuffix": " "},
         yaxis={"type": "category", "automargin": True},
     )

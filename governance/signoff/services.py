@@ -65,6 +65,7 @@ COMMENT_NEEDED = "Say why: a rejection or a request for changes needs a comment.
 CANNOT_WITHDRAW = "Only the requester, the project's team lead or an admin can withdraw this request."
 
 WRITE_BACK_TAG = "keel.signoff"
+RECERTIFICATION_REJECTED = "recertification_rejected"
 SEVERE_TIERS = {RiskTier.HIGH: Severity.HIGH, RiskTier.PROHIBITED: Severity.CRITICAL}
 
 
@@ -326,6 +327,15 @@ def _decide(*, by, request: SignOffRequest, verdict: str, comment: str, role: st
     )
     if verdict == Verdict.REJECT:
         _close(request, SignOffStatus.REJECTED, actor=by, reason=decision.comment)
+        # A rejected re-certification withdraws the earlier approval of the same version: the gate must
+        # not keep allowing what a reviewer has just refused.
+        for earlier in (
+            SignOffRequest.objects.select_for_update(of=("self",))
+            .select_related("policy", "project", "requested_by", "model_version__registered_model__registry")
+            .filter(model_version_id=request.model_version_id, status=SignOffStatus.APPROVED)
+        ):
+            reason = f"Re-certification request #{request.pk} was rejected: {decision.comment}"
+            _invalidate(earlier, [(RECERTIFICATION_REJECTED, reason)], actor=by)
         transaction.on_commit(lambda: notifications.decided(decision.pk))
     elif verdict == Verdict.REQUEST_CHANGES:
         transaction.on_commit(lambda: notifications.decided(decision.pk))
