@@ -22,7 +22,7 @@ class ProjectForm(forms.ModelForm):
         model = AIProject
         fields = [
             "name", "purpose", "team", "owner", "executive_sponsor", "stage", "health",
-            "currency", "expected_investment", "expected_annual_value", "horizon_months",
+            "currency", "expected_investment", "expected_annual_value", "start_month", "horizon_months",
         ]  # fmt: skip
         widgets = {"purpose": forms.Textarea(attrs={"rows": 4})}
 

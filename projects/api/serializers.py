@@ -68,7 +68,7 @@ class ProjectSerializer(serializers.ModelSerializer):
         fields = [
             "id", "url", "slug", "name", "purpose", "team", "owner", "executive_sponsor", "stage",
             "allowed_next_stages", "stage_changed_at", "health", "risk_tier", "currency", "expected_investment",
-            "expected_annual_value", "horizon_months", "created_at", "updated_at",
+            "expected_annual_value", "start_month", "horizon_months", "created_at", "updated_at",
         ]  # fmt: skip
         # risk_tier is set by governance's tier assessment (/api/v1/risk-assessments/); "" = not assessed yet.
         read_only_fields = ["id", "slug", "stage", "stage_changed_at", "risk_tier", "created_at", "updated_at"]

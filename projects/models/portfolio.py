@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -67,6 +69,15 @@ class Health(models.TextChoices):
     OFF_TRACK = "off_track", "Off track"
 
 
+NOT_FIRST_OF_MONTH = "A month is stored as its first day (e.g. 2026-11-01), not {value}."
+
+
+def first_of_month_validator(value: dt.date) -> None:
+    """Months are dates on day 1, so that (project, month, …) is one key whatever day was typed."""
+    if value is not None and value.day != 1:
+        raise ValidationError(NOT_FIRST_OF_MONTH.format(value=value.isoformat()), code="not_first_of_month")
+
+
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as EUR or USD.")
 
 
@@ -97,6 +108,12 @@ class AIProject(models.Model):
     )
     expected_annual_value = models.DecimalField(
         max_digits=14, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    start_month = models.DateField(
+        null=True,
+        blank=True,
+        validators=[first_of_month_validator],
+        help_text="The first month the business case counts from (the 1st of a month); blank: not set.",
     )
     horizon_months = models.PositiveSmallIntegerField(
         default=36, validators=[MinValueValidator(1), MaxValueValidator(240)], help_text="Months the case covers."

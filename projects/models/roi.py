@@ -3,7 +3,6 @@ and the dated FX rates that turn every amount into the organisation's reporting 
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,15 +11,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from .portfolio import currency_validator
-
-NOT_FIRST_OF_MONTH = "A month is stored as its first day (e.g. 2026-11-01), not {value}."
-
-
-def first_of_month_validator(value: dt.date) -> None:
-    """Months are dates on day 1, so that (project, month, …) is one key whatever day was typed."""
-    if value is not None and value.day != 1:
-        raise ValidationError(NOT_FIRST_OF_MONTH.format(value=value.isoformat()), code="not_first_of_month")
+from .portfolio import currency_validator, first_of_month_validator
 
 
 class RoiKind(models.TextChoices):

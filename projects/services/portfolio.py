@@ -17,11 +17,11 @@ from ..permissions import can_change_project, can_create_project_in, can_manage_
 
 PROJECT_FIELDS = (
     "name", "slug", "purpose", "team", "owner", "executive_sponsor", "stage", "health",
-    "currency", "expected_investment", "expected_annual_value", "horizon_months",
+    "currency", "expected_investment", "expected_annual_value", "start_month", "horizon_months",
 )  # fmt: skip
 PROJECT_EDITABLE = (
     "name", "purpose", "team", "owner", "executive_sponsor", "health",
-    "currency", "expected_investment", "expected_annual_value", "horizon_months",
+    "currency", "expected_investment", "expected_annual_value", "start_month", "horizon_months",
 )  # fmt: skip
 TEAM_FIELDS = ("name", "slug", "description", "lead", "members")
 
@@ -97,6 +97,7 @@ def project_create(
     expected_investment: Decimal = Decimal("0"),
     expected_annual_value: Decimal = Decimal("0"),
     horizon_months: int = 36,
+    start_month=None,
 ) -> AIProject:
     """Register a project. `by=None` is the system itself (seeding, migrations), which skips the role check."""
     if by is not None and not can_create_project_in(by, team):
@@ -118,6 +119,7 @@ def project_create(
         expected_investment=expected_investment,
         expected_annual_value=expected_annual_value,
         horizon_months=horizon_months,
+        start_month=start_month,
     )
     project.full_clean()
     project.save()

@@ -94,7 +94,7 @@ def test_api_create_with_good_input_writes_the_project_and_one_audit_event(lead_
     assert event.after == {
         "name": "Claims triage", "slug": "claims-triage", "purpose": "Routes incoming claims.", "team": team.pk,
         "owner": team_lead.pk, "executive_sponsor": None, "stage": "idea", "health": "on_track", "currency": "EUR",
-        "expected_investment": "1000.00", "expected_annual_value": "0.00", "horizon_months": 36,
+        "expected_investment": "1000.00", "expected_annual_value": "0.00", "start_month": None, "horizon_months": 36,
     }  # fmt: skip
 
 
