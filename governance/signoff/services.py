@@ -540,6 +540,19 @@ def production_signal_q(prefix: str = "") -> Q:
     )
 
 
+def means_production(observation: DeploymentObservation) -> bool:
+    """production_signal_q() for one observation in memory (it must stay in step with that query)."""
+    from django.conf import settings
+
+    if observation.observed_until is not None:
+        return False
+    if observation.signal == Signal.ALIAS:
+        return observation.name in settings.KEEL_PRODUCTION_ALIASES
+    if observation.signal == Signal.STAGE:
+        return observation.name.lower() == "production"
+    return observation.signal == Signal.APPROVAL and observation.name.lower() == "approved"
+
+
 def is_serving_production(version: ModelVersion) -> bool:
     return DeploymentObservation.objects.filter(production_signal_q(), version=version).exists()
 
@@ -554,9 +567,11 @@ def valid_approval(version: ModelVersion, *, now: dt.datetime | None = None) -> 
     )
 
 
-def _check_serving(version: ModelVersion, project: AIProject | None) -> bool:
-    """Open a finding if this version serves production without a valid approval."""
-    if project is None or not is_serving_production(version) or valid_approval(version) is not None:
+def _check_serving(version: ModelVersion, project: AIProject | None, *, serving: bool | None = None) -> bool:
+    """Open a finding if this version serves production without a valid approval (`serving`: already known)."""
+    if project is None or valid_approval(version) is not None:
+        return False
+    if not (serving if serving is not None else is_serving_production(version)):
         return False
     model = version.registered_model
     return _open_finding(
@@ -575,12 +590,12 @@ def _check_serving(version: ModelVersion, project: AIProject | None) -> bool:
 
 def deployment_check(*, observation: DeploymentObservation) -> bool:
     """The registry sync saw a version take an alias/stage/status: is it production, and approved?"""
-    if not DeploymentObservation.objects.filter(production_signal_q(), pk=observation.pk).exists():
+    if not means_production(observation):  # decided in Python: a sync reports hundreds of these
         return False
     version = ModelVersion.objects.select_related("registered_model__registry", "registered_model__project").get(
         pk=observation.version_id
     )
-    return _check_serving(version, version.registered_model.project)
+    return _check_serving(version, version.registered_model.project, serving=True)
 
 
 def deployment_findings_resolve_departed(*, registry) -> int:
