@@ -17,11 +17,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from core import audit
 from projects.models import AIProject, ROIEntry, Stage
 from projects.roi import RoiFigures, month_start
 from projects.selectors import roi_figures_for, roi_monthly_totals_by_project
 
+from .findings import finding_close, finding_open
 from .models import Finding, FindingKind, Severity
 
 SUBJECT_TYPE = "projects.aiproject"
@@ -84,10 +84,7 @@ def value_decay_check(*, today: dt.date | None = None) -> dict[str, int]:
             if project_id in retired
             else RECOVERED.format(share=_pct(share), months=months, through=through)
         )
-        finding.resolved_at = timezone.now()
-        finding.resolution = resolution
-        finding.save(update_fields=["resolved_at", "resolution"])
-        audit.record(actor=None, action="finding.resolved", obj=finding, after={"resolution": resolution})
+        finding_close(finding, resolution)
         counts["resolved"] += 1
 
     projects = AIProject.objects.in_bulk([pid for pid in decaying if pid not in open_findings])
@@ -99,33 +96,24 @@ def value_decay_check(*, today: dt.date | None = None) -> dict[str, int]:
         if last is not None and timezone.localdate(last) >= figures.decay_since:
             continue  # this episode already had its finding, which someone resolved by hand
         project = projects[project_id]
-        finding = Finding(
-            kind=FindingKind.VALUE_DECAY,
-            severity=Severity.MEDIUM,
-            title=DECAY_TITLE.format(project=project.name)[:300],
-            detail=DECAY_DETAIL.format(
-                share=_pct(share),
-                run=figures.decay_run_months,
-                since=f"{figures.decay_since:%Y-%m}",
-                through=f"{figures.actuals_through:%Y-%m}",
-                months=months,
-            ),
-            subject_type=SUBJECT_TYPE,
-            subject_id=str(project_id),
-            project=project,
-            assignee=project.owner,
-        )
         try:
             with transaction.atomic():  # a concurrent run that opened it first wins; this one skips it
-                finding.save()
-                audit.record(
-                    actor=None,
-                    action="finding.opened",
-                    obj=finding,
-                    after={
-                        "kind": finding.kind,
-                        "severity": finding.severity,
-                        "subject": f"{SUBJECT_TYPE}:{project_id}",
+                finding_open(
+                    kind=FindingKind.VALUE_DECAY,
+                    severity=Severity.MEDIUM,
+                    title=DECAY_TITLE.format(project=project.name),
+                    detail=DECAY_DETAIL.format(
+                        share=_pct(share),
+                        run=figures.decay_run_months,
+                        since=f"{figures.decay_since:%Y-%m}",
+                        through=f"{figures.actuals_through:%Y-%m}",
+                        months=months,
+                    ),
+                    subject_type=SUBJECT_TYPE,
+                    subject_id=str(project_id),
+                    project=project,
+                    assignee=project.owner,
+                    extra={
                         "decay_since": f"{figures.decay_since:%Y-%m}",
                         "decay_run_months": figures.decay_run_months,
                     },

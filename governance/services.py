@@ -17,6 +17,7 @@ from core.errors import DomainError, PermissionDeniedError, TransitionError
 from projects.models import AIProject
 
 from . import risk_scoring, tiering
+from .findings import finding_close, finding_open
 from .models import (
     RISK_TRANSITIONS,
     Finding,
@@ -330,10 +331,7 @@ def _resolve_findings(risk: Risk, resolution: str) -> int:
     for finding in Finding.objects.select_for_update().filter(
         kind=FindingKind.RISK_REVIEW_OVERDUE, subject_type="governance.risk", subject_id=str(risk.pk), resolved_at=None
     ):
-        finding.resolved_at = timezone.now()
-        finding.resolution = resolution
-        finding.save(update_fields=["resolved_at", "resolution"])
-        audit.record(actor=None, action="finding.resolved", obj=finding, after={"resolution": resolution})
+        finding_close(finding, resolution)
         resolved += 1
     return resolved
 
@@ -383,7 +381,7 @@ def risk_reviews_mark_overdue(*, today: dt.date | None = None) -> dict[str, int]
         last = last_opened.get(str(risk.pk))
         if last is not None and timezone.localdate(last) >= risk.next_review_date:
             continue
-        finding = Finding.objects.create(
+        finding_open(
             kind=FindingKind.RISK_REVIEW_OVERDUE,
             severity=REVIEW_FINDING_LEVELS[risk.residual_level],
             title=f"Review overdue: {risk.title} ({risk.project.name})",
@@ -392,12 +390,6 @@ def risk_reviews_mark_overdue(*, today: dt.date | None = None) -> dict[str, int]
             subject_id=str(risk.pk),
             project=risk.project,
             assignee=risk.owner,
-        )
-        audit.record(
-            actor=None,
-            action="finding.opened",
-            obj=finding,
-            after={"kind": finding.kind, "severity": finding.severity, "subject": f"governance.risk:{risk.pk}"},
         )
         counts["opened"] += 1
     return counts
@@ -429,10 +421,7 @@ def finding_resolve(*, by, finding: Finding, resolution: str) -> Finding:
         raise DomainError(FINDING_ALREADY_RESOLVED)
     if not resolution.strip():
         raise ValidationError({"resolution": ["Say how the finding was resolved."]})
-    finding.resolved_at = timezone.now()
-    finding.resolution = resolution.strip()[:300]
-    finding.save(update_fields=["resolved_at", "resolution"])
-    audit.record(actor=by, action="finding.resolved", obj=finding, after={"resolution": finding.resolution})
+    finding_close(finding, resolution.strip(), actor=by)
     return finding
 
 

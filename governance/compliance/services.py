@@ -24,6 +24,7 @@ from core.roles import Role, has_role
 from projects.models import AIProject
 from projects.permissions import can_change_project
 
+from ..findings import finding_close, finding_open
 from ..models import (
     Classification,
     Dataset,
@@ -247,21 +248,15 @@ def _finding_sync(obligation: Obligation, rule: rules.Rule, project: AIProject, 
         if finding.kind == kind:
             kind = None  # already open
             continue
-        finding.resolved_at = timezone.now()
-        finding.resolution = f"Obligation {rule.id} is now {obligation.get_status_display().lower()}."
-        finding.save(update_fields=["resolved_at", "resolution"])
-        entries.append(audit.entry(actor=None, action="finding.resolved", obj=finding,
-                                   after={"resolution": finding.resolution}))  # fmt: skip
+        resolution = f"Obligation {rule.id} is now {obligation.get_status_display().lower()}."
+        finding_close(finding, resolution, entries=entries)
     if kind is None:
         return
     what = "unmet" if kind == FindingKind.OBLIGATION_UNMET else "evidence stale"
-    finding = Finding.objects.create(
-        kind=kind, severity=rule.severity, title=f"{rule.title} ({rule.id}) {what}: {project.name}"[:300],
-        detail=f"{rule.description} {obligation.detail}", project=project, **subject,
+    finding_open(
+        kind=kind, severity=rule.severity, title=f"{rule.title} ({rule.id}) {what}: {project.name}",
+        detail=f"{rule.description} {obligation.detail}", project=project, entries=entries, **subject,
     )  # fmt: skip
-    entries.append(audit.entry(actor=None, action="finding.opened", obj=finding,
-                               after={"kind": kind, "severity": rule.severity,
-                                      "subject": f"governance.obligation:{obligation.pk}"}))  # fmt: skip
 
 
 def _evaluate_project(project: AIProject, entries: list) -> list[Obligation]:

@@ -26,6 +26,7 @@ from core.roles import is_admin, user_roles
 from projects.models import AIProject, DeploymentObservation, ModelVersion, RiskTier, Signal
 from projects.permissions import can_change_project
 
+from ..findings import finding_close, finding_open
 from ..models import (
     Finding,
     FindingKind,
@@ -390,16 +391,10 @@ def _open_finding(*, kind: str, severity: str, title: str, detail: str, subject,
     subject_type, subject_id = subject._meta.label_lower, str(subject.pk)
     if Finding.objects.filter(kind=kind, subject_type=subject_type, subject_id=subject_id, resolved_at=None).exists():
         return False
-    finding = Finding.objects.create(
-        kind=kind, severity=severity, title=title[:300], detail=detail, subject_type=subject_type,
-        subject_id=subject_id, project=project, assignee=assignee,
+    finding_open(
+        kind=kind, severity=severity, title=title, detail=detail, subject_type=subject_type, subject_id=subject_id,
+        project=project, assignee=assignee,
     )  # fmt: skip
-    audit.record(
-        actor=None,
-        action="finding.opened",
-        obj=finding,
-        after={"kind": kind, "severity": severity, "subject": f"{subject_type}:{subject_id}"},
-    )
     return True
 
 
@@ -412,10 +407,7 @@ def _resolve_version_findings(version_id: int, resolution: str) -> None:
     )
     kinds = [FindingKind.DEPLOYED_WITHOUT_APPROVAL, FindingKind.SIGNOFF_INVALIDATED, FindingKind.SIGNOFF_EXPIRED]
     for finding in Finding.objects.select_for_update().filter(subjects, kind__in=kinds, resolved_at=None):
-        finding.resolved_at = timezone.now()
-        finding.resolution = resolution
-        finding.save(update_fields=["resolved_at", "resolution"])
-        audit.record(actor=None, action="finding.resolved", obj=finding, after={"resolution": resolution})
+        finding_close(finding, resolution)
 
 
 def _severity(request: SignOffRequest) -> str:
@@ -611,17 +603,15 @@ def deployment_findings_resolve_departed(*, registry) -> int:
     departed = ModelVersion.objects.filter(pk__in=open_ids, registered_model__registry=registry).exclude(
         pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id")
     )
+    gone = [str(pk) for pk in departed.values_list("pk", flat=True)]
+    findings = Finding.objects.select_for_update().filter(
+        kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, subject_type="projects.modelversion", subject_id__in=gone,
+        resolved_at=None,
+    )  # fmt: skip
     resolved = 0
-    for version_id in departed.values_list("pk", flat=True):
-        for finding in Finding.objects.select_for_update().filter(
-            kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, subject_type="projects.modelversion",
-            subject_id=str(version_id), resolved_at=None,
-        ):  # fmt: skip
-            finding.resolved_at = timezone.now()
-            finding.resolution = "The registry no longer shows this version in production."
-            finding.save(update_fields=["resolved_at", "resolution"])
-            audit.record(actor=None, action="finding.resolved", obj=finding, after={"resolution": finding.resolution})
-            resolved += 1
+    for finding in findings:
+        finding_close(finding, "The registry no longer shows this version in production.")
+        resolved += 1
     return resolved
 
 
