@@ -50,8 +50,8 @@ from django.utils import timezone
 from core.roles import reads_everything
 from projects.filters import visible_teams
 from projects.models import AIProject, FxRate, RiskTier, RoiBasis, ROIEntry, RoiKind, Stage
-from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start, roi_figures
-from projects.selectors import projects_for_user
+from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start
+from projects.selectors import projects_for_user, roi_figures_for, roi_month_sums
 
 from .compliance.selectors import compliance_coverage
 from .models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
@@ -273,35 +273,16 @@ def _of_projects(qs: QuerySet, projects: QuerySet[AIProject]) -> QuerySet:
 def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
     """One row per (team, month) of the ledger: planned and actual value and cost in the reporting
     currency, and whether any actual was logged. One query; the rows are few (teams × months)."""
-    amount = "amount_reporting"
-    planned, actual = Q(basis=RoiBasis.PLANNED), Q(basis=RoiBasis.ACTUAL)
-    value, cost = Q(kind=RoiKind.VALUE), Q(kind=RoiKind.COST)
     return list(
         _of_projects(ROIEntry.objects.all(), projects)
         .order_by()
         .values("project__team_id", "month")
-        .annotate(
-            planned_value=Coalesce(Sum(amount, filter=planned & value), Value(ZERO), output_field=_MONEY),
-            planned_cost=Coalesce(Sum(amount, filter=planned & cost), Value(ZERO), output_field=_MONEY),
-            actual_value=Coalesce(Sum(amount, filter=actual & value), Value(ZERO), output_field=_MONEY),
-            actual_cost=Coalesce(Sum(amount, filter=actual & cost), Value(ZERO), output_field=_MONEY),
-            actual_n=Count("pk", filter=actual),
-        )
+        .annotate(**roi_month_sums())
     )
 
 
 def _dec(value) -> Decimal:
     return ZERO if value is None else Decimal(value)
-
-
-def _roi_figures(series: list[MonthTotals], *, as_of: dt.date) -> RoiFigures:
-    return roi_figures(
-        series,
-        discount_rate=settings.KEEL_ROI_DISCOUNT_RATE,
-        decay_share=settings.KEEL_VALUE_DECAY_SHARE,
-        decay_months=settings.KEEL_VALUE_DECAY_MONTHS,
-        as_of=as_of,
-    )
 
 
 def quarter_of(month: dt.date) -> str:
@@ -376,7 +357,7 @@ def portfolio_summary(
                     actual_logged=m["actual_n"] > 0)
         for month, m in sorted(by_month.items())
     ]  # fmt: skip
-    figures = _roi_figures(months, as_of=as_of)
+    figures = roi_figures_for(months, as_of=as_of)
     team_rows = sorted(teams.values(), key=lambda t: (-t["actual_value"], -t["annual_value"], t["team"]))
     for t in team_rows:
         for key in ("annual_value", "investment", "actual_value", "actual_cost", "planned_value"):

@@ -259,60 +259,41 @@ def _money_sum(**condition) -> Coalesce:
     )
 
 
+def roi_month_sums() -> dict:
+    """A month's planned and actual value and cost, and how many actuals (annotations over entries)."""
+    return {
+        "planned_value": _money_sum(basis=RoiBasis.PLANNED, kind=RoiKind.VALUE),
+        "planned_cost": _money_sum(basis=RoiBasis.PLANNED, kind=RoiKind.COST),
+        "actual_value": _money_sum(basis=RoiBasis.ACTUAL, kind=RoiKind.VALUE),
+        "actual_cost": _money_sum(basis=RoiBasis.ACTUAL, kind=RoiKind.COST),
+        "actual_n": Count("id", filter=Q(basis=RoiBasis.ACTUAL)),
+    }
+
+
+def _month_totals(row: dict) -> MonthTotals:
+    return MonthTotals(
+        month=row["month"],
+        planned_value=row["planned_value"],
+        planned_cost=row["planned_cost"],
+        actual_value=row["actual_value"],
+        actual_cost=row["actual_cost"],
+        actual_logged=row["actual_n"] > 0,
+    )
+
+
 def roi_monthly_totals(entries: QuerySet[ROIEntry]) -> list[MonthTotals]:
     """One MonthTotals per month of `entries`, in the reporting currency, summed in the database (one
     query however many entries). Feed it to projects.roi.roi_figures()."""
-    rows = (
-        entries.order_by()
-        .values("month")
-        .annotate(
-            planned_value=_money_sum(basis=RoiBasis.PLANNED, kind=RoiKind.VALUE),
-            planned_cost=_money_sum(basis=RoiBasis.PLANNED, kind=RoiKind.COST),
-            actual_value=_money_sum(basis=RoiBasis.ACTUAL, kind=RoiKind.VALUE),
-            actual_cost=_money_sum(basis=RoiBasis.ACTUAL, kind=RoiKind.COST),
-            actual_n=Count("id", filter=Q(basis=RoiBasis.ACTUAL)),
-        )
-        .order_by("month")
-    )
-    return [
-        MonthTotals(
-            month=r["month"],
-            planned_value=r["planned_value"],
-            planned_cost=r["planned_cost"],
-            actual_value=r["actual_value"],
-            actual_cost=r["actual_cost"],
-            actual_logged=r["actual_n"] > 0,
-        )
-        for r in rows
-    ]
+    rows = entries.order_by().values("month").annotate(**roi_month_sums()).order_by("month")
+    return [_month_totals(r) for r in rows]
 
 
 def roi_monthly_totals_by_project(entries: QuerySet[ROIEntry]) -> dict[int, list[MonthTotals]]:
     """roi_monthly_totals() for many projects at once: project id → its months (one query)."""
-    rows = (
-        entries.order_by()
-        .values("project_id", "month")
-        .annotate(
-            planned_value=_money_sum(basis=RoiBasis.PLANNED, kind=RoiKind.VALUE),
-            planned_cost=_money_sum(basis=RoiBasis.PLANNED, kind=RoiKind.COST),
-            actual_value=_money_sum(basis=RoiBasis.ACTUAL, kind=RoiKind.VALUE),
-            actual_cost=_money_sum(basis=RoiBasis.ACTUAL, kind=RoiKind.COST),
-            actual_n=Count("id", filter=Q(basis=RoiBasis.ACTUAL)),
-        )
-        .order_by("project_id", "month")
-    )
+    rows = entries.order_by().values("project_id", "month").annotate(**roi_month_sums()).order_by("project_id", "month")
     out: dict[int, list[MonthTotals]] = {}
     for r in rows.iterator(chunk_size=2000):
-        out.setdefault(r["project_id"], []).append(
-            MonthTotals(
-                month=r["month"],
-                planned_value=r["planned_value"],
-                planned_cost=r["planned_cost"],
-                actual_value=r["actual_value"],
-                actual_cost=r["actual_cost"],
-                actual_logged=r["actual_n"] > 0,
-            )
-        )
+        out.setdefault(r["project_id"], []).append(_month_totals(r))
     return out
 
 
