@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
-from core.roles import Role, has_role, reads_everything
-from projects.permissions import user_team_ids
+from core.roles import Role, has_role
+from projects.permissions import scope_to_user
 
 from .models import AuditEvent, Finding, Mitigation, MitigationStatus, Risk, RiskTierAssessment, Severity
 from .risk_scoring import SCALE
@@ -22,11 +22,7 @@ def audit_events_for_user(*, user) -> QuerySet[AuditEvent]:
 def risks_for_user(*, user) -> QuerySet[Risk]:
     """Executives, risk officers and admins see every risk; team leads their teams' projects'; others none."""
     qs = Risk.objects.select_related("project__team", "owner", "accepted_by")
-    if reads_everything(user):
-        return qs
-    if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(project__team_id__in=user_team_ids(user))
-    return qs.none()
+    return scope_to_user(qs, user=user, team_id="project__team_id")
 
 
 def mitigations_for_user(*, user) -> QuerySet[Mitigation]:
@@ -55,11 +51,7 @@ def findings_for_user(*, user) -> QuerySet[Finding]:
     qs = Finding.objects.select_related("project__team", "assignee").order_by(
         F("resolved_at").desc(nulls_first=True), SEVERITY_RANK, "-opened_at", "-id"
     )
-    if reads_everything(user):
-        return qs
-    if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(project__team_id__in=user_team_ids(user))
-    return qs.none()
+    return scope_to_user(qs, user=user, team_id="project__team_id")
 
 
 # --- risk register pages ----------------------------------------------------------------------------
@@ -107,11 +99,7 @@ def tier_assessments_for_user(*, user) -> QuerySet[RiskTierAssessment]:
         .annotate(is_current=~Exists(newer))
         .order_by("-assessed_at", "-id")
     )
-    if reads_everything(user):
-        return qs
-    if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(project__team_id__in=user_team_ids(user))
-    return qs.none()
+    return scope_to_user(qs, user=user, team_id="project__team_id")
 
 
 def tier_assessment_history(*, project) -> QuerySet[RiskTierAssessment]:

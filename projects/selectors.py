@@ -38,27 +38,19 @@ from .models import (
     SyncStatus,
     Team,
 )
-from .permissions import user_team_ids
+from .permissions import scope_to_user, user_team_ids
 from .roi import MonthTotals, RoiFigures, month_start, roi_figures
 
 
 def projects_for_user(*, user) -> QuerySet[AIProject]:
     """Executives, risk officers and admins see all projects; team leads their teams'; others none."""
-    qs = AIProject.objects.select_related("team", "owner", "executive_sponsor")
-    if reads_everything(user):
-        return qs
-    if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(team_id__in=user_team_ids(user))
-    return qs.none()
+    return scope_to_user(AIProject.objects.select_related("team", "owner", "executive_sponsor"), user=user)
 
 
 def teams_for_user(*, user) -> QuerySet[Team]:
-    qs = Team.objects.select_related("lead").annotate(project_count=Count("projects"))
-    if reads_everything(user):
-        return qs
-    if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(pk__in=user_team_ids(user))
-    return qs.none()
+    return scope_to_user(
+        Team.objects.select_related("lead").annotate(project_count=Count("projects")), user=user, team_id="pk"
+    )
 
 
 def project_stage_counts(*, user) -> list[dict]:
@@ -243,12 +235,7 @@ def project_models(*, project: AIProject, versions_shown: int = 25, history_show
 
 def roi_entries_for_user(*, user) -> QuerySet[ROIEntry]:
     """Executives, risk officers and admins read every project's ledger; team leads their teams'."""
-    qs = ROIEntry.objects.select_related("project", "logged_by")
-    if reads_everything(user):
-        return qs
-    if has_role(user, Role.TEAM_LEAD):
-        return qs.filter(project__team_id__in=user_team_ids(user))
-    return qs.none()
+    return scope_to_user(ROIEntry.objects.select_related("project", "logged_by"), user=user, team_id="project__team_id")
 
 
 def _money_sum(**condition) -> Coalesce:
