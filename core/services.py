@@ -1,18 +1,21 @@
-"""Writes owned by core: API tokens and heartbeats."""
+"""Writes owned by core: API tokens and heartbeats, and the one audited-update helper every app's services use."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.utils import timezone
 
 from . import audit
 from .errors import DomainError
 from .models import ApiToken, Heartbeat
 
+NOT_EDITABLE = "This field cannot be changed here."
 TOKEN_PREFIX_BYTES = 6
 TOKEN_SECRET_BYTES = 32
 TOKEN_USER_INACTIVE = "User {username} is inactive; an inactive user cannot hold API tokens."  # noqa: S105 - a message
@@ -67,3 +70,40 @@ def user_by_username(username: str):
         return User.objects.get(**{User.USERNAME_FIELD: username})
     except User.DoesNotExist:
         raise DomainError(f"No user named {username!r}.") from None
+
+
+def model_update(
+    *, instance: models.Model, fields: Sequence[str], data: dict, by, action: str
+) -> tuple[models.Model, bool]:
+    """Apply `data` to `instance` and record it: the one way a service edits a row (after HackSoft's
+    `model_update`). Only names in `fields` may change (others are refused before anything is set);
+    the row is validated (`full_clean`) whether or not anything changed; when nothing changed nothing
+    is written and nothing is audited; otherwise only the changed columns (and `auto_now` ones) are
+    saved, many-to-many fields are set, and one `action` event records what changed, before and after.
+
+    The caller locks the row (`select_for_update`) and checks permissions; returns (instance, changed).
+    """
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValidationError({name: [NOT_EDITABLE] for name in unknown})
+    before = audit.snapshot(instance, data)
+    many = {}
+    for name, value in data.items():
+        if instance._meta.get_field(name).many_to_many:
+            many[name] = value
+        else:
+            setattr(instance, name, value)
+    instance.full_clean(exclude=list(many))
+    after = audit.snapshot(instance, [name for name in data if name not in many])
+    after |= {name: sorted(getattr(v, "pk", v) for v in value) for name, value in many.items()}
+    old, new = audit.changes(before, after)
+    if not new:
+        return instance, False
+    columns = [name for name in new if name not in many]
+    if columns:
+        auto_now = [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
+        instance.save(update_fields=[*columns, *auto_now])
+    for name in many.keys() & new.keys():
+        getattr(instance, name).set(many[name])
+    audit.record(actor=by, action=action, obj=instance, before=old, after=new)
+    return instance, True
