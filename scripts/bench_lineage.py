@@ -228,7 +228,7 @@ def graph_counts() -> dict:
 # --- main ---------------------------------------------------------------------------------------
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000, help="events in the main ingest section")
     parser.add_argument("--runs-per-job", type=int, default=2, help="each job runs this often among --events")
@@ -239,8 +239,38 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
     parser.add_argument("--output", type=Path, default=None, help="default var/bench/lineage_ingest_<vendor>.json")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def _set_receivers(receivers: list) -> None:
+    lineage_changed.receivers = receivers
+    lineage_changed.sender_receivers_cache.clear()
+
+
+def run_sections(events: list, user, args, receivers: list) -> dict:
+    """Ingest alone (lineage_changed's receivers disconnected), duplicates (each a no-op), through the HTTP
+    API in-process, then with the receivers (propagation, obligations) as production runs it."""
+    r: dict = {}
+    _set_receivers([])
+    r["ingest"] = run_ingest(events[: args.events], user, expect="accepted")
+    print(f"  ingest: {r['ingest']['events_per_second']} events/s", flush=True)
+    r["graph_after_ingest"] = graph_counts()
+    r["duplicates"] = run_ingest(events[: args.duplicate_events], user, expect="duplicate")
+    print(f"  duplicates: {r['duplicates']['events_per_second']} events/s", flush=True)
+    r["api"] = run_api(events[args.events : args.events + args.api_events], user) if args.api_events else None
+    if r["api"]:
+        print(f"  api: {r['api']['events_per_second']} events/s", flush=True)
+    _set_receivers(receivers)
+    r["with_receivers"] = None
+    if args.receiver_events:
+        r["with_receivers"] = run_ingest(events[args.events + args.api_events :], user, expect="accepted")
+        r["with_receivers"]["receivers"] = len(receivers)
+        print(f"  with {len(receivers)} receiver(s): {r['with_receivers']['events_per_second']} events/s", flush=True)
+    return r
+
+
+def main() -> int:
+    args = parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(args.budget)
@@ -253,57 +283,23 @@ def main() -> int:
         user = pipeline_user()
         jobs = max(1, args.events // max(1, args.runs_per_job))
         pipeline = Pipeline(jobs=jobs, datasets_per_layer=args.datasets_per_layer)
-        extra = args.api_events + args.receiver_events
-        events = [pipeline.event(n) for n in range(args.events + extra)]
+        events = [pipeline.event(n) for n in range(args.events + args.api_events + args.receiver_events)]
         print(
             f"Keel DB: {vendor} {db_name}; {args.events} events over {jobs} jobs, "
             f"{len(LAYERS) * args.datasets_per_layer} datasets in the pool",
             flush=True,
         )
-
-        # Section: ingest alone (receivers of lineage_changed disconnected).
-        lineage_changed.receivers = []
-        lineage_changed.sender_receivers_cache.clear()
-        ingest = run_ingest(events[: args.events], user, expect="accepted")
-        print(f"  ingest: {ingest['events_per_second']} events/s", flush=True)
-        after_ingest = graph_counts()
-
-        # Section: duplicates (each a no-op).
-        duplicates = run_ingest(events[: args.duplicate_events], user, expect="duplicate")
-        print(f"  duplicates: {duplicates['events_per_second']} events/s", flush=True)
-
-        # Section: through the HTTP API, in-process.
-        api = run_api(events[args.events : args.events + args.api_events], user) if args.api_events else None
-        if api:
-            print(f"  api: {api['events_per_second']} events/s", flush=True)
-
-        # Section: with lineage_changed's receivers (propagation, obligations) as production runs it.
-        lineage_changed.receivers = receivers
-        lineage_changed.sender_receivers_cache.clear()
-        with_receivers = None
-        if args.receiver_events:
-            with_receivers = run_ingest(events[args.events + args.api_events :], user, expect="accepted")
-            with_receivers["receivers"] = len(receivers)
-            print(f"  with {len(receivers)} receiver(s): {with_receivers['events_per_second']} events/s", flush=True)
-
-        # (Further sections, e.g. propagation over the graph built above, go here.)
-
+        sections = run_sections(events, user, args, receivers)
+        workload = {
+            "events": args.events, "jobs": jobs, "runs_per_job": args.runs_per_job,
+            "dataset_pool": len(LAYERS) * args.datasets_per_layer, "layers": list(LAYERS),
+        }  # fmt: skip
         report = {
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "database": {"vendor": vendor, "name": str(db_name)},
-            "workload": {
-                "events": args.events,
-                "jobs": jobs,
-                "runs_per_job": args.runs_per_job,
-                "dataset_pool": len(LAYERS) * args.datasets_per_layer,
-                "layers": list(LAYERS),
-            },
-            "ingest": ingest,
-            "graph_after_ingest": after_ingest,
-            "duplicates": duplicates,
-            "api": api,
-            "with_receivers": with_receivers,
+            "workload": workload,
+            **sections,
             "graph_final": graph_counts(),
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
@@ -314,8 +310,7 @@ def main() -> int:
         return 0
     finally:
         signal.alarm(0)
-        lineage_changed.receivers = receivers
-        lineage_changed.sender_receivers_cache.clear()
+        _set_receivers(receivers)
         if db_created and not args.keep_db:
             with contextlib.suppress(Exception):
                 connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)

@@ -252,7 +252,7 @@ def median(values: list[float]) -> float:
 # --- the run ------------------------------------------------------------------------------------------
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--versions", type=int, default=40, help="versions per model")
@@ -264,98 +264,120 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "registry_sync.json")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def measure_bare_fetch(url: str, args) -> tuple[list[float], int, int, int]:
+    """One warm-up, then the timed runs of a plain paginated fetch of everything."""
+    bare_fetch(url)
+    fetch_times = []
+    for _ in range(args.fetch_runs):
+        started = time.perf_counter()
+        versions, models, pages = bare_fetch(url)
+        fetch_times.append(time.perf_counter() - started)
+    if versions < args.models * args.versions:
+        raise RuntimeError(f"MLflow returned {versions} versions, expected {args.models * args.versions}")
+    return fetch_times, versions, models, pages
+
+
+def measure_full_syncs(url: str, args):
+    """Full syncs, each into a fresh registry row; the previous one is deleted first, so the registry
+    tables are empty every time (the append-only audit trail keeps growing)."""
+    full = []
+    registry = None
+    for i in range(args.full_runs):
+        if registry is not None:
+            registry.delete()
+        registry = services.registry_create(by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=url)
+        profile = BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
+        result = timed_sync(registry, profile)
+        if result["created"] != args.models + args.models * args.versions:
+            raise RuntimeError(f"full sync created {result['created']} rows")
+        full.append(result)
+        print(f"  full sync {i + 1}: {result['seconds']:.2f} s, {result['queries']} queries", flush=True)
+    return full, registry
+
+
+def measure_resyncs(registry, args) -> list[dict]:
+    resync = []
+    for _ in range(args.resync_runs):
+        result = timed_sync(registry)
+        if (result["created"], result["updated"], result["deleted"], result["audit_events"]) != (0, 0, 0, 0):
+            raise RuntimeError(f"a no-change re-sync changed something: {result}")
+        resync.append(result)
+    return resync
+
+
+def build_report(*, m: dict, registry, t0: float) -> dict:
+    """The JSON report from the measurements `m` (server, fill, fetch, full, resync, chain)."""
+    stored = ModelVersion.objects.filter(registered_model__registry=registry).count()
+    linked = RegisteredModel.objects.filter(registry=registry, project__isnull=False).count()
+    fetch_med = median(m["fetch_times"])
+    full, resync = m["full"], m["resync"]
+    full_med = median([r["seconds"] for r in full])
+    return {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "database": {"vendor": m["vendor"], "name": str(m["db_name"])},
+        "mlflow": {"version": _mlflow_version(), "server_start_seconds": round(m["started_s"], 2), "fill": m["fill"]},
+        "data": {"versions": m["versions"], "models": m["models"], "pages": m["pages"], "stored_versions": stored},
+        "bare_fetch": {"median_seconds": fetch_med, "runs": m["fetch_times"]},
+        "full_sync": {
+            "median_seconds": full_med,
+            "first_run_seconds": full[0]["seconds"],
+            "median_fetch_seconds": median([r["fetch_seconds"] for r in full]),
+            "median_store_seconds": median([r["store_seconds"] for r in full]),
+            "runs": full,
+        },
+        "ratio_full_sync_to_bare_fetch": full_med / fetch_med,
+        "no_change_resync": {
+            "median_seconds": median([r["seconds"] for r in resync]),
+            "median_store_seconds": median([r["store_seconds"] for r in resync]),
+            "runs": resync,
+        },
+        "verify_chain": {"events": m["chain"].checked, "seconds": m["verify_seconds"]},
+        "linked_models": linked,
+        "total_seconds": time.perf_counter() - t0,
+    }
+
+
+def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) -> None:
+    """The server takes ~5 s to start; build the Keel database meanwhile (noted in `m` at once, so that
+    a failure after it still drops the throwaway database)."""
+    starter = threading.Thread(target=server.start, daemon=True)
+    starter.start()
+    m["vendor"], m["db_name"] = vendor, db_name = setup_database()
+    m["slugs"] = seed_projects()
+    starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
+    if server.proc is None or server.proc.poll() is not None:
+        raise RuntimeError(f"mlflow server did not start; see {server.log_path}")
+    started_s = time.perf_counter() - t0
+    print(f"MLflow at {server.url} (up after {started_s:.1f} s); Keel DB: {vendor} {db_name}", flush=True)
+    m["started_s"] = started_s
+
+
+def main() -> int:
+    args = parse_args()
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.alarm(args.budget)
     t0 = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="keel-bench-mlflow-"))
     server = MlflowServer(workdir)
-    db_created = False
+    m: dict = {}
     try:
-        # The server takes ~5 s to start; build the Keel database meanwhile.
-        starter = threading.Thread(target=server.start, daemon=True)
-        starter.start()
-        vendor, db_name = setup_database()
-        db_created = True
-        slugs = seed_projects()
-        starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
-        if server.proc is None or server.proc.poll() is not None:
-            raise RuntimeError(f"mlflow server did not start; see {server.log_path}")
-        started_s = time.perf_counter() - t0
-        print(f"MLflow at {server.url} (up after {started_s:.1f} s); Keel DB: {vendor} {db_name}", flush=True)
-        fill = fill_mlflow(server.url, args.models, args.versions, args.threads, slugs)
+        start_server_and_database(server, args, t0, m)
+        m["fill"] = fill = fill_mlflow(server.url, args.models, args.versions, args.threads, m["slugs"])
         print(f"Filled MLflow: {fill['versions']} versions in {fill['seconds']} s ({fill['rate']} v/s)", flush=True)
-
-        # Bare fetch: one warm-up, then the timed runs.
-        bare_fetch(server.url)
-        fetch_times = []
-        for _ in range(args.fetch_runs):
-            started = time.perf_counter()
-            versions, models, pages = bare_fetch(server.url)
-            fetch_times.append(time.perf_counter() - started)
-        if versions < args.models * args.versions:
-            raise RuntimeError(f"MLflow returned {versions} versions, expected {args.models * args.versions}")
-
-        # Full syncs: each into a fresh registry row; the previous one is deleted first, so the
-        # registry tables are empty every time (the append-only audit trail keeps growing).
-        full = []
-        registry = None
-        for i in range(args.full_runs):
-            if registry is not None:
-                registry.delete()
-            registry = services.registry_create(
-                by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=server.url
-            )
-            profile = BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
-            result = timed_sync(registry, profile)
-            if result["created"] != args.models + args.models * args.versions:
-                raise RuntimeError(f"full sync created {result['created']} rows")
-            full.append(result)
-            print(f"  full sync {i + 1}: {result['seconds']:.2f} s, {result['queries']} queries", flush=True)
-
-        resync = []
-        for _ in range(args.resync_runs):
-            result = timed_sync(registry)
-            if (result["created"], result["updated"], result["deleted"], result["audit_events"]) != (0, 0, 0, 0):
-                raise RuntimeError(f"a no-change re-sync changed something: {result}")
-            resync.append(result)
-
+        m["fetch_times"], m["versions"], m["models"], m["pages"] = measure_bare_fetch(server.url, args)
+        m["full"], registry = measure_full_syncs(server.url, args)
+        m["resync"] = measure_resyncs(registry, args)
         started = time.perf_counter()
-        chain = verify_chain()
-        verify_seconds = time.perf_counter() - started
-        if not chain.ok:
-            raise RuntimeError(f"verify_chain failed: {chain}")
-        stored = ModelVersion.objects.filter(registered_model__registry=registry).count()
-        linked = RegisteredModel.objects.filter(registry=registry, project__isnull=False).count()
-
-        fetch_med = median(fetch_times)
-        full_med = median([r["seconds"] for r in full])
-        report = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-            "database": {"vendor": vendor, "name": str(db_name)},
-            "mlflow": {"version": _mlflow_version(), "server_start_seconds": round(started_s, 2), "fill": fill},
-            "data": {"versions": versions, "models": models, "pages": pages, "stored_versions": stored},
-            "bare_fetch": {"median_seconds": fetch_med, "runs": fetch_times},
-            "full_sync": {
-                "median_seconds": full_med,
-                "first_run_seconds": full[0]["seconds"],
-                "median_fetch_seconds": median([r["fetch_seconds"] for r in full]),
-                "median_store_seconds": median([r["store_seconds"] for r in full]),
-                "runs": full,
-            },
-            "ratio_full_sync_to_bare_fetch": full_med / fetch_med,
-            "no_change_resync": {
-                "median_seconds": median([r["seconds"] for r in resync]),
-                "median_store_seconds": median([r["store_seconds"] for r in resync]),
-                "runs": resync,
-            },
-            "verify_chain": {"events": chain.checked, "seconds": verify_seconds},
-            "linked_models": linked,
-            "total_seconds": time.perf_counter() - t0,
-        }
+        m["chain"] = verify_chain()
+        m["verify_seconds"] = time.perf_counter() - started
+        if not m["chain"].ok:
+            raise RuntimeError(f"verify_chain failed: {m['chain']}")
+        report = build_report(m=m, registry=registry, t0=t0)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
         print_table(report)
@@ -365,7 +387,7 @@ def main() -> int:
         signal.alarm(0)
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-        if db_created and not args.keep_db:
+        if "vendor" in m and not args.keep_db:
             with contextlib.suppress(Exception):
                 connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
 
