@@ -28,7 +28,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from governance import dashboard
+from governance.dashboard import selectors as dashboard
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.models import AIProject, RoiBasis, RoiCategory, RoiKind, Stage
 from projects.roi import add_months, month_start

@@ -1,17 +1,25 @@
 """How every rule opens and resolves a finding: one row and one audit event each.
 
 Rules (overdue risk reviews, sign-off, compliance obligations, value decay) decide *whether*; these
-two functions are the only code that writes the change. `entries`, when given, collects the audit
+two functions are the only code that writes the change; finding_assign and finding_resolve are what
+people do to a finding. `entries`, when given, collects the audit
 entries for the caller's audit.record_many() instead of recording each at once.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from core import audit
+from core.errors import DomainError, PermissionDeniedError
 
-from .models import Finding
+from ..models import Finding
+from .permissions import can_manage_findings
+
+FINDINGS_RISK_OFFICERS_ONLY = "Only risk officers and admins can assign or resolve findings."
+FINDING_ALREADY_RESOLVED = "This finding is already resolved."
 
 
 def _audit(entry: dict, entries: list | None) -> None:
@@ -38,7 +46,7 @@ def finding_open(
 
 def finding_close(finding: Finding, resolution: str, *, actor=None, entries: list | None = None) -> Finding:
     """Resolve a finding: by its rule when the cause went away (actor None), or by a person
-    (services.finding_resolve checks who may)."""
+    (finding_resolve checks who may)."""
     finding.resolved_at = timezone.now()
     finding.resolution = resolution[:300]
     finding.save(update_fields=["resolved_at", "resolution"])
@@ -46,4 +54,34 @@ def finding_close(finding: Finding, resolution: str, *, actor=None, entries: lis
         audit.entry(actor=actor, action="finding.resolved", obj=finding, after={"resolution": finding.resolution}),
         entries,
     )
+    return finding
+
+
+@transaction.atomic
+def finding_assign(*, by, finding: Finding, assignee) -> Finding:
+    if by is not None and not can_manage_findings(by):
+        raise PermissionDeniedError(FINDINGS_RISK_OFFICERS_ONLY)
+    finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    before = {"assignee": finding.assignee_id}
+    if before["assignee"] == (assignee.pk if assignee else None):
+        return finding
+    finding.assignee = assignee
+    finding.save(update_fields=["assignee"])
+    audit.record(
+        actor=by, action="finding.assigned", obj=finding, before=before, after={"assignee": finding.assignee_id}
+    )
+    return finding
+
+
+@transaction.atomic
+def finding_resolve(*, by, finding: Finding, resolution: str) -> Finding:
+    """Resolve by hand (e.g. a false positive); rules resolve their own findings when the cause goes."""
+    if by is not None and not can_manage_findings(by):
+        raise PermissionDeniedError(FINDINGS_RISK_OFFICERS_ONLY)
+    finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    if finding.resolved_at is not None:
+        raise DomainError(FINDING_ALREADY_RESOLVED)
+    if not resolution.strip():
+        raise ValidationError({"resolution": ["Say how the finding was resolved."]})
+    finding_close(finding, resolution.strip(), actor=by)
     return finding

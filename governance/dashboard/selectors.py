@@ -53,9 +53,9 @@ from projects.models import AIProject, FxRate, RiskTier, RoiBasis, ROIEntry, Roi
 from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start
 from projects.selectors import projects_for_user, roi_figures_for, roi_month_sums
 
-from .compliance.selectors import compliance_coverage
-from .models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
-from .risk_scoring import Level, band_for
+from ..compliance.selectors import compliance_coverage
+from ..models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
+from ..risks.scoring import Level, band_for
 
 # Risk levels counted on the "open high risks" tile.
 HIGH_LEVELS = (Level.HIGH, Level.CRITICAL)
