@@ -21,6 +21,23 @@ def pii_lineage_graph(paths: list[dict], *, height: int | None = None) -> dict |
     """
     if not paths:
         return None
+    nodes, edges = _nodes_and_edges(paths)
+    last, columns = _place_nodes(nodes)
+    traces = [*_edge_traces(nodes, edges), *_node_traces(nodes)]
+    rows = max(len(keys) for keys in columns.values())
+    hidden = {"visible": False, "zeroline": False, "showgrid": False}
+    return figure(
+        traces,
+        height=height or max(260, 90 + 70 * rows),
+        margin={"l": 20, "r": 20, "t": 30, "b": 40},
+        xaxis={**hidden, "range": [-0.6, last + 0.6]},
+        yaxis={**hidden, "range": [-(rows - 1) - 0.6, 0.8]},
+    )
+
+
+def _nodes_and_edges(paths: list[dict]) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
+    """One node per dataset field (or dataset) and per model version, one edge per hop, each merged over
+    every path through it: a node's column is the furthest hop it is seen at, so arrows point right."""
     nodes: dict[str, dict] = {}
     edges: dict[tuple[str, str], dict] = {}
     for p in paths:
@@ -40,6 +57,12 @@ def pii_lineage_graph(paths: list[dict], *, height: int | None = None) -> dict |
                 edge["kinds"].add(p["kind"])
                 if n.get("job"):
                     edge["jobs"].add(n["job"])
+    return nodes, edges
+
+
+def _place_nodes(nodes: dict[str, dict]) -> tuple[int, dict[int, list[str]]]:
+    """Model versions in the last column; within a column, nodes top to bottom by label. Returns the last
+    column and the keys per column."""
     last = 1 + max((n["x"] for n in nodes.values() if not n["model"]), default=0)
     columns: dict[int, list[str]] = {}
     for key, n in nodes.items():
@@ -49,6 +72,11 @@ def pii_lineage_graph(paths: list[dict], *, height: int | None = None) -> dict |
     for keys in columns.values():
         for row, key in enumerate(sorted(keys, key=lambda k: nodes[k]["label"])):
             nodes[key]["y"] = -row
+    return last, columns
+
+
+def _edge_traces(nodes: dict[str, dict], edges: dict[tuple[str, str], dict]) -> list[dict]:
+    """The arrows, and a marker halfway along each whose hover names the jobs and PII kinds of the hop."""
     ex, ey, mx, my, mtext = [], [], [], [], []
     for (a, b), edge in sorted(edges.items()):
         x0, y0, x1, y1 = nodes[a]["x"], nodes[a]["y"], nodes[b]["x"], nodes[b]["y"]
@@ -59,12 +87,18 @@ def pii_lineage_graph(paths: list[dict], *, height: int | None = None) -> dict |
         mtext.append(
             f"{', '.join(sorted(edge['jobs'])) or 'linked to the model version'}: {', '.join(sorted(edge['kinds']))}"
         )
-    traces = [
+    return [
         {"type": "scatter", "mode": "lines", "x": ex, "y": ey, "hoverinfo": "skip", "showlegend": False,
          "line": {"color": "#8a8f98", "width": 1.5}},
         {"type": "scatter", "mode": "markers", "x": mx, "y": my, "text": mtext, "showlegend": False,
          "marker": {"size": 6, "color": "#8a8f98", "symbol": "diamond"}, "hovertemplate": "%{text}<extra></extra>"},
     ]  # fmt: skip
+
+
+def _node_traces(nodes: dict[str, dict]) -> list[dict]:
+    """One trace per GDPR class (a node takes its most sensitive one) and one for the model versions,
+    so the legend names the classes."""
+    traces = []
     groups: dict[str, list[str]] = {}
     for key, n in nodes.items():
         group = "model" if n["model"] else max(n["classes"], key=_CLASS_ORDER.get)
@@ -88,12 +122,4 @@ def pii_lineage_graph(paths: list[dict], *, height: int | None = None) -> dict |
                        "line": {"color": "#fff", "width": 1}},
             "hovertemplate": "<b>%{customdata[0]}</b><br>PII: %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         })  # fmt: skip
-    rows = max(len(keys) for keys in columns.values())
-    hidden = {"visible": False, "zeroline": False, "showgrid": False}
-    return figure(
-        traces,
-        height=height or max(260, 90 + 70 * rows),
-        margin={"l": 20, "r": 20, "t": 30, "b": 40},
-        xaxis={**hidden, "range": [-0.6, last + 0.6]},
-        yaxis={**hidden, "range": [-(rows - 1) - 0.6, 0.8]},
-    )
+    return traces

@@ -48,28 +48,7 @@ def risk_heatmap(
     count of each cell, which is what a click or a test reads; `selected` = (likelihood, impact)
     outlines the cell the list below is filtered to.
     """
-    z, text, customdata, hover = [], [], [], []
-    for likelihood in SCALE:
-        z_row, text_row, data_row, hover_row = [], [], [], []
-        for impact in SCALE:
-            n = counts[likelihood - 1][impact - 1]
-            score = likelihood * impact
-            band = band_for(score)
-            z_row.append(2 * _LEVEL_INDEX[band.level] + (1 if n else 0))
-            text_row.append(str(n) if n else "")
-            data_row.append(n)
-            hover_row.append(
-                f"{LIKELIHOOD_LABELS[likelihood]} ({likelihood}) × {IMPACT_LABELS[impact]} ({impact}) = {score}: "
-                f"{band.level.label}<br>{n} risk{'' if n == 1 else 's'}"
-            )
-        z.append(z_row)
-        text.append(text_row)
-        customdata.append(data_row)
-        hover.append(hover_row)
-
-    def ticks(labels: dict[int, str]) -> list[str]:
-        return [str(n) if compact else f"{labels[n]} ({n})" for n in SCALE]
-
+    z, text, customdata, hover = _heatmap_cells(counts)
     fig = go.Figure(
         go.Heatmap(
             x=list(SCALE),
@@ -90,7 +69,43 @@ def risk_heatmap(
             ygap=3,
         )
     )
-    fig.update_layout(
+    fig.update_layout(**_heatmap_layout(axis_label=axis_label, height=height, compact=compact))
+    if selected is not None:
+        _outline_cell(fig, *selected)
+    return fig
+
+
+def _heatmap_cells(counts: list[list[int]]) -> tuple[list, list, list, list]:
+    """Per cell, row by row (likelihood up): the z that picks its colour step (2 × level index, + 1 when the
+    cell holds risks), its label, its count (customdata) and its hover text."""
+    z, text, customdata, hover = [], [], [], []
+    for likelihood in SCALE:
+        z_row, text_row, data_row, hover_row = [], [], [], []
+        for impact in SCALE:
+            n = counts[likelihood - 1][impact - 1]
+            score = likelihood * impact
+            band = band_for(score)
+            z_row.append(2 * _LEVEL_INDEX[band.level] + (1 if n else 0))
+            text_row.append(str(n) if n else "")
+            data_row.append(n)
+            hover_row.append(
+                f"{LIKELIHOOD_LABELS[likelihood]} ({likelihood}) × {IMPACT_LABELS[impact]} ({impact}) = {score}: "
+                f"{band.level.label}<br>{n} risk{'' if n == 1 else 's'}"
+            )
+        z.append(z_row)
+        text.append(text_row)
+        customdata.append(data_row)
+        hover.append(hover_row)
+    return z, text, customdata, hover
+
+
+def _heatmap_layout(*, axis_label: str, height: int, compact: bool) -> dict:
+    """Fixed axes labelled by the scale's words (numbers only when compact, for the small map beside a risk)."""
+
+    def ticks(labels: dict[int, str]) -> list[str]:
+        return [str(n) if compact else f"{labels[n]} ({n})" for n in SCALE]
+
+    return dict(
         template="none",
         height=height,
         margin={"l": 40 if compact else 130, "r": 10, "t": 10, "b": 50 if compact else 70},
@@ -115,18 +130,19 @@ def risk_heatmap(
         },
         hoverlabel={"bgcolor": "#fff", "font": {"color": INK}},
     )
-    if selected is not None:
-        likelihood, impact = selected
-        fig.add_shape(
-            type="rect",
-            x0=impact - 0.5,
-            x1=impact + 0.5,
-            y0=likelihood - 0.5,
-            y1=likelihood + 0.5,
-            line={"color": INK, "width": 3},
-            fillcolor="rgba(0,0,0,0)",
-        )
-    return fig
+
+
+def _outline_cell(fig: go.Figure, likelihood: int, impact: int) -> None:
+    """Outline the cell the list below the map is filtered to."""
+    fig.add_shape(
+        type="rect",
+        x0=impact - 0.5,
+        x1=impact + 0.5,
+        y0=likelihood - 0.5,
+        y1=likelihood + 0.5,
+        line={"color": INK, "width": 3},
+        fillcolor="rgba(0,0,0,0)",
+    )
 
 
 def figure_spec(fig: go.Figure) -> dict:
