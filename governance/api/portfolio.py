@@ -18,10 +18,8 @@ from rest_framework.views import APIView
 from core import roles
 from projects.models import RiskTier, Stage
 
+from ..dashboard.filters import dashboard_filterset, dashboard_projects, is_filtered
 from ..dashboard.selectors import (
-    dashboard_filterset,
-    dashboard_projects,
-    is_filtered,
     matrix_points,
     month_rows,
     portfolio_summary,

@@ -1,9 +1,10 @@
 """The executive dashboard's reads: every tile, chart and table of the portfolio dashboard (and of
 /api/v1/portfolio/summary), aggregated in the database.
 
-Scope and filters first: `dashboard_projects()` is the caller's visible projects (projects_for_user)
-narrowed by the filters (team, stage, tier). Every figure below is computed over exactly that set,
-so a filter changes every tile and chart at once and a team lead never counts another team's rows.
+Scope and filters first (dashboard/filters.py): `dashboard_projects()` is the caller's visible
+projects (projects_for_user) narrowed by the filters (team, stage, tier). Every figure below is
+computed over exactly that set, so a filter changes every tile and chart at once and a team lead
+never counts another team's rows.
 
 The cost is a fixed handful of queries whatever the portfolio's size (tests/governance/
 test_dashboard_query_counts.py):
@@ -26,8 +27,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-import django_filters
-from django import forms
 from django.conf import settings
 from django.db.models import (
     Case,
@@ -48,10 +47,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.roles import reads_everything
-from projects.filters import visible_teams
-from projects.models import AIProject, FxRate, RiskTier, RoiBasis, ROIEntry, RoiKind, Stage
+from projects.models import AIProject, FxRate, RoiBasis, ROIEntry, RoiKind, Stage
 from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start
-from projects.selectors import projects_for_user, roi_figures_for, roi_month_sums
+from projects.selectors import roi_figures_for, roi_month_sums
 
 from ..compliance.selectors import compliance_coverage
 from ..models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
@@ -65,46 +63,6 @@ MATRIX_LIMIT = 200
 
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
 _RATE = DecimalField(max_digits=18, decimal_places=8)
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
-
-
-class PortfolioFilterSet(django_filters.FilterSet):
-    """The dashboard's filters, shared by the page and /api/v1/portfolio/summary (team by slug, stages and
-    tiers repeated). A team lead is offered, and may name, only their own teams."""
-
-    team = django_filters.ModelChoiceFilter(
-        queryset=visible_teams, to_field_name="slug", label="Team", empty_label="All teams"
-    )
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=_CHECKS)
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=_CHECKS
-    )
-
-    class Meta:
-        model = AIProject
-        fields = ["team", "stage", "tier"]
-
-
-def dashboard_filterset(*, data, request) -> PortfolioFilterSet:
-    """The filters as given (a QueryDict; None or empty: none). `request.user` scopes the team choices;
-    parameters the filters do not know (page, export) are ignored."""
-    return PortfolioFilterSet(data or None, queryset=projects_for_user(user=request.user), request=request)
-
-
-def is_filtered(filterset: PortfolioFilterSet) -> bool:
-    """Whether a filter narrows the portfolio (an invalid filter does: it shows nothing)."""
-    if not filterset.is_bound:
-        return False
-    if not filterset.is_valid():
-        return True
-    return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters)
-
-
-def dashboard_projects(filterset: PortfolioFilterSet) -> QuerySet[AIProject]:
-    """The visible projects the filters pick; a filter that cannot be applied picks none (never all)."""
-    if not filterset.is_bound:
-        return filterset.queryset
-    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
 
 # --- business case in the reporting currency --------------------------------------------------------

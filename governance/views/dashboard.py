@@ -32,11 +32,9 @@ from projects.roi import money, pct
 
 from ..compliance.selectors import coverage_by_team
 from ..dashboard import charts
+from ..dashboard.filters import dashboard_filterset, dashboard_projects, is_filtered
 from ..dashboard.selectors import (
     MATRIX_LIMIT,
-    dashboard_filterset,
-    dashboard_projects,
-    is_filtered,
     matrix_points,
     month_rows,
     portfolio_summary,
