@@ -1,9 +1,9 @@
 """How every rule opens and resolves a finding: one row and one audit event each.
 
-Rules (overdue risk reviews, sign-off, compliance obligations, value decay) decide *whether*; these
-two functions are the only code that writes the change; finding_assign and finding_resolve are what
-people do to a finding. `entries`, when given, collects the audit
-entries for the caller's audit.record_many() instead of recording each at once.
+Rules (overdue risk reviews, sign-off, compliance obligations, value decay) decide *whether*;
+finding_open and finding_close are the only code that writes the change. `entries`, when given,
+collects the audit entries for the caller's audit.record_many() instead of recording each at once.
+People act on findings through finding_assign and finding_resolve (risk officers, compliance, admins).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The daily value-decay rule (governance/roi_rules.py): one finding per decaying project, idempotent,
+"""The daily value-decay rule (governance/dashboard/value_decay.py): one finding per decaying project, idempotent,
 resolved when the project recovers, audited."""
 
 from __future__ import annotations
