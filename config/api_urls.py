@@ -5,6 +5,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 
 from core.roles import ALL_ROLES
 from governance.api.assessments import RiskTierAssessmentViewSet
+from governance.api.audit import AuditEventViewSet
 from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import GatePublicKeyView, GateView
@@ -12,7 +13,6 @@ from governance.api.lineage import DatasetViewSet, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
-from governance.api.views import AuditEventViewSet
 from projects.api.roi import FxRateViewSet, ROIEntryViewSet
 from projects.api.views import (
     AIProjectViewSet,

@@ -271,7 +271,7 @@ SPECTACULAR_SETTINGS = {
         # share one choice set (low … critical).
         "RiskStatusEnum": "governance.models.RiskStatus",
         "MitigationStatusEnum": "governance.models.MitigationStatus",
-        "LevelEnum": "governance.risk_scoring.Level",
+        "LevelEnum": "governance.risks.scoring.Level",
         # ROI entries: "kind" is also a registry's and a finding's field.
         "RoiKindEnum": "projects.models.RoiKind",
         "RoiCategoryEnum": "projects.models.RoiCategory",

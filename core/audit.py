@@ -1,6 +1,6 @@
 """The audit port: every service records its write here, inside its own transaction.
 
-The hash-chained trail itself lives in governance (governance/audit.py), which registers its writer
+The hash-chained trail itself lives in governance (governance/audit/chain.py), which registers its writer
 when the app loads. projects and core call this module, so they never import governance (the
 dependency runs governance → projects → core). With no writer registered a write fails loudly:
 an unaudited write is worse than a refused one.

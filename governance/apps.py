@@ -10,7 +10,7 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from core import audit as audit_port
 
-        from .audit import append_event, append_events
+        from .audit.chain import append_event, append_events
 
         audit_port.register_writer(append_event, many=append_events)
 

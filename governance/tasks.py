@@ -6,7 +6,8 @@ from celery import shared_task
 @shared_task(name="governance.tasks.mark_overdue_reviews", ignore_result=True, soft_time_limit=240, time_limit=300)
 def mark_overdue_reviews() -> dict:
     """Daily: apply rules whose date has come, flag risks past their review date, open findings."""
-    from .services import risk_reviews_mark_overdue, tier_assessments_apply_dated_rules
+    from .risks.assessments import tier_assessments_apply_dated_rules
+    from .risks.services import risk_reviews_mark_overdue
 
     reassessed = tier_assessments_apply_dated_rules()
     return {**risk_reviews_mark_overdue(), "reassessed": reassessed}
@@ -15,7 +16,7 @@ def mark_overdue_reviews() -> dict:
 @shared_task(name="governance.tasks.check_value_decay", ignore_result=True, soft_time_limit=240, time_limit=300)
 def check_value_decay() -> dict:
     """Daily: open a finding per project whose actual value stays below plan; resolve recovered ones."""
-    from .roi_rules import value_decay_check
+    from .dashboard.value_decay import value_decay_check
 
     return value_decay_check()
 

@@ -50,7 +50,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from governance.audit import verify_chain  # noqa: E402
+from governance.audit.chain import verify_chain  # noqa: E402
 from governance.models import AuditEvent  # noqa: E402
 from projects import services  # noqa: E402
 from projects.models import ModelVersion, RegisteredModel, Registry, RegistryKind, SyncStatus  # noqa: E402

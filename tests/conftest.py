@@ -30,7 +30,7 @@ _original_fixture_teardown = TransactionTestCase._fixture_teardown
 def _fixture_teardown_keeping_triggers(self):
     from django.db import connections
 
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     for alias in self._databases_names(include_mirrors=False):
         db_triggers.uninstall(connections[alias])

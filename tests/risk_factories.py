@@ -14,15 +14,19 @@ from unittest import mock
 import factory
 from django.utils import timezone
 
-from governance import risk_scoring, services
 from governance.models import Mitigation, Risk, RiskCategory
+from governance.risks import assessments, services
+from governance.risks import scoring as risk_scoring
 from tests.factories import AIProjectFactory
 
 
 @contextlib.contextmanager
 def on_day(day: dt.date):
     """Run governance services as if today were `day`."""
-    with mock.patch.object(services, "_today", return_value=day):
+    with (
+        mock.patch.object(services, "_today", return_value=day),
+        mock.patch.object(assessments, "_today", return_value=day),
+    ):
         yield
 
 

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.roles import Role
-from governance import services as governance_services
 from governance.models import SignOffRequest, Verdict
+from governance.risks import assessments
 from governance.signoff import services as signoff
 from projects import services as project_services
 from projects.models import LinkSource, ModelVersion, RegisteredModel, Registry
@@ -33,7 +33,7 @@ MINIMAL_OTHER = {"D6": "yes"}
 
 def assess(project, tier: str, *, by=None, answers: dict | None = None):
     """Give the project a tier through the questionnaire (by=None: the system)."""
-    return governance_services.tier_assessment_submit(
+    return assessments.tier_assessment_submit(
         by=by, project=project, answers=TIER_ANSWERS[tier] if answers is None else answers
     )
 

@@ -17,10 +17,10 @@ from core import roles
 from core.roles import Role
 from projects.api.serializers import VisibleProjectField
 
-from .. import services, tiering
-from ..filters import RiskTierAssessmentFilterSet
 from ..models import RiskTierAssessment
-from ..selectors import tier_assessments_for_user
+from ..risks import assessments, tiering
+from ..risks.filters import RiskTierAssessmentFilterSet
+from ..risks.selectors import tier_assessments_for_user
 
 ALL_ROLES = roles.ALL_ROLES
 ASSESSORS = (Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
@@ -147,7 +147,7 @@ class RiskTierAssessmentViewSet(
         """
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        assessment = services.tier_assessment_submit(by=request.user, **serializer.validated_data)
+        assessment = assessments.tier_assessment_submit(by=request.user, **serializer.validated_data)
         # Read back through the scoped selector, so the response carries is_current like the list.
         assessment = self.get_queryset().get(pk=assessment.pk)
         out = RiskTierAssessmentSerializer(assessment, context=self.get_serializer_context())

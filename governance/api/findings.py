@@ -14,16 +14,14 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from core import roles
-from core.roles import Role
 
-from .. import services
-from ..filters import FindingFilterSet
+from ..findings import services
+from ..findings.filters import FindingFilterSet
+from ..findings.permissions import FINDING_MANAGERS, can_manage_findings
+from ..findings.selectors import finding_assignees, findings_for_user
 from ..models import Finding
-from ..permissions import can_manage_findings
-from ..selectors import finding_assignees, findings_for_user
 
 ALL_ROLES = roles.ALL_ROLES
-FINDING_MANAGERS = (Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMIN)
 # subject_type → the API route of that kind of subject
 SUBJECT_ROUTES = {"governance.risk": "risk-detail"}
 

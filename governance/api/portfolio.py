@@ -1,7 +1,7 @@
 """GET /api/v1/portfolio/summary: the executive dashboard's figures as JSON.
 
-The same selectors as the page (governance/dashboard.py), so the same numbers: every role reads it,
-scoped like the page (a team lead gets their teams' figures), filtered by the same parameters (team
+The same selectors as the page (governance/dashboard/selectors.py), so the same numbers: every role
+reads it, scoped like the page (a team lead gets their teams' figures), filtered by the same parameters (team
 slug; stage and tier, repeatable). Money is in the reporting currency, as exact decimal strings.
 """
 
@@ -18,10 +18,8 @@ from rest_framework.views import APIView
 from core import roles
 from projects.models import RiskTier, Stage
 
-from ..dashboard import (
-    dashboard_filterset,
-    dashboard_projects,
-    is_filtered,
+from ..dashboard.filters import dashboard_filterset, dashboard_projects, is_filtered
+from ..dashboard.selectors import (
     matrix_points,
     month_rows,
     portfolio_summary,

@@ -16,17 +16,15 @@ from rest_framework.response import Response
 
 from core import roles
 from core.errors import DomainError
-from core.roles import Role
 from projects.api.serializers import UserRefField, VisibleProjectField
 
-from .. import risk_scoring, services
-from ..filters import MitigationFilterSet, RiskFilterSet
 from ..models import RISK_TRANSITIONS, Mitigation, MitigationStatus, Risk, RiskCategory, RiskStatus
-from ..permissions import can_edit_risks
-from ..selectors import mitigations_for_user, risks_for_user
+from ..risks import scoring, services
+from ..risks.filters import MitigationFilterSet, RiskFilterSet
+from ..risks.permissions import RISK_WRITERS, can_edit_risks
+from ..risks.selectors import mitigations_for_user, risks_for_user
 
 ALL_ROLES = roles.ALL_ROLES
-RISK_WRITERS = (Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 RISK_NOT_DELETED = (
     "Risks are not deleted, so the register keeps its history: close the risk instead "
     '(POST /api/v1/risks/{id}/transition/ with status "closed" and a justification).'
@@ -38,13 +36,13 @@ RISK_NOT_DELETED = (
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 5})
 class ScaleField(serializers.Field):
-    """A whole number from 1 to 5, refused with the same message the pages show (risk_scoring.OUT_OF_SCALE)."""
+    """A whole number from 1 to 5, refused with the same message the pages show (scoring.OUT_OF_SCALE)."""
 
     def to_internal_value(self, data):
         if isinstance(data, str) and data.strip().isdigit():
             data = int(data)
         try:
-            return risk_scoring.check_scale(self.label, data)
+            return scoring.check_scale(self.label, data)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
 
@@ -92,7 +90,7 @@ class MitigationUpdateSerializer(serializers.Serializer):
 
 
 class RiskSerializer(serializers.ModelSerializer):
-    """A risk as read, with how each score was computed (risk_scoring.explain) and its NIST AI RMF functions."""
+    """A risk as read, with how each score was computed (scoring.explain) and its NIST AI RMF functions."""
 
     url = serializers.HyperlinkedIdentityField(view_name="risk-detail")
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -125,10 +123,10 @@ class RiskSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_inherent_computation(self, risk) -> str:
-        return risk_scoring.explain(risk.likelihood, risk.impact)
+        return scoring.explain(risk.likelihood, risk.impact)
 
     def get_residual_computation(self, risk) -> str:
-        return risk_scoring.explain(risk.residual_likelihood, risk.residual_impact)
+        return scoring.explain(risk.residual_likelihood, risk.residual_impact)
 
     def get_allowed_transitions(self, risk) -> list[str]:
         return [s for s in RiskStatus.values if s in RISK_TRANSITIONS[risk.status]]

@@ -24,7 +24,7 @@ from core.roles import Role, has_role
 from projects.models import AIProject
 from projects.permissions import can_change_project
 
-from ..findings import finding_close, finding_open
+from ..findings.services import finding_close, finding_open
 from ..models import (
     Classification,
     Dataset,

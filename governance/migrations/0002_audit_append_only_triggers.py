@@ -2,13 +2,13 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     db_triggers.install(schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     db_triggers.uninstall(schema_editor.connection)
 

@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     # Re-installing is idempotent (DROP IF EXISTS + CREATE); on PostgreSQL it adds the TRUNCATE trigger.
     db_triggers.install(schema_editor.connection)

@@ -31,13 +31,13 @@ def remove_policies(apps, schema_editor):
 
 
 def install_triggers(apps, schema_editor):
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     db_triggers.install_signoff(schema_editor.connection)
 
 
 def uninstall_triggers(apps, schema_editor):
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     db_triggers.uninstall_signoff(schema_editor.connection)
 

@@ -12,7 +12,8 @@ class FindingKind(models.TextChoices):
     DEPLOYED_WITHOUT_APPROVAL = "deployed_without_approval", "In production without a valid sign-off"
     SIGNOFF_INVALIDATED = "signoff_invalidated", "Sign-off invalidated"
     SIGNOFF_EXPIRED = "signoff_expired", "Sign-off expired"
-    # Opened by the ROI rule (governance/roi_rules.py); added here with the sign-off kinds so one migration holds them.
+    # Opened by the value-decay rule (governance/dashboard/value_decay.py); added here with the sign-off
+    # kinds so one migration holds them.
     VALUE_DECAY = "value_decay", "Value below plan"
     # Opened by the compliance obligation rules (governance/compliance/rules.py).
     OBLIGATION_UNMET = "obligation_unmet", "Compliance obligation unmet"

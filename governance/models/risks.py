@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from projects.models import RiskTier
 
-from ..risk_scoring import Level, level, score
+from ..risks.scoring import Level, level, score
 
 _scale = [MinValueValidator(1), MaxValueValidator(5)]
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from core.roles import user_roles
+from projects.models import DeploymentObservation, ModelVersion
 from projects.selectors import projects_for_user
 
-from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
+from ..models import Risk, RiskStatus, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
+from ..risks.selectors import risk_register, tier_assessment_current
 
 
 def signoffs_for_user(*, user) -> QuerySet[SignOffRequest]:
@@ -50,3 +52,53 @@ def review_queue_for_user(*, user) -> QuerySet[SignOffRequest]:
         .filter(open_role)
         .order_by("requested_at", "pk")
     )
+
+
+# --- sign-off pages ---------------------------------------------------------------------------------
+# Scoping and the review queue are above; these shape what the sign-off pages show, each in a fixed
+# number of queries however many rows.
+
+
+def signoff_for_page(*, user, pk: int):
+    """One visible sign-off request with its decisions; SignOffRequest.DoesNotExist when out of scope."""
+    return signoffs_for_user(user=user).select_related("project__owner", "policy__created_by").get(pk=pk)
+
+
+def signoff_requests_for_project(*, user, project):
+    """A project's sign-off history, newest first."""
+    return signoffs_for_user(user=user).filter(project=project).order_by("-requested_at", "-id")
+
+
+def signoff_requestable_versions(*, project):
+    """The versions of a project's linked models that a sign-off may cover (the registry still lists
+    them), newest first, each with `holding_now` (its open alias/stage/approval rows) and
+    `pending_signoff` (the id of its pending request, if any)."""
+    pending = SignOffRequest.objects.filter(model_version=OuterRef("pk"), status=SignOffStatus.PENDING)
+    holding = DeploymentObservation.objects.filter(observed_until__isnull=True).order_by("signal", "name")
+    return (
+        ModelVersion.objects.filter(registered_model__project=project, deleted_at__isnull=True)
+        .select_related("registered_model__registry")
+        .annotate(pending_signoff=pending.values("pk")[:1])
+        .prefetch_related(Prefetch("deployments", queryset=holding, to_attr="holding_now"))
+        .order_by("registered_model__registry__name", "registered_model__name", "-version_number", "-id")
+    )
+
+
+def signoff_evidence(*, signoff) -> dict:
+    """The evidence pack of one request, each part in one query: where its version is deployed now,
+    the project's current tier assessment, and its risk register (live risks first, worst first)."""
+    live = [RiskStatus.OPEN, RiskStatus.MITIGATING, RiskStatus.ACCEPTED]
+    risks = risk_register(
+        risks=Risk.objects.filter(project_id=signoff.project_id)
+        .select_related("owner", "project__team")
+        .annotate(is_live=Case(When(status__in=live, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("is_live", "-residual_score", "title", "id")
+    )
+    deployments = DeploymentObservation.objects.filter(
+        version_id=signoff.model_version_id, observed_until__isnull=True
+    ).order_by("signal", "name")
+    return {
+        "deployments": list(deployments),
+        "assessment": tier_assessment_current(project=signoff.project),
+        "risks": list(risks),
+    }

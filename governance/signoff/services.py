@@ -26,7 +26,7 @@ from core.roles import is_admin, user_roles
 from projects.models import AIProject, DeploymentObservation, ModelVersion, RiskTier, Signal
 from projects.permissions import can_change_project
 
-from ..findings import finding_close, finding_open
+from ..findings.services import finding_close, finding_open
 from ..models import (
     Finding,
     FindingKind,

@@ -5,8 +5,8 @@ from django.views.generic import TemplateView
 
 from core.permissions import RoleRequiredMixin
 
-from ..filters import AuditEventFilterSet
-from ..selectors import AUDIT_READERS, audit_events_for_user
+from ..audit.filters import AuditEventFilterSet
+from ..audit.selectors import AUDIT_READERS, audit_events_for_user
 
 
 class AuditListView(RoleRequiredMixin, TemplateView):

@@ -21,8 +21,7 @@ from core.roles import has_role
 from projects.models import AIProject
 from projects.selectors import projects_for_user
 
-from .. import charts
-from ..compliance import rules, selectors, services
+from ..compliance import charts, rules, selectors, services
 from ..compliance.filters import ClassificationFilterSet
 from ..compliance.forms import ClassificationForm, DatasetComplianceForm, EvidenceForm
 from ..models import Classification, Dataset, Evidence, Obligation, ObligationStatus

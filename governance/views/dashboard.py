@@ -1,7 +1,7 @@
 """The executive portfolio dashboard (and the persona home pages that show governance's part).
 
-Thin: the filters and every figure come from governance/dashboard.py, the figures from
-governance/charts.py; this module shapes them for the page and the exports.
+Thin: the filters and every figure come from governance/dashboard/selectors.py, the charts from
+governance/dashboard/charts.py; this module shapes them for the page and the exports.
 
 The home page at "/" is projects' HomeView extended here: governance imports projects, never the
 reverse, so the parts of the home pages that read governance (the executive's dashboard, a risk
@@ -30,13 +30,11 @@ from projects import views as project_views
 from projects.models import Stage
 from projects.roi import money, pct
 
-from .. import charts
 from ..compliance.selectors import coverage_by_team
-from ..dashboard import (
+from ..dashboard import charts
+from ..dashboard.filters import dashboard_filterset, dashboard_projects, is_filtered
+from ..dashboard.selectors import (
     MATRIX_LIMIT,
-    dashboard_filterset,
-    dashboard_projects,
-    is_filtered,
     matrix_points,
     month_rows,
     portfolio_summary,
@@ -44,7 +42,7 @@ from ..dashboard import (
     rate,
     risk_level_label,
 )
-from ..selectors import findings_for_user
+from ..findings.selectors import findings_for_user
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")

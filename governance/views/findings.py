@@ -15,15 +15,13 @@ from django.views.generic import TemplateView
 from core import roles
 from core.errors import DomainError
 from core.permissions import RoleRequiredMixin
-from core.roles import Role
 
-from .. import services
-from ..filters import FindingFilterSet
-from ..permissions import can_manage_findings
-from ..selectors import finding_assignees, findings_for_user
+from ..findings import services
+from ..findings.filters import FindingFilterSet
+from ..findings.permissions import FINDING_MANAGERS, can_manage_findings
+from ..findings.selectors import finding_assignees, findings_for_user
 
 ALL_ROLES = roles.ALL_ROLES
-FINDING_MANAGERS = (Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMIN)
 
 
 class FindingListView(RoleRequiredMixin, TemplateView):

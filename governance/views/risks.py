@@ -24,17 +24,17 @@ from core.errors import DomainError
 from core.exports import csv_safe
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
-from core.roles import Role, has_role
+from core.roles import has_role
 from projects.models import AIProject
 from projects.selectors import projects_for_user
 
-from .. import charts, risk_scoring, services
-from ..filters import RiskFilterSet
-from ..forms import MitigationForm, MitigationStatusForm, RiskForm, RiskReviewForm, RiskTransitionForm
+from ..audit.selectors import AUDIT_READERS
 from ..models import Mitigation, Risk
-from ..permissions import can_edit_risks
-from ..selectors import (
-    AUDIT_READERS,
+from ..risks import charts, scoring, services
+from ..risks.filters import RiskFilterSet
+from ..risks.forms import MitigationForm, MitigationStatusForm, RiskForm, RiskReviewForm, RiskTransitionForm
+from ..risks.permissions import RISK_WRITERS, can_edit_risks
+from ..risks.selectors import (
     RISK_AXES,
     mitigations_for_user,
     risk_for_page,
@@ -45,7 +45,6 @@ from ..selectors import (
 )
 
 ALL_ROLES = roles.ALL_ROLES
-RISK_WRITERS = (Role.TEAM_LEAD, Role.RISK_OFFICER, Role.ADMIN)
 DEFAULT_AXIS = "residual"
 NOT_YOUR_REGISTER = "You can only change the risk register of a project of your own team."
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -111,23 +110,23 @@ def _heatmap(request, base, filterset: RiskFilterSet, *, compact: bool, anchor: 
         p["axis"] = name
         toggles.append({"axis": name, "label": name.capitalize(), "url": _url(p), "current": name == axis})
     rows = []
-    for lk in reversed(risk_scoring.SCALE):
+    for lk in reversed(scoring.SCALE):
         cells = []
-        for im in risk_scoring.SCALE:
+        for im in scoring.SCALE:
             p = without_cell.copy()
             p["axis"], p[l_name], p[i_name] = axis, str(lk), str(im)
             cells.append({
-                "impact": im, "count": counts[lk - 1][im - 1], "level": risk_scoring.level(lk, im),
+                "impact": im, "count": counts[lk - 1][im - 1], "level": scoring.level(lk, im),
                 "url": _url(p) + anchor, "selected": selected == (lk, im),
             })  # fmt: skip
-        rows.append({"likelihood": lk, "label": risk_scoring.LIKELIHOOD_LABELS[lk], "cells": cells})
+        rows.append({"likelihood": lk, "label": scoring.LIKELIHOOD_LABELS[lk], "cells": cells})
     return {
         "axis": axis,
         "axis_label": label,
         "heatmap": charts.figure_spec(figure),
         "heatmap_total": sum(map(sum, counts)),
         "heatmap_rows": rows,
-        "impact_labels": [(im, risk_scoring.IMPACT_LABELS[im]) for im in risk_scoring.SCALE],
+        "impact_labels": [(im, scoring.IMPACT_LABELS[im]) for im in scoring.SCALE],
         "axis_toggles": toggles,
         "click_params": {"x": i_name, "y": l_name, "set": f"axis={axis}", "anchor": anchor},
         "selected_cell": selected,
@@ -262,7 +261,7 @@ def _detail_context(request, risk: Risk, **forms) -> dict:
         "mitigations": mitigations,
         "can_edit": can_edit,
         "can_read_audit_trail": has_role(user, *AUDIT_READERS),
-        "needs_officer": risk.residual_level in risk_scoring.ACCEPTANCE_NEEDS_RISK_OFFICER,
+        "needs_officer": risk.residual_level in scoring.ACCEPTANCE_NEEDS_RISK_OFFICER,
     }
     if can_edit:
         ctx["transition_form"] = forms.get("transition_form") or RiskTransitionForm(risk=risk)
@@ -413,9 +412,9 @@ def _export_rows(qs):
             r.pk, csv_safe(r.project.name), csv_safe(r.project.team.name), r.project.risk_tier,
             csv_safe(r.title), r.category, " ".join(r.nist_functions), csv_safe(r.owner.username), r.status,
             r.likelihood, r.impact, r.inherent_score, r.inherent_level,
-            risk_scoring.explain(r.likelihood, r.impact),
+            scoring.explain(r.likelihood, r.impact),
             r.residual_likelihood, r.residual_impact, r.residual_score, r.residual_level,
-            risk_scoring.explain(r.residual_likelihood, r.residual_impact),
+            scoring.explain(r.residual_likelihood, r.residual_impact),
             r.next_review_date, r.review_overdue,
             r.last_reviewed_at.isoformat() if r.last_reviewed_at else "",
             csv_safe(r.accepted_by.username) if r.accepted_by else "",

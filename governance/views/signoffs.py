@@ -22,21 +22,22 @@ from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role, user_roles
 from projects.permissions import can_change_project
 
+from ..audit.selectors import AUDIT_READERS
 from ..compliance.selectors import compliance_coverage, pii_summary_for_version
-from ..filters import SignOffFilterSet
-from ..forms import SignOffDecisionForm, SignOffRequestForm, SignOffWithdrawForm
 from ..models import REVIEWER_ROLES, SignOffRequest, SignOffStatus, Verdict
-from ..selectors import (
-    AUDIT_READERS,
+from ..risks.selectors import tier_assessment_current
+from ..signoff import fingerprint as fp
+from ..signoff import services
+from ..signoff.filters import SignOffFilterSet
+from ..signoff.forms import SignOffDecisionForm, SignOffRequestForm, SignOffWithdrawForm
+from ..signoff.selectors import (
+    review_queue_for_user,
     signoff_evidence,
     signoff_for_page,
     signoff_requestable_versions,
     signoff_requests_for_project,
-    tier_assessment_current,
+    signoffs_for_user,
 )
-from ..signoff import fingerprint as fp
-from ..signoff import services
-from ..signoff.selectors import review_queue_for_user, signoffs_for_user
 from .risks import ProjectMixin
 
 ALL_ROLES = roles.ALL_ROLES

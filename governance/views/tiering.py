@@ -20,10 +20,10 @@ from core.roles import has_role
 from projects.models import AIProject, RiskTier
 from projects.selectors import projects_for_user
 
-from .. import services
-from ..forms import TierQuestionnaireForm
-from ..permissions import can_assess_tier
-from ..selectors import tier_assessment_history
+from ..risks import assessments
+from ..risks.forms import TierQuestionnaireForm
+from ..risks.permissions import can_assess_tier
+from ..risks.selectors import tier_assessment_history
 
 ALL_ROLES = roles.ALL_ROLES
 NOT_YOUR_TIER = "Only a team lead of this project's team, a risk officer or an admin can assess its tier."
@@ -69,7 +69,7 @@ class TierQuestionnaireView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            assessment = services.tier_assessment_submit(
+            assessment = assessments.tier_assessment_submit(
                 by=self.request.user, project=self.project, answers=form.cleaned_data
             )
         except (ValidationError, DomainError) as exc:

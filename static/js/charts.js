@@ -1,5 +1,6 @@
 // Mounts every plotly chart on the page. A chart is an element with data-chart="<id>", where <id> is
-// the json_script element holding {"data": [...], "layout": {...}} (built by governance/charts.py).
+// the json_script element holding {"data": [...], "layout": {...}} (built by a sub-domain's charts.py,
+// e.g. governance/dashboard/charts.py).
 // A chart with data-click-x / data-click-y is a filter: clicking a point reloads the page with those
 // query parameters set to the point's x and y (and data-click-set's parameters), keeping the others.
 // A chart with data-click-url="<n>" is a set of links: clicking a point opens the page whose path is

@@ -21,8 +21,8 @@ from django.views.generic.edit import ProcessFormView
 from drf_spectacular.generators import SchemaGenerator
 
 from governance.models import AuditEvent, Finding, SignOffPolicy
-from governance.services import risk_reviews_mark_overdue
-from governance.tiering import QUESTIONS
+from governance.risks.services import risk_reviews_mark_overdue
+from governance.risks.tiering import QUESTIONS
 from projects.models import LinkSource
 from tests.factories import UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
@@ -567,7 +567,7 @@ def risk_rows(project, other_project):
 @pytest.fixture
 def assessment_rows(project, other_project, team_lead, other_lead):
     """Version 1 of each project's tier; `project`'s is returned."""
-    from governance.services import tier_assessment_submit
+    from governance.risks.assessments import tier_assessment_submit
 
     tier_assessment_submit(by=other_lead, project=other_project, answers={"E1": "yes"})
     return tier_assessment_submit(by=team_lead, project=project, answers={"D1": "4a", "D3": "yes"})

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 
 from core.roles import Role
-from governance.services import tier_assessment_submit
+from governance.risks.assessments import tier_assessment_submit
 from projects.models import LinkSource
 from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user

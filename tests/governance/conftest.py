@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from governance import db_triggers
-from governance.audit import compute_hash, event_fields
+from governance.audit import triggers as db_triggers
+from governance.audit.chain import compute_hash, event_fields
 from governance.models import AuditEvent
 from projects import services
 from projects.models import Stage

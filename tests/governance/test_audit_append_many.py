@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from core import audit as audit_port
-from governance.audit import append_event, append_events, compute_hash, event_fields, head_mac, verify_chain
+from governance.audit.chain import append_event, append_events, compute_hash, event_fields, head_mac, verify_chain
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from projects import services
 

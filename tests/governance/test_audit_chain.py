@@ -12,8 +12,8 @@ from django.db import DatabaseError, connection, transaction
 from core import audit as audit_port
 from core import services as core_services
 from core.errors import PermissionDeniedError, TransitionError
-from governance.audit import append_event, compute_hash, event_fields, verify_chain
-from governance.db_triggers import APPEND_ONLY_MESSAGE
+from governance.audit.chain import append_event, compute_hash, event_fields, verify_chain
+from governance.audit.triggers import APPEND_ONLY_MESSAGE
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from projects import services
 from projects.models import AIProject, Stage, Team

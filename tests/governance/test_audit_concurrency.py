@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from projects import services
 from projects.models import AIProject, Team

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import governance.audit
+import governance.audit.chain
 from core import services as core_services
 from projects import services
 from projects.models import Stage
@@ -15,7 +15,7 @@ from projects.models import Stage
 
 def at(monkeypatch, when: dt.datetime) -> None:
     """Make the next audit events carry this time (the audit module's clock only)."""
-    monkeypatch.setattr(governance.audit, "timezone", SimpleNamespace(now=lambda: when))
+    monkeypatch.setattr(governance.audit.chain, "timezone", SimpleNamespace(now=lambda: when))
 
 
 def utc(*args) -> dt.datetime:

@@ -28,7 +28,8 @@ from django.http import QueryDict
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from governance import dashboard
+from governance.dashboard import filters as dashboard_filters
+from governance.dashboard import selectors as dashboard
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.models import AIProject, RoiBasis, RoiCategory, RoiKind, Stage
 from projects.roi import add_months, month_start
@@ -112,9 +113,9 @@ def _qd(**params) -> QueryDict:
 
 
 def summary_for(user, **params):
-    filterset = dashboard.dashboard_filterset(data=_qd(**params), request=Req(user))
-    projects = dashboard.dashboard_projects(filterset)
-    return dashboard.portfolio_summary(user=user, projects=projects, filtered=dashboard.is_filtered(filterset))
+    filterset = dashboard_filters.dashboard_filterset(data=_qd(**params), request=Req(user))
+    projects = dashboard_filters.dashboard_projects(filterset)
+    return dashboard.portfolio_summary(user=user, projects=projects, filtered=dashboard_filters.is_filtered(filterset))
 
 
 def test_every_tile_for_an_executive_matches_the_hand_computed_figures(executive, portfolio):
@@ -194,9 +195,9 @@ def test_the_stage_and_tier_filters_apply_too(executive, portfolio):
 
 
 def test_a_team_lead_cannot_filter_by_another_team(team_lead, portfolio):
-    filterset = dashboard.dashboard_filterset(data=_qd(team="marketing"), request=Req(team_lead))
+    filterset = dashboard_filters.dashboard_filterset(data=_qd(team="marketing"), request=Req(team_lead))
     assert not filterset.is_valid()
-    assert list(dashboard.dashboard_projects(filterset)) == []
+    assert list(dashboard_filters.dashboard_projects(filterset)) == []
 
 
 def test_an_empty_portfolio_shows_zeros_and_no_ratios(executive):

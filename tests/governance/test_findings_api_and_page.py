@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from governance import services
+from governance.findings import services as finding_services
+from governance.findings.services import FINDING_ALREADY_RESOLVED, FINDINGS_RISK_OFFICERS_ONLY
 from governance.models import AuditEvent, Finding
-from governance.services import FINDING_ALREADY_RESOLVED, FINDINGS_RISK_OFFICERS_ONLY
+from governance.risks import services
 from tests.factories import AIProjectFactory, UserFactory, make_user
 from tests.risk_factories import overdue_risk
 
@@ -202,7 +203,7 @@ def test_the_resolve_service_refuses_a_team_lead_with_the_message(findings, team
     from core.errors import PermissionDeniedError
 
     with pytest.raises(PermissionDeniedError, match=FINDINGS_RISK_OFFICERS_ONLY):
-        services.finding_resolve(by=team_lead, finding=findings["ours_critical"], resolution="Done.")
+        finding_services.finding_resolve(by=team_lead, finding=findings["ours_critical"], resolution="Done.")
 
 
 # --- triage on the page -----------------------------------------------------------------------------

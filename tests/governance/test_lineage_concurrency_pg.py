@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from core.roles import Role
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.lineage.ingest import lineage_event_ingest
 from governance.models import AuditEvent, ColumnEdge, Dataset, DatasetField, DataSource, LineageEdge, LineageEvent
 from tests.conftest import need_service

@@ -11,8 +11,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from governance import services, tasks
+from governance import tasks
+from governance.findings import services as finding_services
 from governance.models import AuditEvent, Finding, FindingKind, Risk
+from governance.risks import services
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.governance.test_audit_concurrency import run_writers
 from tests.risk_factories import RiskFactory, overdue_risk
@@ -209,8 +211,8 @@ def test_re_scoring_an_overdue_risk_does_not_postpone_its_review(client, registe
 
 
 def test_closing_an_overdue_risk_clears_its_overdue_flag_and_resolves_its_finding(risk_officer, project):
-    from governance import services as governance_services
     from governance.models import Finding
+    from governance.risks import services as governance_services
     from tests.risk_factories import overdue_risk
 
     risk = overdue_risk(project=project, likelihood=4, impact=4)
@@ -225,14 +227,14 @@ def test_closing_an_overdue_risk_clears_its_overdue_flag_and_resolves_its_findin
 
 
 def test_a_finding_resolved_by_hand_is_not_reopened_in_the_same_overdue_period(risk_officer, project):
-    from governance import services as governance_services
     from governance.models import Finding
+    from governance.risks import services as governance_services
     from tests.risk_factories import overdue_risk
 
     risk = overdue_risk(project=project, likelihood=4, impact=4)
     governance_services.risk_reviews_mark_overdue()
     finding = Finding.objects.get(subject_id=str(risk.pk))
-    governance_services.finding_resolve(by=risk_officer, finding=finding, resolution="Review booked for Monday")
+    finding_services.finding_resolve(by=risk_officer, finding=finding, resolution="Review booked for Monday")
 
     assert governance_services.risk_reviews_mark_overdue()["opened"] == 0
     assert Finding.objects.filter(subject_id=str(risk.pk)).count() == 1

@@ -18,8 +18,9 @@ import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from governance import risk_scoring, services
 from governance.models import AuditEvent, Finding, Mitigation, Risk, RiskStatus
+from governance.risks import scoring as risk_scoring
+from governance.risks import services
 from tests.factories import AIProjectFactory
 from tests.risk_factories import MitigationFactory, RiskFactory, overdue_risk
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from governance.models import Mitigation, Risk, RiskCategory, RiskStatus
-from governance.selectors import risk_heatmap_counts
+from governance.risks.selectors import risk_heatmap_counts
 from tests.factories import AIProjectFactory, UserFactory
 from tests.risk_factories import RiskFactory
 

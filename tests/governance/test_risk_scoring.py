@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from governance import risk_scoring
-from governance.risk_scoring import (
+from governance.risks import scoring as risk_scoring
+from governance.risks.scoring import (
     BANDS,
     OUT_OF_SCALE,
     Level,

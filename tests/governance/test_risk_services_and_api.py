@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from governance import services
 from governance.api.risks import RISK_NOT_DELETED
 from governance.models import AuditEvent, Mitigation, Risk, RiskStatus
-from governance.risk_scoring import OUT_OF_SCALE
-from governance.services import (
+from governance.risks import assessments, services
+from governance.risks.scoring import OUT_OF_SCALE
+from governance.risks.services import (
     ACCEPT_NEEDS_JUSTIFICATION,
     ACCEPT_NEEDS_RISK_OFFICER,
     ILLEGAL_RISK_TRANSITION,
@@ -541,7 +541,7 @@ def test_risk_list_filters(as_officer, register, params, expected):
 
 
 def test_risk_list_filters_by_the_projects_tier(as_officer, register, project, risk_officer):
-    services.tier_assessment_submit(by=risk_officer, project=project, answers={"D1": "5b"})
+    assessments.tier_assessment_submit(by=risk_officer, project=project, answers={"D1": "5b"})
     assert titles(as_officer.get("/api/v1/risks/", {"tier": "high"})) == [
         "Critical leak", "Unfair denials", "Typo in letters",
     ]  # fmt: skip
@@ -625,8 +625,8 @@ def test_mitigation_api_list_costs_the_same_queries_for_one_or_fifty_risks(clien
 
 def test_changing_the_scores_of_an_accepted_risk_withdraws_the_acceptance(team_lead, project):
     """Otherwise a team lead could accept a low risk, then raise it to critical while it stays accepted."""
-    from governance import services as governance_services
     from governance.models import AuditEvent
+    from governance.risks import services as governance_services
 
     risk = governance_services.risk_create(
         by=team_lead, project=project, title="Drift", category="robustness", likelihood=5, impact=5,
@@ -645,7 +645,7 @@ def test_changing_the_scores_of_an_accepted_risk_withdraws_the_acceptance(team_l
 
 
 def test_editing_the_description_of_an_accepted_risk_keeps_the_acceptance(risk_officer, project):
-    from governance import services as governance_services
+    from governance.risks import services as governance_services
 
     risk = governance_services.risk_create(by=risk_officer, project=project, title="Bias", category="fairness",
                                            likelihood=4, impact=4)  # fmt: skip

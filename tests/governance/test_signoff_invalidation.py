@@ -12,8 +12,9 @@ import datetime as dt
 import pytest
 
 from core.roles import Role
-from governance import services as governance_services
 from governance.models import AuditEvent, Finding, FindingKind, RiskCategory, SignOffRequest
+from governance.risks import assessments
+from governance.risks import services as governance_services
 from governance.signoff import gate
 from governance.signoff import services as signoff
 from tests.factories import make_user
@@ -116,7 +117,7 @@ def test_changed_tier_answers_invalidate_the_approval(
 ):
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        governance_services.tier_assessment_submit(by=team_lead, project=approved.project, answers=answers)
+        assessments.tier_assessment_submit(by=team_lead, project=approved.project, answers=answers)
 
     finding = assert_invalidated(
         approved, "The EU AI Act tier assessment changed", mailoutbox, [team_lead.email, risk_officer.email]
@@ -127,7 +128,7 @@ def test_changed_tier_answers_invalidate_the_approval(
 
 
 def test_the_same_tier_answers_again_leave_the_approval_valid(approved, team_lead):
-    governance_services.tier_assessment_submit(by=team_lead, project=approved.project, answers=TIER_ANSWERS["minimal"])
+    assessments.tier_assessment_submit(by=team_lead, project=approved.project, answers=TIER_ANSWERS["minimal"])
     approved.refresh_from_db()
     assert approved.status == "approved"
     assert Finding.objects.count() == 0

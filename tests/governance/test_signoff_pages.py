@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from core.roles import Role
 from governance.models import AuditEvent, SignOffDecision, SignOffRequest
-from governance.services import risk_transition, tier_assessment_submit
+from governance.risks.assessments import tier_assessment_submit
+from governance.risks.services import risk_transition
 from governance.signoff import services as signoff_services
 from projects.models import LinkSource
 from tests.factories import AIProjectFactory, make_user

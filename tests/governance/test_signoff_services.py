@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core.errors import ConflictError, DomainError, PermissionDeniedError
 from core.roles import Role
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import (
     AuditEvent,
     RiskTierAssessment,

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.roles import Role
-from governance import services
 from governance.models import AuditEvent, RiskTierAssessment
-from governance.tiering import QUESTIONS
+from governance.risks import assessments
+from governance.risks.tiering import QUESTIONS
 from projects.models import AIProject
 from tests.factories import AIProjectFactory, UserFactory
 
@@ -26,7 +26,7 @@ def post(client, project, answers):
 
 
 def assess(project, by, answers):
-    return services.tier_assessment_submit(by=by, project=project, answers=answers)
+    return assessments.tier_assessment_submit(by=by, project=project, answers=answers)
 
 
 def state(project):

@@ -15,10 +15,10 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
 from core.roles import Role
-from governance import services
 from governance.models import AuditEvent, RiskTierAssessment
-from governance.selectors import tier_assessment_current
-from governance.tiering import QUESTIONS, SECTIONS
+from governance.risks import assessments
+from governance.risks.selectors import tier_assessment_current
+from governance.risks.tiering import QUESTIONS, SECTIONS
 from projects.models import AIProject
 from tests.factories import UserFactory
 
@@ -36,7 +36,7 @@ def form_data(**answers: str) -> dict[str, str]:
 
 
 def assess(project, by, answers):
-    return services.tier_assessment_submit(by=by, project=project, answers=answers)
+    return assessments.tier_assessment_submit(by=by, project=project, answers=answers)
 
 
 def state(project):

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from governance import services
 from governance.models import AuditEvent, RiskTierAssessment
+from governance.risks import assessments
 from tests.factories import AIProjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,22 +16,22 @@ NCII = {"B9": "yes", "E2": "yes"}  # a generator that can foreseeably produce in
 @pytest.fixture
 def flagged(monkeypatch, risk_officer):
     project = AIProjectFactory(name="Face swap studio")
-    monkeypatch.setattr(services, "_today", lambda: BEFORE)
-    assessment = services.tier_assessment_submit(by=risk_officer, project=project, answers=NCII)
+    monkeypatch.setattr(assessments, "_today", lambda: BEFORE)
+    assessment = assessments.tier_assessment_submit(by=risk_officer, project=project, answers=NCII)
     monkeypatch.undo()
     return assessment
 
 
 def test_before_the_date_the_other_rules_set_the_tier_and_a_flag_marks_the_wait(flagged):
     assert (flagged.tier, "PROHIBITED_FROM_2026_12_02" in flagged.flags) == ("limited", True)
-    assert services.tier_assessments_apply_dated_rules(today=BEFORE) == 0
+    assert assessments.tier_assessments_apply_dated_rules(today=BEFORE) == 0
 
 
 def test_on_the_date_the_project_is_reassessed_as_prohibited_once(flagged):
     events = AuditEvent.objects.count()
 
-    assert services.tier_assessments_apply_dated_rules(today=ON) == 1
-    assert services.tier_assessments_apply_dated_rules(today=ON) == 0
+    assert assessments.tier_assessments_apply_dated_rules(today=ON) == 1
+    assert assessments.tier_assessments_apply_dated_rules(today=ON) == 0
 
     latest = RiskTierAssessment.objects.filter(project=flagged.project).order_by("-version").first()
     assert (latest.version, latest.tier, latest.assessed_by, latest.answers) == (2, "prohibited", None, flagged.answers)
@@ -45,5 +45,5 @@ def test_on_the_date_the_project_is_reassessed_as_prohibited_once(flagged):
 
 
 def test_a_project_reassessed_by_a_person_meanwhile_is_left_alone(flagged, risk_officer):
-    services.tier_assessment_submit(by=risk_officer, project=flagged.project, answers={"E2": "yes"})
-    assert services.tier_assessments_apply_dated_rules(today=ON) == 0
+    assessments.tier_assessment_submit(by=risk_officer, project=flagged.project, answers={"E2": "yes"})
+    assert assessments.tier_assessments_apply_dated_rules(today=ON) == 0

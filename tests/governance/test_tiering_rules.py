@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from governance.tiering import (
+from governance.risks.tiering import (
     ANNEX_III,
     BAD_ANSWER,
     CARVE_OUT_ELSEWHERE,

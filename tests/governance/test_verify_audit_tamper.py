@@ -18,8 +18,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from governance import db_triggers
-from governance.audit import compute_hash, event_fields, head_mac
+from governance.audit import triggers as db_triggers
+from governance.audit.chain import compute_hash, event_fields, head_mac
 from governance.models import AuditChainHead, AuditEvent
 from projects import services
 from projects.models import AIProject

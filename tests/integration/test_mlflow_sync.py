@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from mlflow import MlflowClient
 
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
 from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncStatus

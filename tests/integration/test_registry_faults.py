@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from mlflow import MlflowClient
 
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
 from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
 from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus

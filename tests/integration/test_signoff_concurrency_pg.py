@@ -17,7 +17,7 @@ from django.db import connection
 
 from core.errors import ConflictError
 from core.roles import Role
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import AuditEvent, SignOffDecision, SignOffRequest
 from governance.signoff import services as signoff
 from tests.conftest import need_service

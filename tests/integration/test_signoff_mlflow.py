@@ -11,7 +11,7 @@ import pytest
 from mlflow import MlflowClient
 
 from governance import tasks
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import AuditEvent, Finding, FindingKind
 from governance.signoff import services as signoff
 from projects import services

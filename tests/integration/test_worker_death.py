@@ -28,7 +28,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from governance.audit import PG_CHAIN_LOCK_KEY, verify_chain
+from governance.audit.chain import PG_CHAIN_LOCK_KEY, verify_chain
 from governance.models import AuditEvent, Finding, FindingKind
 from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus

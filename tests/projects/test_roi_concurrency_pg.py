@@ -16,7 +16,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
 from projects import services
 from projects.models import ROIEntry

@@ -1,4 +1,4 @@
-"""The daily value-decay rule (governance/roi_rules.py): one finding per decaying project, idempotent,
+"""The daily value-decay rule (governance/dashboard/value_decay.py): one finding per decaying project, idempotent,
 resolved when the project recovers, audited."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from governance.dashboard.value_decay import value_decay_check
 from governance.models import AuditEvent, Finding, FindingKind
-from governance.roi_rules import value_decay_check
 from projects import services
 
 TODAY = dt.date(2026, 5, 10)
@@ -77,7 +77,7 @@ def test_a_recovered_project_has_its_finding_resolved(team_lead, project):
 
 
 def test_a_finding_resolved_by_hand_is_not_reopened_for_the_same_episode(team_lead, project, risk_officer):
-    from governance.services import finding_resolve
+    from governance.findings.services import finding_resolve
 
     decaying(project, team_lead)
     value_decay_check(today=TODAY)

@@ -11,7 +11,7 @@ Idempotent: a project that already has a tier assessment keeps it, a risk that e
 and title) is left alone, and the overdue rule opens no second finding for a risk.
 
 Everything goes through the services, so the demo's audit trail reads like real use. The overdue
-risks need to have been registered months ago; for them the services' clock (`services._today`)
+risks need to have been registered months ago; for them the services' clock (`governance.risks.services._today`)
 is set back while they are created.
 """
 
@@ -28,8 +28,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from governance import risk_scoring, services
 from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment, SignOffRequest, SignOffStatus
+from governance.risks import assessments, scoring, services
 from governance.signoff import services as signoff_services
 from projects.models import AIProject, ModelVersion, Registry, Stage
 from projects.registries import RegistryError
@@ -235,7 +235,7 @@ class Command(BaseCommand):
         for project in AIProject.objects.order_by("name"):
             if project.pk in done:
                 continue
-            services.tier_assessment_submit(by=officer, project=project, answers=TIER_ANSWERS.get(project.name, {}))
+            assessments.tier_assessment_submit(by=officer, project=project, answers=TIER_ANSWERS.get(project.name, {}))
             assessed += 1
         return assessed
 
@@ -253,7 +253,7 @@ class Command(BaseCommand):
                     continue
                 registered = None
                 if spec.overdue_by is not None:
-                    cadence = risk_scoring.band_for(risk_scoring.score(*spec.residual)).review_days
+                    cadence = scoring.band_for(scoring.score(*spec.residual)).review_days
                     registered = today - dt.timedelta(days=cadence + spec.overdue_by)
                 with services_on(registered):
                     risk = services.risk_create(
@@ -271,7 +271,7 @@ class Command(BaseCommand):
                     services.mitigation_create(by=lead, risk=risk, action=m.action, due_date=due, status=m.status)
                 if spec.status != RiskStatus.OPEN:
                     # Only a risk officer accepts a high or critical residual risk.
-                    needs_officer = risk.residual_level in risk_scoring.ACCEPTANCE_NEEDS_RISK_OFFICER
+                    needs_officer = risk.residual_level in scoring.ACCEPTANCE_NEEDS_RISK_OFFICER
                     by = officer if spec.status == RiskStatus.ACCEPTED and needs_officer else lead
                     services.risk_transition(by=by, risk=risk, status=spec.status, justification=spec.why)
                 created += 1

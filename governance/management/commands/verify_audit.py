@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from governance.audit import verify_chain
+from governance.audit.chain import verify_chain
 
 
 class Command(BaseCommand):

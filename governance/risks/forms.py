@@ -1,14 +1,14 @@
-"""Risk register forms. They parse input; the services decide (scale, residual justification, who may
-accept), so a refusal reads the same on the page as in the API."""
+"""Risk register and tier questionnaire forms. They parse input; the services decide (scale, residual
+justification, who may accept), so a refusal reads the same on the page as in the API."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
 
+from ..models import NIST_FUNCTIONS, RISK_TRANSITIONS, MitigationStatus, Risk, RiskCategory, RiskStatus
 from . import tiering
-from .models import NIST_FUNCTIONS, RISK_TRANSITIONS, MitigationStatus, Risk, RiskCategory, RiskStatus, Verdict
-from .risk_scoring import IMPACT_LABELS, LIKELIHOOD_LABELS, SCALE
+from .scoring import IMPACT_LABELS, LIKELIHOOD_LABELS, SCALE
 
 
 def _people():
@@ -169,68 +169,3 @@ class TierQuestionnaireForm(forms.Form):
                 for question_id, message in exc.errors.items():
                     self.add_error(question_id if question_id in self.fields else None, message)
         return data
-
-
-# --- sign-off -------------------------------------------------------------------------------------
-
-
-class SignOffRequestForm(forms.Form):
-    """Ask for sign-off of one of the project's model versions. The service decides whether it may be
-    asked (tier assessed, not prohibited, none pending, the user's project)."""
-
-    version = forms.ModelChoiceField(queryset=None, label="Model version", empty_label="Choose a version")
-    justification = forms.CharField(
-        required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why this version should go to production: what changed, what was validated.",
-    )
-
-    def __init__(self, *args, versions, **kwargs):
-        kwargs.setdefault("auto_id", "signoff_%s")
-        super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = versions
-        self.fields["version"].label_from_instance = _version_label
-
-
-def _version_label(version) -> str:
-    model = version.registered_model
-    label = f"{model.name} v{version.version} ({model.registry.name})"
-    holding = [row.name for row in getattr(version, "holding_now", ())]
-    if holding:
-        label += f" — {', '.join(holding)}"
-    if getattr(version, "pending_signoff", None):
-        label += f" — sign-off #{version.pending_signoff} pending"
-    return label
-
-
-class SignOffDecisionForm(forms.Form):
-    """A reviewer's decision. `roles`: the required roles the reviewer holds; a choice is offered only
-    when there is more than one (otherwise the service takes the one they hold)."""
-
-    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect, label="Your decision")
-    comment = forms.CharField(
-        required=False,
-        max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required to reject or to ask for changes; kept with the decision and in the audit trail.",
-    )
-    role = forms.ChoiceField(required=False, label="Decide as", choices=())
-
-    def __init__(self, *args, roles: list[str] = (), **kwargs):
-        kwargs.setdefault("auto_id", "decision_%s")
-        super().__init__(*args, **kwargs)
-        if len(roles) > 1:
-            self.fields["role"].choices = [("", "Any role of mine still needed"), *((r, r) for r in roles)]
-        else:
-            del self.fields["role"]
-
-
-class SignOffWithdrawForm(forms.Form):
-    reason = forms.CharField(
-        required=False, max_length=1000, label="Reason", help_text="Optional: why the request is withdrawn."
-    )
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("auto_id", "withdraw_%s")
-        super().__init__(*args, **kwargs)

@@ -21,8 +21,8 @@ from projects.models import AIProject, ROIEntry, Stage
 from projects.roi import RoiFigures, month_start
 from projects.selectors import roi_figures_for, roi_monthly_totals_by_project
 
-from .findings import finding_close, finding_open
-from .models import Finding, FindingKind, Severity
+from ..findings.services import finding_close, finding_open
+from ..models import Finding, FindingKind, Severity
 
 SUBJECT_TYPE = "projects.aiproject"
 DECAY_TITLE = "Value below plan: {project}"

@@ -1,49 +1,18 @@
+"""The risk register's FilterSets, each shared by a page and the API (django-filter)."""
+
 from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from projects.filters import visible_projects, visible_teams
 from projects.models import RiskTier
 
-from .models import (
-    AuditEvent,
-    Finding,
-    FindingKind,
-    Mitigation,
-    MitigationStatus,
-    Risk,
-    RiskCategory,
-    RiskStatus,
-    RiskTierAssessment,
-    Severity,
-    SignOffRequest,
-    SignOffStatus,
-)
-from .risk_scoring import SCALE, Level
-
-
-class AuditEventFilterSet(django_filters.FilterSet):
-    """Shared by the audit page and /api/v1/audit-events/."""
-
-    object_type = django_filters.CharFilter(label="Object type")
-    object_id = django_filters.CharFilter(label="Object id")
-    actor = django_filters.CharFilter(field_name="actor_repr", label="Actor (username)")
-    action = django_filters.CharFilter(field_name="action", lookup_expr="startswith", label="Action")
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label="From")
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label="Until")
-    date_from = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__gte", label="From date")
-    date_to = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__lte", label="To date")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["object_type", "object_id", "actor", "action", "since", "until", "date_from", "date_to"]
-
+from ..models import Mitigation, MitigationStatus, Risk, RiskCategory, RiskStatus, RiskTierAssessment
+from .scoring import SCALE, Level
 
 SCALE_CHOICES = [(n, str(n)) for n in SCALE]
-
 
 # Pages show a multiple choice as a row of checkboxes (the API takes repeated parameters either way).
 _CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
@@ -115,43 +84,6 @@ class MitigationFilterSet(django_filters.FilterSet):
         fields = ["risk", "status"]
 
 
-def visible_assignees(request):
-    """The assignee filter names only people assigned to a finding the caller may see."""
-    from .selectors import findings_for_user
-
-    User = get_user_model()
-    if request is None:
-        return User.objects.none()
-    assignee_ids = findings_for_user(user=request.user).order_by().values("assignee_id")
-    return User.objects.filter(pk__in=assignee_ids).order_by("username")
-
-
-class FindingFilterSet(django_filters.FilterSet):
-    """Shared by the findings page and /api/v1/findings/."""
-
-    kind = django_filters.ChoiceFilter(choices=FindingKind.choices, label="Kind", empty_label="Any")
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label="Severity", widget=_CHECKS)
-    open = django_filters.BooleanFilter(
-        field_name="resolved_at",
-        lookup_expr="isnull",
-        label="Status",
-        widget=forms.Select(choices=[("", "Any"), ("true", "Open"), ("false", "Resolved")]),
-    )
-    project = django_filters.ModelChoiceFilter(
-        queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
-    )
-    assignee = django_filters.ModelChoiceFilter(
-        queryset=visible_assignees,
-        to_field_name="username",
-        label="Assignee",
-        empty_label="Anyone",
-    )
-
-    class Meta:
-        model = Finding
-        fields = ["kind", "severity", "open", "project", "assignee"]
-
-
 class RiskTierAssessmentFilterSet(django_filters.FilterSet):
     """/api/v1/risk-assessments/: one project's versions, a tier, or only each project's current version."""
 
@@ -162,20 +94,3 @@ class RiskTierAssessmentFilterSet(django_filters.FilterSet):
     class Meta:
         model = RiskTierAssessment
         fields = ["project", "tier", "current"]
-
-
-class SignOffFilterSet(django_filters.FilterSet):
-    """The sign-off page's list of every request in scope: by status, project and tier (the tier of
-    the policy the request was made under)."""
-
-    status = django_filters.MultipleChoiceFilter(choices=SignOffStatus.choices, label="Status", widget=_CHECKS)
-    project = django_filters.ModelChoiceFilter(
-        queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
-    )
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="policy__tier", choices=RiskTier.choices, label="Tier", widget=_CHECKS
-    )
-
-    class Meta:
-        model = SignOffRequest
-        fields = ["status", "project", "tier"]

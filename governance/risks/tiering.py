@@ -246,10 +246,23 @@ def assess(raw_answers: dict, *, on: dt.date | None = None) -> TierResult:
 
 
 def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
+    """The rules in the order the Act applies them; each step adds its flags and sentences to the result,
+    and the first two (out of scope, prohibited) end the assessment when they apply."""
     result = TierResult(tier="")
-    why = result.explanation
+    if not _out_of_scope(a, result) and not _prohibited(a, result, on=on):
+        _rbi_under_exception(a, result)
+        _product_route(a, result)
+        _annex_iii_use_case(a, result)
+        _high_risk_duties(a, result)
+        _transparency_duties(a, result)
+        _minimal_otherwise(result)
+    _gpai(a, result)
+    return result
 
-    # 1. Scope.
+
+def _out_of_scope(a: dict[str, str], result: TierResult) -> bool:
+    """1. Scope: not an AI system, not in the EU, or excluded by Art. 2 → minimal, and nothing else applies."""
+    why = result.explanation
     if a["A1"] == "no" or a["A3"] == "no" or a["A4"] != "none":
         reason = (
             "it is not an AI system under Art. 3(1)" if a["A1"] == "no"
@@ -259,10 +272,14 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
         result.tier, result.route = MINIMAL, "out of scope"
         result.flags.append("OUT_OF_SCOPE")
         why.append(f"Outside the AI Act because {reason}; recorded as minimal risk.")
-        _gpai(a, result)
-        return result
+        return True
+    return False
 
-    # 2. Prohibited practices.
+
+def _prohibited(a: dict[str, str], result: TierResult, *, on: dt.date) -> bool:
+    """2. Art. 5 prohibited practices (the 2026/1744 ban from its date) → prohibited, and nothing else applies;
+    before that date the ban is a flag, so the day it applies re-assesses the project."""
+    why = result.explanation
     hits = [text for qid, text in PROHIBITED_PRACTICES.items() if a[qid] == "yes"]
     if a["B6"] == "other":
         hits.append(
@@ -282,8 +299,7 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
         why.extend(f"Prohibited practice — {hit}." for hit in hits)
         why.append("A prohibited system may not be placed on the market, put into service or used; there is no "
                    "compliance path.")  # fmt: skip
-        _gpai(a, result)
-        return result
+        return True
     if a["B9"] == "yes":
         result.flags.append("PROHIBITED_FROM_2026_12_02")
         why.append(f"Prohibited from 2 Dec 2026 — {ncii_csam}; until then the other rules set the tier, and it must "
@@ -294,15 +310,22 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
     if a["B7"] == "lawful_labelling":
         why.append("Biometric categorisation only to label or filter lawfully acquired datasets, or for law "
                    "enforcement, is not prohibited (Art. 5(1)(g) exception).")  # fmt: skip
+    return False
 
-    # 3. Real-time RBI for law enforcement under the Art. 5(1)(h) exceptions.
+
+def _rbi_under_exception(a: dict[str, str], result: TierResult) -> None:
+    """3. Real-time RBI for law enforcement under the Art. 5(1)(h) exceptions is high risk (Annex III 1(a))."""
+    why = result.explanation
     if a["B8"] == "exception":
         result.tier, result.route = HIGH, "Annex III 1(a)"
         result.flags.append("RBI_LE_CONDITIONS")
         why.append("High risk: real-time remote biometric identification for law enforcement under an Art. 5(1)(h) "
                    "exception is an Annex III 1(a) system, bound by Art. 5(2)-(7).")  # fmt: skip
 
-    # 4. Product route.
+
+def _product_route(a: dict[str, str], result: TierResult) -> None:
+    """4. Art. 6(1) product route: an Annex I product or safety component with third-party conformity assessment."""
+    why = result.explanation
     if a["C1"] != "none" and a["C2"] == "yes":
         item = int(a["C1"])
         if not result.tier:
@@ -318,7 +341,11 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
     elif a["C1"] != "none":
         why.append(f"Annex I item {a['C1']} without third-party conformity assessment: not high risk by Art. 6(1).")
 
-    # 5. Annex III use cases.
+
+def _annex_iii_use_case(a: dict[str, str], result: TierResult) -> None:
+    """5. Art. 6(2) Annex III use cases, unless a carve-out or the Art. 6(3) derogation (never for
+    profiling) applies."""
+    why = result.explanation
     if not result.tier and a["D1"] != "none":
         use_case = _label("D1", a["D1"])
         if a["D2"] != "none":  # normalise() accepted it, so it is this point's own carve-out
@@ -339,11 +366,16 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
         else:
             result.tier, result.route = HIGH, f"Annex III {_point(a['D1'])}"
             why.append(f"High risk: Annex III {use_case} (Art. 6(2)); applies from 2 Dec 2027.")
+
+
+def _high_risk_duties(a: dict[str, str], result: TierResult) -> None:
+    """Duties that follow from a high tier: the provider's by modification (Art. 25(1)), and 10. the deployer's
+    fundamental rights impact assessment (Art. 27 covers Annex III systems only)."""
+    why = result.explanation
     if result.tier == HIGH and a["D7"] == "yes":
         result.flags.append("PROVIDER_BY_MODIFICATION")
         why.append("Rebranded, modified or repurposed into a high-risk use: you carry the provider's duties "
                    "(Art. 25(1)).")  # fmt: skip
-    # 10. The deployer's fundamental rights impact assessment (Art. 27 covers Annex III systems only).
     if result.tier == HIGH and result.route.startswith("Annex III"):
         if result.route == "Annex III 2(a)":
             why.append("Annex III point 2: no fundamental rights impact assessment (Art. 27(1)); the system is "
@@ -354,7 +386,11 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
                        "body or public-service provider, or credit scoring or life and health insurance "
                        "pricing.")  # fmt: skip
 
-    # 7. Transparency duties (cumulative with high risk, Art. 50(6)).
+
+def _transparency_duties(a: dict[str, str], result: TierResult) -> None:
+    """7. Art. 50 transparency duties: cumulative with high risk (Art. 50(6)); on their own they make it
+    limited risk."""
+    why = result.explanation
     transparency = [(flag, text) for qid, (flag, text) in TRANSPARENCY_FLAGS.items() if a[qid] == "yes"]
     if a["E4"] in ("yes", "artistic"):
         light = " (a light-touch disclosure for evidently artistic work)" if a["E4"] == "artistic" else ""
@@ -366,14 +402,14 @@ def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
         result.tier, result.route = LIMITED, "Art. 50"
         why.append("Limited risk: transparency duties under Art. 50 apply and nothing makes it high risk.")
 
-    # 8. Otherwise minimal.
+
+def _minimal_otherwise(result: TierResult) -> None:
+    """8. Nothing above set a tier: minimal risk."""
+    why = result.explanation
     if not result.tier:
         result.tier, result.route = MINIMAL, "Art. 4, 95"
         why.append("Minimal risk: no prohibited practice, no high-risk route and no transparency duty; AI literacy "
                    "(Art. 4) and voluntary codes (Art. 95) apply.")  # fmt: skip
-
-    _gpai(a, result)
-    return result
 
 
 def _gpai(a: dict[str, str], result: TierResult) -> None:

@@ -1,9 +1,10 @@
 """The executive dashboard's reads: every tile, chart and table of the portfolio dashboard (and of
 /api/v1/portfolio/summary), aggregated in the database.
 
-Scope and filters first: `dashboard_projects()` is the caller's visible projects (projects_for_user)
-narrowed by the filters (team, stage, tier). Every figure below is computed over exactly that set,
-so a filter changes every tile and chart at once and a team lead never counts another team's rows.
+Scope and filters first (dashboard/filters.py): `dashboard_projects()` is the caller's visible
+projects (projects_for_user) narrowed by the filters (team, stage, tier). Every figure below is
+computed over exactly that set, so a filter changes every tile and chart at once and a team lead
+never counts another team's rows.
 
 The cost is a fixed handful of queries whatever the portfolio's size (tests/governance/
 test_dashboard_query_counts.py):
@@ -26,8 +27,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-import django_filters
-from django import forms
 from django.conf import settings
 from django.db.models import (
     Case,
@@ -48,14 +47,13 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.roles import reads_everything
-from projects.filters import visible_teams
-from projects.models import AIProject, FxRate, RiskTier, RoiBasis, ROIEntry, RoiKind, Stage
+from projects.models import AIProject, FxRate, RoiBasis, ROIEntry, RoiKind, Stage
 from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start
-from projects.selectors import projects_for_user, roi_figures_for, roi_month_sums
+from projects.selectors import roi_figures_for, roi_month_sums
 
-from .compliance.selectors import compliance_coverage
-from .models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
-from .risk_scoring import Level, band_for
+from ..compliance.selectors import compliance_coverage
+from ..models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
+from ..risks.scoring import Level, band_for
 
 # Risk levels counted on the "open high risks" tile.
 HIGH_LEVELS = (Level.HIGH, Level.CRITICAL)
@@ -65,46 +63,6 @@ MATRIX_LIMIT = 200
 
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
 _RATE = DecimalField(max_digits=18, decimal_places=8)
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
-
-
-class PortfolioFilterSet(django_filters.FilterSet):
-    """The dashboard's filters, shared by the page and /api/v1/portfolio/summary (team by slug, stages and
-    tiers repeated). A team lead is offered, and may name, only their own teams."""
-
-    team = django_filters.ModelChoiceFilter(
-        queryset=visible_teams, to_field_name="slug", label="Team", empty_label="All teams"
-    )
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=_CHECKS)
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=_CHECKS
-    )
-
-    class Meta:
-        model = AIProject
-        fields = ["team", "stage", "tier"]
-
-
-def dashboard_filterset(*, data, request) -> PortfolioFilterSet:
-    """The filters as given (a QueryDict; None or empty: none). `request.user` scopes the team choices;
-    parameters the filters do not know (page, export) are ignored."""
-    return PortfolioFilterSet(data or None, queryset=projects_for_user(user=request.user), request=request)
-
-
-def is_filtered(filterset: PortfolioFilterSet) -> bool:
-    """Whether a filter narrows the portfolio (an invalid filter does: it shows nothing)."""
-    if not filterset.is_bound:
-        return False
-    if not filterset.is_valid():
-        return True
-    return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters)
-
-
-def dashboard_projects(filterset: PortfolioFilterSet) -> QuerySet[AIProject]:
-    """The visible projects the filters pick; a filter that cannot be applied picks none (never all)."""
-    if not filterset.is_bound:
-        return filterset.queryset
-    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
 
 # --- business case in the reporting currency --------------------------------------------------------
@@ -317,66 +275,13 @@ def portfolio_summary(
 ) -> PortfolioSummary:
     """Every dashboard figure over `projects` (the output of dashboard_projects for this user)."""
     as_of = month_start(as_of or timezone.localdate())
-
-    # Projects: stages, teams, business case.
-    stage_counts: dict[str, int] = {}
-    teams: dict[int, dict] = {}
-    annual_value = investment = ZERO
-    unconverted = 0
-    for g in _stage_and_team_groups(projects, as_of=as_of):
-        stage_counts[g["stage"]] = stage_counts.get(g["stage"], 0) + g["n"]
-        t = teams.setdefault(
-            g["team_id"],
-            {"team": g["team__name"], "slug": g["team__slug"], "projects": 0, "annual_value": ZERO,
-             "investment": ZERO, "actual_value": ZERO, "actual_cost": ZERO, "planned_value": ZERO},
-        )  # fmt: skip
-        t["projects"] += g["n"]
-        t["annual_value"] += _dec(g["annual_value"])
-        t["investment"] += _dec(g["investment"])
-        annual_value += _dec(g["annual_value"])
-        investment += _dec(g["investment"])
-        unconverted += g["unconverted"]
+    stage_counts, teams, (annual_value, investment, unconverted) = _project_groups(projects, as_of=as_of)
     stages = [{"stage": v, "label": label, "count": stage_counts.get(v, 0)} for v, label in Stage.choices]
-
-    # The ledger: the portfolio's months, and each team's totals to date.
-    by_month: dict[dt.date, dict] = {}
-    for g in _ledger_groups(projects):
-        m = by_month.setdefault(
-            g["month"], {"planned_value": ZERO, "planned_cost": ZERO, "actual_value": ZERO, "actual_cost": ZERO,
-                         "actual_n": 0},
-        )  # fmt: skip
-        for key in ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n"):
-            m[key] += g[key]
-        t = teams.get(g["project__team_id"])
-        if t is not None and g["month"] <= as_of:
-            t["actual_value"] += g["actual_value"]
-            t["actual_cost"] += g["actual_cost"]
-            t["planned_value"] += g["planned_value"]
-    months = [
-        MonthTotals(month, m["planned_value"], m["planned_cost"], m["actual_value"], m["actual_cost"],
-                    actual_logged=m["actual_n"] > 0)
-        for month, m in sorted(by_month.items())
-    ]  # fmt: skip
+    months = _ledger_months(projects, teams=teams, as_of=as_of)
     figures = roi_figures_for(months, as_of=as_of)
-    team_rows = sorted(teams.values(), key=lambda t: (-t["actual_value"], -t["annual_value"], t["team"]))
-    for t in team_rows:
-        for key in ("annual_value", "investment", "actual_value", "actual_cost", "planned_value"):
-            t[key] = money(t[key])
-
-    risks = (
-        _of_projects(Risk.objects.filter(residual_level__in=HIGH_LEVELS), projects)
-        .exclude(status=RiskStatus.CLOSED)
-        .aggregate(
-            high=Count("pk", filter=Q(residual_level=Level.HIGH)),
-            critical=Count("pk", filter=Q(residual_level=Level.CRITICAL)),
-        )
-    )
-    # Findings about no project (an unreachable registry, say) belong to no team, stage or tier: they
-    # count for those who read everything, while no filter narrows the portfolio (which is then all of it).
-    open_findings = Finding.objects.filter(resolved_at__isnull=True)
-    if filtered or not reads_everything(user):
-        open_findings = open_findings.filter(project__in=projects.order_by().values("pk"))
-    open_findings = open_findings.count()
+    team_rows = _team_rows(teams)
+    risks = _open_high_risk_counts(projects)
+    open_findings = _open_findings(user=user, projects=projects, filtered=filtered)
 
     return PortfolioSummary(
         as_of=as_of,
@@ -397,6 +302,87 @@ def portfolio_summary(
         investment=money(investment),
         unconverted_projects=unconverted,
     )
+
+
+def _project_groups(
+    projects: QuerySet[AIProject], *, as_of: dt.date
+) -> tuple[dict[str, int], dict[int, dict], tuple[Decimal, Decimal, int]]:
+    """Projects per stage, each team's row (its projects and business case; the ledger's totals are added
+    by _ledger_months), and the portfolio's business case: expected annual value, investment, and how many
+    projects could not be converted to the reporting currency."""
+    stage_counts: dict[str, int] = {}
+    teams: dict[int, dict] = {}
+    annual_value = investment = ZERO
+    unconverted = 0
+    for g in _stage_and_team_groups(projects, as_of=as_of):
+        stage_counts[g["stage"]] = stage_counts.get(g["stage"], 0) + g["n"]
+        t = teams.setdefault(
+            g["team_id"],
+            {"team": g["team__name"], "slug": g["team__slug"], "projects": 0, "annual_value": ZERO,
+             "investment": ZERO, "actual_value": ZERO, "actual_cost": ZERO, "planned_value": ZERO},
+        )  # fmt: skip
+        t["projects"] += g["n"]
+        t["annual_value"] += _dec(g["annual_value"])
+        t["investment"] += _dec(g["investment"])
+        annual_value += _dec(g["annual_value"])
+        investment += _dec(g["investment"])
+        unconverted += g["unconverted"]
+    return stage_counts, teams, (annual_value, investment, unconverted)
+
+
+def _ledger_months(projects: QuerySet[AIProject], *, teams: dict[int, dict], as_of: dt.date) -> list[MonthTotals]:
+    """The portfolio's monthly totals from the ledger; each team's totals to date are added to its row in
+    `teams` on the way, so the ledger is read once."""
+    by_month: dict[dt.date, dict] = {}
+    for g in _ledger_groups(projects):
+        m = by_month.setdefault(
+            g["month"], {"planned_value": ZERO, "planned_cost": ZERO, "actual_value": ZERO, "actual_cost": ZERO,
+                         "actual_n": 0},
+        )  # fmt: skip
+        for key in ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n"):
+            m[key] += g[key]
+        t = teams.get(g["project__team_id"])
+        if t is not None and g["month"] <= as_of:
+            t["actual_value"] += g["actual_value"]
+            t["actual_cost"] += g["actual_cost"]
+            t["planned_value"] += g["planned_value"]
+    months = [
+        MonthTotals(month, m["planned_value"], m["planned_cost"], m["actual_value"], m["actual_cost"],
+                    actual_logged=m["actual_n"] > 0)
+        for month, m in sorted(by_month.items())
+    ]  # fmt: skip
+    return months
+
+
+def _team_rows(teams: dict[int, dict]) -> list[dict]:
+    """The teams, most value realised first, their money rounded as the page shows it."""
+    team_rows = sorted(teams.values(), key=lambda t: (-t["actual_value"], -t["annual_value"], t["team"]))
+    for t in team_rows:
+        for key in ("annual_value", "investment", "actual_value", "actual_cost", "planned_value"):
+            t[key] = money(t[key])
+    return team_rows
+
+
+def _open_high_risk_counts(projects: QuerySet[AIProject]) -> dict:
+    """Open (not closed) risks of these projects whose residual level is high, and critical. One query."""
+    return (
+        _of_projects(Risk.objects.filter(residual_level__in=HIGH_LEVELS), projects)
+        .exclude(status=RiskStatus.CLOSED)
+        .aggregate(
+            high=Count("pk", filter=Q(residual_level=Level.HIGH)),
+            critical=Count("pk", filter=Q(residual_level=Level.CRITICAL)),
+        )
+    )
+
+
+def _open_findings(*, user, projects: QuerySet[AIProject], filtered: bool) -> int:
+    """Open findings of these projects, and (for readers of everything, unfiltered) those of no project."""
+    # Findings about no project (an unreachable registry, say) belong to no team, stage or tier: they
+    # count for those who read everything, while no filter narrows the portfolio (which is then all of it).
+    open_findings = Finding.objects.filter(resolved_at__isnull=True)
+    if filtered or not reads_everything(user):
+        open_findings = open_findings.filter(project__in=projects.order_by().values("pk"))
+    return open_findings.count()
 
 
 def month_rows(summary: PortfolioSummary) -> list[dict]:

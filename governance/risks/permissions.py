@@ -1,11 +1,15 @@
-"""Who may write what in governance. Reads are scoped in selectors."""
+"""Who may write the risk register and assess tiers. Reads are scoped in selectors."""
 
 from __future__ import annotations
 
 from core.roles import Role, has_role, is_admin
 from projects.permissions import can_change_project
 
-from .risk_scoring import ACCEPTANCE_NEEDS_RISK_OFFICER
+from .scoring import ACCEPTANCE_NEEDS_RISK_OFFICER
+
+# The roles that may reach the risk register's write pages and endpoints at all; can_edit_risks then
+# decides per project.
+RISK_WRITERS = (Role.TEAM_LEAD, Role.RISK_OFFICER, Role.ADMIN)
 
 
 def can_edit_risks(user, project) -> bool:
@@ -24,7 +28,3 @@ def can_accept_residual(user, residual_level: str) -> bool:
     if residual_level in ACCEPTANCE_NEEDS_RISK_OFFICER:
         return has_role(user, Role.RISK_OFFICER)
     return True
-
-
-def can_manage_findings(user) -> bool:
-    return is_admin(user) or has_role(user, Role.RISK_OFFICER, Role.COMPLIANCE)

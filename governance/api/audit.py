@@ -2,8 +2,8 @@ from rest_framework import viewsets
 
 from core.api.pagination import SeqCursorPagination
 
-from ..filters import AuditEventFilterSet
-from ..selectors import AUDIT_READERS, audit_events_for_user
+from ..audit.filters import AuditEventFilterSet
+from ..audit.selectors import AUDIT_READERS, audit_events_for_user
 from .serializers import AuditEventSerializer
 
 

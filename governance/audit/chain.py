@@ -20,7 +20,7 @@ from django.utils.crypto import salted_hmac
 
 from core import context
 
-from .models import GENESIS_HASH, AuditChainHead, AuditEvent
+from ..models import GENESIS_HASH, AuditChainHead, AuditEvent
 
 HASH_PREFIX = b"keel-audit-v1\x00"
 # Any constant works; it names the one advisory lock that serialises appends on PostgreSQL.

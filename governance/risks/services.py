@@ -1,4 +1,4 @@
-"""The only code that writes governance records (besides the audit trail itself, in audit.py).
+"""The only code that writes the risk register: risks, their mitigations, reviews and the overdue rule.
 
 Each service is one transaction that validates, writes and appends its audit event.
 """
@@ -13,23 +13,14 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core import audit
-from core.errors import DomainError, PermissionDeniedError, TransitionError
+from core.errors import PermissionDeniedError, TransitionError
 from projects.models import AIProject
 
-from . import risk_scoring, tiering
-from .findings import finding_close, finding_open
-from .models import (
-    RISK_TRANSITIONS,
-    Finding,
-    FindingKind,
-    Mitigation,
-    Risk,
-    RiskStatus,
-    RiskTierAssessment,
-    Severity,
-)
-from .permissions import can_accept_residual, can_assess_tier, can_edit_risks, can_manage_findings
-from .signoff.services import signoffs_revalidate
+from ..findings.services import finding_close, finding_open
+from ..models import RISK_TRANSITIONS, Finding, FindingKind, Mitigation, Risk, RiskStatus, Severity
+from ..signoff.services import signoffs_revalidate
+from . import scoring
+from .permissions import can_accept_residual, can_edit_risks
 
 RISK_FIELDS = (
     "title", "description", "category", "likelihood", "impact", "residual_likelihood", "residual_impact",
@@ -53,8 +44,6 @@ ACCEPT_NEEDS_RISK_OFFICER = (
     "Only a risk officer can accept a risk whose residual level is {level}; ask a risk officer to review it."
 )
 ACCEPTANCE_LAPSED = "The scores changed after the risk was accepted; it is open again until accepted anew."
-FINDINGS_RISK_OFFICERS_ONLY = "Only risk officers and admins can assign or resolve findings."
-FINDING_ALREADY_RESOLVED = "This finding is already resolved."
 
 
 def _scale_errors(fields: dict) -> dict[str, list[str]]:
@@ -62,7 +51,7 @@ def _scale_errors(fields: dict) -> dict[str, list[str]]:
     for name in ("likelihood", "impact", "residual_likelihood", "residual_impact"):
         if name in fields:
             try:
-                risk_scoring.check_scale(name.replace("_", " ").capitalize(), fields[name])
+                scoring.check_scale(name.replace("_", " ").capitalize(), fields[name])
             except ValueError as exc:
                 errors[name] = [str(exc)]
     return errors
@@ -88,58 +77,6 @@ def _validate_risk(risk: Risk) -> None:
 
 def _today() -> dt.date:
     return timezone.localdate()
-
-
-# --- tier assessment ----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTierAssessment:
-    """Assess the project's tier from the questionnaire; a new version each time, the history kept."""
-    if by is not None and not can_assess_tier(by, project):
-        raise PermissionDeniedError(NOT_YOUR_PROJECT)
-    try:
-        result = tiering.assess(answers, on=_today())
-    except tiering.AnswerError as exc:
-        raise ValidationError({"answers": [f"{k}: {v}" for k, v in exc.errors.items()]}) from exc
-    normalised = tiering.normalise(answers)
-    project = AIProject.objects.select_for_update().get(pk=project.pk)
-    version = (RiskTierAssessment.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0) + 1
-    assessment = RiskTierAssessment.objects.create(
-        project=project,
-        version=version,
-        answers=normalised,
-        answers_hash=tiering.answers_hash(normalised),
-        tier=result.tier,
-        route=result.route,
-        flags=result.flags,
-        explanation=result.explanation,
-        assessed_by=by,
-    )
-    previous_tier = project.risk_tier
-    if previous_tier != result.tier:
-        AIProject.objects.filter(pk=project.pk).update(risk_tier=result.tier)
-    audit.record(
-        actor=by,
-        action="tier_assessment.submitted",
-        obj=assessment,
-        before={"tier": previous_tier} if version > 1 else None,
-        after={"project": project.pk, "version": version, "tier": result.tier, "route": result.route,
-               "flags": result.flags, "answers_hash": assessment.answers_hash},
-    )  # fmt: skip
-    # Sign-offs cover the answers they were given against: changed answers invalidate them; the tier
-    # also decides which obligations apply.
-    signoffs_revalidate(project=project)
-    _evaluate_obligations_after_commit(project.pk)
-    return assessment
-
-
-def _evaluate_obligations_after_commit(project_id: int) -> None:
-    """The tier decides which compliance obligations apply: a worker re-derives them once this commits
-    (their findings and audit events are that task's, not the assessment's)."""
-    from .tasks import evaluate_project_obligations
-
-    transaction.on_commit(lambda: evaluate_project_obligations.delay(project_id))
 
 
 # --- risks --------------------------------------------------------------------------------------
@@ -170,7 +107,7 @@ def _validate_risk_with_date(risk: Risk) -> None:
         raise ValidationError({"residual_likelihood": ["Give the residual likelihood and impact (1–5)."]})
     errors = _scale_errors({n: getattr(risk, n) for n in ("residual_likelihood", "residual_impact")})
     if not errors:
-        risk.next_review_date = risk_scoring.next_review(risk.residual_likelihood, risk.residual_impact, after=_today())
+        risk.next_review_date = scoring.next_review(risk.residual_likelihood, risk.residual_impact, after=_today())
     _validate_risk(risk)
 
 
@@ -275,7 +212,7 @@ def risk_review(*, by, risk: Risk, note: str = "") -> Risk:
         raise PermissionDeniedError(NOT_YOUR_PROJECT)
     before = {"next_review_date": audit.json_value(risk.next_review_date), "review_overdue": risk.review_overdue}
     risk.last_reviewed_at = timezone.now()
-    risk.next_review_date = risk_scoring.next_review(risk.residual_likelihood, risk.residual_impact, after=_today())
+    risk.next_review_date = scoring.next_review(risk.residual_likelihood, risk.residual_impact, after=_today())
     risk.review_overdue = False
     risk.save(update_fields=["last_reviewed_at", "next_review_date", "review_overdue", "updated_at"])
     after = {"next_review_date": audit.json_value(risk.next_review_date), "review_overdue": False}
@@ -321,7 +258,7 @@ def mitigation_update(*, by, mitigation: Mitigation, **fields) -> Mitigation:
     return mitigation
 
 
-# --- findings -----------------------------------------------------------------------------------
+# --- overdue reviews and their findings ---------------------------------------------------------
 
 REVIEW_FINDING_LEVELS = {"high": Severity.HIGH, "critical": Severity.CRITICAL}
 
@@ -393,92 +330,3 @@ def risk_reviews_mark_overdue(*, today: dt.date | None = None) -> dict[str, int]
         )
         counts["opened"] += 1
     return counts
-
-
-@transaction.atomic
-def finding_assign(*, by, finding: Finding, assignee) -> Finding:
-    if by is not None and not can_manage_findings(by):
-        raise PermissionDeniedError(FINDINGS_RISK_OFFICERS_ONLY)
-    finding = Finding.objects.select_for_update().get(pk=finding.pk)
-    before = {"assignee": finding.assignee_id}
-    if before["assignee"] == (assignee.pk if assignee else None):
-        return finding
-    finding.assignee = assignee
-    finding.save(update_fields=["assignee"])
-    audit.record(
-        actor=by, action="finding.assigned", obj=finding, before=before, after={"assignee": finding.assignee_id}
-    )
-    return finding
-
-
-@transaction.atomic
-def finding_resolve(*, by, finding: Finding, resolution: str) -> Finding:
-    """Resolve by hand (e.g. a false positive); rules resolve their own findings when the cause goes."""
-    if by is not None and not can_manage_findings(by):
-        raise PermissionDeniedError(FINDINGS_RISK_OFFICERS_ONLY)
-    finding = Finding.objects.select_for_update().get(pk=finding.pk)
-    if finding.resolved_at is not None:
-        raise DomainError(FINDING_ALREADY_RESOLVED)
-    if not resolution.strip():
-        raise ValidationError({"resolution": ["Say how the finding was resolved."]})
-    finding_close(finding, resolution.strip(), actor=by)
-    return finding
-
-
-# --- rules that change with the calendar --------------------------------------------------------
-
-DATED_RULE_FLAGS = {"PROHIBITED_FROM_2026_12_02": tiering.NCII_CSAM_BAN_FROM}
-
-
-def tier_assessments_apply_dated_rules(*, today: dt.date | None = None) -> int:
-    """Re-assess, as Keel itself, every project whose current tier awaited a rule that now applies.
-
-    An assessment made before a dated rule takes effect (e.g. the 2026/1744 ban on non-consensual
-    intimate content, from 2 Dec 2026) carries a flag; once the date comes the same answers are
-    assessed again, so the tier changes on the day, recorded as a new version and audited. Idempotent:
-    the new assessment no longer carries the flag.
-    """
-    today = today or _today()
-    due_flags = [flag for flag, since in DATED_RULE_FLAGS.items() if today >= since]
-    if not due_flags:
-        return 0
-    latest = {}
-    for assessment in RiskTierAssessment.objects.select_related("project").order_by("project_id", "-version"):
-        latest.setdefault(assessment.project_id, assessment)
-    reassessed = 0
-    for assessment in latest.values():
-        if any(flag in assessment.flags for flag in due_flags):
-            _reassess(assessment, today=today)
-            reassessed += 1
-    return reassessed
-
-
-def _reassess(assessment: RiskTierAssessment, *, today: dt.date) -> None:
-    with transaction.atomic():
-        project = AIProject.objects.select_for_update().get(pk=assessment.project_id)
-        current = RiskTierAssessment.objects.filter(project=project).order_by("-version").first()
-        if current.pk != assessment.pk:
-            return  # someone re-assessed in the meantime
-        result = tiering.assess(current.answers, on=today)
-        new = RiskTierAssessment.objects.create(
-            project=project,
-            version=current.version + 1,
-            answers=current.answers,
-            answers_hash=current.answers_hash,
-            tier=result.tier,
-            route=result.route,
-            flags=result.flags,
-            explanation=result.explanation,
-            assessed_by=None,
-        )
-        if project.risk_tier != result.tier:
-            AIProject.objects.filter(pk=project.pk).update(risk_tier=result.tier)
-        audit.record(
-            actor=None,
-            action="tier_assessment.reassessed",
-            obj=new,
-            before={"tier": current.tier, "version": current.version},
-            after={"tier": new.tier, "version": new.version, "route": new.route, "reason": "a dated rule now applies"},
-        )
-        signoffs_revalidate(project=project)
-        _evaluate_obligations_after_commit(project.pk)

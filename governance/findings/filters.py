@@ -1,0 +1,50 @@
+"""The findings' FilterSet, shared by the findings page and /api/v1/findings/."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+
+from projects.filters import visible_projects
+
+from ..models import Finding, FindingKind, Severity
+from .selectors import findings_for_user
+
+# Pages show a multiple choice as a row of checkboxes (the API takes repeated parameters either way).
+_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
+
+
+def visible_assignees(request):
+    """The assignee filter names only people assigned to a finding the caller may see."""
+    User = get_user_model()
+    if request is None:
+        return User.objects.none()
+    assignee_ids = findings_for_user(user=request.user).order_by().values("assignee_id")
+    return User.objects.filter(pk__in=assignee_ids).order_by("username")
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    """Shared by the findings page and /api/v1/findings/."""
+
+    kind = django_filters.ChoiceFilter(choices=FindingKind.choices, label="Kind", empty_label="Any")
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label="Severity", widget=_CHECKS)
+    open = django_filters.BooleanFilter(
+        field_name="resolved_at",
+        lookup_expr="isnull",
+        label="Status",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Open"), ("false", "Resolved")]),
+    )
+    project = django_filters.ModelChoiceFilter(
+        queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
+    )
+    assignee = django_filters.ModelChoiceFilter(
+        queryset=visible_assignees,
+        to_field_name="username",
+        label="Assignee",
+        empty_label="Anyone",
+    )
+
+    class Meta:
+        model = Finding
+        fields = ["kind", "severity", "open", "project", "assignee"]
