@@ -29,7 +29,7 @@ from .models import (
     Severity,
 )
 from .permissions import can_accept_residual, can_assess_tier, can_edit_risks, can_manage_findings
-from .signoff.services import signoffs_revalidate
+from .signoff.invalidation import signoffs_revalidate
 
 RISK_FIELDS = (
     "title", "description", "category", "likelihood", "impact", "residual_likelihood", "residual_impact",

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 from projects import events
 
-from . import services
+from .deployments import deployment_check, deployment_findings_resolve_departed
+from .invalidation import signoffs_revalidate_versions
 
 
 def on_model_versions_synced(sender, versions, **kwargs) -> None:
     # A changed source, run or digest no longer matches what reviewers approved. One query finds the
     # few versions with live sign-offs among the thousands a sync may touch.
-    services.signoffs_revalidate_versions(version_ids=[v.pk for v in versions])
+    signoffs_revalidate_versions(version_ids=[v.pk for v in versions])
 
 
 def on_deployment_observed(sender, observation, **kwargs) -> None:
-    services.deployment_check(observation=observation)
+    deployment_check(observation=observation)
 
 
 def on_registry_synced(sender, registry, **kwargs) -> None:
     # A version that left production (alias moved back, stage changed) no longer needs a sign-off.
-    services.deployment_findings_resolve_departed(registry=registry)
+    deployment_findings_resolve_departed(registry=registry)
 
 
 def connect() -> None:
