@@ -31,7 +31,7 @@ from projects.permissions import can_change_project
 from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
 from . import notifications
-from .eligibility import Eligibility, Refusal, decision_eligibility
+from .eligibility import Eligibility, Refusal, decision_eligibility, missing_roles
 from .invalidation import (
     approvals_invalidate_after_rejection,
     current_fingerprint,
@@ -344,7 +344,7 @@ def _completes(request: SignOffRequest, earlier: list[SignOffDecision], decision
     approvals[decision.role] = decision
     approvers = {d.reviewer_id for d in approvals.values()}
     return (
-        not [r for r in request.policy.required_roles if r not in approvals]
+        not missing_roles(request.policy.required_roles, approvals.values())
         and len(approvers) >= request.policy.min_approvers
     )
 
