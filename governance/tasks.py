@@ -2,13 +2,20 @@
 
 from celery import shared_task
 
+from projects.registries import TransientRegistryError
+
+from .compliance.services import obligations_evaluate, obligations_evaluate_all
+from .dashboard.value_decay import value_decay_check
+from .risks.assessments import tier_assessments_apply_dated_rules
+from .risks.services import risk_reviews_mark_overdue
+from .signoff.deployments import deployments_sweep
+from .signoff.invalidation import signoffs_expire
+from .signoff.writeback import signoff_write_back as write_back
+
 
 @shared_task(name="governance.tasks.mark_overdue_reviews", ignore_result=True, soft_time_limit=240, time_limit=300)
 def mark_overdue_reviews() -> dict:
     """Daily: apply rules whose date has come, flag risks past their review date, open findings."""
-    from .risks.assessments import tier_assessments_apply_dated_rules
-    from .risks.services import risk_reviews_mark_overdue
-
     reassessed = tier_assessments_apply_dated_rules()
     return {**risk_reviews_mark_overdue(), "reassessed": reassessed}
 
@@ -16,8 +23,6 @@ def mark_overdue_reviews() -> dict:
 @shared_task(name="governance.tasks.check_value_decay", ignore_result=True, soft_time_limit=240, time_limit=300)
 def check_value_decay() -> dict:
     """Daily: open a finding per project whose actual value stays below plan; resolve recovered ones."""
-    from .dashboard.value_decay import value_decay_check
-
     return value_decay_check()
 
 
@@ -25,8 +30,6 @@ def check_value_decay() -> dict:
 def expire_signoffs() -> int:
     """Hourly: approvals past their re-certification date expire (finding + mail); versions serving
     production without a valid sign-off get their finding (e.g. a model linked while it serves)."""
-    from .signoff.services import deployments_sweep, signoffs_expire
-
     expired = signoffs_expire()
     deployments_sweep()
     return expired
@@ -46,10 +49,6 @@ def signoff_write_back(self, request_pk: int) -> str:
     Setting a tag is idempotent, so a retry after a timeout cannot do harm; the status written is
     the one the request has when the task runs, so late retries never write a stale status.
     """
-    from projects.registries.base import TransientRegistryError
-
-    from .signoff.services import signoff_write_back as write_back
-
     try:
         return write_back(request_pk=request_pk)
     except TransientRegistryError as exc:
@@ -60,8 +59,6 @@ def signoff_write_back(self, request_pk: int) -> str:
 def evaluate_obligations() -> int:
     """Hourly: re-derive every project's compliance obligations, catching what no event announces (a
     changed tier, a model newly linked to a project). Idempotent: unchanged obligations write nothing."""
-    from .compliance.services import obligations_evaluate_all
-
     return obligations_evaluate_all()
 
 
@@ -70,6 +67,4 @@ def evaluate_obligations() -> int:
 )
 def evaluate_project_obligations(project_id: int) -> int:
     """Right after a project's tier changed: re-derive its obligations (the hourly run is the backstop)."""
-    from .compliance.services import obligations_evaluate
-
     return obligations_evaluate(project_ids=[project_id])

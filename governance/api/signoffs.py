@@ -19,15 +19,15 @@ from core.roles import Role
 from projects.models import ModelVersion
 from projects.selectors import model_versions_for_user
 
-from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, Verdict
+from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, Verdict
 from ..models.signoff import REVIEWER_ROLE_CHOICES
 from ..signoff import fingerprint as fp
 from ..signoff import services
+from ..signoff.eligibility import missing_roles
+from ..signoff.permissions import REQUESTERS
 from ..signoff.selectors import review_queue_for_user, signoffs_for_user
 
 ALL_ROLES = roles.ALL_ROLES
-REQUESTERS = (Role.TEAM_LEAD, Role.ADMIN)
-REVIEWERS = tuple(REVIEWER_ROLES)
 
 
 class SignOffDecisionSerializer(serializers.ModelSerializer):
@@ -78,8 +78,7 @@ class SignOffRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_missing_roles(self, request) -> list[str]:
-        approved = {d.role for d in request.decisions.all() if d.verdict == Verdict.APPROVE}
-        return [r for r in request.policy.required_roles if r not in approved]
+        return missing_roles(request.policy.required_roles, request.decisions.all())
 
 
 class SignOffCreateSerializer(serializers.Serializer):

@@ -1,28 +1,23 @@
 """The default sign-off policies (version 1 of each tier) and the decision triggers.
 
-Defaults (issue #5): minimal and limited → one risk officer; high → a risk officer and a distinct
-compliance officer / DPO, re-certified yearly; prohibited → never approvable. Admins publish new
-versions; these rows are never edited.
+The defaults (issue #5) are read from governance/signoff/policies.py: minimal and limited → one
+risk officer; high → a risk officer and a distinct compliance officer / DPO, re-certified yearly;
+prohibited → never approvable. Admins publish new versions; these rows are never edited.
 """
 
 from django.db import migrations
 
-DEFAULTS = [
-    ("minimal", ["Risk Officer"], 1, None, True, "Default: one risk officer."),
-    ("limited", ["Risk Officer"], 1, None, True, "Default: one risk officer."),
-    ("high", ["Risk Officer", "Compliance Officer"], 2, 365, True,
-     "Default: a risk officer and a distinct compliance officer / DPO; re-certified yearly."),
-    ("prohibited", [], 1, None, False, "A prohibited system can never be approved (EU AI Act Art. 5)."),
-]  # fmt: skip
+from governance.signoff.policies import DEFAULT_POLICIES
 
 
 def create_policies(apps, schema_editor):
     Policy = apps.get_model("governance", "SignOffPolicy")
-    for tier, roles, approvers, recertify, approvable, note in DEFAULTS:
-        if not Policy.objects.filter(tier=tier).exists():
+    for default in DEFAULT_POLICIES.values():
+        if not Policy.objects.filter(tier=default.tier).exists():
             Policy.objects.create(
-                tier=tier, version=1, required_roles=roles, min_approvers=approvers, recertify_days=recertify,
-                approvable=approvable, note=note,
+                tier=default.tier, version=1, required_roles=list(default.required_roles),
+                min_approvers=default.min_approvers, recertify_days=default.recertify_days,
+                approvable=default.approvable, note=default.note,
             )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """Sign-off before deployment: who must approve per tier (policies), requests bound to one model
 version and a fingerprint of what was reviewed, and each reviewer's decision.
 
-Separation of duties holds in three layers: the service (governance/signoff.py) refuses, the
+Separation of duties holds in three layers: the service refuses (governance/signoff/eligibility.py), the
 constraints below refuse a decision row that breaks it, and a trigger (governance/audit/triggers.py)
 checks a decision against its request — the requester and the version's author never decide, and a
 request that is no longer pending takes no decision.

@@ -20,8 +20,7 @@ from core.queue import enqueue_on_commit
 from projects.models import AIProject
 
 from ..models import RiskTierAssessment
-from ..signoff.services import signoffs_revalidate
-from . import tiering
+from . import events, tiering
 from .permissions import can_assess_tier
 from .services import NOT_YOUR_PROJECT
 
@@ -66,7 +65,7 @@ def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTier
     )  # fmt: skip
     # Sign-offs cover the answers they were given against: changed answers invalidate them; the tier
     # also decides which obligations apply.
-    signoffs_revalidate(project=project)
+    events.project_risks_changed.send(sender=None, project=project)
     _evaluate_obligations_after_commit(project.pk)
     return assessment
 
@@ -130,5 +129,5 @@ def _reassess(assessment: RiskTierAssessment, *, today: dt.date) -> None:
             before={"tier": current.tier, "version": current.version},
             after={"tier": new.tier, "version": new.version, "route": new.route, "reason": "a dated rule now applies"},
         )
-        signoffs_revalidate(project=project)
+        events.project_risks_changed.send(sender=None, project=project)
         _evaluate_obligations_after_commit(project.pk)

@@ -18,8 +18,7 @@ from projects.models import AIProject
 
 from ..findings.services import finding_close, finding_open
 from ..models import RISK_TRANSITIONS, Finding, FindingKind, Mitigation, Risk, RiskStatus, Severity
-from ..signoff.services import signoffs_revalidate
-from . import scoring
+from . import events, scoring
 from .permissions import can_accept_residual, can_edit_risks
 
 RISK_FIELDS = (
@@ -97,7 +96,7 @@ def risk_create(*, by, project: AIProject, **fields) -> Risk:
     _validate_risk_with_date(risk)
     risk.save()
     audit.record(actor=by, action="risk.created", obj=risk, after=_snapshot(risk))
-    signoffs_revalidate(project=project)  # a new high or critical risk invalidates sign-offs
+    events.project_risks_changed.send(sender=None, project=project)  # a new high or critical risk invalidates sign-offs
     return risk
 
 
@@ -148,7 +147,8 @@ def risk_update(*, by, risk: Risk, **fields) -> Risk:
         risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
     risk.save()
     audit.record(actor=by, action="risk.updated", obj=risk, before=old, after=new)
-    signoffs_revalidate(project=risk.project)  # a residual level raised to high counts as a new high risk
+    # A residual level raised to high counts as a new high risk.
+    events.project_risks_changed.send(sender=None, project=risk.project)
     return risk
 
 
@@ -200,7 +200,7 @@ def risk_transition(*, by, risk: Risk, status: str, justification: str = "") -> 
     if status == RiskStatus.CLOSED:
         _resolve_findings(risk, "The risk was closed.")
     else:
-        signoffs_revalidate(project=risk.project)  # e.g. a closed risk opened again
+        events.project_risks_changed.send(sender=None, project=risk.project)  # e.g. a closed risk opened again
     return risk
 
 

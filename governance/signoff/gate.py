@@ -22,7 +22,7 @@ from projects.selectors import registered_models_for_user
 from ..models import SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
 from . import tokens
-from .services import valid_approval
+from .deployments import valid_approval
 
 # Reason codes a pipeline can branch on; the message says the same for people.
 UNKNOWN_MODEL = "unknown_model"
@@ -103,6 +103,17 @@ def _approvals(request: SignOffRequest) -> list[dict]:
     ]  # fmt: skip
 
 
+@dataclass
+class _Findings:
+    """What evaluating the question found: the version, its project and approval, and every reason to deny."""
+
+    reasons: list[dict] = field(default_factory=list)
+    version: ModelVersion | None = None
+    project: object = None
+    signoff: SignOffRequest | None = None
+    fingerprint: dict | None = None
+
+
 @transaction.atomic
 def evaluate(
     *, user, registry: str, model: str, environment: str, version: str | None = None, alias: str | None = None
@@ -110,17 +121,40 @@ def evaluate(
     """Decide, sign and audit one gate question. Raises tokens.SigningKeyMissing when it cannot sign."""
     tokens.private_key()  # no key, no answer: fail before recording anything
     now = timezone.now()
-    reasons: list[dict] = []
-    mv: ModelVersion | None = None
-    signoff: SignOffRequest | None = None
-    project = None
-    fingerprint: dict | None = None
+    found = _Findings()
+    found.version = _find_version(found.reasons, user=user, registry=registry, model=model, version=version,
+                                  alias=alias)  # fmt: skip
+    if found.version is not None:
+        _check_version(found, model=model, environment=environment, now=now)
+    payload = _payload(found, now=now, environment=environment, registry=registry, model=model, version=version,
+                       alias=alias)  # fmt: skip
+    token = tokens.sign(payload)
+    mv, reasons = found.version, found.reasons
+    audit.record(
+        actor=user,
+        action="gate.allowed" if payload["allowed"] else "gate.denied",
+        object_type="projects.modelversion" if mv else "gate",
+        object_id=str(mv.pk) if mv else f"{registry}/{model}",
+        after={
+            "jti": payload["jti"], "environment": environment, "registry": registry, "model": model,
+            "version": payload["version"], "alias": alias or None, "reasons": [r["code"] for r in reasons],
+            "signoff": payload["signoff"], "fingerprint_hash": payload["fingerprint_hash"],
+        },
+    )  # fmt: skip
+    return GateAnswer(payload=payload, token=token, version=mv, signoff=found.signoff, reasons=reasons)
+
+
+def _find_version(
+    reasons: list[dict], *, user, registry: str, model: str, version: str | None, alias: str | None
+) -> ModelVersion | None:
+    """The version asked about, by number or by the alias it holds, among the models the caller may see."""
     registered = (
         registered_models_for_user(user=user)
         .filter(registry__name=registry, name=model)
         .select_related("registry", "project")
         .first()
     )
+    mv = None
     if registered is None:
         # Unknown, or outside the caller's scope: the same answer, so the gate is no oracle.
         reasons.append(_reason(UNKNOWN_MODEL, f"Keel knows no model {model!r} in registry {registry!r}."))
@@ -134,35 +168,50 @@ def evaluate(
             reasons.append(_reason(UNKNOWN_VERSION, f"Keel has not synced version {version!r} of {model!r}."))
     if mv is not None:
         mv.registered_model = registered
-        project = registered.project
-        if mv.deleted_at is not None:
-            reasons.append(_reason(VERSION_DELETED, "The registry no longer lists this version."))
-        if project is None:
-            reasons.append(_reason(NOT_LINKED, f"{model!r} is not linked to an AI project in Keel."))
-        else:
-            needs_approval = environment in settings.KEEL_GATE_APPROVAL_ENVIRONMENTS
-            state = fp.project_state(project)
-            if not state["tier"] and needs_approval:
-                reasons.append(_reason(NOT_ASSESSED, f"{project.name} has no EU AI Act tier assessment yet."))
-            elif state["tier"] == RiskTier.PROHIBITED:
-                reasons.append(
-                    _reason(PROHIBITED, f"{project.name} is in the prohibited tier; it may not be deployed anywhere.")
-                )
-            if needs_approval:
-                signoff = valid_approval(mv, now=now)
-                if signoff is None:
-                    reasons.append(_why_not_approved(mv))
-                else:
-                    fingerprint = fp.compute(version=mv, project=project, policy=signoff.policy)
-                    # The rules invalidate on change; this catches what they have not seen yet.
-                    for code, message in fp.changes(signoff.fingerprint, fingerprint):
-                        reasons.append(_reason(code, message))
-                    fingerprint = signoff.fingerprint
+    return mv
+
+
+def _check_version(found: _Findings, *, model: str, environment: str, now: dt.datetime) -> None:
+    """Why this version may not go to this environment: deleted, unlinked, unassessed, prohibited, and
+    (where the environment needs approval) no valid sign-off or evidence that moved since."""
+    mv, reasons = found.version, found.reasons
+    project = found.project = mv.registered_model.project
+    if mv.deleted_at is not None:
+        reasons.append(_reason(VERSION_DELETED, "The registry no longer lists this version."))
+    if project is None:
+        reasons.append(_reason(NOT_LINKED, f"{model!r} is not linked to an AI project in Keel."))
+        return
+    needs_approval = environment in settings.KEEL_GATE_APPROVAL_ENVIRONMENTS
+    state = fp.project_state(project)
+    if not state["tier"] and needs_approval:
+        reasons.append(_reason(NOT_ASSESSED, f"{project.name} has no EU AI Act tier assessment yet."))
+    elif state["tier"] == RiskTier.PROHIBITED:
+        reasons.append(
+            _reason(PROHIBITED, f"{project.name} is in the prohibited tier; it may not be deployed anywhere.")
+        )
+    if not needs_approval:
+        return
+    signoff = found.signoff = valid_approval(mv, now=now)
+    if signoff is None:
+        reasons.append(_why_not_approved(mv))
+        return
+    current = fp.compute(version=mv, project=project, policy=signoff.policy)
+    # The rules invalidate on change; this catches what they have not seen yet.
+    for code, message in fp.changes(signoff.fingerprint, current):
+        reasons.append(_reason(code, message))
+    found.fingerprint = signoff.fingerprint
+
+
+def _payload(
+    found: _Findings, *, now: dt.datetime, environment: str, registry: str, model: str, version: str | None,
+    alias: str | None,
+) -> dict:  # fmt: skip
+    """The signed answer: allowed or not, every reason, and the approval (and evidence) it rests on."""
+    mv, project, signoff, reasons = found.version, found.project, found.signoff, found.reasons
     allowed = not reasons
-    jti = uuid.uuid4().hex
-    payload = {
+    return {
         "iss": "keel",
-        "jti": jti,
+        "jti": uuid.uuid4().hex,
         "iat": int(now.timestamp()),
         "exp": int((now + dt.timedelta(seconds=settings.KEEL_GATE_TOKEN_TTL_SECONDS)).timestamp()),
         "allowed": allowed,
@@ -176,21 +225,8 @@ def evaluate(
         "tier": project.risk_tier or None if project else None,
         "reasons": reasons,
         "signoff": signoff.pk if signoff else None,
-        "fingerprint": fingerprint,
+        "fingerprint": found.fingerprint,
         "fingerprint_hash": signoff.fingerprint_hash if signoff else None,
         "approvals": _approvals(signoff) if signoff else [],
         "valid_until": signoff.valid_until.isoformat() if signoff and signoff.valid_until else None,
     }
-    token = tokens.sign(payload)
-    audit.record(
-        actor=user,
-        action="gate.allowed" if allowed else "gate.denied",
-        object_type="projects.modelversion" if mv else "gate",
-        object_id=str(mv.pk) if mv else f"{registry}/{model}",
-        after={
-            "jti": jti, "environment": environment, "registry": registry, "model": model,
-            "version": payload["version"], "alias": alias or None, "reasons": [r["code"] for r in reasons],
-            "signoff": payload["signoff"], "fingerprint_hash": payload["fingerprint_hash"],
-        },
-    )  # fmt: skip
-    return GateAnswer(payload=payload, token=token, version=mv, signoff=signoff, reasons=reasons)

@@ -1,32 +1,41 @@
-"""governance's reactions to the registry sync's domain events (projects/events.py).
+"""Sign-off's reactions to domain events: the registry sync's (projects/events.py) and the risk register's
+(governance/risks/events.py).
 
-They run inside the sync's transaction, so a finding or an invalidation commits or rolls back with
-the sync that caused it.
+They run inside the sender's transaction, so a finding or an invalidation commits or rolls back with
+the change that caused it.
 """
 
 from __future__ import annotations
 
 from projects import events
 
-from . import services
+from ..risks import events as risk_events
+from .deployments import deployment_check, deployment_findings_resolve_departed
+from .invalidation import signoffs_revalidate, signoffs_revalidate_versions
 
 
 def on_model_versions_synced(sender, versions, **kwargs) -> None:
     # A changed source, run or digest no longer matches what reviewers approved. One query finds the
     # few versions with live sign-offs among the thousands a sync may touch.
-    services.signoffs_revalidate_versions(version_ids=[v.pk for v in versions])
+    signoffs_revalidate_versions(version_ids=[v.pk for v in versions])
 
 
 def on_deployment_observed(sender, observation, **kwargs) -> None:
-    services.deployment_check(observation=observation)
+    deployment_check(observation=observation)
 
 
 def on_registry_synced(sender, registry, **kwargs) -> None:
     # A version that left production (alias moved back, stage changed) no longer needs a sign-off.
-    services.deployment_findings_resolve_departed(registry=registry)
+    deployment_findings_resolve_departed(registry=registry)
+
+
+def on_project_risks_changed(sender, project, **kwargs) -> None:
+    # Approvals cover the risks and tier answers they were given against (the fingerprint).
+    signoffs_revalidate(project=project)
 
 
 def connect() -> None:
     events.model_versions_synced.connect(on_model_versions_synced, dispatch_uid="governance.signoff.versions_synced")
     events.deployment_observed.connect(on_deployment_observed, dispatch_uid="governance.signoff.deployment_observed")
     events.registry_synced.connect(on_registry_synced, dispatch_uid="governance.signoff.registry_synced")
+    risk_events.project_risks_changed.connect(on_project_risks_changed, dispatch_uid="governance.signoff.risks_changed")

@@ -1,5 +1,7 @@
-"""The writes of the sign-off workflow. Each is one transaction with its audit events; mail and
-registry write-back run after commit.
+"""The writes of the sign-off workflow: publish a policy, request, withdraw, decide. Each is one
+transaction with its audit events; mail and registry write-back run after commit. Invalidation and
+expiry live in invalidation.py, production findings in deployments.py, the registry tag in
+writeback.py; who may decide is eligibility.py's one rule.
 
     pending ──approve (all required roles)──▶ approved ──fingerprint moved──▶ invalidated
        │  ├─reject──▶ rejected                   └──re-certification due──▶ expired
@@ -23,22 +25,21 @@ from django.utils import timezone
 from core import audit
 from core.errors import ConflictError, DomainError, PermissionDeniedError
 from core.roles import is_admin, user_roles
-from projects.models import AIProject, DeploymentObservation, ModelVersion, RiskTier, Signal
+from projects.models import ModelVersion, RiskTier
 from projects.permissions import can_change_project
 
-from ..findings.services import finding_close, finding_open
-from ..models import (
-    Finding,
-    FindingKind,
-    Severity,
-    SignOffDecision,
-    SignOffPolicy,
-    SignOffRequest,
-    SignOffStatus,
-    Verdict,
-)
+from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
 from . import notifications
+from .eligibility import Eligibility, Refusal, decision_eligibility, missing_roles
+from .invalidation import (
+    approvals_invalidate_after_rejection,
+    current_fingerprint,
+    invalidate,
+    request_close,
+    version_findings_resolve,
+)
+from .writeback import write_back_enqueue
 
 NOT_LINKED = "This model is not linked to an AI project; link it on the project page before asking for sign-off."
 NOT_YOUR_PROJECT = "Only the project's team lead (or an admin) can request sign-off for its model versions."
@@ -65,10 +66,6 @@ EVIDENCE_MOVED = "The evidence changed since the request was made, so it was inv
 COMMENT_NEEDED = "Say why: a rejection or a request for changes needs a comment."
 CANNOT_WITHDRAW = "Only the requester, the project's team lead or an admin can withdraw this request."
 
-WRITE_BACK_TAG = "keel.signoff"
-RECERTIFICATION_REJECTED = "recertification_rejected"
-SEVERE_TIERS = {RiskTier.HIGH: Severity.HIGH, RiskTier.PROHIBITED: Severity.CRITICAL}
-
 
 # --- policies ------------------------------------------------------------------------------------
 
@@ -87,8 +84,6 @@ def signoff_policy_publish(
         raise PermissionDeniedError("Only admins can publish sign-off policies.")
     if tier not in RiskTier.values:
         raise ValidationError({"tier": [f"Unknown tier {tier!r}."]})
-    from ..models import REVIEWER_ROLES
-
     unknown = [r for r in required_roles if r not in REVIEWER_ROLES]
     if unknown:
         raise ValidationError(
@@ -210,14 +205,6 @@ def signoff_withdraw(*, by, request: SignOffRequest, reason: str = "") -> SignOf
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def _approvals(request: SignOffRequest) -> dict[str, SignOffDecision]:
-    return {d.role: d for d in request.decisions.filter(verdict=Verdict.APPROVE).select_related("reviewer")}
-
-
-def _missing_roles(request: SignOffRequest, approvals: dict) -> list[str]:
-    return [r for r in request.policy.required_roles if r not in approvals]
-
-
 def signoff_decide(*, by, request: SignOffRequest, verdict: str, comment: str = "", role: str | None = None):
     """Record one reviewer's decision; the last required approval approves the request.
 
@@ -262,6 +249,8 @@ def _record_refusal(by, request: SignOffRequest, verdict: str, role: str | None,
 
 
 def _decide(*, by, request: SignOffRequest, verdict: str, comment: str, role: str | None) -> SignOffDecision:
+    """Lock the request, apply the eligibility rule, re-check the evidence, then record the decision
+    and what it does to the request."""
     request = (
         SignOffRequest.objects.select_for_update(of=("self",))
         .select_related("policy", "project", "model_version__registered_model__registry")
@@ -269,371 +258,101 @@ def _decide(*, by, request: SignOffRequest, verdict: str, comment: str, role: st
     )
     if verdict not in Verdict.values:
         raise ValidationError({"verdict": [f"Unknown verdict {verdict!r}. Use: {', '.join(Verdict.values)}."]})
-    if request.status != SignOffStatus.PENDING:
-        raise ConflictError(NOT_PENDING.format(status=request.get_status_display().lower()))
-    if by.pk == request.requested_by_id:
-        raise PermissionDeniedError(SELF_REVIEW, code="separation_of_duties")
-    if request.version_author_id is not None and by.pk == request.version_author_id:
-        raise PermissionDeniedError(AUTHOR_REVIEW, code="separation_of_duties")
-    required = list(request.policy.required_roles)
-    held = [r for r in required if r in user_roles(by)]
-    if not held:
-        raise PermissionDeniedError(NOT_A_REVIEWER.format(roles=" or ".join(required)))
-    approvals = _approvals(request)
-    missing = _missing_roles(request, approvals)
-    mine = request.decisions.filter(reviewer=by, verdict__in=[Verdict.APPROVE, Verdict.REJECT]).first()
-    if mine is not None:
-        raise PermissionDeniedError(
-            ONE_ROLE_EACH.format(
-                verdict="approved" if mine.verdict == Verdict.APPROVE else "rejected",
-                role=mine.role,
-                missing=" and ".join(missing) or "remaining",
-            ),
-            code="separation_of_duties",
-        )
-    if role is not None:
-        if role not in required:
-            raise ValidationError({"role": [ROLE_NOT_REQUIRED.format(role=role, roles=", ".join(required))]})
-        if role not in held:
-            raise PermissionDeniedError(ROLE_NOT_HELD.format(role=role))
-    if verdict == Verdict.APPROVE:
-        open_roles = [r for r in ([role] if role else held) if r in missing]
-        if not open_roles:
-            filled = approvals[role or held[0]]
-            raise ConflictError(
-                ROLE_FILLED.format(
-                    role=filled.role, who=filled.reviewer.get_username(), missing=", ".join(missing) or "nothing"
-                )
-            )
-        role = open_roles[0]
-    else:
-        if not comment.strip():
-            raise ValidationError({"comment": [COMMENT_NEEDED]})
-        role = role or held[0]
-    # The evidence must still be what the requester submitted: if it moved and no rule has caught up
-    # yet, invalidate now rather than approve something nobody reviewed.
-    reasons = fp.changes(request.fingerprint, _current_fingerprint(request))
-    if reasons and verdict == Verdict.APPROVE:
-        _invalidate(request, reasons, actor=None)
-        raise _EvidenceMoved(ConflictError(EVIDENCE_MOVED.format(reasons=" ".join(text for _, text in reasons))))
+    decisions = list(request.decisions.select_related("reviewer"))
+    answer = decision_eligibility(
+        request=request, user_id=by.pk, roles=user_roles(by), decisions=decisions, verdict=verdict, role=role
+    )
+    _raise_refusal(request, answer, role=role)
+    if verdict != Verdict.APPROVE and not comment.strip():
+        raise ValidationError({"comment": [COMMENT_NEEDED]})
+    _check_evidence(request, verdict)
     decision = SignOffDecision.objects.create(
-        request=request, reviewer=by, role=role, verdict=verdict, comment=comment.strip(),
+        request=request, reviewer=by, role=answer.role, verdict=verdict, comment=comment.strip(),
         requested_by_id=request.requested_by_id, version_author_id=request.version_author_id,
     )  # fmt: skip
     audit.record(
         actor=by,
         action="signoff.decided",
         obj=request,
-        after={"decision": decision.pk, "verdict": verdict, "role": role, "comment": decision.comment},
+        after={"decision": decision.pk, "verdict": verdict, "role": answer.role, "comment": decision.comment},
     )
-    if verdict == Verdict.REJECT:
-        _close(request, SignOffStatus.REJECTED, actor=by, reason=decision.comment)
-        # A rejected re-certification withdraws the earlier approval of the same version: the gate must
-        # not keep allowing what a reviewer has just refused.
-        for earlier in (
-            SignOffRequest.objects.select_for_update(of=("self",))
-            .select_related("policy", "project", "requested_by", "model_version__registered_model__registry")
-            .filter(model_version_id=request.model_version_id, status=SignOffStatus.APPROVED)
-        ):
-            reason = f"Re-certification request #{request.pk} was rejected: {decision.comment}"
-            _invalidate(earlier, [(RECERTIFICATION_REJECTED, reason)], actor=by)
-        transaction.on_commit(lambda: notifications.decided(decision.pk))
-    elif verdict == Verdict.REQUEST_CHANGES:
-        transaction.on_commit(lambda: notifications.decided(decision.pk))
-    else:
-        approvals[role] = decision
-        approvers = {d.reviewer_id for d in approvals.values()}
-        if not _missing_roles(request, approvals) and len(approvers) >= request.policy.min_approvers:
-            _approve(request, actor=by)
-        transaction.on_commit(lambda: notifications.decided(decision.pk))
+    _apply_decision(request, decision, decisions, actor=by)
     return decision
 
 
-def _current_fingerprint(request: SignOffRequest) -> dict:
-    version = request.model_version
-    return fp.compute(version=version, project=request.project, policy=request.policy)
+def _raise_refusal(request: SignOffRequest, answer: Eligibility, *, role: str | None) -> None:
+    """Turn the eligibility rule's refusal into this service's error: the page shows its own notes,
+    the API and the service answer with these (403 separation of duties, 409 closed or filled)."""
+    required = list(request.policy.required_roles)
+    match answer.refusal:
+        case None:
+            return
+        case Refusal.NOT_PENDING:
+            raise ConflictError(NOT_PENDING.format(status=request.get_status_display().lower()))
+        case Refusal.REQUESTER:
+            raise PermissionDeniedError(SELF_REVIEW, code="separation_of_duties")
+        case Refusal.AUTHOR:
+            raise PermissionDeniedError(AUTHOR_REVIEW, code="separation_of_duties")
+        case Refusal.NOT_A_REVIEWER:
+            raise PermissionDeniedError(NOT_A_REVIEWER.format(roles=" or ".join(required)))
+        case Refusal.ALREADY_DECIDED:
+            earlier = answer.earlier
+            raise PermissionDeniedError(
+                ONE_ROLE_EACH.format(
+                    verdict="approved" if earlier.verdict == Verdict.APPROVE else "rejected",
+                    role=earlier.role,
+                    missing=" and ".join(answer.missing) or "remaining",
+                ),
+                code="separation_of_duties",
+            )
+        case Refusal.ROLE_NOT_REQUIRED:
+            raise ValidationError({"role": [ROLE_NOT_REQUIRED.format(role=role, roles=", ".join(required))]})
+        case Refusal.ROLE_NOT_HELD:
+            raise PermissionDeniedError(ROLE_NOT_HELD.format(role=role))
+        case Refusal.ROLE_FILLED:
+            filled = answer.filled
+            raise ConflictError(
+                ROLE_FILLED.format(
+                    role=filled.role, who=filled.reviewer.get_username(), missing=", ".join(answer.missing) or "nothing"
+                )
+            )
 
 
-def _close(request: SignOffRequest, status: str, *, actor, reason: str = "") -> None:
-    before = request.status
-    now = timezone.now()
-    request.status = status
-    if status in (SignOffStatus.APPROVED, SignOffStatus.REJECTED):
-        request.decided_at = now
-    else:
-        request.closed_at = now
-    if status != SignOffStatus.APPROVED:
-        request.status_reason = reason  # a rejection's reason is the reviewer's comment
-    request.save(update_fields=["status", "decided_at", "closed_at", "status_reason", "valid_until"])
-    audit.record(
-        actor=actor,
-        action=f"signoff.{status}",
-        obj=request,
-        before={"status": before},
-        after={"status": status, "reason": reason, "valid_until": audit.json_value(request.valid_until)},
+def _check_evidence(request: SignOffRequest, verdict: str) -> None:
+    """The evidence must still be what the requester submitted: if it moved and no rule has caught up
+    yet, invalidate now (committed) rather than approve something nobody reviewed."""
+    reasons = fp.changes(request.fingerprint, current_fingerprint(request))
+    if reasons and verdict == Verdict.APPROVE:
+        invalidate(request, reasons, actor=None)
+        raise _EvidenceMoved(ConflictError(EVIDENCE_MOVED.format(reasons=" ".join(text for _, text in reasons))))
+
+
+def _apply_decision(request: SignOffRequest, decision: SignOffDecision, earlier: list[SignOffDecision], *, actor):
+    """What a recorded decision does: a rejection closes the request (and withdraws an earlier approval
+    of the version), the last approval needed approves it; every decision is mailed after commit."""
+    if decision.verdict == Verdict.REJECT:
+        request_close(request, SignOffStatus.REJECTED, actor=actor, reason=decision.comment)
+        approvals_invalidate_after_rejection(request, comment=decision.comment, actor=actor)
+    elif decision.verdict == Verdict.APPROVE and _completes(request, earlier, decision):
+        _approve(request, actor=actor)
+    transaction.on_commit(lambda: notifications.decided(decision.pk))
+
+
+def _completes(request: SignOffRequest, earlier: list[SignOffDecision], decision: SignOffDecision) -> bool:
+    """Whether this approval is the last the policy needs: every role filled, by enough distinct people."""
+    approvals = {d.role: d for d in earlier if d.verdict == Verdict.APPROVE}
+    approvals[decision.role] = decision
+    approvers = {d.reviewer_id for d in approvals.values()}
+    return (
+        not missing_roles(request.policy.required_roles, approvals.values())
+        and len(approvers) >= request.policy.min_approvers
     )
 
 
 def _approve(request: SignOffRequest, *, actor) -> None:
     if request.policy.recertify_days:
         request.valid_until = timezone.now() + dt.timedelta(days=request.policy.recertify_days)
-    _close(request, SignOffStatus.APPROVED, actor=actor)
+    request_close(request, SignOffStatus.APPROVED, actor=actor)
     # The version is covered now: findings about it (and about earlier approvals of it) are resolved.
-    _resolve_version_findings(request.model_version_id, "A sign-off for this version was approved.")
-    pk = request.pk
-    transaction.on_commit(lambda: _enqueue_write_back(pk))
-
-
-# --- invalidation and expiry ---------------------------------------------------------------------
-
-
-def _open_finding(*, kind: str, severity: str, title: str, detail: str, subject, project, assignee=None) -> bool:
-    subject_type, subject_id = subject._meta.label_lower, str(subject.pk)
-    if Finding.objects.filter(kind=kind, subject_type=subject_type, subject_id=subject_id, resolved_at=None).exists():
-        return False
-    finding_open(
-        kind=kind, severity=severity, title=title, detail=detail, subject_type=subject_type, subject_id=subject_id,
-        project=project, assignee=assignee,
-    )  # fmt: skip
-    return True
-
-
-def _resolve_version_findings(version_id: int, resolution: str) -> None:
-    request_ids = [
-        str(pk) for pk in SignOffRequest.objects.filter(model_version_id=version_id).values_list("pk", flat=True)
-    ]
-    subjects = Q(subject_type="projects.modelversion", subject_id=str(version_id)) | Q(
-        subject_type="governance.signoffrequest", subject_id__in=request_ids
-    )
-    kinds = [FindingKind.DEPLOYED_WITHOUT_APPROVAL, FindingKind.SIGNOFF_INVALIDATED, FindingKind.SIGNOFF_EXPIRED]
-    for finding in Finding.objects.select_for_update().filter(subjects, kind__in=kinds, resolved_at=None):
-        finding_close(finding, resolution)
-
-
-def _severity(request: SignOffRequest) -> str:
-    return SEVERE_TIERS.get(request.policy.tier, Severity.MEDIUM)
-
-
-def _invalidate(request: SignOffRequest, reasons: list[tuple[str, str]], *, actor) -> None:
-    was_approved = request.status == SignOffStatus.APPROVED
-    text = " ".join(sentence for _, sentence in reasons)
-    _close(request, SignOffStatus.INVALIDATED, actor=actor, reason=text)
-    label = f"{request.fingerprint.get('model')} v{request.fingerprint.get('version')}"
-    _open_finding(
-        kind=FindingKind.SIGNOFF_INVALIDATED,
-        severity=_severity(request) if was_approved else Severity.MEDIUM,
-        title=f"Sign-off #{request.pk} invalidated: {label} ({request.project.name})",
-        detail=text,
-        subject=request,
-        project=request.project,
-        assignee=request.requested_by,
-    )
-    if was_approved:
-        _check_serving(request.model_version, request.project)
-    pk, codes = request.pk, [code for code, _ in reasons]
-    transaction.on_commit(lambda: notifications.invalidated(pk, codes))
-    if was_approved:
-        transaction.on_commit(lambda: _enqueue_write_back(pk))
-
-
-def signoffs_revalidate(*, project: AIProject | None = None, version: ModelVersion | None = None) -> int:
-    """Compare every live request (pending or approved) of a project or version with the present
-    state; invalidate those whose fingerprint no longer matches. Runs inside the caller's transaction."""
-    live = SignOffRequest.objects.filter(status__in=[SignOffStatus.PENDING, SignOffStatus.APPROVED])
-    if project is not None:
-        live = live.filter(project=project)
-    if version is not None:
-        live = live.filter(model_version=version)
-    invalidated = 0
-    for request in live.select_for_update(of=("self",)).select_related(
-        "policy", "project", "requested_by", "model_version__registered_model__registry"
-    ):
-        reasons = fp.changes(request.fingerprint, _current_fingerprint(request))
-        if reasons:
-            _invalidate(request, reasons, actor=None)
-            invalidated += 1
-    return invalidated
-
-
-def deployments_sweep() -> int:
-    """Open a finding for every version serving production without a valid sign-off that has none yet.
-
-    The sync opens these when it sees a version take a production alias; this catches what no event
-    announces — a model linked to a project (by hand or by a later tag) while it already serves.
-    """
-    serving = (
-        ModelVersion.objects.filter(
-            pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id"),
-            registered_model__project__isnull=False,
-        )
-        .exclude(signoffs__status=SignOffStatus.APPROVED, signoffs__valid_until__isnull=True)
-        .exclude(signoffs__status=SignOffStatus.APPROVED, signoffs__valid_until__gt=timezone.now())
-        .select_related("registered_model__registry", "registered_model__project")
-    )
-    with transaction.atomic():
-        return sum(_check_serving(v, v.registered_model.project) for v in serving)
-
-
-def signoffs_revalidate_versions(*, version_ids: list[int]) -> int:
-    """signoffs_revalidate for the versions among these that have a live request (one query if none)."""
-    live = (
-        SignOffRequest.objects.filter(
-            model_version_id__in=version_ids, status__in=[SignOffStatus.PENDING, SignOffStatus.APPROVED]
-        )
-        .values_list("model_version_id", flat=True)
-        .distinct()
-    )
-    invalidated = 0
-    for version in ModelVersion.objects.filter(pk__in=list(live)):
-        invalidated += signoffs_revalidate(version=version)
-    return invalidated
-
-
-@transaction.atomic
-def signoffs_expire(*, now: dt.datetime | None = None) -> int:
-    """Approvals past their re-certification date become expired, with a finding and a notification."""
-    now = now or timezone.now()
-    due = SignOffRequest.objects.filter(status=SignOffStatus.APPROVED, valid_until__lte=now)
-    expired = 0
-    for request in due.select_for_update(of=("self",)).select_related("policy", "project", "requested_by",
-                                                                        "model_version"):  # fmt: skip
-        reason = f"The approval needed re-certification by {request.valid_until:%Y-%m-%d %H:%M} UTC."
-        _close(request, SignOffStatus.EXPIRED, actor=None, reason=reason)
-        _open_finding(
-            kind=FindingKind.SIGNOFF_EXPIRED,
-            severity=_severity(request),
-            title=f"Sign-off #{request.pk} expired: {request.fingerprint.get('model')} "
-            f"v{request.fingerprint.get('version')} ({request.project.name})",
-            detail=reason + " Request sign-off again to re-certify.",
-            subject=request,
-            project=request.project,
-            assignee=request.requested_by,
-        )
-        _check_serving(request.model_version, request.project)
-        pk = request.pk
-        transaction.on_commit(lambda pk=pk: notifications.invalidated(pk, ["expired"]))
-        transaction.on_commit(lambda pk=pk: _enqueue_write_back(pk))
-        expired += 1
-    return expired
-
-
-# --- what the registry says is deployed ----------------------------------------------------------
-
-
-def production_signal_q(prefix: str = "") -> Q:
-    """Open deployment observations that mean "in production"."""
-    from django.conf import settings
-
-    p = prefix
-    return Q(**{f"{p}observed_until__isnull": True}) & (
-        Q(**{f"{p}signal": Signal.ALIAS, f"{p}name__in": list(settings.KEEL_PRODUCTION_ALIASES)})
-        | Q(**{f"{p}signal": Signal.STAGE, f"{p}name__iexact": "production"})
-        | Q(**{f"{p}signal": Signal.APPROVAL, f"{p}name__iexact": "approved"})
-    )
-
-
-def means_production(observation: DeploymentObservation) -> bool:
-    """production_signal_q() for one observation in memory (it must stay in step with that query)."""
-    from django.conf import settings
-
-    if observation.observed_until is not None:
-        return False
-    if observation.signal == Signal.ALIAS:
-        return observation.name in settings.KEEL_PRODUCTION_ALIASES
-    if observation.signal == Signal.STAGE:
-        return observation.name.lower() == "production"
-    return observation.signal == Signal.APPROVAL and observation.name.lower() == "approved"
-
-
-def is_serving_production(version: ModelVersion) -> bool:
-    return DeploymentObservation.objects.filter(production_signal_q(), version=version).exists()
-
-
-def valid_approval(version: ModelVersion, *, now: dt.datetime | None = None) -> SignOffRequest | None:
-    now = now or timezone.now()
-    return (
-        SignOffRequest.objects.filter(model_version=version, status=SignOffStatus.APPROVED)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .order_by("-decided_at", "-pk")
-        .first()
-    )
-
-
-def _check_serving(version: ModelVersion, project: AIProject | None, *, serving: bool | None = None) -> bool:
-    """Open a finding if this version serves production without a valid approval (`serving`: already known)."""
-    if project is None or valid_approval(version) is not None:
-        return False
-    if not (serving if serving is not None else is_serving_production(version)):
-        return False
-    model = version.registered_model
-    return _open_finding(
-        kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL,
-        severity=SEVERE_TIERS.get(project.risk_tier, Severity.HIGH),
-        title=f"{model.name} v{version.version} is in production without a valid sign-off ({project.name})",
-        detail=(
-            f"The registry {model.registry.name} shows version {version.version} of {model.name} serving "
-            "production, and no valid sign-off covers it. Request sign-off, or move the alias back."
-        ),
-        subject=version,
-        project=project,
-        assignee=project.owner,
-    )
-
-
-def deployment_check(*, observation: DeploymentObservation) -> bool:
-    """The registry sync saw a version take an alias/stage/status: is it production, and approved?"""
-    if not means_production(observation):  # decided in Python: a sync reports hundreds of these
-        return False
-    version = ModelVersion.objects.select_related("registered_model__registry", "registered_model__project").get(
-        pk=observation.version_id
-    )
-    return _check_serving(version, version.registered_model.project, serving=True)
-
-
-def deployment_findings_resolve_departed(*, registry) -> int:
-    """Resolve "in production without sign-off" findings of this registry's versions that left production."""
-    open_ids = [
-        int(pk)
-        for pk in Finding.objects.filter(
-            kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, subject_type="projects.modelversion", resolved_at=None
-        ).values_list("subject_id", flat=True)
-    ]
-    if not open_ids:
-        return 0
-    departed = ModelVersion.objects.filter(pk__in=open_ids, registered_model__registry=registry).exclude(
-        pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id")
-    )
-    gone = [str(pk) for pk in departed.values_list("pk", flat=True)]
-    findings = Finding.objects.select_for_update().filter(
-        kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, subject_type="projects.modelversion", subject_id__in=gone,
-        resolved_at=None,
-    )  # fmt: skip
-    resolved = 0
-    for finding in findings:
-        finding_close(finding, "The registry no longer shows this version in production.")
-        resolved += 1
-    return resolved
-
-
-# --- write-back ----------------------------------------------------------------------------------
-
-
-def _enqueue_write_back(request_pk: int) -> None:
-    from ..tasks import signoff_write_back
-
-    request = SignOffRequest.objects.select_related("model_version__registered_model__registry").get(pk=request_pk)
-    if request.model_version.registered_model.registry.write_back_signoff:
-        signoff_write_back.delay(request_pk)
-
-
-def signoff_write_back(*, request_pk: int, adapter=None) -> str:
-    """Tag the registry's version with the request's present status (called by the write-back task)."""
-    from projects.services import model_version_tag_write
-
-    request = SignOffRequest.objects.select_related("model_version__registered_model__registry").get(pk=request_pk)
-    if not request.model_version.registered_model.registry.write_back_signoff:
-        return "disabled"
-    model_version_tag_write(
-        by=None, version=request.model_version, key=WRITE_BACK_TAG, value=request.status, adapter=adapter
-    )
-    return request.status
+    version_findings_resolve(request.model_version_id, "A sign-off for this version was approved.")
+    write_back_enqueue(request.pk)

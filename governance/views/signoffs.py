@@ -19,17 +19,19 @@ from core import roles
 from core.errors import DomainError
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
-from core.roles import Role, has_role, user_roles
+from core.roles import has_role, user_roles
 from projects.permissions import can_change_project
 
 from ..audit.selectors import AUDIT_READERS
 from ..compliance.selectors import compliance_coverage, pii_summary_for_version
-from ..models import REVIEWER_ROLES, SignOffRequest, SignOffStatus, Verdict
+from ..models import SignOffRequest, SignOffStatus, Verdict
 from ..risks.selectors import tier_assessment_current
 from ..signoff import fingerprint as fp
 from ..signoff import services
+from ..signoff.eligibility import Eligibility, Refusal, decision_eligibility, missing_roles
 from ..signoff.filters import SignOffFilterSet
 from ..signoff.forms import SignOffDecisionForm, SignOffRequestForm, SignOffWithdrawForm
+from ..signoff.permissions import REQUESTERS, REVIEWERS
 from ..signoff.selectors import (
     review_queue_for_user,
     signoff_evidence,
@@ -41,25 +43,20 @@ from ..signoff.selectors import (
 from .risks import ProjectMixin
 
 ALL_ROLES = roles.ALL_ROLES
-REQUESTERS = (Role.TEAM_LEAD, Role.ADMIN)
-REVIEWERS = tuple(REVIEWER_ROLES)
 QUEUE, ALL = "queue", "all"
 
-# Why the decision form is not offered to someone who can see the request.
+# Why the decision form is not offered to someone who can see the request (shorter than the
+# service's refusals where the page shows more context; the same words where it does not).
 NOT_PENDING_NOTE = "This request is {status}: it takes no more decisions."
-REQUESTER_NOTE = "You requested this sign-off, so someone else must review it (separation of duties)."
-AUTHOR_NOTE = "You created this model version in the registry, so someone else must review it (separation of duties)."
-NOT_REVIEWER_NOTE = "This sign-off needs a {roles}; your roles do not include one."
 DECIDED_NOTE = "You already {verdict} this request as {role}; one person fills one role."
 
 
 # --- shaping ----------------------------------------------------------------------------------------
 
 
-def missing_roles(signoff: SignOffRequest) -> list[str]:
+def _missing(signoff: SignOffRequest) -> list[str]:
     """Required roles nobody has approved in yet (from the prefetched decisions)."""
-    approved = {d.role for d in signoff.decisions.all() if d.verdict == Verdict.APPROVE}
-    return [r for r in signoff.policy.required_roles if r not in approved]
+    return missing_roles(signoff.policy.required_roles, signoff.decisions.all())
 
 
 def status_reason(signoff: SignOffRequest) -> str:
@@ -74,7 +71,7 @@ def status_reason(signoff: SignOffRequest) -> str:
 def _with_missing(rows):
     rows = list(rows)
     for row in rows:
-        row.missing_roles = missing_roles(row) if row.status == SignOffStatus.PENDING else []
+        row.missing_roles = _missing(row) if row.status == SignOffStatus.PENDING else []
         row.reason = status_reason(row)
     return rows
 
@@ -95,34 +92,37 @@ def version_metrics(version) -> list[tuple[str, object]]:
     return sorted(found.items())
 
 
-def decision_state(user, signoff: SignOffRequest) -> dict:
-    """Whether this user may decide now, in which roles, and if not, why not (the service has the last word)."""
-    held = [r for r in signoff.policy.required_roles if r in user_roles(user)]
-    mine = next(
-        (
-            d
-            for d in signoff.decisions.all()
-            if d.reviewer_id == user.pk and d.verdict in (Verdict.APPROVE, Verdict.REJECT)
-        ),
-        None,
+def _eligibility(user, signoff: SignOffRequest) -> Eligibility:
+    """The one eligibility rule, fed from the prefetched decisions (the service has the last word)."""
+    return decision_eligibility(
+        request=signoff, user_id=user.pk, roles=user_roles(user), decisions=list(signoff.decisions.all())
     )
-    note = ""
-    if not signoff.is_pending:
-        note = NOT_PENDING_NOTE.format(status=signoff.get_status_display().lower())
-    elif not has_role(user, *REVIEWERS):
-        note = ""  # not a reviewer at all: nothing to explain
-    elif user.pk == signoff.requested_by_id:
-        note = REQUESTER_NOTE
-    elif signoff.version_author_id is not None and user.pk == signoff.version_author_id:
-        note = AUTHOR_NOTE
-    elif not held:
-        note = NOT_REVIEWER_NOTE.format(roles=" or ".join(signoff.policy.required_roles) or "reviewer")
-    elif mine is not None:
-        note = DECIDED_NOTE.format(
-            verdict="approved" if mine.verdict == Verdict.APPROVE else "rejected", role=mine.role
-        )
-    can_decide = signoff.is_pending and bool(held) and not note
-    return {"can_decide": can_decide, "decide_roles": held, "decide_note": note}
+
+
+def _decide_note(answer: Eligibility, signoff: SignOffRequest) -> str:
+    """Why the decision form is not offered, in the page's words."""
+    if answer.refusal is None:
+        return ""
+    if answer.refusal == Refusal.NOT_PENDING:
+        return NOT_PENDING_NOTE.format(status=signoff.get_status_display().lower())
+    if not answer.is_reviewer:
+        return ""  # not a reviewer at all: nothing to explain
+    if answer.refusal == Refusal.REQUESTER:
+        return services.SELF_REVIEW
+    if answer.refusal == Refusal.AUTHOR:
+        return services.AUTHOR_REVIEW
+    if answer.refusal == Refusal.NOT_A_REVIEWER:
+        return services.NOT_A_REVIEWER.format(roles=" or ".join(signoff.policy.required_roles) or "reviewer")
+    earlier = answer.earlier
+    return DECIDED_NOTE.format(
+        verdict="approved" if earlier.verdict == Verdict.APPROVE else "rejected", role=earlier.role
+    )
+
+
+def _decide_context(user, signoff: SignOffRequest) -> dict:
+    """Whether this user may decide now, in which roles, and if not, why not."""
+    answer = _eligibility(user, signoff)
+    return {"can_decide": answer.may_decide, "decide_roles": answer.held, "decide_note": _decide_note(answer, signoff)}
 
 
 def can_withdraw(user, signoff: SignOffRequest) -> bool:
@@ -138,7 +138,7 @@ def _detail_context(request, signoff: SignOffRequest, *, decision_form=None, wit
     user = request.user
     version = signoff.model_version
     current = fp.compute(version=version, project=signoff.project, policy=signoff.policy)
-    state = decision_state(user, signoff)
+    state = _decide_context(user, signoff)
     ctx = {
         "signoff": signoff,
         "project": signoff.project,
@@ -147,7 +147,7 @@ def _detail_context(request, signoff: SignOffRequest, *, decision_form=None, wit
         "registry": version.registered_model.registry,
         "metrics": version_metrics(version),
         "decisions": list(signoff.decisions.all()),
-        "missing_roles": missing_roles(signoff) if signoff.is_pending else [],
+        "missing_roles": _missing(signoff) if signoff.is_pending else [],
         "reason": status_reason(signoff),
         "fingerprint": signoff.fingerprint,
         "fingerprint_changes": [text for _, text in fp.changes(signoff.fingerprint, current)],
@@ -257,7 +257,7 @@ class SignOffDecideView(SignOffMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        held = decision_state(request.user, self.signoff)["decide_roles"]
+        held = _eligibility(request.user, self.signoff).held
         form = SignOffDecisionForm(request.POST, roles=held)
         if not form.is_valid():
             return self.refused(request, decision_form=form)

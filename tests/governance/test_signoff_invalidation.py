@@ -16,7 +16,7 @@ from governance.models import AuditEvent, Finding, FindingKind, RiskCategory, Si
 from governance.risks import assessments
 from governance.risks import services as governance_services
 from governance.signoff import gate
-from governance.signoff import services as signoff
+from governance.signoff.invalidation import signoffs_expire
 from tests.factories import make_user
 from tests.registry_factories import RegistryFactory
 from tests.signoff_factories import (
@@ -282,9 +282,9 @@ def test_an_approval_past_its_recertification_date_expires(
     assert ask_gate(team_lead, version).allowed
     mailoutbox.clear()
 
-    assert signoff.signoffs_expire(now=request.valid_until - dt.timedelta(seconds=1)) == 0
+    assert signoffs_expire(now=request.valid_until - dt.timedelta(seconds=1)) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        assert signoff.signoffs_expire(now=request.valid_until + dt.timedelta(seconds=1)) == 1
+        assert signoffs_expire(now=request.valid_until + dt.timedelta(seconds=1)) == 1
 
     request.refresh_from_db()
     assert request.status == "expired"
@@ -299,12 +299,12 @@ def test_an_approval_past_its_recertification_date_expires(
     assert all("expired" in m.subject for m in mailoutbox)
     assert_denied_by_gate(client, team_lead, version, gate.SIGNOFF_EXPIRED)
     # Running the rule again changes nothing.
-    assert signoff.signoffs_expire(now=request.valid_until + dt.timedelta(days=1)) == 0
+    assert signoffs_expire(now=request.valid_until + dt.timedelta(days=1)) == 0
     assert Finding.objects.count() == 1
 
 
 def test_an_approval_without_a_recertification_period_never_expires(approved):
-    assert signoff.signoffs_expire(now=approved.decided_at + dt.timedelta(days=3650)) == 0
+    assert signoffs_expire(now=approved.decided_at + dt.timedelta(days=3650)) == 0
     approved.refresh_from_db()
     assert approved.status == "approved"
 

@@ -28,6 +28,7 @@ from governance.models import (
 )
 from governance.signoff import fingerprint as fp
 from governance.signoff import services as signoff
+from governance.signoff.deployments import valid_approval
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.signoff_factories import (
     approve,
@@ -210,7 +211,7 @@ def test_one_risk_officer_approves_a_minimal_tier_request(
     # The requester (also the project's owner here) learns the outcome.
     assert [m.to for m in mailoutbox] == [[team_lead.email]]
     assert "approved" in mailoutbox[0].subject
-    assert signoff.valid_approval(minimal_version) == request
+    assert valid_approval(minimal_version) == request
     assert verify_chain().ok
 
 
@@ -226,7 +227,7 @@ def test_a_high_risk_request_needs_a_risk_officer_and_then_a_distinct_compliance
     signoff.signoff_decide(by=risk_officer, request=request, verdict="approve")
     request.refresh_from_db()
     assert (request.status, request.valid_until) == ("pending", None)
-    assert signoff.valid_approval(high_version) is None
+    assert valid_approval(high_version) is None
 
     before = timezone.now()
     signoff.signoff_decide(by=compliance, request=request, verdict="approve", comment="DPIA on file.")
@@ -276,7 +277,7 @@ def test_a_rejection_with_a_comment_closes_the_request(
     assert AuditEvent.objects.get(action="signoff.rejected").after["reason"] == "No bias test."
     assert [m.to for m in mailoutbox] == [[team_lead.email]]
     assert "No bias test." in mailoutbox[0].body
-    assert signoff.valid_approval(minimal_version) is None
+    assert valid_approval(minimal_version) is None
 
 
 def test_a_request_for_changes_keeps_the_request_pending_and_the_reviewer_may_approve_later(

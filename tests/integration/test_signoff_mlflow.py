@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from governance import tasks
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent, Finding, FindingKind
-from governance.signoff import services as signoff
+from governance.signoff.writeback import signoff_write_back
 from projects import services
 from projects.models import ModelVersion, RegistryKind
 from tests.signoff_factories import approved_request, assess
@@ -127,7 +127,7 @@ def test_approval_and_invalidation_are_written_back_as_the_keel_signoff_tag(
     request.refresh_from_db()
     assert request.status == "invalidated"
     delay.assert_called_once_with(request.pk)
-    assert signoff.signoff_write_back(request_pk=request.pk) == "invalidated"
+    assert signoff_write_back(request_pk=request.pk) == "invalidated"
 
     assert client.get_model_version(scoring_model, "1").tags["keel.signoff"] == "invalidated"
     assert list(
@@ -150,6 +150,6 @@ def test_a_registry_that_did_not_opt_in_is_never_written_to(
         request = approved_request(keel_version(scoring_model), team_lead, risk_officer)
 
     delay.assert_not_called()
-    assert signoff.signoff_write_back(request_pk=request.pk) == "disabled"
+    assert signoff_write_back(request_pk=request.pk) == "disabled"
     assert "keel.signoff" not in client.get_model_version(scoring_model, "1").tags
     assert not AuditEvent.objects.filter(action="model_version.tag_written").exists()

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment, SignOffRequest, SignOffStatus
 from governance.risks import assessments, scoring, services
+from governance.signoff import policies
 from governance.signoff import services as signoff_services
 from projects.models import AIProject, ModelVersion, Registry, Stage
 from projects.registries import RegistryError
@@ -38,6 +39,8 @@ from projects.services import registry_sync
 User = get_user_model()
 RISK_OFFICER = "risk"  # seed_demo's risk officer persona
 COMPLIANCE_OFFICER = "dpo"  # seed_demo's compliance officer / DPO persona
+# Who fills each reviewer role a policy can ask for, among seed_demo's personas.
+PERSONAS = {policies.RISK_OFFICER: RISK_OFFICER, policies.COMPLIANCE_OFFICER: COMPLIANCE_OFFICER}
 DEMO_REGISTRY = "Local MLflow (demo)"  # seed_demo's registry connection to the demo MLflow server
 
 
@@ -53,9 +56,14 @@ class S:
     comment: str = ""
 
 
+def approvers_for(policy: policies.DefaultPolicy) -> tuple[str, ...]:
+    """The personas who fill every role a tier's default policy asks for, in the policy's order."""
+    return tuple(PERSONAS[role] for role in policy.required_roles)
+
+
 SIGNOFFS = [
     S("credit-scorecard", "3", "Quarterly retrain; disparate-impact ratio 0.91, back-test within tolerance.",
-      approvers=(RISK_OFFICER, COMPLIANCE_OFFICER), comment="Evidence complete; re-certify after the Q3 retrain."),
+      approvers=approvers_for(policies.HIGH), comment="Evidence complete; re-certify after the Q3 retrain."),
     S("claims-fraud-scorer", "4", "Challenger beats the champion by 3 points of recall at the same precision."),
 ]  # fmt: skip
 

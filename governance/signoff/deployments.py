@@ -1,0 +1,142 @@
+"""What the registry says is deployed, and the findings for versions serving production without a
+valid sign-off: opened when the sync sees a version take a production alias (or the hourly sweep
+finds one no event announced), resolved when the version leaves production or gets approved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from projects.models import AIProject, DeploymentObservation, ModelVersion, RiskTier, Signal
+
+from ..findings.services import finding_close, finding_open
+from ..models import Finding, FindingKind, Severity, SignOffRequest, SignOffStatus
+
+SEVERE_TIERS = {RiskTier.HIGH: Severity.HIGH, RiskTier.PROHIBITED: Severity.CRITICAL}
+
+
+def finding_open_once(*, kind: str, severity: str, title: str, detail: str, subject, project, assignee=None) -> bool:
+    """Open a finding about `subject` unless one of this kind is open already (True: one was opened)."""
+    subject_type, subject_id = subject._meta.label_lower, str(subject.pk)
+    if Finding.objects.filter(kind=kind, subject_type=subject_type, subject_id=subject_id, resolved_at=None).exists():
+        return False
+    finding_open(
+        kind=kind, severity=severity, title=title, detail=detail, subject_type=subject_type, subject_id=subject_id,
+        project=project, assignee=assignee,
+    )  # fmt: skip
+    return True
+
+
+def production_signal_q(prefix: str = "") -> Q:
+    """Open deployment observations that mean "in production"."""
+    p = prefix
+    return Q(**{f"{p}observed_until__isnull": True}) & (
+        Q(**{f"{p}signal": Signal.ALIAS, f"{p}name__in": list(settings.KEEL_PRODUCTION_ALIASES)})
+        | Q(**{f"{p}signal": Signal.STAGE, f"{p}name__iexact": "production"})
+        | Q(**{f"{p}signal": Signal.APPROVAL, f"{p}name__iexact": "approved"})
+    )
+
+
+def means_production(observation: DeploymentObservation) -> bool:
+    """production_signal_q() for one observation in memory (it must stay in step with that query)."""
+    if observation.observed_until is not None:
+        return False
+    if observation.signal == Signal.ALIAS:
+        return observation.name in settings.KEEL_PRODUCTION_ALIASES
+    if observation.signal == Signal.STAGE:
+        return observation.name.lower() == "production"
+    return observation.signal == Signal.APPROVAL and observation.name.lower() == "approved"
+
+
+def is_serving_production(version: ModelVersion) -> bool:
+    return DeploymentObservation.objects.filter(production_signal_q(), version=version).exists()
+
+
+def valid_approval(version: ModelVersion, *, now: dt.datetime | None = None) -> SignOffRequest | None:
+    now = now or timezone.now()
+    return (
+        SignOffRequest.objects.filter(model_version=version, status=SignOffStatus.APPROVED)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .order_by("-decided_at", "-pk")
+        .first()
+    )
+
+
+def serving_check(version: ModelVersion, project: AIProject | None, *, serving: bool | None = None) -> bool:
+    """Open a finding if this version serves production without a valid approval (`serving`: already known)."""
+    if project is None or valid_approval(version) is not None:
+        return False
+    if not (serving if serving is not None else is_serving_production(version)):
+        return False
+    model = version.registered_model
+    return finding_open_once(
+        kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL,
+        severity=SEVERE_TIERS.get(project.risk_tier, Severity.HIGH),
+        title=f"{model.name} v{version.version} is in production without a valid sign-off ({project.name})",
+        detail=(
+            f"The registry {model.registry.name} shows version {version.version} of {model.name} serving "
+            "production, and no valid sign-off covers it. Request sign-off, or move the alias back."
+        ),
+        subject=version,
+        project=project,
+        assignee=project.owner,
+    )
+
+
+def deployment_check(*, observation: DeploymentObservation) -> bool:
+    """The registry sync saw a version take an alias/stage/status: is it production, and approved?"""
+    if not means_production(observation):  # decided in Python: a sync reports hundreds of these
+        return False
+    version = ModelVersion.objects.select_related("registered_model__registry", "registered_model__project").get(
+        pk=observation.version_id
+    )
+    return serving_check(version, version.registered_model.project, serving=True)
+
+
+def deployments_sweep() -> int:
+    """Open a finding for every version serving production without a valid sign-off that has none yet.
+
+    The sync opens these when it sees a version take a production alias; this catches what no event
+    announces — a model linked to a project (by hand or by a later tag) while it already serves.
+    """
+    serving = (
+        ModelVersion.objects.filter(
+            pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id"),
+            registered_model__project__isnull=False,
+        )
+        .exclude(signoffs__status=SignOffStatus.APPROVED, signoffs__valid_until__isnull=True)
+        .exclude(signoffs__status=SignOffStatus.APPROVED, signoffs__valid_until__gt=timezone.now())
+        .select_related("registered_model__registry", "registered_model__project")
+    )
+    with transaction.atomic():
+        return sum(serving_check(v, v.registered_model.project) for v in serving)
+
+
+def deployment_findings_resolve_departed(*, registry) -> int:
+    """Resolve "in production without sign-off" findings of this registry's versions that left production."""
+    open_ids = [
+        int(pk)
+        for pk in Finding.objects.filter(
+            kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, subject_type="projects.modelversion", resolved_at=None
+        ).values_list("subject_id", flat=True)
+    ]
+    if not open_ids:
+        return 0
+    departed = ModelVersion.objects.filter(pk__in=open_ids, registered_model__registry=registry).exclude(
+        pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id")
+    )
+    gone = [str(pk) for pk in departed.values_list("pk", flat=True)]
+    findings = Finding.objects.select_for_update().filter(
+        kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, subject_type="projects.modelversion", subject_id__in=gone,
+        resolved_at=None,
+    )  # fmt: skip
+    resolved = 0
+    for finding in findings:
+        finding_close(finding, "The registry no longer shows this version in production.")
+        resolved += 1
+    return resolved
