@@ -5,7 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from projects.filters import visible_projects, visible_teams
+from projects.inventory.filters import visible_projects, visible_teams
 from projects.models import RiskTier
 
 from .models import (

@@ -45,7 +45,7 @@ def signoff_write_back(self, request_pk: int) -> str:
     Setting a tag is idempotent, so a retry after a timeout cannot do harm; the status written is
     the one the request has when the task runs, so late retries never write a stale status.
     """
-    from projects.registries.base import TransientRegistryError
+    from projects.registries.adapters.base import TransientRegistryError
 
     from .signoff.services import signoff_write_back as write_back
 

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from core import roles
 from core.errors import DomainError
 from core.roles import Role
-from projects.api.serializers import UserRefField, VisibleProjectField
+from projects.api.inventory import UserRefField, VisibleProjectField
 
 from .. import risk_scoring, services
 from ..filters import MitigationFilterSet, RiskFilterSet

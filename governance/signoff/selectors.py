@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.roles import user_roles
-from projects.selectors import projects_for_user
+from projects.inventory.selectors import projects_for_user
 
 from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 

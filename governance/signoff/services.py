@@ -628,7 +628,7 @@ def _enqueue_write_back(request_pk: int) -> None:
 
 def signoff_write_back(*, request_pk: int, adapter=None) -> str:
     """Tag the registry's version with the request's present status (called by the write-back task)."""
-    from projects.services import model_version_tag_write
+    from projects.registries.services import model_version_tag_write
 
     request = SignOffRequest.objects.select_related("model_version__registered_model__registry").get(pk=request_pk)
     if not request.model_version.registered_model.registry.write_back_signoff:

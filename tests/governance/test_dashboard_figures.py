@@ -31,8 +31,8 @@ from openpyxl import load_workbook
 from governance import dashboard
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.models import AIProject, RoiBasis, RoiCategory, RoiKind, Stage
-from projects.roi import add_months, month_start
-from projects.services import roi as roi_services
+from projects.roi import services as roi_services
+from projects.roi.figures import add_months, month_start
 from tests.factories import AIProjectFactory
 from tests.risk_factories import RiskFactory
 

@@ -32,8 +32,8 @@ from governance import risk_scoring, services
 from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment, SignOffRequest, SignOffStatus
 from governance.signoff import services as signoff_services
 from projects.models import AIProject, ModelVersion, Registry, Stage
-from projects.registries import RegistryError
-from projects.services import registry_sync
+from projects.registries.adapters.base import RegistryError
+from projects.registries.sync import registry_sync
 
 User = get_user_model()
 RISK_OFFICER = "risk"  # seed_demo's risk officer persona

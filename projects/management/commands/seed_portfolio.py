@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from core.roles import Role
 from projects.models import AIProject, FxRate, RiskTier, RoiBasis, RoiCategory, ROIEntry, RoiKind, Stage, Team
-from projects.roi import add_months, month_start, to_reporting
+from projects.roi.figures import add_months, month_start, to_reporting
 
 User = get_user_model()
 
