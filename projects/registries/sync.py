@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import os
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -186,6 +187,19 @@ def _set_by_pk(model, objs: list, **values) -> None:
         model.objects.filter(pk__in=pks[i : i + BULK_BATCH]).update(**values)
 
 
+@dataclass
+class _Pass:
+    """What one application of a snapshot accumulates: its time, its counts and its audit trail."""
+
+    registry: Registry
+    snapshot: Snapshot
+    now: dt.datetime
+    counts: dict = field(
+        default_factory=lambda: {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "started": 0, "ended": 0}
+    )
+    trail: list[dict] = field(default_factory=list)
+
+
 @transaction.atomic
 def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> None:
     """Make Keel's copy of the registry equal to the snapshot, in bulk.
@@ -194,154 +208,215 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
     audit events (one per changed object, in the order of the decisions) are appended in one go
     at the end of the transaction. A no-change sync therefore only reads.
     """
-    now = timezone.now()
-    counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "started": 0, "ended": 0}
-    trail: list[dict] = []
-    projects_by_slug = {
+    sync = _Pass(registry=registry, snapshot=snapshot, now=timezone.now())
+    models_by_name = _apply_models(sync)
+    existing, synced = _apply_versions(sync, models_by_name)
+    started = _apply_deployments(sync, existing)
+    # One audit event per change, in the order above; object ids are read now that every row has one.
+    audit.record_many(sync.trail)
+    _finish_run(sync, run)
+    _send_events(registry=registry, synced=synced, started=started)
+
+
+def _projects_by_slug(snapshot: Snapshot) -> dict[str, AIProject]:
+    """The projects the snapshot's keel.project tags name, read in one query."""
+    return {
         p.slug: p
         for p in AIProject.objects.filter(
             slug__in={m.tags.get(PROJECT_TAG) for m in snapshot.models.values() if m.tags.get(PROJECT_TAG)}
         )
     }
 
-    # Registered models.
-    models_by_name = {m.name: m for m in RegisteredModel.objects.filter(registry=registry)}
+
+def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
+    """Registered models: insert the new, update the changed (and re-link by tag), mark the gone deleted.
+
+    Returns every model of the registry by name, saved, for the versions to hang on.
+    """
+    projects_by_slug = _projects_by_slug(sync.snapshot)
+    models_by_name = {m.name: m for m in RegisteredModel.objects.filter(registry=sync.registry)}
     new_models: list[RegisteredModel] = []
     model_changes: list[tuple[RegisteredModel, list[str]]] = []
-    for name, remote in snapshot.models.items():
-        values = {
-            "description": remote.description,
-            "tags": remote.tags,
-            "registry_created_at": remote.created_at,
-            "registry_updated_at": remote.updated_at,
-        }
+    for name, remote in sync.snapshot.models.items():
         local = models_by_name.get(name)
-        changed_fields: list[str] = []
         if local is None:
-            local = RegisteredModel(registry=registry, name=name, first_seen_at=now, **values)
+            local = _new_model(sync, name, remote)
             models_by_name[name] = local
             new_models.append(local)
-            trail.append(
-                audit.entry(
-                    actor=None, action="registered_model.created", obj=local, after={"name": name, **_j(values)}
-                )
-            )
-            counts["created"] += 1
+            changed_fields: list[str] = []
         else:
-            before = {f: getattr(local, f) for f in (*MODEL_FIELDS, "deleted_at")}
-            changed = {f: v for f, v in values.items() if before[f] != v}
-            if local.deleted_at is not None:
-                changed["deleted_at"] = None  # it is back in the registry
-            if changed:
-                for f, v in changed.items():
-                    setattr(local, f, v)
-                changed_fields += changed
-                trail.append(
-                    audit.entry(
-                        actor=None,
-                        action="registered_model.updated",
-                        obj=local,
-                        before=_j({f: before[f] for f in changed}),
-                        after=_j(changed),
-                    )
-                )
-                counts["updated"] += 1
+            changed_fields = _changed_model(sync, local, remote)
         link = _link_by_tag(local, remote.tags.get(PROJECT_TAG, ""), projects_by_slug)
         if link is not None:
-            trail.append(link)
+            sync.trail.append(link)
             changed_fields += ["project", "link_source"]
         if changed_fields and local.pk is not None:
             model_changes.append((local, changed_fields))
     gone_models = [
-        local for name, local in models_by_name.items() if name not in snapshot.models and local.deleted_at is None
+        local for name, local in models_by_name.items() if name not in sync.snapshot.models and local.deleted_at is None
     ]
     for local in gone_models:
-        local.deleted_at = now
-        trail.append(
-            audit.entry(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(now)})
+        local.deleted_at = sync.now
+        sync.trail.append(
+            audit.entry(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(sync.now)})
         )
-        counts["deleted"] += 1
+        sync.counts["deleted"] += 1
     _insert(RegisteredModel, new_models)
     _update(RegisteredModel, model_changes)
-    _set_by_pk(RegisteredModel, gone_models, deleted_at=now)
+    _set_by_pk(RegisteredModel, gone_models, deleted_at=sync.now)
+    return models_by_name
 
-    # Versions.
+
+def _model_values(remote) -> dict:
+    return {
+        "description": remote.description,
+        "tags": remote.tags,
+        "registry_created_at": remote.created_at,
+        "registry_updated_at": remote.updated_at,
+    }
+
+
+def _new_model(sync: _Pass, name: str, remote) -> RegisteredModel:
+    """An unsaved model for a name the registry has and Keel has not, with its audit entry."""
+    values = _model_values(remote)
+    local = RegisteredModel(registry=sync.registry, name=name, first_seen_at=sync.now, **values)
+    sync.trail.append(
+        audit.entry(actor=None, action="registered_model.created", obj=local, after={"name": name, **_j(values)})
+    )
+    sync.counts["created"] += 1
+    return local
+
+
+def _changed_model(sync: _Pass, local: RegisteredModel, remote) -> list[str]:
+    """Set on `local` what the registry changed (a deleted model that is back is undeleted); the fields."""
+    values = _model_values(remote)
+    before = {f: getattr(local, f) for f in (*MODEL_FIELDS, "deleted_at")}
+    changed = {f: v for f, v in values.items() if before[f] != v}
+    if local.deleted_at is not None:
+        changed["deleted_at"] = None  # it is back in the registry
+    if not changed:
+        return []
+    for f, v in changed.items():
+        setattr(local, f, v)
+    sync.trail.append(
+        audit.entry(
+            actor=None,
+            action="registered_model.updated",
+            obj=local,
+            before=_j({f: before[f] for f in changed}),
+            after=_j(changed),
+        )
+    )
+    sync.counts["updated"] += 1
+    return list(changed)
+
+
+def _version_values(remote) -> dict:
+    return {
+        "run_id": remote.run_id,
+        "source": remote.source,
+        "status": remote.status,
+        "description": remote.description,
+        "tags": remote.tags,
+        "created_by": remote.created_by,
+        "registry_created_at": remote.created_at,
+        "registry_updated_at": remote.updated_at,
+        "stage": remote.stage,
+        "approval": remote.approval,
+        "raw": _j(remote.raw),
+    }
+
+
+def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[ModelVersion]]:
+    """Model versions: insert the new, update the changed, mark the gone deleted.
+
+    Returns every version of the registry by (model name, version), and the created or changed
+    ones (whose governance must be told).
+    """
     existing = {
         (v.registered_model.name, v.version): v
-        for v in ModelVersion.objects.filter(registered_model__registry=registry).select_related("registered_model")
+        for v in ModelVersion.objects.filter(registered_model__registry=sync.registry).select_related(
+            "registered_model"
+        )
     }
     synced: list[ModelVersion] = []
     new_versions: list[ModelVersion] = []
     version_changes: list[tuple[ModelVersion, list[str]]] = []
-    for key, remote in snapshot.versions.items():
-        values = {
-            "run_id": remote.run_id,
-            "source": remote.source,
-            "status": remote.status,
-            "description": remote.description,
-            "tags": remote.tags,
-            "created_by": remote.created_by,
-            "registry_created_at": remote.created_at,
-            "registry_updated_at": remote.updated_at,
-            "stage": remote.stage,
-            "approval": remote.approval,
-            "raw": _j(remote.raw),
-        }
+    for key, remote in sync.snapshot.versions.items():
         local = existing.get(key)
         if local is None:
-            local = ModelVersion(
-                registered_model=models_by_name[remote.model_name],
-                version=remote.version,
-                version_number=_version_number(remote.version),
-                first_seen_at=now,
-                **values,
-            )
+            local = _new_version(sync, models_by_name[remote.model_name], remote)
             existing[key] = local
             new_versions.append(local)
-            trail.append(
-                audit.entry(
-                    actor=None,
-                    action="model_version.created",
-                    obj=local,
-                    after={"model": remote.model_name, "version": remote.version, **_j(_brief(values))},
-                )
-            )
-            counts["created"] += 1
             synced.append(local)
             continue
-        changed = {f: v for f, v in values.items() if getattr(local, f) != v}
-        if local.deleted_at is not None:
-            changed["deleted_at"] = None  # it is back in the registry
-        if not changed:
-            counts["unchanged"] += 1
-            continue
-        before = {f: getattr(local, f) for f in changed}
-        for f, v in changed.items():
-            setattr(local, f, v)
-        version_changes.append((local, list(changed)))
-        trail.append(
-            audit.entry(
-                actor=None,
-                action="model_version.updated",
-                obj=local,
-                before=_j(_brief(before)),
-                after=_j(_brief(changed)),
-            )
-        )
-        counts["updated"] += 1
-        synced.append(local)
+        changed = _changed_version(sync, local, remote)
+        if changed:
+            version_changes.append((local, changed))
+            synced.append(local)
     gone_versions = [
-        local for key, local in existing.items() if key not in snapshot.versions and local.deleted_at is None
+        local for key, local in existing.items() if key not in sync.snapshot.versions and local.deleted_at is None
     ]
     for local in gone_versions:
-        local.deleted_at = now
-        trail.append(audit.entry(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(now)}))
-        counts["deleted"] += 1
+        local.deleted_at = sync.now
+        sync.trail.append(
+            audit.entry(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(sync.now)})
+        )
+        sync.counts["deleted"] += 1
     _insert(ModelVersion, new_versions)
     _update(ModelVersion, version_changes)
-    _set_by_pk(ModelVersion, gone_versions, deleted_at=now)
+    _set_by_pk(ModelVersion, gone_versions, deleted_at=sync.now)
+    return existing, synced
 
-    # Deployment signals: what should be open now, against what is open.
+
+def _new_version(sync: _Pass, model: RegisteredModel, remote) -> ModelVersion:
+    """An unsaved version the registry has and Keel has not, with its audit entry."""
+    values = _version_values(remote)
+    local = ModelVersion(
+        registered_model=model,
+        version=remote.version,
+        version_number=_version_number(remote.version),
+        first_seen_at=sync.now,
+        **values,
+    )
+    sync.trail.append(
+        audit.entry(
+            actor=None,
+            action="model_version.created",
+            obj=local,
+            after={"model": remote.model_name, "version": remote.version, **_j(_brief(values))},
+        )
+    )
+    sync.counts["created"] += 1
+    return local
+
+
+def _changed_version(sync: _Pass, local: ModelVersion, remote) -> list[str]:
+    """Set on `local` what the registry changed (a deleted version that is back is undeleted); the fields."""
+    changed = {f: v for f, v in _version_values(remote).items() if getattr(local, f) != v}
+    if local.deleted_at is not None:
+        changed["deleted_at"] = None  # it is back in the registry
+    if not changed:
+        sync.counts["unchanged"] += 1
+        return []
+    before = {f: getattr(local, f) for f in changed}
+    for f, v in changed.items():
+        setattr(local, f, v)
+    sync.trail.append(
+        audit.entry(
+            actor=None,
+            action="model_version.updated",
+            obj=local,
+            before=_j(_brief(before)),
+            after=_j(_brief(changed)),
+        )
+    )
+    sync.counts["updated"] += 1
+    return list(changed)
+
+
+def _wanted_signals(snapshot: Snapshot, existing: dict) -> dict[tuple, ModelVersion]:
+    """What should be open now: (signal, model id, name, version id or None for aliases) → version."""
     wanted: dict[tuple, ModelVersion] = {}
     for remote in snapshot.models.values():
         for alias, version in remote.aliases.items():
@@ -354,39 +429,25 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
             wanted[(Signal.STAGE, mv.registered_model_id, remote.stage, mv.pk)] = mv
         if remote.approval:
             wanted[(Signal.APPROVAL, mv.registered_model_id, remote.approval, mv.pk)] = mv
-    open_rows = DeploymentObservation.objects.filter(
-        registered_model__registry=registry, observed_until__isnull=True
-    ).select_related("version", "registered_model")
-    still_open = set()
-    ended: list[DeploymentObservation] = []
-    for row in open_rows:
-        key = (row.signal, row.registered_model_id, row.name, None if row.signal == Signal.ALIAS else row.version_id)
-        if wanted.get(key) is not None and wanted[key].pk == row.version_id:
-            still_open.add(key)
-            continue
-        row.observed_until = now
-        ended.append(row)
-        trail.append(
-            audit.entry(
-                actor=None,
-                action="deployment.ended",
-                obj=row,
-                before={"model": row.registered_model.name, "version": row.version.version, row.signal: row.name},
-                after={"observed_until": _j(now)},
-            )
-        )
-        counts["ended"] += 1
-    # Close before opening: an alias may hold one open interval at a time.
-    _set_by_pk(DeploymentObservation, ended, observed_until=now)
+    return wanted
+
+
+def _apply_deployments(sync: _Pass, existing: dict) -> list[DeploymentObservation]:
+    """Deployment signals: close the open intervals the snapshot no longer shows, open the new ones.
+
+    Returns the intervals opened (whose governance must be told).
+    """
+    wanted = _wanted_signals(sync.snapshot, existing)
+    still_open = _end_deployments(sync, wanted)
     started: list[DeploymentObservation] = []
     for key, mv in wanted.items():
         if key in still_open:
             continue
         signal, model_id, name, _ = key
         row = DeploymentObservation(
-            registered_model_id=model_id, version=mv, signal=signal, name=name, observed_from=now
+            registered_model_id=model_id, version=mv, signal=signal, name=name, observed_from=sync.now
         )
-        trail.append(
+        sync.trail.append(
             audit.entry(
                 actor=None,
                 action="deployment.observed",
@@ -395,16 +456,48 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
                     "model": mv.registered_model.name,
                     "version": mv.version,
                     signal: name,
-                    "observed_from": _j(now),
+                    "observed_from": _j(sync.now),
                 },
             )
         )
-        counts["started"] += 1
+        sync.counts["started"] += 1
         started.append(row)
     _insert(DeploymentObservation, started)
+    return started
 
-    # One audit event per change, in the order above; object ids are read now that every row has one.
-    audit.record_many(trail)
+
+def _end_deployments(sync: _Pass, wanted: dict) -> set:
+    """Close the open intervals not wanted any more (before any is opened: an alias may hold one open
+    interval at a time); returns the keys of those that stay open."""
+    open_rows = DeploymentObservation.objects.filter(
+        registered_model__registry=sync.registry, observed_until__isnull=True
+    ).select_related("version", "registered_model")
+    still_open = set()
+    ended: list[DeploymentObservation] = []
+    for row in open_rows:
+        key = (row.signal, row.registered_model_id, row.name, None if row.signal == Signal.ALIAS else row.version_id)
+        if wanted.get(key) is not None and wanted[key].pk == row.version_id:
+            still_open.add(key)
+            continue
+        row.observed_until = sync.now
+        ended.append(row)
+        sync.trail.append(
+            audit.entry(
+                actor=None,
+                action="deployment.ended",
+                obj=row,
+                before={"model": row.registered_model.name, "version": row.version.version, row.signal: row.name},
+                after={"observed_until": _j(sync.now)},
+            )
+        )
+        sync.counts["ended"] += 1
+    _set_by_pk(DeploymentObservation, ended, observed_until=sync.now)
+    return still_open
+
+
+def _finish_run(sync: _Pass, run: SyncRun) -> None:
+    """Close the SyncRun as succeeded, with what this pass counted."""
+    counts = sync.counts
     SyncRun.objects.filter(pk=run.pk).update(
         status=SyncStatus.SUCCEEDED,
         finished_at=timezone.now(),
@@ -414,12 +507,15 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> 
         unchanged=counts["unchanged"],
         deployments_started=counts["started"],
         deployments_ended=counts["ended"],
-        models_seen=len(snapshot.models),
-        versions_seen=len(snapshot.versions),
-        requests=snapshot.requests,
+        models_seen=len(sync.snapshot.models),
+        versions_seen=len(sync.snapshot.versions),
+        requests=sync.snapshot.requests,
     )
-    # Tell governance (sign-off invalidation, "deployed without approval" findings) inside this
-    # transaction, so what it records commits or rolls back with the sync.
+
+
+def _send_events(*, registry: Registry, synced: list[ModelVersion], started: list[DeploymentObservation]) -> None:
+    """Tell governance (sign-off invalidation, "deployed without approval" findings) inside the sync's
+    transaction, so what it records commits or rolls back with the sync."""
     for mv in synced:
         events.model_version_synced.send(sender=ModelVersion, version=mv)
     if synced:
