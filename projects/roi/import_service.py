@@ -243,6 +243,19 @@ def roi_entries_import(
     not double. With `project_or_none` every row belongs to that project (its project column may be
     blank); without it each row names its project by slug. `by=None` is the system (seeding), which
     names the person in `logged_by`."""
+    logger = _import_logger(project_or_none=project_or_none, rows=rows, by=by, logged_by=logged_by)
+    projects, fixed = _import_projects(project_or_none=project_or_none, rows=rows, by=by)
+    cleaned, bad = _validate_rows(rows, fixed=fixed, projects_by_slug={p.slug: p for p in projects})
+    converted = _convert_rows(cleaned, bad)
+    if bad:
+        report = [{"line": line, "errors": bad[line]} for line in sorted(bad)]
+        raise RoiImportError(IMPORT_INVALID.format(bad=len(bad), total=len(rows)), report)
+    existing = _lock_existing(cleaned, projects=projects, fixed=fixed)
+    return _upsert_rows(cleaned, converted=converted, existing=existing, by=by, logger=logger)
+
+
+def _import_logger(*, project_or_none: AIProject | None, rows: Sequence[ImportRow], by, logged_by):
+    """Who the rows are logged by, once the caller is known to be allowed to import at all."""
     logger = by if by is not None else logged_by
     if logger is None:
         raise ValueError("roi_entries_import needs the person who logs the rows (by or logged_by)")
@@ -252,18 +265,26 @@ def roi_entries_import(
         _check_writer(by, project_or_none)
     if not rows:
         raise DomainError(IMPORT_EMPTY)
+    return logger
 
-    # Projects: the fixed one, or those the rows name that the caller may write (others read as unknown).
+
+def _import_projects(
+    *, project_or_none: AIProject | None, rows: Sequence[ImportRow], by
+) -> tuple[list[AIProject], AIProject | None]:
+    """The projects rows may go to: the fixed one (locked), or those the rows name that the caller may
+    write (others read as unknown). Returns them and the fixed one, if any."""
     if project_or_none is not None:
         projects = list(AIProject.objects.select_for_update().filter(pk=project_or_none.pk))
-        fixed = projects[0]
-    else:
-        slugs = {_text(r.values.get("project")) for r in rows} - {""}
-        candidates = AIProject.objects.select_related("team").filter(slug__in=slugs)
-        projects = [p for p in candidates if by is None or can_log_roi(by, p)]
-        fixed = None
-    projects_by_slug = {p.slug: p for p in projects}
+        return projects, projects[0]
+    slugs = {_text(r.values.get("project")) for r in rows} - {""}
+    candidates = AIProject.objects.select_related("team").filter(slug__in=slugs)
+    return [p for p in candidates if by is None or can_log_roi(by, p)], None
 
+
+def _validate_rows(
+    rows: Sequence[ImportRow], *, fixed: AIProject | None, projects_by_slug: dict[str, AIProject]
+) -> tuple[list[_Clean], dict[int, dict[str, list[str]]]]:
+    """Clean every row; a row with errors, or repeating an earlier row's key, goes to the bad ones by line."""
     bad: dict[int, dict[str, list[str]]] = {}
     cleaned: list[_Clean] = []
     first_line_of: dict[tuple, int] = {}
@@ -277,7 +298,11 @@ def roi_entries_import(
             continue
         first_line_of[clean.key] = row.line
         cleaned.append(clean)
+    return cleaned, bad
 
+
+def _convert_rows(cleaned: list[_Clean], bad: dict[int, dict[str, list[str]]]) -> dict[int, Decimal]:
+    """Each clean row's amount in the reporting currency, by line; a row without a rate is added to `bad`."""
     rates = _rates_for((c.currency, c.month) for c in cleaned)
     converted: dict[int, Decimal] = {}
     for clean in cleaned:
@@ -287,20 +312,28 @@ def roi_entries_import(
             )
         except ValidationError:
             bad.setdefault(clean.line, {})["currency"] = [no_rate_message(clean.currency, clean.month)]
+    return converted
 
-    if bad:
-        report = [{"line": line, "errors": bad[line]} for line in sorted(bad)]
-        raise RoiImportError(IMPORT_INVALID.format(bad=len(bad), total=len(rows)), report)
 
+def _lock_existing(
+    cleaned: list[_Clean], *, projects: list[AIProject], fixed: AIProject | None
+) -> dict[tuple, ROIEntry]:
+    """Lock the projects named (in a stable order, so two imports of one project cannot both insert)
+    and the entries the rows may update; returns those entries by their natural key."""
     if fixed is None and projects:
-        # Lock the projects named, in a stable order, so two imports of one project cannot both insert.
         list(AIProject.objects.select_for_update().filter(pk__in=[p.pk for p in projects]).order_by("pk"))
-    existing = {
+    return {
         (e.project_id, e.month, e.kind, e.category, e.basis): e
         for e in ROIEntry.objects.select_for_update().filter(
             project_id__in={c.project.pk for c in cleaned}, month__in={c.month for c in cleaned}
         )
     }
+
+
+def _upsert_rows(
+    cleaned: list[_Clean], *, converted: dict[int, Decimal], existing: dict[tuple, ROIEntry], by, logger
+) -> ImportResult:
+    """Insert the new entries, update the changed ones, leave the identical ones; audit every write."""
     result = ImportResult()
     to_create: list[ROIEntry] = []
     to_update: list[ROIEntry] = []
@@ -309,19 +342,7 @@ def roi_entries_import(
         amount_reporting = converted[clean.line]
         entry = existing.get(clean.key)
         if entry is None:
-            entry = ROIEntry(
-                project=clean.project,
-                month=clean.month,
-                kind=clean.kind,
-                category=clean.category,
-                basis=clean.basis,
-                amount=clean.amount,
-                currency=clean.currency,
-                amount_reporting=amount_reporting,
-                evidence_url=clean.evidence_url,
-                note=clean.note,
-                logged_by=logger,
-            )
+            entry = _new_entry(clean, amount_reporting=amount_reporting, logger=logger)
             to_create.append(entry)
             result.created += 1
         else:
@@ -330,16 +351,43 @@ def roi_entries_import(
                 result.unchanged += 1
                 result.entries.append(entry)
                 continue
-            before = audit.snapshot(entry, [*changed, "logged_by"])
-            for name, value in changed.items():
-                setattr(entry, name, value)
-            entry.logged_by = logger
-            entry.updated_at = timezone.now()
-            old, new = audit.changes(before, audit.snapshot(entry, [*changed, "logged_by"]))
-            trail.append(audit.entry(actor=by, action="roi_entry.updated", obj=entry, before=old, after=new))
+            trail.append(_change_entry(entry, changed, by=by, logger=logger))
             to_update.append(entry)
             result.updated += 1
         result.entries.append(entry)
+    _save_entries(to_create=to_create, to_update=to_update, trail=trail, by=by)
+    return result
+
+
+def _new_entry(clean: _Clean, *, amount_reporting: Decimal, logger) -> ROIEntry:
+    return ROIEntry(
+        project=clean.project,
+        month=clean.month,
+        kind=clean.kind,
+        category=clean.category,
+        basis=clean.basis,
+        amount=clean.amount,
+        currency=clean.currency,
+        amount_reporting=amount_reporting,
+        evidence_url=clean.evidence_url,
+        note=clean.note,
+        logged_by=logger,
+    )
+
+
+def _change_entry(entry: ROIEntry, changed: dict[str, Any], *, by, logger) -> dict:
+    """Set the changed values on the entry (now logged by `logger`); returns its audit entry."""
+    before = audit.snapshot(entry, [*changed, "logged_by"])
+    for name, value in changed.items():
+        setattr(entry, name, value)
+    entry.logged_by = logger
+    entry.updated_at = timezone.now()
+    old, new = audit.changes(before, audit.snapshot(entry, [*changed, "logged_by"]))
+    return audit.entry(actor=by, action="roi_entry.updated", obj=entry, before=old, after=new)
+
+
+def _save_entries(*, to_create: list[ROIEntry], to_update: list[ROIEntry], trail: list[dict], by) -> None:
+    """Write in bulk; the created entries' audit events go first, once they have ids."""
     if to_create:
         ROIEntry.objects.bulk_create(to_create, batch_size=500)
         trail[:0] = [
@@ -353,4 +401,3 @@ def roi_entries_import(
         )  # fmt: skip
     if trail:
         audit.record_many(trail)
-    return result
