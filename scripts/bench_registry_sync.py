@@ -57,7 +57,7 @@ from projects.models import ModelVersion, RegisteredModel, Registry, RegistryKin
 from projects.registries import services as registry_services  # noqa: E402
 from projects.registries import sync as registry_sync_service  # noqa: E402
 from projects.registries.adapters import mlflow as mlflow_adapter  # noqa: E402
-from projects.registries.sync import adapter_for  # noqa: E402
+from projects.registries.connect import adapter_for  # noqa: E402
 from tests.integration.registry_servers import MlflowServer  # noqa: E402
 
 API = "/api/2.0/mlflow"

@@ -20,7 +20,7 @@ from ..models import (
     RegistryKind,
 )
 from ..permissions import can_change_project
-from .sync import adapter_for
+from .connect import adapter_for
 
 REGISTRY_FIELDS = (
     "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled", "sync_interval_seconds",

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from core import audit
@@ -29,23 +27,18 @@ from ..models import (
     ModelVersion,
     RegisteredModel,
     Registry,
-    RegistryKind,
     Signal,
     SyncRun,
     SyncStatus,
 )
-from ..models.registries import ENV_PREFIX_MESSAGE
 from .adapters.base import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
-from .adapters.mlflow import MlflowAdapter
-from .adapters.sagemaker import SageMakerAdapter
+from .bulk import bulk_insert, bulk_set, bulk_update_changed
+from .connect import adapter_for
 
 log = logging.getLogger(__name__)
 
 
 PROJECT_TAG = "keel.project"
-
-
-MISSING_ENV = "Environment variable {name} (named by registry {registry} as {field}) is not set."
 
 
 VERSION_FIELDS = (
@@ -55,44 +48,6 @@ VERSION_FIELDS = (
 
 
 MODEL_FIELDS = ("description", "tags", "registry_created_at", "registry_updated_at")
-
-
-def _env(registry: Registry, field: str) -> str:
-    name = getattr(registry, field)
-    if not name:
-        return ""
-    if not name.startswith(tuple(settings.KEEL_REGISTRY_ENV_PREFIXES)):
-        # Rows are validated on save; this guards rows written before the rule or behind Keel's back.
-        raise PermanentRegistryError(ENV_PREFIX_MESSAGE.format(prefixes=", ".join(settings.KEEL_REGISTRY_ENV_PREFIXES)))
-    value = os.environ.get(name)
-    if value is None:
-        raise PermanentRegistryError(MISSING_ENV.format(name=name, registry=registry.name, field=field))
-    return value
-
-
-def adapter_for(registry: Registry):
-    """The adapter for a registry, with credentials read from the environment at call time."""
-    timeouts = {
-        "connect_timeout": settings.KEEL_REGISTRY_CONNECT_TIMEOUT,
-        "read_timeout": settings.KEEL_REGISTRY_READ_TIMEOUT,
-    }
-    if registry.kind == RegistryKind.MLFLOW:
-        return MlflowAdapter(
-            registry.base_url,
-            username=_env(registry, "username_env"),
-            password=_env(registry, "secret_env"),
-            token=_env(registry, "token_env"),
-            **timeouts,
-        )
-    if registry.kind == RegistryKind.SAGEMAKER:
-        return SageMakerAdapter(
-            endpoint_url=registry.base_url,
-            region=registry.region,
-            access_key_id=_env(registry, "username_env"),
-            secret_access_key=_env(registry, "secret_env"),
-            **timeouts,
-        )
-    raise PermanentRegistryError(f"Registry kind {registry.kind!r} is not supported.")
 
 
 def _start_run(registry: Registry, task_id: str) -> SyncRun | None:
@@ -156,35 +111,6 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
 
 def _version_number(version: str) -> int:
     return int(version) if version.isdigit() else 0
-
-
-BULK_BATCH = 500
-
-
-def _insert(model, objs: list) -> None:
-    """INSERT in bulk with the primary keys set on the objects (PostgreSQL, SQLite >= 3.35), else one by one."""
-    if not objs:
-        return
-    if connection.features.can_return_rows_from_bulk_insert:
-        model.objects.bulk_create(objs, batch_size=BULK_BATCH)
-    else:
-        for obj in objs:
-            obj.save(force_insert=True)
-
-
-def _update(model, changes: list[tuple]) -> None:
-    """UPDATE only each object's changed columns: one bulk UPDATE per set of changed columns."""
-    groups: dict[tuple, list] = defaultdict(list)
-    for obj, fields in changes:
-        groups[tuple(sorted(fields))].append(obj)
-    for fields, objs in groups.items():
-        model.objects.bulk_update(objs, fields, batch_size=BULK_BATCH)
-
-
-def _set_by_pk(model, objs: list, **values) -> None:
-    pks = [obj.pk for obj in objs]
-    for i in range(0, len(pks), BULK_BATCH):
-        model.objects.filter(pk__in=pks[i : i + BULK_BATCH]).update(**values)
 
 
 @dataclass
@@ -261,9 +187,9 @@ def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
             audit.entry(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(sync.now)})
         )
         sync.counts["deleted"] += 1
-    _insert(RegisteredModel, new_models)
-    _update(RegisteredModel, model_changes)
-    _set_by_pk(RegisteredModel, gone_models, deleted_at=sync.now)
+    bulk_insert(RegisteredModel, new_models)
+    bulk_update_changed(RegisteredModel, model_changes)
+    bulk_set(RegisteredModel, gone_models, deleted_at=sync.now)
     return models_by_name
 
 
@@ -363,9 +289,9 @@ def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[Model
             audit.entry(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(sync.now)})
         )
         sync.counts["deleted"] += 1
-    _insert(ModelVersion, new_versions)
-    _update(ModelVersion, version_changes)
-    _set_by_pk(ModelVersion, gone_versions, deleted_at=sync.now)
+    bulk_insert(ModelVersion, new_versions)
+    bulk_update_changed(ModelVersion, version_changes)
+    bulk_set(ModelVersion, gone_versions, deleted_at=sync.now)
     return existing, synced
 
 
@@ -462,7 +388,7 @@ def _apply_deployments(sync: _Pass, existing: dict) -> list[DeploymentObservatio
         )
         sync.counts["started"] += 1
         started.append(row)
-    _insert(DeploymentObservation, started)
+    bulk_insert(DeploymentObservation, started)
     return started
 
 
@@ -491,7 +417,7 @@ def _end_deployments(sync: _Pass, wanted: dict) -> set:
             )
         )
         sync.counts["ended"] += 1
-    _set_by_pk(DeploymentObservation, ended, observed_until=sync.now)
+    bulk_set(DeploymentObservation, ended, observed_until=sync.now)
     return still_open
 
 
