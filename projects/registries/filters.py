@@ -17,11 +17,7 @@ from ..models import (
 from .selectors import held_at
 
 AT_INVALID = "Give `at` as an ISO 8601 date and time, e.g. 2025-11-03T09:00:00Z."
-
-
 DELETED_CHOICES = [("false", "Still in the registry"), ("true", "Include deleted")]
-
-
 YES_NO = [("true", "Yes"), ("false", "No")]
 
 

@@ -26,14 +26,8 @@ REGISTRY_FIELDS = (
     "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled", "sync_interval_seconds",
     "write_back_signoff",
 )  # fmt: skip
-
-
 ADMIN_ONLY = "Only admins can create or change registry connections."
-
-
 NOT_YOUR_PROJECT = "You can only link models to projects of a team you lead or belong to."
-
-
 MLFLOW_NEEDS_URL = "An MLflow registry needs its tracking URL."
 
 
@@ -130,8 +124,6 @@ REGISTRY_IN_USE = (
     "Registry {name} holds {count} model(s) and their deployment history, which a delete would erase; "
     "disable it instead (enabled: false)."
 )
-
-
 REGISTRY_DISABLED = "Registry {name} is disabled; enable it before asking for a sync."
 
 

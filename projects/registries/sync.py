@@ -36,17 +36,11 @@ from .bulk import bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
 
 log = logging.getLogger(__name__)
-
-
 PROJECT_TAG = "keel.project"
-
-
 VERSION_FIELDS = (
     "run_id", "source", "status", "description", "tags", "created_by",
     "registry_created_at", "registry_updated_at", "stage", "approval", "raw",
 )  # fmt: skip
-
-
 MODEL_FIELDS = ("description", "tags", "registry_created_at", "registry_updated_at")
 
 

@@ -23,61 +23,25 @@ from .importer import ImportRow, month_from_cell
 from .services import ROI_FIELDS, ROI_WRITERS_ONLY, _check_writer, _rates_for, can_log_roi, convert, no_rate_message
 
 IMPORT_INVALID = "{bad} of {total} rows are invalid; nothing was saved. Correct them and upload the file again."
-
-
 IMPORT_EMPTY = "There are no rows to import."
-
-
 REPEATED_KEY = "Line {first} already has the same project, month, kind, category and basis."
-
-
 WRONG_PROJECT = (
     "This upload is for project {expected!r}; the line names {given!r}. Leave the column blank or use {expected!r}."
 )
-
-
 UNKNOWN_PROJECT = "Unknown project {slug!r}, or not a project of a team you lead."
-
-
 PROJECT_REQUIRED = "Name the project by its slug."
-
-
 BAD_MONTH = "Give the month as YYYY-MM (e.g. 2026-11)."
-
-
 BAD_CHOICE = "{value!r} is not a {what}. Choose one of: {choices}."
-
-
 BAD_CATEGORY_FOR_KIND = "{category!r} is not a {kind} category. {kind} categories: {choices}."
-
-
 BAD_AMOUNT = "Give the amount as a plain number with at most 2 decimals, e.g. 1234.50 (no thousands separators)."
-
-
 NEGATIVE_AMOUNT = "The amount cannot be negative; log a cost as kind 'cost' with a positive amount."
-
-
 AMOUNT_TOO_LARGE = "The amount is too large (at most 999,999,999,999.99)."
-
-
 BAD_CURRENCY = "Use a three-letter ISO 4217 code such as EUR or USD."
-
-
 BAD_URL = "Give the evidence link as a full http(s) URL, or leave it blank."
-
-
 NOTE_TOO_LONG = "Keep the note under {limit} characters."
-
-
 REQUIRED = "This field is required."
-
-
 NOTE_LIMIT = 2000
-
-
 MAX_AMOUNT = Decimal("999999999999.99")
-
-
 _url_validator = URLValidator(schemes=["http", "https"])
 
 

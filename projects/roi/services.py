@@ -25,37 +25,19 @@ ROI_FIELDS = (
     "project", "month", "kind", "category", "basis", "amount", "currency", "amount_reporting",
     "evidence_url", "note", "logged_by",
 )  # fmt: skip
-
-
 ROI_EDITABLE = ("month", "kind", "category", "basis", "amount", "currency", "evidence_url", "note")
-
-
 FX_FIELDS = ("currency", "month", "rate", "updated_by")
-
-
 NOT_YOUR_PROJECT = "Only the lead of the project's team or an admin can log or change its ROI entries."
-
-
 ROI_WRITERS_ONLY = "Only team leads and admins can log ROI entries."
-
-
 FX_ADMIN_ONLY = "Only admins can set FX rates."
-
-
 NO_FX_RATE = (
     "There is no FX rate for {currency} in {month}, so the amount cannot be converted into {reporting}."
     " An admin must set the {currency} rate for {month} first."
 )
-
-
 FX_FOR_REPORTING = "{currency} is the reporting currency: 1 {currency} is always 1 {currency}, it needs no rate."
-
-
 FX_RATE_IN_USE = (
     "{count} ROI entr(y/ies) in {currency} for {month} use this rate; set a new rate instead of deleting it."
 )
-
-
 DUPLICATE_KEY = "{project} already has an entry for {month}, {basis} {kind}, {category}; change that entry instead."
 
 

@@ -14,8 +14,6 @@ from ..models import AIProject
 from ..permissions import can_change_project
 
 ALL_ROLES = roles.ALL_ROLES
-
-
 WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
 
 
