@@ -13,15 +13,9 @@ from governance.api.lineage import DatasetViewSet, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
+from projects.api.inventory import AIProjectViewSet, TeamViewSet
+from projects.api.registries import DeploymentViewSet, ModelVersionViewSet, RegisteredModelViewSet, RegistryViewSet
 from projects.api.roi import FxRateViewSet, ROIEntryViewSet
-from projects.api.views import (
-    AIProjectViewSet,
-    DeploymentViewSet,
-    ModelVersionViewSet,
-    RegisteredModelViewSet,
-    RegistryViewSet,
-    TeamViewSet,
-)
 
 
 class KeelApiRoot(APIRootView):

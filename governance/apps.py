@@ -21,3 +21,7 @@ class GovernanceConfig(AppConfig):
         from .compliance import receivers as compliance_receivers
 
         compliance_receivers.connect()
+
+        from . import extensions
+
+        extensions.register()

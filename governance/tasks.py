@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from projects.registries import TransientRegistryError
+from projects.registries.adapters.base import TransientRegistryError
 
 from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check

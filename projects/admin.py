@@ -5,8 +5,7 @@ from django.contrib import admin, messages
 
 from core.errors import DomainError
 
-from . import services
-from .forms import RegistryAdminForm
+from .inventory import services as inventory_services
 from .models import (
     AIProject,
     DeploymentObservation,
@@ -18,7 +17,10 @@ from .models import (
     SyncRun,
     Team,
 )
-from .services.roi import FX_FOR_REPORTING
+from .registries import services as registry_services
+from .registries.forms import RegistryAdminForm
+from .roi import services as roi_services
+from .roi.services import FX_FOR_REPORTING
 
 
 @admin.register(Team)
@@ -31,13 +33,13 @@ class TeamAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in ("name", "slug", "description", "lead") if f in form.cleaned_data}
         if change:
-            form.instance = services.team_update(by=request.user, team=obj, **data)
+            form.instance = inventory_services.team_update(by=request.user, team=obj, **data)
         else:
-            form.instance = services.team_create(by=request.user, **data)
+            form.instance = inventory_services.team_create(by=request.user, **data)
 
     def save_related(self, request, form, formsets, change):
         # Members are set through the service so the change is audited.
-        services.team_update(by=request.user, team=form.instance, members=list(form.cleaned_data["members"]))
+        inventory_services.team_update(by=request.user, team=form.instance, members=list(form.cleaned_data["members"]))
 
     def has_delete_permission(self, request, obj=None):
         return False  # teams own projects and history; rename or empty them instead
@@ -52,11 +54,13 @@ class AIProjectAdmin(admin.ModelAdmin):
     readonly_fields = ["stage", "stage_changed_at", "created_at", "updated_at"]
 
     def save_model(self, request, obj, form, change):
-        data = {f: v for f, v in form.cleaned_data.items() if f in services.PROJECT_EDITABLE}
+        data = {f: v for f, v in form.cleaned_data.items() if f in inventory_services.PROJECT_EDITABLE}
         if change:
-            services.project_update(by=request.user, project=AIProject.objects.get(pk=obj.pk), **data)
+            inventory_services.project_update(by=request.user, project=AIProject.objects.get(pk=obj.pk), **data)
         else:
-            form.instance = services.project_create(by=request.user, slug=form.cleaned_data.get("slug", ""), **data)
+            form.instance = inventory_services.project_create(
+                by=request.user, slug=form.cleaned_data.get("slug", ""), **data
+            )
             obj.pk = form.instance.pk
 
     def has_delete_permission(self, request, obj=None):
@@ -76,11 +80,13 @@ class RegistryAdmin(admin.ModelAdmin):
     actions = ["sync_now"]
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in services.REGISTRY_FIELDS if f in form.cleaned_data}
+        data = {f: form.cleaned_data[f] for f in registry_services.REGISTRY_FIELDS if f in form.cleaned_data}
         if change:
-            form.instance = services.registry_update(by=request.user, registry=Registry.objects.get(pk=obj.pk), **data)
+            form.instance = registry_services.registry_update(
+                by=request.user, registry=Registry.objects.get(pk=obj.pk), **data
+            )
         else:
-            form.instance = services.registry_create(by=request.user, **data)
+            form.instance = registry_services.registry_create(by=request.user, **data)
             obj.pk = form.instance.pk
 
     def has_delete_permission(self, request, obj=None):
@@ -88,7 +94,7 @@ class RegistryAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and (obj is None or not obj.models.exists())
 
     def delete_model(self, request, obj):
-        services.registry_delete(by=request.user, registry=obj)
+        registry_services.registry_delete(by=request.user, registry=obj)
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -99,7 +105,7 @@ class RegistryAdmin(admin.ModelAdmin):
     def sync_now(self, request, queryset):
         for registry in queryset:
             try:
-                services.registry_sync_request(by=request.user, registry=registry)
+                registry_services.registry_sync_request(by=request.user, registry=registry)
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
             else:
@@ -147,7 +153,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         original = RegisteredModel.objects.get(pk=obj.pk)
-        form.instance = services.registered_model_link(
+        form.instance = registry_services.registered_model_link(
             by=request.user, model=original, project=form.cleaned_data["project"]
         )
 
@@ -179,7 +185,7 @@ class FxRateAdminForm(forms.ModelForm):
 
     def clean_currency(self):
         currency = (self.cleaned_data.get("currency") or "").strip().upper()
-        if currency == services.reporting_currency():
+        if currency == roi_services.reporting_currency():
             raise forms.ValidationError(FX_FOR_REPORTING.format(currency=currency))
         return currency
 
@@ -201,12 +207,12 @@ class FxRateAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "currency", "month"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        form.instance = services.fx_rate_set(by=request.user, currency=obj.currency, month=obj.month, rate=obj.rate)
+        form.instance = roi_services.fx_rate_set(by=request.user, currency=obj.currency, month=obj.month, rate=obj.rate)
         obj.pk = form.instance.pk
 
     def delete_model(self, request, obj):
         try:
-            services.fx_rate_delete(by=request.user, fx=obj)
+            roi_services.fx_rate_delete(by=request.user, fx=obj)
         except DomainError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
 

@@ -8,7 +8,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .registries import TransientRegistryError
+from .models import Registry
+from .registries.adapters.base import TransientRegistryError
+from .registries.selectors import registries_due
+from .registries.sync import registry_sync
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,6 @@ log = logging.getLogger(__name__)
     ignore_result=True,
 )
 def sync_registry(self, registry_id: int) -> None:
-    from .models import Registry
-    from .services.registries import registry_sync
-
     registry = Registry.objects.filter(pk=registry_id, enabled=True).first()
     if registry is None:
         log.info("registry %s is gone or disabled; nothing to sync", registry_id)
@@ -43,7 +43,5 @@ def sync_registry(self, registry_id: int) -> None:
 @shared_task(name="projects.tasks.sync_due_registries", ignore_result=True, soft_time_limit=50, time_limit=60)
 def sync_due_registries() -> None:
     """Beat calls this every tick; it enqueues each enabled registry whose interval has passed."""
-    from .selectors import registries_due
-
     for registry_id in registries_due(now=timezone.now()):
         sync_registry.delay(registry_id)

@@ -52,10 +52,12 @@ from django.db import connection  # noqa: E402
 
 from governance.audit.chain import verify_chain  # noqa: E402
 from governance.models import AuditEvent  # noqa: E402
-from projects import services  # noqa: E402
+from projects.inventory import services as inventory_services  # noqa: E402
 from projects.models import ModelVersion, RegisteredModel, Registry, RegistryKind, SyncStatus  # noqa: E402
-from projects.registries import mlflow as mlflow_adapter  # noqa: E402
-from projects.services.registries import adapter_for  # noqa: E402
+from projects.registries import services as registry_services  # noqa: E402
+from projects.registries import sync as registry_sync_service  # noqa: E402
+from projects.registries.adapters import mlflow as mlflow_adapter  # noqa: E402
+from projects.registries.connect import adapter_for  # noqa: E402
 from tests.integration.registry_servers import MlflowServer  # noqa: E402
 
 API = "/api/2.0/mlflow"
@@ -198,7 +200,7 @@ def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
         profiler.enable()
     started = time.perf_counter()
     with connection.execute_wrapper(counter):
-        run = services.registry_sync(registry=registry, adapter=adapter)
+        run = registry_sync_service.registry_sync(registry=registry, adapter=adapter)
     seconds = time.perf_counter() - started
     if profiler is not None:
         profiler.disable()
@@ -238,9 +240,11 @@ def setup_database() -> tuple[str, str]:
 
 def seed_projects() -> list[str]:
     user = get_user_model().objects.create_user("bench-owner")
-    team = services.team_create(by=None, name="Bench team", lead=user)
+    team = inventory_services.team_create(by=None, name="Bench team", lead=user)
     return [
-        services.project_create(by=None, name=f"Bench project {i}", purpose="benchmark", team=team, owner=user).slug
+        inventory_services.project_create(
+            by=None, name=f"Bench project {i}", purpose="benchmark", team=team, owner=user
+        ).slug
         for i in range(LINKED_PROJECTS)
     ]
 
@@ -288,7 +292,7 @@ def measure_full_syncs(url: str, args):
     for i in range(args.full_runs):
         if registry is not None:
             registry.delete()
-        registry = services.registry_create(by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=url)
+        registry = registry_services.registry_create(by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=url)
         profile = BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
         result = timed_sync(registry, profile)
         if result["created"] != args.models + args.models * args.versions:

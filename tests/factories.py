@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from core.roles import Role
-from projects import services
+from projects.inventory import services
 from projects.models import AIProject, Stage, Team
 
 User = get_user_model()

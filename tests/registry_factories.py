@@ -11,9 +11,9 @@ import datetime as dt
 
 import factory
 
-from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, Registry, RegistryKind, Signal
-from projects.registries import RemoteModel, RemoteVersion, Snapshot
+from projects.registries import services
+from projects.registries.adapters.base import RemoteModel, RemoteVersion, Snapshot
 
 T0 = dt.datetime(2025, 11, 3, 9, 0, tzinfo=dt.UTC)
 

@@ -14,9 +14,9 @@ from core.roles import Role
 from governance.models import SignOffRequest, Verdict
 from governance.risks import assessments
 from governance.signoff import services as signoff
-from projects import services as project_services
 from projects.models import LinkSource, ModelVersion, RegisteredModel, Registry
-from projects.registries import RemoteModel, RemoteVersion, Snapshot
+from projects.registries import sync as project_services
+from projects.registries.adapters.base import RemoteModel, RemoteVersion, Snapshot
 from tests.factories import make_user
 from tests.registry_factories import FakeAdapter, ModelVersionFactory, RegistryFactory
 

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.roles import Role
-from projects.api.serializers import VisibleProjectField
+from projects.api.inventory import VisibleProjectField
 
 from ..models import RiskTierAssessment
 from ..risks import assessments, tiering

@@ -33,7 +33,7 @@ from core.authentication import ApiTokenAuthentication
 from core.middleware import REQUEST_TOO_LARGE
 from core.roles import Role
 from projects.models import ModelVersion
-from projects.selectors import model_versions_for_user
+from projects.registries.selectors import model_versions_for_user
 
 from ..lineage import selectors
 from ..lineage.ingest import INGEST_ROLES, dataset_model_link, lineage_event_ingest

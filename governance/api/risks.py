@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.errors import DomainError
-from projects.api.serializers import UserRefField, VisibleProjectField
+from projects.api.inventory import UserRefField, VisibleProjectField
 
 from ..models import RISK_TRANSITIONS, Mitigation, MitigationStatus, Risk, RiskCategory, RiskStatus
 from ..risks import scoring, services

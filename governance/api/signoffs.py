@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from core import roles
 from core.roles import Role
 from projects.models import ModelVersion
-from projects.selectors import model_versions_for_user
+from projects.registries.selectors import model_versions_for_user
 
 from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, Verdict
 from ..models.signoff import REVIEWER_ROLE_CHOICES

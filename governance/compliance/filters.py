@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from projects.filters import visible_projects
+from projects.inventory.filters import visible_projects
 
 from ..models import Classification, Evidence, Obligation, ObligationStatus, Origin, Treatment
 from . import taxonomy

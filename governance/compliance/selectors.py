@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject, ModelVersion
-from projects.selectors import projects_for_user
 
 from ..models import (
     Classification,

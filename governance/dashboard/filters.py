@@ -7,9 +7,9 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
-from projects.filters import visible_teams
+from projects.inventory.filters import visible_teams
+from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject, RiskTier, Stage
-from projects.selectors import projects_for_user
 
 _CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
 

@@ -10,7 +10,7 @@ The cost is a fixed handful of queries whatever the portfolio's size (tests/gove
 test_dashboard_query_counts.py):
   * one GROUP BY (team, stage) over the projects: stage counts, team sizes, business-case totals;
   * one GROUP BY (team, month) over the ROI ledger: the portfolio's monthly series and each team's
-    totals, from which projects/roi.py derives ROI %, payback, NPV, realised vs planned and decay;
+    totals, from which projects/roi/figures.py derives ROI %, payback, NPV, realised vs planned and decay;
   * one aggregate over open risks, one count of open findings, one of pending sign-offs;
   * the bubble matrix's points and the table's page, each one query with correlated subqueries.
 
@@ -48,8 +48,8 @@ from django.utils import timezone
 
 from core.roles import reads_everything
 from projects.models import AIProject, FxRate, RoiBasis, ROIEntry, RoiKind, Stage
-from projects.roi import ZERO, MonthTotals, RoiFigures, money, month_start
-from projects.selectors import roi_figures_for, roi_month_sums
+from projects.roi.figures import ZERO, MonthTotals, RoiFigures, money, month_start
+from projects.roi.selectors import roi_figures_for, roi_month_sums
 
 from ..compliance.selectors import compliance_coverage
 from ..models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus

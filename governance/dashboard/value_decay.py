@@ -1,6 +1,6 @@
 """The value-decay rule: a project whose actual value stays below its plan opens a finding.
 
-"Decaying" is projects.roi's definition (actual value below KEEL_VALUE_DECAY_SHARE of planned value
+"Decaying" is projects.roi.figures' definition (actual value below KEEL_VALUE_DECAY_SHARE of planned value
 for KEEL_VALUE_DECAY_MONTHS consecutive months, up to the latest month with actuals), computed
 from the ledger by projects' selectors. The rule runs daily from beat; it is idempotent: one open
 finding per decaying project (the partial unique constraint on open findings guarantees it), and
@@ -18,8 +18,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from projects.models import AIProject, ROIEntry, Stage
-from projects.roi import RoiFigures, month_start
-from projects.selectors import roi_figures_for, roi_monthly_totals_by_project
+from projects.roi.figures import RoiFigures, month_start
+from projects.roi.selectors import roi_figures_for, roi_monthly_totals_by_project
 
 from ..findings.services import finding_close, finding_open
 from ..models import Finding, FindingKind, Severity

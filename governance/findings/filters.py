@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 
-from projects.filters import visible_projects
+from projects.inventory.filters import visible_projects
 
 from ..models import Finding, FindingKind, Severity
 from .selectors import findings_for_user

@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from projects.filters import visible_projects, visible_teams
+from projects.inventory.filters import visible_projects, visible_teams
 from projects.models import RiskTier
 
 from ..models import Mitigation, MitigationStatus, Risk, RiskCategory, RiskStatus, RiskTierAssessment

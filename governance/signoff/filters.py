@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django import forms
 
-from projects.filters import visible_projects
+from projects.inventory.filters import visible_projects
 from projects.models import RiskTier
 
 from ..models import SignOffRequest, SignOffStatus

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core import audit
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RiskTier, Signal
-from projects.selectors import registered_models_for_user
+from projects.registries.selectors import registered_models_for_user
 
 from ..models import SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from core.roles import user_roles
+from projects.inventory.selectors import projects_for_user
 from projects.models import DeploymentObservation, ModelVersion
-from projects.selectors import projects_for_user
 
 from ..models import Risk, RiskStatus, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from ..risks.selectors import risk_register, tier_assessment_current

@@ -8,7 +8,7 @@ import governance.tasks; the task calls `signoff_write_back` here and owns the r
 from __future__ import annotations
 
 from core.queue import enqueue_on_commit
-from projects.services import model_version_tag_write
+from projects.registries.services import model_version_tag_write
 
 from ..models import SignOffRequest
 

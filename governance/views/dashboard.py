@@ -26,9 +26,9 @@ from core import roles
 from core.exports import csv_safe
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role
-from projects import views as project_views
 from projects.models import Stage
-from projects.roi import money, pct
+from projects.roi.figures import money, pct
+from projects.views import home as project_views
 
 from ..compliance.selectors import coverage_by_team
 from ..dashboard import charts

@@ -25,8 +25,8 @@ from core.exports import csv_safe
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role
+from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject
-from projects.selectors import projects_for_user
 
 from ..audit.selectors import AUDIT_READERS
 from ..models import Mitigation, Risk

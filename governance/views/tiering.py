@@ -17,8 +17,8 @@ from core.errors import DomainError
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role
+from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject, RiskTier
-from projects.selectors import projects_for_user
 
 from ..risks import assessments
 from ..risks.forms import TierQuestionnaireForm

@@ -1,7 +1,7 @@
 """/api/v1/roi-entries/ and /api/v1/fx-rates/: the ROI ledger and the FX-rate table.
 
 Reads are scoped like the projects (team leads their teams' ledgers; executives, risk officers and
-admins every one). Writes go through projects/services/roi.py: team leads of the project's team and
+admins every one). Writes go through projects/roi/services.py: team leads of the project's team and
 admins log entries; admins alone set FX rates. The bulk endpoint validates every row before saving
 any, exactly like a file upload.
 """
@@ -18,13 +18,15 @@ from rest_framework.response import Response
 from core import roles
 from core.roles import Role, is_admin
 
-from .. import services
-from ..filters import FxRateFilterSet, ROIEntryFilterSet
+from ..inventory.selectors import projects_for_user
 from ..models import AIProject, FxRate, RoiBasis, RoiCategory, ROIEntry, RoiKind
 from ..permissions import can_change_project
-from ..roi_import import MAX_ROWS, ImportRow, month_from_cell
-from ..selectors import projects_for_user, roi_entries_for_user
-from ..services.roi import BAD_MONTH, RoiImportError
+from ..roi import import_service as roi_import_service
+from ..roi import services as roi_services
+from ..roi.filters import FxRateFilterSet, ROIEntryFilterSet
+from ..roi.import_service import BAD_MONTH, RoiImportError
+from ..roi.importer import MAX_ROWS, ImportRow, month_from_cell
+from ..roi.selectors import roi_entries_for_user
 
 ALL_ROLES = roles.ALL_ROLES
 WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
@@ -159,7 +161,7 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = ROIEntryCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        entry = services.roi_entry_create(by=request.user, **serializer.validated_data)
+        entry = roi_services.roi_entry_create(by=request.user, **serializer.validated_data)
         return self._out(entry, status.HTTP_201_CREATED)
 
     @extend_schema(request=ROIEntryUpdateSerializer, responses=ROIEntrySerializer)
@@ -168,7 +170,7 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
         partial = kwargs.pop("partial", False)
         serializer = ROIEntryUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        entry = services.roi_entry_update(by=request.user, entry=entry, **serializer.validated_data)
+        entry = roi_services.roi_entry_update(by=request.user, entry=entry, **serializer.validated_data)
         return self._out(entry)
 
     @extend_schema(request=ROIEntryUpdateSerializer, responses=ROIEntrySerializer)
@@ -176,7 +178,7 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
-        services.roi_entry_delete(by=self.request.user, entry=instance)
+        roi_services.roi_entry_delete(by=self.request.user, entry=instance)
 
     @extend_schema(
         request=ROIBulkSerializer,
@@ -191,7 +193,7 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         rows = [ImportRow(line=i, values=row) for i, row in enumerate(serializer.validated_data["rows"], start=1)]
         try:
-            result = services.roi_entries_import(
+            result = roi_import_service.roi_entries_import(
                 project_or_none=serializer.validated_data.get("project"), rows=rows, by=request.user
             )
         except RoiImportError as exc:
@@ -250,7 +252,7 @@ class FxRateViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = FxRateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fx = services.fx_rate_set(by=request.user, **serializer.validated_data)
+        fx = roi_services.fx_rate_set(by=request.user, **serializer.validated_data)
         return Response(FxRateSerializer(fx).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=FxRateUpdateSerializer, responses=FxRateSerializer)
@@ -258,7 +260,9 @@ class FxRateViewSet(viewsets.ModelViewSet):
         fx = self.get_object()
         serializer = FxRateUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fx = services.fx_rate_set(by=request.user, currency=fx.currency, month=fx.month, **serializer.validated_data)
+        fx = roi_services.fx_rate_set(
+            by=request.user, currency=fx.currency, month=fx.month, **serializer.validated_data
+        )
         return Response(FxRateSerializer(fx).data)
 
     @extend_schema(request=FxRateUpdateSerializer, responses=FxRateSerializer)
@@ -266,4 +270,4 @@ class FxRateViewSet(viewsets.ModelViewSet):
         return self.update(request, *args, **kwargs)
 
     def perform_destroy(self, instance):
-        services.fx_rate_delete(by=self.request.user, fx=instance)
+        roi_services.fx_rate_delete(by=self.request.user, fx=instance)

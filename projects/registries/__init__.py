@@ -1,27 +1,2 @@
-"""Model-registry adapters, one small module per kind, behind one interface (base.RegistryAdapter)."""
-
-from .base import (
-    SIGNAL_ALIAS,
-    SIGNAL_APPROVAL,
-    SIGNAL_STAGE,
-    PermanentRegistryError,
-    RegistryAdapter,
-    RegistryError,
-    RemoteModel,
-    RemoteVersion,
-    Snapshot,
-    TransientRegistryError,
-)
-
-__all__ = [
-    "SIGNAL_ALIAS",
-    "SIGNAL_APPROVAL",
-    "SIGNAL_STAGE",
-    "PermanentRegistryError",
-    "RegistryAdapter",
-    "RegistryError",
-    "RemoteModel",
-    "RemoteVersion",
-    "Snapshot",
-    "TransientRegistryError",
-]
+"""Model registries: the adapters that talk to them (adapters/), the sync that copies them into Keel
+(sync.py), and the services, selectors and filters of registry connections, models and deployments."""

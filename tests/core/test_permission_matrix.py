@@ -473,7 +473,7 @@ def roi_rows(project, team_lead):
     """An actual compute cost of `project` in 2026-03 (EUR), and a USD rate for 2026-01 that no entry uses."""
     from decimal import Decimal
 
-    from projects.services import fx_rate_set, roi_entry_create
+    from projects.roi.services import fx_rate_set, roi_entry_create
 
     fx = fx_rate_set(by=None, currency="USD", month=dt.date(2026, 1, 1), rate=Decimal("0.9"))
     entry = roi_entry_create(

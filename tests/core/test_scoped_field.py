@@ -6,7 +6,7 @@ from django.test import RequestFactory
 from rest_framework import serializers
 
 from core.api.fields import ScopedSlugRelatedField
-from projects.selectors import projects_for_user
+from projects.inventory.selectors import projects_for_user
 
 
 class _Body(serializers.Serializer):

@@ -18,8 +18,8 @@ from django.contrib.auth.models import Group
 
 from core.roles import Role
 from projects.models import RoiBasis, RoiCategory, RoiKind
-from projects.roi import add_months, month_start
-from projects.services import roi as roi_services
+from projects.roi import services as roi_services
+from projects.roi.figures import add_months, month_start
 from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 

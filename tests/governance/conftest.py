@@ -11,7 +11,7 @@ from django.utils import timezone
 from governance.audit import triggers as db_triggers
 from governance.audit.chain import compute_hash, event_fields
 from governance.models import AuditEvent
-from projects import services
+from projects.inventory import services
 from projects.models import Stage
 from tests.factories import make_user
 

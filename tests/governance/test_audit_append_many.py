@@ -8,7 +8,7 @@ from django.db import transaction
 from core import audit as audit_port
 from governance.audit.chain import append_event, append_events, compute_hash, event_fields, head_mac, verify_chain
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from projects import services
+from projects.inventory import services
 
 from .conftest import chain, seqs
 

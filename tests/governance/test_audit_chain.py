@@ -15,7 +15,7 @@ from core.errors import PermissionDeniedError, TransitionError
 from governance.audit.chain import append_event, compute_hash, event_fields, verify_chain
 from governance.audit.triggers import APPEND_ONLY_MESSAGE
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from projects import services
+from projects.inventory import services
 from projects.models import AIProject, Stage, Team
 
 from .conftest import TABLE, chain, seqs

@@ -15,7 +15,7 @@ from django.db import connection
 
 from governance.audit.chain import verify_chain
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from projects import services
+from projects.inventory import services
 from projects.models import AIProject, Team
 from tests.conftest import need_service
 from tests.factories import make_user

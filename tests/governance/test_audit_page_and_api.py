@@ -9,7 +9,7 @@ import pytest
 
 import governance.audit.chain
 from core import services as core_services
-from projects import services
+from projects.inventory import services
 from projects.models import Stage
 
 

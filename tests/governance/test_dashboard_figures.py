@@ -32,8 +32,8 @@ from governance.dashboard import filters as dashboard_filters
 from governance.dashboard import selectors as dashboard
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.models import AIProject, RoiBasis, RoiCategory, RoiKind, Stage
-from projects.roi import add_months, month_start
-from projects.services import roi as roi_services
+from projects.roi import services as roi_services
+from projects.roi.figures import add_months, month_start
 from tests.factories import AIProjectFactory
 from tests.risk_factories import RiskFactory
 

@@ -154,7 +154,7 @@ def test_seed_syncs_the_demo_registry_first_when_it_never_was_and_the_approval_r
     (here over a fake adapter with the demo's shape) sees the scorecard's v3 in production without a
     sign-off, which opens a finding; the seeded approval resolves it."""
     from governance.management.commands import seed_demo_governance as command
-    from projects.services import registry_sync
+    from projects.registries.sync import registry_sync
     from tests.registry_factories import FakeAdapter, RegistryFactory, snapshot
 
     RegistryFactory(name="Local MLflow (demo)", base_url="http://127.0.0.1:9")

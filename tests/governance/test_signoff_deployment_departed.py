@@ -48,7 +48,7 @@ def test_another_registrys_sync_leaves_the_finding_open(project):
 
 def test_the_hourly_sweep_finds_a_version_that_served_before_its_model_was_linked(project, team_lead):
     from governance.signoff.deployments import deployments_sweep
-    from projects.services import registered_model_link
+    from projects.registries.services import registered_model_link
 
     registry = RegistryFactory(name="mlflow-prod")
     assess(project, "minimal")

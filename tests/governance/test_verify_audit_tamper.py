@@ -21,7 +21,7 @@ from django.db import DatabaseError, connection, transaction
 from governance.audit import triggers as db_triggers
 from governance.audit.chain import compute_hash, event_fields, head_mac
 from governance.models import AuditChainHead, AuditEvent
-from projects import services
+from projects.inventory import services
 from projects.models import AIProject
 
 from .conftest import chain, forged_event, raw_delete, raw_insert, raw_update

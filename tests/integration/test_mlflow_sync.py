@@ -7,8 +7,9 @@ from mlflow import MlflowClient
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
-from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncStatus
+from projects.registries import services as registry_services
+from projects.registries import sync as registry_sync_service
 from tests.factories import AIProjectFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -21,7 +22,9 @@ def add_versions(client: MlflowClient, name: str, count: int, **tags) -> None:
 
 @pytest.fixture
 def registry(mlflow_server):
-    return services.registry_create(by=None, name="mlflow-test", kind=RegistryKind.MLFLOW, base_url=mlflow_server.url)
+    return registry_services.registry_create(
+        by=None, name="mlflow-test", kind=RegistryKind.MLFLOW, base_url=mlflow_server.url
+    )
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def client(mlflow_server):
 
 
 def sync(registry):
-    return services.registry_sync(registry=registry)
+    return registry_sync_service.registry_sync(registry=registry)
 
 
 def test_sync_stores_every_version_with_what_mlflow_says(registry, client):

@@ -28,10 +28,11 @@ from mlflow import MlflowClient
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
-from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus
-from projects.registries import PermanentRegistryError, TransientRegistryError
-from projects.selectors import registries_with_health
+from projects.registries import services as registry_services
+from projects.registries import sync as registry_sync_service
+from projects.registries.adapters.base import PermanentRegistryError, TransientRegistryError
+from projects.registries.selectors import registries_with_health
 from projects.tasks import sync_registry
 from tests.conftest import need_service
 from tests.integration.conftest import wait_for
@@ -76,13 +77,15 @@ def own_mlflow(tmp_path) -> Iterator[MlflowServer]:
 def test_registry_stopped_mid_test_is_unhealthy_retries_are_bounded_and_nothing_changes(
     own_mlflow, celery_procs, client, admin_user
 ):
-    registry = services.registry_create(by=None, name="mlflow-down", kind=RegistryKind.MLFLOW, base_url=own_mlflow.url)
+    registry = registry_services.registry_create(
+        by=None, name="mlflow-down", kind=RegistryKind.MLFLOW, base_url=own_mlflow.url
+    )
     mlflow = MlflowClient(own_mlflow.url)
     mlflow.create_registered_model("fraud-detector")
     for i in range(2):
         mlflow.create_model_version("fraud-detector", source=f"s3://models/fraud/{i}", run_id="")
     mlflow.set_registered_model_alias("fraud-detector", "champion", "2")
-    ok = services.registry_sync(registry=registry)
+    ok = registry_sync_service.registry_sync(registry=registry)
     assert (ok.status, ok.created) == (SyncStatus.SUCCEEDED, 3)
 
     own_mlflow.stop()
@@ -174,7 +177,7 @@ def auth_mlflow(tmp_path_factory) -> Iterator[MlflowServer]:
 
 @pytest.fixture
 def auth_registry(auth_mlflow, db):
-    return services.registry_create(
+    return registry_services.registry_create(
         by=None,
         name="mlflow-auth",
         kind=RegistryKind.MLFLOW,
@@ -257,7 +260,7 @@ def test_wrong_aws_credentials_are_a_clear_error_and_are_not_retried(moto_with_i
         "sagemaker", endpoint_url=server.url, region_name="us-east-1",
         aws_access_key_id=key_id, aws_secret_access_key=secret,
     ).create_model_package_group(ModelPackageGroupName="fraud-detector")  # fmt: skip
-    registry = services.registry_create(
+    registry = registry_services.registry_create(
         by=None, name="sagemaker-iam", kind=RegistryKind.SAGEMAKER, base_url=server.url, region="us-east-1",
         username_env=USER_ENV, secret_env=PASSWORD_ENV,
     )  # fmt: skip
@@ -398,8 +401,8 @@ FAULTS = {
 @pytest.mark.parametrize("case", list(FAULTS))
 def test_a_broken_or_partial_answer_writes_nothing(stub, case):
     fault, message = FAULTS[case]
-    registry = services.registry_create(by=None, name="stub", kind=RegistryKind.MLFLOW, base_url=stub.url)
-    first = services.registry_sync(registry=registry)
+    registry = registry_services.registry_create(by=None, name="stub", kind=RegistryKind.MLFLOW, base_url=stub.url)
+    first = registry_sync_service.registry_sync(registry=registry)
     assert (first.status, first.created, first.requests) == (SyncStatus.SUCCEEDED, 4, 3)
     # The registry moves on: an edit, a new version, the alias moved. Then one answer breaks.
     stub.versions[0]["description"] = "edited"
@@ -409,7 +412,7 @@ def test_a_broken_or_partial_answer_writes_nothing(stub, case):
     before = state()
 
     with pytest.raises(TransientRegistryError):
-        services.registry_sync(registry=registry)
+        registry_sync_service.registry_sync(registry=registry)
 
     failed = runs(registry)[-1]
     assert (failed.status, failed.error_transient) == (SyncStatus.FAILED, True)
@@ -419,7 +422,7 @@ def test_a_broken_or_partial_answer_writes_nothing(stub, case):
 
     # Once the registry answers properly again, the same changes are all written, in one go.
     stub.fault = None
-    run = services.registry_sync(registry=registry)
+    run = registry_sync_service.registry_sync(registry=registry)
     assert (run.status, run.created, run.updated, run.deployments_started, run.deployments_ended) == (
         SyncStatus.SUCCEEDED,
         1,
@@ -432,7 +435,7 @@ def test_a_broken_or_partial_answer_writes_nothing(stub, case):
 
 @pytest.mark.django_db
 def test_a_broken_answer_is_retried_within_the_budget_and_then_fails(stub):
-    registry = services.registry_create(by=None, name="stub", kind=RegistryKind.MLFLOW, base_url=stub.url)
+    registry = registry_services.registry_create(by=None, name="stub", kind=RegistryKind.MLFLOW, base_url=stub.url)
     stub.fault = ("model-versions/search", None, "truncated_json")
 
     result = sync_registry.apply(args=[registry.pk])
@@ -469,7 +472,7 @@ def test_aws_throttling_is_transient_and_retried_within_the_budget(monkeypatch):
     try:
         monkeypatch.setenv(USER_ENV, "testing")
         monkeypatch.setenv(PASSWORD_ENV, "testing")
-        registry = services.registry_create(
+        registry = registry_services.registry_create(
             by=None, name="sagemaker-throttled", kind=RegistryKind.SAGEMAKER, region="us-east-1",
             base_url=f"http://127.0.0.1:{server.server_address[1]}", username_env=USER_ENV, secret_env=PASSWORD_ENV,
         )  # fmt: skip

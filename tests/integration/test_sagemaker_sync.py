@@ -14,9 +14,10 @@ from botocore.config import Config
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
-from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus
-from projects.registries import PermanentRegistryError
+from projects.registries import services as registry_services
+from projects.registries import sync as registry_sync_service
+from projects.registries.adapters.base import PermanentRegistryError
 from tests.factories import AIProjectFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -29,7 +30,7 @@ PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 def registry(moto_server, monkeypatch):
     monkeypatch.setenv(KEY_ENV, "testing")
     monkeypatch.setenv(SECRET_ENV, "testing")
-    return services.registry_create(
+    return registry_services.registry_create(
         by=None,
         name="sagemaker-test",
         kind=RegistryKind.SAGEMAKER,
@@ -81,7 +82,7 @@ def create_package(sm, group: str, n: int, *, approval: str = PENDING, **metadat
 
 
 def sync(registry):
-    return services.registry_sync(registry=registry)
+    return registry_sync_service.registry_sync(registry=registry)
 
 
 def approval_intervals(model: str, version: str) -> list[DeploymentObservation]:

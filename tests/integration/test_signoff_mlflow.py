@@ -14,8 +14,9 @@ from governance import tasks
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent, Finding, FindingKind
 from governance.signoff.writeback import signoff_write_back
-from projects import services
 from projects.models import ModelVersion, RegistryKind
+from projects.registries import services as registry_services
+from projects.registries import sync as registry_sync_service
 from tests.signoff_factories import approved_request, assess
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -27,7 +28,7 @@ def client(mlflow_server):
 
 
 def make_registry(mlflow_server, *, write_back: bool):
-    return services.registry_create(
+    return registry_services.registry_create(
         by=None, name="mlflow-prod", kind=RegistryKind.MLFLOW, base_url=mlflow_server.url, write_back_signoff=write_back
     )
 
@@ -51,11 +52,11 @@ def test_a_version_given_the_production_alias_without_approval_is_a_finding_afte
     mlflow_server, client, project, scoring_model, team_lead, risk_officer
 ):
     registry = make_registry(mlflow_server, write_back=False)
-    services.registry_sync(registry=registry)
+    registry_sync_service.registry_sync(registry=registry)
     assert Finding.objects.count() == 0
 
     client.set_registered_model_alias(scoring_model, "production", "1")
-    run = services.registry_sync(registry=registry)
+    run = registry_sync_service.registry_sync(registry=registry)
 
     assert (run.status, run.deployments_started) == ("succeeded", 1)
     version = keel_version(scoring_model)
@@ -77,13 +78,13 @@ def test_the_champion_alias_moving_to_an_unapproved_version_is_a_finding(
 ):
     registry = make_registry(mlflow_server, write_back=False)
     client.set_registered_model_alias(scoring_model, "champion", "1")
-    services.registry_sync(registry=registry)
+    registry_sync_service.registry_sync(registry=registry)
     approved_request(keel_version(scoring_model), team_lead, risk_officer)
     assert not Finding.objects.filter(resolved_at=None).exists()
 
     client.create_model_version(scoring_model, source="s3://models/fraud-scorer/2", run_id="")
     client.set_registered_model_alias(scoring_model, "champion", "2")
-    services.registry_sync(registry=registry)
+    registry_sync_service.registry_sync(registry=registry)
 
     [finding] = Finding.objects.filter(kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL, resolved_at=None)
     assert finding.subject_id == str(keel_version(scoring_model, "2").pk)
@@ -93,7 +94,7 @@ def test_approval_and_invalidation_are_written_back_as_the_keel_signoff_tag(
     mlflow_server, client, project, scoring_model, team_lead, risk_officer, django_capture_on_commit_callbacks
 ):
     registry = make_registry(mlflow_server, write_back=True)
-    services.registry_sync(registry=registry)
+    registry_sync_service.registry_sync(registry=registry)
     version = keel_version(scoring_model)
 
     # Approving enqueues the write-back after commit; the task then tags the MLflow version.
@@ -112,7 +113,7 @@ def test_approval_and_invalidation_are_written_back_as_the_keel_signoff_tag(
         {"registry": "mlflow-prod", "model": scoring_model, "version": "1", "key": "keel.signoff", "value": "approved"},
     )
     # The next sync reads the tag back like any other, and that alone invalidates nothing.
-    services.registry_sync(registry=registry)
+    registry_sync_service.registry_sync(registry=registry)
     request.refresh_from_db()
     assert request.status == "approved"
     assert keel_version(scoring_model).tags["keel.signoff"] == "approved"
@@ -123,7 +124,7 @@ def test_approval_and_invalidation_are_written_back_as_the_keel_signoff_tag(
         mock.patch.object(tasks.signoff_write_back, "delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        services.registry_sync(registry=registry)
+        registry_sync_service.registry_sync(registry=registry)
     request.refresh_from_db()
     assert request.status == "invalidated"
     delay.assert_called_once_with(request.pk)
@@ -142,7 +143,7 @@ def test_a_registry_that_did_not_opt_in_is_never_written_to(
     mlflow_server, client, project, scoring_model, team_lead, risk_officer, django_capture_on_commit_callbacks
 ):
     registry = make_registry(mlflow_server, write_back=False)
-    services.registry_sync(registry=registry)
+    registry_sync_service.registry_sync(registry=registry)
     with (
         mock.patch.object(tasks.signoff_write_back, "delay") as delay,
         django_capture_on_commit_callbacks(execute=True),

@@ -30,8 +30,9 @@ from django.db import connection
 
 from governance.audit.chain import PG_CHAIN_LOCK_KEY, verify_chain
 from governance.models import AuditEvent, Finding, FindingKind
-from projects import services
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, RegistryKind, SyncRun, SyncStatus
+from projects.registries import services as registry_services
+from projects.registries import sync as registry_sync_service
 from projects.tasks import sync_registry
 from tests.conftest import need_service
 from tests.factories import AIProjectFactory
@@ -195,7 +196,9 @@ def test_worker_killed_mid_sync_is_redelivered_and_ends_as_an_undisturbed_sync(
     project = AIProjectFactory(name="Fraud scoring")
     aliases = populate(mlflow_server.url, project.slug)
     versions = MODELS * VERSIONS_PER_MODEL
-    registry = services.registry_create(by=None, name="mlflow-killed", kind=RegistryKind.MLFLOW, base_url=proxy.url)
+    registry = registry_services.registry_create(
+        by=None, name="mlflow-killed", kind=RegistryKind.MLFLOW, base_url=proxy.url
+    )
     audit_before = AuditEvent.objects.count()
     postgres = connection.vendor == "postgresql"
 
@@ -300,7 +303,7 @@ def test_worker_killed_mid_sync_is_redelivered_and_ends_as_an_undisturbed_sync(
     # up with the same rows.
     disturbed = normalized(registry)
     audit_count = AuditEvent.objects.count()
-    again = services.registry_sync(registry=registry)
+    again = registry_sync_service.registry_sync(registry=registry)
     assert (again.status, again.created, again.updated, again.deleted, again.unchanged) == (
         SyncStatus.SUCCEEDED, 0, 0, 0, versions,
     )  # fmt: skip
@@ -308,9 +311,9 @@ def test_worker_killed_mid_sync_is_redelivered_and_ends_as_an_undisturbed_sync(
     assert AuditEvent.objects.count() == audit_count
     assert normalized(registry) == disturbed
 
-    reference = services.registry_create(
+    reference = registry_services.registry_create(
         by=None, name="mlflow-undisturbed", kind=RegistryKind.MLFLOW, base_url=mlflow_server.url
     )
-    services.registry_sync(registry=reference)
+    registry_sync_service.registry_sync(registry=reference)
     assert normalized(reference) == disturbed
     assert verify_chain().ok

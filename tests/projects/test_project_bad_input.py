@@ -11,9 +11,9 @@ from django.conf import settings
 
 from core.middleware import REQUEST_TOO_LARGE
 from governance.models import AuditEvent
-from projects import services
+from projects.inventory import services
+from projects.inventory.services import ILLEGAL_TRANSITION, SAME_STAGE, SLUG_TAKEN
 from projects.models import AIProject, Stage, currency_validator
-from projects.services import ILLEGAL_TRANSITION, SAME_STAGE, SLUG_TAKEN
 
 REQUIRED = "This field is required."
 CURRENCY = currency_validator.message

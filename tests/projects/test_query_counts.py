@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from projects import services
+from projects.inventory import services
 from projects.models import SyncRun, SyncStatus, Team
 from tests.factories import AIProjectFactory, TeamFactory, UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold

@@ -7,7 +7,7 @@ import pytest
 from governance.models import AuditEvent
 from projects.models import LinkSource, Registry
 from projects.models.registries import env_name_validator
-from projects.services import MLFLOW_NEEDS_URL
+from projects.registries.services import MLFLOW_NEEDS_URL
 from tests.factories import make_user
 from tests.registry_factories import RegistryFactory
 

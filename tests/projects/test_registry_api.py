@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 
 from governance.models import AuditEvent
-from projects import services, tasks
-from projects.filters import AT_INVALID
+from projects import tasks
 from projects.models import LinkSource, ModelVersion, RegisteredModel, Registry, RegistryKind, SyncRun, SyncStatus
 from projects.models.registries import env_name_validator
-from projects.registries import PermanentRegistryError
-from projects.services import MLFLOW_NEEDS_URL, REGISTRY_DISABLED, REGISTRY_IN_USE
+from projects.registries import sync as services
+from projects.registries.adapters.base import PermanentRegistryError
+from projects.registries.filters import AT_INVALID
+from projects.registries.services import MLFLOW_NEEDS_URL, REGISTRY_DISABLED, REGISTRY_IN_USE
 from tests.registry_factories import T0, FakeAdapter, RegistryFactory, snapshot
 
 HOUR = dt.timedelta(hours=1)
@@ -533,8 +534,8 @@ def test_a_registry_cannot_name_keels_own_secrets_as_its_credentials(client, adm
 
 def test_a_row_naming_a_forbidden_variable_is_refused_at_sync_time(db, monkeypatch):
     from projects.models import Registry, SyncRun
-    from projects.registries import PermanentRegistryError
-    from projects.services import registry_sync
+    from projects.registries.adapters.base import PermanentRegistryError
+    from projects.registries.sync import registry_sync
 
     registry = Registry.objects.create(
         name="old-row", kind="mlflow", base_url="http://127.0.0.1:9/", token_env="DJANGO_SECRET_KEY"

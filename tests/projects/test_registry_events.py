@@ -3,7 +3,7 @@
 import pytest
 
 from projects import events
-from projects.services import registry_sync
+from projects.registries.sync import registry_sync
 from tests.registry_factories import FakeAdapter, RegistryFactory, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,10 @@ import re
 import pytest
 
 from governance.models import AuditEvent
-from projects import services, tasks
+from projects import tasks
 from projects.models import LinkSource, RegisteredModel, SyncRun, SyncStatus
-from projects.services import REGISTRY_DISABLED
+from projects.registries import sync as services
+from projects.registries.services import REGISTRY_DISABLED
 from tests.factories import AIProjectFactory
 from tests.registry_factories import FakeAdapter, RegisteredModelFactory, RegistryFactory, snapshot
 

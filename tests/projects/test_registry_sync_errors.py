@@ -6,8 +6,8 @@ from django.db import OperationalError
 
 from governance.models import AuditEvent
 from projects.models import ModelVersion, SyncRun
-from projects.registries import PermanentRegistryError, TransientRegistryError
-from projects.services import registries as sync_service
+from projects.registries import sync as sync_service
+from projects.registries.adapters.base import PermanentRegistryError, TransientRegistryError
 from tests.registry_factories import FakeAdapter, RegistryFactory, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from governance.models import AuditEvent
-from projects import services
 from projects.models import FxRate, ROIEntry
+from projects.roi import services
 
 MAR = dt.date(2026, 3, 1)
 URL = "/api/v1/roi-entries/"

@@ -18,9 +18,10 @@ from django.db import connection
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
-from projects import services
 from projects.models import ROIEntry
-from projects.roi_import import ImportRow
+from projects.roi import import_service as roi_import_service
+from projects.roi import services as roi_services
+from projects.roi.importer import ImportRow
 from tests.conftest import need_service
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -62,7 +63,9 @@ def test_the_same_file_imported_at_once_is_saved_once(team_lead, project):
                                       "basis": "actual", "amount": str(100 + i)})
         for i in range(12)
     ]  # fmt: skip
-    outcomes = all_at_once(lambda: services.roi_entries_import(project_or_none=project, rows=rows, by=team_lead))
+    outcomes = all_at_once(
+        lambda: roi_import_service.roi_entries_import(project_or_none=project, rows=rows, by=team_lead)
+    )
     assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
     assert sorted((o.created, o.unchanged) for o in outcomes) == [(0, 12)] * (THREADS - 1) + [(12, 0)]
     assert ROIEntry.objects.count() == 12
@@ -72,7 +75,7 @@ def test_the_same_file_imported_at_once_is_saved_once(team_lead, project):
 
 def test_one_key_logged_at_once_is_created_once(team_lead, admin_user, project):
     def create():
-        return services.roi_entry_create(
+        return roi_services.roi_entry_create(
             by=team_lead, project=project, month=dt.date(2025, 1, 1), kind="value", category="productivity",
             basis="actual", amount=D("10"),
         )  # fmt: skip

@@ -1,4 +1,4 @@
-"""projects/roi.py against hand-computed values. Pure functions: no database."""
+"""projects/roi/figures.py against hand-computed values. Pure functions: no database."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from projects.roi import MonthTotals, add_months, months_between, roi_figures, sum_series, to_reporting
+from projects.roi.figures import MonthTotals, add_months, months_between, roi_figures, sum_series, to_reporting
 
 JAN, FEB, MAR, APR, MAY = (dt.date(2026, m, 1) for m in range(1, 6))
 RATE, SHARE = D("0.08"), D("0.8")

@@ -12,9 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
 from governance.models import AuditEvent
-from projects import services
 from projects.models import ROIEntry
-from projects.roi_import import (
+from projects.roi import import_service as services
+from projects.roi.import_service import REPEATED_KEY, UNKNOWN_PROJECT, RoiImportError
+from projects.roi.importer import (
     COLUMNS,
     FILE_NOT_CSV,
     FILE_NOT_XLSX,
@@ -25,7 +26,7 @@ from projects.roi_import import (
     template_csv,
     template_xlsx,
 )
-from projects.services.roi import REPEATED_KEY, UNKNOWN_PROJECT, RoiImportError, no_rate_message
+from projects.roi.services import no_rate_message
 
 
 def month_of(i: int) -> str:
@@ -294,7 +295,7 @@ def test_the_xlsx_template_imports_as_it_is(team_lead, project):
 
 
 def test_the_template_neutralises_formulas(monkeypatch):
-    from projects import roi_import
+    from projects.roi import importer as roi_import
 
     monkeypatch.setattr(roi_import, "TEMPLATE_EXAMPLES", ({c: "" for c in COLUMNS} | {"note": "=HYPERLINK(1)"},))
     assert roi_import.template_rows("p")[1][COLUMNS.index("note")] == "'=HYPERLINK(1)"

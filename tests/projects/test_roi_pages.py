@@ -11,11 +11,11 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from governance.models import AuditEvent
-from projects import services
 from projects.models import ROIEntry
-from projects.roi_forms import this_month
-from projects.roi_views import roi_home_context
-from projects.selectors import roi_month_status_for_user
+from projects.roi import services
+from projects.roi.forms import this_month
+from projects.roi.selectors import roi_month_status_for_user
+from projects.views.home import roi_home_context
 
 
 def roi_url(project):

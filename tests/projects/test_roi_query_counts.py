@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects.models import ROIEntry
-from projects.roi import add_months
-from projects.roi_forms import this_month
-from projects.roi_views import roi_home_context
+from projects.roi.figures import add_months
+from projects.roi.forms import this_month
+from projects.views.home import roi_home_context
 from tests.factories import UserFactory
 
 SMALL, LARGE = 10, 500
@@ -100,7 +100,7 @@ def test_the_team_leads_month_status_is_one_query_however_many_projects(team_lea
 
 
 def test_the_project_series_is_one_aggregate_query(project, loggers):
-    from projects.selectors import roi_project_figures
+    from projects.roi.selectors import roi_project_figures
 
     add_entries(LARGE, project, loggers)
     with CaptureQueriesContext(connection) as ctx:

@@ -8,9 +8,9 @@ from decimal import Decimal as D
 from django.core.management import call_command
 
 from governance.models import AuditEvent
-from projects import services
 from projects.models import FxRate, ROIEntry
-from projects.selectors import roi_project_figures
+from projects.roi import services
+from projects.roi.selectors import roi_project_figures
 from tests.factories import AIProjectFactory
 
 

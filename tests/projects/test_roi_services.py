@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 
 from core.errors import DomainError, PermissionDeniedError
 from governance.models import AuditEvent
-from projects import services
 from projects.models import FxRate, ROIEntry
-from projects.selectors import roi_project_figures
-from projects.services.roi import NO_FX_RATE
+from projects.roi import services
+from projects.roi.selectors import roi_project_figures
+from projects.roi.services import NO_FX_RATE
 
 MAR = dt.date(2026, 3, 1)
 

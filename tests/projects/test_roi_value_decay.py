@@ -10,7 +10,7 @@ import pytest
 
 from governance.dashboard.value_decay import value_decay_check
 from governance.models import AuditEvent, Finding, FindingKind
-from projects import services
+from projects.roi import services
 
 TODAY = dt.date(2026, 5, 10)
 

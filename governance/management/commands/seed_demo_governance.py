@@ -33,8 +33,8 @@ from governance.risks import assessments, scoring, services
 from governance.signoff import policies
 from governance.signoff import services as signoff_services
 from projects.models import AIProject, ModelVersion, Registry, Stage
-from projects.registries import RegistryError
-from projects.services import registry_sync
+from projects.registries.adapters.base import RegistryError
+from projects.registries.sync import registry_sync
 
 User = get_user_model()
 RISK_OFFICER = "risk"  # seed_demo's risk officer persona

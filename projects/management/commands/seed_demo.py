@@ -21,8 +21,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.roles import Role
-from projects import services
+from projects.inventory import services as inventory_services
 from projects.models import AIProject, Health, Registry, RegistryKind, Stage, Team
+from projects.registries import services as registry_services
 
 User = get_user_model()
 
@@ -153,7 +154,7 @@ class Command(BaseCommand):
         for name, lead, description in TEAMS:
             team = Team.objects.filter(name=name).first()
             if team is None:
-                team = services.team_create(by=None, name=name, description=description, lead=users[lead])
+                team = inventory_services.team_create(by=None, name=name, description=description, lead=users[lead])
             teams[name] = team
         sponsors = [users["exec"], users["sofia"]]
         created = 0
@@ -161,7 +162,7 @@ class Command(BaseCommand):
             if AIProject.objects.filter(name=name).exists():
                 continue
             team = teams[team_name]
-            project = services.project_create(
+            project = inventory_services.project_create(
                 by=None,
                 name=name,
                 purpose=purpose,
@@ -176,7 +177,7 @@ class Command(BaseCommand):
             # Walk the lifecycle so the audit trail shows how each project got where it is.
             path = LIFECYCLE[1 : LIFECYCLE.index(stage) + 1] if stage != Stage.RETIRED else [Stage.RETIRED]
             for step in path:
-                project = services.project_change_stage(by=None, project=project, stage=step)
+                project = inventory_services.project_change_stage(by=None, project=project, stage=step)
             created += 1
         return created
 
@@ -187,7 +188,7 @@ class Command(BaseCommand):
         if registry is None:
             if not enabled:
                 return None
-            return services.registry_create(
+            return registry_services.registry_create(
                 by=None,
                 name=DEMO_REGISTRY,
                 kind=RegistryKind.MLFLOW,
@@ -195,4 +196,4 @@ class Command(BaseCommand):
                 sync_interval_seconds=DEMO_SYNC_SECONDS,
             )
         wanted = {"enabled": enabled, **({"base_url": demo_mlflow_url()} if enabled else {})}
-        return services.registry_update(by=None, registry=registry, **wanted)
+        return registry_services.registry_update(by=None, registry=registry, **wanted)

@@ -17,7 +17,7 @@ import requests
 from django.core.management.base import BaseCommand, CommandError
 
 from projects.models import AIProject, Registry
-from projects.services import registry_sync_enqueue
+from projects.registries.services import registry_sync_enqueue
 
 from .seed_demo import DEMO_REGISTRY, demo_mlflow_url
 

@@ -16,11 +16,12 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from projects import services
 from projects.models import AIProject, FxRate, Stage
-from projects.roi import add_months
-from projects.roi_import import ImportRow
-from projects.roi_views import this_month
+from projects.roi import import_service as roi_import_service
+from projects.roi import services as roi_services
+from projects.roi.figures import add_months
+from projects.roi.forms import this_month
+from projects.roi.importer import ImportRow
 
 # Months of history by stage, and the month (from the start) the value starts to flow.
 HISTORY = {Stage.PRODUCTION: 18, Stage.VALIDATION: 14, Stage.DEVELOPMENT: 12, Stage.RETIRED: 12}
@@ -53,7 +54,7 @@ class Command(BaseCommand):
     def handle(self, *args, force: bool, **options):
         if not (settings.EMBEDDED or settings.DEBUG or force):
             raise CommandError("seed_demo_roi writes demo figures; run it only in the embedded mode.")
-        if services.reporting_currency() != "EUR":
+        if roi_services.reporting_currency() != "EUR":
             self.stdout.write("Demo ROI skipped: the demo figures are in EUR, the reporting currency is not.")
             return
         last = add_months(this_month(), -1)
@@ -63,13 +64,15 @@ class Command(BaseCommand):
         projects = AIProject.objects.select_related("team", "owner").filter(stage__in=list(HISTORY)).order_by("name")
         for project in projects:
             rows = self.rows_for(project, last)
-            result = services.roi_entries_import(project_or_none=project, rows=rows, by=None, logged_by=project.owner)
+            result = roi_import_service.roi_entries_import(
+                project_or_none=project, rows=rows, by=None, logged_by=project.owner
+            )
             for key in totals:
                 totals[key] += getattr(result, key)
         self.stdout.write(
             f"Demo ROI: {projects.count()} projects, {sum(totals.values())} entries "
             f"({totals['created']} created, {totals['updated']} changed now); {rates} FX rates "
-            f"into {services.reporting_currency()}."
+            f"into {roi_services.reporting_currency()}."
         )
 
     def seed_rates(self, first, last) -> int:
@@ -79,7 +82,7 @@ class Command(BaseCommand):
             for currency, base in FX_BASE.items():
                 rng = random.Random(f"{currency}{month:%Y%m}")  # noqa: S311 - demo figures, not security
                 rate = (base * Decimal(str(1 + rng.uniform(-0.03, 0.03)))).quantize(Decimal("0.0001"))
-                services.fx_rate_set(by=None, currency=currency, month=month, rate=rate)
+                roi_services.fx_rate_set(by=None, currency=currency, month=month, rate=rate)
                 n += 1
             month = add_months(month, 1)
         return FxRate.objects.count() if n else 0

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from core.roles import Role
 from projects.models import AIProject, FxRate, RiskTier, RoiBasis, RoiCategory, ROIEntry, RoiKind, Stage, Team
-from projects.roi import add_months, month_start, to_reporting
+from projects.roi.figures import add_months, month_start, to_reporting
 
 User = get_user_model()
 
@@ -86,8 +86,15 @@ def seed_portfolio(*, scale: int, months: int, seed: int = 7, prefix: str = "por
     this_month = month_start(timezone.localdate())
     first = add_months(this_month, -(months - 1))
     window = [add_months(first, k) for k in range(months)]
+    teams = _seed_teams(prefix=prefix, scale=scale)
+    rates, fx_count = _seed_fx_rates(window=window, next_month=add_months(this_month, 1), reporting=reporting)
+    projects = _seed_projects(rng, scale=scale, teams=teams, prefix=prefix, reporting=reporting)
+    total = _seed_ledger(rng, projects=projects, window=window, rates=rates, reporting=reporting)
+    return {"teams": len(teams), "projects": len(projects), "fx_rates": fx_count, "entries": total}
 
-    # People and teams: one lead per team, who owns the team's projects and logged its ledger.
+
+def _seed_teams(*, prefix: str, scale: int) -> list[Team]:
+    """People and teams: one lead per team, who owns the team's projects and logged its ledger."""
     n_teams = max(5, -(-scale // PROJECTS_PER_TEAM))
     # An unusable password (the "!" prefix): these people cannot sign in.
     unusable = make_password(None)
@@ -101,23 +108,30 @@ def seed_portfolio(*, scale: int, months: int, seed: int = 7, prefix: str = "por
         [Team(name=f"{prefix.capitalize()} team {t:03d}", slug=f"{prefix}-team-{t:03d}", lead=lead)
          for t, lead in enumerate(leads)]
     )  # fmt: skip
-    teams = list(Team.objects.filter(slug__startswith=f"{prefix}-team-").order_by("slug"))
+    return list(Team.objects.filter(slug__startswith=f"{prefix}-team-").order_by("slug"))
 
-    # FX rates for every month of the window (and the next, so a planned future month converts too).
+
+def _seed_fx_rates(*, window: list, next_month, reporting: str) -> tuple[dict[tuple[str, object], Decimal], int]:
+    """FX rates for every month of the window (and the next, so a planned future month converts too).
+
+    Returns the rates to convert with (rates already in the database win) and how many were offered."""
     rates: dict[tuple[str, object], Decimal] = {}
     fx = []
     for currency, base in CURRENCIES:
         if currency == reporting:
             continue
-        for k, month in enumerate([*window, add_months(this_month, 1)]):
+        for k, month in enumerate([*window, next_month]):
             rate = (base * (1 + Decimal(k % 7 - 3) / 100)).quantize(Decimal("0.00000001"))
             rates[currency, month] = rate
             fx.append(FxRate(currency=currency, month=month, rate=rate))
     FxRate.objects.bulk_create(fx, ignore_conflicts=True)
-    for row in FxRate.objects.filter(month__gte=first).values("currency", "month", "rate"):
+    for row in FxRate.objects.filter(month__gte=window[0]).values("currency", "month", "rate"):
         rates[row["currency"], row["month"]] = row["rate"]  # rates already there win (ignore_conflicts)
+    return rates, len(fx)
 
-    # Projects.
+
+def _seed_projects(rng: random.Random, *, scale: int, teams: list[Team], prefix: str, reporting: str) -> list[tuple]:
+    """The projects, spread over the teams; returns (pk, currency, annual value, investment, lead id) rows."""
     stages = _weighted_stages(rng, scale)
     projects = []
     for i in range(scale):
@@ -141,39 +155,53 @@ def seed_portfolio(*, scale: int, months: int, seed: int = 7, prefix: str = "por
             )
         )
     AIProject.objects.bulk_create(projects, batch_size=BATCH)
-    projects = list(
+    return list(
         AIProject.objects.filter(slug__startswith=f"{prefix}-").values_list(
             "pk", "currency", "expected_annual_value", "expected_investment", "team__lead_id"
         )
     )
 
-    # The ledger: planned value and cost every month; actual value and cost every month (all are past or current).
+
+def _seed_ledger(rng: random.Random, *, projects: list[tuple], window: list, rates: dict, reporting: str) -> int:
+    """The ledger: planned value and cost every month; actual value and cost every month (all are past or
+    current). Written in batches so memory stays flat at any scale; returns how many entries."""
     entries: list[ROIEntry] = []
     total = 0
     for pk, currency, annual_value, investment, lead_id in projects:
-        planned_value = (annual_value / 12).quantize(Decimal("0.01"))
-        planned_cost = (investment / 36).quantize(Decimal("0.01"))
-        performance = Decimal(rng.uniform(0.5, 1.3))
-        for k, month in enumerate(window):
-            ramp = Decimal(min(1.0, (k + 1) / 12))  # value ramps up over the first year
-            noise = Decimal(rng.uniform(0.85, 1.15))
-            amounts = (
-                (RoiKind.VALUE, RoiCategory.COST_SAVING, RoiBasis.PLANNED, planned_value * ramp),
-                (RoiKind.COST, RoiCategory.PEOPLE, RoiBasis.PLANNED, planned_cost),
-                (RoiKind.VALUE, RoiCategory.COST_SAVING, RoiBasis.ACTUAL, planned_value * ramp * performance * noise),
-                (RoiKind.COST, RoiCategory.PEOPLE, RoiBasis.ACTUAL, planned_cost * noise),
-            )
-            rate = Decimal(1) if currency == reporting else rates[currency, month]
-            for kind, category, basis, amount in amounts:
-                amount = amount.quantize(Decimal("0.01"))
-                entries.append(
-                    ROIEntry(project_id=pk, month=month, kind=kind, category=category, basis=basis, amount=amount,
-                             currency=currency, amount_reporting=to_reporting(amount, rate), logged_by_id=lead_id)
-                )  # fmt: skip
+        entries += _project_entries(
+            rng, pk=pk, currency=currency, annual_value=annual_value, investment=investment, lead_id=lead_id,
+            window=window, rates=rates, reporting=reporting,
+        )  # fmt: skip
         if len(entries) >= BATCH:
             ROIEntry.objects.bulk_create(entries, batch_size=BATCH)
             total += len(entries)
             entries = []
     ROIEntry.objects.bulk_create(entries, batch_size=BATCH)
-    total += len(entries)
-    return {"teams": len(teams), "projects": len(projects), "fx_rates": len(fx), "entries": total}
+    return total + len(entries)
+
+
+def _project_entries(
+    rng: random.Random, *, pk, currency, annual_value, investment, lead_id, window, rates, reporting
+) -> list[ROIEntry]:
+    """One project's four entries a month: value ramps up over the first year, actuals vary around plan."""
+    planned_value = (annual_value / 12).quantize(Decimal("0.01"))
+    planned_cost = (investment / 36).quantize(Decimal("0.01"))
+    performance = Decimal(rng.uniform(0.5, 1.3))
+    entries = []
+    for k, month in enumerate(window):
+        ramp = Decimal(min(1.0, (k + 1) / 12))  # value ramps up over the first year
+        noise = Decimal(rng.uniform(0.85, 1.15))
+        amounts = (
+            (RoiKind.VALUE, RoiCategory.COST_SAVING, RoiBasis.PLANNED, planned_value * ramp),
+            (RoiKind.COST, RoiCategory.PEOPLE, RoiBasis.PLANNED, planned_cost),
+            (RoiKind.VALUE, RoiCategory.COST_SAVING, RoiBasis.ACTUAL, planned_value * ramp * performance * noise),
+            (RoiKind.COST, RoiCategory.PEOPLE, RoiBasis.ACTUAL, planned_cost * noise),
+        )
+        rate = Decimal(1) if currency == reporting else rates[currency, month]
+        for kind, category, basis, amount in amounts:
+            amount = amount.quantize(Decimal("0.01"))
+            entries.append(
+                ROIEntry(project_id=pk, month=month, kind=kind, category=category, basis=basis, amount=amount,
+                         currency=currency, amount_reporting=to_reporting(amount, rate), logged_by_id=lead_id)
+            )  # fmt: skip
+    return entries

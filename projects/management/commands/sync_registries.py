@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from projects.models import Registry
-from projects.registries import RegistryError
-from projects.services import registry_sync
+from projects.registries.adapters.base import RegistryError
+from projects.registries.sync import registry_sync
 
 
 class Command(BaseCommand):

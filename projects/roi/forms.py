@@ -7,10 +7,11 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
-from .models import CATEGORIES_BY_KIND, AIProject, RoiBasis, RoiCategory, RoiKind
-from .permissions import can_change_project
-from .roi_import import month_from_cell
-from .services.roi import BAD_MONTH
+from ..models import CATEGORIES_BY_KIND, AIProject, RoiBasis, RoiCategory, RoiKind
+from ..permissions import can_change_project
+from .import_service import BAD_MONTH
+from .importer import month_from_cell
+from .selectors import roi_month_status_for_user
 
 KIND_OF_CATEGORY = {category: kind for kind, categories in CATEGORIES_BY_KIND.items() for category in categories}
 CATEGORY_CHOICES = [
@@ -78,8 +79,6 @@ class RoiQuickLogForm(RoiEntryForm):
     def __init__(self, *args, user, projects=None, **kwargs):
         super().__init__(*args, **kwargs)
         if projects is None:
-            from .selectors import roi_month_status_for_user
-
             projects = roi_month_status_for_user(user=user, month=this_month())
         allowed = [p.pk for p in projects if can_change_project(user, p)]
         self.fields["project"].queryset = AIProject.objects.filter(pk__in=allowed).order_by("name")

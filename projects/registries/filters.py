@@ -1,109 +1,24 @@
-"""One FilterSet per list, shared by the HTML page and the API (as NetBox does)."""
+"""Registry, model, version and deployment FilterSets, shared by the HTML pages and the API."""
 
 from __future__ import annotations
 
 import django_filters
-from django import forms
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from .models import (
-    AIProject,
+from ..inventory.filters import visible_projects
+from ..models import (
     DeploymentObservation,
-    FxRate,
-    Health,
     ModelVersion,
     RegisteredModel,
     Registry,
     RegistryKind,
-    RiskTier,
-    RoiBasis,
-    RoiCategory,
-    ROIEntry,
-    RoiKind,
     Signal,
-    Stage,
-    Team,
 )
-from .roi_import import month_from_cell
-from .selectors import held_at, projects_for_user, teams_for_user
+from .selectors import held_at
 
 AT_INVALID = "Give `at` as an ISO 8601 date and time, e.g. 2025-11-03T09:00:00Z."
 DELETED_CHOICES = [("false", "Still in the registry"), ("true", "Include deleted")]
 YES_NO = [("true", "Yes"), ("false", "No")]
-
-
-def visible_teams(request):
-    """The team filter offers only the teams the caller may see, so a team lead's list names no other team."""
-    if request is None:
-        return Team.objects.none()
-    return teams_for_user(user=request.user).order_by("name")
-
-
-def visible_owners(request):
-    """The owner filter names only people who own a project the caller may see (no user directory leak)."""
-    User = get_user_model()
-    if request is None:
-        return User.objects.none()
-    owner_ids = projects_for_user(user=request.user).order_by().values("owner_id")
-    return User.objects.filter(pk__in=owner_ids).order_by("username")
-
-
-def visible_projects(request):
-    """The project filter accepts only projects the caller may see: another team's slug is a 400, not a leak."""
-    if request is None:
-        return AIProject.objects.none()
-    return projects_for_user(user=request.user).order_by("name")
-
-
-class AIProjectFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="search", label="Search")
-    team = django_filters.ModelChoiceFilter(queryset=visible_teams, to_field_name="slug", label="Team")
-    stage = django_filters.MultipleChoiceFilter(
-        choices=Stage.choices, label="Stage", widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"})
-    )
-    health = django_filters.ChoiceFilter(choices=Health.choices, label="Health")
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier",
-        choices=RiskTier.choices,
-        label="EU AI Act tier",
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}),
-    )
-    owner = django_filters.ModelChoiceFilter(queryset=visible_owners, to_field_name="username", label="Owner")
-    ordering = django_filters.OrderingFilter(
-        fields=(
-            ("name", "name"),
-            ("team__name", "team"),
-            ("stage", "stage"),
-            ("health", "health"),
-            ("expected_annual_value", "value"),
-            ("updated_at", "updated"),
-        ),
-        label="Sort by",
-    )
-
-    class Meta:
-        model = AIProject
-        fields = ["q", "team", "stage", "health", "tier", "owner"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value) | Q(purpose__icontains=value))
-
-    @property
-    def qs(self):
-        # A stable order for pagination when the caller asked for none (ties broken by id).
-        qs = super().qs
-        if not self.data.get("ordering"):
-            qs = qs.order_by("name", "id")
-        return qs
-
-
-class TeamFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search")
-
-    class Meta:
-        model = Team
-        fields = ["q"]
 
 
 class RegistryFilterSet(django_filters.FilterSet):
@@ -209,48 +124,3 @@ class DeploymentFilterSet(django_filters.FilterSet):
         if at is None:
             return queryset.filter(observed_until__isnull=True)
         return queryset.filter(held_at(at))
-
-
-MONTH_INVALID = "Give the month as YYYY-MM, e.g. 2026-11."
-
-
-class _MonthFormField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        month = month_from_cell(value)
-        if month is None:
-            raise forms.ValidationError(MONTH_INVALID, code="invalid")
-        return month
-
-
-class _MonthFilter(django_filters.Filter):
-    """A month as YYYY-MM (or YYYY-MM-01), compared with the entries' first-of-month dates."""
-
-    field_class = _MonthFormField
-
-
-class ROIEntryFilterSet(django_filters.FilterSet):
-    """Shared by /api/v1/roi-entries/ (and any page that lists ROI entries)."""
-
-    project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
-    month_from = _MonthFilter(field_name="month", lookup_expr="gte", label="From month (YYYY-MM)")
-    month_to = _MonthFilter(field_name="month", lookup_expr="lte", label="To month (YYYY-MM)")
-    kind = django_filters.ChoiceFilter(choices=RoiKind.choices, label="Kind")
-    category = django_filters.ChoiceFilter(choices=RoiCategory.choices, label="Category")
-    basis = django_filters.ChoiceFilter(choices=RoiBasis.choices, label="Basis")
-
-    class Meta:
-        model = ROIEntry
-        fields = ["project", "month_from", "month_to", "kind", "category", "basis"]
-
-
-class FxRateFilterSet(django_filters.FilterSet):
-    currency = django_filters.CharFilter(field_name="currency", lookup_expr="iexact", label="Currency")
-    month_from = _MonthFilter(field_name="month", lookup_expr="gte", label="From month (YYYY-MM)")
-    month_to = _MonthFilter(field_name="month", lookup_expr="lte", label="To month (YYYY-MM)")
-
-    class Meta:
-        model = FxRate
-        fields = ["currency", "month_from", "month_to"]

@@ -1,6 +1,6 @@
 """ROI import files: read a CSV or XLSX upload into numbered rows, and write the blank template.
 
-Knows files and nothing of the ORM: projects/services/roi.py validates and saves the rows. A file
+Knows files and nothing of the ORM: projects/roi/import_service.py validates and saves the rows. A file
 is refused as a whole (RoiFileError) when it is too large, is not really CSV or XLSX, or lacks the
 columns; row contents are judged by the service, which names every bad line.
 """

@@ -24,6 +24,7 @@ PROJECT_EDITABLE = (
     "currency", "expected_investment", "expected_annual_value", "start_month", "horizon_months",
 )  # fmt: skip
 TEAM_FIELDS = ("name", "slug", "description", "lead", "members")
+NOT_EDITABLE = "This field cannot be changed here."
 
 NOT_YOUR_TEAM = "You can only create or change projects of a team you lead or belong to."
 TEAMS_ADMIN_ONLY = "Only admins can create or change teams."
@@ -62,22 +63,28 @@ def team_create(*, by, name: str, slug: str = "", description: str = "", lead=No
 
 @transaction.atomic
 def team_update(*, by, team: Team, **fields) -> Team:
+    """Change a team's fields and members. Nothing is written (no save, no audit event) when nothing
+    changed, so a `PATCH {}` leaves the row and its updated_at as they were."""
     if by is not None and not can_manage_teams(by):
         raise PermissionDeniedError(TEAMS_ADMIN_ONLY)
+    unknown = set(fields) - set(TEAM_FIELDS)
+    if unknown:
+        raise ValidationError({name: [NOT_EDITABLE] for name in sorted(unknown)})
     team = Team.objects.select_for_update().get(pk=team.pk)
     before = audit.snapshot(team, TEAM_FIELDS)
     members = fields.pop("members", None)
     for name, value in fields.items():
-        if name not in TEAM_FIELDS:
-            raise ValueError(f"team field {name!r} is not editable")
         setattr(team, name, value)
     team.full_clean()
+    after = audit.snapshot(team, [f for f in TEAM_FIELDS if f != "members"])
+    after["members"] = before["members"] if members is None else sorted(getattr(m, "pk", m) for m in members)
+    old, new = audit.changes(before, after)
+    if not new:
+        return team  # nothing changed: no write, no audit event
     team.save()
-    if members is not None:
+    if "members" in new:
         team.members.set(members)
-    old, new = audit.changes(before, audit.snapshot(team, TEAM_FIELDS))
-    if new:
-        audit.record(actor=by, action="team.updated", obj=team, before=old, after=new)
+    audit.record(actor=by, action="team.updated", obj=team, before=old, after=new)
     return team
 
 
@@ -135,7 +142,7 @@ def project_update(*, by, project: AIProject, **fields) -> AIProject:
         raise PermissionDeniedError(NOT_YOUR_TEAM)
     unknown = set(fields) - set(PROJECT_EDITABLE)
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+        raise ValidationError({name: [NOT_EDITABLE] for name in sorted(unknown)})
     # Moving a project to another team needs the right to create projects in that team.
     if "team" in fields and by is not None and not can_create_project_in(by, fields["team"]):
         raise PermissionDeniedError(NOT_YOUR_TEAM, field="team")

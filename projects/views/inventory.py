@@ -1,61 +1,30 @@
+"""Pages of the project inventory: the list (with CSV export), a project's page, create, edit, stage."""
+
 from __future__ import annotations
 
 import csv
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
-from django.views import View
 from django.views.generic import FormView, TemplateView
 
-from core import roles
 from core.errors import DomainError, PermissionDeniedError
 from core.exports import csv_safe
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
-from core.roles import Role, has_role, is_admin
 
-from . import services
-from .filters import AIProjectFilterSet, RegistryFilterSet
-from .forms import ModelLinkForm, ProjectForm, StageChangeForm
-from .models import AIProject, Stage
-from .permissions import can_change_project
-from .selectors import (
-    project_models,
-    project_stage_counts,
-    projects_for_user,
-    registries_for_user,
-    registry_is_stale,
-)
-
-ALL_ROLES = roles.ALL_ROLES
-WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
-
-
-class HomeView(TemplateView):
-    """The landing page: the portfolio at a glance, scoped to what the user may see; a team lead also
-    gets their team projects' ROI status for this month and the quick-log form.
-
-    governance.views.HomeView extends this for the personas whose home shows governance's data (an
-    executive's is the portfolio dashboard, a risk officer's adds the findings): "/" routes there."""
-
-    template_name = "projects/home.html"
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        user = self.request.user
-        ctx["stage_counts"] = project_stage_counts(user=user)
-        ctx["my_projects"] = projects_for_user(user=user).filter(owner=user).order_by("name")[:10]
-        if has_role(user, Role.TEAM_LEAD):
-            from .roi_views import roi_home_context  # roi_views imports this module
-
-            ctx["team_lead_home"] = True
-            ctx.update(roi_home_context(user=user))
-        return ctx
+from ..inventory import services
+from ..inventory.filters import AIProjectFilterSet
+from ..inventory.forms import ProjectForm, StageChangeForm
+from ..inventory.selectors import project_models, projects_for_user
+from ..models import AIProject, Stage
+from ..permissions import can_change_project
+from ..registries.forms import ModelLinkForm
+from .mixins import ALL_ROLES, WRITER_ROLES, ProjectMixin, ProjectWriteMixin
 
 
 class ProjectListView(RoleRequiredMixin, TemplateView):
@@ -106,35 +75,6 @@ class ProjectListView(RoleRequiredMixin, TemplateView):
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="keel-projects.csv"'
         return response
-
-
-class ProjectMixin(RoleRequiredMixin):
-    allowed_roles = ALL_ROLES
-
-    def get_project(self) -> AIProject:
-        try:
-            return projects_for_user(user=self.request.user).get(slug=self.kwargs["slug"])
-        except AIProject.DoesNotExist:
-            raise Http404("No such project, or you may not see it.") from None
-
-
-class ProjectWriteMixin(ProjectMixin):
-    """A form page that changes one project: team leads of its team and admins."""
-
-    allowed_roles = WRITER_ROLES
-    http_method_names = ["get", "post"]
-    refusal = "You can only change projects of your own team."
-
-    def dispatch(self, request, *args, **kwargs):
-        # Role first (anonymous → login, no writer role → 403), then scope (404), then the object rule.
-        if has_role(request.user, *self.allowed_roles):
-            self.project = self.get_project()
-            if not can_change_project(request.user, self.project):
-                raise PermissionDenied(self.refusal)
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(project=self.project, **kwargs)
 
 
 class ProjectDetailView(ProjectMixin, TemplateView):
@@ -203,68 +143,3 @@ class ProjectStageView(ProjectWriteMixin, FormView):
             return self.form_invalid(form)
         messages.success(self.request, f"Stage changed to {Stage(form.cleaned_data['stage']).label}.")
         return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}))
-
-
-class ProjectModelLinkView(ProjectWriteMixin, FormView):
-    """Link a registry model to the project by hand (team lead of its team, or admin)."""
-
-    refusal = "You can only link models to projects of your own team."
-    template_name = "projects/model_link.html"
-    form_class = ModelLinkForm
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.request.user}
-
-    def form_valid(self, form):
-        model = form.cleaned_data["model"]
-        try:
-            services.registered_model_link(by=self.request.user, model=model, project=self.project)
-        except (ValidationError, DomainError) as exc:
-            apply_service_errors(form, exc)
-            return self.form_invalid(form)
-        messages.success(self.request, f"Model “{model.name}” linked to this project.")
-        return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}) + "#models")
-
-
-class RegistryListView(RoleRequiredMixin, TemplateView):
-    """Every registry with its health: is Keel's copy of it current, and if not, why."""
-
-    allowed_roles = ALL_ROLES
-    template_name = "projects/registry_list.html"
-    paginate_by = 50
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        filterset = RegistryFilterSet(self.request.GET or None, queryset=registries_for_user(user=self.request.user))
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
-        now = timezone.now()
-        for registry in page.object_list:
-            registry.stale = registry_is_stale(registry, now=now)
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        ctx.update(
-            filter=filterset,
-            page_obj=page,
-            registries=page.object_list,
-            querystring=params.urlencode(),
-            can_sync=is_admin(self.request.user),
-        )
-        return ctx
-
-
-class RegistrySyncView(RoleRequiredMixin, View):
-    """The admin's "Sync now" button: queue a sync and come back to the list."""
-
-    allowed_roles = (Role.ADMIN,)
-    http_method_names = ["post"]
-
-    def post(self, request, pk: int):
-        registry = get_object_or_404(registries_for_user(user=request.user), pk=pk)
-        try:
-            services.registry_sync_request(by=request.user, registry=registry)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Sync of “{registry.name}” queued; its health updates when the worker is done.")
-        return redirect("projects:registries")

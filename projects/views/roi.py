@@ -22,14 +22,17 @@ from core.exports import csv_safe
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 
-from . import roi_import, services
-from .filters import ROIEntryFilterSet
-from .permissions import can_change_project
-from .roi_forms import RoiEntryForm, RoiQuickLogForm, RoiUploadForm, this_month
-from .roi_import import RoiFileError
-from .selectors import roi_month_status_for_user, roi_project_figures
-from .services.roi import RoiImportError
-from .views import WRITER_ROLES, ProjectMixin, ProjectWriteMixin
+from ..permissions import can_change_project
+from ..roi import import_service as roi_import_service
+from ..roi import importer
+from ..roi import services as roi_services
+from ..roi.filters import ROIEntryFilterSet
+from ..roi.forms import RoiEntryForm, RoiQuickLogForm, RoiUploadForm, this_month
+from ..roi.import_service import RoiImportError
+from ..roi.importer import RoiFileError
+from ..roi.selectors import roi_project_figures
+from ..roi.services import NOT_YOUR_PROJECT
+from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin
 
 LEDGER_PAGE_SIZE = 25
 
@@ -61,11 +64,11 @@ class ProjectRoiView(ProjectMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         self.project = self.get_project()
         if not can_change_project(request.user, self.project):
-            raise PermissionDenied(services.roi.NOT_YOUR_PROJECT)
+            raise PermissionDenied(NOT_YOUR_PROJECT)
         form = RoiEntryForm(request.POST, project=self.project)
         if form.is_valid():
             try:
-                services.roi_entry_log(by=request.user, project=self.project, **form.service_values())
+                roi_services.roi_entry_log(by=request.user, project=self.project, **form.service_values())
             except (ValidationError, DomainError) as exc:
                 apply_service_errors(form, exc)
             else:
@@ -87,11 +90,11 @@ class ProjectRoiView(ProjectMixin, TemplateView):
             entries=page.object_list,
             filter=filterset,
             querystring=querystring,
-            reporting_currency=services.reporting_currency(),
+            reporting_currency=roi_services.reporting_currency(),
             decay_share_pct=settings.KEEL_VALUE_DECAY_SHARE * 100,
             decay_months=settings.KEEL_VALUE_DECAY_MONTHS,
             discount_rate_pct=settings.KEEL_ROI_DISCOUNT_RATE * 100,
-            max_upload_mb=round(roi_import.max_bytes() / (1024 * 1024), 1),
+            max_upload_mb=round(importer.max_bytes() / (1024 * 1024), 1),
         )
         if can_change:
             ctx.setdefault("log_form", RoiEntryForm(project=project))
@@ -104,9 +107,9 @@ class ProjectRoiView(ProjectMixin, TemplateView):
                 return value
 
         writer = csv.writer(Echo())
-        header = [*roi_import.COLUMNS, "amount_reporting", "reporting_currency", "logged_by", "updated_at"]
+        header = [*importer.COLUMNS, "amount_reporting", "reporting_currency", "logged_by", "updated_at"]
         entries = self.ledger()[1].order_by("month", "basis", "kind", "category")
-        reporting = services.reporting_currency()
+        reporting = roi_services.reporting_currency()
         slug = self.project.slug
 
         def rows():
@@ -131,10 +134,10 @@ class ProjectRoiImportView(ProjectWriteMixin, View):
     the CSRF check reads it, so it runs here, after the handler, rather than in the middleware."""
 
     http_method_names = ["post"]
-    refusal = services.roi.NOT_YOUR_PROJECT
+    refusal = NOT_YOUR_PROJECT
 
     def post(self, request, *args, **kwargs):
-        request.upload_handlers.insert(0, roi_import.SizeLimitedUploadHandler(request))
+        request.upload_handlers.insert(0, importer.SizeLimitedUploadHandler(request))
         return csrf_protect(self.upload)(request, *args, **kwargs)
 
     def upload(self, request, *args, **kwargs):
@@ -143,11 +146,11 @@ class ProjectRoiImportView(ProjectWriteMixin, View):
         if getattr(request, "roi_upload_too_large", False):
             form.is_valid()
             form.errors.pop("file", None)
-            form.add_error("file", roi_import.FILE_TOO_LARGE.format(limit=roi_import.max_bytes()))
+            form.add_error("file", importer.FILE_TOO_LARGE.format(limit=importer.max_bytes()))
         elif form.is_valid():
             try:
-                rows = roi_import.read_upload(form.cleaned_data["file"])
-                result = services.roi_entries_import(project_or_none=self.project, rows=rows, by=request.user)
+                rows = importer.read_upload(form.cleaned_data["file"])
+                result = roi_import_service.roi_entries_import(project_or_none=self.project, rows=rows, by=request.user)
             except RoiFileError as exc:
                 form.add_error("file", exc.message)
             except RoiImportError as exc:
@@ -176,10 +179,10 @@ class ProjectRoiTemplateView(ProjectMixin, View):
     def get(self, request, *args, fmt: str, **kwargs):
         project = self.get_project()
         if fmt == "xlsx":
-            body = roi_import.template_xlsx(project.slug)
+            body = importer.template_xlsx(project.slug)
             content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         else:
-            body, content_type = roi_import.template_csv(project.slug), "text/csv; charset=utf-8"
+            body, content_type = importer.template_csv(project.slug), "text/csv; charset=utf-8"
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="keel-roi-template-{project.slug}.{fmt}"'
         return response
@@ -189,12 +192,12 @@ class ProjectRoiDeleteView(ProjectWriteMixin, View):
     """Delete one ledger entry (logged by mistake)."""
 
     http_method_names = ["post"]
-    refusal = services.roi.NOT_YOUR_PROJECT
+    refusal = NOT_YOUR_PROJECT
 
     def post(self, request, *args, pk: int, **kwargs):
         entry = get_object_or_404(self.project.roi_entries, pk=pk)
         try:
-            services.roi_entry_delete(by=request.user, entry=entry)
+            roi_services.roi_entry_delete(by=request.user, entry=entry)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
@@ -216,33 +219,10 @@ class RoiQuickLogView(RoleRequiredMixin, TemplateView):
             values = form.service_values()
             project = values.pop("project")
             try:
-                services.roi_entry_log(by=request.user, project=project, **values)
+                roi_services.roi_entry_log(by=request.user, project=project, **values)
             except (ValidationError, DomainError) as exc:
                 apply_service_errors(form, exc)
             else:
                 messages.success(request, f"Logged {values['amount']} for {project.name}, {values['month']:%Y-%m}.")
                 return redirect("home")
         return self.render_to_response(self.get_context_data(roi_quick_log_form=form))
-
-
-def roi_home_context(*, user) -> dict:
-    """What templates/projects/partials/_roi_quick_log.html needs: the user's team projects with this
-    month's ROI status, and the quick-log form (only for projects they may log)."""
-    month = this_month()
-    projects = list(roi_month_status_for_user(user=user, month=month))
-    return {
-        "roi_month": month,
-        "roi_projects": projects,
-        "roi_quick_log_form": RoiQuickLogForm(user=user, projects=projects),
-        "roi_reporting_currency": services.reporting_currency(),
-    }
-
-
-__all__ = [
-    "ProjectRoiDeleteView",
-    "ProjectRoiImportView",
-    "ProjectRoiTemplateView",
-    "ProjectRoiView",
-    "RoiQuickLogView",
-    "roi_home_context",
-]

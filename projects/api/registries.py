@@ -1,95 +1,37 @@
-"""Input and output shapes of the projects API. No logic: services do the writes, selectors the reads."""
+"""API of registries, registered models, versions and deployments: shapes and viewsets."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core import roles
+from core.roles import Role, is_admin
 
 from ..models import (
-    INITIAL_STAGES,
-    AIProject,
     DeploymentObservation,
     ModelVersion,
     RegisteredModel,
     Registry,
-    Stage,
     SyncStatus,
-    Team,
 )
-from ..selectors import projects_for_user, registry_data_age, registry_is_stale, teams_for_user
-
-User = get_user_model()
-
-
-class VisibleTeamField(serializers.SlugRelatedField):
-    """A team by slug, among the teams the caller may see: another team's slug reads as unknown (no oracle)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="slug", **kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None:
-            return Team.objects.all()
-        return teams_for_user(user=request.user)
-
-
-class UserRefField(serializers.SlugRelatedField):
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs)
-
-
-class TeamSerializer(serializers.ModelSerializer):
-    lead = UserRefField(required=False, allow_null=True)
-    members = UserRefField(many=True, required=False)
-    project_count = serializers.IntegerField(read_only=True)
-
-    class Meta:
-        model = Team
-        fields = ["id", "name", "slug", "description", "lead", "members", "project_count", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
-        extra_kwargs = {"slug": {"required": False}}
-
-
-class ProjectSerializer(serializers.ModelSerializer):
-    """Output and update shape; `stage` is read-only here and moves through the transition action."""
-
-    team = VisibleTeamField(queryset=Team.objects.all())
-    owner = UserRefField()
-    executive_sponsor = UserRefField(required=False, allow_null=True)
-    allowed_next_stages = serializers.ListField(child=serializers.CharField(), read_only=True)
-    url = serializers.HyperlinkedIdentityField(view_name="project-detail", lookup_field="slug")
-
-    class Meta:
-        model = AIProject
-        fields = [
-            "id", "url", "slug", "name", "purpose", "team", "owner", "executive_sponsor", "stage",
-            "allowed_next_stages", "stage_changed_at", "health", "risk_tier", "currency", "expected_investment",
-            "expected_annual_value", "start_month", "horizon_months", "created_at", "updated_at",
-        ]  # fmt: skip
-        # risk_tier is set by governance's tier assessment (/api/v1/risk-assessments/); "" = not assessed yet.
-        read_only_fields = ["id", "slug", "stage", "stage_changed_at", "risk_tier", "created_at", "updated_at"]
-
-
-class ProjectCreateSerializer(ProjectSerializer):
-    """Create shape: the slug may be chosen, and the project may start at idea, design or development."""
-
-    slug = serializers.SlugField(max_length=120, required=False)
-    stage = serializers.ChoiceField(choices=[(s, Stage(s).label) for s in INITIAL_STAGES], default=Stage.IDEA)
-
-    class Meta(ProjectSerializer.Meta):
-        read_only_fields = ["id", "stage_changed_at", "created_at", "updated_at"]
-
-
-class StageTransitionSerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=Stage.choices)
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-# --- registries, registered models, versions, deployments ----------------------------------------
+from ..permissions import can_change_project
+from ..registries import services
+from ..registries.filters import DeploymentFilterSet, ModelVersionFilterSet, RegisteredModelFilterSet, RegistryFilterSet
+from ..registries.selectors import (
+    deployment_intervals_for_user,
+    model_versions_for_user,
+    registered_models_for_user,
+    registries_for_user,
+    registry_data_age,
+    registry_is_stale,
+)
+from .inventory import VisibleProjectField
 
 
 class RegistrySerializer(serializers.ModelSerializer):
@@ -125,18 +67,6 @@ class RegistrySerializer(serializers.ModelSerializer):
 
 class SyncQueuedSerializer(serializers.Serializer):
     queued = serializers.BooleanField()
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class VisibleProjectField(serializers.SlugRelatedField):
-    """A project slug the caller may see; any other slug reads as unknown, so nothing leaks."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="slug", **kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        return projects_for_user(user=request.user) if request else AIProject.objects.none()
 
 
 class RegisteredModelSerializer(serializers.ModelSerializer):
@@ -215,3 +145,99 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "version_id", "observed_from", "observed_until",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+ALL_ROLES = roles.ALL_ROLES
+
+
+class RegistryViewSet(viewsets.ModelViewSet):
+    """Registry connections and their health. Everyone with a role reads them; admins change them.
+
+    A registry that has brought in models cannot be deleted (its deployment history would go with
+    it): the delete answers 400 and says to disable it instead.
+    """
+
+    serializer_class = RegistrySerializer
+    filterset_class = RegistryFilterSet
+    read_roles = ALL_ROLES
+    write_roles = (Role.ADMIN,)
+    sync_roles = (Role.ADMIN,)
+
+    def get_queryset(self):
+        return registries_for_user(user=self.request.user)
+
+    def can_write_object(self, user, obj):
+        return is_admin(user)
+
+    def perform_create(self, serializer):
+        registry = services.registry_create(by=self.request.user, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=registry.pk)  # with its (empty) health
+
+    def perform_update(self, serializer):
+        services.registry_update(by=self.request.user, registry=serializer.instance, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        services.registry_delete(by=self.request.user, registry=instance)
+
+    @extend_schema(request=None, responses={202: SyncQueuedSerializer, 400: OpenApiResponse(description="Disabled")})
+    @action(detail=True, methods=["post"])
+    def sync(self, request, pk=None):
+        """Ask a worker to sync this registry now; the registry's health shows the outcome."""
+        registry = self.get_object()
+        services.registry_sync_request(by=request.user, registry=registry)
+        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Models found in the registries. PATCH changes only the project link (a hand link beats the tag)."""
+
+    serializer_class = RegisteredModelSerializer
+    filterset_class = RegisteredModelFilterSet
+    read_roles = ALL_ROLES
+    write_roles = (Role.TEAM_LEAD, Role.ADMIN)
+
+    def get_queryset(self):
+        return registered_models_for_user(user=self.request.user)
+
+    def can_write_object(self, user, obj):
+        # The target project is checked by the service; here, the project the model is linked to now.
+        return obj.project is None or can_change_project(user, obj.project)
+
+    @extend_schema(request=RegisteredModelLinkSerializer, responses=RegisteredModelSerializer)
+    def partial_update(self, request, pk=None):
+        """Link the model to a project (its slug) or unlink it (null)."""
+        model = self.get_object()
+        link = RegisteredModelLinkSerializer(data=request.data, context=self.get_serializer_context())
+        link.is_valid(raise_exception=True)
+        services.registered_model_link(by=request.user, model=model, project=link.validated_data["project"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=model.pk)).data)
+
+
+class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Model versions as the registries last described them; deleted ones only with ?deleted=true."""
+
+    filterset_class = ModelVersionFilterSet
+    read_roles = ALL_ROLES
+    write_roles = ()
+
+    def get_queryset(self):
+        holding = DeploymentObservation.objects.filter(observed_until__isnull=True).order_by("signal", "name")
+        return model_versions_for_user(user=self.request.user).prefetch_related(
+            Prefetch("deployments", queryset=holding, to_attr="holding_now")
+        )
+
+    def get_serializer_class(self):
+        return ModelVersionDetailSerializer if self.action == "retrieve" else ModelVersionSerializer
+
+
+class DeploymentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """What held each alias, stage or approval status at `?at=<ISO 8601 date-time>` (absent: now)."""
+
+    serializer_class = DeploymentSerializer
+    filterset_class = DeploymentFilterSet
+    read_roles = ALL_ROLES
+    write_roles = ()
+
+    def get_queryset(self):
+        return deployment_intervals_for_user(user=self.request.user)

@@ -1,0 +1,135 @@
+"""Reads of registry connections, their models, versions and deployments, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+
+from core.queries import count_subquery
+from core.roles import Role, has_role, reads_everything, user_roles
+
+from ..models import (
+    DeploymentObservation,
+    ModelVersion,
+    RegisteredModel,
+    Registry,
+    SyncRun,
+    SyncStatus,
+)
+from ..permissions import user_team_ids
+
+
+def registries_with_health() -> QuerySet[Registry]:
+    """Each registry with its last attempt, last success, latest run and live counts, one query in all.
+
+    Correlated subqueries rather than joins: a join of sync runs with models would multiply the
+    rows of a registry with a long history by its model count.
+    """
+    runs = SyncRun.objects.filter(registry=OuterRef("pk")).order_by("-started_at", "-id")
+    successes = runs.filter(status=SyncStatus.SUCCEEDED).order_by("-finished_at", "-id")
+    live_models = count_subquery(RegisteredModel.objects.filter(registry=OuterRef("pk"), deleted_at__isnull=True))
+    live_versions = count_subquery(
+        ModelVersion.objects.filter(registered_model__registry=OuterRef("pk"), deleted_at__isnull=True)
+    )
+    return Registry.objects.annotate(
+        last_attempt_at=Subquery(runs.values("started_at")[:1]),
+        last_success_at=Subquery(successes.values("finished_at")[:1]),
+        latest_status=Subquery(runs.values("status")[:1]),
+        latest_error=Subquery(runs.values("error")[:1]),
+        model_count=Coalesce(Subquery(live_models), 0),
+        version_count=Coalesce(Subquery(live_versions), 0),
+    ).order_by("name")
+
+
+def registry_data_age(registry: Registry, *, now) -> int | None:
+    """Seconds since the registry's last successful sync (None if it never succeeded)."""
+    last = getattr(registry, "last_success_at", None)
+    return None if last is None else max(0, int((now - last).total_seconds()))
+
+
+def registry_is_stale(registry: Registry, *, now) -> bool:
+    """Never synced, or older than two sync intervals: what the dashboard says may be out of date."""
+    age = registry_data_age(registry, now=now)
+    return age is None or age > 2 * registry.sync_interval_seconds
+
+
+def registries_for_user(*, user) -> QuerySet[Registry]:
+    """Everyone with a role may see the registries and their health (team leads link models from them)."""
+    if not user_roles(user):
+        return Registry.objects.none()
+    return registries_with_health()
+
+
+def registries_due(*, now) -> list[int]:
+    """Enabled registries whose sync interval has passed since their last attempt (or never synced)."""
+    due = []
+    for registry_id, interval, last in (
+        Registry.objects.filter(enabled=True)
+        .annotate(last=Max("sync_runs__started_at"))
+        .values_list("pk", "sync_interval_seconds", "last")
+    ):
+        if last is None or (now - last).total_seconds() >= interval:
+            due.append(registry_id)
+    return due
+
+
+def _model_scope(user, via: str = "") -> Q:
+    """Which registered models a user may see, as a condition on `<via>` (a path to RegisteredModel).
+
+    Readers of everything see every model; team leads their teams' models and the unlinked ones
+    (which they may link to their projects); anyone else none.
+    """
+    if reads_everything(user):
+        return Q()
+    if has_role(user, Role.TEAM_LEAD):
+        return Q(**{f"{via}project__team_id__in": user_team_ids(user)}) | Q(**{f"{via}project__isnull": True})
+    return Q(pk__in=[])
+
+
+def registered_models_for_user(*, user) -> QuerySet[RegisteredModel]:
+    return RegisteredModel.objects.select_related("registry", "project").filter(_model_scope(user))
+
+
+def linkable_models_for_user(*, user) -> QuerySet[RegisteredModel]:
+    """Models a user may link by hand: visible, not linked to a project, still in the registry."""
+    return (
+        registered_models_for_user(user=user)
+        .filter(project__isnull=True, deleted_at__isnull=True)
+        .order_by("registry__name", "name")
+    )
+
+
+def model_versions_for_user(*, user) -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.select_related("registered_model__registry", "registered_model__project").filter(
+        _model_scope(user, via="registered_model__")
+    )
+
+
+def held_at(at) -> Q:
+    """Deployment intervals that contain the moment `at` (from inclusive, until exclusive)."""
+    return Q(observed_from__lte=at) & (Q(observed_until__isnull=True) | Q(observed_until__gt=at))
+
+
+def deployment_intervals_for_user(*, user) -> QuerySet[DeploymentObservation]:
+    """Every interval (past and open) of the models the user may see, grouped by model and signal."""
+    return (
+        DeploymentObservation.objects.select_related(
+            "version", "registered_model__registry", "registered_model__project"
+        )
+        .filter(_model_scope(user, via="registered_model__"))
+        .order_by("registered_model__registry__name", "registered_model__name", "signal", "name", "id")
+    )
+
+
+def deployments_for_user(*, user, at=None) -> QuerySet[DeploymentObservation]:
+    """What held each alias/stage/approval at `at` (default: now, i.e. the open intervals)."""
+    qs = deployment_intervals_for_user(user=user)
+    if at is None:
+        return qs.filter(observed_until__isnull=True)
+    return qs.filter(held_at(at))

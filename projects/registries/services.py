@@ -1,0 +1,157 @@
+"""Writes on registry connections and registry models: create, change, delete a connection, ask for a
+sync, link a model to a project by hand, write a tag back. Each is one transaction with its audit event."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from core import audit
+from core.errors import DomainError, PermissionDeniedError
+from core.queue import enqueue_on_commit
+from core.roles import is_admin
+
+from ..models import (
+    AIProject,
+    LinkSource,
+    ModelVersion,
+    RegisteredModel,
+    Registry,
+    RegistryKind,
+)
+from ..permissions import can_change_project
+from .connect import adapter_for
+
+REGISTRY_FIELDS = (
+    "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled", "sync_interval_seconds",
+    "write_back_signoff",
+)  # fmt: skip
+ADMIN_ONLY = "Only admins can create or change registry connections."
+NOT_YOUR_PROJECT = "You can only link models to projects of a team you lead or belong to."
+MLFLOW_NEEDS_URL = "An MLflow registry needs its tracking URL."
+
+
+def _check_registry(registry: Registry) -> None:
+    registry.full_clean()
+    if registry.kind == RegistryKind.MLFLOW and not registry.base_url:
+        raise ValidationError({"base_url": [MLFLOW_NEEDS_URL]})
+
+
+@transaction.atomic
+def registry_create(*, by, **fields) -> Registry:
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    registry = Registry(**fields)
+    _check_registry(registry)
+    registry.save()
+    audit.record(actor=by, action="registry.created", obj=registry, after=audit.snapshot(registry, REGISTRY_FIELDS))
+    return registry
+
+
+@transaction.atomic
+def registry_update(*, by, registry: Registry, **fields) -> Registry:
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    before = audit.snapshot(registry, REGISTRY_FIELDS)
+    for name, value in fields.items():
+        if name not in REGISTRY_FIELDS:
+            raise ValidationError({name: ["This field cannot be changed."]})
+        setattr(registry, name, value)
+    _check_registry(registry)
+    old, new = audit.changes(before, audit.snapshot(registry, REGISTRY_FIELDS))
+    if new:
+        registry.save()
+        audit.record(actor=by, action="registry.updated", obj=registry, before=old, after=new)
+    return registry
+
+
+WRITE_BACK_UNSUPPORTED = "Writing tags back is supported for MLflow registries only, not {kind}."
+
+
+@transaction.atomic
+def model_version_tag_write(*, by, version: ModelVersion, key: str, value: str, adapter=None) -> None:
+    """Set a tag on the registry's copy of a model version (e.g. keel.signoff=approved), audited.
+
+    The HTTP call happens inside the transaction so that the audit row exists only if the registry
+    accepted the tag; the next sync brings the tag back into Keel's copy like any other.
+    """
+    version = ModelVersion.objects.select_related("registered_model__registry").get(pk=version.pk)
+    registry = version.registered_model.registry
+    if registry.kind != RegistryKind.MLFLOW:
+        raise DomainError(WRITE_BACK_UNSUPPORTED.format(kind=registry.get_kind_display()))
+    adapter = adapter or adapter_for(registry)
+    adapter.set_version_tag(version.registered_model.name, version.version, key, value)
+    audit.record(
+        actor=by,
+        action="model_version.tag_written",
+        obj=version,
+        after={"registry": registry.name, "model": version.registered_model.name, "version": version.version,
+               "key": key, "value": value},
+    )  # fmt: skip
+
+
+def registry_sync_enqueue(*, registry: Registry) -> None:
+    """Ask a worker to sync this registry now, once the caller's transaction has committed."""
+    enqueue_on_commit("projects.tasks.sync_registry", registry.pk)
+
+
+@transaction.atomic
+def registered_model_link(*, by, model: RegisteredModel, project: AIProject | None) -> RegisteredModel:
+    """Link a registry model to a project by hand (or unlink with project=None); a hand link wins over tags."""
+    model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+    if by is not None:
+        for target in (project, model.project):
+            if target is not None and not can_change_project(by, target):
+                raise PermissionDeniedError(NOT_YOUR_PROJECT, field="project")
+    before = {"project": model.project_id, "link_source": model.link_source}
+    model.project = project
+    model.link_source = LinkSource.MANUAL if project else LinkSource.NONE
+    if before == {"project": model.project_id, "link_source": model.link_source}:
+        return model
+    model.save(update_fields=["project", "link_source"])
+    audit.record(
+        actor=by,
+        action="registered_model.linked" if project else "registered_model.unlinked",
+        obj=model,
+        before=before,
+        after={"project": model.project_id, "link_source": model.link_source},
+    )
+    return model
+
+
+REGISTRY_IN_USE = (
+    "Registry {name} holds {count} model(s) and their deployment history, which a delete would erase; "
+    "disable it instead (enabled: false)."
+)
+REGISTRY_DISABLED = "Registry {name} is disabled; enable it before asking for a sync."
+
+
+@transaction.atomic
+def registry_delete(*, by, registry: Registry) -> None:
+    """Delete a registry connection that never brought in a model (e.g. a mistyped one).
+
+    Once models were synced the registry carries deployment history that governance relies on, so
+    the delete is refused and the admin is told to disable the connection instead.
+    """
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    registry = Registry.objects.select_for_update().get(pk=registry.pk)
+    count = registry.models.count()
+    if count:
+        raise DomainError(REGISTRY_IN_USE.format(name=registry.name, count=count), code="registry_in_use")
+    before = audit.snapshot(registry, REGISTRY_FIELDS)
+    pk = registry.pk
+    registry.delete()
+    audit.record(actor=by, action="registry.deleted", object_type="projects.registry", object_id=str(pk), before=before)
+
+
+@transaction.atomic
+def registry_sync_request(*, by, registry: Registry) -> None:
+    """An admin's "sync now": recorded in the audit trail, then enqueued once the request commits."""
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    if not registry.enabled:
+        raise DomainError(REGISTRY_DISABLED.format(name=registry.name), code="registry_disabled")
+    audit.record(actor=by, action="registry.sync_requested", obj=registry, after={"name": registry.name})
+    registry_sync_enqueue(registry=registry)

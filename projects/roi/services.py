@@ -1,0 +1,270 @@
+"""The only code that writes the ROI ledger and the FX rates. Each function is one transaction with its
+audit events. Amounts are converted into the reporting currency when they are written, with the FX
+rate of their currency and month; an amount whose rate is missing is refused, never guessed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from core import audit
+from core.errors import DomainError, PermissionDeniedError
+from core.roles import is_admin
+
+from ..models import AIProject, FxRate, ROIEntry
+from ..permissions import can_change_project
+from .figures import month_start, to_reporting
+
+ROI_FIELDS = (
+    "project", "month", "kind", "category", "basis", "amount", "currency", "amount_reporting",
+    "evidence_url", "note", "logged_by",
+)  # fmt: skip
+ROI_EDITABLE = ("month", "kind", "category", "basis", "amount", "currency", "evidence_url", "note")
+FX_FIELDS = ("currency", "month", "rate", "updated_by")
+NOT_YOUR_PROJECT = "Only the lead of the project's team or an admin can log or change its ROI entries."
+ROI_WRITERS_ONLY = "Only team leads and admins can log ROI entries."
+FX_ADMIN_ONLY = "Only admins can set FX rates."
+NO_FX_RATE = (
+    "There is no FX rate for {currency} in {month}, so the amount cannot be converted into {reporting}."
+    " An admin must set the {currency} rate for {month} first."
+)
+FX_FOR_REPORTING = "{currency} is the reporting currency: 1 {currency} is always 1 {currency}, it needs no rate."
+FX_RATE_IN_USE = (
+    "{count} ROI entr(y/ies) in {currency} for {month} use this rate; set a new rate instead of deleting it."
+)
+DUPLICATE_KEY = "{project} already has an entry for {month}, {basis} {kind}, {category}; change that entry instead."
+
+
+def reporting_currency() -> str:
+    return settings.KEEL_REPORTING_CURRENCY
+
+
+def can_log_roi(user, project: AIProject) -> bool:
+    """Team leads of the project's team and admins; risk officers and executives only read."""
+    return can_change_project(user, project)
+
+
+def _check_writer(by, project: AIProject) -> None:
+    if by is not None and not can_log_roi(by, project):
+        raise PermissionDeniedError(NOT_YOUR_PROJECT)
+
+
+def _rates_for(pairs: Iterable[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], Decimal]:
+    """FX rates for (currency, month) pairs, in one query; the reporting currency is 1."""
+    wanted = {(c, m) for c, m in pairs if c != reporting_currency()}
+    if not wanted:
+        return {}
+    rows = FxRate.objects.filter(currency__in={c for c, _ in wanted}, month__in={m for _, m in wanted}).values_list(
+        "currency", "month", "rate"
+    )
+    return {(c, m): r for c, m, r in rows if (c, m) in wanted}
+
+
+def convert(*, amount: Decimal, currency: str, month: dt.date, rates: Mapping | None = None) -> Decimal:
+    """The amount in the reporting currency, with the rate of (currency, month). Refuses a missing rate."""
+    if currency == reporting_currency():
+        return Decimal(amount).quantize(Decimal("0.01"))
+    month = month_start(month)
+    if rates is None:
+        rates = _rates_for([(currency, month)])
+    rate = rates.get((currency, month))
+    if rate is None:
+        raise ValidationError({"currency": [no_rate_message(currency, month)]})
+    return to_reporting(amount, rate)
+
+
+def no_rate_message(currency: str, month: dt.date) -> str:
+    return NO_FX_RATE.format(currency=currency, month=f"{month:%Y-%m}", reporting=reporting_currency())
+
+
+def _duplicate_message(project: AIProject, entry: ROIEntry) -> str:
+    return DUPLICATE_KEY.format(
+        project=project.name, basis=entry.basis, kind=entry.kind, category=entry.category, month=f"{entry.month:%Y-%m}"
+    )
+
+
+def _key_taken(entry: ROIEntry) -> bool:
+    return (
+        ROIEntry.objects.filter(
+            project_id=entry.project_id, month=entry.month, kind=entry.kind, category=entry.category, basis=entry.basis
+        )
+        .exclude(pk=entry.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def roi_entry_create(
+    *,
+    by,
+    project: AIProject,
+    month: dt.date,
+    kind: str,
+    category: str,
+    basis: str,
+    amount: Decimal,
+    currency: str = "",
+    evidence_url: str = "",
+    note: str = "",
+    logged_by=None,
+) -> ROIEntry:
+    """Log one amount. `currency` defaults to the project's business-case currency; `by=None` is the
+    system (seeding), which then names the person in `logged_by`."""
+    project = AIProject.objects.select_for_update().get(pk=project.pk)  # one writer per project key at a time
+    _check_writer(by, project)
+    entry = ROIEntry(
+        project=project,
+        month=month_start(month) if month else month,
+        kind=kind,
+        category=category,
+        basis=basis,
+        amount=amount,
+        currency=(currency or project.currency).upper(),
+        evidence_url=evidence_url,
+        note=note,
+        logged_by=by if by is not None else logged_by,
+    )
+    entry.amount_reporting = Decimal("0")
+    entry.full_clean(validate_unique=False, validate_constraints=False)
+    if _key_taken(entry):
+        raise ValidationError({"__all__": [_duplicate_message(project, entry)]})
+    entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)
+    entry.save()
+    audit.record(actor=by, action="roi_entry.created", obj=entry, after=audit.snapshot(entry, ROI_FIELDS))
+    return entry
+
+
+@transaction.atomic
+def roi_entry_update(*, by, entry: ROIEntry, **fields) -> ROIEntry:
+    """Change an entry's editable fields; its reporting amount is re-converted at the current rate."""
+    project = AIProject.objects.select_for_update().get(pk=entry.project_id)
+    entry = ROIEntry.objects.select_for_update().get(pk=entry.pk)
+    _check_writer(by, project)
+    unknown = set(fields) - set(ROI_EDITABLE)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    before = audit.snapshot(entry, ROI_FIELDS)
+    for name, value in fields.items():
+        if name == "month" and value:
+            value = month_start(value)
+        if name == "currency" and value:
+            value = value.upper()
+        setattr(entry, name, value)
+    entry.full_clean(validate_unique=False, validate_constraints=False)
+    if _key_taken(entry):
+        raise ValidationError({"__all__": [_duplicate_message(project, entry)]})
+    entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)
+    if by is not None:
+        entry.logged_by = by  # the person answerable for the figure as it now stands
+    old, new = audit.changes(before, audit.snapshot(entry, ROI_FIELDS))
+    if not (set(new) - {"logged_by"}):
+        return ROIEntry.objects.get(pk=entry.pk)  # nothing changed: no write, no audit event
+    entry.save()
+    audit.record(actor=by, action="roi_entry.updated", obj=entry, before=old, after=new)
+    return entry
+
+
+@transaction.atomic
+def roi_entry_delete(*, by, entry: ROIEntry) -> None:
+    project = AIProject.objects.select_for_update().get(pk=entry.project_id)
+    entry = ROIEntry.objects.select_for_update().get(pk=entry.pk)
+    _check_writer(by, project)
+    before = audit.snapshot(entry, ROI_FIELDS)
+    pk = entry.pk
+    entry.delete()
+    audit.record(
+        actor=by, action="roi_entry.deleted", object_type="projects.roientry", object_id=str(pk), before=before
+    )
+
+
+@transaction.atomic
+def roi_entry_log(
+    *, by, project: AIProject, month: dt.date, kind: str, category: str, basis: str, **values
+) -> ROIEntry:
+    """The log form's write: set the amount of one (project, month, kind, category, basis) key, creating
+    the entry or changing the one already there (logging a figure again corrects it)."""
+    project = AIProject.objects.select_for_update().get(pk=project.pk)
+    values["currency"] = values.get("currency") or project.currency
+    existing = ROIEntry.objects.filter(
+        project=project, month=month_start(month), kind=kind, category=category, basis=basis
+    ).first()
+    if existing is None:
+        return roi_entry_create(
+            by=by, project=project, month=month, kind=kind, category=category, basis=basis, **values
+        )
+    return roi_entry_update(by=by, entry=existing, **values)
+
+
+@transaction.atomic
+def fx_rate_set(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
+    """Set (create or change) the rate of one currency for one month, and re-convert every ROI entry in
+    that currency and month, so reporting amounts always follow the rate table. Admins only."""
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(FX_ADMIN_ONLY)
+    currency = (currency or "").strip().upper()
+    if currency == reporting_currency():
+        raise ValidationError({"currency": [FX_FOR_REPORTING.format(currency=currency)]})
+    month = month_start(month) if isinstance(month, dt.date) else month
+    fx = FxRate.objects.select_for_update().filter(currency=currency, month=month).first()
+    created = fx is None
+    if created:
+        fx = FxRate(currency=currency, month=month)
+    before = {} if created else audit.snapshot(fx, FX_FIELDS)
+    fx.rate = rate
+    fx.updated_by = by
+    fx.updated_at = timezone.now()
+    fx.full_clean(validate_unique=False)
+    after = audit.snapshot(fx, FX_FIELDS)
+    old, new = audit.changes(before, after)
+    if not created and not (set(new) - {"updated_by"}):
+        return fx  # same rate: no write, no audit event
+    fx.save()
+    audit.record(
+        actor=by, action="fx_rate.created" if created else "fx_rate.updated", obj=fx,
+        before=None if created else old, after=after if created else new,
+    )  # fmt: skip
+    _reconvert(by=by, currency=currency, month=month, rate=Decimal(after["rate"]))
+    return fx
+
+
+def _reconvert(*, by, currency: str, month: dt.date, rate: Decimal) -> int:
+    trail, changed = [], []
+    for entry in ROIEntry.objects.select_for_update().filter(currency=currency, month=month).order_by("pk"):
+        value = to_reporting(entry.amount, rate)
+        if value != entry.amount_reporting:
+            trail.append(
+                audit.entry(
+                    actor=by,
+                    action="roi_entry.reconverted",
+                    obj=entry,
+                    before={"amount_reporting": audit.json_value(entry.amount_reporting)},
+                    after={"amount_reporting": audit.json_value(value), "rate": str(rate)},
+                )
+            )
+            entry.amount_reporting = value
+            changed.append(entry)
+    if changed:
+        ROIEntry.objects.bulk_update(changed, ["amount_reporting", "updated_at"], batch_size=500)
+        audit.record_many(trail)
+    return len(changed)
+
+
+@transaction.atomic
+def fx_rate_delete(*, by, fx: FxRate) -> None:
+    """Delete a rate no entry uses (a mistyped currency or month). Admins only."""
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(FX_ADMIN_ONLY)
+    fx = FxRate.objects.select_for_update().get(pk=fx.pk)
+    count = ROIEntry.objects.filter(currency=fx.currency, month=fx.month).count()
+    if count:
+        raise DomainError(FX_RATE_IN_USE.format(count=count, currency=fx.currency, month=f"{fx.month:%Y-%m}"))
+    before = audit.snapshot(fx, FX_FIELDS)
+    pk = fx.pk
+    fx.delete()
+    audit.record(actor=by, action="fx_rate.deleted", object_type="projects.fxrate", object_id=str(pk), before=before)
