@@ -683,8 +683,11 @@ def test_exports_neutralise_spreadsheet_formulas(client, risk_officer, fmt):
     project = AIProjectFactory(name='=HYPERLINK("http://evil.example")')
     RiskFactory(project=project, title="=1+1", likelihood=2, impact=2)
     RiskFactory(project=project, title="@SUM(A1)\x07", likelihood=1, impact=1)
+    # A control character in front once hid the "=" from the check, then the XLSX writer dropped it.
+    RiskFactory(project=project, title='\x01=HYPERLINK("http://evil.example")', likelihood=1, impact=2)
     client.force_login(risk_officer)
     response = client.get(f"/governance/risks/?export={fmt}")
     rows = csv_rows(response) if fmt == "csv" else xlsx_rows(response)
-    assert [r["title"] for r in rows] == (["'=1+1", "'@SUM(A1)\x07"] if fmt == "csv" else ["'=1+1", "'@SUM(A1)"])
+    # Both formats hold the same text: control characters removed, then formulas neutralised.
+    assert sorted(r["title"] for r in rows) == sorted(["'=1+1", "'@SUM(A1)", '\'=HYPERLINK("http://evil.example")'])
     assert {r["project"] for r in rows} == {'\'=HYPERLINK("http://evil.example")'}
