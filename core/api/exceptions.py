@@ -40,9 +40,11 @@ def error_body(*, detail: str, code: str, fields: dict[str, list[str]] | None = 
 def _validation_body(errors) -> dict:
     """A serializer's or a model's field errors as the error body, with a summary naming the fields."""
     if isinstance(errors, dict):
-        fields = {name: messages if isinstance(messages, list) else [messages] for name, messages in errors.items()}
+        # A nested serializer's errors stay a dict (field → messages), like the client's nested input.
+        fields = {name: m if isinstance(m, list | dict) else [m] for name, m in errors.items()}
         names = [_field_key(name) for name in fields]
-        firsts = [m for messages in fields.values() for m in messages[:1] if isinstance(m, str)]
+        firsts = [m for messages in fields.values() if isinstance(messages, list) for m in messages[:1]]
+        firsts = [m for m in firsts if isinstance(m, str)]
         if names == [api_settings.NON_FIELD_ERRORS_KEY] and firsts:
             detail = str(firsts[0])
         else:
