@@ -13,7 +13,9 @@ import's `rows`). The shape is published as the `Error` component of the OpenAPI
 from __future__ import annotations
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -69,6 +71,10 @@ def exception_handler(exc, context):
         response = drf_exception_handler(exc, context)
         response.data = _validation_body(exc.detail)
         return response
+    if isinstance(exc, Http404):  # Django's own 404 and 403 get the code DRF's would have
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
