@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Publishes the `Error` component (core.api.exceptions) and each operation's 400/401/403/404 answers.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema.add_error_responses"],
     # Two choice sets share the field name "stage" (every stage, and the stages a project may start at):
     # naming the full set StageEnum leaves the other as ProjectCreateStageEnum, without a collision warning.
     "ENUM_NAME_OVERRIDES": {

@@ -108,7 +108,11 @@ def test_a_team_lead_cannot_filter_findings_by_another_teams_project(client, tea
     client.force_login(team_lead)
     response = client.get("/api/v1/findings/", {"project": "churn-model"})
     assert response.status_code == 400
-    assert response.json() == {"project": ["Select a valid choice. That choice is not one of the available choices."]}
+    assert response.json() == {
+        "detail": "Invalid input: project.",
+        "code": "invalid",
+        "project": ["Select a valid choice. That choice is not one of the available choices."],
+    }
     page = client.get("/governance/findings/", {"project": "churn-model"})
     assert list(page.context["findings"]) == []
     assert "Churn" not in page.content.decode()
@@ -151,7 +155,7 @@ def test_a_finding_can_be_assigned_only_to_an_active_user_with_a_role(
     events = AuditEvent.objects.count()
     response = client.post(f"/api/v1/findings/{finding.pk}/assign/", {"assignee": assignee}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {"assignee": [message]}
+    assert response.json() == {"detail": "Invalid input: assignee.", "code": "invalid", "assignee": [message]}
     assert Finding.objects.get(pk=finding.pk).assignee == finding.assignee
     assert AuditEvent.objects.count() == events
 
@@ -184,7 +188,11 @@ def test_a_resolution_must_say_something(client, risk_officer, findings):
     finding = findings["theirs_high"]
     response = client.post(f"/api/v1/findings/{finding.pk}/resolve/", {"resolution": ""}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {"resolution": ["This field may not be blank."]}
+    assert response.json() == {
+        "detail": "Invalid input: resolution.",
+        "code": "invalid",
+        "resolution": ["This field may not be blank."],
+    }
     assert Finding.objects.get(pk=finding.pk).is_open
 
 

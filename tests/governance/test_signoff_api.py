@@ -201,7 +201,10 @@ def test_a_rejection_without_a_comment_is_a_400_and_changes_nothing(client, team
 
     response = post(client, risk_officer, f"{URL}{request.pk}/reject/", {})
 
-    assert (response.status_code, response.json()) == (400, {"comment": [signoff.COMMENT_NEEDED]})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Invalid input: comment.", "code": "invalid", "comment": [signoff.COMMENT_NEEDED]},
+    )
     assert SignOffDecision.objects.count() == 0
     assert AuditEvent.objects.count() == events
 
