@@ -8,7 +8,6 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from mlflow import MlflowClient
 
 from governance import tasks
 from governance.audit import verify_chain
@@ -16,6 +15,7 @@ from governance.models import AuditEvent, Finding, FindingKind
 from governance.signoff import services as signoff
 from projects import services
 from projects.models import ModelVersion, RegistryKind
+from tests.integration.registry_servers import mlflow_client
 from tests.signoff_factories import approved_request, assess
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 @pytest.fixture
 def client(mlflow_server):
-    return MlflowClient(mlflow_server.url)
+    return mlflow_client(mlflow_server.url)
 
 
 def make_registry(mlflow_server, *, write_back: bool):
