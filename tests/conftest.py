@@ -25,6 +25,19 @@ def need_service(available: bool, what: str) -> None:
     pytest.skip(f"{what} not available (set CI=true to make this a failure)")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Database-specific tests, by marker, before any fixture touches the database.
+
+    `sqlite_only` tests skip on PostgreSQL (CI runs them in a second, SQLite pass: `make test-sqlite`);
+    `postgres_only` tests need PostgreSQL the way other tests need a service (need_service).
+    """
+    if item.get_closest_marker("sqlite_only") and connection.vendor != "sqlite":
+        pytest.skip("the SQLite variant; CI runs it in its SQLite pass (make test-sqlite)")
+    if item.get_closest_marker("postgres_only"):
+        need_service(connection.vendor == "postgresql", "PostgreSQL")
+
+
 # Transactional tests end with a flush (DELETE on SQLite, TRUNCATE on PostgreSQL), which the audit
 # table's append-only triggers refuse. `audit_triggers_lifted_for_flush` lifts them just before that
 # flush (its teardown runs before pytest-django's, which flushes); the flush then sends post_migrate

@@ -14,22 +14,15 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from governance.audit import verify_chain
 from governance.models import AuditEvent
 from projects import services
 from projects.models import ROIEntry
 from projects.roi_import import ImportRow
-from tests.conftest import need_service
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 THREADS = 4
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    need_service(connection.vendor == "postgresql", "PostgreSQL")
 
 
 def all_at_once(fn, n: int = THREADS) -> list:
