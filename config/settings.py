@@ -365,8 +365,8 @@ KEEL_SYNC_RETRY_BACKOFF_MAX = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF_MAX", defa
 KEEL_REGISTRY_ENV_PREFIXES = env.list("KEEL_REGISTRY_ENV_PREFIXES", default=["KEEL_REGISTRY_", "MLFLOW_", "AWS_"])
 
 # --- Sign-off and the deployment gate ---------------------------------------------------------------
-# The gate signs its answers with an Ed25519 key from the
-# environment (PEM, or the base64 of the 32-byte seed); the embedded demo makes one under var/.
+# The gate signs its answers with an Ed25519 key from the environment (PEM, or the base64 of the
+# 32-byte seed); the embedded demo makes one under var/.
 KEEL_GATE_SIGNING_KEY = os.environ.get("KEEL_GATE_SIGNING_KEY", "")
 KEEL_GATE_SIGNING_KEY_FILE = env.str("KEEL_GATE_SIGNING_KEY_FILE", default=str(VAR_DIR / "gate-signing-key.pem"))
 KEEL_GATE_TOKEN_TTL_SECONDS = env.int("KEEL_GATE_TOKEN_TTL_SECONDS", default=900)
