@@ -4,8 +4,6 @@ risks, filtered by one FilterSet, and triaged (assigned, resolved) only by risk 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.findings import services as finding_services
@@ -13,6 +11,7 @@ from governance.findings.services import FINDING_ALREADY_RESOLVED, FINDINGS_RISK
 from governance.models import AuditEvent, Finding
 from governance.risks import services
 from tests.factories import AIProjectFactory, UserFactory, make_user
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.risk_factories import overdue_risk
 
 JSON = {"content_type": "application/json"}
@@ -320,11 +319,11 @@ def add_findings(n: int, team) -> None:
     services.risk_reviews_mark_overdue()
 
 
-def count_queries(client, url: str) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as ctx:
+def count_queries(client, url: str) -> tuple[QueryCount, object]:
+    with capture_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
-    return len(ctx.captured_queries), response
+    return captured.count, response
 
 
 # Session, user, roles; a team lead's scope costs two more (the teams they lead and belong to).
@@ -354,7 +353,7 @@ def test_finding_lists_cost_the_same_queries_for_one_or_fifty_findings(
     add_findings(LARGE - SMALL, team)
     large, response = count_queries(client, url)
     assert rows_of(response) == LARGE
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=url)
 
 
 def test_page_links_each_finding_to_its_risk(client, executive, findings):

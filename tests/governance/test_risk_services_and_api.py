@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.api.risks import RISK_NOT_DELETED
@@ -22,6 +20,7 @@ from governance.risks.services import (
     SAME_RISK_STATUS,
 )
 from tests.factories import AIProjectFactory, UserFactory
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.risk_factories import MitigationFactory, RiskFactory, on_day
 
 JSON = {"content_type": "application/json"}
@@ -636,12 +635,12 @@ def add_risks(n: int, project) -> None:
         MitigationFactory(risk=risk, owner=UserFactory())
 
 
-def queries_for(client, url: str, expect_rows: int) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def queries_for(client, url: str, expect_rows: int) -> QueryCount:
+    with capture_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
     assert len(response.json()["results"]) == expect_rows
-    return len(ctx.captured_queries)
+    return captured.count
 
 
 # Session, user, roles, COUNT, risks (with project, team, owner, acceptor), mitigations (with owners).
@@ -658,7 +657,7 @@ def test_risk_api_list_costs_the_same_queries_for_one_or_fifty_risks(
     small = queries_for(client, "/api/v1/risks/", SMALL)
     add_risks(LARGE - SMALL, AIProjectFactory(team=project.team))
     large = queries_for(client, "/api/v1/risks/", LARGE)
-    assert (small, large) == (RISK_LIST_BUDGET + extra, RISK_LIST_BUDGET + extra)
+    assert_queries(small, large, equal=RISK_LIST_BUDGET + extra, what="/api/v1/risks/")
 
 
 def test_mitigation_api_list_costs_the_same_queries_for_one_or_fifty_risks(client, executive, project):
@@ -668,7 +667,7 @@ def test_mitigation_api_list_costs_the_same_queries_for_one_or_fifty_risks(clien
     add_risks(LARGE - SMALL, project)
     large = queries_for(client, "/api/v1/mitigations/?page_size=200", 2 * LARGE)
     # Session, user, roles, COUNT, mitigations (with risk, project, owner).
-    assert (small, large) == (5, 5)
+    assert_queries(small, large, equal=5, what="/api/v1/mitigations/")
 
 
 def test_changing_the_scores_of_an_accepted_risk_withdraws_the_acceptance(team_lead, project):

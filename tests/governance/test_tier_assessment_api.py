@@ -6,8 +6,6 @@ Each write is checked in the response, the database and the audit trail; each re
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from core.roles import Role
 from governance.models import AuditEvent, RiskTierAssessment
@@ -16,6 +14,7 @@ from governance.risks.tiering import QUESTIONS
 from projects.models import AIProject
 from tests.api_errors import field_errors
 from tests.factories import AIProjectFactory, UserFactory
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 
 URL = "/api/v1/risk-assessments/"
 CV_SCREENING = {"D1": "4a", "D3": "yes"}  # regulation.md §13 example 1: high via Annex III 4(a)
@@ -351,12 +350,12 @@ def add_assessments(n: int, team, lead) -> None:
         assess(AIProjectFactory(team=team, owner=lead), assessor(), CHATBOT)
 
 
-def list_queries(client, expect_rows: int, params=None) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def list_queries(client, expect_rows: int, params=None) -> QueryCount:
+    with capture_queries() as captured:
         response = client.get(URL, params or {})
     assert response.status_code == 200
     assert len(response.json()["results"]) == expect_rows
-    return len(ctx.captured_queries)
+    return captured.count
 
 
 # session, user, roles, COUNT, the rows (project, team and assessor joined, is_current a subquery);
@@ -384,4 +383,4 @@ def test_the_assessment_list_costs_the_same_queries_for_one_or_fifty(
     else:
         add_assessments(LARGE - SMALL, team, team_lead)
     large = list_queries(client, LARGE, params)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=f"{URL} {params or ''}")
