@@ -22,6 +22,7 @@ run: install
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	KEEL_EMBEDDED=true $(PY) manage.py makemigrations --check --dry-run
 	KEEL_EMBEDDED=true $(PY) -m pytest $(PYTEST_ARGS)
 
