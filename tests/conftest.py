@@ -65,7 +65,7 @@ def audit_triggers_lifted_for_flush(request):
     # Requesting transactional_db (the test already uses it) makes this fixture's teardown run first.
     request.getfixturevalue("transactional_db")
     yield
-    from governance import db_triggers
+    from governance.audit import triggers as db_triggers
 
     db_triggers.uninstall(connection)
     _LIFTED_FOR_FLUSH.add(connection.alias)
