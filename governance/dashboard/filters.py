@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 
+from core.forms import checkboxes
 from projects.inventory.filters import visible_teams
 from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject, RiskTier, Stage
-
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
 
 
 class PortfolioFilterSet(django_filters.FilterSet):
@@ -21,9 +19,9 @@ class PortfolioFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=visible_teams, to_field_name="slug", label="Team", empty_label="All teams"
     )
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=_CHECKS)
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=checkboxes())
     tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=_CHECKS
+        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=checkboxes()
     )
 
     class Meta:
