@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import QuerySet
 
 from core.forms import checkboxes
 from projects.inventory.filters import visible_teams
@@ -42,10 +41,3 @@ def is_filtered(filterset: PortfolioFilterSet) -> bool:
     if not filterset.is_valid():
         return True
     return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters)
-
-
-def dashboard_projects(filterset: PortfolioFilterSet) -> QuerySet[AIProject]:
-    """The visible projects the filters pick; a filter that cannot be applied picks none (never all)."""
-    if not filterset.is_bound:
-        return filterset.queryset
-    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
