@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import PermissionDeniedError, TransitionError
+from core.services import model_update
 from projects.models import AIProject
 
 from ..findings.services import finding_close, finding_open
@@ -245,16 +246,9 @@ def mitigation_update(*, by, mitigation: Mitigation, **fields) -> Mitigation:
     mitigation = Mitigation.objects.select_for_update().select_related("risk__project").get(pk=mitigation.pk)
     if by is not None and not can_edit_risks(by, mitigation.risk.project):
         raise PermissionDeniedError(NOT_YOUR_PROJECT)
-    before = audit.snapshot(mitigation, MITIGATION_FIELDS)
-    for name, value in fields.items():
-        if name not in MITIGATION_FIELDS:
-            raise ValidationError({name: ["This field cannot be changed here."]})
-        setattr(mitigation, name, value)
-    mitigation.full_clean()
-    old, new = audit.changes(before, audit.snapshot(mitigation, MITIGATION_FIELDS))
-    if new:
-        mitigation.save()
-        audit.record(actor=by, action="mitigation.updated", obj=mitigation, before=old, after=new)
+    mitigation, _ = model_update(
+        instance=mitigation, fields=MITIGATION_FIELDS, data=fields, by=by, action="mitigation.updated"
+    )
     return mitigation
 
 
