@@ -163,6 +163,14 @@ class RiskPortfolioView(RoleRequiredMixin, FilteredListMixin, TemplateView):
         return ctx
 
 
+def project_in_scope(user, slug: str) -> AIProject:
+    """The project a governance tab is about; one the user may not see is a 404, as if it did not exist."""
+    try:
+        return projects_for_user(user=user).get(slug=slug)
+    except AIProject.DoesNotExist:
+        raise Http404("No such project, or you may not see it.") from None
+
+
 class ProjectMixin(RoleRequiredMixin):
     """Role first (anonymous → login, no role → 403), then scope (404), then, for writes, the object rule."""
 
@@ -171,10 +179,7 @@ class ProjectMixin(RoleRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         if has_role(request.user, *self.allowed_roles):
-            try:
-                self.project = projects_for_user(user=request.user).get(slug=kwargs["slug"])
-            except AIProject.DoesNotExist:
-                raise Http404("No such project, or you may not see it.") from None
+            self.project = project_in_scope(request.user, kwargs["slug"])
             if self.writes and not can_edit_risks(request.user, self.project):
                 raise PermissionDenied(NOT_YOUR_REGISTER)
         return super().dispatch(request, *args, **kwargs)
