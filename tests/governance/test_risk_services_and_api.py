@@ -688,7 +688,12 @@ def test_changing_the_scores_of_an_accepted_risk_withdraws_the_acceptance(team_l
     )  # fmt: skip
     event = AuditEvent.objects.order_by("-seq").first()
     assert (event.action, event.before["status"], event.after["status"]) == ("risk.updated", "accepted", "open")
-    assert event.after["acceptance_withdrawn"] == governance_services.ACCEPTANCE_LAPSED
+    # The one event says what the withdrawal changed, field by field (core.services.model_update).
+    assert (event.before["accepted_by"], event.after["accepted_by"]) == (team_lead.pk, None)
+    assert (event.before["acceptance_justification"], event.after["acceptance_justification"]) == (
+        "Low after fixes", "",
+    )  # fmt: skip
+    assert event.after["residual_level"] == "critical"
 
 
 def test_editing_the_description_of_an_accepted_risk_keeps_the_acceptance(risk_officer, project):
