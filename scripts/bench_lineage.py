@@ -28,23 +28,27 @@ the report, reusing the database it leaves. Run it with `make bench`, or
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import os
-import platform
 import random
-import signal
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from benchkit import BENCH_DIR, BudgetExceeded, on_alarm, percentile, setup_database
-from django.conf import settings
+from benchkit import (
+    BENCH_DIR,
+    drop_database,
+    machine_facts,
+    now_iso,
+    percentile,
+    run,
+    setup_database,
+    start_budget,
+    stop_budget,
+    write_report,
+)
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 from django.test import Client
 
 from core.roles import Role
@@ -271,10 +275,7 @@ def run_sections(events: list, user, args, receivers: list) -> dict:
 
 def main() -> int:
     args = parse_args()
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(args.budget)
-    t0 = time.perf_counter()
+    t0 = start_budget(args.budget)
     db_created = False
     receivers = list(lineage_changed.receivers)
     try:
@@ -295,8 +296,8 @@ def main() -> int:
             "dataset_pool": len(LAYERS) * args.datasets_per_layer, "layers": list(LAYERS),
         }  # fmt: skip
         report = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "when": now_iso(),
+            "machine": machine_facts(),
             "database": {"vendor": vendor, "name": str(db_name)},
             "workload": workload,
             **sections,
@@ -304,16 +305,15 @@ def main() -> int:
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
         output = args.output or BENCH_DIR / f"lineage_ingest_{vendor}.json"
-        output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        write_report(report, output)
         print_table(report)
         print(f"\nJSON: {output}")
         return 0
     finally:
-        signal.alarm(0)
+        stop_budget()
         _set_receivers(receivers)
         if db_created and not args.keep_db:
-            with contextlib.suppress(Exception):
-                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+            drop_database()
 
 
 def print_table(r: dict) -> None:
@@ -335,8 +335,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BudgetExceeded as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(2)
+    run(main)
