@@ -26,19 +26,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchkit import (
-    BENCH_DIR,
-    QueryCounter,
-    drop_database,
-    machine_facts,
-    now_iso,
-    percentile,
-    run,
-    setup_database,
-    start_budget,
-    stop_budget,
-    write_report,
-)
+import benchkit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -88,7 +76,7 @@ def add_governance(prefix: str, owner) -> dict[str, int]:
 def measure(client: Client, path: str, requests: int) -> dict:
     for _ in range(2):  # warm-up: connection, template and plan caches
         client.get(path)
-    counter = QueryCounter()
+    counter = benchkit.QueryCounter()
     with connection.execute_wrapper(counter):
         response = client.get(path)
     if response.status_code != 200:
@@ -105,7 +93,7 @@ def measure(client: Client, path: str, requests: int) -> dict:
         "queries": counter.count,
         "bytes": len(response.content),
         "median_ms": round(statistics.median(times) * 1000, 1),
-        "p95_ms": round(percentile(times, 95) * 1000, 1),
+        "p95_ms": round(benchkit.percentile(times, 95) * 1000, 1),
         "min_ms": round(min(times) * 1000, 1),
         "max_ms": round(max(times) * 1000, 1),
         "requests": requests,
@@ -119,7 +107,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page and scale")
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "dashboard.json")
+    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "dashboard.json")
     args = parser.parse_args()
     if args.scales != sorted(args.scales):
         parser.error("--scales must be ascending (each scale adds to the one before)")
@@ -164,10 +152,10 @@ def measure_scale(client: Client, *, n: int, scale: int, seeded: int, risk_owner
 def main() -> int:
     args = parse_args()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    t0 = start_budget(args.budget)
+    t0 = benchkit.start_budget(args.budget)
     db_created = False
     try:
-        vendor, db_name = setup_database("dashboard")
+        vendor, db_name = benchkit.setup_database("dashboard")
         db_created = True
         print(f"Keel DB: {vendor} {db_name}", flush=True)
         client, risk_owner = signed_in_executive()
@@ -176,8 +164,8 @@ def main() -> int:
             results.append(measure_scale(client, n=n, scale=scale, seeded=seeded, risk_owner=risk_owner, args=args))
             seeded = scale
         report = {
-            "when": now_iso(),
-            "machine": machine_facts(),
+            "when": benchkit.now_iso(),
+            "machine": benchkit.machine_facts(),
             "database": {"vendor": vendor, "name": str(db_name)},
             "months": args.months,
             "results": results,
@@ -186,14 +174,12 @@ def main() -> int:
             },
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
-        write_report(report, args.output)
-        print_table(report)
-        print(f"\nJSON: {args.output}")
+        benchkit.publish(report, args.output, print_table)
         return 0
     finally:
-        stop_budget()
+        benchkit.stop_budget()
         if db_created and not args.keep_db:
-            drop_database()
+            benchkit.drop_database()
 
 
 def print_table(r: dict) -> None:
@@ -214,4 +200,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    benchkit.run(main)

@@ -35,18 +35,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchkit import (
-    BENCH_DIR,
-    drop_database,
-    machine_facts,
-    now_iso,
-    percentile,
-    run,
-    setup_database,
-    start_budget,
-    stop_budget,
-    write_report,
-)
+import benchkit
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -184,7 +173,7 @@ def summary(times: list[float], started: float, ended: float) -> dict:
         "events_per_second": round(len(times) / seconds, 1) if seconds else None,
         "ms_per_event": {
             "median": round(statistics.median(times) * 1000, 2),
-            "p95": round(percentile(times, 95) * 1000, 2),
+            "p95": round(benchkit.percentile(times, 95) * 1000, 2),
             "max": round(max(times) * 1000, 2),
         },
     }
@@ -275,11 +264,11 @@ def run_sections(events: list, user, args, receivers: list) -> dict:
 
 def main() -> int:
     args = parse_args()
-    t0 = start_budget(args.budget)
+    t0 = benchkit.start_budget(args.budget)
     db_created = False
     receivers = list(lineage_changed.receivers)
     try:
-        vendor, db_name = setup_database("lineage")
+        vendor, db_name = benchkit.setup_database("lineage")
         db_created = True
         user = pipeline_user()
         jobs = max(1, args.events // max(1, args.runs_per_job))
@@ -296,24 +285,22 @@ def main() -> int:
             "dataset_pool": len(LAYERS) * args.datasets_per_layer, "layers": list(LAYERS),
         }  # fmt: skip
         report = {
-            "when": now_iso(),
-            "machine": machine_facts(),
+            "when": benchkit.now_iso(),
+            "machine": benchkit.machine_facts(),
             "database": {"vendor": vendor, "name": str(db_name)},
             "workload": workload,
             **sections,
             "graph_final": graph_counts(),
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
-        output = args.output or BENCH_DIR / f"lineage_ingest_{vendor}.json"
-        write_report(report, output)
-        print_table(report)
-        print(f"\nJSON: {output}")
+        output = args.output or benchkit.BENCH_DIR / f"lineage_ingest_{vendor}.json"
+        benchkit.publish(report, output, print_table)
         return 0
     finally:
-        stop_budget()
+        benchkit.stop_budget()
         _set_receivers(receivers)
         if db_created and not args.keep_db:
-            drop_database()
+            benchkit.drop_database()
 
 
 def print_table(r: dict) -> None:
@@ -335,4 +322,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    benchkit.run(main)

@@ -25,20 +25,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import benchkit
 import requests
-from benchkit import (
-    BENCH_DIR,
-    QueryCounter,
-    drop_database,
-    machine_facts,
-    median,
-    now_iso,
-    run,
-    setup_database,
-    start_budget,
-    stop_budget,
-    write_report,
-)
 from django.contrib.auth import get_user_model
 from django.db import connection
 
@@ -165,7 +153,7 @@ class TimedAdapter:
 
 def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
     adapter = TimedAdapter(adapter_for(registry))
-    counter = QueryCounter()
+    counter = benchkit.QueryCounter()
     events_before = AuditEvent.objects.count()
     profiler = None
     if profile_to is not None:
@@ -224,7 +212,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--budget", type=int, default=300, help="seconds before the run gives up")
     parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "registry_sync.json")
+    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "registry_sync.json")
     return parser.parse_args()
 
 
@@ -250,7 +238,7 @@ def measure_full_syncs(url: str, args):
         if registry is not None:
             registry.delete()
         registry = registry_services.registry_create(by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=url)
-        profile = BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
+        profile = benchkit.BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
         result = timed_sync(registry, profile)
         if result["created"] != args.models + args.models * args.versions:
             raise RuntimeError(f"full sync created {result['created']} rows")
@@ -273,12 +261,12 @@ def build_report(*, m: dict, registry, t0: float) -> dict:
     """The JSON report from the measurements `m` (server, fill, fetch, full, resync, chain)."""
     stored = ModelVersion.objects.filter(registered_model__registry=registry).count()
     linked = RegisteredModel.objects.filter(registry=registry, project__isnull=False).count()
-    fetch_med = median(m["fetch_times"])
+    fetch_med = benchkit.median(m["fetch_times"])
     full, resync = m["full"], m["resync"]
-    full_med = median([r["seconds"] for r in full])
+    full_med = benchkit.median([r["seconds"] for r in full])
     return {
-        "when": now_iso(),
-        "machine": machine_facts(),
+        "when": benchkit.now_iso(),
+        "machine": benchkit.machine_facts(),
         "database": {"vendor": m["vendor"], "name": str(m["db_name"])},
         "mlflow": {"version": _mlflow_version(), "server_start_seconds": round(m["started_s"], 2), "fill": m["fill"]},
         "data": {"versions": m["versions"], "models": m["models"], "pages": m["pages"], "stored_versions": stored},
@@ -286,14 +274,14 @@ def build_report(*, m: dict, registry, t0: float) -> dict:
         "full_sync": {
             "median_seconds": full_med,
             "first_run_seconds": full[0]["seconds"],
-            "median_fetch_seconds": median([r["fetch_seconds"] for r in full]),
-            "median_store_seconds": median([r["store_seconds"] for r in full]),
+            "median_fetch_seconds": benchkit.median([r["fetch_seconds"] for r in full]),
+            "median_store_seconds": benchkit.median([r["store_seconds"] for r in full]),
             "runs": full,
         },
         "ratio_full_sync_to_bare_fetch": full_med / fetch_med,
         "no_change_resync": {
-            "median_seconds": median([r["seconds"] for r in resync]),
-            "median_store_seconds": median([r["store_seconds"] for r in resync]),
+            "median_seconds": benchkit.median([r["seconds"] for r in resync]),
+            "median_store_seconds": benchkit.median([r["store_seconds"] for r in resync]),
             "runs": resync,
         },
         "verify_chain": {"events": m["chain"].checked, "seconds": m["verify_seconds"]},
@@ -307,7 +295,7 @@ def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) ->
     a failure after it still drops the throwaway database)."""
     starter = threading.Thread(target=server.start, daemon=True)
     starter.start()
-    m["vendor"], m["db_name"] = vendor, db_name = setup_database("registry_sync")
+    m["vendor"], m["db_name"] = vendor, db_name = benchkit.setup_database("registry_sync")
     m["slugs"] = seed_projects()
     starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
     if server.proc is None or server.proc.poll() is not None:
@@ -319,7 +307,7 @@ def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) ->
 
 def main() -> int:
     args = parse_args()
-    t0 = start_budget(args.budget)
+    t0 = benchkit.start_budget(args.budget)
     workdir = Path(tempfile.mkdtemp(prefix="keel-bench-mlflow-"))
     server = MlflowServer(workdir)
     m: dict = {}
@@ -336,16 +324,14 @@ def main() -> int:
         if not m["chain"].ok:
             raise RuntimeError(f"verify_chain failed: {m['chain']}")
         report = build_report(m=m, registry=registry, t0=t0)
-        write_report(report, args.output)
-        print_table(report)
-        print(f"\nJSON: {args.output}")
+        benchkit.publish(report, args.output, print_table)
         return 0
     finally:
-        stop_budget()
+        benchkit.stop_budget()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         if "vendor" in m and not args.keep_db:
-            drop_database()
+            benchkit.drop_database()
 
 
 def _mlflow_version() -> str:
@@ -385,4 +371,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    run(main)
+    benchkit.run(main)

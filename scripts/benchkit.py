@@ -110,6 +110,13 @@ def write_report(report: dict, output: Path) -> None:
     output.write_text(json.dumps(report, indent=2, default=str) + "\n")
 
 
+def publish(report: dict, output: Path, print_table: Callable[[dict], None]) -> None:
+    """Write the JSON report, then print the script's table of it and where the JSON went."""
+    write_report(report, output)
+    print_table(report)
+    print(f"\nJSON: {output}")
+
+
 def drop_database(name: str | None = None) -> None:
     """Drop the throwaway database (the one the connection points at when no name is given). Best
     effort: a failure here must not hide the benchmark's own result or error."""
