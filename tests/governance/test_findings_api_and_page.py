@@ -11,7 +11,7 @@ from governance.findings.services import FINDING_ALREADY_RESOLVED, FINDINGS_RISK
 from governance.models import AuditEvent, Finding
 from governance.risks import services
 from tests.factories import AIProjectFactory, UserFactory, make_user
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import assert_queries, get_counting_queries
 from tests.risk_factories import overdue_risk
 
 JSON = {"content_type": "application/json"}
@@ -319,13 +319,6 @@ def add_findings(n: int, team) -> None:
     services.risk_reviews_mark_overdue()
 
 
-def count_queries(client, url: str) -> tuple[QueryCount, object]:
-    with capture_queries() as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return captured.count, response
-
-
 # Session, user, roles; a team lead's scope costs two more (the teams they lead and belong to).
 # API: + COUNT, findings (with project, team, assignee).
 # Page: + project and assignee filter choices, COUNT, findings, open count; a risk officer's triage forms
@@ -348,10 +341,10 @@ def test_finding_lists_cost_the_same_queries_for_one_or_fifty_findings(
 ):
     client.force_login(request.getfixturevalue(user_fixture))
     add_findings(SMALL, team)
-    small, response = count_queries(client, url)
+    small, response = get_counting_queries(client, url)
     assert rows_of(response) == SMALL
     add_findings(LARGE - SMALL, team)
-    large, response = count_queries(client, url)
+    large, response = get_counting_queries(client, url)
     assert rows_of(response) == LARGE
     assert_queries(small, large, equal=budget, what=url)
 

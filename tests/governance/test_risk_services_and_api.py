@@ -20,7 +20,7 @@ from governance.risks.services import (
     SAME_RISK_STATUS,
 )
 from tests.factories import AIProjectFactory, UserFactory
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.risk_factories import MitigationFactory, RiskFactory, on_day
 
 JSON = {"content_type": "application/json"}
@@ -636,11 +636,9 @@ def add_risks(n: int, project) -> None:
 
 
 def queries_for(client, url: str, expect_rows: int) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(url)
-    assert response.status_code == 200
+    queries, response = get_counting_queries(client, url)
     assert len(response.json()["results"]) == expect_rows
-    return captured.count
+    return queries
 
 
 # Session, user, roles, COUNT, risks (with project, team, owner, acceptor), mitigations (with owners).

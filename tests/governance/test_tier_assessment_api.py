@@ -14,7 +14,7 @@ from governance.risks.tiering import QUESTIONS
 from projects.models import AIProject
 from tests.api_errors import field_errors
 from tests.factories import AIProjectFactory, UserFactory
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 
 URL = "/api/v1/risk-assessments/"
 CV_SCREENING = {"D1": "4a", "D3": "yes"}  # regulation.md §13 example 1: high via Annex III 4(a)
@@ -351,11 +351,9 @@ def add_assessments(n: int, team, lead) -> None:
 
 
 def list_queries(client, expect_rows: int, params=None) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(URL, params or {})
-    assert response.status_code == 200
+    queries, response = get_counting_queries(client, URL, params)
     assert len(response.json()["results"]) == expect_rows
-    return captured.count
+    return queries
 
 
 # session, user, roles, COUNT, the rows (project, team and assessor joined, is_current a subquery);
