@@ -22,6 +22,7 @@ from governance.models import AuditEvent, Finding, SignOffPolicy
 from governance.risks.services import risk_reviews_mark_overdue
 from governance.risks.tiering import QUESTIONS
 from projects.models import LinkSource
+from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.exports import csv_dicts
 from tests.factories import UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
@@ -693,11 +694,7 @@ def test_team_lead_cannot_filter_the_api_list_by_a_team_they_cannot_see(client, 
     client.force_login(team_lead)
     response = client.get("/api/v1/projects/", {"team": "marketing"})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: team.",
-        "code": "invalid",
-        "team": ["Select a valid choice. That choice is not one of the available choices."],
-    }
+    assert response.json() == invalid_input("team", NOT_A_CHOICE)
 
 
 # --- coverage: a new route or operation fails until it is classified ---------------------------------

@@ -12,6 +12,7 @@ from core.roles import Role
 from governance.models import AuditEvent, SignOffDecision, SignOffPolicy, SignOffRequest
 from governance.signoff import services as signoff
 from governance.signoff import tokens
+from tests.api_errors import invalid_input
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.registry_factories import T0, hold
@@ -202,7 +203,7 @@ def test_a_rejection_without_a_comment_is_a_400_and_changes_nothing(client, team
 
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "Invalid input: comment.", "code": "invalid", "comment": [signoff.COMMENT_NEEDED]},
+        invalid_input("comment", signoff.COMMENT_NEEDED),
     )
     assert SignOffDecision.objects.count() == 0
     assert AuditEvent.objects.count() == events

@@ -12,7 +12,7 @@ from governance.models import AuditEvent, RiskTierAssessment
 from governance.risks import assessments
 from governance.risks.tiering import QUESTIONS
 from projects.models import AIProject
-from tests.api_errors import field_errors
+from tests.api_errors import NOT_A_CHOICE, field_errors
 from tests.factories import AIProjectFactory, UserFactory
 from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 
@@ -202,7 +202,6 @@ def test_a_number_is_read_as_its_text(client, team_lead, project):
 
 
 NOT_A_DICT = 'Expected a dictionary of items but got type "list".'
-NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
 @pytest.mark.parametrize(
