@@ -21,18 +21,12 @@ Run it with `make bench`, or `.venv/bin/python scripts/bench_dashboard.py --help
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import json
-import os
-import platform
-import signal
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from benchkit import BENCH_DIR, BudgetExceeded, on_alarm, percentile, setup_database
+import benchkit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -79,22 +73,10 @@ def add_governance(prefix: str, owner) -> dict[str, int]:
     return {"risks": len(risks), "findings": len(findings)}
 
 
-class QueryCounter:
-    """Counts the queries of one request (a connection wrapper: survives the request's connection
-    handling, which a captured query log does not outside a test transaction)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def measure(client: Client, path: str, requests: int) -> dict:
     for _ in range(2):  # warm-up: connection, template and plan caches
         client.get(path)
-    counter = QueryCounter()
+    counter = benchkit.QueryCounter()
     with connection.execute_wrapper(counter):
         response = client.get(path)
     if response.status_code != 200:
@@ -111,69 +93,79 @@ def measure(client: Client, path: str, requests: int) -> dict:
         "queries": counter.count,
         "bytes": len(response.content),
         "median_ms": round(statistics.median(times) * 1000, 1),
-        "p95_ms": round(percentile(times, 95) * 1000, 1),
+        "p95_ms": round(benchkit.percentile(times, 95) * 1000, 1),
         "min_ms": round(min(times) * 1000, 1),
         "max_ms": round(max(times) * 1000, 1),
         "requests": requests,
     }
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[100, 5000], help="portfolio sizes, ascending")
     parser.add_argument("--months", type=int, default=36, help="months of ROI entries per project")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page and scale")
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "dashboard.json")
+    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "dashboard.json")
     args = parser.parse_args()
     if args.scales != sorted(args.scales):
         parser.error("--scales must be ascending (each scale adds to the one before)")
+    return args
 
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+
+def signed_in_executive() -> tuple[Client, object]:
+    """A test Client signed in as an executive (the dashboard's audience), and the owner of the seeded risks."""
+    User = get_user_model()
+    executive = User.objects.create_user("bench-exec")
+    executive.groups.add(Group.objects.get(name=Role.EXECUTIVE))
+    risk_owner = User.objects.create_user("bench-risk-owner")
+    client = Client()
+    client.force_login(executive)
+    return client, risk_owner
+
+
+def measure_scale(client: Client, *, n: int, scale: int, seeded: int, risk_owner, args) -> dict:
+    """Seed from `seeded` up to `scale` projects, then time every page at that size."""
+    started = time.perf_counter()
+    counts = seed_portfolio(scale=scale - seeded, months=args.months, prefix=f"s{n}")
+    governance = add_governance(f"s{n}", risk_owner)
+    seed_seconds = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")  # fresh statistics, as autovacuum would soon have them
+    data = {
+        "projects": AIProject.objects.count(),
+        "roi_entries": ROIEntry.objects.count(),
+        "risks": Risk.objects.count(),
+        "findings": Finding.objects.count(),
+    }
+    print(f"  seeded to {data['projects']} projects, {data['roi_entries']} ROI entries in "
+          f"{seed_seconds:.1f} s", flush=True)  # fmt: skip
+    pages = {name: measure(client, path, args.requests) for name, path in PAGES.items()}
+    for name, r in pages.items():
+        print(f"  {name}: median {r['median_ms']} ms, p95 {r['p95_ms']} ms, {r['queries']} queries", flush=True)
+    return {"scale": scale, "seed_seconds": round(seed_seconds, 1), "seeded": {**counts, **governance},
+            "data": data, "pages": pages}  # fmt: skip
+
+
+def main() -> int:
+    args = parse_args()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(args.budget)
-    t0 = time.perf_counter()
+    t0 = benchkit.start_budget(args.budget)
     db_created = False
     try:
-        vendor, db_name = setup_database("dashboard")
+        vendor, db_name = benchkit.setup_database("dashboard")
         db_created = True
         print(f"Keel DB: {vendor} {db_name}", flush=True)
-        User = get_user_model()
-        executive = User.objects.create_user("bench-exec")
-        executive.groups.add(Group.objects.get(name=Role.EXECUTIVE))
-        risk_owner = User.objects.create_user("bench-risk-owner")
-        client = Client()
-        client.force_login(executive)
-
+        client, risk_owner = signed_in_executive()
         results, seeded = [], 0
         for n, scale in enumerate(args.scales):
-            started = time.perf_counter()
-            counts = seed_portfolio(scale=scale - seeded, months=args.months, prefix=f"s{n}")
-            governance = add_governance(f"s{n}", risk_owner)
-            seed_seconds = time.perf_counter() - started
+            results.append(measure_scale(client, n=n, scale=scale, seeded=seeded, risk_owner=risk_owner, args=args))
             seeded = scale
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cur:
-                    cur.execute("ANALYZE")  # fresh statistics, as autovacuum would soon have them
-            data = {
-                "projects": AIProject.objects.count(),
-                "roi_entries": ROIEntry.objects.count(),
-                "risks": Risk.objects.count(),
-                "findings": Finding.objects.count(),
-            }
-            print(f"  seeded to {data['projects']} projects, {data['roi_entries']} ROI entries in "
-                  f"{seed_seconds:.1f} s", flush=True)  # fmt: skip
-            pages = {name: measure(client, path, args.requests) for name, path in PAGES.items()}
-            for name, r in pages.items():
-                print(f"  {name}: median {r['median_ms']} ms, p95 {r['p95_ms']} ms, {r['queries']} queries", flush=True)
-            results.append({"scale": scale, "seed_seconds": round(seed_seconds, 1), "seeded": {**counts, **governance},
-                            "data": data, "pages": pages})  # fmt: skip
-
         report = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "when": benchkit.now_iso(),
+            "machine": benchkit.machine_facts(),
             "database": {"vendor": vendor, "name": str(db_name)},
             "months": args.months,
             "results": results,
@@ -182,16 +174,12 @@ def main() -> int:
             },
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print_table(report)
-        print(f"\nJSON: {args.output}")
+        benchkit.publish(report, args.output, print_table)
         return 0
     finally:
-        signal.alarm(0)
+        benchkit.stop_budget()
         if db_created and not args.keep_db:
-            with contextlib.suppress(Exception):
-                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+            benchkit.drop_database()
 
 
 def print_table(r: dict) -> None:
@@ -212,8 +200,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BudgetExceeded as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(2)
+    benchkit.run(main)

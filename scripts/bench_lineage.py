@@ -28,23 +28,16 @@ the report, reusing the database it leaves. Run it with `make bench`, or
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import os
-import platform
 import random
-import signal
 import statistics
-import sys
 import time
 from pathlib import Path
 
-from benchkit import BENCH_DIR, BudgetExceeded, on_alarm, percentile, setup_database
-from django.conf import settings
+import benchkit
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import connection
 from django.test import Client
 
 from core.roles import Role
@@ -180,7 +173,7 @@ def summary(times: list[float], started: float, ended: float) -> dict:
         "events_per_second": round(len(times) / seconds, 1) if seconds else None,
         "ms_per_event": {
             "median": round(statistics.median(times) * 1000, 2),
-            "p95": round(percentile(times, 95) * 1000, 2),
+            "p95": round(benchkit.percentile(times, 95) * 1000, 2),
             "max": round(max(times) * 1000, 2),
         },
     }
@@ -271,14 +264,11 @@ def run_sections(events: list, user, args, receivers: list) -> dict:
 
 def main() -> int:
     args = parse_args()
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(args.budget)
-    t0 = time.perf_counter()
+    t0 = benchkit.start_budget(args.budget)
     db_created = False
     receivers = list(lineage_changed.receivers)
     try:
-        vendor, db_name = setup_database("lineage")
+        vendor, db_name = benchkit.setup_database("lineage")
         db_created = True
         user = pipeline_user()
         jobs = max(1, args.events // max(1, args.runs_per_job))
@@ -295,25 +285,22 @@ def main() -> int:
             "dataset_pool": len(LAYERS) * args.datasets_per_layer, "layers": list(LAYERS),
         }  # fmt: skip
         report = {
-            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "when": benchkit.now_iso(),
+            "machine": benchkit.machine_facts(),
             "database": {"vendor": vendor, "name": str(db_name)},
             "workload": workload,
             **sections,
             "graph_final": graph_counts(),
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
-        output = args.output or BENCH_DIR / f"lineage_ingest_{vendor}.json"
-        output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print_table(report)
-        print(f"\nJSON: {output}")
+        output = args.output or benchkit.BENCH_DIR / f"lineage_ingest_{vendor}.json"
+        benchkit.publish(report, output, print_table)
         return 0
     finally:
-        signal.alarm(0)
+        benchkit.stop_budget()
         _set_receivers(receivers)
         if db_created and not args.keep_db:
-            with contextlib.suppress(Exception):
-                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+            benchkit.drop_database()
 
 
 def print_table(r: dict) -> None:
@@ -335,8 +322,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BudgetExceeded as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(2)
+    benchkit.run(main)

@@ -24,14 +24,11 @@ Run it with `make bench`, or `.venv/bin/python scripts/bench_propagation.py --he
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import platform
-import signal
 import time
 from pathlib import Path
 
-from benchkit import BENCH_DIR, BudgetExceeded, on_alarm, setup_database
+import benchkit
 from django.db import connection
 
 from governance.compliance import services, taxonomy
@@ -150,12 +147,10 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=10)
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "propagation.json")
+    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "propagation.json")
     args = parser.parse_args()
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(args.budget)
-    vendor, name = setup_database("propagation")
+    benchkit.start_budget(args.budget)
+    vendor, name = benchkit.setup_database("propagation")
     report: dict = {"database": vendor, "python": platform.python_version(), "args": {
         k: v for k, v in vars(args).items() if k not in ("output", "keep_db")}}  # fmt: skip
     try:
@@ -196,14 +191,13 @@ def main() -> int:
         report["assert"] = {"seconds": round(assert_s, 3), "derived": root.derived.count()}
         retract_s, removed = timed(lambda: services.classification_retract(by=None, classification=root))
         report["retract"] = {"seconds": round(retract_s, 3), "removed": removed}
-    except BudgetExceeded as exc:
+    except benchkit.BudgetExceeded as exc:
         report["error"] = str(exc)
     finally:
-        signal.alarm(0)
+        benchkit.stop_budget()
         if not args.keep_db:
-            with contextlib.suppress(Exception):
-                connection.creation.destroy_test_db(name, verbosity=0)
-    args.output.write_text(json.dumps(report, indent=2))
+            benchkit.drop_database(name)
+    benchkit.write_report(report, args.output)
     g = report.get("graph", {})
     print(f"PII propagation ({vendor}): {g.get('datasets')} datasets, {g.get('fields')} fields, "
           f"{g.get('dataset_edges')} dataset edges, {g.get('column_edges')} column edges")  # fmt: skip
@@ -220,4 +214,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    benchkit.run(main)

@@ -6,8 +6,8 @@ One run, bounded (--budget, default 300 s):
      temporary directory, and fills it over raw REST (POST, a few threads): --models registered
      models x --versions versions, with tags, descriptions, two aliases per model and a legacy stage;
   2. meanwhile builds a throwaway Keel database: SQLite under var/bench/ by default; with
-     DATABASE_URL set, a separate database named <name>_bench on that server (created and dropped
-     here, never the configured database itself);
+     DATABASE_URL set, a separate database named <name>_bench_registry_sync on that server (created
+     and dropped here, never the configured database itself);
   3. times a bare paginated fetch of the same data over HTTP (requests, the adapter's page sizes),
      Keel's full sync into an empty database (fetch + store, split), and a no-change re-sync;
   4. prints a table, writes var/bench/registry_sync.json, stops the server and removes its files.
@@ -18,59 +18,31 @@ Run it with `make bench`, or `.venv/bin/python scripts/bench_registry_sync.py --
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
-import json
-import os
-import platform
 import shutil
-import signal
-import statistics
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = ROOT / "var" / "bench"
-sys.path.insert(0, str(ROOT))
-# Everything the settings module creates (SQLite file, broker folders) goes under var/bench, never var/.
-os.environ["KEEL_VAR_DIR"] = str(BENCH_DIR)
-os.environ.setdefault("KEEL_EMBEDDED", "true")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import benchkit
+import requests
+from django.contrib.auth import get_user_model
+from django.db import connection
 
-import django  # noqa: E402
-
-django.setup()
-
-import requests  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-
-from governance.audit.chain import verify_chain  # noqa: E402
-from governance.models import AuditEvent  # noqa: E402
-from projects.inventory import services as inventory_services  # noqa: E402
-from projects.models import ModelVersion, RegisteredModel, Registry, RegistryKind, SyncStatus  # noqa: E402
-from projects.registries import services as registry_services  # noqa: E402
-from projects.registries import sync as registry_sync_service  # noqa: E402
-from projects.registries.adapters import mlflow as mlflow_adapter  # noqa: E402
-from projects.registries.connect import adapter_for  # noqa: E402
-from tests.integration.registry_servers import MlflowServer  # noqa: E402
+from governance.audit.chain import verify_chain
+from governance.models import AuditEvent
+from projects.inventory import services as inventory_services
+from projects.models import ModelVersion, RegisteredModel, Registry, RegistryKind, SyncStatus
+from projects.registries import services as registry_services
+from projects.registries import sync as registry_sync_service
+from projects.registries.adapters import mlflow as mlflow_adapter
+from projects.registries.connect import adapter_for
+from tests.integration.registry_servers import MlflowServer
 
 API = "/api/2.0/mlflow"
 ALIASES = ("champion", "challenger")
 LINKED_PROJECTS = 10  # models 0..9 carry keel.project=<slug>, so linking is exercised too
-
-
-class BudgetExceeded(Exception):
-    pass
-
-
-def _on_alarm(signum, frame):
-    raise BudgetExceeded("the benchmark ran past its time budget")
 
 
 # --- filling MLflow over raw REST ----------------------------------------------------------------
@@ -164,15 +136,6 @@ def bare_fetch(url: str) -> tuple[int, int, int]:
 # --- Keel side ----------------------------------------------------------------------------------------
 
 
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 class TimedAdapter:
     """The registry's real adapter, with the fetch timed so the sync splits into fetch + store."""
 
@@ -190,7 +153,7 @@ class TimedAdapter:
 
 def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
     adapter = TimedAdapter(adapter_for(registry))
-    counter = QueryCounter()
+    counter = benchkit.QueryCounter()
     events_before = AuditEvent.objects.count()
     profiler = None
     if profile_to is not None:
@@ -224,20 +187,6 @@ def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
     }
 
 
-def setup_database() -> tuple[str, str]:
-    """Create the throwaway database and point the connection at it. Returns (vendor, name)."""
-    db = settings.DATABASES["default"]
-    test = db.setdefault("TEST", {})
-    if connection.vendor == "sqlite":
-        test["NAME"] = str(BENCH_DIR / "registry-sync.sqlite3")
-    else:
-        test["NAME"] = f"{db['NAME']}_bench"
-    if test["NAME"] == db["NAME"]:
-        raise SystemExit("refusing to benchmark in the configured database itself")
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return connection.vendor, name
-
-
 def seed_projects() -> list[str]:
     user = get_user_model().objects.create_user("bench-owner")
     team = inventory_services.team_create(by=None, name="Bench team", lead=user)
@@ -247,10 +196,6 @@ def seed_projects() -> list[str]:
         ).slug
         for i in range(LINKED_PROJECTS)
     ]
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -267,7 +212,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--budget", type=int, default=300, help="seconds before the run gives up")
     parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
-    parser.add_argument("--output", type=Path, default=BENCH_DIR / "registry_sync.json")
+    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "registry_sync.json")
     return parser.parse_args()
 
 
@@ -293,7 +238,7 @@ def measure_full_syncs(url: str, args):
         if registry is not None:
             registry.delete()
         registry = registry_services.registry_create(by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=url)
-        profile = BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
+        profile = benchkit.BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
         result = timed_sync(registry, profile)
         if result["created"] != args.models + args.models * args.versions:
             raise RuntimeError(f"full sync created {result['created']} rows")
@@ -316,12 +261,12 @@ def build_report(*, m: dict, registry, t0: float) -> dict:
     """The JSON report from the measurements `m` (server, fill, fetch, full, resync, chain)."""
     stored = ModelVersion.objects.filter(registered_model__registry=registry).count()
     linked = RegisteredModel.objects.filter(registry=registry, project__isnull=False).count()
-    fetch_med = median(m["fetch_times"])
+    fetch_med = benchkit.median(m["fetch_times"])
     full, resync = m["full"], m["resync"]
-    full_med = median([r["seconds"] for r in full])
+    full_med = benchkit.median([r["seconds"] for r in full])
     return {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "when": benchkit.now_iso(),
+        "machine": benchkit.machine_facts(),
         "database": {"vendor": m["vendor"], "name": str(m["db_name"])},
         "mlflow": {"version": _mlflow_version(), "server_start_seconds": round(m["started_s"], 2), "fill": m["fill"]},
         "data": {"versions": m["versions"], "models": m["models"], "pages": m["pages"], "stored_versions": stored},
@@ -329,14 +274,14 @@ def build_report(*, m: dict, registry, t0: float) -> dict:
         "full_sync": {
             "median_seconds": full_med,
             "first_run_seconds": full[0]["seconds"],
-            "median_fetch_seconds": median([r["fetch_seconds"] for r in full]),
-            "median_store_seconds": median([r["store_seconds"] for r in full]),
+            "median_fetch_seconds": benchkit.median([r["fetch_seconds"] for r in full]),
+            "median_store_seconds": benchkit.median([r["store_seconds"] for r in full]),
             "runs": full,
         },
         "ratio_full_sync_to_bare_fetch": full_med / fetch_med,
         "no_change_resync": {
-            "median_seconds": median([r["seconds"] for r in resync]),
-            "median_store_seconds": median([r["store_seconds"] for r in resync]),
+            "median_seconds": benchkit.median([r["seconds"] for r in resync]),
+            "median_store_seconds": benchkit.median([r["store_seconds"] for r in resync]),
             "runs": resync,
         },
         "verify_chain": {"events": m["chain"].checked, "seconds": m["verify_seconds"]},
@@ -350,7 +295,7 @@ def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) ->
     a failure after it still drops the throwaway database)."""
     starter = threading.Thread(target=server.start, daemon=True)
     starter.start()
-    m["vendor"], m["db_name"] = vendor, db_name = setup_database()
+    m["vendor"], m["db_name"] = vendor, db_name = benchkit.setup_database("registry_sync")
     m["slugs"] = seed_projects()
     starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
     if server.proc is None or server.proc.poll() is not None:
@@ -362,10 +307,7 @@ def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) ->
 
 def main() -> int:
     args = parse_args()
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(args.budget)
-    t0 = time.perf_counter()
+    t0 = benchkit.start_budget(args.budget)
     workdir = Path(tempfile.mkdtemp(prefix="keel-bench-mlflow-"))
     server = MlflowServer(workdir)
     m: dict = {}
@@ -382,18 +324,14 @@ def main() -> int:
         if not m["chain"].ok:
             raise RuntimeError(f"verify_chain failed: {m['chain']}")
         report = build_report(m=m, registry=registry, t0=t0)
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        print_table(report)
-        print(f"\nJSON: {args.output}")
+        benchkit.publish(report, args.output, print_table)
         return 0
     finally:
-        signal.alarm(0)
+        benchkit.stop_budget()
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         if "vendor" in m and not args.keep_db:
-            with contextlib.suppress(Exception):
-                connection.creation.destroy_test_db(settings.DATABASES["default"]["NAME"], verbosity=0)
+            benchkit.drop_database()
 
 
 def _mlflow_version() -> str:
@@ -433,8 +371,4 @@ def print_table(r: dict) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BudgetExceeded as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        sys.exit(2)
+    benchkit.run(main)

@@ -12,3 +12,11 @@ def field_errors(response) -> dict:
     assert isinstance(body.get("code"), str), body
     assert body["code"], body
     return {key: value for key, value in body.items() if key not in ("detail", "code")}
+
+
+NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
+
+
+def invalid_input(field: str, message: str) -> dict:
+    """The whole 400 body for one refused field: what every test of a single bad field compares with."""
+    return {"detail": f"Invalid input: {field}.", "code": "invalid", field: [message]}

@@ -64,3 +64,19 @@ def assert_queries(*counts: QueryCount, equal: int | None = None, at_most: int |
             for i, c in enumerate(counts, start=1)
         )
         raise AssertionError(f"{header}{'; '.join(problems)}\n{listings}")
+
+
+def get_counting_queries(client, url: str, params: dict | None = None) -> tuple[QueryCount, object]:
+    """GET `url` and return (the queries it ran, the response), a 200 required. A streamed body is read
+    inside the count (a CSV export queries while it streams) and kept in `response.body`."""
+    with capture_queries() as captured:
+        response = client.get(url, params or {})
+        if response.streaming:
+            response.body = b"".join(response.streaming_content)
+    assert response.status_code == 200, getattr(response, "content", b"")[:300]
+    return captured.count, response
+
+
+def csv_line_count(response) -> int:
+    """The data rows of a CSV answer read by get_counting_queries (the header line excluded)."""
+    return response.body.decode().count("\n") - 1

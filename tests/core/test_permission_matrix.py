@@ -9,9 +9,7 @@ operation missing from the table fails the coverage tests below.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -24,6 +22,8 @@ from governance.models import AuditEvent, Finding, SignOffPolicy
 from governance.risks.services import risk_reviews_mark_overdue
 from governance.risks.tiering import QUESTIONS
 from projects.models import LinkSource
+from tests.api_errors import NOT_A_CHOICE, invalid_input
+from tests.exports import csv_dicts
 from tests.factories import UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import MitigationFactory, RiskFactory, overdue_risk
@@ -483,12 +483,6 @@ def roi_rows(project, team_lead):
     return SimpleNamespace(entry=entry, fx=fx)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Users are made per test; the production hasher would spend most of the run hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def registry_rows(project, other_project):
     """A registry with a model linked to `project` by tag, one linked to `other_project`, one unlinked."""
@@ -680,7 +674,7 @@ def test_csv_export_holds_only_the_projects_the_user_may_see(
 ):
     client.force_login(request.getfixturevalue(user_fixture))
     response = client.get("/projects/?export=csv")
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = csv_dicts(response)
     assert [row["slug"] for row in rows] == slugs
 
 
@@ -700,11 +694,7 @@ def test_team_lead_cannot_filter_the_api_list_by_a_team_they_cannot_see(client, 
     client.force_login(team_lead)
     response = client.get("/api/v1/projects/", {"team": "marketing"})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: team.",
-        "code": "invalid",
-        "team": ["Select a valid choice. That choice is not one of the available choices."],
-    }
+    assert response.json() == invalid_input("team", NOT_A_CHOICE)
 
 
 # --- coverage: a new route or operation fails until it is classified ---------------------------------

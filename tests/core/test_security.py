@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import axes.handlers.proxy
 import pytest
@@ -21,9 +20,9 @@ from django.utils import timezone
 from drf_spectacular.drainage import GENERATOR_STATS
 
 from projects.models import AIProject
+from tests.commands import MANAGE_PY, manage_py
 from tests.factories import PASSWORD
 
-MANAGE_PY = Path(django_settings.BASE_DIR) / "manage.py"
 # Variables that would loosen the production defaults; none of them is set in production by default.
 LOOSENING_VARS = (
     "KEEL_EMBEDDED",
@@ -48,18 +47,6 @@ def production_env(**extra: str) -> dict[str, str]:
     env.update(DJANGO_DEBUG="false", DJANGO_ALLOWED_HOSTS="keel.example.org", KEEL_GATE_SIGNING_KEY=GATE_KEY)
     env.update(extra)
     return env
-
-
-def manage_py(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(MANAGE_PY), *args],
-        env=env,
-        cwd=MANAGE_PY.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # --- production settings -------------------------------------------------------------------------------

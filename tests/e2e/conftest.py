@@ -47,13 +47,23 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @pytest.fixture
-def lead_with_team(transactional_db):
-    """Lena, a team lead, and her team. Modules override this fixture with the data they need."""
+def role_groups(transactional_db):
+    """The role groups come from a data migration; an earlier transactional test's flush removes them."""
     for role in Role:
         Group.objects.get_or_create(name=role)
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
-    team = TeamFactory(name="Claims Automation", lead=lead)
-    return lead, team
+
+
+@pytest.fixture
+def lena(role_groups):
+    """Lena Lindqvist, the team lead most browser stories follow."""
+    return make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+
+
+@pytest.fixture
+def lead_with_team(lena):
+    """Lena and her team. Modules override this fixture with the data they need."""
+    team = TeamFactory(name="Claims Automation", lead=lena)
+    return lena, team
 
 
 @pytest.fixture

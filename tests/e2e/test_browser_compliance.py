@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
 from core.roles import Role
 from governance.compliance import services
-from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+from tests.e2e.browser import sign_in
+from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.pii_factories import dataset, fld, flow, model_dataset
 from tests.signoff_factories import assess
 
@@ -32,12 +32,10 @@ NODE_LABELS = """() => {
 
 
 @pytest.fixture
-def lead_with_team(transactional_db):
+def lead_with_team(lena):
     """Overrides the conftest fixture the browser starts after: a high-risk project whose churn
     model v3 is trained on staging data that copies the raw customers' email."""
-    for role in Role:
-        Group.objects.get_or_create(name=role)
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    lead = lena
     officer = make_user("rita", Role.RISK_OFFICER, first_name="Rita", last_name="Rossi")
     team = TeamFactory(name="Customer Analytics", lead=lead)
     project = AIProjectFactory(name="Churn prediction", team=team, owner=lead)
@@ -54,10 +52,7 @@ def test_risk_officer_opens_the_compliance_tab_and_sees_the_pii_path(page, lead_
     from playwright.sync_api import expect
 
     officer, _team, project = lead_with_team
-    page.goto("/login/")
-    page.get_by_label("Username").fill(officer.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, officer)
     expect(page).to_have_url(re.compile(r"/$"))
 
     page.goto(f"/projects/{project.slug}/")

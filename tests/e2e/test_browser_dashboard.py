@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
 from core.roles import Role
 from projects.models import RoiBasis, RoiCategory, RoiKind
 from projects.roi import services as roi_services
 from projects.roi.figures import add_months, month_start
-from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+from tests.e2e.browser import sign_in
+from tests.factories import AIProjectFactory, TeamFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,14 +35,12 @@ CHART_DATA = """(id) => {
 
 
 @pytest.fixture
-def lead_with_team(transactional_db):
+def lead_with_team(lena):
     """Overrides the conftest fixture the browser starts after. Lena's Claims project has a plan
     for this month but no actual yet; Marketing's project has an actual of 4,000 this month."""
     from django.utils import timezone
 
-    for role in Role:
-        Group.objects.get_or_create(name=role)
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    lead = lena
     team = TeamFactory(name="Claims Automation", lead=lead)
     project = AIProjectFactory(
         name="Claims fraud scoring", team=team, owner=lead,
@@ -60,13 +58,6 @@ def lead_with_team(transactional_db):
                                   amount=Decimal("4000"), logged_by=other_lead)  # fmt: skip
     executive = make_user("erin", Role.EXECUTIVE, first_name="Erin", last_name="Okafor")
     return lead, team, project, executive
-
-
-def sign_in(page, user):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def sign_out(page):

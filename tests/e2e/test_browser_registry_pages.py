@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
 from core.roles import Role
 from projects import tasks
 from projects.models import LinkSource, SyncRun, SyncStatus
-from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+from tests.e2e.browser import sign_in
+from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,11 +27,9 @@ SHOTS = Path(settings.BASE_DIR) / "var"
 
 
 @pytest.fixture
-def lead_with_team(transactional_db, monkeypatch):
+def lead_with_team(lena, monkeypatch):
     """Overrides the conftest fixture the browser starts after; builds the registry data too."""
-    for role in Role:
-        Group.objects.get_or_create(name=role)
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    lead = lena
     admin = make_user("ada", Role.ADMIN, is_staff=True, first_name="Ada", last_name="Admin")
     team = TeamFactory(name="Claims Automation", lead=lead)
     project = AIProjectFactory(name="Claims fraud scoring", team=team, owner=lead)
@@ -59,13 +57,6 @@ def lead_with_team(transactional_db, monkeypatch):
     queued = []
     monkeypatch.setattr(tasks.sync_registry, "delay", queued.append)  # no broker: just note what was queued
     return lead, team, admin, project, healthy, queued
-
-
-def sign_in(page, user):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_admin_sees_registry_health_and_syncs_one_then_a_lead_links_a_model(page, lead_with_team):

@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
 from core.roles import Role
-from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+from tests.e2e.browser import sign_in
+from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.risk_factories import RiskFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -39,12 +39,10 @@ CELL_CENTRE = """([likelihood, impact]) => {
 
 
 @pytest.fixture
-def lead_with_team(transactional_db):
+def lead_with_team(lena):
     """Overrides the conftest fixture the browser starts after. Lena's project has two risks;
     another team's project has one in the same residual cell, which Lena must not count."""
-    for role in Role:
-        Group.objects.get_or_create(name=role)
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    lead = lena
     team = TeamFactory(name="Claims Automation", lead=lead)
     project = AIProjectFactory(name="Claims fraud scoring", team=team, owner=lead)
     RiskFactory(project=project, title="Postcode bias in denials", category="fairness", likelihood=4, impact=4,
@@ -54,13 +52,6 @@ def lead_with_team(transactional_db):
     other = AIProjectFactory(name="Churn model", team=TeamFactory(name="Marketing", lead=other_lead), owner=other_lead)
     RiskFactory(project=other, title="Churn scores leak", category="privacy", likelihood=3, impact=3)
     return lead, team, project
-
-
-def sign_in(page, user):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def wait_for_heatmap(page):

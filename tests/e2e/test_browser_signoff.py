@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
 from core.roles import Role
 from governance.risks.assessments import tier_assessment_submit
 from projects.models import LinkSource
-from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+from tests.e2e.browser import sign_in as sign_in_form
+from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,13 +32,11 @@ GATE = "/api/v1/gate?registry=mlflow-prod&model=fraud-detector&version=3&environ
 
 
 @pytest.fixture
-def lead_with_team(transactional_db, settings):
+def lead_with_team(lena, settings):
     """Overrides the conftest fixture the browser starts after. Lena leads the team whose project
     (assessed minimal: one risk officer approves) has version 3 of fraud-detector in the registry."""
-    for role in Role:
-        Group.objects.get_or_create(name=role)
     settings.KEEL_GATE_SIGNING_KEY = base64.b64encode(os.urandom(32)).decode()
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    lead = lena
     officer = make_user("ravi", Role.RISK_OFFICER, first_name="Ravi", last_name="Okafor")
     team = TeamFactory(name="Claims Automation", lead=lead)
     project = AIProjectFactory(name="Claims fraud scoring", team=team, owner=lead)
@@ -54,10 +52,8 @@ def lead_with_team(transactional_db, settings):
 
 
 def sign_in(page, user):
-    page.goto("/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    """Through the login form, then wait for the header to name the user."""
+    sign_in_form(page, user)
     from playwright.sync_api import expect
 
     expect(page.locator(".whoami")).to_contain_text(user.get_full_name())

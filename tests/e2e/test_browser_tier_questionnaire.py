@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Group
 
-from core.roles import Role
-from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
+from tests.e2e.browser import sign_in
+from tests.factories import AIProjectFactory, TeamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,11 +23,9 @@ SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-tier-questionnaire.png"
 
 
 @pytest.fixture
-def lead_with_team(transactional_db):
+def lead_with_team(lena):
     """Overrides the conftest fixture the browser starts after: Lena leads the team of a CV screener."""
-    for role in Role:
-        Group.objects.get_or_create(name=role)
-    lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")
+    lead = lena
     team = TeamFactory(name="People Analytics", lead=lead)
     project = AIProjectFactory(name="CV screener", team=team, owner=lead)
     return lead, team, project
@@ -38,10 +35,7 @@ def test_team_lead_answers_the_questionnaire_by_label_and_sees_the_tier_everywhe
     from playwright.sync_api import expect
 
     lead, _team, project = lead_with_team
-    page.goto("/login/")
-    page.get_by_label("Username").fill(lead.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, lead)
     expect(page).to_have_url(re.compile(r"/$"))
 
     page.goto(f"/projects/{project.slug}/")

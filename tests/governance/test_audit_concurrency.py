@@ -6,8 +6,8 @@ own transactions, so these tests run outside the test transaction (transaction=T
 
 from __future__ import annotations
 
+import functools
 import itertools
-import threading
 from collections import Counter
 
 import pytest
@@ -17,37 +17,19 @@ from governance.audit.chain import verify_chain
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from projects.inventory import services
 from projects.models import AIProject, Team
+from tests.concurrency import run_at_once
 from tests.factories import make_user
-
-JOIN_TIMEOUT_SECONDS = 120
 
 
 def run_writers(n_threads: int, writes_per_thread: int, write) -> list[BaseException]:
     """Start all threads together; each calls write(thread_no, i) writes_per_thread times."""
-    barrier = threading.Barrier(n_threads)
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def worker(thread_no: int) -> None:
-        from django.db import connection as thread_connection
+    def writes(thread_no: int) -> None:
+        for i in range(writes_per_thread):
+            write(thread_no, i)
 
-        try:
-            barrier.wait(timeout=30)
-            for i in range(writes_per_thread):
-                write(thread_no, i)
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker, args=(n,), name=f"writer-{n}") for n in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(JOIN_TIMEOUT_SECONDS)
-    assert not any(t.is_alive() for t in threads), "a writer thread hung"
-    return errors
+    outcomes = run_at_once([functools.partial(writes, n) for n in range(n_threads)], what="a writer thread")
+    return [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
 
 
 def assert_one_linear_chain(expected_events: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.governance.test_dashboard_figures import m, portfolio  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -55,22 +56,16 @@ def test_a_team_lead_gets_their_teams_figures_and_cannot_name_another_team(clien
     assert body["kpis"]["open_findings"] == 1
     refused = client.get(URL, {"team": "marketing"})
     assert refused.status_code == 400
-    assert refused.json() == {
-        "detail": "Invalid input: team.",
-        "code": "invalid",
-        "team": ["Select a valid choice. That choice is not one of the available choices."],
-    }
+    assert refused.json() == invalid_input("team", NOT_A_CHOICE)
 
 
 def test_a_bad_stage_is_refused_clearly(client, executive, portfolio):  # noqa: F811
     client.force_login(executive)
     response = client.get(URL, {"stage": "launched"})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: stage.",
-        "code": "invalid",
-        "stage": ["Select a valid choice. launched is not one of the available choices."],
-    }
+    assert response.json() == invalid_input(
+        "stage", "Select a valid choice. launched is not one of the available choices."
+    )
 
 
 @pytest.mark.parametrize(("who", "status"), [(None, 401), ("no_role_user", 403), ("risk_officer", 200)])

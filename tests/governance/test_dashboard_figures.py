@@ -18,7 +18,6 @@ So for everyone who reads everything: value 8,000 + 11,000 + 6,000 + 2,000 = 27,
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from decimal import Decimal
@@ -35,6 +34,7 @@ from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.models import AIProject, RoiBasis, RoiCategory, RoiKind, Stage
 from projects.roi import services as roi_services
 from projects.roi.figures import add_months, month_start
+from tests.exports import csv_dicts
 from tests.factories import AIProjectFactory
 from tests.risk_factories import RiskFactory
 
@@ -280,15 +280,11 @@ def test_the_executives_home_page_is_the_dashboard(client, executive, portfolio)
 # --- exports ----------------------------------------------------------------------------------------
 
 
-def csv_rows(response) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-
-
 def test_csv_export_of_the_projects_table(client, executive, portfolio):
     client.force_login(executive)
     response = client.get("/governance/dashboard/", {"export": "csv"})
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    rows = csv_rows(response)
+    rows = csv_dicts(response)
     assert [r["slug"] for r in rows] == ["fraud-scoring", "churn-model"]
     fraud, churn = rows
     assert (fraud["actual_value_to_date_eur"], fraud["actual_cost_to_date_eur"]) == ("25000.00", "14000.00")
@@ -302,13 +298,13 @@ def test_csv_export_of_the_projects_table(client, executive, portfolio):
 
 def test_csv_export_of_each_table_follows_the_filters(client, executive, portfolio):
     client.force_login(executive)
-    months = csv_rows(client.get("/governance/dashboard/", {"export": "csv", "table": "months", "team": "claims"}))
+    months = csv_dicts(client.get("/governance/dashboard/", {"export": "csv", "table": "months", "team": "claims"}))
     assert [r["month"] for r in months] == [m(k).isoformat() for k in (-2, -1, 0, 1)]
     assert [r["actual_value_eur"] for r in months] == ["8000.00", "11000.00", "6000.00", ""]
-    teams = csv_rows(client.get("/governance/dashboard/", {"export": "csv", "table": "teams"}))
+    teams = csv_dicts(client.get("/governance/dashboard/", {"export": "csv", "table": "teams"}))
     assert [(r["team"], r["actual_value_to_date_eur"]) for r in teams] == [("Claims", "25000.00"),
                                                                            ("Marketing", "2000.00")]  # fmt: skip
-    stages = csv_rows(client.get("/governance/dashboard/", {"export": "csv", "table": "stages"}))
+    stages = csv_dicts(client.get("/governance/dashboard/", {"export": "csv", "table": "stages"}))
     assert {r["stage"]: r["projects"] for r in stages}["production"] == "1"
     bad = client.get("/governance/dashboard/", {"export": "csv", "table": "nope"})
     assert bad.status_code == 400
@@ -317,7 +313,7 @@ def test_csv_export_of_each_table_follows_the_filters(client, executive, portfol
 def test_csv_and_xlsx_exports_neutralise_formulas(client, executive, team, team_lead):
     AIProjectFactory(name="=HYPERLINK(1)", team=team, owner=team_lead)
     client.force_login(executive)
-    rows = csv_rows(client.get("/governance/dashboard/", {"export": "csv"}))
+    rows = csv_dicts(client.get("/governance/dashboard/", {"export": "csv"}))
     assert rows[0]["name"] == "'=HYPERLINK(1)"
     book = load_workbook(io.BytesIO(client.get("/governance/dashboard/", {"export": "xlsx"}).content))
     assert book["Projects"]["B2"].value == "'=HYPERLINK(1)"

@@ -15,7 +15,7 @@ import pytest
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.management.commands.seed_portfolio import seed_portfolio
 from projects.models import AIProject, ROIEntry
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +53,7 @@ def portfolio_of(n: int, owner, prefix: str) -> None:
 
 
 def queries(client, path, params=None) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(path, params or {})
-        assert response.status_code == 200, response.content[:300]
-        if hasattr(response, "streaming_content"):
-            b"".join(response.streaming_content)
-    return captured.count
+    return get_counting_queries(client, path, params)[0]
 
 
 def measure(client, user, paths) -> list[QueryCount]:

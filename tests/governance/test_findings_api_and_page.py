@@ -10,8 +10,9 @@ from governance.findings import services as finding_services
 from governance.findings.services import FINDING_ALREADY_RESOLVED, FINDINGS_RISK_OFFICERS_ONLY
 from governance.models import AuditEvent, Finding
 from governance.risks import services
+from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.factories import AIProjectFactory, UserFactory, make_user
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import assert_queries, get_counting_queries
 from tests.risk_factories import overdue_risk
 
 JSON = {"content_type": "application/json"}
@@ -107,11 +108,7 @@ def test_a_team_lead_cannot_filter_findings_by_another_teams_project(client, tea
     client.force_login(team_lead)
     response = client.get("/api/v1/findings/", {"project": "churn-model"})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: project.",
-        "code": "invalid",
-        "project": ["Select a valid choice. That choice is not one of the available choices."],
-    }
+    assert response.json() == invalid_input("project", NOT_A_CHOICE)
     page = client.get("/governance/findings/", {"project": "churn-model"})
     assert list(page.context["findings"]) == []
     assert "Churn" not in page.content.decode()
@@ -154,7 +151,7 @@ def test_a_finding_can_be_assigned_only_to_an_active_user_with_a_role(
     events = AuditEvent.objects.count()
     response = client.post(f"/api/v1/findings/{finding.pk}/assign/", {"assignee": assignee}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {"detail": "Invalid input: assignee.", "code": "invalid", "assignee": [message]}
+    assert response.json() == invalid_input("assignee", message)
     assert Finding.objects.get(pk=finding.pk).assignee == finding.assignee
     assert AuditEvent.objects.count() == events
 
@@ -187,11 +184,7 @@ def test_a_resolution_must_say_something(client, risk_officer, findings):
     finding = findings["theirs_high"]
     response = client.post(f"/api/v1/findings/{finding.pk}/resolve/", {"resolution": ""}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: resolution.",
-        "code": "invalid",
-        "resolution": ["This field may not be blank."],
-    }
+    assert response.json() == invalid_input("resolution", "This field may not be blank.")
     assert Finding.objects.get(pk=finding.pk).is_open
 
 
@@ -319,13 +312,6 @@ def add_findings(n: int, team) -> None:
     services.risk_reviews_mark_overdue()
 
 
-def count_queries(client, url: str) -> tuple[QueryCount, object]:
-    with capture_queries() as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return captured.count, response
-
-
 # Session, user, roles; a team lead's scope costs two more (the teams they lead and belong to).
 # API: + COUNT, findings (with project, team, assignee).
 # Page: + project and assignee filter choices, COUNT, findings, open count; a risk officer's triage forms
@@ -348,10 +334,10 @@ def test_finding_lists_cost_the_same_queries_for_one_or_fifty_findings(
 ):
     client.force_login(request.getfixturevalue(user_fixture))
     add_findings(SMALL, team)
-    small, response = count_queries(client, url)
+    small, response = get_counting_queries(client, url)
     assert rows_of(response) == SMALL
     add_findings(LARGE - SMALL, team)
-    large, response = count_queries(client, url)
+    large, response = get_counting_queries(client, url)
     assert rows_of(response) == LARGE
     assert_queries(small, large, equal=budget, what=url)
 

@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,12 +19,12 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from governance.models import AuditEvent
 from governance.signoff import gate, tokens
+from tests.commands import manage_py
 from tests.signoff_factories import new_signing_key_pem
 
 PAYLOAD = {"iss": "keel", "jti": "0f3c", "allowed": True, "decision": "allowed", "model": "fraud-model", "version": "3"}
@@ -209,11 +208,9 @@ def test_verify_gate_token_exit_status_from_the_shell(key_pem, tmp_path):
     header, _, signature = token.split(".")
     tampered = f"{header}.{b64url_json({**PAYLOAD, 'model': 'other'})}.{signature}"
     env = {**os.environ, "KEEL_GATE_SIGNING_KEY": "", "KEEL_EMBEDDED": "true"}
-    manage = Path(django_settings.BASE_DIR) / "manage.py"
 
     def run(t: str) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, str(manage), "verify_gate_token", t, "--public-key", str(key_file)]
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
+        return manage_py("verify_gate_token", t, "--public-key", str(key_file), env=env)
 
     ok, bad = run(token), run(tampered)
     assert (ok.returncode, bad.returncode) == (0, 1), (ok.stderr, bad.stderr)

@@ -5,7 +5,7 @@ locally; a failure under CI=true."""
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections import Counter
 
 import pytest
@@ -14,6 +14,7 @@ from core.roles import Role
 from governance.audit.chain import verify_chain
 from governance.lineage.ingest import lineage_event_ingest
 from governance.models import AuditEvent, ColumnEdge, Dataset, DatasetField, DataSource, LineageEdge, LineageEvent
+from tests.concurrency import run_at_once
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -55,27 +56,10 @@ def event(i: int) -> dict:
 
 
 def ingest_all_at_once(bodies: list[dict], user) -> list:
-    barrier = threading.Barrier(len(bodies))
-    outcomes: list = [None] * len(bodies)
+    def ingest(body: dict) -> str:
+        return lineage_event_ingest(payload=body, by=user).status
 
-    def worker(i: int, body: dict) -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = lineage_event_ingest(payload=body, by=user).status
-        except BaseException as exc:  # asserted on below
-            outcomes[i] = exc
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, body)) for i, body in enumerate(bodies)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "an ingest thread hung"
-    return outcomes
+    return run_at_once([functools.partial(ingest, body) for body in bodies], what="an ingest thread")
 
 
 def test_the_same_event_posted_at_once_is_stored_once():

@@ -9,7 +9,7 @@ import pytest
 from governance.compliance import services, taxonomy
 from governance.models import Classification, Obligation, Origin
 from tests.pii_factories import dataset, flow, model_dataset
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import assert_queries, get_counting_queries
 from tests.signoff_factories import assess
 
 pytestmark = pytest.mark.django_db
@@ -44,13 +44,6 @@ def add_columns(world, start: int, n: int, by) -> None:
         services.evidence_add(by=by, obligation=obligation, link=f"https://dms.example/{obligation.rule_id}/{start}")
 
 
-def queries_for(client, url: str) -> tuple[QueryCount, object]:
-    with capture_queries() as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return captured.count, response
-
-
 # Budgets are the counts measured when the pages were written. Inventory: session, user, roles, count,
 # page. Dataset: + the dataset, its classifications, fields, two neighbour lists, the owner choices.
 # Compliance tab: + the project, obligations, evidence (prefetched), the PII reaching it, coverage, team.
@@ -67,9 +60,9 @@ def test_pii_pages_cost_the_same_queries_at_5_or_60_columns(request, client, wor
     url = url.format(stg=world[1].pk)
     client.force_login(request.getfixturevalue(persona))
     add_columns(world, 0, SMALL, risk_officer)
-    small, small_response = queries_for(client, url)
+    small, small_response = get_counting_queries(client, url)
     add_columns(world, SMALL, LARGE - SMALL, risk_officer)
-    large, large_response = queries_for(client, url)
+    large, large_response = get_counting_queries(client, url)
 
     assert Classification.objects.filter(origin="derived").count() == 2 * LARGE
     assert_queries(small, large, at_most=budget, what=f"{url} at {SMALL} and {LARGE} columns")

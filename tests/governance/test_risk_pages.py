@@ -7,7 +7,6 @@ message next to the field it concerns and changes nothing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import io
@@ -21,6 +20,7 @@ from openpyxl import load_workbook
 from governance.models import AuditEvent, Finding, Mitigation, Risk, RiskStatus
 from governance.risks import scoring as risk_scoring
 from governance.risks import services
+from tests.exports import csv_dicts
 from tests.factories import AIProjectFactory
 from tests.risk_factories import MitigationFactory, RiskFactory, overdue_risk
 
@@ -639,7 +639,7 @@ def test_portfolio_list_is_paginated(client, executive, project):
 
 def csv_rows(response) -> list[dict]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return csv_dicts(response)
 
 
 def xlsx_rows(response) -> list[dict]:

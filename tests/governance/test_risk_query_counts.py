@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from governance.models import Mitigation, Risk, RiskCategory, RiskStatus
 from governance.risks.selectors import risk_heatmap_counts
 from tests.factories import AIProjectFactory, UserFactory
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import assert_queries, capture_queries, csv_line_count, get_counting_queries
 from tests.risk_factories import RiskFactory
 
 SMALL, LARGE = 10, 500
@@ -68,18 +68,9 @@ def world(team, other_team, project, other_project):
     return projects, owners
 
 
-def queries_for(client, url: str) -> tuple[QueryCount, object]:
-    with capture_queries() as captured:
-        response = client.get(url)
-        if response.streaming:
-            response.body = b"".join(response.streaming_content)  # the CSV queries while it streams
-    assert response.status_code == 200
-    return captured.count, response
-
-
 def rows_shown(response) -> int:
     if response.streaming:
-        return response.body.decode().count("\n") - 1
+        return csv_line_count(response)
     if "context" in dir(response) and response.context is not None and "risks" in response.context:
         return len(response.context["risks"])
     return sum(1 for _ in load_workbook(io.BytesIO(response.content), read_only=True)["Risks"].iter_rows()) - 1
@@ -111,9 +102,9 @@ def test_risk_pages_cost_the_same_queries_for_10_or_500_risks(request, client, w
     client.force_login(request.getfixturevalue(persona))
 
     add_risks(SMALL, projects, owners)
-    small, small_response = queries_for(client, url)
+    small, small_response = get_counting_queries(client, url)
     add_risks(LARGE - SMALL, projects, owners)
-    large, large_response = queries_for(client, url)
+    large, large_response = get_counting_queries(client, url)
 
     assert Risk.objects.count() == LARGE
     if rows is not None:
@@ -144,7 +135,7 @@ def test_the_risk_page_costs_the_same_queries_for_2_or_40_mitigations(client, te
         Mitigation.objects.bulk_create(
             Mitigation(risk=risk, action=f"Action {len(counts)}-{k}", owner=owners[k % 4]) for k in range(n)
         )
-        queries, response = queries_for(client, f"/governance/risks/{risk.pk}/")
+        queries, response = get_counting_queries(client, f"/governance/risks/{risk.pk}/")
         assert len(response.context["mitigations"]) == sum((2, 38)[: len(counts) + 1])
         counts.append(queries)
     # Session, user, roles, the lead's teams (two), the risk, its mitigations with their owners, the

@@ -19,8 +19,9 @@ from governance.risks.services import (
     RESIDUAL_ABOVE_INHERENT,
     SAME_RISK_STATUS,
 )
+from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.factories import AIProjectFactory, UserFactory
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.risk_factories import MitigationFactory, RiskFactory, on_day
 
 JSON = {"content_type": "application/json"}
@@ -152,11 +153,7 @@ def test_a_missing_likelihood_is_a_field_error(as_lead, project):
     response = as_lead.post("/api/v1/risks/", {"project": project.slug, "title": "Leak", "category": "privacy",
                                                "impact": 3}, **JSON)  # fmt: skip
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: likelihood.",
-        "code": "invalid",
-        "likelihood": ["This field is required."],
-    }
+    assert response.json() == invalid_input("likelihood", "This field is required.")
 
 
 @pytest.mark.parametrize("justification", [None, "", "   "], ids=["absent", "empty", "blank"])
@@ -170,11 +167,9 @@ def test_a_residual_score_above_the_inherent_one_needs_a_justification(as_lead, 
     response = as_lead.post("/api/v1/risks/", body, **JSON)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: residual_justification.",
-        "code": "invalid",
-        "residual_justification": [RESIDUAL_ABOVE_INHERENT.format(residual=9, inherent=4)],
-    }
+    assert response.json() == invalid_input(
+        "residual_justification", RESIDUAL_ABOVE_INHERENT.format(residual=9, inherent=4)
+    )
     assert Risk.objects.count() == 0
     assert AuditEvent.objects.count() == events
 
@@ -195,11 +190,9 @@ def test_raising_the_residual_above_the_inherent_score_without_a_justification_c
     response = as_lead.patch(f"/api/v1/risks/{risk.pk}/", {"residual_likelihood": 3, "residual_impact": 3}, **JSON)
 
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: residual_justification.",
-        "code": "invalid",
-        "residual_justification": [RESIDUAL_ABOVE_INHERENT.format(residual=9, inherent=4)],
-    }
+    assert response.json() == invalid_input(
+        "residual_justification", RESIDUAL_ABOVE_INHERENT.format(residual=9, inherent=4)
+    )
     assert row(risk) == before
     assert AuditEvent.objects.count() == events
 
@@ -281,11 +274,7 @@ def test_an_unknown_status_is_a_field_error(as_officer, project):
     risk = new_risk(project)
     response = as_officer.post(f"/api/v1/risks/{risk.pk}/transition/", {"status": "done"}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: status.",
-        "code": "invalid",
-        "status": ['"done" is not a valid choice.'],
-    }
+    assert response.json() == invalid_input("status", '"done" is not a valid choice.')
 
 
 def test_status_cannot_be_changed_by_an_update(as_lead, project):
@@ -374,11 +363,7 @@ def test_accepting_needs_a_written_justification_even_from_a_risk_officer(as_off
     before, events = row(risk), AuditEvent.objects.count()
     response = as_officer.post(f"/api/v1/risks/{risk.pk}/transition/", {"status": "accepted"}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: justification.",
-        "code": "invalid",
-        "justification": [ACCEPT_NEEDS_JUSTIFICATION],
-    }
+    assert response.json() == invalid_input("justification", ACCEPT_NEEDS_JUSTIFICATION)
     assert row(risk) == before
     assert AuditEvent.objects.count() == events
 
@@ -485,11 +470,7 @@ def test_a_team_lead_cannot_add_a_mitigation_to_another_teams_risk(client, other
     events = AuditEvent.objects.count()
     response = client.post("/api/v1/mitigations/", {"risk": risk.pk, "action": "Something"}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: risk.",
-        "code": "invalid",
-        "risk": [f'Invalid pk "{risk.pk}" - object does not exist.'],
-    }
+    assert response.json() == invalid_input("risk", f'Invalid pk "{risk.pk}" - object does not exist.')
     assert Mitigation.objects.count() == 0
     assert AuditEvent.objects.count() == events
 
@@ -508,11 +489,7 @@ def test_a_mitigation_with_an_unknown_status_is_refused(as_lead, project):
     mitigation = MitigationFactory(risk=new_risk(project), action="Bias audit")
     response = as_lead.patch(f"/api/v1/mitigations/{mitigation.pk}/", {"status": "finished"}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: status.",
-        "code": "invalid",
-        "status": ['"finished" is not a valid choice.'],
-    }
+    assert response.json() == invalid_input("status", '"finished" is not a valid choice.')
     assert Mitigation.objects.get(pk=mitigation.pk).status == "planned"
 
 
@@ -586,21 +563,15 @@ def test_risk_list_filters_by_the_projects_tier(as_officer, register, project, r
 def test_a_bad_filter_value_is_a_400_not_an_empty_or_full_list(as_officer, register):
     response = as_officer.get("/api/v1/risks/", {"likelihood": 7})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: likelihood.",
-        "code": "invalid",
-        "likelihood": ["Select a valid choice. 7 is not one of the available choices."],
-    }
+    assert response.json() == invalid_input(
+        "likelihood", "Select a valid choice. 7 is not one of the available choices."
+    )
 
 
 def test_a_team_lead_cannot_filter_by_a_team_they_cannot_see(as_lead, register):
     response = as_lead.get("/api/v1/risks/", {"team": "marketing"})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: team.",
-        "code": "invalid",
-        "team": ["Select a valid choice. That choice is not one of the available choices."],
-    }
+    assert response.json() == invalid_input("team", NOT_A_CHOICE)
 
 
 def test_another_teams_risk_is_a_404_for_a_team_lead(as_lead, register):
@@ -614,11 +585,7 @@ def test_a_team_lead_cannot_create_a_risk_in_another_teams_project(as_lead, othe
     body = {"project": other_project.slug, "title": "Leak", "category": "privacy", "likelihood": 3, "impact": 3}
     response = as_lead.post("/api/v1/risks/", body, **JSON)
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: project.",
-        "code": "invalid",
-        "project": ["Object with slug=churn-model does not exist."],
-    }
+    assert response.json() == invalid_input("project", "Object with slug=churn-model does not exist.")
     assert Risk.objects.count() == 0
 
 
@@ -636,11 +603,9 @@ def add_risks(n: int, project) -> None:
 
 
 def queries_for(client, url: str, expect_rows: int) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(url)
-    assert response.status_code == 200
+    queries, response = get_counting_queries(client, url)
     assert len(response.json()["results"]) == expect_rows
-    return captured.count
+    return queries
 
 
 # Session, user, roles, COUNT, risks (with project, team, owner, acceptor), mitigations (with owners).

@@ -12,8 +12,9 @@ from core.roles import Role
 from governance.models import AuditEvent, SignOffDecision, SignOffPolicy, SignOffRequest
 from governance.signoff import services as signoff
 from governance.signoff import tokens
+from tests.api_errors import invalid_input
 from tests.factories import AIProjectFactory, TeamFactory, make_user
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.registry_factories import T0, hold
 from tests.signoff_factories import (
     approve,
@@ -202,7 +203,7 @@ def test_a_rejection_without_a_comment_is_a_400_and_changes_nothing(client, team
 
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "Invalid input: comment.", "code": "invalid", "comment": [signoff.COMMENT_NEEDED]},
+        invalid_input("comment", signoff.COMMENT_NEEDED),
     )
     assert SignOffDecision.objects.count() == 0
     assert AuditEvent.objects.count() == events
@@ -450,10 +451,8 @@ def make_requests(n: int, lead, project, reviewers) -> None:
 
 def list_queries(client, user) -> tuple[QueryCount, int]:
     client.force_login(user)
-    with capture_queries() as captured:
-        response = client.get(URL, {"page_size": 200})
-    assert response.status_code == 200
-    return captured.count, response.json()["count"]
+    queries, response = get_counting_queries(client, URL, {"page_size": 200})
+    return queries, response.json()["count"]
 
 
 def test_the_signoff_list_costs_the_same_number_of_queries_for_4_and_40_requests(client, team_lead, project):

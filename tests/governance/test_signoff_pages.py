@@ -19,7 +19,7 @@ from governance.risks.services import risk_transition
 from governance.signoff import services as signoff_services
 from projects.models import LinkSource
 from tests.factories import AIProjectFactory, make_user
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import RiskFactory
 
@@ -491,10 +491,7 @@ def test_the_list_of_all_requests_filters_by_status_project_and_tier(
 
 
 def _queries(client, url) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return captured.count
+    return get_counting_queries(client, url)[0]
 
 
 def test_the_request_page_costs_the_same_queries_for_few_or_many_risks_and_decisions(

@@ -12,9 +12,9 @@ from governance.models import AuditEvent, RiskTierAssessment
 from governance.risks import assessments
 from governance.risks.tiering import QUESTIONS
 from projects.models import AIProject
-from tests.api_errors import field_errors
+from tests.api_errors import NOT_A_CHOICE, field_errors
 from tests.factories import AIProjectFactory, UserFactory
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 
 URL = "/api/v1/risk-assessments/"
 CV_SCREENING = {"D1": "4a", "D3": "yes"}  # regulation.md §13 example 1: high via Annex III 4(a)
@@ -202,7 +202,6 @@ def test_a_number_is_read_as_its_text(client, team_lead, project):
 
 
 NOT_A_DICT = 'Expected a dictionary of items but got type "list".'
-NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
 @pytest.mark.parametrize(
@@ -351,11 +350,9 @@ def add_assessments(n: int, team, lead) -> None:
 
 
 def list_queries(client, expect_rows: int, params=None) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(URL, params or {})
-    assert response.status_code == 200
+    queries, response = get_counting_queries(client, URL, params)
     assert len(response.json()["results"]) == expect_rows
-    return captured.count
+    return queries
 
 
 # session, user, roles, COUNT, the rows (project, team and assessor joined, is_current a subquery);

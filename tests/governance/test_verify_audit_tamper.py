@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -23,12 +21,11 @@ from governance.audit.chain import compute_hash, event_fields, head_mac
 from governance.models import AuditChainHead, AuditEvent
 from projects.inventory import services
 from projects.models import AIProject
+from tests.commands import manage_py
 
 from .conftest import chain, forged_event, raw_delete, raw_insert, raw_update
 
 pytestmark = pytest.mark.usefixtures("five_events", "triggers_lifted")
-
-MANAGE_PY = Path(settings.BASE_DIR) / "manage.py"
 
 
 def verify_audit() -> tuple[int, str, str]:
@@ -228,15 +225,7 @@ def database_url() -> str:
 
 def run_manage_py_verify_audit() -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SECRET_KEY": settings.SECRET_KEY}
-    return subprocess.run(
-        [sys.executable, str(MANAGE_PY), "verify_audit"],
-        env=env,
-        cwd=MANAGE_PY.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return manage_py("verify_audit", env=env)
 
 
 @pytest.mark.django_db(transaction=True)

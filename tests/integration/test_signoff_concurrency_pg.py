@@ -9,7 +9,7 @@ failure under CI=true.
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections import Counter
 
 import pytest
@@ -19,38 +19,23 @@ from core.roles import Role
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent, SignOffDecision, SignOffRequest
 from governance.signoff import services as signoff
+from tests.concurrency import run_at_once
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.signoff_factories import assess, linked_version, pending_request
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-JOIN_TIMEOUT_SECONDS = 120
-
 
 def decide_all_at_once(request: SignOffRequest, moves: list[tuple]) -> list:
     """moves: (user, verdict, comment) per thread, released together by a barrier.
     Returns, per thread in order, the decision made or the exception raised."""
-    barrier = threading.Barrier(len(moves))
-    outcomes: list = [None] * len(moves)
-
-    def worker(i: int, user, verdict: str, comment: str) -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = signoff.signoff_decide(by=user, request=request, verdict=verdict, comment=comment)
-        except BaseException as exc:  # every outcome is asserted on below
-            outcomes[i] = exc
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, *move), name=f"reviewer-{i}") for i, move in enumerate(moves)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(JOIN_TIMEOUT_SECONDS)
-    assert not any(t.is_alive() for t in threads), "a reviewer thread hung"
-    return outcomes
+    return run_at_once(
+        [
+            functools.partial(signoff.signoff_decide, by=user, request=request, verdict=verdict, comment=comment)
+            for user, verdict, comment in moves
+        ],
+        what="a reviewer thread",
+    )
 
 
 def setup_request(tier: str) -> SignOffRequest:

@@ -13,11 +13,6 @@ from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFac
 HOUR = dt.timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def rows(project, other_project):
     """One registry and three models: `fraud` linked to `project`, `churn` to `other_project`, `pricing` to none.

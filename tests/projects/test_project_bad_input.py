@@ -14,12 +14,11 @@ from governance.models import AuditEvent
 from projects.inventory import services
 from projects.inventory.services import ILLEGAL_TRANSITION, SAME_STAGE, SLUG_TAKEN
 from projects.models import AIProject, Stage, currency_validator
-from tests.api_errors import field_errors
+from tests.api_errors import NOT_A_CHOICE, field_errors, invalid_input
 
 REQUIRED = "This field is required."
 CURRENCY = currency_validator.message
 NON_NEGATIVE = "Ensure this value is greater than or equal to 0."
-NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 NOTHING_SAVED = "Please correct the errors below; nothing was saved."
 
 
@@ -152,8 +151,8 @@ TRANSITION_REFUSALS = [
     ("move to the same stage", {"stage": "idea"}, 400, {"detail": SAME_STAGE.format(stage="idea"),
      "stage": [SAME_STAGE.format(stage="idea")], "code": "illegal_transition"}),
     ("unknown stage", {"stage": "bogus"}, 400,
-     {"detail": "Invalid input: stage.", "code": "invalid", "stage": ['"bogus" is not a valid choice.']}),
-    ("no stage", {}, 400, {"detail": "Invalid input: stage.", "code": "invalid", "stage": [REQUIRED]}),
+     invalid_input("stage", '"bogus" is not a valid choice.')),
+    ("no stage", {}, 400, invalid_input("stage", REQUIRED)),
 ]  # fmt: skip
 
 

@@ -14,15 +14,10 @@ import pytest
 from projects.inventory import services
 from projects.models import SyncRun, SyncStatus, Team
 from tests.factories import AIProjectFactory, TeamFactory, UserFactory
-from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.query_counts import QueryCount, assert_queries, csv_line_count, get_counting_queries
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 SMALL, LARGE = 1, 50
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def add_projects(n: int, team: Team) -> None:
@@ -39,14 +34,9 @@ def add_teams(n: int, lead) -> None:
 
 
 def queries_for(client, url: str, expect_rows: int, rows_of) -> QueryCount:
-    with capture_queries() as captured:
-        response = client.get(url)
-        if response.streaming:
-            body = b"".join(response.streaming_content)  # the CSV queries while it streams
-            response.csv_rows = body.decode().count("\n") - 1
-    assert response.status_code == 200
+    queries, response = get_counting_queries(client, url)
     assert rows_of(response) == expect_rows
-    return captured.count
+    return queries
 
 
 def page_projects(response):
@@ -57,10 +47,6 @@ def api_results(response):
     return len(response.json()["results"])
 
 
-def csv_rows(response):
-    return response.csv_rows
-
-
 def page_events(response):
     return len(response.context["events"])
 
@@ -68,7 +54,7 @@ def page_events(response):
 # url, rows shown for n items (pages cap at their page size), how to count the rows, budget
 PROJECT_LISTS = [
     ("/projects/", lambda n: min(n, 25), page_projects, 7),
-    ("/projects/?export=csv", lambda n: n, csv_rows, 4),
+    ("/projects/?export=csv", lambda n: n, csv_line_count, 4),
     ("/api/v1/projects/", lambda n: n, api_results, 5),
 ]
 

@@ -14,11 +14,10 @@ from projects.registries import sync as services
 from projects.registries.adapters.base import PermanentRegistryError
 from projects.registries.filters import AT_INVALID
 from projects.registries.services import MLFLOW_NEEDS_URL, REGISTRY_DISABLED, REGISTRY_IN_USE
-from tests.api_errors import field_errors
+from tests.api_errors import NOT_A_CHOICE, field_errors, invalid_input
 from tests.registry_factories import T0, FakeAdapter, RegistryFactory, snapshot
 
 HOUR = dt.timedelta(hours=1)
-NOT_A_CHOICE = "Select a valid choice. That choice is not one of the available choices."
 
 
 def last_event():
@@ -148,7 +147,7 @@ def test_a_secret_patched_into_a_credentials_field_is_refused_and_the_registry_u
 
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "Invalid input: secret_env.", "code": "invalid", "secret_env": [env_name_validator.message]},
+        invalid_input("secret_env", env_name_validator.message),
     )
     assert db_state() == before
 
@@ -163,7 +162,7 @@ def test_switching_a_registry_to_mlflow_without_a_url_is_refused(admin_client):
 
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "Invalid input: base_url.", "code": "invalid", "base_url": [MLFLOW_NEEDS_URL]},
+        invalid_input("base_url", MLFLOW_NEEDS_URL),
     )
     assert db_state() == before
 
@@ -301,11 +300,7 @@ def test_team_lead_cannot_link_a_model_to_another_teams_project(client, team_lea
     # The other team's project is not visible to this lead, so its slug reads as unknown.
     assert (response.status_code, response.json()) == (
         400,
-        {
-            "detail": "Invalid input: project.",
-            "code": "invalid",
-            "project": ["Object with slug=churn-model does not exist."],
-        },
+        invalid_input("project", "Object with slug=churn-model does not exist."),
     )
     assert db_state() == before
 
@@ -328,7 +323,7 @@ def test_registered_model_patch_needs_the_project_field_and_put_is_not_allowed(a
 
     assert (missing.status_code, missing.json()) == (
         400,
-        {"detail": "Invalid input: project.", "code": "invalid", "project": ["This field is required."]},
+        invalid_input("project", "This field is required."),
     )
     assert (put.status_code, put.json()) == (405, {"detail": 'Method "PUT" not allowed.', "code": "method_not_allowed"})
     assert db_state() == before
@@ -492,7 +487,7 @@ def test_a_bad_at_is_a_400_that_says_what_to_send(admin_client, rows, bad):
     response = admin_client.get("/api/v1/deployments/", {"at": bad})
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "Invalid input: at.", "code": "invalid", "at": [AT_INVALID]},
+        invalid_input("at", AT_INVALID),
     )
 
 

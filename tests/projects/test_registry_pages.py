@@ -12,6 +12,7 @@ from projects import tasks
 from projects.models import LinkSource, RegisteredModel, SyncRun, SyncStatus
 from projects.registries import sync as services
 from projects.registries.services import REGISTRY_DISABLED
+from tests.api_errors import NOT_A_CHOICE
 from tests.factories import AIProjectFactory
 from tests.registry_factories import FakeAdapter, RegisteredModelFactory, RegistryFactory, snapshot
 
@@ -285,9 +286,7 @@ def test_linking_a_model_of_another_teams_project_is_refused_on_the_form(client,
     response = client.post("/projects/fraud-scoring/models/link/", {"model": theirs.pk})
 
     assert response.status_code == 200
-    assert response.context["form"].errors == {
-        "model": ["Select a valid choice. That choice is not one of the available choices."]
-    }
+    assert response.context["form"].errors == {"model": [NOT_A_CHOICE]}
     theirs.refresh_from_db()
     assert (theirs.project, AuditEvent.objects.count()) == (other_project, events)
 

@@ -10,6 +10,7 @@ import pytest
 from governance.models import AuditEvent
 from projects.models import FxRate, ROIEntry
 from projects.roi import services
+from tests.api_errors import invalid_input
 
 MAR = dt.date(2026, 3, 1)
 URL = "/api/v1/roi-entries/"
@@ -62,11 +63,7 @@ def test_create_with_a_bad_month_or_mismatched_category_is_a_400(client, team_le
     client.force_login(team_lead)
     response = client.post(URL, body(project, month="March"), content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: month.",
-        "code": "invalid",
-        "month": ["Give the month as YYYY-MM (e.g. 2026-11)."],
-    }
+    assert response.json() == invalid_input("month", "Give the month as YYYY-MM (e.g. 2026-11).")
     response = client.post(URL, body(project, kind="cost"), content_type="application/json")
     assert response.status_code == 400
     assert "is not a cost category" in response.json()["category"][0]
@@ -119,11 +116,7 @@ def test_another_teams_project_reads_as_unknown_on_create(client, other_lead, pr
     client.force_login(other_lead)
     response = client.post(URL, body(project), content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: project.",
-        "code": "invalid",
-        "project": ["Object with slug=fraud-scoring does not exist."],
-    }
+    assert response.json() == invalid_input("project", "Object with slug=fraud-scoring does not exist.")
 
 
 @pytest.mark.parametrize(
@@ -164,11 +157,7 @@ def test_the_list_filters_by_project_months_kind_and_basis(client, team_lead, pr
     assert len(months(project="churn-model")) == 1
     response = client.get(URL, {"month_from": "2026-13"})
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: month_from.",
-        "code": "invalid",
-        "month_from": ["Give the month as YYYY-MM, e.g. 2026-11."],
-    }
+    assert response.json() == invalid_input("month_from", "Give the month as YYYY-MM, e.g. 2026-11.")
 
 
 def test_a_team_lead_cannot_filter_by_another_teams_project(client, team_lead, project, other_project):

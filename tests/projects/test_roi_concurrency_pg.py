@@ -9,7 +9,6 @@ outside the test transaction. Skipped without PostgreSQL locally; a failure unde
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from decimal import Decimal as D
 
 import pytest
@@ -21,33 +20,14 @@ from projects.models import ROIEntry
 from projects.roi import import_service as roi_import_service
 from projects.roi import services as roi_services
 from projects.roi.importer import ImportRow
+from tests.concurrency import run_at_once
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 THREADS = 4
 
 
 def all_at_once(fn, n: int = THREADS) -> list:
-    barrier = threading.Barrier(n)
-    outcomes: list = [None] * n
-
-    def worker(i: int) -> None:
-        from django.db import connection as thread_connection
-
-        try:
-            barrier.wait(timeout=30)
-            outcomes[i] = fn()
-        except BaseException as exc:  # every outcome is asserted on below
-            outcomes[i] = exc
-        finally:
-            thread_connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not any(t.is_alive() for t in threads), "a writer thread hung"
-    return outcomes
+    return run_at_once([fn] * n, what="a writer thread")
 
 
 def test_the_same_file_imported_at_once_is_saved_once(team_lead, project):

@@ -16,6 +16,7 @@ from projects.roi import services
 from projects.roi.forms import this_month
 from projects.roi.selectors import roi_month_status_for_user
 from projects.views.home import roi_home_context
+from tests.api_errors import NOT_A_CHOICE
 
 
 def roi_url(project):
@@ -235,9 +236,7 @@ def test_quick_log_refuses_another_teams_project(client, team_lead, other_projec
     response = client.post("/projects/roi/quick-log/", form)
     assert response.status_code == 200
     assert ROIEntry.objects.count() == 0
-    assert response.context["roi_quick_log_form"].errors["project"] == [
-        "Select a valid choice. That choice is not one of the available choices."
-    ]
+    assert response.context["roi_quick_log_form"].errors["project"] == [NOT_A_CHOICE]
 
 
 def test_the_team_lead_home_shows_this_months_status_and_the_quick_log(client, team_lead, project):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from governance.models import AuditEvent
 from projects.inventory.services import NOT_EDITABLE, team_update
 from projects.models import Team
+from tests.api_errors import invalid_input
 
 
 @pytest.fixture
@@ -67,11 +68,7 @@ def test_team_patch_with_bad_input_is_a_400_naming_the_field_and_writes_nothing(
     response = admin_client.patch(f"/api/v1/teams/{team.slug}/", {"name": ""}, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "Invalid input: name.",
-        "code": "invalid",
-        "name": ["This field may not be blank."],
-    }
+    assert response.json() == invalid_input("name", "This field may not be blank.")
     assert Team.objects.values().get(pk=team.pk) == before
     assert AuditEvent.objects.count() == events
 
