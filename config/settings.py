@@ -91,6 +91,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.roles",
             ],
+            # Filters every page uses (core/templatetags/people.py: how a page names a person).
+            "builtins": ["core.templatetags.people"],
         },
     },
 ]
