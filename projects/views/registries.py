@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, is_admin
 
@@ -44,30 +44,24 @@ class ProjectModelLinkView(ProjectWriteMixin, FormView):
         return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}) + "#models")
 
 
-class RegistryListView(RoleRequiredMixin, TemplateView):
+class RegistryListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
     """Every registry with its health: is Keel's copy of it current, and if not, why."""
 
     allowed_roles = ALL_ROLES
     template_name = "projects/registry_list.html"
+    filterset_class = RegistryFilterSet
     paginate_by = 50
+    context_object_name = "registries"
+
+    def get_queryset(self):
+        return registries_for_user(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        filterset = RegistryFilterSet(self.request.GET or None, queryset=registries_for_user(user=self.request.user))
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
         now = timezone.now()
-        for registry in page.object_list:
+        for registry in ctx["registries"]:
             registry.stale = registry_is_stale(registry, now=now)
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        ctx.update(
-            filter=filterset,
-            page_obj=page,
-            registries=page.object_list,
-            querystring=params.urlencode(),
-            can_sync=is_admin(self.request.user),
-        )
+        ctx["can_sync"] = is_admin(self.request.user)
         return ctx
 
 
