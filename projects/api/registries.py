@@ -11,8 +11,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import ScopedSlugRelatedField
 from core.roles import Role, is_admin
 
+from ..inventory.selectors import projects_for_user
 from ..models import (
     DeploymentObservation,
     ModelVersion,
@@ -31,7 +33,6 @@ from ..registries.selectors import (
     registry_data_age,
     registry_is_stale,
 )
-from .inventory import VisibleProjectField
 
 
 class RegistrySerializer(serializers.ModelSerializer):
@@ -86,7 +87,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
 class RegisteredModelLinkSerializer(serializers.Serializer):
     """PATCH body: link the model to a project by hand (a slug), or unlink it (null)."""
 
-    project = VisibleProjectField(allow_null=True)
+    project = ScopedSlugRelatedField(scope=projects_for_user, allow_null=True)
 
 
 class HoldingSerializer(serializers.ModelSerializer):
