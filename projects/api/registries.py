@@ -97,8 +97,9 @@ class HoldingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="model-version-detail")
+class _OfRegisteredModel(serializers.ModelSerializer):
+    """The registry, model and project a version or a deployment interval belongs to, as every such row says them."""
+
     registry = serializers.IntegerField(source="registered_model.registry_id", read_only=True)
     registry_name = serializers.CharField(source="registered_model.registry.name", read_only=True)
     model = serializers.CharField(source="registered_model.name", read_only=True)
@@ -106,6 +107,10 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(
         source="registered_model.project", slug_field="slug", read_only=True, allow_null=True
     )
+
+
+class ModelVersionSerializer(_OfRegisteredModel):
+    url = serializers.HyperlinkedIdentityField(view_name="model-version-detail")
     holding_now = HoldingSerializer(many=True, read_only=True, help_text="Aliases, stage and approval held now.")
 
     class Meta:
@@ -126,16 +131,9 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
         read_only_fields = fields
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(_OfRegisteredModel):
     """One interval: `version` held `signal`:`name` from `observed_from` until `observed_until` (null: still)."""
 
-    registry = serializers.IntegerField(source="registered_model.registry_id", read_only=True)
-    registry_name = serializers.CharField(source="registered_model.registry.name", read_only=True)
-    model = serializers.CharField(source="registered_model.name", read_only=True)
-    model_id = serializers.IntegerField(source="registered_model_id", read_only=True)
-    project = serializers.SlugRelatedField(
-        source="registered_model.project", slug_field="slug", read_only=True, allow_null=True
-    )
     version = serializers.CharField(source="version.version", read_only=True)
     version_id = serializers.IntegerField(read_only=True)
 

@@ -175,16 +175,20 @@ def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
     gone_models = [
         local for name, local in models_by_name.items() if name not in sync.snapshot.models and local.deleted_at is None
     ]
-    for local in gone_models:
-        local.deleted_at = sync.now
-        sync.trail.append(
-            audit.entry(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(sync.now)})
-        )
-        sync.counts["deleted"] += 1
+    _mark_gone(sync, gone_models, action="registered_model.deleted")
     bulk_insert(RegisteredModel, new_models)
     bulk_update_changed(RegisteredModel, model_changes)
     bulk_set(RegisteredModel, gone_models, deleted_at=sync.now)
     return models_by_name
+
+
+def _mark_gone(sync: _Pass, gone: list, *, action: str) -> None:
+    """Rows the registry no longer lists are marked deleted, never removed (their deployment history
+    stays), each with its audit entry; the caller writes them in bulk."""
+    for local in gone:
+        local.deleted_at = sync.now
+        sync.trail.append(audit.entry(actor=None, action=action, obj=local, after={"deleted_at": _j(sync.now)}))
+        sync.counts["deleted"] += 1
 
 
 def _model_values(remote) -> dict:
@@ -277,12 +281,7 @@ def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[Model
     gone_versions = [
         local for key, local in existing.items() if key not in sync.snapshot.versions and local.deleted_at is None
     ]
-    for local in gone_versions:
-        local.deleted_at = sync.now
-        sync.trail.append(
-            audit.entry(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(sync.now)})
-        )
-        sync.counts["deleted"] += 1
+    _mark_gone(sync, gone_versions, action="model_version.deleted")
     bulk_insert(ModelVersion, new_versions)
     bulk_update_changed(ModelVersion, version_changes)
     bulk_set(ModelVersion, gone_versions, deleted_at=sync.now)

@@ -20,7 +20,7 @@ from ..registries import services
 from ..registries.filters import RegistryFilterSet
 from ..registries.forms import ModelLinkForm
 from ..registries.selectors import registries_for_user, registry_is_stale
-from .mixins import ALL_ROLES, ProjectWriteMixin
+from .mixins import ALL_ROLES, ProjectWriteMixin, run_and_tell
 
 
 class ProjectModelLinkView(ProjectWriteMixin, FormView):
@@ -73,10 +73,9 @@ class RegistrySyncView(RoleRequiredMixin, View):
 
     def post(self, request, pk: int):
         registry = get_object_or_404(registries_for_user(user=request.user), pk=pk)
-        try:
-            services.registry_sync_request(by=request.user, registry=registry)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Sync of “{registry.name}” queued; its health updates when the worker is done.")
+        run_and_tell(
+            request,
+            lambda: services.registry_sync_request(by=request.user, registry=registry),
+            success=f"Sync of “{registry.name}” queued; its health updates when the worker is done.",
+        )
         return redirect("projects:registries")

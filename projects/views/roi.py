@@ -29,7 +29,7 @@ from ..roi.import_service import RoiImportError
 from ..roi.importer import RoiFileError
 from ..roi.selectors import roi_project_figures
 from ..roi.services import NOT_YOUR_PROJECT
-from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin
+from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin, run_and_tell
 
 LEDGER_PAGE_SIZE = 25
 
@@ -181,12 +181,11 @@ class ProjectRoiDeleteView(ProjectWriteMixin, View):
 
     def post(self, request, *args, pk: int, **kwargs):
         entry = get_object_or_404(self.project.roi_entries, pk=pk)
-        try:
-            roi_services.roi_entry_delete(by=request.user, entry=entry)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Entry for {entry.month:%Y-%m} ({entry.get_category_display()}) deleted.")
+        run_and_tell(
+            request,
+            lambda: roi_services.roi_entry_delete(by=request.user, entry=entry),
+            success=f"Entry for {entry.month:%Y-%m} ({entry.get_category_display()}) deleted.",
+        )
         return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
 
 
