@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError, TransitionError
-from core.services import model_update
+from core.services import model_delete, model_update
 
 from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, RiskTier, Stage, Team
 from ..permissions import can_change_project, can_create_project_in, can_manage_teams
@@ -174,10 +174,7 @@ def project_delete(*, by, project: AIProject) -> None:
         raise PermissionDeniedError(NOT_YOUR_TEAM)
     if project.stage != Stage.IDEA:
         raise TransitionError(DELETE_ONLY_IDEAS.format(stage=project.stage), field="stage")
-    before = audit.snapshot(project, PROJECT_FIELDS)
-    pk = project.pk
-    project.delete()
-    audit.record(actor=by, action="project.deleted", object_type="projects.aiproject", object_id=str(pk), before=before)
+    model_delete(instance=project, fields=PROJECT_FIELDS, by=by, action="project.deleted")
 
 
 @transaction.atomic
@@ -188,7 +185,4 @@ def team_delete(*, by, team: Team) -> None:
     count = team.projects.count()
     if count:
         raise DomainError(TEAM_NOT_EMPTY.format(count=count))
-    before = audit.snapshot(team, TEAM_FIELDS)
-    pk = team.pk
-    team.delete()
-    audit.record(actor=by, action="team.deleted", object_type="projects.team", object_id=str(pk), before=before)
+    model_delete(instance=team, fields=TEAM_FIELDS, by=by, action="team.deleted")

@@ -10,7 +10,7 @@ from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.queue import enqueue_on_commit
 from core.roles import is_admin
-from core.services import model_update
+from core.services import model_delete, model_update
 
 from ..models import (
     AIProject,
@@ -134,10 +134,7 @@ def registry_delete(*, by, registry: Registry) -> None:
     count = registry.models.count()
     if count:
         raise DomainError(REGISTRY_IN_USE.format(name=registry.name, count=count), code="registry_in_use")
-    before = audit.snapshot(registry, REGISTRY_FIELDS)
-    pk = registry.pk
-    registry.delete()
-    audit.record(actor=by, action="registry.deleted", object_type="projects.registry", object_id=str(pk), before=before)
+    model_delete(instance=registry, fields=REGISTRY_FIELDS, by=by, action="registry.deleted")
 
 
 @transaction.atomic

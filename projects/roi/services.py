@@ -17,7 +17,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.roles import is_admin
-from core.services import NOT_EDITABLE, model_update
+from core.services import NOT_EDITABLE, model_delete, model_update
 
 from ..models import AIProject, FxRate, ROIEntry
 from ..permissions import can_change_project
@@ -195,12 +195,7 @@ def roi_entry_delete(*, by, entry: ROIEntry) -> None:
     project = AIProject.objects.select_for_update().get(pk=entry.project_id)
     entry = ROIEntry.objects.select_for_update().get(pk=entry.pk)
     _check_writer(by, project)
-    before = audit.snapshot(entry, ROI_FIELDS)
-    pk = entry.pk
-    entry.delete()
-    audit.record(
-        actor=by, action="roi_entry.deleted", object_type="projects.roientry", object_id=str(pk), before=before
-    )
+    model_delete(instance=entry, fields=ROI_FIELDS, by=by, action="roi_entry.deleted")
 
 
 @transaction.atomic
@@ -294,7 +289,4 @@ def fx_rate_delete(*, by, fx: FxRate) -> None:
     count = ROIEntry.objects.filter(currency=fx.currency, month=fx.month).count()
     if count:
         raise DomainError(FX_RATE_IN_USE.format(count=count, currency=fx.currency, month=f"{fx.month:%Y-%m}"))
-    before = audit.snapshot(fx, FX_FIELDS)
-    pk = fx.pk
-    fx.delete()
-    audit.record(actor=by, action="fx_rate.deleted", object_type="projects.fxrate", object_id=str(pk), before=before)
+    model_delete(instance=fx, fields=FX_FIELDS, by=by, action="fx_rate.deleted")

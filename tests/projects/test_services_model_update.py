@@ -153,3 +153,31 @@ def test_fx_rate_change_audits_only_what_changed_and_moves_updated_at(admin_user
     (event,) = _events("fx_rate.updated")
     assert (event.before, event.after) == ({"rate": "0.90000000"}, {"rate": "0.95000000"})
     assert FxRate.objects.get(pk=fx.pk).updated_at > before
+
+
+@pytest.mark.parametrize("what", ["project", "team", "registry", "roi_entry", "fx_rate"])
+def test_every_delete_is_one_event_naming_the_gone_row_with_what_it_held(
+    what, admin_user, project, team, registry, entry, fx
+):
+    from tests.factories import AIProjectFactory, TeamFactory
+
+    cases = {
+        "project": (lambda: AIProjectFactory(name="Mistake", team=team, owner=project.owner),
+                    lambda row: inventory.project_delete(by=admin_user, project=row), ("name", "Mistake")),
+        "team": (lambda: TeamFactory(name="Empty team"),
+                 lambda row: inventory.team_delete(by=admin_user, team=row), ("name", "Empty team")),
+        "registry": (lambda: registry,
+                     lambda row: registries.registry_delete(by=admin_user, registry=row), ("name", "mlflow-prod")),
+        "roi_entry": (lambda: entry,
+                      lambda row: roi.roi_entry_delete(by=admin_user, entry=row), ("amount", "1000.00")),
+        "fx_rate": (lambda: fx, lambda row: roi.fx_rate_delete(by=admin_user, fx=row), ("rate", "0.90000000")),
+    }  # fmt: skip
+    make, delete, (key, value) = cases[what]
+    row = make()
+    model, pk = type(row), row.pk
+    delete(row)
+    (event,) = _events(f"{what}.deleted")
+    assert (event.object_type, event.object_id, event.before[key], event.actor_id) == (
+        model._meta.label_lower, str(pk), value, admin_user.pk,
+    )  # fmt: skip
+    assert not model.objects.filter(pk=pk).exists()
