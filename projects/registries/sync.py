@@ -172,23 +172,24 @@ def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
             changed_fields += ["project", "link_source"]
         if changed_fields and local.pk is not None:
             model_changes.append((local, changed_fields))
-    gone_models = [
-        local for name, local in models_by_name.items() if name not in sync.snapshot.models and local.deleted_at is None
-    ]
-    _mark_gone(sync, gone_models, action="registered_model.deleted")
-    bulk_insert(RegisteredModel, new_models)
-    bulk_update_changed(RegisteredModel, model_changes)
-    bulk_set(RegisteredModel, gone_models, deleted_at=sync.now)
+    _write_rows(
+        sync, RegisteredModel, rows=models_by_name, seen=sync.snapshot.models, new=new_models, changes=model_changes,
+        gone_action="registered_model.deleted",
+    )  # fmt: skip
     return models_by_name
 
 
-def _mark_gone(sync: _Pass, gone: list, *, action: str) -> None:
-    """Rows the registry no longer lists are marked deleted, never removed (their deployment history
-    stays), each with its audit entry; the caller writes them in bulk."""
+def _write_rows(sync: _Pass, model, *, rows: dict, seen, new: list, changes: list, gone_action: str) -> None:
+    """Write one pass over models or versions in bulk: insert the new, update the changed, and mark deleted
+    the rows the registry no longer lists (never removed: their deployment history stays), each audited."""
+    gone = [local for key, local in rows.items() if key not in seen and local.deleted_at is None]
     for local in gone:
         local.deleted_at = sync.now
-        sync.trail.append(audit.entry(actor=None, action=action, obj=local, after={"deleted_at": _j(sync.now)}))
+        sync.trail.append(audit.entry(actor=None, action=gone_action, obj=local, after={"deleted_at": _j(sync.now)}))
         sync.counts["deleted"] += 1
+    bulk_insert(model, new)
+    bulk_update_changed(model, changes)
+    bulk_set(model, gone, deleted_at=sync.now)
 
 
 def _model_values(remote) -> dict:
@@ -278,13 +279,10 @@ def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[Model
         if changed:
             version_changes.append((local, changed))
             synced.append(local)
-    gone_versions = [
-        local for key, local in existing.items() if key not in sync.snapshot.versions and local.deleted_at is None
-    ]
-    _mark_gone(sync, gone_versions, action="model_version.deleted")
-    bulk_insert(ModelVersion, new_versions)
-    bulk_update_changed(ModelVersion, version_changes)
-    bulk_set(ModelVersion, gone_versions, deleted_at=sync.now)
+    _write_rows(
+        sync, ModelVersion, rows=existing, seen=sync.snapshot.versions, new=new_versions, changes=version_changes,
+        gone_action="model_version.deleted",
+    )  # fmt: skip
     return existing, synced
 
 
