@@ -96,6 +96,8 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
         project = self.project
         can_change = can_change_project(self.request.user, project)
         ctx.update(
+            # The ledger's own filters (the page's project is not one of them), for its page and export links.
+            querystring=self.filterset.data.urlencode() if self.filterset.is_bound else "",
             project=project,
             can_change=can_change,
             figures=roi_project_figures(project=project, as_of=this_month()),
