@@ -98,19 +98,9 @@ def registered_model_link(*, by, model: RegisteredModel, project: AIProject | No
         for target in (project, model.project):
             if target is not None and not can_change_project(by, target):
                 raise PermissionDeniedError(NOT_YOUR_PROJECT, field="project")
-    before = {"project": model.project_id, "link_source": model.link_source}
-    model.project = project
-    model.link_source = LinkSource.MANUAL if project else LinkSource.NONE
-    if before == {"project": model.project_id, "link_source": model.link_source}:
-        return model
-    model.save(update_fields=["project", "link_source"])
-    audit.record(
-        actor=by,
-        action="registered_model.linked" if project else "registered_model.unlinked",
-        obj=model,
-        before=before,
-        after={"project": model.project_id, "link_source": model.link_source},
-    )
+    data = {"project": project, "link_source": LinkSource.MANUAL if project else LinkSource.NONE}
+    action = "registered_model.linked" if project else "registered_model.unlinked"
+    model, _ = model_update(instance=model, fields=tuple(data), data=data, by=by, action=action)
     return model
 
 

@@ -181,3 +181,16 @@ def test_every_delete_is_one_event_naming_the_gone_row_with_what_it_held(
         model._meta.label_lower, str(pk), value, admin_user.pk,
     )  # fmt: skip
     assert not model.objects.filter(pk=pk).exists()
+
+
+def test_a_hand_link_to_the_project_a_tag_already_named_audits_only_the_link_source(team_lead, project, rows):
+    registries.registered_model_link(by=team_lead, model=rows.fraud, project=project)
+    (event,) = _events("registered_model.linked")
+    assert (event.before, event.after) == ({"link_source": "tag"}, {"link_source": "manual"})
+
+
+def test_linking_a_model_to_the_project_it_is_hand_linked_to_writes_nothing(team_lead, project, rows):
+    registries.registered_model_link(by=team_lead, model=rows.fraud, project=project)
+    count = AuditEvent.objects.count()
+    registries.registered_model_link(by=team_lead, model=rows.fraud, project=project)
+    assert AuditEvent.objects.count() == count
