@@ -44,6 +44,7 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
     filterset_class = ROIEntryFilterSet
     paginate_by = LEDGER_PAGE_SIZE
     context_object_name = "entries"
+    export_title = "ROI ledger"
     export_header = (*importer.COLUMNS, "amount_reporting", "reporting_currency", "logged_by", "updated_at")
 
     @property
