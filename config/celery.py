@@ -1,9 +1,10 @@
-"""The Celery app, and the one place the beat schedule is defined."""
+"""The Celery app, and the one place the beat schedule is defined (its intervals are settings)."""
 
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -11,37 +12,42 @@ app = Celery("keel")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
-    # Proves to /healthz that beat is ticking (beat records the send) and that a worker is
-    # consuming (the worker records the run).
-    "keel-heartbeat": {
-        "task": "core.tasks.heartbeat",
-        "schedule": float(os.environ.get("KEEL_HEARTBEAT_SECONDS", "15")),
-    },
-    # Each registry has its own interval; this tick enqueues the ones that are due.
-    "keel-sync-due-registries": {
-        "task": "projects.tasks.sync_due_registries",
-        "schedule": float(os.environ.get("KEEL_SYNC_TICK_SECONDS", "30")),
-    },
-    # Daily at 02:00 UTC; the rule is idempotent, so a doubled tick or a catch-up run is harmless.
-    "keel-mark-overdue-reviews": {
-        "task": "governance.tasks.mark_overdue_reviews",
-        "schedule": crontab(hour=2, minute=0),
-    },
-    # Daily at 02:30 UTC: value decay opens/resolves one finding per project; idempotent.
-    "keel-check-value-decay": {
-        "task": "governance.tasks.check_value_decay",
-        "schedule": crontab(hour=2, minute=30),
-    },
-    # Compliance obligations re-derived from tier + PII facts (events cover lineage; this catches tier
-    # changes and new model links); idempotent.
-    "keel-evaluate-obligations": {
-        "task": "governance.tasks.evaluate_obligations",
-        "schedule": float(os.environ.get("KEEL_OBLIGATIONS_TICK_SECONDS", "3600")),
-    },
-    # Approvals past their re-certification date expire; idempotent.
-    "keel-expire-signoffs": {
-        "task": "governance.tasks.expire_signoffs",
-        "schedule": float(os.environ.get("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", "3600")),
-    },
-}
+
+@app.on_after_configure.connect
+def _beat_schedule(sender, source, **kwargs) -> None:
+    """Set once Celery has read Django's settings: reading them when this module is imported would
+    load config.settings from inside its own import (config/__init__.py imports this module)."""
+    source.beat_schedule = {
+        # Proves to /healthz that beat is ticking (beat records the send) and that a worker is
+        # consuming (the worker records the run).
+        "keel-heartbeat": {
+            "task": "core.tasks.heartbeat",
+            "schedule": float(settings.KEEL_HEARTBEAT_SECONDS),
+        },
+        # Each registry has its own interval; this tick enqueues the ones that are due.
+        "keel-sync-due-registries": {
+            "task": "projects.tasks.sync_due_registries",
+            "schedule": float(settings.KEEL_SYNC_TICK_SECONDS),
+        },
+        # Daily at 02:00 UTC; the rule is idempotent, so a doubled tick or a catch-up run is harmless.
+        "keel-mark-overdue-reviews": {
+            "task": "governance.tasks.mark_overdue_reviews",
+            "schedule": crontab(hour=2, minute=0),
+        },
+        # Daily at 02:30 UTC: value decay opens/resolves one finding per project; idempotent.
+        "keel-check-value-decay": {
+            "task": "governance.tasks.check_value_decay",
+            "schedule": crontab(hour=2, minute=30),
+        },
+        # Compliance obligations re-derived from tier + PII facts (events cover lineage; this catches tier
+        # changes and new model links); idempotent.
+        "keel-evaluate-obligations": {
+            "task": "governance.tasks.evaluate_obligations",
+            "schedule": float(settings.KEEL_OBLIGATIONS_TICK_SECONDS),
+        },
+        # Approvals past their re-certification date expire; idempotent.
+        "keel-expire-signoffs": {
+            "task": "governance.tasks.expire_signoffs",
+            "schedule": float(settings.KEEL_SIGNOFF_EXPIRY_TICK_SECONDS),
+        },
+    }

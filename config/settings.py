@@ -249,7 +249,13 @@ KEEL_MAX_UPLOAD_BYTES = env.int("KEEL_MAX_UPLOAD_BYTES", default=12 * 1024 * 102
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Keel API",
-    "DESCRIPTION": "AI governance and operationalization: projects, teams, audit trail.",
+    "DESCRIPTION": (
+        "AI governance and operationalization: teams and projects; registries, registered models, model"
+        " versions and observed deployments; ROI entries and FX rates; risk-tier assessments, risks,"
+        " mitigations and findings; sign-offs, sign-off policies and the deployment gate; datasets, PII"
+        " classifications and OpenLineage ingest; compliance obligations and evidence; the portfolio"
+        " summary; the audit trail."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["core.permissions.HasAnyRole"],
@@ -257,6 +263,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Publishes the `Error` component (core.api.exceptions) and each operation's 400/401/403/404 answers.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.schema.add_error_responses"],
     # Two choice sets share the field name "stage" (every stage, and the stages a project may start at):
     # naming the full set StageEnum leaves the other as ProjectCreateStageEnum, without a collision warning.
     "ENUM_NAME_OVERRIDES": {
@@ -309,13 +317,39 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
+# Each task's time limits, in seconds, by its registered name: the soft limit raises SoftTimeLimitExceeded
+# inside the task (so it can record the failure), the hard one kills the worker child. Every task's
+# decorator reads its entry: `@shared_task(name=..., **settings.KEEL_TASK_TIME_LIMITS[name])`.
+# KEEL_TASK_TIME_LIMITS (a JSON object of name -> [soft, hard]) overrides entries. Keep every hard limit
+# below KEEL_BROKER_VISIBILITY_TIMEOUT, and the sync's below KEEL_SYNC_LOCK_TTL_SECONDS.
+_TASK_TIME_LIMITS = {
+    "core.tasks.heartbeat": (20, 30),
+    "projects.tasks.sync_registry": (240, 300),
+    "projects.tasks.sync_due_registries": (50, 60),
+    "governance.tasks.mark_overdue_reviews": (240, 300),
+    "governance.tasks.check_value_decay": (240, 300),
+    "governance.tasks.expire_signoffs": (240, 300),
+    "governance.tasks.signoff_write_back": (60, 90),
+    "governance.tasks.evaluate_obligations": (540, 600),
+    "governance.tasks.evaluate_project_obligations": (120, 180),
+} | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
+KEEL_TASK_TIME_LIMITS = {
+    name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# The beat schedule lives in one place: config/celery.py.
+# The beat schedule lives in one place, config/celery.py; its intervals (seconds) are set here.
+# How often beat schedules the heartbeat task (the worker's and beat's sign of life for /healthz).
 KEEL_HEARTBEAT_SECONDS = env.int("KEEL_HEARTBEAT_SECONDS", default=15)
+# How often beat looks for registries whose own sync interval has passed.
+KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
+# How often every project's compliance obligations are re-derived (events cover lineage changes).
+KEEL_OBLIGATIONS_TICK_SECONDS = env.int("KEEL_OBLIGATIONS_TICK_SECONDS", default=3600)
+# How often the expiry rule runs (approvals past their re-certification date become expired).
+KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)
 # /healthz calls a worker or beat dead when its last heartbeat is older than this.
 KEEL_HEARTBEAT_STALE_SECONDS = env.int("KEEL_HEARTBEAT_STALE_SECONDS", default=90)
 
@@ -331,13 +365,10 @@ KEEL_SYNC_RETRY_BACKOFF = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF", default=2))
 KEEL_SYNC_RETRY_BACKOFF_MAX = max(1, env.int("KEEL_SYNC_RETRY_BACKOFF_MAX", default=120))
 # The only environment variables a registry connection may name for its credentials.
 KEEL_REGISTRY_ENV_PREFIXES = env.list("KEEL_REGISTRY_ENV_PREFIXES", default=["KEEL_REGISTRY_", "MLFLOW_", "AWS_"])
-# How often beat looks for registries whose own sync interval has passed.
-KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
 
-# --- ROI ledger -------------------------------------------------------------------------------------
-# Every ROI amount is converted into this currency with the FX rate of its currency and month.
-# Sign-off and the deployment gate. The gate signs its answers with an Ed25519 key from the
-# environment (PEM, or the base64 of the 32-byte seed); the embedded demo makes one under var/.
+# --- Sign-off and the deployment gate ---------------------------------------------------------------
+# The gate signs its answers with an Ed25519 key from the environment (PEM, or the base64 of the
+# 32-byte seed); the embedded demo makes one under var/.
 KEEL_GATE_SIGNING_KEY = os.environ.get("KEEL_GATE_SIGNING_KEY", "")
 KEEL_GATE_SIGNING_KEY_FILE = env.str("KEEL_GATE_SIGNING_KEY_FILE", default=str(VAR_DIR / "gate-signing-key.pem"))
 KEEL_GATE_TOKEN_TTL_SECONDS = env.int("KEEL_GATE_TOKEN_TTL_SECONDS", default=900)
@@ -345,8 +376,9 @@ KEEL_GATE_TOKEN_TTL_SECONDS = env.int("KEEL_GATE_TOKEN_TTL_SECONDS", default=900
 KEEL_GATE_APPROVAL_ENVIRONMENTS = env.list("KEEL_GATE_APPROVAL_ENVIRONMENTS", default=["production", "prod"])
 # A version holding one of these aliases (or the Production stage, or SageMaker's Approved status) is in production.
 KEEL_PRODUCTION_ALIASES = env.list("KEEL_PRODUCTION_ALIASES", default=["production", "prod", "champion"])
-# How often the expiry rule runs (approvals past their re-certification date become expired).
-KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)
+
+# --- Mail -------------------------------------------------------------------------------------------
+# Links in notification mail point here.
 KEEL_BASE_URL = env.str("KEEL_BASE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("KEEL_FROM_EMAIL", default="keel@localhost")
 EMAIL_BACKEND = env.str(
@@ -361,6 +393,8 @@ EMAIL_HOST_USER = env.str("KEEL_EMAIL_USER", default="")
 EMAIL_HOST_PASSWORD = os.environ.get("KEEL_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env.bool("KEEL_EMAIL_USE_TLS", default=False)
 
+# --- ROI ledger -------------------------------------------------------------------------------------
+# Every ROI amount is converted into this currency with the FX rate of its currency and month.
 KEEL_REPORTING_CURRENCY = env.str("KEEL_REPORTING_CURRENCY", default="EUR").upper()
 # Annual rate for the NPV of a project's actual net value, discounted monthly from its first month.
 KEEL_ROI_DISCOUNT_RATE = Decimal(env.str("KEEL_ROI_DISCOUNT_RATE", default="0.08"))
@@ -369,6 +403,12 @@ KEEL_VALUE_DECAY_SHARE = Decimal(env.str("KEEL_VALUE_DECAY_SHARE", default="0.8"
 KEEL_VALUE_DECAY_MONTHS = env.int("KEEL_VALUE_DECAY_MONTHS", default=3)
 # Largest CSV/XLSX ROI import accepted, in bytes.
 KEEL_ROI_IMPORT_MAX_BYTES = env.int("KEEL_ROI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+
+# --- Embedded demo (make run) ----------------------------------------------------------------------
+# scripts/run_embedded.sh starts a demo MLflow server on 127.0.0.1:KEEL_MLFLOW_PORT unless KEEL_DEMO_MLFLOW
+# is 0/false/no/off (the same test as the script's), and seed_demo links a registry to it.
+KEEL_DEMO_MLFLOW = env.str("KEEL_DEMO_MLFLOW", default="true").strip().lower() not in ("0", "false", "no", "off")
+KEEL_MLFLOW_PORT = env.int("KEEL_MLFLOW_PORT", default=5055)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

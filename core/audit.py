@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+NO_WRITER = "No audit writer is registered; is 'governance' in INSTALLED_APPS?"
 _writer: Callable[..., Any] | None = None
 _many_writer: Callable[[list[dict]], Any] | None = None
 
@@ -27,30 +28,12 @@ def register_writer(writer: Callable[..., Any], many: Callable[[list[dict]], Any
     _writer, _many_writer = writer, many
 
 
-def record(
-    *,
-    actor,
-    action: str,
-    obj: models.Model | None = None,
-    object_type: str = "",
-    object_id: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
-):
-    """Append one audit event for a write that the caller is making in the current transaction."""
+def record(**event):
+    """Append one audit event for a write that the caller is making in the current transaction.
+    Takes entry()'s arguments: actor, action, and obj (or object_type and object_id), before, after."""
     if _writer is None:
-        raise ImproperlyConfigured("No audit writer is registered; is 'governance' in INSTALLED_APPS?")
-    if obj is not None:
-        object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-    return _writer(
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=before,
-        after=after,
-    )
+        raise ImproperlyConfigured(NO_WRITER)
+    return _writer(**_resolved(entry(**event)))
 
 
 def entry(
@@ -75,29 +58,26 @@ def record_many(entries: Iterable[dict]) -> list:
     """Append one audit event per entry (see entry()), in order, for writes the caller made in the
     current transaction. The same events as calling record() for each, written in one go."""
     if _writer is None:
-        raise ImproperlyConfigured("No audit writer is registered; is 'governance' in INSTALLED_APPS?")
-    resolved = []
-    for e in entries:
-        obj = e.get("obj")
-        object_type, object_id = e.get("object_type", ""), e.get("object_id", "")
-        if obj is not None:
-            if obj.pk is None:
-                raise ValueError(f"record_many: the {obj._meta.label} of {e['action']!r} was never saved")
-            object_type = object_type or obj._meta.label_lower
-            object_id = object_id or str(obj.pk)
-        resolved.append(
-            {
-                "actor": e["actor"],
-                "action": e["action"],
-                "object_type": object_type,
-                "object_id": object_id,
-                "before": e.get("before"),
-                "after": e.get("after"),
-            }
-        )
+        raise ImproperlyConfigured(NO_WRITER)
+    resolved = [_resolved(e) for e in entries]
     if _many_writer is None:
         return [_writer(**r) for r in resolved]
     return _many_writer(resolved)
+
+
+def _resolved(e: dict) -> dict:
+    """An entry as the writer takes it: the object named by its type and id."""
+    obj = e.get("obj")
+    object_type, object_id = e.get("object_type", ""), e.get("object_id", "")
+    if obj is not None:
+        if obj.pk is None:
+            raise ValueError(f"audit: the {obj._meta.label} of {e['action']!r} was never saved")
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return {
+        "actor": e["actor"], "action": e["action"], "object_type": object_type, "object_id": object_id,
+        "before": e.get("before"), "after": e.get("after"),
+    }  # fmt: skip
 
 
 def json_value(value: Any) -> Any:

@@ -36,12 +36,15 @@ def safe_text(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
-def export_cell(value):
-    """One cell of any export: text made safe (safe_text), numbers kept as numbers, dates as ISO text,
-    None as an empty cell, anything else (an enum, a lazy string) as safe text."""
+def export_cell(value, *, typed_dates: bool = False):
+    """One cell of any export: text made safe (safe_text), numbers kept as numbers, None as an empty cell,
+    anything else (an enum, a lazy string) as safe text. Times are ISO text (a worksheet cannot hold a
+    time zone); dates too, except in a workbook (`typed_dates`), where a date cell sorts and filters as one."""
     if value is None:
         return ""
     if isinstance(value, bool | int | float | Decimal):
+        return value
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and typed_dates:
         return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -83,7 +86,7 @@ def xlsx_response(*, filename: str, sheets: Sequence[tuple[str, Sequence[str], I
         sheet = workbook.create_sheet(title[:31])  # Excel's limit on a sheet name
         sheet.append(list(header))
         for row in rows:
-            sheet.append([export_cell(v) for v in row])
+            sheet.append([export_cell(v, typed_dates=True) for v in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)

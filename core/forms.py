@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.core.exceptions import ValidationError
 
 from .errors import DomainError
@@ -16,3 +17,9 @@ def apply_service_errors(form, exc: Exception) -> None:
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     else:
         form.add_error(None, str(exc))
+
+
+def checkboxes() -> forms.CheckboxSelectMultiple:
+    """The widget list pages use for a multiple choice filter: a row of checkboxes (the API takes repeated
+    parameters either way). One home, so every page's filters look and behave alike."""
+    return forms.CheckboxSelectMultiple(attrs={"class": "checks"})

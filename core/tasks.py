@@ -2,11 +2,12 @@ import os
 import socket
 
 from celery import shared_task
+from django.conf import settings
 
 from .models import Heartbeat
 
 
-@shared_task(name="core.tasks.heartbeat", ignore_result=True, soft_time_limit=20, time_limit=30)
+@shared_task(name="core.tasks.heartbeat", ignore_result=True, **settings.KEEL_TASK_TIME_LIMITS["core.tasks.heartbeat"])
 def heartbeat() -> None:
     """Scheduled by beat; its run on a worker is the worker's sign of life for /healthz."""
     from .services import heartbeat_record

@@ -1,6 +1,7 @@
 """Celery tasks of governance: they take ids, call one service, and own only the retry policy."""
 
 from celery import shared_task
+from django.conf import settings
 
 from projects.registries.adapters.base import TransientRegistryError
 
@@ -13,20 +14,32 @@ from .signoff.invalidation import signoffs_expire
 from .signoff.writeback import signoff_write_back as write_back
 
 
-@shared_task(name="governance.tasks.mark_overdue_reviews", ignore_result=True, soft_time_limit=240, time_limit=300)
+@shared_task(
+    name="governance.tasks.mark_overdue_reviews",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.mark_overdue_reviews"],
+)
 def mark_overdue_reviews() -> dict:
     """Daily: apply rules whose date has come, flag risks past their review date, open findings."""
     reassessed = tier_assessments_apply_dated_rules()
     return {**risk_reviews_mark_overdue(), "reassessed": reassessed}
 
 
-@shared_task(name="governance.tasks.check_value_decay", ignore_result=True, soft_time_limit=240, time_limit=300)
+@shared_task(
+    name="governance.tasks.check_value_decay",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.check_value_decay"],
+)
 def check_value_decay() -> dict:
     """Daily: open a finding per project whose actual value stays below plan; resolve recovered ones."""
     return value_decay_check()
 
 
-@shared_task(name="governance.tasks.expire_signoffs", ignore_result=True, soft_time_limit=240, time_limit=300)
+@shared_task(
+    name="governance.tasks.expire_signoffs",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.expire_signoffs"],
+)
 def expire_signoffs() -> int:
     """Hourly: approvals past their re-certification date expire (finding + mail); versions serving
     production without a valid sign-off get their finding (e.g. a model linked while it serves)."""
@@ -39,9 +52,8 @@ def expire_signoffs() -> int:
     name="governance.tasks.signoff_write_back",
     bind=True,
     ignore_result=True,
-    soft_time_limit=60,
-    time_limit=90,
     max_retries=5,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.signoff_write_back"],
 )
 def signoff_write_back(self, request_pk: int) -> str:
     """Set keel.signoff=<status> on the registry's model version (registries that opted in).
@@ -55,7 +67,11 @@ def signoff_write_back(self, request_pk: int) -> str:
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
 
 
-@shared_task(name="governance.tasks.evaluate_obligations", ignore_result=True, soft_time_limit=540, time_limit=600)
+@shared_task(
+    name="governance.tasks.evaluate_obligations",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.evaluate_obligations"],
+)
 def evaluate_obligations() -> int:
     """Hourly: re-derive every project's compliance obligations, catching what no event announces (a
     changed tier, a model newly linked to a project). Idempotent: unchanged obligations write nothing."""
@@ -63,7 +79,9 @@ def evaluate_obligations() -> int:
 
 
 @shared_task(
-    name="governance.tasks.evaluate_project_obligations", ignore_result=True, soft_time_limit=120, time_limit=180
+    name="governance.tasks.evaluate_project_obligations",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.evaluate_project_obligations"],
 )
 def evaluate_project_obligations(project_id: int) -> int:
     """Right after a project's tier changed: re-derive its obligations (the hourly run is the backstop)."""

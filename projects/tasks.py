@@ -28,9 +28,8 @@ log = logging.getLogger(__name__)
     # The sync is idempotent (upserts, per-registry lock), so a task whose worker died may run again.
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=240,
-    time_limit=300,
     ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["projects.tasks.sync_registry"],
 )
 def sync_registry(self, registry_id: int) -> None:
     registry = Registry.objects.filter(pk=registry_id, enabled=True).first()
@@ -40,7 +39,11 @@ def sync_registry(self, registry_id: int) -> None:
     registry_sync(registry=registry, task_id=self.request.id or "")
 
 
-@shared_task(name="projects.tasks.sync_due_registries", ignore_result=True, soft_time_limit=50, time_limit=60)
+@shared_task(
+    name="projects.tasks.sync_due_registries",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["projects.tasks.sync_due_registries"],
+)
 def sync_due_registries() -> None:
     """Beat calls this every tick; it enqueues each enabled registry whose interval has passed."""
     for registry_id in registries_due(now=timezone.now()):

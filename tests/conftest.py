@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from importlib import import_module
 
 import pytest
-from django.test import TransactionTestCase
+from django.db import connection, connections
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
 from core.roles import Role
 from tests.factories import AIProjectFactory, TeamFactory, make_user
@@ -22,40 +25,68 @@ def need_service(available: bool, what: str) -> None:
     pytest.skip(f"{what} not available (set CI=true to make this a failure)")
 
 
-# Transactional tests end with a flush (DELETE on SQLite), which the audit table's append-only
-# triggers refuse. Lift the triggers around that flush only, and put them back afterwards.
-_original_fixture_teardown = TransactionTestCase._fixture_teardown
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Database-specific tests, by marker, before any fixture touches the database.
+
+    `sqlite_only` tests skip on PostgreSQL (CI runs them in a second, SQLite pass: `make test-sqlite`);
+    `postgres_only` tests need PostgreSQL the way other tests need a service (need_service).
+    """
+    if item.get_closest_marker("sqlite_only") and connection.vendor != "sqlite":
+        pytest.skip("the SQLite variant; CI runs it in its SQLite pass (make test-sqlite)")
+    if item.get_closest_marker("postgres_only"):
+        need_service(connection.vendor == "postgresql", "PostgreSQL")
 
 
-def _fixture_teardown_keeping_triggers(self):
-    from django.db import connections
+# Transactional tests end with a flush (DELETE on SQLite, TRUNCATE on PostgreSQL), which the audit
+# table's append-only triggers refuse. `audit_triggers_lifted_for_flush` lifts them just before that
+# flush (its teardown runs before pytest-django's, which flushes); the flush then sends post_migrate
+# (Django documents that it does), and `_restore_after_flush` puts back what migrations made and the
+# flush removed: the triggers, the role groups and the default sign-off policies.
+_LIFTED_FOR_FLUSH: set[str] = set()
+
+
+def _transactional(request: pytest.FixtureRequest) -> bool:
+    """The rule pytest-django applies to choose a TransactionTestCase (and therefore a flush)."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        args = dict(zip(("transaction", "reset_sequences"), marker.args, strict=False)) | marker.kwargs
+        if args.get("transaction") or args.get("reset_sequences"):
+            return True
+    return bool({"transactional_db", "live_server", "django_db_reset_sequences"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def audit_triggers_lifted_for_flush(request):
+    """For transactional tests only: drop the audit triggers after the test, before its flush."""
+    if not _transactional(request):
+        yield
+        return
+    # Requesting transactional_db (the test already uses it) makes this fixture's teardown run first.
+    request.getfixturevalue("transactional_db")
+    yield
+    from governance.audit import triggers as db_triggers
+
+    db_triggers.uninstall(connection)
+    _LIFTED_FOR_FLUSH.add(connection.alias)
+
+
+@receiver(post_migrate, dispatch_uid="tests.conftest.restore_after_flush")
+def _restore_after_flush(sender, using, **kwargs):
+    """After a test's flush: reinstall the triggers and the rows data migrations had created."""
+    if sender.name != "governance" or using not in _LIFTED_FOR_FLUSH:
+        return
+    _LIFTED_FOR_FLUSH.discard(using)
+    from django.apps import apps
+    from django.contrib.auth.models import Group
 
     from governance.audit import triggers as db_triggers
 
-    for alias in self._databases_names(include_mirrors=False):
-        db_triggers.uninstall(connections[alias])
-    try:
-        _original_fixture_teardown(self)
-    finally:
-        for alias in self._databases_names(include_mirrors=False):
-            db_triggers.install(connections[alias])
-        # The flush also empties the role groups that a data migration created; put them back
-        # so the next test sees the database as migrations leave it.
-        from django.contrib.auth.models import Group
-
-        from core.roles import Role
-
-        for name in Role.values:
-            Group.objects.get_or_create(name=name)
-        # Likewise the default sign-off policies (governance migration 0007).
-        from importlib import import_module
-
-        from django.apps import apps
-
-        import_module("governance.migrations.0007_signoff_policies_and_triggers").create_policies(apps, None)
-
-
-TransactionTestCase._fixture_teardown = _fixture_teardown_keeping_triggers
+    db_triggers.install(connections[using])
+    for name in Role.values:
+        Group.objects.using(using).get_or_create(name=name)
+    # The default sign-off policies (governance migration 0007).
+    import_module("governance.migrations.0007_signoff_policies_and_triggers").create_policies(apps, None)
 
 
 @pytest.fixture(autouse=True)

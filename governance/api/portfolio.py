@@ -16,9 +16,10 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from core import roles
+from core.lists import filtered
 from projects.models import RiskTier, Stage
 
-from ..dashboard.filters import dashboard_filterset, dashboard_projects, is_filtered
+from ..dashboard.filters import dashboard_filterset, is_filtered
 from ..dashboard.selectors import (
     matrix_points,
     month_rows,
@@ -153,7 +154,7 @@ class PortfolioSummaryView(APIView):
         filterset = dashboard_filterset(data=request.query_params, request=request)
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError(filterset.errors)
-        projects = dashboard_projects(filterset)
+        projects = filtered(filterset)
         summary = portfolio_summary(user=request.user, projects=projects, filtered=is_filtered(filterset))
         points = matrix_points(projects, as_of=summary.as_of)
         for p in points:

@@ -46,24 +46,30 @@ _SQLITE_UNINSTALL = [
 ]
 
 
-def _statements(vendor: str, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return _POSTGRES_INSTALL if install else _POSTGRES_UNINSTALL
-    if vendor == "sqlite":
-        return _SQLITE_INSTALL if install else _SQLITE_UNINSTALL
-    raise NotImplementedError(f"No append-only triggers for database vendor {vendor!r}")
+def _execute(connection, triggers: dict[str, tuple[list[str], list[str]]], *, install: bool, what: str) -> None:
+    """Run one set of trigger statements, (install, uninstall) per database vendor, on this connection;
+    a vendor with no triggers written for it is refused rather than left unprotected in silence."""
+    try:
+        install_sql, uninstall_sql = triggers[connection.vendor]
+    except KeyError:
+        raise NotImplementedError(f"No {what} for database vendor {connection.vendor!r}") from None
+    with connection.cursor() as cur:
+        for sql in install_sql if install else uninstall_sql:
+            cur.execute(sql)
+
+
+_AUDIT_TRIGGERS = {
+    "postgresql": (_POSTGRES_INSTALL, _POSTGRES_UNINSTALL),
+    "sqlite": (_SQLITE_INSTALL, _SQLITE_UNINSTALL),
+}
 
 
 def install(connection) -> None:
-    with connection.cursor() as cur:
-        for sql in _statements(connection.vendor, install=True):
-            cur.execute(sql)
+    _execute(connection, _AUDIT_TRIGGERS, install=True, what="append-only triggers")
 
 
 def uninstall(connection) -> None:
-    with connection.cursor() as cur:
-        for sql in _statements(connection.vendor, install=False):
-            cur.execute(sql)
+    _execute(connection, _AUDIT_TRIGGERS, install=False, what="append-only triggers")
 
 
 # --- sign-off decisions ------------------------------------------------------------------------
@@ -133,21 +139,15 @@ _SIGNOFF_SQLITE_UNINSTALL = [
 ]
 
 
-def _signoff_statements(vendor: str, install: bool) -> list[str]:
-    if vendor == "postgresql":
-        return _SIGNOFF_POSTGRES_INSTALL if install else _SIGNOFF_POSTGRES_UNINSTALL
-    if vendor == "sqlite":
-        return _SIGNOFF_SQLITE_INSTALL if install else _SIGNOFF_SQLITE_UNINSTALL
-    raise NotImplementedError(f"No sign-off triggers for database vendor {vendor!r}")
+_SIGNOFF_TRIGGERS = {
+    "postgresql": (_SIGNOFF_POSTGRES_INSTALL, _SIGNOFF_POSTGRES_UNINSTALL),
+    "sqlite": (_SIGNOFF_SQLITE_INSTALL, _SIGNOFF_SQLITE_UNINSTALL),
+}
 
 
 def install_signoff(connection) -> None:
-    with connection.cursor() as cur:
-        for sql in _signoff_statements(connection.vendor, install=True):
-            cur.execute(sql)
+    _execute(connection, _SIGNOFF_TRIGGERS, install=True, what="sign-off triggers")
 
 
 def uninstall_signoff(connection) -> None:
-    with connection.cursor() as cur:
-        for sql in _signoff_statements(connection.vendor, install=False):
-            cur.execute(sql)
+    _execute(connection, _SIGNOFF_TRIGGERS, install=False, what="sign-off triggers")

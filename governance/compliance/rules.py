@@ -67,6 +67,14 @@ def _datasets(f: dict, *keys: str, only_special: bool = False) -> list[dict]:
     return [{"name": d["name"], **{k: d[k] for k in keys}} for d in rows]
 
 
+def _recorded_on_every_dataset(field: str) -> dict:
+    """A RECORD rule's facts and missing items when each personal-data dataset must carry `field`."""
+    return {
+        "facts": lambda f: {"datasets": _datasets(f, field)},
+        "missing": lambda f: [d["name"] for d in f["datasets"] if not d[field]],
+    }
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         id="GDPR-6-BASIS",
@@ -77,8 +85,7 @@ RULES: tuple[Rule, ...] = (
         kind=RECORD,
         severity="high",
         applies=_personal,
-        facts=lambda f: {"datasets": _datasets(f, "legal_basis")},
-        missing=lambda f: [d["name"] for d in f["datasets"] if not d["legal_basis"]],
+        **_recorded_on_every_dataset("legal_basis"),
     ),
     Rule(
         id="GDPR-9-CONDITION",
@@ -126,8 +133,7 @@ RULES: tuple[Rule, ...] = (
         kind=RECORD,
         severity="medium",
         applies=_personal,
-        facts=lambda f: {"datasets": _datasets(f, "retention_days")},
-        missing=lambda f: [d["name"] for d in f["datasets"] if not d["retention_days"]],
+        **_recorded_on_every_dataset("retention_days"),
     ),
     Rule(
         id="AIA-10-DATA-GOVERNANCE",

@@ -21,6 +21,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.roles import Role, has_role
+from core.services import model_update
 from projects.models import AIProject
 from projects.permissions import can_change_project
 
@@ -218,18 +219,16 @@ def dataset_compliance_update(
     if not _can_classify(by):
         raise PermissionDeniedError(NOT_A_CLASSIFIER)
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    before = audit.snapshot(dataset, DATASET_COMPLIANCE_FIELDS)
-    dataset.legal_basis = legal_basis or ""
-    dataset.art9_condition = art9_condition or ""
-    dataset.retention_days = retention_days
-    dataset.owner = owner
-    dataset.full_clean(validate_unique=False, validate_constraints=False)
-    changed_before, changed_after = audit.changes(before, audit.snapshot(dataset, DATASET_COMPLIANCE_FIELDS))
-    if not changed_after:
+    data = {"legal_basis": legal_basis or "", "art9_condition": art9_condition or "",
+            "retention_days": retention_days, "owner": owner}  # fmt: skip
+    dataset, changed = model_update(
+        instance=dataset, fields=DATASET_COMPLIANCE_FIELDS, data=data, by=by, action="dataset.compliance_updated"
+    )
+    if not changed:
         return dataset
+    # Dataset.updated_at is not auto_now (ingest sets it from the producer's events), so a person's change sets it.
     dataset.updated_at = timezone.now()
-    dataset.save(update_fields=[*DATASET_COMPLIANCE_FIELDS, "updated_at"])
-    audit.record(actor=by, action="dataset.compliance_updated", obj=dataset, before=changed_before, after=changed_after)
+    dataset.save(update_fields=["updated_at"])
     obligations_evaluate(project_ids=store.projects_downstream_of([dataset.pk]))
     return dataset
 

@@ -132,25 +132,36 @@ def cumulative_value_cost(months: list[dict], *, currency: str, height: int = 36
     )
 
 
-def planned_vs_actual_quarters(quarters: list[dict], *, currency: str, height: int = 360) -> dict:
-    """Planned and actual value and cost per quarter, side by side."""
-    x = [q["quarter"] for q in quarters]
-    traces = [
+def _money_bars(rows: list[dict], series, *, category: str, hover, horizontal: bool = False) -> list[dict]:
+    """One bar trace per (name, key, colour, opacity) of `series`: the money under `key` for each row,
+    placed by the row's `category`; `hover(name)` is the trace's hover text (plotly's %{x}/%{y} inside)."""
+    value_axis, category_axis = ("x", "y") if horizontal else ("y", "x")
+    categories = [row[category] for row in rows]
+    return [
         {
             "type": "bar",
+            **({"orientation": "h"} if horizontal else {}),
             "name": name,
-            "x": x,
-            "y": [_money(q[key]) for q in quarters],
+            category_axis: categories,
+            value_axis: [_money(row[key]) for row in rows],
             "marker": {"color": colour, "opacity": opacity},
-            "hovertemplate": f"{name}, %{{x}}: %{{y:,.0f}} {currency}<extra></extra>",
+            "hovertemplate": hover(name) + "<extra></extra>",
         }
-        for name, key, colour, opacity in (
-            ("Planned value", "planned_value", VALUE_COLOUR, 0.45),
-            ("Actual value", "actual_value", VALUE_COLOUR, 1.0),
-            ("Planned cost", "planned_cost", COST_COLOUR, 0.45),
-            ("Actual cost", "actual_cost", COST_COLOUR, 1.0),
-        )
+        for name, key, colour, opacity in series
     ]
+
+
+def planned_vs_actual_quarters(quarters: list[dict], *, currency: str, height: int = 360) -> dict:
+    """Planned and actual value and cost per quarter, side by side."""
+    series = (
+        ("Planned value", "planned_value", VALUE_COLOUR, 0.45),
+        ("Actual value", "actual_value", VALUE_COLOUR, 1.0),
+        ("Planned cost", "planned_cost", COST_COLOUR, 0.45),
+        ("Actual cost", "actual_cost", COST_COLOUR, 1.0),
+    )
+    traces = _money_bars(
+        quarters, series, category="quarter", hover=lambda name: f"{name}, %{{x}}: %{{y:,.0f}} {currency}"
+    )
     return figure(
         traces,
         height=height,
@@ -179,23 +190,15 @@ def stage_funnel(stages: list[dict], *, height: int = 320) -> dict:
 def value_by_team(teams: list[dict], *, currency: str) -> dict:
     """Per team, value realised and cost spent to date, and the expected annual value of its business cases."""
     rows = list(reversed(teams))  # the largest at the top of a horizontal bar chart
-    y = [t["team"] for t in rows]
-    traces = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "name": name,
-            "y": y,
-            "x": [_money(t[key]) for t in rows],
-            "marker": {"color": colour, "opacity": opacity},
-            "hovertemplate": f"%{{y}}: {name.lower()} %{{x:,.0f}} {currency}<extra></extra>",
-        }
-        for name, key, colour, opacity in (
-            ("Realised value to date", "actual_value", VALUE_COLOUR, 1.0),
-            ("Cost to date", "actual_cost", COST_COLOUR, 1.0),
-            ("Expected annual value", "annual_value", VALUE_COLOUR, 0.35),
-        )
-    ]
+    series = (
+        ("Realised value to date", "actual_value", VALUE_COLOUR, 1.0),
+        ("Cost to date", "actual_cost", COST_COLOUR, 1.0),
+        ("Expected annual value", "annual_value", VALUE_COLOUR, 0.35),
+    )
+    traces = _money_bars(
+        rows, series, category="team", horizontal=True,
+        hover=lambda name: f"%{{y}}: {name.lower()} %{{x:,.0f}} {currency}",
+    )  # fmt: skip
     return figure(
         traces,
         height=max(260, 110 + 48 * len(rows)),

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
-from django.db.models import QuerySet
 
+from core.forms import checkboxes
 from projects.inventory.filters import visible_teams
 from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject, RiskTier, Stage
-
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
 
 
 class PortfolioFilterSet(django_filters.FilterSet):
@@ -21,9 +18,9 @@ class PortfolioFilterSet(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=visible_teams, to_field_name="slug", label="Team", empty_label="All teams"
     )
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=_CHECKS)
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=checkboxes())
     tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=_CHECKS
+        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=checkboxes()
     )
 
     class Meta:
@@ -44,10 +41,3 @@ def is_filtered(filterset: PortfolioFilterSet) -> bool:
     if not filterset.is_valid():
         return True
     return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters)
-
-
-def dashboard_projects(filterset: PortfolioFilterSet) -> QuerySet[AIProject]:
-    """The visible projects the filters pick; a filter that cannot be applied picks none (never all)."""
-    if not filterset.is_bound:
-        return filterset.queryset
-    return filterset.qs if filterset.is_valid() else filterset.queryset.none()

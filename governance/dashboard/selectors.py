@@ -1,8 +1,8 @@
 """The executive dashboard's reads: every tile, chart and table of the portfolio dashboard (and of
 /api/v1/portfolio/summary), aggregated in the database.
 
-Scope and filters first (dashboard/filters.py): `dashboard_projects()` is the caller's visible
-projects (projects_for_user) narrowed by the filters (team, stage, tier). Every figure below is
+Scope and filters first (dashboard/filters.py): `core.lists.filtered(dashboard_filterset(...))` is the
+caller's visible projects (projects_for_user) narrowed by the filters (team, stage, tier). Every figure below is
 computed over exactly that set, so a filter changes every tile and chart at once and a team lead
 never counts another team's rows.
 
@@ -273,7 +273,7 @@ def _pending_signoffs(projects: QuerySet[AIProject]) -> int:
 def portfolio_summary(
     *, user, projects: QuerySet[AIProject], filtered: bool, as_of: dt.date | None = None
 ) -> PortfolioSummary:
-    """Every dashboard figure over `projects` (the output of dashboard_projects for this user)."""
+    """Every dashboard figure over `projects` (core.lists.filtered over the dashboard filterset for this user)."""
     as_of = month_start(as_of or timezone.localdate())
     stage_counts, teams, (annual_value, investment, unconverted) = _project_groups(projects, as_of=as_of)
     stages = [{"stage": v, "label": label, "count": stage_counts.get(v, 0)} for v, label in Stage.choices]

@@ -6,13 +6,11 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.forms import checkboxes
 from projects.inventory.filters import visible_projects
 
 from ..models import Finding, FindingKind, Severity
 from .selectors import findings_for_user
-
-# Pages show a multiple choice as a row of checkboxes (the API takes repeated parameters either way).
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
 
 
 def visible_assignees(request):
@@ -28,7 +26,7 @@ class FindingFilterSet(django_filters.FilterSet):
     """Shared by the findings page and /api/v1/findings/."""
 
     kind = django_filters.ChoiceFilter(choices=FindingKind.choices, label="Kind", empty_label="Any")
-    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label="Severity", widget=_CHECKS)
+    severity = django_filters.MultipleChoiceFilter(choices=Severity.choices, label="Severity", widget=checkboxes())
     open = django_filters.BooleanFilter(
         field_name="resolved_at",
         lookup_expr="isnull",

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
+from core.services import model_update
 
 from ..models import Finding
 from .permissions import can_manage_findings
@@ -62,13 +63,8 @@ def finding_assign(*, by, finding: Finding, assignee) -> Finding:
     if by is not None and not can_manage_findings(by):
         raise PermissionDeniedError(FINDINGS_RISK_OFFICERS_ONLY)
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
-    before = {"assignee": finding.assignee_id}
-    if before["assignee"] == (assignee.pk if assignee else None):
-        return finding
-    finding.assignee = assignee
-    finding.save(update_fields=["assignee"])
-    audit.record(
-        actor=by, action="finding.assigned", obj=finding, before=before, after={"assignee": finding.assignee_id}
+    finding, _ = model_update(
+        instance=finding, fields=("assignee",), data={"assignee": assignee}, by=by, action="finding.assigned"
     )
     return finding
 

@@ -102,6 +102,11 @@ def _heatmap_cells(counts: list[list[int]]) -> tuple[list, list, list, list]:
 def _heatmap_layout(*, axis_label: str, height: int, compact: bool) -> dict:
     """Fixed axes labelled by the scale's words (numbers only when compact, for the small map beside a risk)."""
 
+    def scale_axis(title: str, ticktext: list[str]) -> dict:
+        """An axis of the 1–5 scale: fixed (the grid is the point, not zooming), no grid lines."""
+        return {"title": {"text": title}, "tickvals": list(SCALE), "ticktext": ticktext, "fixedrange": True,
+                "showgrid": False, "zeroline": False}  # fmt: skip
+
     def ticks(labels: dict[int, str]) -> list[str]:
         return [str(n) if compact else f"{labels[n]} ({n})" for n in SCALE]
 
@@ -112,22 +117,8 @@ def _heatmap_layout(*, axis_label: str, height: int, compact: bool) -> dict:
         font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "color": INK, "size": 12},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        xaxis={
-            "title": {"text": f"{axis_label} impact"},
-            "tickvals": list(SCALE),
-            "ticktext": ticks(IMPACT_LABELS),
-            "fixedrange": True,
-            "showgrid": False,
-            "zeroline": False,
-        },
-        yaxis={
-            "title": {"text": f"{axis_label} likelihood"},
-            "tickvals": list(SCALE),
-            "ticktext": ticks(LIKELIHOOD_LABELS),
-            "fixedrange": True,
-            "showgrid": False,
-            "zeroline": False,
-        },
+        xaxis=scale_axis(f"{axis_label} impact", ticks(IMPACT_LABELS)),
+        yaxis=scale_axis(f"{axis_label} likelihood", ticks(LIKELIHOOD_LABELS)),
         hoverlabel={"bgcolor": "#fff", "font": {"color": INK}},
     )
 

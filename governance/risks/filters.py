@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
+from core.forms import checkboxes
 from projects.inventory.filters import visible_projects, visible_teams
 from projects.models import RiskTier
 
@@ -14,8 +15,6 @@ from .scoring import SCALE, Level
 
 SCALE_CHOICES = [(n, str(n)) for n in SCALE]
 
-# Pages show a multiple choice as a row of checkboxes (the API takes repeated parameters either way).
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
 _ANY_YES_NO = [("", "Any"), ("true", "Yes"), ("false", "No")]
 
 
@@ -29,13 +28,13 @@ class RiskFilterSet(django_filters.FilterSet):
     )
     project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
     tier = django_filters.MultipleChoiceFilter(
-        field_name="project__risk_tier", choices=RiskTier.choices, label="Tier", widget=_CHECKS
+        field_name="project__risk_tier", choices=RiskTier.choices, label="Tier", widget=checkboxes()
     )
-    category = django_filters.MultipleChoiceFilter(choices=RiskCategory.choices, label="Category", widget=_CHECKS)
+    category = django_filters.MultipleChoiceFilter(choices=RiskCategory.choices, label="Category", widget=checkboxes())
     level = django_filters.MultipleChoiceFilter(
-        field_name="residual_level", choices=Level.choices, label="Residual level", widget=_CHECKS
+        field_name="residual_level", choices=Level.choices, label="Residual level", widget=checkboxes()
     )
-    status = django_filters.MultipleChoiceFilter(choices=RiskStatus.choices, label="Status", widget=_CHECKS)
+    status = django_filters.MultipleChoiceFilter(choices=RiskStatus.choices, label="Status", widget=checkboxes())
     overdue = django_filters.BooleanFilter(
         field_name="review_overdue", label="Review overdue", widget=forms.Select(choices=_ANY_YES_NO)
     )

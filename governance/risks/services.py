@@ -5,6 +5,7 @@ Each service is one transaction that validates, writes and appends its audit eve
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import PermissionDeniedError, TransitionError
+from core.services import model_update
 from projects.models import AIProject
 
 from ..findings.services import finding_close, finding_open
@@ -42,7 +44,6 @@ ACCEPT_NEEDS_JUSTIFICATION = "Accepting a risk needs a written justification."
 ACCEPT_NEEDS_RISK_OFFICER = (
     "Only a risk officer can accept a risk whose residual level is {level}; ask a risk officer to review it."
 )
-ACCEPTANCE_LAPSED = "The scores changed after the risk was accepted; it is open again until accepted anew."
 
 
 def _scale_errors(fields: dict) -> dict[str, list[str]]:
@@ -118,6 +119,45 @@ def _snapshot(risk: Risk) -> dict:
     return data
 
 
+# What risk_update may write: the editable fields, the figures derived from them, and the acceptance
+# that a change of scores withdraws.
+RISK_UPDATE_WRITES = (
+    *RISK_EDITABLE, "inherent_score", "residual_score", "residual_level", "next_review_date", "status",
+    "acceptance_justification", "accepted_by", "accepted_at",
+)  # fmt: skip
+SCORED_FIELDS = ("likelihood", "impact", "residual_likelihood", "residual_impact")
+
+
+def _risk_update_data(risk: Risk, fields: dict) -> dict:
+    """The edit as model_update applies it: the fields given plus what follows from them, worked out on a
+    copy so the locked row changes only through model_update (and nothing is written when nothing changed).
+
+    A new residual level brings a new review date, unless the review is overdue: then it stays due (and
+    its finding open) until someone reviews. Scores changed on an accepted risk withdraw the acceptance,
+    which covered the old scores, not these: the risk is open again, so a raised residual level goes back
+    through a (risk officer's, if high) acceptance.
+    """
+    draft = copy.copy(risk)
+    for name, value in fields.items():
+        setattr(draft, name, value)
+    residual_moved = (draft.residual_likelihood, draft.residual_impact) != (
+        risk.residual_likelihood,
+        risk.residual_impact,
+    )
+    if residual_moved and not draft.review_overdue:
+        _validate_risk_with_date(draft)
+    else:
+        _validate_risk(draft)
+    data = {
+        **fields, "inherent_score": draft.inherent_score, "residual_score": draft.residual_score,
+        "residual_level": draft.residual_level, "next_review_date": draft.next_review_date,
+    }  # fmt: skip
+    rescored = any(getattr(draft, name) != getattr(risk, name) for name in SCORED_FIELDS)
+    if risk.status == RiskStatus.ACCEPTED and rescored:
+        data.update(status=RiskStatus.OPEN, acceptance_justification="", accepted_by=None, accepted_at=None)
+    return data
+
+
 @transaction.atomic
 def risk_update(*, by, risk: Risk, **fields) -> Risk:
     risk = Risk.objects.select_for_update().select_related("project").get(pk=risk.pk)
@@ -126,29 +166,11 @@ def risk_update(*, by, risk: Risk, **fields) -> Risk:
     unknown = set(fields) - set(RISK_EDITABLE)
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
-    before = _snapshot(risk)
-    old_residual = (risk.residual_likelihood, risk.residual_impact)
-    for name, value in fields.items():
-        setattr(risk, name, value)
-    if (risk.residual_likelihood, risk.residual_impact) != old_residual and not risk.review_overdue:
-        _validate_risk_with_date(risk)  # a new residual level brings a new review date
-    else:
-        _validate_risk(risk)  # a review that is overdue stays due (and its finding open) until someone reviews
-    old, new = audit.changes(before, _snapshot(risk))
-    if not new:
-        return risk
-    scored = {"likelihood", "impact", "residual_likelihood", "residual_impact"}
-    if risk.status == RiskStatus.ACCEPTED and scored & set(new):
-        # The acceptance covered the old scores, not these: it lapses and the risk is open again, so a
-        # raised residual level goes back through a (risk officer's, if high) acceptance.
-        old.update(status=RiskStatus.ACCEPTED, accepted_by=risk.accepted_by_id)
-        new.update(status=RiskStatus.OPEN, accepted_by=None, acceptance_withdrawn=ACCEPTANCE_LAPSED)
-        risk.status = RiskStatus.OPEN
-        risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
-    risk.save()
-    audit.record(actor=by, action="risk.updated", obj=risk, before=old, after=new)
-    # A residual level raised to high counts as a new high risk.
-    events.project_risks_changed.send(sender=None, project=risk.project)
+    data = _risk_update_data(risk, fields)
+    risk, changed = model_update(instance=risk, fields=RISK_UPDATE_WRITES, data=data, by=by, action="risk.updated")
+    if changed:
+        # A residual level raised to high counts as a new high risk.
+        events.project_risks_changed.send(sender=None, project=risk.project)
     return risk
 
 
@@ -245,16 +267,9 @@ def mitigation_update(*, by, mitigation: Mitigation, **fields) -> Mitigation:
     mitigation = Mitigation.objects.select_for_update().select_related("risk__project").get(pk=mitigation.pk)
     if by is not None and not can_edit_risks(by, mitigation.risk.project):
         raise PermissionDeniedError(NOT_YOUR_PROJECT)
-    before = audit.snapshot(mitigation, MITIGATION_FIELDS)
-    for name, value in fields.items():
-        if name not in MITIGATION_FIELDS:
-            raise ValidationError({name: ["This field cannot be changed here."]})
-        setattr(mitigation, name, value)
-    mitigation.full_clean()
-    old, new = audit.changes(before, audit.snapshot(mitigation, MITIGATION_FIELDS))
-    if new:
-        mitigation.save()
-        audit.record(actor=by, action="mitigation.updated", obj=mitigation, before=old, after=new)
+    mitigation, _ = model_update(
+        instance=mitigation, fields=MITIGATION_FIELDS, data=fields, by=by, action="mitigation.updated"
+    )
     return mitigation
 
 

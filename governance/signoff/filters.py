@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import django_filters
-from django import forms
 
+from core.forms import checkboxes
 from projects.inventory.filters import visible_projects
 from projects.models import RiskTier
 
 from ..models import SignOffRequest, SignOffStatus
-
-# Pages show a multiple choice as a row of checkboxes (the API takes repeated parameters either way).
-_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "checks"})
 
 
 class SignOffFilterSet(django_filters.FilterSet):
     """The sign-off page's list of every request in scope: by status, project and tier (the tier of
     the policy the request was made under)."""
 
-    status = django_filters.MultipleChoiceFilter(choices=SignOffStatus.choices, label="Status", widget=_CHECKS)
+    status = django_filters.MultipleChoiceFilter(choices=SignOffStatus.choices, label="Status", widget=checkboxes())
     project = django_filters.ModelChoiceFilter(
         queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
     )
     tier = django_filters.MultipleChoiceFilter(
-        field_name="policy__tier", choices=RiskTier.choices, label="Tier", widget=_CHECKS
+        field_name="policy__tier", choices=RiskTier.choices, label="Tier", widget=checkboxes()
     )
 
     class Meta:

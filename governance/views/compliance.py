@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.views import View
@@ -16,6 +15,7 @@ from django.views.generic import TemplateView
 from core import roles
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role
 from projects.inventory.selectors import projects_for_user
@@ -41,22 +41,30 @@ def _errors_text(exc) -> str:
 # --- the inventory ----------------------------------------------------------------------------------
 
 
-class PIIInventoryView(RoleRequiredMixin, TemplateView):
+class PIIInventoryView(RoleRequiredMixin, FilteredListMixin, TemplateView):
     """Which datasets and fields carry what, filterable; every role reads it (datasets are organisation-wide)."""
 
     allowed_roles = ALL_ROLES
     template_name = "governance/compliance_inventory.html"
-    paginate_by = 50
+    filterset_class = ClassificationFilterSet
+    export_stem = "pii-inventory"
+    export_title = "PII inventory"
+    export_header = (
+        "dataset_namespace", "dataset", "field", "pii_kind", "gdpr_class", "origin", "derived_from", "asserted_by",
+        "treatment", "verified", "hops",
+    )  # fmt: skip
 
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        filterset = ClassificationFilterSet(self.request.GET or None, queryset=selectors.classifications_inventory())
-        qs = filterset.qs if (not filterset.is_bound or filterset.is_valid()) else filterset.queryset.none()
-        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        ctx.update(filter=filterset, page_obj=page, rows=page.object_list, querystring=params.urlencode())
-        return ctx
+    def get_queryset(self):
+        return selectors.classifications_inventory()
+
+    def export_rows(self, qs):
+        for c in qs.iterator(chunk_size=500):
+            source = c.derived_from
+            yield [
+                c.dataset.namespace, c.dataset.name, c.field.name if c.field else "", c.pii_kind, c.gdpr_class,
+                c.origin, f"{source.dataset.name}{'.' + source.field.name if source.field else ''}" if source else "",
+                c.asserted_by.username if c.asserted_by else "", c.treatment, c.verified, c.hops,
+            ]  # fmt: skip
 
 
 # --- one dataset ------------------------------------------------------------------------------------

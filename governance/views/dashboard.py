@@ -10,20 +10,15 @@ officer's findings) are added by this subclass, which config/urls.py routes "/" 
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.core.paginator import Paginator
-from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.generic import TemplateView
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core import roles
-from core.exports import csv_safe
+from core.exports import EXPORT_FORMATS, csv_response, export_filename, xlsx_response
+from core.lists import INVALID_FILTER, UNKNOWN_EXPORT, bad_request, filter_errors_text, filtered
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role
 from projects.models import Stage
@@ -32,7 +27,7 @@ from projects.views import home as project_views
 
 from ..compliance.selectors import coverage_by_team
 from ..dashboard import charts
-from ..dashboard.filters import dashboard_filterset, dashboard_projects, is_filtered
+from ..dashboard.filters import dashboard_filterset, is_filtered
 from ..dashboard.selectors import (
     MATRIX_LIMIT,
     matrix_points,
@@ -46,7 +41,7 @@ from ..findings.selectors import findings_for_user
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNKNOWN_TABLE = "Unknown table {table!r}; choose one of: {tables}."
 HOME_FINDINGS_SHOWN = 10
 
 
@@ -57,9 +52,9 @@ def _project_url(slug: str) -> str:
 def dashboard_context(request, *, page_size: int = 25) -> dict:
     """Everything the dashboard page shows, for request.user and the filters in request.GET."""
     filterset = dashboard_filterset(data=request.GET, request=request)
-    projects = dashboard_projects(filterset)
-    filtered = is_filtered(filterset)
-    summary = portfolio_summary(user=request.user, projects=projects, filtered=filtered)
+    projects = filtered(filterset)
+    narrowed = is_filtered(filterset)
+    summary = portfolio_summary(user=request.user, projects=projects, filtered=narrowed)
     currency = summary.currency
 
     points = matrix_points(projects, as_of=summary.as_of)
@@ -89,7 +84,7 @@ def dashboard_context(request, *, page_size: int = 25) -> dict:
     drill = _drill_down_params(filterset, summary.stages)
     return {
         "filter": filterset,
-        "filtered": filtered,
+        "filtered": narrowed,
         "summary": summary,
         "figures": summary.figures,
         "charts": figures,
@@ -140,7 +135,7 @@ class DashboardView(RoleRequiredMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         fmt = request.GET.get("export")
-        if fmt in ("csv", "xlsx"):
+        if fmt is not None:
             return export_dashboard(request, fmt)
         return super().get(request, *args, **kwargs)
 
@@ -151,14 +146,9 @@ class DashboardView(RoleRequiredMixin, TemplateView):
 # --- exports ----------------------------------------------------------------------------------------
 
 
-def _text(value) -> str:
-    return csv_safe(str(value))
-
-
-def export_tables(request) -> dict[str, tuple[list[str], object]]:
+def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
     """Each table behind the dashboard as (header, rows), for the same user and filters as the page."""
-    filterset = dashboard_filterset(data=request.GET, request=request)
-    projects = dashboard_projects(filterset)
+    projects = filtered(filterset)
     summary = portfolio_summary(user=request.user, projects=projects, filtered=is_filtered(filterset))
     rc = summary.currency.lower()
 
@@ -166,7 +156,7 @@ def export_tables(request) -> dict[str, tuple[list[str], object]]:
         for p in project_rows(projects, as_of=summary.as_of).iterator(chunk_size=500):
             converted = p.fx_rate is not None
             yield [
-                _text(p.slug), _text(p.name), _text(p.team.name), p.stage, p.risk_tier, p.currency,
+                p.slug, p.name, p.team.name, p.stage, p.risk_tier, p.currency,
                 p.expected_annual_value, p.expected_investment, rate(p.fx_rate) if converted else "",
                 money(p.annual_value_rc) if converted else "", money(p.investment_rc) if converted else "",
                 p.risk_score, risk_level_label(p.risk_score), p.open_risk_count, money(p.actual_value),
@@ -205,54 +195,29 @@ def export_tables(request) -> dict[str, tuple[list[str], object]]:
         ),
         "teams": (
             team_header,
-            ([_text(t["team"]), _text(t["slug"]), *(t[k] for k in team_keys)] for t in summary.teams),
+            ([t["team"], t["slug"], *(t[k] for k in team_keys)] for t in summary.teams),
         ),
         "stages": (["stage", "label", "projects"], ([s["stage"], s["label"], s["count"]] for s in summary.stages)),
     }
 
 
-def export_dashboard(request, fmt: str):
-    """CSV: one table (?table=, projects by default); XLSX: every table, one sheet each. Text that a
-    spreadsheet would run as a formula is neutralised (core.exports.csv_safe) in both."""
-    tables = export_tables(request)
-    stamp = timezone.now().strftime("%Y%m%d")
-    if fmt == "csv":
-        table = request.GET.get("table") or "projects"
-        if table not in tables:
-            return HttpResponse(
-                f"Unknown table {table!r}; choose one of: {', '.join(EXPORT_TABLES)}.",
-                status=400,
-                content_type="text/plain; charset=utf-8",
-            )
-        header, rows = tables[table]
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-
-        def lines():
-            yield writer.writerow(header)
-            for row in rows:
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="keel-portfolio-{table}-{stamp}.csv"'
-        return response
-
-    workbook = Workbook(write_only=True)
-    for name in EXPORT_TABLES:
-        header, rows = tables[name]
-        sheet = workbook.create_sheet(name.capitalize())
-        sheet.append(header)
-        for row in rows:
-            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="keel-portfolio-{stamp}.xlsx"'
-    return response
+def export_dashboard(request, fmt: str) -> HttpResponse:
+    """CSV: one table (?table=, projects by default); XLSX: every table, one sheet each. Under the list
+    pages' rule: an unknown format, an unknown table or a filter that cannot be applied answers 400."""
+    if fmt not in EXPORT_FORMATS:
+        return bad_request(UNKNOWN_EXPORT.format(fmt=fmt, formats=", ".join(EXPORT_FORMATS)))
+    filterset = dashboard_filterset(data=request.GET, request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        return bad_request(INVALID_FILTER.format(errors=filter_errors_text(filterset)))
+    tables = export_tables(request, filterset)
+    if fmt == "xlsx":
+        sheets = [(name.capitalize(), *tables[name]) for name in EXPORT_TABLES]
+        return xlsx_response(filename=export_filename("portfolio", "xlsx"), sheets=sheets)
+    table = request.GET.get("table") or "projects"
+    if table not in tables:
+        return bad_request(UNKNOWN_TABLE.format(table=table, tables=", ".join(EXPORT_TABLES)))
+    header, rows = tables[table]
+    return csv_response(filename=export_filename(f"portfolio-{table}", "csv"), header=header, rows=rows)
 
 
 # --- the home page ----------------------------------------------------------------------------------
@@ -264,7 +229,7 @@ class HomeView(project_views.HomeView):
 
     def get(self, request, *args, **kwargs):
         if has_role(request.user, Role.EXECUTIVE):
-            if request.GET.get("export") in ("csv", "xlsx"):
+            if request.GET.get("export") is not None:
                 return export_dashboard(request, request.GET["export"])
             ctx = {"view": self, **dashboard_context(request)}
             return render(request, "governance/dashboard.html", ctx)

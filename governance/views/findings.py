@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +13,7 @@ from django.views.generic import TemplateView
 
 from core import roles
 from core.errors import DomainError
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 
 from ..findings import services
@@ -24,32 +24,34 @@ from ..findings.selectors import finding_assignees, findings_for_user
 ALL_ROLES = roles.ALL_ROLES
 
 
-class FindingListView(RoleRequiredMixin, TemplateView):
+class FindingListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
     allowed_roles = ALL_ROLES
     template_name = "governance/finding_list.html"
-    paginate_by = 50
+    filterset_class = FindingFilterSet
+    context_object_name = "findings"
+    export_stem = "findings"
+    export_title = "Findings"
+    export_header = (
+        "id", "kind", "severity", "title", "detail", "project", "team", "opened_at", "assignee", "status",
+        "resolved_at", "resolution",
+    )  # fmt: skip
+
+    def get_queryset(self):
+        return findings_for_user(user=self.request.user)
+
+    def export_rows(self, qs):
+        for f in qs.iterator(chunk_size=500):
+            yield [
+                f.pk, f.kind, f.severity, f.title, f.detail, f.project.name if f.project else "",
+                f.project.team.name if f.project else "", f.opened_at, f.assignee.username if f.assignee else "",
+                "open" if f.is_open else "resolved", f.resolved_at, f.resolution,
+            ]  # fmt: skip
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        user = self.request.user
-        scoped = findings_for_user(user=user)
-        filterset = FindingFilterSet(self.request.GET or None, queryset=scoped, request=self.request)
-        if not filterset.is_bound:
-            qs = filterset.queryset
-        elif filterset.is_valid():
-            qs = filterset.qs
-        else:
-            qs = filterset.queryset.none()  # a filter that cannot be applied shows nothing, not everything
-        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        can_manage = can_manage_findings(user)
+        can_manage = can_manage_findings(self.request.user)
         ctx.update(
-            filter=filterset,
-            page_obj=page,
-            findings=page.object_list,
-            querystring=params.urlencode(),
-            open_count=scoped.filter(resolved_at=None).count(),
+            open_count=self.filterset.queryset.filter(resolved_at=None).count(),
             can_manage=can_manage,
             assignees=list(finding_assignees()) if can_manage else [],
         )

@@ -4,25 +4,19 @@ the output; the refusals come from the services."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView, TemplateView
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core import roles
 from core.errors import DomainError
-from core.exports import csv_safe
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin, filtered
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role
 from projects.inventory.selectors import projects_for_user
@@ -47,17 +41,15 @@ from ..risks.selectors import (
 ALL_ROLES = roles.ALL_ROLES
 DEFAULT_AXIS = "residual"
 NOT_YOUR_REGISTER = "You can only change the risk register of a project of your own team."
-EXPORT_FORMATS = ("csv", "xlsx")
+EXPORT_HEADER = [
+    "id", "project", "team", "tier", "title", "category", "nist_ai_rmf_functions", "owner", "status",
+    "likelihood", "impact", "inherent_score", "inherent_level", "inherent_computation",
+    "residual_likelihood", "residual_impact", "residual_score", "residual_level", "residual_computation",
+    "next_review_date", "review_overdue", "last_reviewed_at", "accepted_by", "updated_at",
+]  # fmt: skip
 
 
 # --- reading: filters, heat map, register -----------------------------------------------------------
-
-
-def _filtered(filterset: RiskFilterSet):
-    """Unbound: everything in scope; a filter that cannot be applied shows nothing, not everything."""
-    if not filterset.is_bound:
-        return filterset.qs
-    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
 
 
 def _axis(request) -> str:
@@ -85,7 +77,7 @@ def _heatmap(request, base, filterset: RiskFilterSet, *, compact: bool, anchor: 
     for name in (l_name, i_name):
         without_cell.pop(name, None)
     cell_free = RiskFilterSet(without_cell or None, queryset=base, request=request)
-    counts = risk_heatmap_counts(risks=_filtered(cell_free), axis=axis)
+    counts = risk_heatmap_counts(risks=filtered(cell_free), axis=axis)
 
     # The cell filters in force, on either axis (the toggle keeps the other axis's cell), each with the
     # link that drops it; `selected` is the one on the axis shown, outlined on the map.
@@ -143,27 +135,40 @@ def _page(request, qs, per_page: int) -> dict:
     return {"page_obj": page, "risks": page.object_list, "querystring": params.urlencode()}
 
 
-class RiskPortfolioView(RoleRequiredMixin, TemplateView):
+class RiskPortfolioView(RoleRequiredMixin, FilteredListMixin, TemplateView):
     """Every risk the user may see: the heat map, the filters, the list, and the exports."""
 
     allowed_roles = ALL_ROLES
     template_name = "governance/risk_portfolio.html"
     paginate_by = 25
+    filterset_class = RiskFilterSet
+    export_stem = "risks"
+    export_title = "Risks"
+    export_header = EXPORT_HEADER
 
-    def get(self, request, *args, **kwargs):
-        self.base = risks_for_user(user=request.user)
-        self.filterset = RiskFilterSet(request.GET or None, queryset=self.base, request=request)
-        export = request.GET.get("export")
-        if export in EXPORT_FORMATS:
-            return export_risks(_filtered(self.filterset), export)
-        return super().get(request, *args, **kwargs)
+    def get_queryset(self):
+        return risks_for_user(user=self.request.user)
+
+    def export_rows(self, qs):
+        return _export_rows(qs)
 
     def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        ctx.update(_heatmap(self.request, self.base, self.filterset, compact=False, anchor="#risk-list"))
-        ctx.update(_page(self.request, _filtered(self.filterset), self.paginate_by))
+        # Not a plain list: the page's rows carry the register's mitigation counts and the heat map leaves
+        # the cell filter out, so the list mixin serves the filters and the exports, not the page.
+        ctx = super(FilteredListMixin, self).get_context_data(**kwargs)
+        base = self.filterset.queryset
+        ctx.update(_heatmap(self.request, base, self.filterset, compact=False, anchor="#risk-list"))
+        ctx.update(_page(self.request, filtered(self.filterset), self.paginate_by))
         ctx["filter"] = self.filterset
         return ctx
+
+
+def project_in_scope(user, slug: str) -> AIProject:
+    """The project a governance tab is about; one the user may not see is a 404, as if it did not exist."""
+    try:
+        return projects_for_user(user=user).get(slug=slug)
+    except AIProject.DoesNotExist:
+        raise Http404("No such project, or you may not see it.") from None
 
 
 class ProjectMixin(RoleRequiredMixin):
@@ -174,10 +179,7 @@ class ProjectMixin(RoleRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         if has_role(request.user, *self.allowed_roles):
-            try:
-                self.project = projects_for_user(user=request.user).get(slug=kwargs["slug"])
-            except AIProject.DoesNotExist:
-                raise Http404("No such project, or you may not see it.") from None
+            self.project = project_in_scope(request.user, kwargs["slug"])
             if self.writes and not can_edit_risks(request.user, self.project):
                 raise PermissionDenied(NOT_YOUR_REGISTER)
         return super().dispatch(request, *args, **kwargs)
@@ -195,7 +197,7 @@ class ProjectRiskListView(ProjectMixin, TemplateView):
         base = risks_for_user(user=user).filter(project=self.project)
         filterset = RiskFilterSet(self.request.GET or None, queryset=base, request=self.request)
         ctx.update(_heatmap(self.request, base, filterset, compact=True, anchor="#register"))
-        ctx.update(_page(self.request, _filtered(filterset), self.paginate_by))
+        ctx.update(_page(self.request, filtered(filterset), self.paginate_by))
         ctx.update(
             project=self.project,
             assessment=tier_assessment_current(project=self.project),
@@ -397,60 +399,18 @@ class MitigationStatusView(RiskActionView):
 
 # --- exports ----------------------------------------------------------------------------------------
 
-EXPORT_HEADER = [
-    "id", "project", "team", "tier", "title", "category", "nist_ai_rmf_functions", "owner", "status",
-    "likelihood", "impact", "inherent_score", "inherent_level", "inherent_computation",
-    "residual_likelihood", "residual_impact", "residual_score", "residual_level", "residual_computation",
-    "next_review_date", "review_overdue", "last_reviewed_at", "accepted_by", "updated_at",
-]  # fmt: skip
-
 
 def _export_rows(qs):
-    """One list per risk, text neutralised against spreadsheet formula injection (=, +, -, @)."""
+    """One list per risk; every cell is made spreadsheet-safe by core.exports.export_cell."""
     for r in qs.iterator(chunk_size=500):
         yield [
-            r.pk, csv_safe(r.project.name), csv_safe(r.project.team.name), r.project.risk_tier,
-            csv_safe(r.title), r.category, " ".join(r.nist_functions), csv_safe(r.owner.username), r.status,
+            r.pk, r.project.name, r.project.team.name, r.project.risk_tier,
+            r.title, r.category, " ".join(r.nist_functions), r.owner.username, r.status,
             r.likelihood, r.impact, r.inherent_score, r.inherent_level,
             scoring.explain(r.likelihood, r.impact),
             r.residual_likelihood, r.residual_impact, r.residual_score, r.residual_level,
             scoring.explain(r.residual_likelihood, r.residual_impact),
-            r.next_review_date, r.review_overdue,
-            r.last_reviewed_at.isoformat() if r.last_reviewed_at else "",
-            csv_safe(r.accepted_by.username) if r.accepted_by else "",
-            r.updated_at.isoformat(),
+            r.next_review_date, r.review_overdue, r.last_reviewed_at,
+            r.accepted_by.username if r.accepted_by else "",
+            r.updated_at,
         ]  # fmt: skip
-
-
-def export_risks(qs, fmt: str):
-    stamp = timezone.now().strftime("%Y%m%d")
-    if fmt == "csv":
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-
-        def lines():
-            yield writer.writerow(EXPORT_HEADER)
-            for row in _export_rows(qs):
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="keel-risks-{stamp}.csv"'
-        return response
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Risks")
-    sheet.append(EXPORT_HEADER)
-    for row in _export_rows(qs):
-        # Characters a worksheet cannot hold (control characters) are dropped rather than failing the export.
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="keel-risks-{stamp}.xlsx"'
-    return response

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 from core import roles
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role, user_roles
 from projects.permissions import can_change_project
@@ -176,35 +177,56 @@ def _page(request, qs, per_page: int) -> dict:
 # --- the queue and the list -------------------------------------------------------------------------
 
 
-class SignOffListView(RoleRequiredMixin, TemplateView):
-    """Reviewers land on what waits for them, oldest first; the other tab lists every request in scope."""
+class SignOffListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
+    """Reviewers land on what waits for them, oldest first; the other tab lists every request in scope,
+    filtered, and exports it."""
 
     allowed_roles = ALL_ROLES
     template_name = "governance/signoff_list.html"
     paginate_by = 25
+    filterset_class = SignOffFilterSet
+    context_object_name = "signoffs"
+    export_stem = "signoffs"
+    export_title = "Sign-offs"
+    export_header = (
+        "id", "project", "team", "model", "version", "tier", "status", "status_reason", "requested_by",
+        "requested_at", "decided_at", "valid_until", "decisions",
+    )  # fmt: skip
+
+    def get_queryset(self):
+        return signoffs_for_user(user=self.request.user).order_by("-requested_at", "-id")
+
+    def export_rows(self, qs):
+        for s in qs.iterator(chunk_size=500):
+            decisions = "; ".join(f"{d.role}: {d.verdict} by {d.reviewer.username}" for d in s.decisions.all())
+            yield [
+                s.pk, s.project.name, s.project.team.name, s.fingerprint.get("model"), s.fingerprint.get("version"),
+                s.policy.tier, s.status, s.status_reason, s.requested_by.username, s.requested_at, s.decided_at,
+                s.valid_until, decisions,
+            ]  # fmt: skip
 
     def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
         user = self.request.user
         is_reviewer = has_role(user, *REVIEWERS)
-        queue = review_queue_for_user(user=user)
-        scoped = signoffs_for_user(user=user).order_by("-requested_at", "-id")
-        filterset = SignOffFilterSet(self.request.GET or None, queryset=scoped, request=self.request)
-        filtered = any(v for name in filterset.form.fields for v in self.request.GET.getlist(name))
+        scoped = self.filterset.queryset
+        filtered = any(v for name in self.filterset.form.fields for v in self.request.GET.getlist(name))
         tab = self.request.GET.get("tab")
         if tab not in (QUEUE, ALL):
             # The filter form does not carry the tab: filters mean the list of all requests.
             tab = QUEUE if is_reviewer and not filtered else ALL
-        ctx.update(tab=tab, is_reviewer=is_reviewer, filter=filterset, filtered=filtered)
         if tab == QUEUE:
-            ctx.update(_page(self.request, queue, self.paginate_by))
+            # The queue is not the filtered list: skip the list mixin's page and paginate the queue.
+            ctx = super(FilteredListMixin, self).get_context_data(**kwargs)
+            queue = review_queue_for_user(user=user)
+            ctx.update(_page(self.request, queue, self.paginate_by), filter=self.filterset)
             ctx["queue_count"] = ctx["page_obj"].paginator.count
             ctx["all_count"] = scoped.count()
         else:
-            qs = filterset.qs if not filterset.is_bound or filterset.is_valid() else scoped.none()
-            ctx.update(_page(self.request, qs, self.paginate_by))
-            ctx["queue_count"] = queue.count()
+            ctx = super().get_context_data(**kwargs)
+            ctx["signoffs"] = _with_missing(ctx["signoffs"])
+            ctx["queue_count"] = review_queue_for_user(user=user).count()
             ctx["all_count"] = ctx["page_obj"].paginator.count if not filtered else scoped.count()
+        ctx.update(tab=tab, is_reviewer=is_reviewer, filtered=filtered)
         return ctx
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import FormView
 
@@ -17,13 +16,13 @@ from core.errors import DomainError
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role
-from projects.inventory.selectors import projects_for_user
-from projects.models import AIProject, RiskTier
+from projects.models import RiskTier
 
 from ..risks import assessments
 from ..risks.forms import TierQuestionnaireForm
 from ..risks.permissions import can_assess_tier
 from ..risks.selectors import tier_assessment_history
+from .risks import project_in_scope
 
 ALL_ROLES = roles.ALL_ROLES
 NOT_YOUR_TIER = "Only a team lead of this project's team, a risk officer or an admin can assess its tier."
@@ -38,10 +37,7 @@ class TierQuestionnaireView(RoleRequiredMixin, FormView):
     def dispatch(self, request, *args, **kwargs):
         # Role first (anonymous → login, no role → 403), then scope (404), then who may submit (403).
         if has_role(request.user, *self.allowed_roles):
-            try:
-                self.project = projects_for_user(user=request.user).get(slug=kwargs["slug"])
-            except AIProject.DoesNotExist:
-                raise Http404("No such project, or you may not see it.") from None
+            self.project = project_in_scope(request.user, kwargs["slug"])
             self.can_assess = can_assess_tier(request.user, self.project)
             if request.method == "POST" and not self.can_assess:
                 raise PermissionDenied(NOT_YOUR_TIER)

@@ -37,6 +37,9 @@ def test_export_cell_keeps_numbers_and_dates_and_makes_everything_else_safe_text
         "", 3, -2.5, Decimal("-1.50"), True, "2026-12-01", "2026-12-04T10:30:00+00:00",
     ]  # fmt: skip
     assert export_cell("-1") == "'-1"  # text that looks like a formula stays text
+    # In a workbook a date stays a date cell; a time is ISO text (a worksheet holds no time zone).
+    assert export_cell(dt.date(2026, 12, 1), typed_dates=True) == dt.date(2026, 12, 1)
+    assert export_cell(when, typed_dates=True) == "2026-12-04T10:30:00+00:00"
 
 
 def _csv(response) -> str:

@@ -700,7 +700,11 @@ def test_team_lead_cannot_filter_the_api_list_by_a_team_they_cannot_see(client, 
     client.force_login(team_lead)
     response = client.get("/api/v1/projects/", {"team": "marketing"})
     assert response.status_code == 400
-    assert response.json() == {"team": ["Select a valid choice. That choice is not one of the available choices."]}
+    assert response.json() == {
+        "detail": "Invalid input: team.",
+        "code": "invalid",
+        "team": ["Select a valid choice. That choice is not one of the available choices."],
+    }
 
 
 # --- coverage: a new route or operation fails until it is classified ---------------------------------

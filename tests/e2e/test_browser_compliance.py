@@ -17,7 +17,6 @@ from django.contrib.auth.models import Group
 
 from core.roles import Role
 from governance.compliance import services
-from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 from tests.pii_factories import dataset, fld, flow, model_dataset
 from tests.signoff_factories import assess
@@ -25,8 +24,6 @@ from tests.signoff_factories import assess
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-compliance.png"
-browser = shared.browser
-page = shared.page
 
 NODE_LABELS = """() => {
   const gd = document.getElementById("pii-graph");
@@ -36,7 +33,7 @@ NODE_LABELS = """() => {
 
 @pytest.fixture
 def lead_with_team(transactional_db):
-    """Named like the shared fixture the browser fixtures depend on: a high-risk project whose churn
+    """Overrides the conftest fixture the browser starts after: a high-risk project whose churn
     model v3 is trained on staging data that copies the raw customers' email."""
     for role in Role:
         Group.objects.get_or_create(name=role)

@@ -20,15 +20,11 @@ from core.roles import Role
 from projects.models import RoiBasis, RoiCategory, RoiKind
 from projects.roi import services as roi_services
 from projects.roi.figures import add_months, month_start
-from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-dashboard.png"
-# The browser fixtures of the project-create test; they build on `lead_with_team`, defined here anew.
-browser = shared.browser
-page = shared.page
 CHARTS = ("matrix", "cumulative", "quarters", "funnel", "teams")
 
 CHART_DATA = """(id) => {
@@ -40,7 +36,7 @@ CHART_DATA = """(id) => {
 
 @pytest.fixture
 def lead_with_team(transactional_db):
-    """Named like the shared fixture the browser fixtures depend on. Lena's Claims project has a plan
+    """Overrides the conftest fixture the browser starts after. Lena's Claims project has a plan
     for this month but no actual yet; Marketing's project has an actual of 4,000 this month."""
     from django.utils import timezone
 

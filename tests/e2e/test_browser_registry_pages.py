@@ -18,21 +18,17 @@ from django.contrib.auth.models import Group
 from core.roles import Role
 from projects import tasks
 from projects.models import LinkSource, SyncRun, SyncStatus
-from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(settings.BASE_DIR) / "var"
-# The browser fixtures of the project-create test; they build on `lead_with_team`, defined here anew.
-browser = shared.browser
-page = shared.page
 
 
 @pytest.fixture
 def lead_with_team(transactional_db, monkeypatch):
-    """Named like the shared fixture the browser fixtures depend on; builds the registry data too."""
+    """Overrides the conftest fixture the browser starts after; builds the registry data too."""
     for role in Role:
         Group.objects.get_or_create(name=role)
     lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")

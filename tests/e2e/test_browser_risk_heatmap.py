@@ -18,16 +18,12 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 
 from core.roles import Role
-from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 from tests.risk_factories import RiskFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-risk-heatmap.png"
-# The browser fixtures of the project-create test; they build on `lead_with_team`, defined here anew.
-browser = shared.browser
-page = shared.page
 
 CELL_COUNT = """([likelihood, impact]) => {
   const gd = document.getElementById("risk-heatmap");
@@ -44,7 +40,7 @@ CELL_CENTRE = """([likelihood, impact]) => {
 
 @pytest.fixture
 def lead_with_team(transactional_db):
-    """Named like the shared fixture the browser fixtures depend on. Lena's project has two risks;
+    """Overrides the conftest fixture the browser starts after. Lena's project has two risks;
     another team's project has one in the same residual cell, which Lena must not count."""
     for role in Role:
         Group.objects.get_or_create(name=role)

@@ -21,7 +21,6 @@ from django.contrib.auth.models import Group
 from core.roles import Role
 from governance.risks.assessments import tier_assessment_submit
 from projects.models import LinkSource
-from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
@@ -30,14 +29,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-signoff.png"
 QUEUE_SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-signoff-queue.png"
 GATE = "/api/v1/gate?registry=mlflow-prod&model=fraud-detector&version=3&environment=production"
-# The browser fixtures of the project-create test; they build on `lead_with_team`, defined here anew.
-browser = shared.browser
-page = shared.page
 
 
 @pytest.fixture
 def lead_with_team(transactional_db, settings):
-    """Named like the shared fixture the browser fixtures depend on. Lena leads the team whose project
+    """Overrides the conftest fixture the browser starts after. Lena leads the team whose project
     (assessed minimal: one risk officer approves) has version 3 of fraud-detector in the registry."""
     for role in Role:
         Group.objects.get_or_create(name=role)

@@ -16,20 +16,16 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 
 from core.roles import Role
-from tests.e2e import test_browser_project_create as shared
 from tests.factories import PASSWORD, AIProjectFactory, TeamFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-tier-questionnaire.png"
-# The browser fixtures of the project-create test; they build on `lead_with_team`, defined here anew.
-browser = shared.browser
-page = shared.page
 
 
 @pytest.fixture
 def lead_with_team(transactional_db):
-    """Named like the shared fixture the browser fixtures depend on: Lena leads the team of a CV screener."""
+    """Overrides the conftest fixture the browser starts after: Lena leads the team of a CV screener."""
     for role in Role:
         Group.objects.get_or_create(name=role)
     lead = make_user("lena", Role.TEAM_LEAD, first_name="Lena", last_name="Lindqvist")

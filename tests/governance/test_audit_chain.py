@@ -340,9 +340,8 @@ def test_the_database_refuses_a_raw_update_of_the_hash_column(five_events):
     assert verify_chain().ok
 
 
+@pytest.mark.postgres_only  # TRUNCATE exists only on PostgreSQL; SQLite's DELETE trigger covers it
 def test_postgresql_refuses_truncating_the_audit_table(five_events):
-    if connection.vendor != "postgresql":
-        pytest.skip("TRUNCATE exists only on PostgreSQL; SQLite's DELETE trigger covers the whole-table delete")
     with pytest.raises(DatabaseError, match=APPEND_ONLY_MESSAGE), transaction.atomic(), connection.cursor() as cur:
         cur.execute(f"TRUNCATE {TABLE}")
     assert AuditEvent.objects.count() == 5

@@ -17,7 +17,6 @@ from governance.audit.chain import verify_chain
 from governance.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from projects.inventory import services
 from projects.models import AIProject, Team
-from tests.conftest import need_service
 from tests.factories import make_user
 
 JOIN_TIMEOUT_SECONDS = 120
@@ -83,9 +82,9 @@ def mixed_writes(n_threads: int, writes_per_thread: int):
     return write, setup_events, project
 
 
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_eight_writer_threads_on_postgresql_leave_a_contiguous_verifiable_chain():
-    need_service(connection.vendor == "postgresql", "PostgreSQL")
     n_threads, per_thread = 8, 25
     write, setup_events, project = mixed_writes(n_threads, per_thread)
 
@@ -102,10 +101,9 @@ def test_eight_writer_threads_on_postgresql_leave_a_contiguous_verifiable_chain(
     assert AIProject.objects.get(pk=project.pk).purpose == newest.after["purpose"]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.django_db(transaction=True)
 def test_four_writer_threads_on_file_sqlite_with_immediate_transactions_leave_a_contiguous_chain():
-    if connection.vendor != "sqlite":
-        pytest.skip("the SQLite variant; PostgreSQL has its own test")
     options = connection.settings_dict["OPTIONS"]
     assert options["transaction_mode"] == "IMMEDIATE"
     assert connection.settings_dict["NAME"] != ":memory:"

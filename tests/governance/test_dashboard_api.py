@@ -55,14 +55,22 @@ def test_a_team_lead_gets_their_teams_figures_and_cannot_name_another_team(clien
     assert body["kpis"]["open_findings"] == 1
     refused = client.get(URL, {"team": "marketing"})
     assert refused.status_code == 400
-    assert refused.json() == {"team": ["Select a valid choice. That choice is not one of the available choices."]}
+    assert refused.json() == {
+        "detail": "Invalid input: team.",
+        "code": "invalid",
+        "team": ["Select a valid choice. That choice is not one of the available choices."],
+    }
 
 
 def test_a_bad_stage_is_refused_clearly(client, executive, portfolio):  # noqa: F811
     client.force_login(executive)
     response = client.get(URL, {"stage": "launched"})
     assert response.status_code == 400
-    assert response.json() == {"stage": ["Select a valid choice. launched is not one of the available choices."]}
+    assert response.json() == {
+        "detail": "Invalid input: stage.",
+        "code": "invalid",
+        "stage": ["Select a valid choice. launched is not one of the available choices."],
+    }
 
 
 @pytest.mark.parametrize(("who", "status"), [(None, 401), ("no_role_user", 403), ("risk_officer", 200)])

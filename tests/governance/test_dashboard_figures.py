@@ -28,6 +28,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.lists import filtered
 from governance.dashboard import filters as dashboard_filters
 from governance.dashboard import selectors as dashboard
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
@@ -114,7 +115,7 @@ def _qd(**params) -> QueryDict:
 
 def summary_for(user, **params):
     filterset = dashboard_filters.dashboard_filterset(data=_qd(**params), request=Req(user))
-    projects = dashboard_filters.dashboard_projects(filterset)
+    projects = filtered(filterset)
     return dashboard.portfolio_summary(user=user, projects=projects, filtered=dashboard_filters.is_filtered(filterset))
 
 
@@ -197,7 +198,7 @@ def test_the_stage_and_tier_filters_apply_too(executive, portfolio):
 def test_a_team_lead_cannot_filter_by_another_team(team_lead, portfolio):
     filterset = dashboard_filters.dashboard_filterset(data=_qd(team="marketing"), request=Req(team_lead))
     assert not filterset.is_valid()
-    assert list(dashboard_filters.dashboard_projects(filterset)) == []
+    assert list(filtered(filterset)) == []
 
 
 def test_an_empty_portfolio_shows_zeros_and_no_ratios(executive):

@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.management.commands.seed_portfolio import seed_portfolio
 from projects.models import AIProject, ROIEntry
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -53,16 +52,16 @@ def portfolio_of(n: int, owner, prefix: str) -> None:
     add_governance(prefix, owner)
 
 
-def queries(client, path, params=None) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def queries(client, path, params=None) -> QueryCount:
+    with capture_queries() as captured:
         response = client.get(path, params or {})
         assert response.status_code == 200, response.content[:300]
         if hasattr(response, "streaming_content"):
             b"".join(response.streaming_content)
-    return len(ctx.captured_queries)
+    return captured.count
 
 
-def measure(client, user, paths) -> list[int]:
+def measure(client, user, paths) -> list[QueryCount]:
     client.force_login(user)
     return [queries(client, path, params) for path, params in paths]
 
@@ -88,7 +87,8 @@ def test_dashboard_and_summary_cost_the_same_queries_for_10_and_500_projects(cli
     assert ROIEntry.objects.count() == LARGE * MONTHS * 4
     large = measure(client, executive, PATHS)
 
-    assert small == large
+    for (path, params), small_count, large_count in zip(PATHS, small, large, strict=True):
+        assert_queries(small_count, large_count, what=f"{path} {params or ''}")
     page, filtered, page2, home, csv, xlsx, api, api_filtered = large
     assert max(page, filtered, page2, home) <= PAGE_BUDGET, large
     assert max(csv, xlsx) <= EXPORT_BUDGET, large
@@ -106,4 +106,5 @@ def test_a_team_leads_dashboard_costs_the_same_too(client, team_lead):
     portfolio_of(LARGE - SMALL, team_lead, "large")
     Team.objects.filter(slug__startswith="large-team-").update(lead=team_lead)
     large = measure(client, team_lead, PATHS[:3] + PATHS[6:])
-    assert small == large
+    for (path, params), small_count, large_count in zip(PATHS[:3] + PATHS[6:], small, large, strict=True):
+        assert_queries(small_count, large_count, what=f"{path} {params or ''}")

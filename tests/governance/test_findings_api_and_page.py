@@ -4,8 +4,6 @@ risks, filtered by one FilterSet, and triaged (assigned, resolved) only by risk 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from governance.findings import services as finding_services
@@ -13,6 +11,7 @@ from governance.findings.services import FINDING_ALREADY_RESOLVED, FINDINGS_RISK
 from governance.models import AuditEvent, Finding
 from governance.risks import services
 from tests.factories import AIProjectFactory, UserFactory, make_user
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.risk_factories import overdue_risk
 
 JSON = {"content_type": "application/json"}
@@ -108,7 +107,11 @@ def test_a_team_lead_cannot_filter_findings_by_another_teams_project(client, tea
     client.force_login(team_lead)
     response = client.get("/api/v1/findings/", {"project": "churn-model"})
     assert response.status_code == 400
-    assert response.json() == {"project": ["Select a valid choice. That choice is not one of the available choices."]}
+    assert response.json() == {
+        "detail": "Invalid input: project.",
+        "code": "invalid",
+        "project": ["Select a valid choice. That choice is not one of the available choices."],
+    }
     page = client.get("/governance/findings/", {"project": "churn-model"})
     assert list(page.context["findings"]) == []
     assert "Churn" not in page.content.decode()
@@ -151,7 +154,7 @@ def test_a_finding_can_be_assigned_only_to_an_active_user_with_a_role(
     events = AuditEvent.objects.count()
     response = client.post(f"/api/v1/findings/{finding.pk}/assign/", {"assignee": assignee}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {"assignee": [message]}
+    assert response.json() == {"detail": "Invalid input: assignee.", "code": "invalid", "assignee": [message]}
     assert Finding.objects.get(pk=finding.pk).assignee == finding.assignee
     assert AuditEvent.objects.count() == events
 
@@ -184,7 +187,11 @@ def test_a_resolution_must_say_something(client, risk_officer, findings):
     finding = findings["theirs_high"]
     response = client.post(f"/api/v1/findings/{finding.pk}/resolve/", {"resolution": ""}, **JSON)
     assert response.status_code == 400
-    assert response.json() == {"resolution": ["This field may not be blank."]}
+    assert response.json() == {
+        "detail": "Invalid input: resolution.",
+        "code": "invalid",
+        "resolution": ["This field may not be blank."],
+    }
     assert Finding.objects.get(pk=finding.pk).is_open
 
 
@@ -312,11 +319,11 @@ def add_findings(n: int, team) -> None:
     services.risk_reviews_mark_overdue()
 
 
-def count_queries(client, url: str) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as ctx:
+def count_queries(client, url: str) -> tuple[QueryCount, object]:
+    with capture_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
-    return len(ctx.captured_queries), response
+    return captured.count, response
 
 
 # Session, user, roles; a team lead's scope costs two more (the teams they lead and belong to).
@@ -346,7 +353,7 @@ def test_finding_lists_cost_the_same_queries_for_one_or_fifty_findings(
     add_findings(LARGE - SMALL, team)
     large, response = count_queries(client, url)
     assert rows_of(response) == LARGE
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=url)
 
 
 def test_page_links_each_finding_to_its_risk(client, executive, findings):

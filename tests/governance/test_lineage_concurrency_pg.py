@@ -9,24 +9,17 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from core.roles import Role
 from governance.audit.chain import verify_chain
 from governance.lineage.ingest import lineage_event_ingest
 from governance.models import AuditEvent, ColumnEdge, Dataset, DatasetField, DataSource, LineageEdge, LineageEvent
-from tests.conftest import need_service
 from tests.factories import make_user
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 PG = "postgres://db.example:5432"
 THREADS = 4
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    need_service(connection.vendor == "postgresql", "PostgreSQL")
 
 
 def event(i: int) -> dict:

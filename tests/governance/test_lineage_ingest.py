@@ -28,6 +28,7 @@ from governance.models import (
     Run,
 )
 from tests.factories import make_user
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.registry_factories import ModelVersionFactory, RegisteredModelFactory, RegistryFactory
 
 pytestmark = pytest.mark.django_db
@@ -614,9 +615,6 @@ def test_datasets_api_gives_fields_and_upstream_and_downstream(pipeline, executi
 
 
 def test_datasets_api_list_takes_the_same_number_of_queries_for_5_and_30_datasets(pipeline):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     def ingest(n: int, offset: int):
         for i in range(offset, offset + n):
             schema = {"_producer": "p", "_schemaURL": "s", "fields": [{"name": "email"}, {"name": "id"}]}
@@ -628,15 +626,15 @@ def test_datasets_api_list_takes_the_same_number_of_queries_for_5_and_30_dataset
             )
             assert post(pipeline, body).status_code == 201
 
-    def count() -> int:
-        with CaptureQueriesContext(connection) as ctx:
+    def count() -> QueryCount:
+        with capture_queries() as captured:
             assert pipeline.get("/api/v1/datasets/").status_code == 200
-        return len(ctx.captured_queries)
+        return captured.count
 
     ingest(5, 0)
     small = count()
     ingest(25, 5)
-    assert count() == small
+    assert_queries(small, count(), what="/api/v1/datasets/ at 5 and 30 datasets")
 
 
 def test_link_model_is_for_the_lead_of_the_versions_project_and_unlinking_is_audited(

@@ -5,12 +5,11 @@ however much PII there is (no N+1): each is fetched with 5 and with 60 classifie
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from governance.compliance import services, taxonomy
 from governance.models import Classification, Obligation, Origin
 from tests.pii_factories import dataset, flow, model_dataset
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.signoff_factories import assess
 
 pytestmark = pytest.mark.django_db
@@ -45,11 +44,11 @@ def add_columns(world, start: int, n: int, by) -> None:
         services.evidence_add(by=by, obligation=obligation, link=f"https://dms.example/{obligation.rule_id}/{start}")
 
 
-def queries_for(client, url: str) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as ctx:
+def queries_for(client, url: str) -> tuple[QueryCount, object]:
+    with capture_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
-    return len(ctx.captured_queries), response
+    return captured.count, response
 
 
 # Budgets are the counts measured when the pages were written. Inventory: session, user, roles, count,
@@ -73,8 +72,7 @@ def test_pii_pages_cost_the_same_queries_at_5_or_60_columns(request, client, wor
     large, large_response = queries_for(client, url)
 
     assert Classification.objects.filter(origin="derived").count() == 2 * LARGE
-    assert small == large, f"{url}: {small} queries for {SMALL} columns, {large} for {LARGE}"
-    assert large <= budget, f"{url}: {large} queries, budget {budget}"
+    assert_queries(small, large, at_most=budget, what=f"{url} at {SMALL} and {LARGE} columns")
     if "compliance" in url:
         assert len(large_response.context["reaching"]) == LARGE
         assert sum(len(o.evidence_list) for o in large_response.context["obligations"]) > sum(

@@ -13,14 +13,13 @@ import io
 import itertools
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from governance.models import Mitigation, Risk, RiskCategory, RiskStatus
 from governance.risks.selectors import risk_heatmap_counts
 from tests.factories import AIProjectFactory, UserFactory
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.risk_factories import RiskFactory
 
 SMALL, LARGE = 10, 500
@@ -69,13 +68,13 @@ def world(team, other_team, project, other_project):
     return projects, owners
 
 
-def queries_for(client, url: str) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as ctx:
+def queries_for(client, url: str) -> tuple[QueryCount, object]:
+    with capture_queries() as captured:
         response = client.get(url)
         if response.streaming:
             response.body = b"".join(response.streaming_content)  # the CSV queries while it streams
     assert response.status_code == 200
-    return len(ctx.captured_queries), response
+    return captured.count, response
 
 
 def rows_shown(response) -> int:
@@ -119,8 +118,7 @@ def test_risk_pages_cost_the_same_queries_for_10_or_500_risks(request, client, w
     assert Risk.objects.count() == LARGE
     if rows is not None:
         assert (rows_shown(small_response), rows_shown(large_response)) == (rows(SMALL), rows(LARGE))
-    assert small == large, f"{url}: {small} queries for {SMALL} risks, {large} for {LARGE}"
-    assert large <= budget, f"{url}: {large} queries, budget {budget}"
+    assert_queries(small, large, at_most=budget, what=f"{url} at {SMALL} and {LARGE} risks")
 
 
 def test_the_heat_map_is_one_query_at_any_size(world):
@@ -128,9 +126,9 @@ def test_the_heat_map_is_one_query_at_any_size(world):
     for n in (SMALL, LARGE - SMALL):
         add_risks(n, projects, owners)
         for axis in ("inherent", "residual"):
-            with CaptureQueriesContext(connection) as ctx:
+            with capture_queries() as captured:
                 grid = risk_heatmap_counts(risks=Risk.objects.all(), axis=axis)
-            assert len(ctx.captured_queries) == 1
+            assert_queries(captured.count, equal=1, what=f"risk_heatmap_counts({axis})")
             assert sum(map(sum, grid)) == Risk.objects.count()
     inherent = risk_heatmap_counts(risks=Risk.objects.all(), axis="inherent")
     assert inherent == [[20] * 5 for _ in range(5)]  # 500 risks over 25 cells
@@ -151,4 +149,4 @@ def test_the_risk_page_costs_the_same_queries_for_2_or_40_mitigations(client, te
         counts.append(queries)
     # Session, user, roles, the lead's teams (two), the risk, its mitigations with their owners, the
     # people the add-a-mitigation form offers as owners.
-    assert counts == [8, 8]
+    assert_queries(*counts, equal=8, what="the risk page at 2 and 40 mitigations")

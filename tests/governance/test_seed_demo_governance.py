@@ -13,10 +13,10 @@ from projects.models import AIProject, Stage
 
 
 @pytest.fixture
-def demo(db, settings, tmp_path, monkeypatch):
+def demo(db, settings, tmp_path):
     """seed_demo's projects and users, without the MLflow registry, its credentials file under tmp_path."""
     settings.VAR_DIR = tmp_path
-    monkeypatch.setenv("KEEL_DEMO_MLFLOW", "false")
+    settings.KEEL_DEMO_MLFLOW = False
     call_command("seed_demo", stdout=io.StringIO())
 
 

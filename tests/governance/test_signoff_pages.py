@@ -10,8 +10,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.roles import Role
@@ -21,6 +19,7 @@ from governance.risks.services import risk_transition
 from governance.signoff import services as signoff_services
 from projects.models import LinkSource
 from tests.factories import AIProjectFactory, make_user
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import RiskFactory
 
@@ -491,11 +490,11 @@ def test_the_list_of_all_requests_filters_by_status_project_and_tier(
 # --- query counts -----------------------------------------------------------------------------------
 
 
-def _queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def _queries(client, url) -> QueryCount:
+    with capture_queries() as captured:
         response = client.get(url)
     assert response.status_code == 200
-    return len(ctx.captured_queries)
+    return captured.count
 
 
 def test_the_request_page_costs_the_same_queries_for_few_or_many_risks_and_decisions(
@@ -521,7 +520,7 @@ def test_the_request_page_costs_the_same_queries_for_few_or_many_risks_and_decis
     large_response = client.get(page_url(signoff))
     large = _queries(client, page_url(signoff))
     assert (len(large_response.context["risks"]), len(large_response.context["decisions"])) == (40, 30)
-    assert small == large, f"{small} queries for 3 risks and 2 decisions, {large} for 40 and 30"
+    assert_queries(small, large, what="the request page at 3 risks and 2 decisions, then 40 and 30")
 
 
 def test_the_queue_and_the_list_cost_the_same_queries_for_2_or_30_requests(
@@ -545,8 +544,9 @@ def test_the_queue_and_the_list_cost_the_same_queries_for_2_or_30_requests(
     assert len(client.get(QUEUE).context["signoffs"]) == 25  # a full page
     large = [_queries(client, QUEUE + q) for q in ("", "?tab=all", "?status=pending")]
     large_project = _queries(client, f"/governance/projects/{project.slug}/signoffs/")
-    assert small == large
-    assert small_project == large_project
+    for q, small_count, large_count in zip(("", "?tab=all", "?status=pending"), small, large, strict=True):
+        assert_queries(small_count, large_count, what=QUEUE + q)
+    assert_queries(small_project, large_project, what="the project's sign-off tab")
 
 
 def test_the_project_tab_and_nav_link_lead_to_the_sign_off_pages(client, team_lead, project, version):

@@ -6,15 +6,15 @@ Each write is checked in the response, the database and the audit trail; each re
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from core.roles import Role
 from governance.models import AuditEvent, RiskTierAssessment
 from governance.risks import assessments
 from governance.risks.tiering import QUESTIONS
 from projects.models import AIProject
+from tests.api_errors import field_errors
 from tests.factories import AIProjectFactory, UserFactory
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 
 URL = "/api/v1/risk-assessments/"
 CV_SCREENING = {"D1": "4a", "D3": "yes"}  # regulation.md §13 example 1: high via Annex III 4(a)
@@ -135,7 +135,10 @@ def test_an_executive_reads_but_cannot_submit(client, executive, team_lead, proj
 
     response = post(client, project, CHATBOT)
 
-    assert (response.status_code, response.json()) == (403, {"detail": "Your role does not allow this operation."})
+    assert (response.status_code, response.json()) == (
+        403,
+        {"detail": "Your role does not allow this operation.", "code": "permission_denied"},
+    )
     assert state(project) == before
     assert [r["tier"] for r in client.get(URL).json()["results"]] == ["high"]
 
@@ -147,7 +150,8 @@ def test_a_lead_of_another_team_cannot_assess_a_project_they_cannot_see(client, 
     response = post(client, project, CHATBOT)
 
     assert (response.status_code, response.json()) == (
-        400, {"project": ["Object with slug=fraud-scoring does not exist."]},
+        400, {"detail": "Invalid input: project.", "code": "invalid",
+              "project": ["Object with slug=fraud-scoring does not exist."]},
     )  # fmt: skip
     assert state(project) == before
 
@@ -184,7 +188,7 @@ def test_bad_answers_are_refused_per_question_and_change_nothing(client, team_le
 
     response = post(client, project, answers)
 
-    assert (response.status_code, response.json()) == (400, {"answers": errors})
+    assert (response.status_code, field_errors(response)) == (400, {"answers": errors})
     assert state(project) == before
 
 
@@ -214,7 +218,7 @@ def test_a_malformed_body_is_refused_and_changes_nothing(client, team_lead, proj
     client.force_login(team_lead)
     before = state(project)
     response = client.post(URL, body, content_type="application/json")
-    assert (response.status_code, response.json()) == (400, errors)
+    assert (response.status_code, field_errors(response)) == (400, errors)
     assert state(project) == before
 
 
@@ -290,7 +294,7 @@ def test_the_list_filters_by_project_tier_and_current_version(client, executive,
 def test_a_filter_that_cannot_apply_is_a_400(client, team_lead, assessed, params, errors):
     client.force_login(team_lead)
     response = client.get(URL, params)
-    assert (response.status_code, response.json()) == (400, errors)
+    assert (response.status_code, field_errors(response)) == (400, errors)
 
 
 # --- the questionnaire ----------------------------------------------------------------------------------------
@@ -346,12 +350,12 @@ def add_assessments(n: int, team, lead) -> None:
         assess(AIProjectFactory(team=team, owner=lead), assessor(), CHATBOT)
 
 
-def list_queries(client, expect_rows: int, params=None) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def list_queries(client, expect_rows: int, params=None) -> QueryCount:
+    with capture_queries() as captured:
         response = client.get(URL, params or {})
     assert response.status_code == 200
     assert len(response.json()["results"]) == expect_rows
-    return len(ctx.captured_queries)
+    return captured.count
 
 
 # session, user, roles, COUNT, the rows (project, team and assessor joined, is_current a subquery);
@@ -379,4 +383,4 @@ def test_the_assessment_list_costs_the_same_queries_for_one_or_fifty(
     else:
         add_assessments(LARGE - SMALL, team, team_lead)
     large = list_queries(client, LARGE, params)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=f"{URL} {params or ''}")

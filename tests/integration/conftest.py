@@ -258,12 +258,9 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def mlflow_server_session(tmp_path_factory):
     """One real MLflow server per test session (it takes ~10 s to start), on a free loopback port."""
-    from tests.integration.registry_servers import MlflowServer
+    from tests.integration.registry_servers import MlflowServer, require_mlflow
 
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
-        need_service(False, "the mlflow package (pip install -e '.[dev]')")
+    require_mlflow()
     server = MlflowServer(tmp_path_factory.mktemp("mlflow")).start()
     yield server
     server.stop()
@@ -272,9 +269,9 @@ def mlflow_server_session(tmp_path_factory):
 @pytest.fixture
 def mlflow_server(mlflow_server_session):
     """The session's MLflow server, emptied of registered models before each test."""
-    from mlflow import MlflowClient
+    from tests.integration.registry_servers import mlflow_client
 
-    client = MlflowClient(mlflow_server_session.url)
+    client = mlflow_client(mlflow_server_session.url)
     for model in client.search_registered_models(max_results=1000):
         client.delete_registered_model(model.name)
     return mlflow_server_session

@@ -13,11 +13,36 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import requests
 
+from tests.conftest import need_service
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
 MLFLOW_START_TIMEOUT = 90
 BIN = Path(sys.executable).parent
+
+
+def require_mlflow() -> ModuleType:
+    """The mlflow package, imported only when a test needs it.
+
+    mlflow is an optional (dev) dependency: imported at a module's top, its absence would abort the
+    collection of the whole suite; here it fails the one test in CI and skips it locally, with the reason.
+    """
+    try:
+        import mlflow
+    except ImportError:
+        need_service(False, "the mlflow package (pip install -e '.[dev]')")
+    return mlflow
+
+
+def mlflow_client(url: str) -> MlflowClient:
+    """An MLflow client for the server at url (see require_mlflow)."""
+    return require_mlflow().MlflowClient(url)
 
 
 def free_port() -> int:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
-from mlflow import MlflowClient
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
@@ -11,11 +12,15 @@ from projects.models import DeploymentObservation, ModelVersion, RegisteredModel
 from projects.registries import services as registry_services
 from projects.registries import sync as registry_sync_service
 from tests.factories import AIProjectFactory
+from tests.integration.registry_servers import mlflow_client
+
+if TYPE_CHECKING:
+    import mlflow
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def add_versions(client: MlflowClient, name: str, count: int, **tags) -> None:
+def add_versions(client: mlflow.MlflowClient, name: str, count: int, **tags) -> None:
     for i in range(count):
         client.create_model_version(name, source=f"s3://models/{name}/{i}", run_id="", tags=tags or None)
 
@@ -29,7 +34,7 @@ def registry(mlflow_server):
 
 @pytest.fixture
 def client(mlflow_server):
-    return MlflowClient(mlflow_server.url)
+    return mlflow_client(mlflow_server.url)
 
 
 def sync(registry):

@@ -24,7 +24,6 @@ import pytest
 import requests
 from django.urls import reverse
 from django.utils import timezone
-from mlflow import MlflowClient
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
@@ -36,7 +35,7 @@ from projects.registries.selectors import registries_with_health
 from projects.tasks import sync_registry
 from tests.conftest import need_service
 from tests.integration.conftest import wait_for
-from tests.integration.registry_servers import MlflowServer, MotoServer
+from tests.integration.registry_servers import MlflowServer, MotoServer, mlflow_client, require_mlflow
 
 pytestmark = [pytest.mark.integration]
 
@@ -66,6 +65,7 @@ def runs(registry) -> list[SyncRun]:
 @pytest.fixture
 def own_mlflow(tmp_path) -> Iterator[MlflowServer]:
     """A real MLflow server for this test alone, because the test stops it."""
+    require_mlflow()
     server = MlflowServer(tmp_path / "mlflow-own").start()
     try:
         yield server
@@ -80,7 +80,7 @@ def test_registry_stopped_mid_test_is_unhealthy_retries_are_bounded_and_nothing_
     registry = registry_services.registry_create(
         by=None, name="mlflow-down", kind=RegistryKind.MLFLOW, base_url=own_mlflow.url
     )
-    mlflow = MlflowClient(own_mlflow.url)
+    mlflow = mlflow_client(own_mlflow.url)
     mlflow.create_registered_model("fraud-detector")
     for i in range(2):
         mlflow.create_model_version("fraud-detector", source=f"s3://models/fraud/{i}", run_id="")

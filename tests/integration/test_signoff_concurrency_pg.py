@@ -13,25 +13,18 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from core.errors import ConflictError
 from core.roles import Role
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent, SignOffDecision, SignOffRequest
 from governance.signoff import services as signoff
-from tests.conftest import need_service
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.signoff_factories import assess, linked_version, pending_request
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 JOIN_TIMEOUT_SECONDS = 120
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    need_service(connection.vendor == "postgresql", "PostgreSQL")
 
 
 def decide_all_at_once(request: SignOffRequest, moves: list[tuple]) -> list:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
-from mlflow import MlflowClient
 
 from governance import tasks
 from governance.audit.chain import verify_chain
@@ -17,6 +16,7 @@ from governance.signoff.writeback import signoff_write_back
 from projects.models import ModelVersion, RegistryKind
 from projects.registries import services as registry_services
 from projects.registries import sync as registry_sync_service
+from tests.integration.registry_servers import mlflow_client
 from tests.signoff_factories import approved_request, assess
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 @pytest.fixture
 def client(mlflow_server):
-    return MlflowClient(mlflow_server.url)
+    return mlflow_client(mlflow_server.url)
 
 
 def make_registry(mlflow_server, *, write_back: bool):

@@ -14,6 +14,7 @@ from governance.models import AuditEvent
 from projects.inventory import services
 from projects.inventory.services import ILLEGAL_TRANSITION, SAME_STAGE, SLUG_TAKEN
 from projects.models import AIProject, Stage, currency_validator
+from tests.api_errors import field_errors
 
 REQUIRED = "This field is required."
 CURRENCY = currency_validator.message
@@ -74,7 +75,7 @@ def test_api_create_refuses_bad_input_and_writes_nothing(lead_client, team_lead,
     before = db_state()
     payload = {} if changes is None else api_body(team_lead, **changes)
     response = lead_client.post("/api/v1/projects/", payload, content_type="application/json")
-    assert (response.status_code, response.json()) == (status, body)
+    assert (response.status_code, field_errors(response)) == (status, body)
     assert db_state() == before
 
 
@@ -114,7 +115,7 @@ API_PATCH_REFUSALS = [
 def test_api_update_refuses_bad_input_and_writes_nothing(lead_client, project, changes, status, body):
     before = db_state()
     response = lead_client.patch(f"/api/v1/projects/{project.slug}/", changes, content_type="application/json")
-    assert (response.status_code, response.json()) == (status, body)
+    assert (response.status_code, field_errors(response)) == (status, body)
     assert db_state() == before
 
 
@@ -145,12 +146,14 @@ def test_api_update_records_only_the_changed_field(lead_client, project):
 
 TRANSITION_REFUSALS = [
     ("jump from idea to production", {"stage": "production"}, 400, {
+        "detail": ILLEGAL_TRANSITION.format(current="idea", target="production", allowed="design, retired"),
         "stage": [ILLEGAL_TRANSITION.format(current="idea", target="production", allowed="design, retired")],
         "code": "illegal_transition"}),
-    ("move to the same stage", {"stage": "idea"}, 400,
-     {"stage": [SAME_STAGE.format(stage="idea")], "code": "illegal_transition"}),
-    ("unknown stage", {"stage": "bogus"}, 400, {"stage": ['"bogus" is not a valid choice.']}),
-    ("no stage", {}, 400, {"stage": [REQUIRED]}),
+    ("move to the same stage", {"stage": "idea"}, 400, {"detail": SAME_STAGE.format(stage="idea"),
+     "stage": [SAME_STAGE.format(stage="idea")], "code": "illegal_transition"}),
+    ("unknown stage", {"stage": "bogus"}, 400,
+     {"detail": "Invalid input: stage.", "code": "invalid", "stage": ['"bogus" is not a valid choice.']}),
+    ("no stage", {}, 400, {"detail": "Invalid input: stage.", "code": "invalid", "stage": [REQUIRED]}),
 ]  # fmt: skip
 
 
@@ -194,9 +197,11 @@ def test_api_transition_moves_the_stage_and_records_before_and_after(lead_client
 LIMIT = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 TRANSPORT_REFUSALS = [
     ("malformed JSON", '{"name": ', "application/json", 400, None),
-    ("text/plain body", "name=x", "text/plain", 415, {"detail": 'Unsupported media type "text/plain" in request.'}),
+    ("text/plain body", "name=x", "text/plain", 415,
+     {"detail": 'Unsupported media type "text/plain" in request.', "code": "unsupported_media_type"}),
     ("form-encoded body", "name=x", "application/x-www-form-urlencoded", 415,
-     {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.'}),
+     {"detail": 'Unsupported media type "application/x-www-form-urlencoded" in request.',
+      "code": "unsupported_media_type"}),
     ("body over the size limit", "x" * (LIMIT + 1), "application/json", 400,
      {"detail": REQUEST_TOO_LARGE.format(size=LIMIT + 1, limit=LIMIT), "code": "request_too_large"}),
 ]  # fmt: skip

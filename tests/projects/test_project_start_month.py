@@ -31,7 +31,11 @@ def test_a_start_month_that_is_not_the_first_of_a_month_is_refused_and_nothing_c
         f"/api/v1/projects/{project.slug}/", {"start_month": "2026-03-15"}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert response.json() == {"start_month": ["A month is stored as its first day (e.g. 2026-11-01), not 2026-03-15."]}
+    assert response.json() == {
+        "detail": "Invalid input: start_month.",
+        "code": "invalid",
+        "start_month": ["A month is stored as its first day (e.g. 2026-11-01), not 2026-03-15."],
+    }
     project.refresh_from_db()
     assert project.start_month is None
     assert AuditEvent.objects.count() == events

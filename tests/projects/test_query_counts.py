@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from projects.inventory import services
 from projects.models import SyncRun, SyncStatus, Team
 from tests.factories import AIProjectFactory, TeamFactory, UserFactory
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 
 SMALL, LARGE = 1, 50
@@ -39,15 +38,15 @@ def add_teams(n: int, lead) -> None:
         AIProjectFactory(team=team, owner=lead)
 
 
-def queries_for(client, url: str, expect_rows: int, rows_of) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def queries_for(client, url: str, expect_rows: int, rows_of) -> QueryCount:
+    with capture_queries() as captured:
         response = client.get(url)
         if response.streaming:
             body = b"".join(response.streaming_content)  # the CSV queries while it streams
             response.csv_rows = body.decode().count("\n") - 1
     assert response.status_code == 200
     assert rows_of(response) == expect_rows
-    return len(ctx.captured_queries)
+    return captured.count
 
 
 def page_projects(response):
@@ -83,7 +82,7 @@ def test_project_lists_cost_the_same_queries_for_one_or_fifty_projects_for_an_ex
     small = queries_for(client, url, rows(SMALL), rows_of)
     add_projects(LARGE - SMALL, TeamFactory())
     large = queries_for(client, url, rows(LARGE), rows_of)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=url)
 
 
 @pytest.mark.parametrize(("url", "rows", "rows_of", "budget"), PROJECT_LISTS, ids=[r[0] for r in PROJECT_LISTS])
@@ -96,7 +95,7 @@ def test_project_lists_cost_the_same_queries_for_one_or_fifty_projects_for_a_tea
     add_projects(LARGE - SMALL, team)
     large = queries_for(client, url, rows(LARGE), rows_of)
     # A team lead's scope costs two more queries (the teams they lead and those they belong to).
-    assert (small, large) == (budget + 2, budget + 2)
+    assert_queries(small, large, equal=budget + 2, what=url)
 
 
 TEAM_LISTS = [("executive", 6), ("team_lead", 8), ("admin_user", 6)]
@@ -109,7 +108,7 @@ def test_team_api_list_costs_the_same_queries_for_one_or_fifty_teams(client, req
     small = queries_for(client, "/api/v1/teams/", SMALL, api_results)
     add_teams(LARGE - SMALL, team_lead)
     large = queries_for(client, "/api/v1/teams/", LARGE, api_results)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what="/api/v1/teams/")
 
 
 # url, page size, how to count the rows, budget
@@ -131,7 +130,7 @@ def test_audit_lists_cost_the_same_queries_for_few_or_many_events(
         project = AIProjectFactory(team=team, owner=UserFactory())
         services.project_change_stage(by=None, project=project, stage="design")
     large = queries_for(client, url, min(1 + 2 * (LARGE // 2), page_size), rows_of)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=url)
 
 
 # --- registries, models, versions, deployments, and the project page's Models section ----------------
@@ -194,7 +193,7 @@ def test_version_and_deployment_lists_cost_the_same_for_one_or_fifty_versions(
     small = queries_for(client, url, rows(SMALL), rows_of)
     add_versions(linked_model, LARGE - SMALL)
     large = queries_for(client, url, rows(LARGE), rows_of)
-    assert (small, large) == (budget + extra, budget + extra)
+    assert_queries(small, large, equal=budget + extra, what=url)
 
 
 @pytest.mark.parametrize(("user_fixture", "budget"), [("executive", 5), ("team_lead", 7)])
@@ -205,7 +204,7 @@ def test_registered_model_list_costs_the_same_for_one_or_fifty_models(client, re
     small = queries_for(client, "/api/v1/registered-models/", SMALL, api_results)
     add_models(registry, project, LARGE - SMALL)
     large = queries_for(client, "/api/v1/registered-models/", LARGE, api_results)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what="/api/v1/registered-models/")
 
 
 # Health is computed in the registries' own query (subqueries), so every role pays the same 5.
@@ -223,7 +222,7 @@ def test_registry_lists_cost_the_same_for_one_or_fifty_registries(client, reques
     small = queries_for(client, url, SMALL, rows_of)
     add_registries(LARGE - SMALL)
     large = queries_for(client, url, LARGE, rows_of)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what=url)
 
 
 # session, user, roles, project, its models, their versions, what they hold now, their history;
@@ -241,4 +240,4 @@ def test_project_page_costs_the_same_for_one_or_fifty_versions(client, request, 
     for _ in range(4):
         add_versions(RegisteredModelFactory(registry=registry, project=project), 10)
     large = queries_for(client, f"/projects/{project.slug}/", LARGE, page_versions)
-    assert (small, large) == (budget, budget)
+    assert_queries(small, large, equal=budget, what="the project page")

@@ -14,6 +14,7 @@ from projects.registries import sync as services
 from projects.registries.adapters.base import PermanentRegistryError
 from projects.registries.filters import AT_INVALID
 from projects.registries.services import MLFLOW_NEEDS_URL, REGISTRY_DISABLED, REGISTRY_IN_USE
+from tests.api_errors import field_errors
 from tests.registry_factories import T0, FakeAdapter, RegistryFactory, snapshot
 
 HOUR = dt.timedelta(hours=1)
@@ -133,7 +134,7 @@ def test_bad_registry_input_is_a_400_naming_the_field_and_nothing_is_written(adm
 
     response = admin_client.post("/api/v1/registries/", body, content_type="application/json")
 
-    assert (response.status_code, response.json()) == (400, errors)
+    assert (response.status_code, field_errors(response)) == (400, errors)
     assert db_state() == before
 
 
@@ -145,7 +146,10 @@ def test_a_secret_patched_into_a_credentials_field_is_refused_and_the_registry_u
         f"/api/v1/registries/{registry.pk}/", {"secret_env": "pa$$word"}, content_type="application/json"
     )
 
-    assert (response.status_code, response.json()) == (400, {"secret_env": [env_name_validator.message]})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Invalid input: secret_env.", "code": "invalid", "secret_env": [env_name_validator.message]},
+    )
     assert db_state() == before
 
 
@@ -157,7 +161,10 @@ def test_switching_a_registry_to_mlflow_without_a_url_is_refused(admin_client):
         f"/api/v1/registries/{registry.pk}/", {"kind": "mlflow"}, content_type="application/json"
     )
 
-    assert (response.status_code, response.json()) == (400, {"base_url": [MLFLOW_NEEDS_URL]})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Invalid input: base_url.", "code": "invalid", "base_url": [MLFLOW_NEEDS_URL]},
+    )
     assert db_state() == before
 
 
@@ -294,7 +301,11 @@ def test_team_lead_cannot_link_a_model_to_another_teams_project(client, team_lea
     # The other team's project is not visible to this lead, so its slug reads as unknown.
     assert (response.status_code, response.json()) == (
         400,
-        {"project": ["Object with slug=churn-model does not exist."]},
+        {
+            "detail": "Invalid input: project.",
+            "code": "invalid",
+            "project": ["Object with slug=churn-model does not exist."],
+        },
     )
     assert db_state() == before
 
@@ -315,8 +326,11 @@ def test_registered_model_patch_needs_the_project_field_and_put_is_not_allowed(a
     missing = admin_client.patch(url, {"name": "renamed"}, content_type="application/json")
     put = admin_client.put(url, {"project": None}, content_type="application/json")
 
-    assert (missing.status_code, missing.json()) == (400, {"project": ["This field is required."]})
-    assert put.status_code == 405
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {"detail": "Invalid input: project.", "code": "invalid", "project": ["This field is required."]},
+    )
+    assert (put.status_code, put.json()) == (405, {"detail": 'Method "PUT" not allowed.', "code": "method_not_allowed"})
     assert db_state() == before
 
 
@@ -391,7 +405,7 @@ def test_model_versions_filter_by_project_registry_alias_and_status(admin_client
 )
 def test_bad_model_version_filters_are_a_400(admin_client, rows, params, errors):
     response = admin_client.get("/api/v1/model-versions/", params)
-    assert (response.status_code, response.json()) == (400, errors)
+    assert (response.status_code, field_errors(response)) == (400, errors)
 
 
 def test_model_version_shows_what_it_holds_now_and_the_registry_payload_in_detail(admin_client, rows):
@@ -476,7 +490,10 @@ def test_deployments_accept_a_time_without_zone_as_utc_and_other_zones(admin_cli
 @pytest.mark.parametrize("bad", ["yesterday", "2025-13-45T10:00:00Z", "2025-11-03 25:00", "1699000000"])
 def test_a_bad_at_is_a_400_that_says_what_to_send(admin_client, rows, bad):
     response = admin_client.get("/api/v1/deployments/", {"at": bad})
-    assert (response.status_code, response.json()) == (400, {"at": [AT_INVALID]})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": "Invalid input: at.", "code": "invalid", "at": [AT_INVALID]},
+    )
 
 
 def test_deployments_show_each_interval_with_its_bounds(admin_client, rows):

@@ -48,10 +48,12 @@ def test_create_without_a_rate_is_a_400_naming_currency_and_month(client, team_l
     response = client.post(URL, body(project, currency="USD"), content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {
+        "detail": "Invalid input: currency.",
+        "code": "invalid",
         "currency": [
             "There is no FX rate for USD in 2026-03, so the amount cannot be converted into EUR."
             " An admin must set the USD rate for 2026-03 first."
-        ]
+        ],
     }
     assert ROIEntry.objects.count() == 0
 
@@ -60,7 +62,11 @@ def test_create_with_a_bad_month_or_mismatched_category_is_a_400(client, team_le
     client.force_login(team_lead)
     response = client.post(URL, body(project, month="March"), content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {"month": ["Give the month as YYYY-MM (e.g. 2026-11)."]}
+    assert response.json() == {
+        "detail": "Invalid input: month.",
+        "code": "invalid",
+        "month": ["Give the month as YYYY-MM (e.g. 2026-11)."],
+    }
     response = client.post(URL, body(project, kind="cost"), content_type="application/json")
     assert response.status_code == 400
     assert "is not a cost category" in response.json()["category"][0]
@@ -71,7 +77,13 @@ def test_a_duplicate_key_is_a_400(client, team_lead, project):
     client.post(URL, body(project), content_type="application/json")
     response = client.post(URL, body(project, amount="5"), content_type="application/json")
     assert response.status_code == 400
-    assert "change that entry instead" in response.json()["__all__"][0]
+    refusal = response.json()
+    assert "change that entry instead" in refusal["non_field_errors"][0]
+    assert (refusal["detail"], refusal["code"], "__all__" in refusal) == (
+        refusal["non_field_errors"][0],
+        "invalid",
+        False,
+    )
 
 
 def test_patch_put_and_delete_are_audited(client, team_lead, project):
@@ -107,7 +119,11 @@ def test_another_teams_project_reads_as_unknown_on_create(client, other_lead, pr
     client.force_login(other_lead)
     response = client.post(URL, body(project), content_type="application/json")
     assert response.status_code == 400
-    assert response.json() == {"project": ["Object with slug=fraud-scoring does not exist."]}
+    assert response.json() == {
+        "detail": "Invalid input: project.",
+        "code": "invalid",
+        "project": ["Object with slug=fraud-scoring does not exist."],
+    }
 
 
 @pytest.mark.parametrize(
@@ -148,7 +164,11 @@ def test_the_list_filters_by_project_months_kind_and_basis(client, team_lead, pr
     assert len(months(project="churn-model")) == 1
     response = client.get(URL, {"month_from": "2026-13"})
     assert response.status_code == 400
-    assert response.json() == {"month_from": ["Give the month as YYYY-MM, e.g. 2026-11."]}
+    assert response.json() == {
+        "detail": "Invalid input: month_from.",
+        "code": "invalid",
+        "month_from": ["Give the month as YYYY-MM, e.g. 2026-11."],
+    }
 
 
 def test_a_team_lead_cannot_filter_by_another_teams_project(client, team_lead, project, other_project):

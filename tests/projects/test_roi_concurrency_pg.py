@@ -14,7 +14,6 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from governance.audit.chain import verify_chain
 from governance.models import AuditEvent
@@ -22,15 +21,9 @@ from projects.models import ROIEntry
 from projects.roi import import_service as roi_import_service
 from projects.roi import services as roi_services
 from projects.roi.importer import ImportRow
-from tests.conftest import need_service
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 THREADS = 4
-
-
-@pytest.fixture(autouse=True)
-def postgresql_only():
-    need_service(connection.vendor == "postgresql", "PostgreSQL")
 
 
 def all_at_once(fn, n: int = THREADS) -> list:

@@ -7,14 +7,13 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from projects.models import ROIEntry
 from projects.roi.figures import add_months
 from projects.roi.forms import this_month
 from projects.views.home import roi_home_context
 from tests.factories import UserFactory
+from tests.query_counts import QueryCount, assert_queries, capture_queries
 
 SMALL, LARGE = 10, 500
 KEYS = [
@@ -44,10 +43,10 @@ def loggers(db):
     return [UserFactory(username=f"logger{i}") for i in range(5)]
 
 
-def count(fn) -> int:
-    with CaptureQueriesContext(connection) as ctx:
+def count(fn) -> QueryCount:
+    with capture_queries() as captured:
         fn()
-    return len(ctx.captured_queries)
+    return captured.count
 
 
 @pytest.mark.parametrize("persona", ["team_lead", "executive"])
@@ -62,10 +61,9 @@ def test_the_roi_tab_costs_the_same_at_10_and_500_entries(persona, request, clie
     response = client.get(url)
     assert len(response.context["entries"]) == 25
     large = count(lambda: client.get(url))
-    assert small == large
     # session, user, roles, teams, project, figures (one aggregate), page count, page rows (+ the team
     # lead's form choices): measured when written.
-    assert large <= 9, large
+    assert_queries(small, large, at_most=9, what=url)
 
 
 def test_the_roi_api_list_costs_the_same_at_10_and_500_entries(client, admin_user, project, loggers):
@@ -77,8 +75,7 @@ def test_the_roi_api_list_costs_the_same_at_10_and_500_entries(client, admin_use
     response = client.get("/api/v1/roi-entries/")
     assert response.json()["count"] == LARGE
     large = count(lambda: client.get("/api/v1/roi-entries/"))
-    assert small == large
-    assert large <= 5, large  # session, user, roles, count, page rows
+    assert_queries(small, large, at_most=5, what="/api/v1/roi-entries/")  # session, user, roles, count, page rows
 
 
 def test_the_team_leads_month_status_is_one_query_however_many_projects(team_lead, team, loggers):
@@ -95,17 +92,17 @@ def test_the_team_leads_month_status_is_one_query_however_many_projects(team_lea
     context = roi_home_context(user=team_lead)
     assert len(context["roi_projects"]) == 15
     large = count(lambda: roi_home_context(user=team_lead))
-    assert small == large
-    assert large == 1  # the status of every project, and the form's choices come from the same rows
+    # The status of every project, and the form's choices come from the same rows.
+    assert_queries(small, large, equal=1, what="roi_home_context")
 
 
 def test_the_project_series_is_one_aggregate_query(project, loggers):
     from projects.roi.selectors import roi_project_figures
 
     add_entries(LARGE, project, loggers)
-    with CaptureQueriesContext(connection) as ctx:
+    with capture_queries() as captured:
         figures = roi_project_figures(project=project)
-    assert len(ctx.captured_queries) == 1
-    assert "SUM" in ctx.captured_queries[0]["sql"].upper()
+    assert_queries(captured.count, equal=1, what="roi_project_figures")
+    assert "SUM" in captured.count.sql[0].upper()
     assert figures.cumulative_value + figures.planned_value > 0
     assert dt.date.today() >= figures.first_month  # noqa: DTZ011 - a calendar comparison

@@ -68,7 +68,11 @@ def test_team_patch_with_bad_input_is_a_400_naming_the_field_and_writes_nothing(
     response = admin_client.patch(f"/api/v1/teams/{team.slug}/", {"name": ""}, content_type="application/json")
 
     assert response.status_code == 400
-    assert response.json() == {"name": ["This field may not be blank."]}
+    assert response.json() == {
+        "detail": "Invalid input: name.",
+        "code": "invalid",
+        "name": ["This field may not be blank."],
+    }
     assert Team.objects.values().get(pk=team.pk) == before
     assert AuditEvent.objects.count() == events
 

@@ -85,12 +85,12 @@ DEMO_SYNC_SECONDS = 60
 
 
 def demo_mlflow_enabled() -> bool:
-    return os.environ.get("KEEL_DEMO_MLFLOW", "true").strip().lower() not in ("0", "false", "no", "off")
+    return settings.KEEL_DEMO_MLFLOW
 
 
 def demo_mlflow_url() -> str:
     """The local MLflow server that scripts/run_embedded.sh starts (KEEL_MLFLOW_PORT, default 5055)."""
-    return f"http://127.0.0.1:{int(os.environ.get('KEEL_MLFLOW_PORT', '5055'))}"
+    return f"http://127.0.0.1:{settings.KEEL_MLFLOW_PORT}"
 
 
 def credentials_path() -> Path:
