@@ -103,8 +103,3 @@ def table_response(
             filename=export_filename(stem, "xlsx"), sheets=[(title or stem.capitalize(), header, rows)]
         )
     return csv_response(filename=export_filename(stem, "csv"), header=header, rows=rows)
-
-
-def csv_safe(value: str) -> str:
-    """Kept for the rows that still neutralise text themselves; `export_cell` does it for every cell."""
-    return safe_text(value)

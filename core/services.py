@@ -107,3 +107,13 @@ def model_update(
         getattr(instance, name).set(many[name])
     audit.record(actor=by, action=action, obj=instance, before=old, after=new)
     return instance, True
+
+
+def model_delete(*, instance: models.Model, fields: Sequence[str], by, action: str) -> None:
+    """Delete a row and record it: one `action` event holding the row as it was (`fields`), under the id
+    it had (the row is gone, so the event names it by type and id). The caller locks the row and checks
+    permissions and what still depends on it."""
+    before = audit.snapshot(instance, fields)
+    object_type, object_id = instance._meta.label_lower, str(instance.pk)
+    instance.delete()
+    audit.record(actor=by, action=action, object_type=object_type, object_id=object_id, before=before)

@@ -14,8 +14,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import ScopedSlugRelatedField
 from core.roles import Role
-from projects.api.inventory import VisibleProjectField
+from projects.inventory.selectors import projects_for_user
 
 from ..models import RiskTierAssessment
 from ..risks import assessments, tiering
@@ -55,7 +56,7 @@ class RiskTierAssessmentSerializer(serializers.ModelSerializer):
 class RiskTierAssessmentSubmitSerializer(serializers.Serializer):
     """POST body: the project's slug and the answers, question id → choice (GET questions/ lists them)."""
 
-    project = VisibleProjectField()
+    project = ScopedSlugRelatedField(scope=projects_for_user)
     answers = serializers.DictField(
         child=serializers.CharField(),
         help_text='Question id → choice, e.g. {"D1": "4a", "D3": "yes"}; an unanswered question takes '

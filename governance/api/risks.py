@@ -15,8 +15,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import ScopedSlugRelatedField
 from core.errors import DomainError
-from projects.api.inventory import UserRefField, VisibleProjectField
+from projects.api.inventory import UserRefField
+from projects.inventory.selectors import projects_for_user
 
 from ..models import RISK_TRANSITIONS, Mitigation, MitigationStatus, Risk, RiskCategory, RiskStatus
 from ..risks import scoring, services
@@ -151,7 +153,7 @@ class RiskUpdateSerializer(serializers.Serializer):
 class RiskCreateSerializer(RiskUpdateSerializer):
     """A new risk of a project (its slug). The residual likelihood and impact default to the inherent ones."""
 
-    project = VisibleProjectField()
+    project = ScopedSlugRelatedField(scope=projects_for_user)
 
 
 class RiskTransitionSerializer(serializers.Serializer):

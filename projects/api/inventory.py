@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import ScopedSlugRelatedField
 from core.roles import Role
 
 from ..inventory import services
@@ -25,19 +25,6 @@ from ..models import (
 from ..permissions import can_change_project, can_manage_teams
 
 User = get_user_model()
-
-
-class VisibleTeamField(serializers.SlugRelatedField):
-    """A team by slug, among the teams the caller may see: another team's slug reads as unknown (no oracle)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="slug", **kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None:
-            return Team.objects.all()
-        return teams_for_user(user=request.user)
 
 
 class UserRefField(serializers.SlugRelatedField):
@@ -60,7 +47,7 @@ class TeamSerializer(serializers.ModelSerializer):
 class ProjectSerializer(serializers.ModelSerializer):
     """Output and update shape; `stage` is read-only here and moves through the transition action."""
 
-    team = VisibleTeamField(queryset=Team.objects.all())
+    team = ScopedSlugRelatedField(scope=teams_for_user)
     owner = UserRefField()
     executive_sponsor = UserRefField(required=False, allow_null=True)
     allowed_next_stages = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -90,18 +77,6 @@ class ProjectCreateSerializer(ProjectSerializer):
 class StageTransitionSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class VisibleProjectField(serializers.SlugRelatedField):
-    """A project slug the caller may see; any other slug reads as unknown, so nothing leaks."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="slug", **kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        return projects_for_user(user=request.user) if request else AIProject.objects.none()
 
 
 ALL_ROLES = roles.ALL_ROLES

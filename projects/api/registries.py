@@ -11,8 +11,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import ScopedSlugRelatedField
 from core.roles import Role, is_admin
 
+from ..inventory.selectors import projects_for_user
 from ..models import (
     DeploymentObservation,
     ModelVersion,
@@ -31,7 +33,6 @@ from ..registries.selectors import (
     registry_data_age,
     registry_is_stale,
 )
-from .inventory import VisibleProjectField
 
 
 class RegistrySerializer(serializers.ModelSerializer):
@@ -86,7 +87,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
 class RegisteredModelLinkSerializer(serializers.Serializer):
     """PATCH body: link the model to a project by hand (a slug), or unlink it (null)."""
 
-    project = VisibleProjectField(allow_null=True)
+    project = ScopedSlugRelatedField(scope=projects_for_user, allow_null=True)
 
 
 class HoldingSerializer(serializers.ModelSerializer):
@@ -96,8 +97,9 @@ class HoldingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ModelVersionSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="model-version-detail")
+class _OfRegisteredModel(serializers.ModelSerializer):
+    """The registry, model and project a version or a deployment interval belongs to, as every such row says them."""
+
     registry = serializers.IntegerField(source="registered_model.registry_id", read_only=True)
     registry_name = serializers.CharField(source="registered_model.registry.name", read_only=True)
     model = serializers.CharField(source="registered_model.name", read_only=True)
@@ -105,6 +107,10 @@ class ModelVersionSerializer(serializers.ModelSerializer):
     project = serializers.SlugRelatedField(
         source="registered_model.project", slug_field="slug", read_only=True, allow_null=True
     )
+
+
+class ModelVersionSerializer(_OfRegisteredModel):
+    url = serializers.HyperlinkedIdentityField(view_name="model-version-detail")
     holding_now = HoldingSerializer(many=True, read_only=True, help_text="Aliases, stage and approval held now.")
 
     class Meta:
@@ -125,16 +131,9 @@ class ModelVersionDetailSerializer(ModelVersionSerializer):
         read_only_fields = fields
 
 
-class DeploymentSerializer(serializers.ModelSerializer):
+class DeploymentSerializer(_OfRegisteredModel):
     """One interval: `version` held `signal`:`name` from `observed_from` until `observed_until` (null: still)."""
 
-    registry = serializers.IntegerField(source="registered_model.registry_id", read_only=True)
-    registry_name = serializers.CharField(source="registered_model.registry.name", read_only=True)
-    model = serializers.CharField(source="registered_model.name", read_only=True)
-    model_id = serializers.IntegerField(source="registered_model_id", read_only=True)
-    project = serializers.SlugRelatedField(
-        source="registered_model.project", slug_field="slug", read_only=True, allow_null=True
-    )
     version = serializers.CharField(source="version.version", read_only=True)
     version_id = serializers.IntegerField(read_only=True)
 

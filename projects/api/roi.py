@@ -16,10 +16,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import ScopedSlugRelatedField
 from core.roles import Role, is_admin
 
 from ..inventory.selectors import projects_for_user
-from ..models import AIProject, FxRate, RoiBasis, RoiCategory, ROIEntry, RoiKind
+from ..models import FxRate, RoiBasis, RoiCategory, ROIEntry, RoiKind
 from ..permissions import can_change_project
 from ..roi import import_service as roi_import_service
 from ..roi import services as roi_services
@@ -47,19 +48,6 @@ class MonthField(serializers.Field):
         if month is None:
             self.fail("invalid")
         return month
-
-
-class WritableProjectField(serializers.SlugRelatedField):
-    """A project by slug among those the caller may see: another team's slug reads as unknown."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="slug", **kwargs)
-
-    def get_queryset(self):
-        request = self.context.get("request")
-        if request is None:
-            return AIProject.objects.all()
-        return projects_for_user(user=request.user)
 
 
 class ROIEntrySerializer(serializers.ModelSerializer):
@@ -99,14 +87,14 @@ class ROIEntryUpdateSerializer(serializers.Serializer):
 class ROIEntryCreateSerializer(ROIEntryUpdateSerializer):
     """Log one amount. currency defaults to the project's business-case currency."""
 
-    project = WritableProjectField(queryset=AIProject.objects.all())
+    project = ScopedSlugRelatedField(scope=projects_for_user)
 
 
 class ROIBulkSerializer(serializers.Serializer):
     """Rows with the import file's columns (project, month, kind, category, basis, amount, currency,
     evidence_url, note). With `project`, every row belongs to it and may leave its project blank."""
 
-    project = WritableProjectField(queryset=AIProject.objects.all(), required=False, allow_null=True)
+    project = ScopedSlugRelatedField(scope=projects_for_user, required=False, allow_null=True)
     rows = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_ROWS)
 
 

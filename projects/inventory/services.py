@@ -11,6 +11,7 @@ from django.utils.text import slugify
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError, TransitionError
+from core.services import model_delete, model_update
 
 from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, RiskTier, Stage, Team
 from ..permissions import can_change_project, can_create_project_in, can_manage_teams
@@ -24,7 +25,6 @@ PROJECT_EDITABLE = (
     "currency", "expected_investment", "expected_annual_value", "start_month", "horizon_months",
 )  # fmt: skip
 TEAM_FIELDS = ("name", "slug", "description", "lead", "members")
-NOT_EDITABLE = "This field cannot be changed here."
 
 NOT_YOUR_TEAM = "You can only create or change projects of a team you lead or belong to."
 TEAMS_ADMIN_ONLY = "Only admins can create or change teams."
@@ -67,24 +67,8 @@ def team_update(*, by, team: Team, **fields) -> Team:
     changed, so a `PATCH {}` leaves the row and its updated_at as they were."""
     if by is not None and not can_manage_teams(by):
         raise PermissionDeniedError(TEAMS_ADMIN_ONLY)
-    unknown = set(fields) - set(TEAM_FIELDS)
-    if unknown:
-        raise ValidationError({name: [NOT_EDITABLE] for name in sorted(unknown)})
     team = Team.objects.select_for_update().get(pk=team.pk)
-    before = audit.snapshot(team, TEAM_FIELDS)
-    members = fields.pop("members", None)
-    for name, value in fields.items():
-        setattr(team, name, value)
-    team.full_clean()
-    after = audit.snapshot(team, [f for f in TEAM_FIELDS if f != "members"])
-    after["members"] = before["members"] if members is None else sorted(getattr(m, "pk", m) for m in members)
-    old, new = audit.changes(before, after)
-    if not new:
-        return team  # nothing changed: no write, no audit event
-    team.save()
-    if "members" in new:
-        team.members.set(members)
-    audit.record(actor=by, action="team.updated", obj=team, before=old, after=new)
+    team, _ = model_update(instance=team, fields=TEAM_FIELDS, data=fields, by=by, action="team.updated")
     return team
 
 
@@ -140,21 +124,10 @@ def project_update(*, by, project: AIProject, **fields) -> AIProject:
     project = AIProject.objects.select_for_update().get(pk=project.pk)
     if by is not None and not can_change_project(by, project):
         raise PermissionDeniedError(NOT_YOUR_TEAM)
-    unknown = set(fields) - set(PROJECT_EDITABLE)
-    if unknown:
-        raise ValidationError({name: [NOT_EDITABLE] for name in sorted(unknown)})
     # Moving a project to another team needs the right to create projects in that team.
     if "team" in fields and by is not None and not can_create_project_in(by, fields["team"]):
         raise PermissionDeniedError(NOT_YOUR_TEAM, field="team")
-    before = audit.snapshot(project, PROJECT_FIELDS)
-    for name, value in fields.items():
-        setattr(project, name, value)
-    project.full_clean()
-    old, new = audit.changes(before, audit.snapshot(project, PROJECT_FIELDS))
-    if not new:
-        return project  # nothing changed: no write, no audit event
-    project.save()
-    audit.record(actor=by, action="project.updated", obj=project, before=old, after=new)
+    project, _ = model_update(instance=project, fields=PROJECT_EDITABLE, data=fields, by=by, action="project.updated")
     return project
 
 
@@ -201,10 +174,7 @@ def project_delete(*, by, project: AIProject) -> None:
         raise PermissionDeniedError(NOT_YOUR_TEAM)
     if project.stage != Stage.IDEA:
         raise TransitionError(DELETE_ONLY_IDEAS.format(stage=project.stage), field="stage")
-    before = audit.snapshot(project, PROJECT_FIELDS)
-    pk = project.pk
-    project.delete()
-    audit.record(actor=by, action="project.deleted", object_type="projects.aiproject", object_id=str(pk), before=before)
+    model_delete(instance=project, fields=PROJECT_FIELDS, by=by, action="project.deleted")
 
 
 @transaction.atomic
@@ -215,7 +185,4 @@ def team_delete(*, by, team: Team) -> None:
     count = team.projects.count()
     if count:
         raise DomainError(TEAM_NOT_EMPTY.format(count=count))
-    before = audit.snapshot(team, TEAM_FIELDS)
-    pk = team.pk
-    team.delete()
-    audit.record(actor=by, action="team.deleted", object_type="projects.team", object_id=str(pk), before=before)
+    model_delete(instance=team, fields=TEAM_FIELDS, by=by, action="team.deleted")

@@ -10,6 +10,7 @@ from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.queue import enqueue_on_commit
 from core.roles import is_admin
+from core.services import model_delete, model_update
 
 from ..models import (
     AIProject,
@@ -31,9 +32,9 @@ NOT_YOUR_PROJECT = "You can only link models to projects of a team you lead or b
 MLFLOW_NEEDS_URL = "An MLflow registry needs its tracking URL."
 
 
-def _check_registry(registry: Registry) -> None:
-    registry.full_clean()
-    if registry.kind == RegistryKind.MLFLOW and not registry.base_url:
+def _check_mlflow_url(kind: str, base_url: str) -> None:
+    """What the model cannot say alone: an MLflow connection is nothing without its tracking URL."""
+    if kind == RegistryKind.MLFLOW and not base_url:
         raise ValidationError({"base_url": [MLFLOW_NEEDS_URL]})
 
 
@@ -42,7 +43,8 @@ def registry_create(*, by, **fields) -> Registry:
     if by is not None and not is_admin(by):
         raise PermissionDeniedError(ADMIN_ONLY)
     registry = Registry(**fields)
-    _check_registry(registry)
+    registry.full_clean()
+    _check_mlflow_url(registry.kind, registry.base_url)
     registry.save()
     audit.record(actor=by, action="registry.created", obj=registry, after=audit.snapshot(registry, REGISTRY_FIELDS))
     return registry
@@ -53,16 +55,8 @@ def registry_update(*, by, registry: Registry, **fields) -> Registry:
     if by is not None and not is_admin(by):
         raise PermissionDeniedError(ADMIN_ONLY)
     registry = Registry.objects.select_for_update().get(pk=registry.pk)
-    before = audit.snapshot(registry, REGISTRY_FIELDS)
-    for name, value in fields.items():
-        if name not in REGISTRY_FIELDS:
-            raise ValidationError({name: ["This field cannot be changed."]})
-        setattr(registry, name, value)
-    _check_registry(registry)
-    old, new = audit.changes(before, audit.snapshot(registry, REGISTRY_FIELDS))
-    if new:
-        registry.save()
-        audit.record(actor=by, action="registry.updated", obj=registry, before=old, after=new)
+    _check_mlflow_url(fields.get("kind", registry.kind), fields.get("base_url", registry.base_url))
+    registry, _ = model_update(instance=registry, fields=REGISTRY_FIELDS, data=fields, by=by, action="registry.updated")
     return registry
 
 
@@ -104,19 +98,9 @@ def registered_model_link(*, by, model: RegisteredModel, project: AIProject | No
         for target in (project, model.project):
             if target is not None and not can_change_project(by, target):
                 raise PermissionDeniedError(NOT_YOUR_PROJECT, field="project")
-    before = {"project": model.project_id, "link_source": model.link_source}
-    model.project = project
-    model.link_source = LinkSource.MANUAL if project else LinkSource.NONE
-    if before == {"project": model.project_id, "link_source": model.link_source}:
-        return model
-    model.save(update_fields=["project", "link_source"])
-    audit.record(
-        actor=by,
-        action="registered_model.linked" if project else "registered_model.unlinked",
-        obj=model,
-        before=before,
-        after={"project": model.project_id, "link_source": model.link_source},
-    )
+    data = {"project": project, "link_source": LinkSource.MANUAL if project else LinkSource.NONE}
+    action = "registered_model.linked" if project else "registered_model.unlinked"
+    model, _ = model_update(instance=model, fields=tuple(data), data=data, by=by, action=action)
     return model
 
 
@@ -140,10 +124,7 @@ def registry_delete(*, by, registry: Registry) -> None:
     count = registry.models.count()
     if count:
         raise DomainError(REGISTRY_IN_USE.format(name=registry.name, count=count), code="registry_in_use")
-    before = audit.snapshot(registry, REGISTRY_FIELDS)
-    pk = registry.pk
-    registry.delete()
-    audit.record(actor=by, action="registry.deleted", object_type="projects.registry", object_id=str(pk), before=before)
+    model_delete(instance=registry, fields=REGISTRY_FIELDS, by=by, action="registry.deleted")
 
 
 @transaction.atomic

@@ -37,11 +37,6 @@ from .connect import adapter_for
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
-VERSION_FIELDS = (
-    "run_id", "source", "status", "description", "tags", "created_by",
-    "registry_created_at", "registry_updated_at", "stage", "approval", "raw",
-)  # fmt: skip
-MODEL_FIELDS = ("description", "tags", "registry_created_at", "registry_updated_at")
 
 
 def _start_run(registry: Registry, task_id: str) -> SyncRun | None:
@@ -172,19 +167,24 @@ def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
             changed_fields += ["project", "link_source"]
         if changed_fields and local.pk is not None:
             model_changes.append((local, changed_fields))
-    gone_models = [
-        local for name, local in models_by_name.items() if name not in sync.snapshot.models and local.deleted_at is None
-    ]
-    for local in gone_models:
-        local.deleted_at = sync.now
-        sync.trail.append(
-            audit.entry(actor=None, action="registered_model.deleted", obj=local, after={"deleted_at": _j(sync.now)})
-        )
-        sync.counts["deleted"] += 1
-    bulk_insert(RegisteredModel, new_models)
-    bulk_update_changed(RegisteredModel, model_changes)
-    bulk_set(RegisteredModel, gone_models, deleted_at=sync.now)
+    _write_rows(
+        sync, RegisteredModel, rows=models_by_name, seen=sync.snapshot.models, new=new_models, changes=model_changes,
+        gone_action="registered_model.deleted",
+    )  # fmt: skip
     return models_by_name
+
+
+def _write_rows(sync: _Pass, model, *, rows: dict, seen, new: list, changes: list, gone_action: str) -> None:
+    """Write one pass over models or versions in bulk: insert the new, update the changed, and mark deleted
+    the rows the registry no longer lists (never removed: their deployment history stays), each audited."""
+    gone = [local for key, local in rows.items() if key not in seen and local.deleted_at is None]
+    for local in gone:
+        local.deleted_at = sync.now
+        sync.trail.append(audit.entry(actor=None, action=gone_action, obj=local, after={"deleted_at": _j(sync.now)}))
+        sync.counts["deleted"] += 1
+    bulk_insert(model, new)
+    bulk_update_changed(model, changes)
+    bulk_set(model, gone, deleted_at=sync.now)
 
 
 def _model_values(remote) -> dict:
@@ -209,23 +209,22 @@ def _new_model(sync: _Pass, name: str, remote) -> RegisteredModel:
 
 def _changed_model(sync: _Pass, local: RegisteredModel, remote) -> list[str]:
     """Set on `local` what the registry changed (a deleted model that is back is undeleted); the fields."""
-    values = _model_values(remote)
-    before = {f: getattr(local, f) for f in (*MODEL_FIELDS, "deleted_at")}
-    changed = {f: v for f, v in values.items() if before[f] != v}
+    return _take_remote(sync, local, _model_values(remote), action="registered_model.updated")
+
+
+def _take_remote(sync: _Pass, local, values: dict, *, action: str, brief=lambda d: d) -> list[str]:
+    """Set on `local` (a model or a version) the values the registry changed, undeleting a row that is back,
+    with one audit entry of what changed (`brief` shortens long values); the changed fields, none if none."""
+    changed = {f: v for f, v in values.items() if getattr(local, f) != v}
     if local.deleted_at is not None:
         changed["deleted_at"] = None  # it is back in the registry
     if not changed:
         return []
+    before = {f: getattr(local, f) for f in changed}
     for f, v in changed.items():
         setattr(local, f, v)
     sync.trail.append(
-        audit.entry(
-            actor=None,
-            action="registered_model.updated",
-            obj=local,
-            before=_j({f: before[f] for f in changed}),
-            after=_j(changed),
-        )
+        audit.entry(actor=None, action=action, obj=local, before=_j(brief(before)), after=_j(brief(changed)))
     )
     sync.counts["updated"] += 1
     return list(changed)
@@ -274,18 +273,10 @@ def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[Model
         if changed:
             version_changes.append((local, changed))
             synced.append(local)
-    gone_versions = [
-        local for key, local in existing.items() if key not in sync.snapshot.versions and local.deleted_at is None
-    ]
-    for local in gone_versions:
-        local.deleted_at = sync.now
-        sync.trail.append(
-            audit.entry(actor=None, action="model_version.deleted", obj=local, after={"deleted_at": _j(sync.now)})
-        )
-        sync.counts["deleted"] += 1
-    bulk_insert(ModelVersion, new_versions)
-    bulk_update_changed(ModelVersion, version_changes)
-    bulk_set(ModelVersion, gone_versions, deleted_at=sync.now)
+    _write_rows(
+        sync, ModelVersion, rows=existing, seen=sync.snapshot.versions, new=new_versions, changes=version_changes,
+        gone_action="model_version.deleted",
+    )  # fmt: skip
     return existing, synced
 
 
@@ -313,26 +304,10 @@ def _new_version(sync: _Pass, model: RegisteredModel, remote) -> ModelVersion:
 
 def _changed_version(sync: _Pass, local: ModelVersion, remote) -> list[str]:
     """Set on `local` what the registry changed (a deleted version that is back is undeleted); the fields."""
-    changed = {f: v for f, v in _version_values(remote).items() if getattr(local, f) != v}
-    if local.deleted_at is not None:
-        changed["deleted_at"] = None  # it is back in the registry
+    changed = _take_remote(sync, local, _version_values(remote), action="model_version.updated", brief=_brief)
     if not changed:
         sync.counts["unchanged"] += 1
-        return []
-    before = {f: getattr(local, f) for f in changed}
-    for f, v in changed.items():
-        setattr(local, f, v)
-    sync.trail.append(
-        audit.entry(
-            actor=None,
-            action="model_version.updated",
-            obj=local,
-            before=_j(_brief(before)),
-            after=_j(_brief(changed)),
-        )
-    )
-    sync.counts["updated"] += 1
-    return list(changed)
+    return changed
 
 
 def _wanted_signals(snapshot: Snapshot, existing: dict) -> dict[tuple, ModelVersion]:

@@ -13,20 +13,16 @@ from ..models import (
     ROIEntry,
     RoiKind,
 )
-from .importer import month_from_cell
+from .forms import MonthField
 
 MONTH_INVALID = "Give the month as YYYY-MM, e.g. 2026-11."
 
 
-class _MonthFormField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        month = month_from_cell(value)
-        if month is None:
-            raise forms.ValidationError(MONTH_INVALID, code="invalid")
-        return month
+class _MonthFormField(MonthField):
+    """The ROI forms' month field, as a filter shows it: a plain text box, with the filter's message."""
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": MONTH_INVALID}
 
 
 class _MonthFilter(django_filters.Filter):

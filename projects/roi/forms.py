@@ -28,6 +28,7 @@ class MonthField(forms.CharField):
     """A calendar month typed as YYYY-MM (the browser's month picker), cleaned to its first day."""
 
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"})
+    default_error_messages = {"invalid": BAD_MONTH}
 
     def to_python(self, value):
         value = super().to_python(value)
@@ -35,7 +36,7 @@ class MonthField(forms.CharField):
             return None
         month = month_from_cell(value)
         if month is None:
-            raise forms.ValidationError(BAD_MONTH)
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return month
 
     def prepare_value(self, value):

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-from core.exports import csv_safe
+from core.exports import export_cell
 
 COLUMNS = ("project", "month", "kind", "category", "basis", "amount", "currency", "evidence_url", "note")
 REQUIRED_COLUMNS = ("month", "kind", "category", "basis", "amount")
@@ -200,7 +200,7 @@ def template_rows(project_slug: str = "") -> list[list[str]]:
     rows = [list(COLUMNS)]
     for example in TEMPLATE_EXAMPLES:
         row = {**example, "project": project_slug}
-        rows.append([csv_safe(str(row[c])) for c in COLUMNS])
+        rows.append([export_cell(str(row[c])) for c in COLUMNS])
     return rows
 
 

@@ -4,6 +4,7 @@ rate of their currency and month; an amount whose rate is missing is refused, ne
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -16,6 +17,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.roles import is_admin
+from core.services import NOT_EDITABLE, model_delete, model_update
 
 from ..models import AIProject, FxRate, ROIEntry
 from ..permissions import can_change_project
@@ -140,33 +142,51 @@ def roi_entry_create(
     return entry
 
 
+def _normalised(fields: dict) -> dict:
+    """Months as their first day, currency codes in capitals: what the ledger stores."""
+    values = dict(fields)
+    if values.get("month"):
+        values["month"] = month_start(values["month"])
+    if values.get("currency"):
+        values["currency"] = values["currency"].upper()
+    return values
+
+
+def _checked_candidate(entry: ROIEntry, project: AIProject, values: dict) -> ROIEntry:
+    """The entry as `values` would leave it, validated before anything is written: fields first, then
+    the ledger key (one entry per key), then the conversion (which refuses a missing FX rate)."""
+    candidate = copy.copy(entry)
+    for name, value in values.items():
+        setattr(candidate, name, value)
+    candidate.full_clean(validate_unique=False, validate_constraints=False)
+    if _key_taken(candidate):
+        raise ValidationError({"__all__": [_duplicate_message(project, candidate)]})
+    candidate.amount_reporting = convert(amount=candidate.amount, currency=candidate.currency, month=candidate.month)
+    return candidate
+
+
 @transaction.atomic
 def roi_entry_update(*, by, entry: ROIEntry, **fields) -> ROIEntry:
-    """Change an entry's editable fields; its reporting amount is re-converted at the current rate."""
+    """Change an entry's editable fields; its reporting amount is re-converted at the current rate.
+
+    The writer becomes the entry's `logged_by` (the person answerable for the figure as it now stands)
+    only when the figure changes: someone re-saving the same figure writes nothing."""
     project = AIProject.objects.select_for_update().get(pk=entry.project_id)
     entry = ROIEntry.objects.select_for_update().get(pk=entry.pk)
     _check_writer(by, project)
     unknown = set(fields) - set(ROI_EDITABLE)
     if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
-    before = audit.snapshot(entry, ROI_FIELDS)
-    for name, value in fields.items():
-        if name == "month" and value:
-            value = month_start(value)
-        if name == "currency" and value:
-            value = value.upper()
-        setattr(entry, name, value)
-    entry.full_clean(validate_unique=False, validate_constraints=False)
-    if _key_taken(entry):
-        raise ValidationError({"__all__": [_duplicate_message(project, entry)]})
-    entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)
-    if by is not None:
-        entry.logged_by = by  # the person answerable for the figure as it now stands
-    old, new = audit.changes(before, audit.snapshot(entry, ROI_FIELDS))
-    if not (set(new) - {"logged_by"}):
-        return ROIEntry.objects.get(pk=entry.pk)  # nothing changed: no write, no audit event
-    entry.save()
-    audit.record(actor=by, action="roi_entry.updated", obj=entry, before=old, after=new)
+        raise ValidationError({name: [NOT_EDITABLE] for name in sorted(unknown)})
+    values = _normalised(fields)
+    candidate = _checked_candidate(entry, project, values)
+    values["amount_reporting"] = candidate.amount_reporting
+    figure_changes = audit.snapshot(entry, values) != audit.snapshot(candidate, values)
+    if by is not None and figure_changes:
+        values["logged_by"] = by
+    entry, _ = model_update(
+        instance=entry, fields=(*ROI_EDITABLE, "amount_reporting", "logged_by"), data=values, by=by,
+        action="roi_entry.updated",
+    )  # fmt: skip
     return entry
 
 
@@ -175,12 +195,7 @@ def roi_entry_delete(*, by, entry: ROIEntry) -> None:
     project = AIProject.objects.select_for_update().get(pk=entry.project_id)
     entry = ROIEntry.objects.select_for_update().get(pk=entry.pk)
     _check_writer(by, project)
-    before = audit.snapshot(entry, ROI_FIELDS)
-    pk = entry.pk
-    entry.delete()
-    audit.record(
-        actor=by, action="roi_entry.deleted", object_type="projects.roientry", object_id=str(pk), before=before
-    )
+    model_delete(instance=entry, fields=ROI_FIELDS, by=by, action="roi_entry.deleted")
 
 
 @transaction.atomic
@@ -212,25 +227,35 @@ def fx_rate_set(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
         raise ValidationError({"currency": [FX_FOR_REPORTING.format(currency=currency)]})
     month = month_start(month) if isinstance(month, dt.date) else month
     fx = FxRate.objects.select_for_update().filter(currency=currency, month=month).first()
-    created = fx is None
-    if created:
-        fx = FxRate(currency=currency, month=month)
-    before = {} if created else audit.snapshot(fx, FX_FIELDS)
-    fx.rate = rate
-    fx.updated_by = by
-    fx.updated_at = timezone.now()
-    fx.full_clean(validate_unique=False)
-    after = audit.snapshot(fx, FX_FIELDS)
-    old, new = audit.changes(before, after)
-    if not created and not (set(new) - {"updated_by"}):
-        return fx  # same rate: no write, no audit event
-    fx.save()
-    audit.record(
-        actor=by, action="fx_rate.created" if created else "fx_rate.updated", obj=fx,
-        before=None if created else old, after=after if created else new,
-    )  # fmt: skip
-    _reconvert(by=by, currency=currency, month=month, rate=Decimal(after["rate"]))
+    if fx is None:
+        fx = _fx_rate_create(by=by, currency=currency, month=month, rate=rate)
+    else:
+        fx, changed = _fx_rate_change(by=by, fx=fx, rate=rate)
+        if not changed:
+            return fx  # same rate: no write, no audit event
+    stored_rate = Decimal(audit.snapshot(fx, ["rate"])["rate"])  # at the stored precision, as the trail says it
+    _reconvert(by=by, currency=currency, month=month, rate=stored_rate)
     return fx
+
+
+def _fx_rate_create(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
+    fx = FxRate(currency=currency, month=month, rate=rate, updated_by=by, updated_at=timezone.now())
+    fx.full_clean(validate_unique=False)
+    fx.save()
+    audit.record(actor=by, action="fx_rate.created", obj=fx, after=audit.snapshot(fx, FX_FIELDS))
+    return fx
+
+
+def _fx_rate_change(*, by, fx: FxRate, rate: Decimal) -> tuple[FxRate, bool]:
+    """A new rate (at the stored precision) is a change; the same rate set again by someone else is not."""
+    if audit.snapshot(FxRate(rate=rate), ["rate"]) == audit.snapshot(fx, ["rate"]):
+        return fx, False
+    data = {"rate": rate, "updated_by": by}
+    fx, _ = model_update(instance=fx, fields=tuple(data), data=data, by=by, action="fx_rate.updated")
+    # The time of the change is the audit event's own; the row keeps it too, without repeating it in the trail.
+    fx.updated_at = timezone.now()
+    fx.save(update_fields=["updated_at"])
+    return fx, True
 
 
 def _reconvert(*, by, currency: str, month: dt.date, rate: Decimal) -> int:
@@ -264,7 +289,4 @@ def fx_rate_delete(*, by, fx: FxRate) -> None:
     count = ROIEntry.objects.filter(currency=fx.currency, month=fx.month).count()
     if count:
         raise DomainError(FX_RATE_IN_USE.format(count=count, currency=fx.currency, month=f"{fx.month:%Y-%m}"))
-    before = audit.snapshot(fx, FX_FIELDS)
-    pk = fx.pk
-    fx.delete()
-    audit.record(actor=by, action="fx_rate.deleted", object_type="projects.fxrate", object_id=str(pk), before=before)
+    model_delete(instance=fx, fields=FX_FIELDS, by=by, action="fx_rate.deleted")

@@ -1,20 +1,16 @@
-"""Pages of the project inventory: the list (with CSV export), a project's page, create, edit, stage."""
+"""Pages of the project inventory: the list (with CSV/XLSX export), a project's page, create, edit, stage."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError, PermissionDeniedError
-from core.exports import csv_safe
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 
 from ..inventory import services
@@ -27,54 +23,31 @@ from ..registries.forms import ModelLinkForm
 from .mixins import ALL_ROLES, WRITER_ROLES, ProjectMixin, ProjectWriteMixin
 
 
-class ProjectListView(RoleRequiredMixin, TemplateView):
+class ProjectListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
+    """The projects the user may see, through the shared FilterSet; `?export=csv|xlsx` exports what it shows."""
+
     allowed_roles = ALL_ROLES
     template_name = "projects/project_list.html"
+    filterset_class = AIProjectFilterSet
     paginate_by = 25
+    context_object_name = "projects"
+    export_stem = "projects"
+    export_title = "AI projects"
+    export_header = (
+        "slug", "name", "team", "stage", "health", "owner", "executive_sponsor", "currency",
+        "expected_investment", "expected_annual_value", "horizon_months", "updated_at", "risk_tier",
+    )  # fmt: skip
 
-    def get(self, request, *args, **kwargs):
-        self.filterset = AIProjectFilterSet(
-            request.GET or None, queryset=projects_for_user(user=request.user), request=request
-        )
-        if request.GET.get("export") == "csv":
-            return self.export_csv(self.filterset.qs if self.filterset.is_valid() else self.filterset.queryset.none())
-        return super().get(request, *args, **kwargs)
+    def get_queryset(self):
+        return projects_for_user(user=self.request.user)
 
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        qs = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else self.filterset.queryset
-        if not self.filterset.is_bound:
-            qs = qs.order_by("name", "id")
-        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        ctx.update(filter=self.filterset, page_obj=page, projects=page.object_list, querystring=params.urlencode())
-        return ctx
-
-    def export_csv(self, qs):
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-        header = ["slug", "name", "team", "stage", "health", "owner", "executive_sponsor", "currency",
-                  "expected_investment", "expected_annual_value", "horizon_months", "updated_at",
-                  "risk_tier"]  # fmt: skip
-
-        def rows():
-            yield writer.writerow(header)
-            for p in qs.iterator(chunk_size=500):
-                yield writer.writerow([
-                    csv_safe(p.slug), csv_safe(p.name), csv_safe(p.team.name), p.stage, p.health,
-                    csv_safe(p.owner.username),
-                    csv_safe(p.executive_sponsor.username) if p.executive_sponsor else "",
-                    p.currency, p.expected_investment, p.expected_annual_value, p.horizon_months,
-                    p.updated_at.isoformat(), p.risk_tier,
-                ])  # fmt: skip
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="keel-projects.csv"'
-        return response
+    def export_rows(self, qs):
+        for p in qs.iterator(chunk_size=500):
+            yield (
+                p.slug, p.name, p.team.name, p.stage, p.health, p.owner.username,
+                p.executive_sponsor.username if p.executive_sponsor else "", p.currency, p.expected_investment,
+                p.expected_annual_value, p.horizon_months, p.updated_at, p.risk_tier,
+            )  # fmt: skip
 
 
 class ProjectDetailView(ProjectMixin, TemplateView):

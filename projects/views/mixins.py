@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from core import roles
+from core.errors import DomainError
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, has_role
 
@@ -15,6 +17,17 @@ from ..permissions import can_change_project
 
 ALL_ROLES = roles.ALL_ROLES
 WRITER_ROLES = (Role.TEAM_LEAD, Role.ADMIN)
+
+
+def run_and_tell(request, call, *, success: str) -> None:
+    """A button's service call (sync now, delete an entry): a refusal comes back as an error message on the
+    page the user returns to, not as an error page; otherwise `success` says it was done."""
+    try:
+        call()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
 
 
 class ProjectMixin(RoleRequiredMixin):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, is_admin
 
@@ -20,7 +20,7 @@ from ..registries import services
 from ..registries.filters import RegistryFilterSet
 from ..registries.forms import ModelLinkForm
 from ..registries.selectors import registries_for_user, registry_is_stale
-from .mixins import ALL_ROLES, ProjectWriteMixin
+from .mixins import ALL_ROLES, ProjectWriteMixin, run_and_tell
 
 
 class ProjectModelLinkView(ProjectWriteMixin, FormView):
@@ -44,30 +44,24 @@ class ProjectModelLinkView(ProjectWriteMixin, FormView):
         return redirect(reverse("projects:detail", kwargs={"slug": self.project.slug}) + "#models")
 
 
-class RegistryListView(RoleRequiredMixin, TemplateView):
+class RegistryListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
     """Every registry with its health: is Keel's copy of it current, and if not, why."""
 
     allowed_roles = ALL_ROLES
     template_name = "projects/registry_list.html"
+    filterset_class = RegistryFilterSet
     paginate_by = 50
+    context_object_name = "registries"
+
+    def get_queryset(self):
+        return registries_for_user(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        filterset = RegistryFilterSet(self.request.GET or None, queryset=registries_for_user(user=self.request.user))
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
-        page = Paginator(qs, self.paginate_by).get_page(self.request.GET.get("page"))
         now = timezone.now()
-        for registry in page.object_list:
+        for registry in ctx["registries"]:
             registry.stale = registry_is_stale(registry, now=now)
-        params = self.request.GET.copy()
-        params.pop("page", None)
-        ctx.update(
-            filter=filterset,
-            page_obj=page,
-            registries=page.object_list,
-            querystring=params.urlencode(),
-            can_sync=is_admin(self.request.user),
-        )
+        ctx["can_sync"] = is_admin(self.request.user)
         return ctx
 
 
@@ -79,10 +73,9 @@ class RegistrySyncView(RoleRequiredMixin, View):
 
     def post(self, request, pk: int):
         registry = get_object_or_404(registries_for_user(user=request.user), pk=pk)
-        try:
-            services.registry_sync_request(by=request.user, registry=registry)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Sync of “{registry.name}” queued; its health updates when the worker is done.")
+        run_and_tell(
+            request,
+            lambda: services.registry_sync_request(by=request.user, registry=registry),
+            success=f"Sync of “{registry.name}” queued; its health updates when the worker is done.",
+        )
         return redirect("projects:registries")

@@ -3,13 +3,10 @@ quick-log form of the team lead's home page."""
 
 from __future__ import annotations
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -18,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import TemplateView
 
 from core.errors import DomainError
-from core.exports import csv_safe
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 
 from ..permissions import can_change_project
@@ -32,34 +29,51 @@ from ..roi.import_service import RoiImportError
 from ..roi.importer import RoiFileError
 from ..roi.selectors import roi_project_figures
 from ..roi.services import NOT_YOUR_PROJECT
-from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin
+from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin, run_and_tell
 
 LEDGER_PAGE_SIZE = 25
 
 
-class ProjectRoiView(ProjectMixin, TemplateView):
+class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
     """The ROI tab: everyone in scope reads it; the team lead of the project's team and admins also log
-    amounts here (POST, the log form)."""
+    amounts here (POST, the log form). The ledger is a filtered list of the project's entries, exported
+    with `?export=csv|xlsx`."""
 
     template_name = "projects/roi.html"
     http_method_names = ["get", "post"]
+    filterset_class = ROIEntryFilterSet
+    paginate_by = LEDGER_PAGE_SIZE
+    context_object_name = "entries"
+    export_title = "ROI ledger"
+    export_header = (*importer.COLUMNS, "amount_reporting", "reporting_currency", "logged_by", "updated_at")
+
+    @property
+    def export_stem(self) -> str:
+        return f"roi-{self.project.slug}"
 
     def get(self, request, *args, **kwargs):
         self.project = self.get_project()
-        if request.GET.get("export") == "csv":
-            return self.export_csv()
         return super().get(request, *args, **kwargs)
 
-    def ledger(self):
-        """The project's entries through the shared ROI FilterSet (its project filter is this page's project)."""
-        entries = self.project.roi_entries.select_related("logged_by").order_by("-month", "basis", "kind", "category")
+    def get_queryset(self):
+        return self.project.roi_entries.select_related("logged_by").order_by("-month", "basis", "kind", "category")
+
+    def get_filterset(self):
+        """The shared ROI FilterSet without its project filter: this page's project is the filter."""
         params = self.request.GET.copy()
         for name in ("page", "export", "project"):
             params.pop(name, None)
-        filterset = ROIEntryFilterSet(params or None, queryset=entries, request=self.request)
+        filterset = self.filterset_class(params or None, queryset=self.get_queryset(), request=self.request)
         filterset.form.fields.pop("project")
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else entries
-        return filterset, qs, params.urlencode()
+        return filterset
+
+    def export_rows(self, qs):
+        reporting = roi_services.reporting_currency()
+        for e in qs.order_by("month", "basis", "kind", "category").iterator(chunk_size=500):
+            yield (
+                self.project.slug, f"{e.month:%Y-%m}", e.kind, e.category, e.basis, e.amount, e.currency,
+                e.evidence_url, e.note, e.amount_reporting, reporting, e.logged_by.username, e.updated_at,
+            )  # fmt: skip
 
     def post(self, request, *args, **kwargs):
         self.project = self.get_project()
@@ -77,19 +91,17 @@ class ProjectRoiView(ProjectMixin, TemplateView):
         return self.render_to_response(self.get_context_data(log_form=form))
 
     def get_context_data(self, **kwargs):
+        if not hasattr(self, "filterset"):  # a POST (the log form, the upload) shows the ledger too
+            self.filterset = self.get_filterset()
         ctx = super().get_context_data(**kwargs)
         project = self.project
         can_change = can_change_project(self.request.user, project)
-        filterset, entries, querystring = self.ledger()
-        page = Paginator(entries, LEDGER_PAGE_SIZE).get_page(self.request.GET.get("page"))
         ctx.update(
+            # The ledger's own filters (the page's project is not one of them), for its page and export links.
+            querystring=self.filterset.data.urlencode() if self.filterset.is_bound else "",
             project=project,
             can_change=can_change,
             figures=roi_project_figures(project=project, as_of=this_month()),
-            page_obj=page,
-            entries=page.object_list,
-            filter=filterset,
-            querystring=querystring,
             reporting_currency=roi_services.reporting_currency(),
             decay_share_pct=settings.KEEL_VALUE_DECAY_SHARE * 100,
             decay_months=settings.KEEL_VALUE_DECAY_MONTHS,
@@ -100,30 +112,6 @@ class ProjectRoiView(ProjectMixin, TemplateView):
             ctx.setdefault("log_form", RoiEntryForm(project=project))
             ctx.setdefault("upload_form", RoiUploadForm())
         return ctx
-
-    def export_csv(self):
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-        header = [*importer.COLUMNS, "amount_reporting", "reporting_currency", "logged_by", "updated_at"]
-        entries = self.ledger()[1].order_by("month", "basis", "kind", "category")
-        reporting = roi_services.reporting_currency()
-        slug = self.project.slug
-
-        def rows():
-            yield writer.writerow(header)
-            for e in entries.iterator(chunk_size=500):
-                yield writer.writerow([
-                    csv_safe(slug), f"{e.month:%Y-%m}", e.kind, e.category, e.basis, e.amount, e.currency,
-                    csv_safe(e.evidence_url), csv_safe(e.note), e.amount_reporting, reporting,
-                    csv_safe(e.logged_by.username), e.updated_at.isoformat(),
-                ])  # fmt: skip
-
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="keel-roi-{slug}.csv"'
-        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # checked in post(), once the size limit is in place
@@ -196,12 +184,11 @@ class ProjectRoiDeleteView(ProjectWriteMixin, View):
 
     def post(self, request, *args, pk: int, **kwargs):
         entry = get_object_or_404(self.project.roi_entries, pk=pk)
-        try:
-            roi_services.roi_entry_delete(by=request.user, entry=entry)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"Entry for {entry.month:%Y-%m} ({entry.get_category_display()}) deleted.")
+        run_and_tell(
+            request,
+            lambda: roi_services.roi_entry_delete(by=request.user, entry=entry),
+            success=f"Entry for {entry.month:%Y-%m} ({entry.get_category_display()}) deleted.",
+        )
         return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
 
 

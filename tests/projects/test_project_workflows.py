@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from governance.models import AuditEvent
 from projects.models import AIProject, Stage
@@ -158,7 +159,7 @@ def export(client, **params):
     response = client.get("/projects/", {"export": "csv", **params})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="keel-projects.csv"'
+    assert response["Content-Disposition"] == f'attachment; filename="keel-projects-{timezone.now():%Y%m%d}.csv"'
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 

@@ -261,7 +261,9 @@ def test_the_ledger_filters_with_the_shared_filterset_and_exports_what_it_shows(
     assert [r.split(",")[1:5:3] for r in rows] == [["2025-02", "planned"], ["2025-03", "planned"]]
     bad = client.get(roi_url(project), {"month_from": "soon"})
     assert bad.context["filter"].errors["month_from"] == ["Give the month as YYYY-MM, e.g. 2026-11."]
-    assert "No entry matches" not in bad.content.decode()
+    # A filter that cannot be applied shows no rows (it used to show the whole ledger).
+    assert list(bad.context["entries"]) == []
+    assert "No entry matches these filters." in bad.content.decode()
 
 
 def test_the_upload_still_checks_the_csrf_token(team_lead, project):

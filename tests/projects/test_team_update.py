@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.services import NOT_EDITABLE
 from governance.models import AuditEvent
-from projects.inventory.services import NOT_EDITABLE, team_update
+from projects.inventory.services import team_update
 from projects.models import Team
 from tests.api_errors import invalid_input
 
