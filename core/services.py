@@ -31,15 +31,8 @@ def api_token_create(*, user, name: str = "", days: int | None = 90, by=None) ->
     key = f"keel_{prefix}_{secrets.token_urlsafe(TOKEN_SECRET_BYTES)}"
     expires_at = timezone.now() + dt.timedelta(days=days) if days else None
     token = ApiToken(user=user, name=name, prefix=prefix, key_hash=ApiToken.hash_key(key), expires_at=expires_at)
-    token.full_clean()
-    token.save()
-    audit.record(
-        actor=by,
-        action="api_token.created",
-        obj=token,
-        after={"user": user.pk, "name": name, "prefix": prefix, "expires_at": audit.json_value(expires_at)},
-    )
-    return token, key
+    facts = {"user": user.pk, "name": name, "prefix": prefix, "expires_at": audit.json_value(expires_at)}
+    return model_create(instance=token, by=by, action="api_token.created", extra=facts), key
 
 
 @transaction.atomic
@@ -107,6 +100,16 @@ def model_update(
         getattr(instance, name).set(many[name])
     audit.record(actor=by, action=action, obj=instance, before=old, after=new)
     return instance, True
+
+
+def model_create(*, instance: models.Model, by, action: str, fields: Sequence[str] = (), extra: dict | None = None):
+    """Validate, save and record a new row: the one way a service creates one. The event's `after` is
+    `extra` (facts that are not the row's columns, or that omit a secret) followed by the saved row's
+    `fields`."""
+    instance.full_clean()
+    instance.save()
+    audit.record(actor=by, action=action, obj=instance, after={**(extra or {}), **audit.snapshot(instance, fields)})
+    return instance
 
 
 def model_delete(*, instance: models.Model, fields: Sequence[str], by, action: str) -> None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.roles import Role, has_role
-from core.services import model_update
+from core.services import model_create, model_update
 from projects.models import AIProject
 from projects.permissions import can_change_project
 
@@ -350,13 +350,9 @@ def evidence_add(*, by, obligation: Obligation, link: str = "", file=None, note:
         evidence.content_type = (getattr(file, "content_type", "") or "")[:100]
         evidence.size = file.size
         evidence.sha256 = digest.hexdigest()
-    evidence.full_clean()
-    evidence.save()
-    audit.record(
-        actor=by,
-        action="evidence.given",
-        obj=evidence,
-        after={"obligation": obligation.pk, "rule": obligation.rule_id, "project": obligation.project.slug,
+    model_create(
+        instance=evidence, by=by, action="evidence.given",
+        extra={"obligation": obligation.pk, "rule": obligation.rule_id, "project": obligation.project.slug,
                "link": evidence.link, "file": evidence.file_name, "sha256": evidence.sha256,
                "facts_hash": evidence.facts_hash, "note": evidence.note},
     )  # fmt: skip

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import PermissionDeniedError, TransitionError
-from core.services import model_update
+from core.services import model_create, model_update
 from projects.models import AIProject
 
 from ..findings.services import finding_close, finding_open
@@ -251,15 +251,9 @@ def mitigation_create(*, by, risk: Risk, **fields) -> Mitigation:
         raise PermissionDeniedError(NOT_YOUR_PROJECT)
     fields.setdefault("owner", by or risk.owner)
     mitigation = Mitigation(risk=risk, **fields)
-    mitigation.full_clean()
-    mitigation.save()
-    audit.record(
-        actor=by,
-        action="mitigation.created",
-        obj=mitigation,
-        after={"risk": risk.pk, **audit.snapshot(mitigation, MITIGATION_FIELDS)},
+    return model_create(
+        instance=mitigation, by=by, action="mitigation.created", fields=MITIGATION_FIELDS, extra={"risk": risk.pk}
     )
-    return mitigation
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import ConflictError, DomainError, PermissionDeniedError
 from core.roles import is_admin, user_roles
+from core.services import model_create
 from projects.models import ModelVersion, RiskTier
 from projects.permissions import can_change_project
 
@@ -104,16 +105,8 @@ def signoff_policy_publish(
         tier=tier, version=version, required_roles=list(required_roles), min_approvers=min_approvers,
         recertify_days=recertify_days, approvable=approvable, note=note, created_by=by,
     )  # fmt: skip
-    policy.full_clean()
-    policy.save()
-    audit.record(
-        actor=by,
-        action="signoff_policy.published",
-        obj=policy,
-        after=audit.snapshot(policy, ["tier", "version", "required_roles", "min_approvers", "recertify_days",
-                                      "approvable", "note"]),
-    )  # fmt: skip
-    return policy
+    fields = ["tier", "version", "required_roles", "min_approvers", "recertify_days", "approvable", "note"]
+    return model_create(instance=policy, by=by, action="signoff_policy.published", fields=fields)
 
 
 # --- requests ------------------------------------------------------------------------------------

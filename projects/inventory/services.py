@@ -11,7 +11,7 @@ from django.utils.text import slugify
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError, TransitionError
-from core.services import model_delete, model_update
+from core.services import model_create, model_delete, model_update
 
 from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, RiskTier, Stage, Team
 from ..permissions import can_change_project, can_create_project_in, can_manage_teams
@@ -112,10 +112,7 @@ def project_create(
         horizon_months=horizon_months,
         start_month=start_month,
     )
-    project.full_clean()
-    project.save()
-    audit.record(actor=by, action="project.created", obj=project, after=audit.snapshot(project, PROJECT_FIELDS))
-    return project
+    return model_create(instance=project, by=by, action="project.created", fields=PROJECT_FIELDS)
 
 
 @transaction.atomic
