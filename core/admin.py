@@ -5,6 +5,20 @@ from .models import ApiToken, Heartbeat
 from .services import api_token_revoke
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only services write (the audit trail, what a registry sync saw): looked at in the admin,
+    never added, changed or deleted by hand, so every change keeps going through an audited service."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created with `manage.py create_api_token` (the key is shown once); here they are revoked."""

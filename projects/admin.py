@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from core.admin import ReadOnlyAdmin
 from core.errors import DomainError
 
 from .inventory import services as inventory_services
@@ -110,19 +111,6 @@ class RegistryAdmin(admin.ModelAdmin):
                 self.message_user(request, exc.message, messages.WARNING)
             else:
                 self.message_user(request, f"Sync of {registry.name} queued.")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """What the sync wrote: looked at here, never changed by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SyncRun)
