@@ -38,11 +38,14 @@ from ..dashboard.selectors import (
     risk_level_label,
 )
 from ..findings.selectors import findings_for_user
+from ..signoff.permissions import REVIEWERS
+from ..signoff.selectors import review_queue_for_user
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
 UNKNOWN_TABLE = "Unknown table {table!r}; choose one of: {tables}."
 HOME_FINDINGS_SHOWN = 10
+HOME_SIGNOFFS_SHOWN = 10
 
 
 def _project_url(slug: str) -> str:
@@ -224,8 +227,9 @@ def export_dashboard(request, fmt: str) -> HttpResponse:
 
 
 class HomeView(project_views.HomeView):
-    """ "/" for each persona: an executive's home is the dashboard; a risk officer's adds what waits for
-    them and the open findings; everyone else gets projects' home (a team lead's projects and ROI)."""
+    """ "/" for each persona: an executive's home is the dashboard; a reviewer's (risk officer, DPO) adds
+    the sign-offs waiting for a role they hold and the open findings; everyone else gets projects' home
+    (a team lead's projects and ROI)."""
 
     def get(self, request, *args, **kwargs):
         if has_role(request.user, Role.EXECUTIVE):
@@ -238,9 +242,12 @@ class HomeView(project_views.HomeView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         user = self.request.user
-        if has_role(user, Role.RISK_OFFICER):
+        if has_role(user, *REVIEWERS):
             open_findings = findings_for_user(user=user).filter(resolved_at__isnull=True)
+            queue = review_queue_for_user(user=user)
             ctx["reviewer_home"] = {
+                "signoffs": list(queue.select_related("model_version__registered_model")[:HOME_SIGNOFFS_SHOWN]),
+                "signoffs_count": queue.count(),
                 "open_findings": list(open_findings[:HOME_FINDINGS_SHOWN]),
                 "open_findings_count": open_findings.count(),
             }

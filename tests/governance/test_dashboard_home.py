@@ -1,5 +1,5 @@
 """The home page per persona: an executive's is the dashboard; a risk officer's says what waits for them
-(sign-off reviews: a placeholder, no number, until the review queue exists) and lists the open findings;
+(the sign-offs waiting for a role they hold) and lists the open findings;
 a team lead's has their projects with this month's ROI status and the quick-log form; an admin's is
 the plain overview."""
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 from governance.models import Finding, FindingKind, Severity
 from projects.models import ROIEntry
 from tests.governance.test_dashboard_figures import m, portfolio  # noqa: F401 (a fixture)
+from tests.signoff_factories import assess, compliance_officer, linked_version, pending_request, risk_officers
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,8 @@ def test_a_risk_officer_sees_what_waits_for_them_and_the_open_findings(client, r
     assert response.context["reviewer_home"]["open_findings_count"] == 2
     assert [f.title for f in response.context["reviewer_home"]["open_findings"]] == ["Finding 3", "Finding 1"]
     section = html.split('id="waiting-for-you"')[1].split("</section>")[0]
-    assert "The sign-off review queue is not in Keel yet" in section
+    assert 'Sign-offs waiting for your review <small class="muted">(0)</small>' in section
+    assert "No sign-off waits for a role you hold." in section
     assert 'Open findings <small class="muted">(2)</small>' in section
     assert '<a href="/projects/fraud-scoring/">Fraud scoring</a>' in section
     assert "Finding 2" not in section  # resolved
@@ -91,3 +93,14 @@ def test_an_admin_keeps_the_plain_overview(client, admin_user, portfolio):  # no
     assert [row["count"] for row in response.context["stage_counts"]] == [1, 0, 0, 0, 1, 0]
     assert 'id="waiting-for-you"' not in html
     assert 'id="roi-this-month"' not in html
+
+
+def test_each_reviewer_sees_the_signoffs_waiting_for_a_role_they_hold(client, project, team_lead):
+    assess(project, "high")  # the high-risk policy asks for a risk officer and a DPO
+    request = pending_request(linked_version(project), team_lead)
+    dpo, (officer,) = compliance_officer(), risk_officers(1)
+    for reviewer in (officer, dpo):
+        client.force_login(reviewer)
+        section = client.get("/").content.decode().split('id="waiting-for-you"')[1].split("</section>")[0]
+        assert 'Sign-offs waiting for your review <small class="muted">(1)</small>' in section
+        assert f'<a href="/governance/signoffs/{request.pk}/">Sign-off #{request.pk}</a>' in section
