@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.services import NOT_EDITABLE, model_update
+from core.services import NOT_EDITABLE, model_create, model_delete, model_update
 from governance.models import AuditEvent
 from projects.models import Team
 from tests.factories import TeamFactory, make_user
@@ -61,3 +61,35 @@ def test_an_invalid_value_is_refused_and_nothing_is_written(team):
         model_update(instance=team, fields=("name",), data={"name": ""}, by=None, action="x")
     assert "name" in caught.value.message_dict
     assert (Team.objects.get(pk=team.pk).name, AuditEvent.objects.count()) == ("Claims", events)
+
+
+def test_model_create_validates_saves_and_audits_the_extra_facts_then_the_fields(db):
+    lead = make_user("lead1")
+    events = AuditEvent.objects.count()
+    team = model_create(
+        instance=Team(name="Pricing", slug="pricing", lead=lead),
+        by=None, action="team.created", fields=("name", "slug"), extra={"why": "test"},
+    )  # fmt: skip
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert AuditEvent.objects.count() == events + 1
+    assert (event.action, event.object_id, event.after) == (
+        "team.created", str(team.pk), {"why": "test", "name": "Pricing", "slug": "pricing"},
+    )  # fmt: skip
+
+
+def test_model_create_refuses_an_invalid_row_and_writes_nothing(db):
+    events, teams = AuditEvent.objects.count(), Team.objects.count()
+    with pytest.raises(ValidationError) as caught:
+        model_create(instance=Team(name="", slug="x"), by=None, action="team.created", fields=("name",))
+    assert "name" in caught.value.message_dict
+    assert (AuditEvent.objects.count(), Team.objects.count()) == (events, teams)
+
+
+def test_model_delete_records_the_row_as_it_was_under_its_old_id(team):
+    pk = team.pk
+    model_delete(instance=team, fields=("name", "slug"), by=None, action="team.deleted")
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert not Team.objects.filter(pk=pk).exists()
+    assert (event.action, event.object_type, event.object_id, event.before, event.after) == (
+        "team.deleted", "projects.team", str(pk), {"name": "Claims", "slug": team.slug}, None,
+    )  # fmt: skip
