@@ -18,6 +18,10 @@ class FindingKind(models.TextChoices):
     # Opened by the compliance obligation rules (governance/compliance/rules.py).
     OBLIGATION_UNMET = "obligation_unmet", "Compliance obligation unmet"
     EVIDENCE_STALE = "evidence_stale", "Compliance evidence stale"
+    # A registry model serving production (alias, stage or approval) that no project owns.
+    UNOWNED_PRODUCTION_MODEL = "unowned_production_model", "Unowned model in production"
+    # A risk accepted until a date that has passed: the acceptance must be reviewed again.
+    RISK_ACCEPTANCE_EXPIRED = "risk_acceptance_expired", "Risk acceptance expired"
 
 
 class Severity(models.TextChoices):

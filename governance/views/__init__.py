@@ -1,8 +1,9 @@
 """governance's pages, one module per sub-domain: audit, tiering, risks, findings, sign-offs."""
 
 from .audit import AuditListView
-from .dashboard import DashboardView, HomeView
+from .dashboard import DashboardView
 from .findings import FindingAssignView, FindingListView, FindingResolveView
+from .home import HomeView
 from .risks import (
     MitigationCreateView,
     MitigationStatusView,

@@ -1,18 +1,13 @@
-"""The executive portfolio dashboard (and the persona home pages that show governance's part).
+"""The executive portfolio dashboard: the page and its exports (an executive's home, views/home.py, shows it too).
 
 Thin: the filters and every figure come from governance/dashboard/selectors.py, the charts from
 governance/dashboard/charts.py; this module shapes them for the page and the exports.
-
-The home page at "/" is projects' HomeView extended here: governance imports projects, never the
-reverse, so the parts of the home pages that read governance (the executive's dashboard, a risk
-officer's findings) are added by this subclass, which config/urls.py routes "/" to.
 """
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.generic import TemplateView
 
@@ -20,10 +15,8 @@ from core import roles
 from core.exports import EXPORT_FORMATS, csv_response, export_filename, xlsx_response
 from core.lists import INVALID_FILTER, UNKNOWN_EXPORT, bad_request, filter_errors_text, filtered
 from core.permissions import RoleRequiredMixin
-from core.roles import Role, has_role
 from projects.models import Stage
 from projects.roi.figures import money, pct
-from projects.views import home as project_views
 
 from ..compliance.selectors import coverage_by_team
 from ..dashboard import charts
@@ -37,9 +30,6 @@ from ..dashboard.selectors import (
     rate,
     risk_level_label,
 )
-from ..findings.selectors import findings_for_user
-from ..signoff.permissions import REVIEWERS
-from ..signoff.selectors import review_queue_for_user
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
@@ -221,34 +211,3 @@ def export_dashboard(request, fmt: str) -> HttpResponse:
         return bad_request(UNKNOWN_TABLE.format(table=table, tables=", ".join(EXPORT_TABLES)))
     header, rows = tables[table]
     return csv_response(filename=export_filename(f"portfolio-{table}", "csv"), header=header, rows=rows)
-
-
-# --- the home page ----------------------------------------------------------------------------------
-
-
-class HomeView(project_views.HomeView):
-    """ "/" for each persona: an executive's home is the dashboard; a reviewer's (risk officer, DPO) adds
-    the sign-offs waiting for a role they hold and the open findings; everyone else gets projects' home
-    (a team lead's projects and ROI)."""
-
-    def get(self, request, *args, **kwargs):
-        if has_role(request.user, Role.EXECUTIVE):
-            if request.GET.get("export") is not None:
-                return export_dashboard(request, request.GET["export"])
-            ctx = {"view": self, **dashboard_context(request)}
-            return render(request, "governance/dashboard.html", ctx)
-        return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
-        user = self.request.user
-        if has_role(user, *REVIEWERS):
-            open_findings = findings_for_user(user=user).filter(resolved_at__isnull=True)
-            queue = review_queue_for_user(user=user)
-            ctx["reviewer_home"] = {
-                "signoffs": list(queue.select_related("model_version__registered_model")[:HOME_SIGNOFFS_SHOWN]),
-                "signoffs_count": queue.count(),
-                "open_findings": list(open_findings[:HOME_FINDINGS_SHOWN]),
-                "open_findings_count": open_findings.count(),
-            }
-        return ctx
