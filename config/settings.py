@@ -334,6 +334,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.signoff_write_back": (60, 90),
     "governance.tasks.evaluate_obligations": (540, 600),
     "governance.tasks.evaluate_project_obligations": (120, 180),
+    "governance.tasks.expire_risk_acceptances": (240, 300),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
@@ -378,6 +379,14 @@ KEEL_GATE_TOKEN_TTL_SECONDS = env.int("KEEL_GATE_TOKEN_TTL_SECONDS", default=900
 KEEL_GATE_APPROVAL_ENVIRONMENTS = env.list("KEEL_GATE_APPROVAL_ENVIRONMENTS", default=["production", "prod"])
 # A version holding one of these aliases (or the Production stage, or SageMaker's Approved status) is in production.
 KEEL_PRODUCTION_ALIASES = env.list("KEEL_PRODUCTION_ALIASES", default=["production", "prod", "champion"])
+
+# --- Findings ---------------------------------------------------------------------------------------
+# Days a finding has to be resolved in, by severity, counted from when it was opened (its due date).
+# A severity missing from the variable keeps its default.
+_FINDING_DUE_DAYS = {"critical": 7, "high": 14, "medium": 30, "low": 90}
+KEEL_FINDING_DUE_DAYS = _FINDING_DUE_DAYS | {
+    severity: int(days) for severity, days in env.dict("KEEL_FINDING_DUE_DAYS", default={}).items()
+}
 
 # --- Mail -------------------------------------------------------------------------------------------
 # Links in notification mail point here.

@@ -20,6 +20,8 @@ urlpatterns = [
     path("projects/<slug:slug>/risks/new/", views.RiskCreateView.as_view(), name="risk-create"),
     path("projects/<slug:slug>/tier/", views.TierQuestionnaireView.as_view(), name="tier"),
     path("findings/", views.FindingListView.as_view(), name="findings"),
+    path("findings/bulk/", views.FindingBulkView.as_view(), name="findings-bulk"),
+    path("findings/<int:pk>/", views.FindingDetailView.as_view(), name="finding"),
     path("findings/<int:pk>/assign/", views.FindingAssignView.as_view(), name="finding-assign"),
     path("findings/<int:pk>/resolve/", views.FindingResolveView.as_view(), name="finding-resolve"),
     # Sign-off: the review queue, one request with its evidence and decisions, a project's sign-off tab.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
 
 from core.forms import checkboxes
 from projects.inventory.filters import visible_projects
@@ -33,6 +35,11 @@ class FindingFilterSet(django_filters.FilterSet):
         label="Status",
         widget=forms.Select(choices=[("", "Any"), ("true", "Open"), ("false", "Resolved")]),
     )
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label="Due date",
+        widget=forms.Select(choices=[("", "Any"), ("true", "Overdue"), ("false", "Not overdue")]),
+    )
     project = django_filters.ModelChoiceFilter(
         queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any"
     )
@@ -45,4 +52,9 @@ class FindingFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Finding
-        fields = ["kind", "severity", "open", "project", "assignee"]
+        fields = ["kind", "severity", "open", "overdue", "project", "assignee"]
+
+    def filter_overdue(self, queryset, name, value):
+        """Overdue: open and past its due date. A finding without a due date is never called overdue."""
+        overdue = Q(resolved_at__isnull=True, due_at__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)

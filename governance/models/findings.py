@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -31,6 +33,13 @@ class Severity(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
+def finding_due_at(severity: str, opened_at: dt.datetime) -> dt.datetime:
+    """When a finding of this severity, opened then, should be resolved by (KEEL_FINDING_DUE_DAYS).
+    An unknown severity gets the longest delay rather than none: it is still due, never "never"."""
+    days = settings.KEEL_FINDING_DUE_DAYS
+    return opened_at + dt.timedelta(days=days.get(severity, max(days.values())))
+
+
 class Finding(models.Model):
     """One open problem per (kind, subject); the rule that opened it resolves it when the cause is gone."""
 
@@ -47,6 +56,8 @@ class Finding(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_findings"
     )
     opened_at = models.DateTimeField(default=timezone.now)
+    # Set when the finding opens, from its severity (finding_due_at); past it, an open finding is overdue.
+    due_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=300, blank=True)
 
@@ -60,7 +71,12 @@ class Finding(models.Model):
                 name="finding_one_open_per_subject",
             )
         ]
-        indexes = [models.Index(fields=["kind", "resolved_at"]), models.Index(fields=["project", "resolved_at"])]
+        indexes = [
+            models.Index(fields=["kind", "resolved_at"]),
+            models.Index(fields=["project", "resolved_at"]),
+            models.Index(fields=["assignee", "resolved_at"]),
+            models.Index(fields=["resolved_at", "due_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -68,3 +84,7 @@ class Finding(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.resolved_at is None and self.due_at is not None and self.due_at < timezone.now()

@@ -105,6 +105,9 @@ class Risk(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # The last day the acceptance holds; after it the risk's acceptance has expired (a finding opens) until
+    # it is accepted again or moves on. Required when a high or critical residual risk is accepted.
+    acceptance_expires_on = models.DateField(null=True, blank=True)
     next_review_date = models.DateField()
     last_reviewed_at = models.DateTimeField(null=True, blank=True)
     review_overdue = models.BooleanField(default=False)
@@ -140,6 +143,15 @@ class Risk(models.Model):
     @property
     def inherent_level(self) -> str:
         return level(self.likelihood, self.impact)
+
+    @property
+    def acceptance_expired(self) -> bool:
+        """Accepted until a day that has passed (checked against today, so it shows before the nightly rule)."""
+        return (
+            self.status == RiskStatus.ACCEPTED
+            and self.acceptance_expires_on is not None
+            and self.acceptance_expires_on < timezone.localdate()
+        )
 
     @property
     def nist_functions(self) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from .audit import AuditListView
 from .dashboard import DashboardView
-from .findings import FindingAssignView, FindingListView, FindingResolveView
+from .findings import FindingAssignView, FindingBulkView, FindingDetailView, FindingListView, FindingResolveView
 from .home import HomeView
 from .risks import (
     MitigationCreateView,
@@ -29,6 +29,8 @@ __all__ = [
     "AuditListView",
     "DashboardView",
     "FindingAssignView",
+    "FindingBulkView",
+    "FindingDetailView",
     "FindingListView",
     "FindingResolveView",
     "HomeView",

@@ -209,12 +209,18 @@ def test_the_resolve_service_refuses_a_team_lead_with_the_message(findings, team
 # --- triage on the page -----------------------------------------------------------------------------
 
 
-def test_page_shows_triage_forms_to_a_risk_officer_only_on_open_findings(client, risk_officer, findings):
+def test_page_shows_triage_to_a_risk_officer_only_on_open_findings(client, risk_officer, findings):
     client.force_login(risk_officer)
     html = client.get("/governance/findings/").content.decode()
-    assert html.count('action="/governance/findings/') == 4  # assign + resolve on each of the two open ones
-    assert f'action="/governance/findings/{findings["ours_high"].pk}/' not in html
+    # The list is compact: one bulk form, a checkbox per open finding; triage is on each finding's page.
+    assert html.count('action="/governance/findings/') == 1
+    assert html.count('name="findings"') == 2
+    assert f'name="findings" value="{findings["ours_high"].pk}"' not in html
     assert '<option value="risk">' in html
+    open_page = client.get(f"/governance/findings/{findings['ours_critical'].pk}/").content.decode()
+    assert open_page.count('action="/governance/findings/') == 2  # assign + resolve
+    resolved_page = client.get(f"/governance/findings/{findings['ours_high'].pk}/").content.decode()
+    assert 'action="/governance/findings/' not in resolved_page
 
 
 def test_page_shows_no_triage_forms_to_a_team_lead(client, team_lead, findings):
@@ -342,7 +348,9 @@ def test_finding_lists_cost_the_same_queries_for_one_or_fifty_findings(
     assert_queries(small, large, equal=budget, what=url)
 
 
-def test_page_links_each_finding_to_its_risk(client, executive, findings):
+def test_page_links_each_finding_to_its_own_page_and_to_its_risk(client, executive, findings):
     client.force_login(executive)
     html = client.get("/governance/findings/").content.decode()
-    assert f'<a href="/governance/risks/{findings["ours_critical"].subject_id}/">{CRITICAL}</a>' in html
+    finding = findings["ours_critical"]
+    assert f'<a href="/governance/findings/{finding.pk}/">{CRITICAL}</a>' in html
+    assert f'<a href="/governance/risks/{finding.subject_id}/">Risk #{finding.subject_id}</a>' in html
