@@ -34,6 +34,11 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.mark_overdue_reviews",
             "schedule": crontab(hour=2, minute=0),
         },
+        # Daily at 02:15 UTC: risk acceptances past their expiry date open a finding each; idempotent.
+        "keel-expire-risk-acceptances": {
+            "task": "governance.tasks.expire_risk_acceptances",
+            "schedule": crontab(hour=2, minute=15),
+        },
         # Daily at 02:30 UTC: value decay opens/resolves one finding per project; idempotent.
         "keel-check-value-decay": {
             "task": "governance.tasks.check_value_decay",

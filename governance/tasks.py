@@ -9,6 +9,7 @@ from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check
 from .risks.assessments import tier_assessments_apply_dated_rules
 from .risks.services import risk_reviews_mark_overdue
+from .risks.services_acceptance import risk_acceptances_expire
 from .signoff.deployments import deployments_sweep
 from .signoff.invalidation import signoffs_expire
 from .signoff.writeback import signoff_write_back as write_back
@@ -86,3 +87,13 @@ def evaluate_obligations() -> int:
 def evaluate_project_obligations(project_id: int) -> int:
     """Right after a project's tier changed: re-derive its obligations (the hourly run is the backstop)."""
     return obligations_evaluate(project_ids=[project_id])
+
+
+@shared_task(
+    name="governance.tasks.expire_risk_acceptances",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.expire_risk_acceptances"],
+)
+def expire_risk_acceptances() -> dict:
+    """Daily: each accepted risk whose acceptance ran out gets one 'acceptance expired' finding (idempotent)."""
+    return risk_acceptances_expire()

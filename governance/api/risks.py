@@ -110,6 +110,9 @@ class RiskSerializer(serializers.ModelSerializer):
     accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     allowed_transitions = serializers.SerializerMethodField()
     overdue = serializers.BooleanField(source="review_overdue", read_only=True)
+    acceptance_expired = serializers.BooleanField(
+        read_only=True, help_text="Accepted until a day that has passed: the acceptance must be made again."
+    )
     mitigations = MitigationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -119,7 +122,8 @@ class RiskSerializer(serializers.ModelSerializer):
             "category_label", "nist_functions", "likelihood", "impact", "inherent_score", "inherent_level",
             "inherent_computation", "residual_likelihood", "residual_impact", "residual_score", "residual_level",
             "residual_computation", "residual_justification", "owner", "status", "allowed_transitions",
-            "acceptance_justification", "accepted_by", "accepted_at", "next_review_date", "last_reviewed_at",
+            "acceptance_justification", "accepted_by", "accepted_at", "acceptance_expires_on", "acceptance_expired",
+            "next_review_date", "last_reviewed_at",
             "overdue", "mitigations", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
@@ -164,6 +168,13 @@ class RiskTransitionSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="Required to accept a risk; a risk officer's for a high or critical residual level.",
+    )
+    accept_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Accepting: the last day the acceptance holds (after today, at most 3 years ahead); required "
+        "for a high or critical residual level. Accepting an accepted risk renews it.",
     )
 
 

@@ -50,8 +50,7 @@ KIND_DESCRIPTIONS: dict[str, str] = {
         "The evidence of an obligation was given for facts that have since changed; it needs new evidence."
     ),
     FindingKind.UNOWNED_PRODUCTION_MODEL: (
-        "A registry model serves production but is linked to no project, so no one governs it. Link it to a "
-        "project."
+        "A registry model serves production but is linked to no project, so no one governs it. Link it to a project."
     ),
     FindingKind.RISK_ACCEPTANCE_EXPIRED: (
         "A risk was accepted until a date that has passed. Accept it again with a new expiry, or move it on."

@@ -87,14 +87,24 @@ class RiskTransitionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required to accept a risk: why the residual risk is acceptable. Kept in the audit trail.",
     )
+    accept_until = forms.DateField(
+        required=False,
+        label="Acceptance expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When accepting: the last day the acceptance holds (at most 3 years ahead). Required for a "
+        "high or critical residual risk; when it passes, a finding asks for the risk to be accepted again.",
+    )
 
     def __init__(self, *args, risk: Risk, **kwargs):
         kwargs.setdefault("auto_id", "transition_%s")
         super().__init__(*args, **kwargs)
         # Offer only the allowed moves, but accept any status: the service refuses an illegal one with
-        # the message that names the allowed next statuses.
+        # the message that names the allowed next statuses. An accepted risk may be accepted again (renewed).
         allowed = RISK_TRANSITIONS[risk.status]
-        self.fields["status"].widget.choices = [(s, RiskStatus(s).label) for s in RiskStatus.values if s in allowed]
+        choices = [(s, RiskStatus(s).label) for s in RiskStatus.values if s in allowed]
+        if risk.status == RiskStatus.ACCEPTED:
+            choices.insert(0, (RiskStatus.ACCEPTED, "Accepted again (renew the acceptance)"))
+        self.fields["status"].widget.choices = choices
 
 
 class RiskReviewForm(forms.Form):

@@ -21,6 +21,7 @@ from projects.models import AIProject
 from ..findings.services import finding_close, finding_open
 from ..models import RISK_TRANSITIONS, Finding, FindingKind, Mitigation, Risk, RiskStatus, Severity
 from . import events, scoring
+from . import services_acceptance as acceptance
 from .permissions import can_accept_residual, can_edit_risks
 
 RISK_FIELDS = (
@@ -123,7 +124,7 @@ def _snapshot(risk: Risk) -> dict:
 # that a change of scores withdraws.
 RISK_UPDATE_WRITES = (
     *RISK_EDITABLE, "inherent_score", "residual_score", "residual_level", "next_review_date", "status",
-    "acceptance_justification", "accepted_by", "accepted_at",
+    "acceptance_justification", "accepted_by", "accepted_at", "acceptance_expires_on",
 )  # fmt: skip
 SCORED_FIELDS = ("likelihood", "impact", "residual_likelihood", "residual_impact")
 
@@ -154,7 +155,10 @@ def _risk_update_data(risk: Risk, fields: dict) -> dict:
     }  # fmt: skip
     rescored = any(getattr(draft, name) != getattr(risk, name) for name in SCORED_FIELDS)
     if risk.status == RiskStatus.ACCEPTED and rescored:
-        data.update(status=RiskStatus.OPEN, acceptance_justification="", accepted_by=None, accepted_at=None)
+        data.update(
+            status=RiskStatus.OPEN, acceptance_justification="", accepted_by=None, accepted_at=None,
+            acceptance_expires_on=None,
+        )  # fmt: skip
     return data
 
 
@@ -167,24 +171,21 @@ def risk_update(*, by, risk: Risk, **fields) -> Risk:
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
     data = _risk_update_data(risk, fields)
+    was_accepted = risk.status == RiskStatus.ACCEPTED
     risk, changed = model_update(instance=risk, fields=RISK_UPDATE_WRITES, data=data, by=by, action="risk.updated")
+    if was_accepted and risk.status != RiskStatus.ACCEPTED:
+        acceptance.acceptance_findings_close(risk, "The risk was rescored, which withdrew its acceptance.")
     if changed:
         # A residual level raised to high counts as a new high risk.
         events.project_risks_changed.send(sender=None, project=risk.project)
     return risk
 
 
-@transaction.atomic
-def risk_transition(*, by, risk: Risk, status: str, justification: str = "") -> Risk:
-    """Move a risk along open → mitigating → accepted | closed.
-
-    Accepting a high or critical residual risk is a risk officer's call, with a written justification.
-    """
-    risk = Risk.objects.select_for_update().select_related("project").get(pk=risk.pk)
-    if by is not None and not can_edit_risks(by, risk.project):
-        raise PermissionDeniedError(NOT_YOUR_PROJECT)
+def _check_transition(risk: Risk, status: str) -> None:
     if status not in RiskStatus.values:
         raise ValidationError({"status": [f"Unknown status {status!r}. Statuses: {', '.join(RiskStatus.values)}."]})
+    if status == risk.status == RiskStatus.ACCEPTED:
+        return  # accepting an accepted risk again renews its acceptance (a new justification and expiry)
     if status == risk.status:
         raise TransitionError(SAME_RISK_STATUS.format(status=risk.status), field="status")
     if status not in RISK_TRANSITIONS[risk.status]:
@@ -192,26 +193,62 @@ def risk_transition(*, by, risk: Risk, status: str, justification: str = "") -> 
         raise TransitionError(
             ILLEGAL_RISK_TRANSITION.format(current=risk.status, target=status, allowed=allowed), field="status"
         )
+
+
+def _accept(risk: Risk, *, by, justification: str, accept_until: dt.date | None, before: dict, after: dict) -> None:
+    """Accepting is also a review: the review date moves on by the cadence and the overdue flag clears."""
+    if not justification.strip():
+        raise ValidationError({"justification": [ACCEPT_NEEDS_JUSTIFICATION]})
+    if by is not None and not can_accept_residual(by, risk.residual_level):
+        raise PermissionDeniedError(ACCEPT_NEEDS_RISK_OFFICER.format(level=risk.residual_level))
+    acceptance.acceptance_expiry_check(residual_level=risk.residual_level, expires_on=accept_until, today=_today())
+    before.update(
+        acceptance_expires_on=audit.json_value(risk.acceptance_expires_on),
+        next_review_date=audit.json_value(risk.next_review_date),
+        review_overdue=risk.review_overdue,
+    )
+    risk.acceptance_justification = justification.strip()
+    risk.accepted_by = by
+    risk.accepted_at = risk.last_reviewed_at = timezone.now()
+    risk.acceptance_expires_on = accept_until
+    risk.next_review_date = scoring.next_review(risk.residual_likelihood, risk.residual_impact, after=_today())
+    risk.review_overdue = False
+    after.update(
+        justification=risk.acceptance_justification,
+        residual_level=risk.residual_level,
+        residual_score=risk.residual_score,
+        acceptance_expires_on=audit.json_value(accept_until),
+        next_review_date=audit.json_value(risk.next_review_date),
+        review_overdue=False,
+    )
+
+
+@transaction.atomic
+def risk_transition(
+    *, by, risk: Risk, status: str, justification: str = "", accept_until: dt.date | None = None
+) -> Risk:
+    """Move a risk along open → mitigating → accepted | closed; accepting an accepted risk renews it.
+
+    Accepting a high or critical residual risk is a risk officer's call, with a written justification
+    and an expiry date (services_acceptance); it counts as a review of the risk.
+    """
+    risk = Risk.objects.select_for_update().select_related("project").get(pk=risk.pk)
+    if by is not None and not can_edit_risks(by, risk.project):
+        raise PermissionDeniedError(NOT_YOUR_PROJECT)
+    _check_transition(risk, status)
+    if accept_until is not None and status != RiskStatus.ACCEPTED:
+        raise ValidationError({"accept_until": [acceptance.ACCEPT_EXPIRY_NOT_ACCEPTING]})
     before = {"status": risk.status}
     after = {"status": status}
     if status == RiskStatus.ACCEPTED:
-        if not justification.strip():
-            raise ValidationError({"justification": [ACCEPT_NEEDS_JUSTIFICATION]})
-        if by is not None and not can_accept_residual(by, risk.residual_level):
-            raise PermissionDeniedError(ACCEPT_NEEDS_RISK_OFFICER.format(level=risk.residual_level))
-        risk.acceptance_justification = justification.strip()
-        risk.accepted_by = by
-        risk.accepted_at = timezone.now()
-        after.update(
-            justification=risk.acceptance_justification,
-            residual_level=risk.residual_level,
-            residual_score=risk.residual_score,
-        )
-    elif justification:
-        after["justification"] = justification.strip()
-    if risk.status == RiskStatus.ACCEPTED:
-        # Leaving acceptance: the old acceptance no longer stands (the audit trail keeps it).
-        risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
+        _accept(risk, by=by, justification=justification, accept_until=accept_until, before=before, after=after)
+    else:
+        if justification:
+            after["justification"] = justification.strip()
+        if risk.status == RiskStatus.ACCEPTED:
+            # Leaving acceptance: the old acceptance no longer stands (the audit trail keeps it).
+            risk.acceptance_justification, risk.accepted_by, risk.accepted_at = "", None, None
+            risk.acceptance_expires_on = None
     if status == RiskStatus.CLOSED and risk.review_overdue:
         # A closed risk is no longer reviewed, so it is no longer overdue either.
         risk.review_overdue = False
@@ -219,9 +256,15 @@ def risk_transition(*, by, risk: Risk, status: str, justification: str = "") -> 
     risk.status = status
     risk.save()
     audit.record(actor=by, action=f"risk.{status}", obj=risk, before=before, after=after)
+    renewed = "The risk was accepted again with a new expiry date."
+    acceptance.acceptance_findings_close(
+        risk, renewed if status == RiskStatus.ACCEPTED else f"The risk moved to {status}."
+    )
     if status == RiskStatus.CLOSED:
         _resolve_findings(risk, "The risk was closed.")
     else:
+        if status == RiskStatus.ACCEPTED:
+            _resolve_findings(risk, "The risk was accepted, which counts as a review.")
         events.project_risks_changed.send(sender=None, project=risk.project)  # e.g. a closed risk opened again
     return risk
 

@@ -302,7 +302,11 @@ def test_risk_officer_accepts_a_high_residual_risk_and_the_trail_says_who_when_a
     client.force_login(risk_officer)
     why = "Compensating control: every denial is reviewed by a claims handler."
 
-    response = client.post(f"/governance/risks/{risk.pk}/transition/", {"status": "accepted", "justification": why})
+    until = timezone.localdate() + dt.timedelta(days=200)
+    response = client.post(
+        f"/governance/risks/{risk.pk}/transition/",
+        {"status": "accepted", "justification": why, "accept_until": until.isoformat()},
+    )
 
     assert response.status_code == 302
     assert response["Location"] == f"/governance/risks/{risk.pk}/#status"
@@ -310,17 +314,21 @@ def test_risk_officer_accepts_a_high_residual_risk_and_the_trail_says_who_when_a
     assert (risk.status, risk.accepted_by, risk.acceptance_justification) == (RiskStatus.ACCEPTED, risk_officer, why)
     [accepted] = events("risk.accepted")
     assert accepted.actor_id == risk_officer.pk
-    assert accepted.before == {"status": "open"}
+    assert accepted.before["status"] == "open"
     assert accepted.after == {
         "status": "accepted",
         "justification": why,
         "residual_level": "high",
         "residual_score": 12,
+        "acceptance_expires_on": until.isoformat(),
+        "next_review_date": risk.next_review_date.isoformat(),
+        "review_overdue": False,
     }
     assert abs(accepted.occurred_at - risk.accepted_at) < dt.timedelta(seconds=5)
     page = text(client.get(response["Location"]))
     assert "Risk accepted." in page
     assert f"“{why}”" in page
+    assert f'Acceptance holds until <time datetime="{until:%Y-%m-%d}">' in page
 
 
 def test_team_lead_accepts_a_medium_residual_risk_of_their_project(client, team_lead, project):

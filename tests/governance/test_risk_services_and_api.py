@@ -224,7 +224,7 @@ STATUSES = ["open", "mitigating", "accepted", "closed"]
 ALLOWED = {
     "open": {"mitigating", "accepted", "closed"},
     "mitigating": {"open", "accepted", "closed"},
-    "accepted": {"mitigating", "closed"},
+    "accepted": {"accepted", "mitigating", "closed"},  # accepting again renews the acceptance
     "closed": {"open"},
 }
 MOVES = [(a, b) for a in STATUSES for b in STATUSES]
@@ -232,7 +232,10 @@ MOVES = [(a, b) for a in STATUSES for b in STATUSES]
 
 def put_in(risk: Risk, status: str) -> Risk:
     if status != RiskStatus.OPEN:
-        services.risk_transition(by=None, risk=risk, status=status, justification="Set up by the test.")
+        until = timezone.localdate() + dt.timedelta(days=365) if status == RiskStatus.ACCEPTED else None
+        services.risk_transition(
+            by=None, risk=risk, status=status, justification="Set up by the test.", accept_until=until
+        )
     return Risk.objects.get(pk=risk.pk)
 
 
@@ -256,7 +259,7 @@ def test_every_transition_is_allowed_or_refused_as_the_state_machine_says(as_off
     if target == current:
         message = SAME_RISK_STATUS.format(status=current)
     else:
-        allowed = ", ".join(s for s in STATUSES if s in ALLOWED[current])
+        allowed = ", ".join(s for s in STATUSES if s in ALLOWED[current] and s != current)
         message = ILLEGAL_RISK_TRANSITION.format(current=current, target=target, allowed=allowed)
     assert response.status_code == 400
     assert response.json() == {"detail": message, "status": [message], "code": "illegal_transition"}
@@ -334,14 +337,18 @@ def test_risk_officer_accepts_a_high_residual_risk_and_the_audit_trail_shows_who
     why = "Manual review of every denial until the retrained model ships in Q3."
     started = timezone.now()
 
+    until = today_plus(180)
     response = as_officer.post(
-        f"/api/v1/risks/{risk.pk}/transition/", {"status": "accepted", "justification": why}, **JSON
+        f"/api/v1/risks/{risk.pk}/transition/",
+        {"status": "accepted", "justification": why, "accept_until": until},
+        **JSON,
     )
 
     finished = timezone.now()
     assert response.status_code == 200
     data = response.json()
     assert (data["status"], data["accepted_by"], data["acceptance_justification"]) == ("accepted", "risk", why)
+    assert (data["acceptance_expires_on"], data["acceptance_expired"]) == (until, False)
     assert data["allowed_transitions"] == ["mitigating", "closed"]
     risk.refresh_from_db()
     assert (risk.status, risk.accepted_by, risk.acceptance_justification) == ("accepted", risk_officer, why)
@@ -349,9 +356,12 @@ def test_risk_officer_accepts_a_high_residual_risk_and_the_audit_trail_shows_who
     event = AuditEvent.objects.get(action="risk.accepted", object_id=str(risk.pk))
     assert (event.actor_id, event.actor_repr) == (risk_officer.pk, "risk")  # who
     assert started <= event.occurred_at <= finished  # when
-    assert event.before == {"status": "open"}
-    assert event.after == {  # why, and what was accepted
+    assert event.before == {
+        "status": "open", "acceptance_expires_on": None, "next_review_date": today_plus(90), "review_overdue": False,
+    }  # fmt: skip
+    assert event.after == {  # why, what was accepted, until when, and (a review) the next review date
         "status": "accepted", "justification": why, "residual_level": "high", "residual_score": 16,
+        "acceptance_expires_on": until, "next_review_date": today_plus(90), "review_overdue": False,
     }  # fmt: skip
     # The same answer through the audit API, which a risk officer reads.
     trail = as_officer.get("/api/v1/audit-events/", {"action": "risk.accepted", "object_id": str(risk.pk)}).json()
@@ -666,6 +676,7 @@ def test_editing_the_description_of_an_accepted_risk_keeps_the_acceptance(risk_o
 
     risk = governance_services.risk_create(by=risk_officer, project=project, title="Bias", category="fairness",
                                            likelihood=4, impact=4)  # fmt: skip
-    governance_services.risk_transition(by=risk_officer, risk=risk, status="accepted", justification="Signed off")
+    governance_services.risk_transition(by=risk_officer, risk=risk, status="accepted", justification="Signed off",
+                                        accept_until=timezone.localdate() + dt.timedelta(days=30))  # fmt: skip
     risk = governance_services.risk_update(by=risk_officer, risk=risk, description="More detail")
     assert (risk.status, risk.accepted_by) == ("accepted", risk_officer)

@@ -281,7 +281,11 @@ class Command(BaseCommand):
                     # Only a risk officer accepts a high or critical residual risk.
                     needs_officer = risk.residual_level in scoring.ACCEPTANCE_NEEDS_RISK_OFFICER
                     by = officer if spec.status == RiskStatus.ACCEPTED and needs_officer else lead
-                    services.risk_transition(by=by, risk=risk, status=spec.status, justification=spec.why)
+                    # An acceptance holds for a year (a high or critical one must say until when).
+                    until = today + dt.timedelta(days=365) if spec.status == RiskStatus.ACCEPTED else None
+                    services.risk_transition(
+                        by=by, risk=risk, status=spec.status, justification=spec.why, accept_until=until
+                    )
                 created += 1
         return created
 
