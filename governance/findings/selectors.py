@@ -31,3 +31,12 @@ def findings_for_user(*, user) -> QuerySet[Finding]:
         F("resolved_at").desc(nulls_first=True), SEVERITY_RANK, "-opened_at", "-id"
     )
     return scope_to_user(qs, user=user, team_id="project__team_id")
+
+
+def open_findings_assigned_to(*, user) -> QuerySet[Finding]:
+    """The open findings assigned to `user` that they may see, worst first, oldest due first."""
+    return (
+        findings_for_user(user=user)
+        .filter(assignee=user, resolved_at__isnull=True)
+        .order_by(SEVERITY_RANK, F("due_at").asc(nulls_last=True), "-opened_at", "-id")
+    )

@@ -3,11 +3,13 @@ the database."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from projects.permissions import scope_to_user
 
-from ..models import Mitigation, MitigationStatus, Risk, RiskTierAssessment
+from ..models import Mitigation, MitigationStatus, Risk, RiskStatus, RiskTierAssessment
 from .scoring import SCALE
 
 
@@ -80,3 +82,16 @@ def tier_assessment_history(*, project) -> QuerySet[RiskTierAssessment]:
 def tier_assessment_current(*, project) -> RiskTierAssessment | None:
     """The version that set the project's tier, or None before the first assessment."""
     return tier_assessment_history(project=project).first()
+
+
+def risk_reviews_due(*, user, today, within_days: int = 7) -> QuerySet[Risk]:
+    """Risks the user may see that are still reviewed (open, mitigating, accepted) and whose review is
+    overdue or due within `within_days`: the most overdue first."""
+    return (
+        risks_for_user(user=user)
+        .filter(
+            status__in=[RiskStatus.OPEN, RiskStatus.MITIGATING, RiskStatus.ACCEPTED],
+            next_review_date__lte=today + dt.timedelta(days=within_days),
+        )
+        .order_by("next_review_date", "-residual_score", "id")
+    )
