@@ -157,7 +157,8 @@ def test_a_risk_officer_assigns_many_findings_at_once_each_audited(client, risk_
     events = AuditEvent.objects.count()
     response = client.post(
         "/governance/findings/bulk/",
-        {"action": "assign", "assignee": "lead", "findings": [three[0].pk, three[2].pk], "next": "/governance/findings/?open=true"},
+        {"action": "assign", "assignee": "lead", "findings": [three[0].pk, three[2].pk],
+         "next": "/governance/findings/?open=true"},
         follow=True,
     )  # fmt: skip
     assert response.redirect_chain == [("/governance/findings/?open=true", 302)]
@@ -198,7 +199,8 @@ def test_a_compliance_officer_resolves_many_findings_with_one_resolution(client,
         ({"action": "resolve", "resolution": "x", "findings": ["FIRST", 999999]},
          finding_services.BULK_NOT_VISIBLE.format(ids="#999999")),
         ({"action": "resolve", "resolution": "x", "findings": ["FIRST", "RESOLVED"]}, "RESOLVED_MESSAGE"),
-        ({"action": "explode", "findings": ["FIRST"]}, "Select a valid choice. explode is not one of the available choices."),
+        ({"action": "explode", "findings": ["FIRST"]},
+         "Select a valid choice. explode is not one of the available choices."),
     ],
 )  # fmt: skip
 def test_a_refused_bulk_action_changes_nothing_and_says_why(client, risk_officer, three, data, message):
