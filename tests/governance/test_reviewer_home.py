@@ -104,7 +104,7 @@ def add_reviewer_work(prefix: str, reviewer, author) -> None:
     today = timezone.localdate()
     projects = list(AIProject.objects.filter(slug__startswith=f"{prefix}-").order_by("pk"))
     risks = []
-    for i, p in enumerate(projects):
+    for p in projects:
         for offset in (-2, 3):
             risk = Risk(project=p, title=f"{p.slug} {offset}", category="robustness", likelihood=4, impact=4,
                         residual_likelihood=4, residual_impact=4, owner=author, status=RiskStatus.OPEN,
