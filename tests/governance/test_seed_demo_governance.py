@@ -182,3 +182,28 @@ def test_seed_syncs_the_demo_registry_first_when_it_never_was_and_the_approval_r
     assert scorecard.resolution == "A sign-off for this version was approved."
     seed()
     assert synced == ["Local MLflow (demo)"]  # the versions are there now: no second sync
+
+
+def test_seed_leaves_the_credit_scorecard_challenger_waiting_for_the_dpo(demo_versions):
+    """With the demo registry's fourth credit-scorecard version (the challenger), the high-tier request is
+    approved by the risk officer and waits in the DPO's queue, not the risk officer's."""
+    from django.contrib.auth import get_user_model
+
+    from governance.signoff.selectors import review_queue_for_user
+    from projects.models import RegisteredModel
+    from tests.registry_factories import ModelVersionFactory
+
+    ModelVersionFactory(
+        registered_model=RegisteredModel.objects.get(name="credit-scorecard"), version="4", created_by=""
+    )
+    output = seed()
+    challenger = SignOffRequest.objects.get(model_version__version="4", project__name="Credit scoring")
+    assert (challenger.status, challenger.policy.tier) == ("pending", "high")
+    assert list(challenger.decisions.values_list("reviewer__username", "role", "verdict")) == [
+        ("risk", "Risk Officer", "approve")
+    ]
+    users = get_user_model().objects.in_bulk(["risk", "dpo"], field_name="username")
+    assert list(review_queue_for_user(user=users["dpo"])) == [challenger]
+    assert challenger not in review_queue_for_user(user=users["risk"])
+    assert SignOffRequest.objects.get(status="approved").fingerprint["version"] == "3"  # still approved
+    assert "Demo sign-offs: 2 pending, 1 approved (3 now)." in output

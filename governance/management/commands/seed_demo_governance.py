@@ -3,7 +3,8 @@ assessment per project, a risk register for every project in validation or produ
 category, mitigations, each status), a few high and critical risks whose review is overdue, and the
 findings the daily rule opens for them. And sign-offs of demo model versions: one approved (the
 credit scorecard serving production, high tier: a risk officer and the compliance officer approved it)
-and one waiting in the risk officer's queue (the fraud scorer's challenger, asked for by the team lead).
+and one waiting in the risk officer's queue (the fraud scorer's challenger, asked for by the team lead), and
+the credit scorecard's challenger, approved by the risk officer and waiting for the DPO.
 The sign-offs need the demo registry's versions: when none were synced yet, the demo registry is
 synced here first; without it (KEEL_DEMO_MLFLOW=false) they are left out.
 
@@ -65,6 +66,9 @@ SIGNOFFS = [
     S("credit-scorecard", "3", "Quarterly retrain; disparate-impact ratio 0.91, back-test within tolerance.",
       approvers=approvers_for(policies.HIGH), comment="Evidence complete; re-certify after the Q3 retrain."),
     S("claims-fraud-scorer", "4", "Challenger beats the champion by 3 points of recall at the same precision."),
+    # High tier: the risk officer approved, so it waits in the DPO's queue (the second approver).
+    S("credit-scorecard", "4", "Challenger with monotonic income bands; back-test within tolerance.",
+      approvers=(RISK_OFFICER,), comment="Model evidence fine; the DPO still has to check the new data source."),
 ]  # fmt: skip
 
 # project name → questionnaire answers (unanswered questions take their default: "no" / "none").

@@ -46,7 +46,7 @@ MODELS = [
     ("invoice-extractor", "Invoice extraction", "Reads supplier invoices into the ERP.", "operations",
      2, {"production": 2}, {}),
     ("credit-scorecard", "Credit scoring", "Consumer credit scorecard (Annex III high-risk).", "risk-analytics",
-     3, {"champion": 3, "production": 3}, {}),
+     4, {"champion": 3, "production": 3, "challenger": 4}, {}),
     ("aml-alert-ranker", "Anti-money-laundering alerts", "Ranks transaction-monitoring alerts.", "risk-analytics",
      2, {"challenger": 2}, {}),
     ("sandbox-embeddings", None, "A data scientist's experiment, linked to no project.", "risk-analytics",
