@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.utils import timezone
 from django.views.generic.edit import ProcessFormView
 from drf_spectacular.generators import SchemaGenerator
 
@@ -185,6 +186,11 @@ BODIES = {
     ("POST", "/api/v1/findings/{finding}/resolve/"): lambda c: {"resolution": "Reviewed in the risk committee."},
     ("POST", "/governance/findings/{finding}/assign/"): lambda c: {"assignee": c.team_lead.username},
     ("POST", "/governance/findings/{finding}/resolve/"): lambda c: {"resolution": "Reviewed in the risk committee."},
+    ("POST", "/governance/findings/bulk/"): lambda c: {
+        "action": "resolve",
+        "resolution": "Reviewed in the risk committee.",
+        "findings": [Finding.objects.get(project=c.project).pk],
+    },
     # Sign-off: a request for version 1 (version 2 already has a pending one); decisions with a comment.
     ("POST", "/api/v1/signoffs/"): lambda c: {"model_version": c.version1.pk, "justification": "Validated."},
     ("POST", "/api/v1/signoffs/{signoff}/approve/"): lambda c: {"comment": "Evidence complete."},
@@ -221,6 +227,7 @@ BODIES = {
     ("POST", "/governance/risks/{risk}/transition/?accept"): lambda c: {
         "status": "accepted",
         "justification": "Drift is watched daily; the residual risk is within appetite.",
+        "accept_until": (timezone.localdate() + dt.timedelta(days=90)).isoformat(),
     },
     ("POST", "/governance/risks/{risk}/review/"): lambda c: {"note": "Checked the drift monitor."},
     ("POST", "/governance/risks/{risk}/mitigations/"): lambda c: {
@@ -318,6 +325,8 @@ MATRIX = [
     ("GET",   "/governance/findings/?open=true&severity=high", LOGIN, DENIED, OK,   OK,      OK,      OK,      OK),
     ("POST",  "/governance/findings/{finding}/assign/", LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     ("POST",  "/governance/findings/{finding}/resolve/", LOGIN,  DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("GET",   "/governance/findings/{finding}/",        LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/findings/bulk/",             LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     # Risk register pages: everyone reads their scope's; writers change the registers they may change.
     ("GET",   "/governance/risks/",                     LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/governance/risks/?axis=inherent&likelihood=4&impact=4", LOGIN, DENIED, OK, OK, OK,   OK,      OK),
