@@ -19,6 +19,7 @@ from ..findings import services
 from ..findings.filters import FindingFilterSet
 from ..findings.permissions import FINDING_MANAGERS, can_manage_findings
 from ..findings.selectors import finding_assignees, findings_for_user
+from ..findings.subjects import finding_subject
 from ..models import Finding
 
 ALL_ROLES = roles.ALL_ROLES
@@ -34,14 +35,30 @@ class FindingSerializer(serializers.ModelSerializer):
     project_name = serializers.CharField(source="project.name", read_only=True, allow_null=True, default=None)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     is_open = serializers.BooleanField(read_only=True)
+    is_overdue = serializers.BooleanField(read_only=True, help_text="Open and past its due date.")
+    subject_label = serializers.SerializerMethodField(help_text='What the finding is about, e.g. "Sign-off #12".')
+    subject_page = serializers.SerializerMethodField(
+        help_text="The Keel page where the subject is acted on (null when there is none)."
+    )
 
     class Meta:
         model = Finding
         fields = [
             "id", "url", "kind", "kind_label", "severity", "title", "detail", "subject_type", "subject_id",
-            "subject_url", "project", "project_name", "assignee", "opened_at", "resolved_at", "resolution", "is_open",
+            "subject_url", "subject_label", "subject_page", "project", "project_name", "assignee", "opened_at",
+            "due_at", "is_overdue", "resolved_at", "resolution", "is_open",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_subject_label(self, finding) -> str:
+        return finding_subject(finding).label
+
+    def get_subject_page(self, finding) -> str | None:
+        url = finding_subject(finding).url
+        request = self.context.get("request")
+        if not url:
+            return None
+        return request.build_absolute_uri(url) if request is not None else url
 
     def get_subject_url(self, finding) -> str | None:
         route = SUBJECT_ROUTES.get(finding.subject_type)

@@ -77,12 +77,17 @@ def test_api_shows_a_finding_with_its_subject_and_status(client, risk_officer, f
     client.force_login(risk_officer)
     finding = findings["ours_critical"]
     data = client.get(f"/api/v1/findings/{finding.pk}/").json()
-    assert {k: v for k, v in data.items() if k not in ("url", "opened_at", "detail")} == {
+    assert {k: v for k, v in data.items() if k not in ("url", "opened_at", "detail", "due_at")} == {
         "id": finding.pk, "kind": "risk_review_overdue", "kind_label": "Risk review overdue", "severity": "critical",
         "title": CRITICAL, "subject_type": "governance.risk", "subject_id": finding.subject_id,
-        "subject_url": f"http://testserver/api/v1/risks/{finding.subject_id}/", "project": "fraud-scoring",
+        "subject_url": f"http://testserver/api/v1/risks/{finding.subject_id}/",
+        "subject_label": f"Risk #{finding.subject_id}",
+        "subject_page": f"http://testserver/governance/risks/{finding.subject_id}/", "project": "fraud-scoring",
         "project_name": "Fraud scoring", "assignee": "lead", "resolved_at": None, "resolution": "", "is_open": True,
+        "is_overdue": False,
     }  # fmt: skip
+    finding.refresh_from_db()
+    assert data["due_at"] == finding.due_at.isoformat().replace("+00:00", "Z")  # critical: 7 days after opening
     resolved = client.get(f"/api/v1/findings/{findings['ours_high'].pk}/").json()
     assert (resolved["is_open"], resolved["resolution"]) == (False, "The risk was reviewed.")
 
@@ -94,6 +99,8 @@ FILTERS = [
     ({"severity": "high"}, [THEIRS, RESOLVED]),
     ({"kind": "risk_review_overdue", "project": "churn-model"}, [THEIRS]),
     ({"assignee": "otherlead"}, [THEIRS]),
+    ({"overdue": "false", "open": "true"}, [CRITICAL, THEIRS]),
+    ({"overdue": "true"}, []),
 ]
 
 
