@@ -256,7 +256,7 @@ def risk_transition(
     risk.status = status
     risk.save()
     audit.record(actor=by, action=f"risk.{status}", obj=risk, before=before, after=after)
-    renewed = "The risk was accepted again with a new expiry date."
+    renewed = "The risk was accepted again."
     acceptance.acceptance_findings_close(
         risk, renewed if status == RiskStatus.ACCEPTED else f"The risk moved to {status}."
     )

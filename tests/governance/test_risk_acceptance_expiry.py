@@ -153,7 +153,7 @@ def test_accepting_again_renews_and_resolves_the_finding(client, expired, risk_o
         False,
     )
     finding = Finding.objects.get(kind=FindingKind.RISK_ACCEPTANCE_EXPIRED)
-    assert (finding.is_open, finding.resolution) == (False, "The risk was accepted again with a new expiry date.")
+    assert (finding.is_open, finding.resolution) == (False, "The risk was accepted again.")
     # The new acceptance is a new period: when it passes in turn, a new finding opens.
     Risk.objects.filter(pk=expired.pk).update(acceptance_expires_on=days(-1))
     assert acceptance.risk_acceptances_expire() == {"expired": 1, "opened": 1}
