@@ -17,6 +17,7 @@ from core.errors import DomainError
 from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 
+from ..audit.selectors import AUDIT_READERS
 from ..findings import services
 from ..findings.filters import FindingFilterSet
 from ..findings.permissions import FINDING_MANAGERS, can_manage_findings
@@ -90,6 +91,7 @@ class FindingDetailView(RoleRequiredMixin, DetailView):
             kind_description=KIND_DESCRIPTIONS.get(finding.kind, ""),
             can_manage=can_manage and finding.is_open,
             assignees=list(finding_assignees()) if can_manage else [],
+            can_read_audit_trail=roles.has_role(self.request.user, *AUDIT_READERS),
         )
         return ctx
 

@@ -271,6 +271,8 @@ def test_triage_on_the_findings_page_comes_back_to_it(client, risk_officer, thre
     response = client.post(f"{url}assign/", {"assignee": "risk", "next": url}, follow=True)
     assert response.redirect_chain == [(url, 302)]
     assert Finding.objects.get(pk=three[0].pk).assignee == risk_officer
+    history = f"/governance/audit/?object_type=governance.finding&amp;object_id={three[0].pk}"
+    assert f'<a href="{history}">Audit history of this finding</a>' in response.content.decode()
     assert [str(m) for m in response.context["messages"]] == [f"“One” assigned to {risk_officer.get_full_name()}."]
 
 
