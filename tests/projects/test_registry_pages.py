@@ -93,13 +93,14 @@ def test_the_page_counts_models_and_versions_the_last_sync_saw(client, executive
 
 def test_only_admins_see_the_sync_now_button(client, executive, admin_user):
     registry = RegistryFactory(name="mlflow-prod")
-    button = f'<form method="post" action="/projects/registries/{registry.pk}/sync/">'
+    button = f'<form method="post" action="/projects/registries/{registry.pk}/sync/" hx-post='
 
     client.force_login(executive)
     assert button not in client.get("/projects/registries/").content.decode()
     client.force_login(admin_user)
     html = client.get("/projects/registries/").content.decode()
-    assert button + '<input type="hidden" name="csrfmiddlewaretoken"' in html
+    assert button in html
+    assert 'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken"' in html
 
 
 def test_sync_now_queues_a_sync_records_who_asked_and_says_so(
