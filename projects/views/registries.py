@@ -222,7 +222,9 @@ class RegistryDetailView(RoleRequiredMixin, FilteredListMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["models"] = registry_models_with_versions(ctx["models"])
+        # The page's rows once, with their versions; the paginator's page holds the same list (its len()
+        # would otherwise run the query again).
+        ctx["models"] = ctx["page_obj"].object_list = registry_models_with_versions(ctx["models"])
         registry_row_state(self.registry, now=timezone.now())
         ctx.update(
             registry=self.registry,
