@@ -266,3 +266,18 @@ def test_sync_now_of_a_disabled_registry_from_htmx_shows_the_refusal_in_the_row_
 def test_only_admins_may_sync_from_htmx(client, reg, executive):
     client.force_login(executive)
     assert client.post(f"/projects/registries/{reg.pk}/sync/", HTTP_HX_REQUEST="true").status_code == 403
+
+
+# --- the project page's versions -------------------------------------------------------------------
+
+
+def test_the_project_page_links_each_version_to_its_run_and_version_pages_and_counts_live_versions(
+    client, reg, project, team_lead
+):
+    client.force_login(team_lead)
+
+    html = client.get(f"/projects/{project.slug}/").content.decode()
+
+    assert 'href="http://mlflow.example:5000/#/models/fraud/versions/2"' in html
+    assert 'href="http://mlflow.example:5000/#/runs/run-a2"' in html
+    assert "Linked by the keel.project tag · 2 versions (+ 1 deleted)" in html

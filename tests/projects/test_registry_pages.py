@@ -210,7 +210,11 @@ def test_project_page_shows_versions_newest_first_with_deleted_ones_marked(clien
     ]  # fmt: skip
     html = section(response, "fraud-detector")
     assert re.search(r'<tr class="is-deleted">\s*<th scope="row">v1 <span class="badge deleted">deleted ', html)
-    assert "Linked by the keel.project tag · 3 versions" in html
+    # The count is of what the registry still holds; the deleted version is listed, marked, not counted.
+    assert "Linked by the keel.project tag · 2 versions (+ 1 deleted)" in html
+    # Each version links to its page in the registry (no run id was synced, so no run link).
+    assert 'href="http://mlflow.example:5000/#/models/fraud-detector/versions/3"' in html
+    assert "#/runs/" not in html
 
 
 def test_project_page_says_which_version_holds_the_alias_now_and_shows_the_history(client, executive, synced):
