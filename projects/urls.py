@@ -12,7 +12,7 @@ urlpatterns = [
     path("registries/<int:pk>/", registries.RegistryDetailView.as_view(), name="registry"),
     path("registries/<int:pk>/sync/", registries.RegistrySyncView.as_view(), name="registry-sync"),
     path("registries/<int:pk>/row/", registries.RegistryRowView.as_view(), name="registry-row"),
-    path("registries/models/<int:pk>/", registries.RegisteredModelView.as_view(), name="registered-model"),
+    path("registries/models/<int:pk>/", registries.RegisteredModelView.as_view(), name="registry-model"),
     # Two segments, so no project slug can collide with it.
     path("roi/quick-log/", roi.RoiQuickLogView.as_view(), name="roi-quick-log"),
     path("<slug:slug>/", inventory.ProjectDetailView.as_view(), name="detail"),

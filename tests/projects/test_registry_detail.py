@@ -8,6 +8,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.urls import reverse
 
 from governance.models import AuditEvent
 from projects import tasks
@@ -170,7 +171,7 @@ def test_a_registered_models_address_leads_to_its_place_on_the_registry_page(cli
     orphan, churn = reg.models.get(name="orphan"), reg.models.get(name="churn")
     client.force_login(executive)
 
-    response = client.get(f"/projects/registries/models/{orphan.pk}/")
+    response = client.get(reverse("projects:registry-model", kwargs={"pk": orphan.pk}))
 
     assert response.status_code == 302
     assert response["Location"] == f"/projects/registries/{reg.pk}/?q=orphan&deleted=true#model-{orphan.pk}"
