@@ -37,6 +37,7 @@ from tests.registry_factories import (
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(settings.BASE_DIR) / "var"
+VIEWPORT = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
@@ -89,6 +90,8 @@ def test_admin_sees_registry_health_and_syncs_one_then_a_lead_links_a_model(page
     expect(prod_row).to_contain_text("Healthy")
     expect(prod_row).to_contain_text("synced 3 minutes ago")
     page.screenshot(path=str(SHOTS / "e2e-registries.png"), full_page=True)
+    assert_page_sound(page, width=390)
+    page.set_viewport_size(VIEWPORT)
 
     page.get_by_role("button", name="Sync mlflow-prod now").click()
     expect(prod_row).to_contain_text("Sync of “mlflow-prod” queued")  # the row, swapped in by htmx
@@ -111,8 +114,8 @@ def test_admin_sees_registry_health_and_syncs_one_then_a_lead_links_a_model(page
     expect(page.locator(".messages")).to_contain_text("Model “pricing-candidate” linked to this project.")
     expect(models.get_by_role("heading", level=3, name=re.compile("pricing-candidate"))).to_be_visible()
     page.screenshot(path=str(SHOTS / "e2e-project-models.png"), full_page=True)
-
-    assert page.problems == []
+    assert_page_sound(page, width=1440)
+    assert_page_sound(page, width=390)
 
 
 class SlowAdapter(FakeAdapter):
