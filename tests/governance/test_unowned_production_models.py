@@ -142,3 +142,18 @@ def test_the_sweep_opens_what_no_event_announced(registry, project):
 
     assert unowned_models_check() == {"opened": 1, "resolved": 0}
     assert unowned_models_check() == {"opened": 0, "resolved": 0}
+
+
+def test_the_finding_names_the_model_as_its_subject_in_the_api_and_its_address_leads_to_the_registry_page(
+    client, registry, risk_officer
+):
+    sync(registry, {"fraud": {"aliases": {"champion": "1"}}}, {"fraud": ["1"]})
+    model = fraud()
+    client.force_login(risk_officer)
+
+    [row] = client.get("/api/v1/findings/", {"kind": FindingKind.UNOWNED_PRODUCTION_MODEL}).json()["results"]
+
+    assert row["subject_url"] == f"http://testserver/api/v1/registered-models/{model.pk}/"
+    assert (row["project"], row["severity"], row["is_open"]) == (None, "high", True)
+    page = client.get(f"/projects/registries/models/{model.pk}/")
+    assert page["Location"] == f"/projects/registries/{registry.pk}/?q=fraud&deleted=true#model-{model.pk}"
