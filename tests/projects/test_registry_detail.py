@@ -111,6 +111,13 @@ def test_the_page_shows_the_connection_the_last_syncs_and_each_version_with_its_
     assert f'href="/projects/{reg.models.get(name="fraud").project.slug}/#models"' in html
 
 
+def test_the_navigation_marks_registries_as_the_current_section(client, reg, executive):
+    client.force_login(executive)
+    html = client.get(url(reg)).content.decode()
+    assert 'href="/projects/registries/" aria-current="page">Registries</a>' in html
+    assert 'href="/projects/" aria-current="page"' not in html
+
+
 def test_the_filters_select_models_and_a_bad_one_shows_none(client, reg, executive):
     client.force_login(executive)
 
