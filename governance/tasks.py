@@ -12,6 +12,7 @@ from .risks.services import risk_reviews_mark_overdue
 from .risks.services_acceptance import risk_acceptances_expire
 from .signoff.deployments import deployments_sweep
 from .signoff.invalidation import signoffs_expire
+from .signoff.unowned import unowned_models_check
 from .signoff.writeback import signoff_write_back as write_back
 
 
@@ -46,6 +47,7 @@ def expire_signoffs() -> int:
     production without a valid sign-off get their finding (e.g. a model linked while it serves)."""
     expired = signoffs_expire()
     deployments_sweep()
+    unowned_models_check()  # what no event announces, e.g. a deleted project left its models unowned
     return expired
 
 

@@ -21,3 +21,7 @@ deployment_observed = Signal()
 # A registry sync finished and committed its snapshot (sent inside its transaction, after the others).
 # kwargs: registry (projects.Registry)
 registry_synced = Signal()
+
+# A registered model was linked to a project by hand, or unlinked (sent inside the link's transaction).
+# kwargs: model (projects.RegisteredModel)
+registered_model_linked = Signal()

@@ -9,7 +9,10 @@ urlpatterns = [
     path("new/", inventory.ProjectCreateView.as_view(), name="create"),
     # Before <slug:slug>/: "registries" is a reserved project slug for this reason.
     path("registries/", registries.RegistryListView.as_view(), name="registries"),
+    path("registries/<int:pk>/", registries.RegistryDetailView.as_view(), name="registry"),
     path("registries/<int:pk>/sync/", registries.RegistrySyncView.as_view(), name="registry-sync"),
+    path("registries/<int:pk>/row/", registries.RegistryRowView.as_view(), name="registry-row"),
+    path("registries/models/<int:pk>/", registries.RegisteredModelView.as_view(), name="registry-model"),
     # Two segments, so no project slug can collide with it.
     path("roi/quick-log/", roi.RoiQuickLogView.as_view(), name="roi-quick-log"),
     path("<slug:slug>/", inventory.ProjectDetailView.as_view(), name="detail"),

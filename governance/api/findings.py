@@ -24,7 +24,7 @@ from ..models import Finding
 
 ALL_ROLES = roles.ALL_ROLES
 # subject_type → the API route of that kind of subject
-SUBJECT_ROUTES = {"governance.risk": "risk-detail"}
+SUBJECT_ROUTES = {"governance.risk": "risk-detail", "projects.registeredmodel": "registered-model-detail"}
 
 
 class FindingSerializer(serializers.ModelSerializer):

@@ -12,6 +12,7 @@ from projects import events
 from ..risks import events as risk_events
 from .deployments import deployment_check, deployment_findings_resolve_departed
 from .invalidation import signoffs_revalidate, signoffs_revalidate_versions
+from .unowned import unowned_models_check
 
 
 def on_model_versions_synced(sender, versions, **kwargs) -> None:
@@ -27,6 +28,13 @@ def on_deployment_observed(sender, observation, **kwargs) -> None:
 def on_registry_synced(sender, registry, **kwargs) -> None:
     # A version that left production (alias moved back, stage changed) no longer needs a sign-off.
     deployment_findings_resolve_departed(registry=registry)
+    # Once per sync, after the snapshot: models linked by tag, moved into or out of production, or gone.
+    unowned_models_check(registry=registry)
+
+
+def on_registered_model_linked(sender, model, **kwargs) -> None:
+    # Linked: its unowned-in-production finding resolves; unlinked while serving: one opens.
+    unowned_models_check(model_ids=[model.pk])
 
 
 def on_project_risks_changed(sender, project, **kwargs) -> None:
@@ -38,4 +46,7 @@ def connect() -> None:
     events.model_versions_synced.connect(on_model_versions_synced, dispatch_uid="governance.signoff.versions_synced")
     events.deployment_observed.connect(on_deployment_observed, dispatch_uid="governance.signoff.deployment_observed")
     events.registry_synced.connect(on_registry_synced, dispatch_uid="governance.signoff.registry_synced")
+    events.registered_model_linked.connect(
+        on_registered_model_linked, dispatch_uid="governance.signoff.registered_model_linked"
+    )
     risk_events.project_risks_changed.connect(on_project_risks_changed, dispatch_uid="governance.signoff.risks_changed")

@@ -48,12 +48,14 @@ def project_stage_counts(*, user) -> list[dict]:
 def project_models(*, project: AIProject, versions_shown: int = 25, history_shown: int = 50) -> list[RegisteredModel]:
     """The models linked to a project, for its page, in a fixed number of queries however many versions.
 
-    Each model carries `shown_versions` (newest first, at most `versions_shown`), `holding_now` (the
+    Each model carries `shown_versions` (newest first, at most `versions_shown`, deleted ones included),
+    `live_version_total` (the versions still in the registry), `holding_now` (the
     open intervals: which version holds each alias/stage/approval now), `history` (the newest
     `history_shown` intervals), the counts of all of them (so the page can say how many it left out),
     and its registry's last success and latest sync status (so the page can say how old it all is).
     """
     versions = ModelVersion.objects.order_by("-version_number", "-registry_created_at", "-id")
+    live_versions = ModelVersion.objects.filter(registered_model=OuterRef("pk"), deleted_at__isnull=True)
     intervals = DeploymentObservation.objects.select_related("version")
     runs = SyncRun.objects.filter(registry=OuterRef("registry_id")).order_by("-started_at", "-id")
     successes = runs.filter(status=SyncStatus.SUCCEEDED).order_by("-finished_at", "-id")
@@ -66,6 +68,8 @@ def project_models(*, project: AIProject, versions_shown: int = 25, history_show
             version_total=Coalesce(
                 Subquery(count_subquery(ModelVersion.objects.filter(registered_model=OuterRef("pk")))), 0
             ),
+            # "N versions" counts what the registry still holds; deleted ones are listed, marked, not counted.
+            live_version_total=Coalesce(Subquery(count_subquery(live_versions)), 0),
             history_total=Coalesce(
                 Subquery(count_subquery(DeploymentObservation.objects.filter(registered_model=OuterRef("pk")))), 0
             ),
@@ -88,6 +92,7 @@ def project_models(*, project: AIProject, versions_shown: int = 25, history_show
         .order_by("registry__name", "name")
     )
     for model in models:
+        model.deleted_version_total = model.version_total - model.live_version_total
         by_version: dict[int, list[DeploymentObservation]] = {}
         for row in model.holding_now:
             by_version.setdefault(row.version_id, []).append(row)

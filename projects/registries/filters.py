@@ -124,3 +124,18 @@ class DeploymentFilterSet(django_filters.FilterSet):
         if at is None:
             return queryset.filter(observed_until__isnull=True)
         return queryset.filter(held_at(at))
+
+
+class RegistryModelFilterSet(_LiveByDefault):
+    """The models table of a registry's page (/projects/registries/<pk>/), its CSV and its XLSX."""
+
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Model name")
+    linked = django_filters.ChoiceFilter(choices=YES_NO, method="is_linked", label="Linked to a project")
+    project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
+
+    class Meta:
+        model = RegisteredModel
+        fields = ["q", "linked", "project", "deleted"]
+
+    def is_linked(self, queryset, name, value):
+        return queryset.filter(project__isnull=value != "true")

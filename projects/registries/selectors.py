@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import (
     Max,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -41,6 +42,7 @@ def registries_with_health() -> QuerySet[Registry]:
         last_attempt_at=Subquery(runs.values("started_at")[:1]),
         last_success_at=Subquery(successes.values("finished_at")[:1]),
         latest_status=Subquery(runs.values("status")[:1]),
+        latest_run_id=Subquery(runs.values("pk")[:1]),
         latest_error=Subquery(runs.values("error")[:1]),
         model_count=Coalesce(Subquery(live_models), 0),
         version_count=Coalesce(Subquery(live_versions), 0),
@@ -133,3 +135,59 @@ def deployments_for_user(*, user, at=None) -> QuerySet[DeploymentObservation]:
     if at is None:
         return qs.filter(observed_until__isnull=True)
     return qs.filter(held_at(at))
+
+
+def registry_recent_syncs(*, registry: Registry, limit: int = 5) -> list[SyncRun]:
+    """The registry's latest sync attempts, newest first, for its page."""
+    return list(registry.sync_runs.order_by("-started_at", "-id")[:limit])
+
+
+def registry_models_for_user(*, user, registry: Registry) -> QuerySet[RegisteredModel]:
+    """The registry's models the user may see (linked or not), with their live and deleted version counts.
+
+    Versions are attached per page by registry_models_with_versions(), so a page of 25 models costs the
+    same few queries whatever the number of versions.
+    """
+    live = ModelVersion.objects.filter(registered_model=OuterRef("pk"), deleted_at__isnull=True)
+    deleted = ModelVersion.objects.filter(registered_model=OuterRef("pk"), deleted_at__isnull=False)
+    return (
+        registered_models_for_user(user=user)
+        .filter(registry=registry)
+        .select_related("project__team")
+        .annotate(
+            live_version_count=Coalesce(Subquery(count_subquery(live)), 0),
+            deleted_version_count=Coalesce(Subquery(count_subquery(deleted)), 0),
+        )
+        .order_by("name", "pk")
+    )
+
+
+def _versions_newest_first() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.order_by("-version_number", "-registry_created_at", "-id")
+
+
+def _attach_signals(models, versions_attr: str) -> None:
+    """Give each version `holding_now`: the alias/stage/approval intervals open now (from `model.holding_now`)."""
+    for model in models:
+        by_version: dict[int, list[DeploymentObservation]] = {}
+        for row in model.holding_now:
+            by_version.setdefault(row.version_id, []).append(row)
+        for version in getattr(model, versions_attr):
+            version.holding_now = by_version.get(version.pk, [])
+
+
+def registry_models_with_versions(models, *, versions_shown: int | None = 20) -> list[RegisteredModel]:
+    """One page of registry_models_for_user() with `shown_versions` (newest first, at most `versions_shown`;
+    None: all, for exports) and each version's open signals, in three queries however many versions."""
+    versions = _versions_newest_first()
+    if versions_shown is not None:
+        versions = versions[:versions_shown]
+    open_signals = DeploymentObservation.objects.filter(observed_until__isnull=True).order_by("signal", "name", "id")
+    page = list(
+        models.prefetch_related(
+            Prefetch("versions", queryset=versions, to_attr="shown_versions"),
+            Prefetch("deployments", queryset=open_signals, to_attr="holding_now"),
+        )
+    )
+    _attach_signals(page, "shown_versions")
+    return page

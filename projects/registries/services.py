@@ -12,6 +12,7 @@ from core.queue import enqueue_on_commit
 from core.roles import is_admin
 from core.services import model_delete, model_update
 
+from .. import events
 from ..models import (
     AIProject,
     LinkSource,
@@ -101,6 +102,8 @@ def registered_model_link(*, by, model: RegisteredModel, project: AIProject | No
     data = {"project": project, "link_source": LinkSource.MANUAL if project else LinkSource.NONE}
     action = "registered_model.linked" if project else "registered_model.unlinked"
     model, _ = model_update(instance=model, fields=tuple(data), data=data, by=by, action=action)
+    # Governance re-checks what depends on ownership (an unowned model in production) in this transaction.
+    events.registered_model_linked.send(sender=RegisteredModel, model=model)
     return model
 
 

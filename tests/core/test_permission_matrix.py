@@ -41,6 +41,7 @@ USER_FIXTURE = {
 OK, CREATED, ACCEPTED, UNAUTHORIZED, FORBIDDEN, NOT_FOUND = 200, 201, 202, 401, 403, 404
 GONE, BAD = 204, 400  # deleted; refused as bad input
 SAVED = 302  # a page write that succeeded redirects to the project page
+MOVED = 302  # a page read that sends the reader on to where the thing is shown
 REFUSED = 200  # the page re-renders the form with an error; nothing is written
 LOGIN = "login"  # 302 to /login/?next=<the requested path>
 NO_AUTH, DENIED, HIDDEN = UNAUTHORIZED, FORBIDDEN, NOT_FOUND  # short names keep the table readable
@@ -281,6 +282,11 @@ MATRIX = [
     # Registries: every role reads their health; only admins change them or ask for a sync (which is audited).
     ("GET",   "/projects/registries/",                  LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("POST",  "/projects/registries/{registry}/sync/",  LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  SAVED),
+    # A registry's page and its polled row: every role; a team lead sees its models in their scope (the page's
+    # own tests). A registered model's address redirects to its place on that page, within the same scope.
+    ("GET",   "/projects/registries/{registry}/",       LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/projects/registries/{registry}/row/",   LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/projects/registries/models/{model}/",   LOGIN,   DENIED,  MOVED,   MOVED,   MOVED,   HIDDEN,  MOVED),
     ("GET",   "/projects/{project}/models/link/",       LOGIN,   DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
     ("POST",  "/projects/{project}/models/link/",       LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
     ("GET",   "/api/v1/registries/",                    NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),

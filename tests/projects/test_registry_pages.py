@@ -93,13 +93,14 @@ def test_the_page_counts_models_and_versions_the_last_sync_saw(client, executive
 
 def test_only_admins_see_the_sync_now_button(client, executive, admin_user):
     registry = RegistryFactory(name="mlflow-prod")
-    button = f'<form method="post" action="/projects/registries/{registry.pk}/sync/">'
+    button = f'<form method="post" action="/projects/registries/{registry.pk}/sync/" hx-post='
 
     client.force_login(executive)
     assert button not in client.get("/projects/registries/").content.decode()
     client.force_login(admin_user)
     html = client.get("/projects/registries/").content.decode()
-    assert button + '<input type="hidden" name="csrfmiddlewaretoken"' in html
+    assert button in html
+    assert 'hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken"' in html
 
 
 def test_sync_now_queues_a_sync_records_who_asked_and_says_so(
@@ -209,7 +210,11 @@ def test_project_page_shows_versions_newest_first_with_deleted_ones_marked(clien
     ]  # fmt: skip
     html = section(response, "fraud-detector")
     assert re.search(r'<tr class="is-deleted">\s*<th scope="row">v1 <span class="badge deleted">deleted ', html)
-    assert "Linked by the keel.project tag · 3 versions" in html
+    # The count is of what the registry still holds; the deleted version is listed, marked, not counted.
+    assert "Linked by the keel.project tag · 2 versions (+ 1 deleted)" in html
+    # Each version links to its page in the registry (no run id was synced, so no run link).
+    assert 'href="http://mlflow.example:5000/#/models/fraud-detector/versions/3"' in html
+    assert "#/runs/" not in html
 
 
 def test_project_page_says_which_version_holds_the_alias_now_and_shows_the_history(client, executive, synced):

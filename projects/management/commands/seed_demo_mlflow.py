@@ -51,6 +51,10 @@ MODELS = [
      2, {"challenger": 2}, {}),
     ("sandbox-embeddings", None, "A data scientist's experiment, linked to no project.", "risk-analytics",
      1, {}, {}),
+    # Serving production while linked to no project: nobody owns it, so governance flags it as an
+    # "unowned model in production" (the registry's page shows it unlinked, holding the alias).
+    ("claims-ocr-shadow", None, "Claim-form OCR someone promoted without registering a project.", "claims",
+     2, {"production": 2}, {}),
 ]  # fmt: skip
 
 
