@@ -380,8 +380,10 @@ KEEL_GATE_APPROVAL_ENVIRONMENTS = env.list("KEEL_GATE_APPROVAL_ENVIRONMENTS", de
 KEEL_PRODUCTION_ALIASES = env.list("KEEL_PRODUCTION_ALIASES", default=["production", "prod", "champion"])
 
 # --- Mail -------------------------------------------------------------------------------------------
-# Links in notification mail point here.
-KEEL_BASE_URL = env.str("KEEL_BASE_URL", default="http://127.0.0.1:8000")
+# Links in notification mail point here. Unset, it is the embedded server's own address (make run serves
+# on 127.0.0.1:KEEL_PORT), so a link in a demo mail opens the Keel that sent it; set it behind a proxy.
+KEEL_PORT = env.int("KEEL_PORT", default=8000)
+KEEL_BASE_URL = env.str("KEEL_BASE_URL", default=f"http://127.0.0.1:{KEEL_PORT}").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("KEEL_FROM_EMAIL", default="keel@localhost")
 EMAIL_BACKEND = env.str(
     "KEEL_EMAIL_BACKEND",
