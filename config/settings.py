@@ -334,6 +334,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.signoff_write_back": (60, 90),
     "governance.tasks.evaluate_obligations": (540, 600),
     "governance.tasks.evaluate_project_obligations": (120, 180),
+    "governance.tasks.verify_audit_chain": (540, 600),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
