@@ -335,6 +335,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.evaluate_obligations": (540, 600),
     "governance.tasks.evaluate_project_obligations": (120, 180),
     "governance.tasks.expire_risk_acceptances": (240, 300),
+    "governance.tasks.verify_audit_chain": (540, 600),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
@@ -389,8 +390,10 @@ KEEL_FINDING_DUE_DAYS = _FINDING_DUE_DAYS | {
 }
 
 # --- Mail -------------------------------------------------------------------------------------------
-# Links in notification mail point here.
-KEEL_BASE_URL = env.str("KEEL_BASE_URL", default="http://127.0.0.1:8000")
+# Links in notification mail point here. Unset, it is the embedded server's own address (make run serves
+# on 127.0.0.1:KEEL_PORT), so a link in a demo mail opens the Keel that sent it; set it behind a proxy.
+KEEL_PORT = env.int("KEEL_PORT", default=8000)
+KEEL_BASE_URL = env.str("KEEL_BASE_URL", default=f"http://127.0.0.1:{KEEL_PORT}").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("KEEL_FROM_EMAIL", default="keel@localhost")
 EMAIL_BACKEND = env.str(
     "KEEL_EMAIL_BACKEND",

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import AuditChainHead, AuditEvent
+from .models import AuditChainHead, AuditEvent, AuditVerification
 
 
 @admin.register(AuditEvent)
@@ -13,6 +13,15 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "actor_repr", "action", "request_id", "task_id"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+
+@admin.register(AuditVerification)
+class AuditVerificationAdmin(ReadOnlyAdmin):
+    """Read-only: runs are recorded by verify_audit and the worker (the audit page starts one)."""
+
+    list_display = ["id", "source", "requested_at", "finished_at", "ok", "events_verified", "first_bad_seq"]
+    list_filter = ["source", "ok"]
+    readonly_fields = [f.name for f in AuditVerification._meta.fields]
 
 
 @admin.register(AuditChainHead)

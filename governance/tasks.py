@@ -5,6 +5,7 @@ from django.conf import settings
 
 from projects.registries.adapters.base import TransientRegistryError
 
+from .audit.verification import verification_run
 from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check
 from .risks.assessments import tier_assessments_apply_dated_rules
@@ -99,3 +100,14 @@ def evaluate_project_obligations(project_id: int) -> int:
 def expire_risk_acceptances() -> dict:
     """Daily: each accepted risk whose acceptance ran out gets one 'acceptance expired' finding (idempotent)."""
     return risk_acceptances_expire()
+
+
+@shared_task(
+    name="governance.tasks.verify_audit_chain",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.verify_audit_chain"],
+)
+def verify_audit_chain(verification_id: int) -> bool | None:
+    """An admin asked on the audit page: walk the chain and record the result on their request's run.
+    Read-only on the chain and idempotent (a finished run is not run again), so a retry is harmless."""
+    return verification_run(verification_id=verification_id).ok

@@ -1,12 +1,15 @@
 from django.urls import path
 
 from . import views
+from .views import audit as audit_views
 from .views import compliance as compliance_views
 
 app_name = "governance"
 
 urlpatterns = [
     path("audit/", views.AuditListView.as_view(), name="audit"),
+    path("audit/chain/", audit_views.AuditChainView.as_view(), name="audit-chain"),
+    path("audit/verify/", audit_views.AuditVerifyView.as_view(), name="audit-verify"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     # The risk register: the portfolio page, one risk and its workflow, a project's risk tab.
     path("risks/", views.RiskPortfolioView.as_view(), name="risks"),

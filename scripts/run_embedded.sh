@@ -10,6 +10,9 @@ PY=.venv/bin/python
 CELERY=.venv/bin/celery
 MLFLOW=.venv/bin/mlflow
 PORT=${KEEL_PORT:-8000}
+# Web, worker and beat all read the port: links in mail (KEEL_BASE_URL, config/settings.py) default
+# to this server's own address, http://127.0.0.1:$KEEL_PORT, unless KEEL_BASE_URL is set.
+export KEEL_PORT=$PORT
 export KEEL_EMBEDDED=${KEEL_EMBEDDED:-true}
 export KEEL_MLFLOW_PORT=${KEEL_MLFLOW_PORT:-5055}
 export KEEL_DEMO_MLFLOW=${KEEL_DEMO_MLFLOW:-true}

@@ -1,6 +1,13 @@
 """governance's models: the audit trail, the risk register with tier assessments, findings, sign-offs."""
 
-from .audit import GENESIS_HASH, AuditChainHead, AuditEvent, AuditEventQuerySet
+from .audit import (
+    GENESIS_HASH,
+    AuditChainHead,
+    AuditEvent,
+    AuditEventQuerySet,
+    AuditVerification,
+    VerificationSource,
+)
 from .compliance import (
     Classification,
     Evidence,
@@ -58,6 +65,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuditEventQuerySet",
+    "AuditVerification",
     "Classification",
     "ColumnEdge",
     "DataSource",
@@ -93,4 +101,5 @@ __all__ = [
     "TransformationType",
     "Treatment",
     "Verdict",
+    "VerificationSource",
 ]

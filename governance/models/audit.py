@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
 
@@ -64,3 +66,32 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class VerificationSource(models.TextChoices):
+    COMMAND = "command", "manage.py verify_audit"
+    WORKER = "worker", "Requested on the audit page, run by a worker"
+
+
+class AuditVerification(models.Model):
+    """One walk of the audit chain: who asked, when it ran, what it found. Not finished: `ok` is None."""
+
+    source = models.CharField(max_length=10, choices=VerificationSource.choices)
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # None until it finishes, and for a run that could not finish: unknown, never taken as intact.
+    ok = models.BooleanField(null=True, blank=True)
+    events_verified = models.PositiveBigIntegerField(default=0)
+    first_bad_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    problem = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        state = "running" if self.finished_at is None else ("intact" if self.ok else "failed")
+        return f"verification #{self.pk} {state}"

@@ -147,6 +147,7 @@ BODIES = {
     ("PATCH", "/api/v1/projects/{project}/"): lambda c: {"name": "Fraud scoring v2"},
     ("POST", "/api/v1/projects/{project}/transition/"): lambda c: {"stage": "design"},
     ("POST", "/projects/registries/{registry}/sync/"): lambda c: {},
+    ("POST", "/governance/audit/verify/"): lambda c: {},
     ("POST", "/projects/{project}/models/link/"): lambda c: {"model": c.unlinked_model.pk},
     ("POST", "/api/v1/registries/"): lambda c: {"name": "sagemaker-eu", "kind": "sagemaker", "region": "eu-west-1"},
     ("PUT", "/api/v1/registries/{registry}/"): lambda c: {
@@ -258,6 +259,9 @@ MATRIX = [
     ("GET",   "/projects/{project}/stage/",             LOGIN,   DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
     ("POST",  "/projects/{project}/stage/",             LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
     ("GET",   "/governance/audit/",                     LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    ("GET",   "/governance/audit/chain/",               LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    # Only admins ask a worker to verify the chain (audited); the page shows the result to every reader.
+    ("POST",  "/governance/audit/verify/",              LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  SAVED),
     ("GET",   "/api/docs/",                             LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     # The schema is fetched by machines (token auth) too, so it answers like the API.
     ("GET",   "/api/schema/",                           NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),

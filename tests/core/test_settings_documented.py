@@ -53,7 +53,7 @@ def test_the_scan_finds_reads_of_every_kind():
     assert {
         "KEEL_EMBEDDED",  # env.bool in settings, os.environ.setdefault in testenv, Makefile assignments
         "KEEL_VAR_DIR",  # environ.Env().str(...) in settings, ${KEEL_VAR_DIR:-var} in run_embedded.sh
-        "KEEL_PORT",  # only scripts/run_embedded.sh reads it
+        "KEEL_PORT",  # scripts/run_embedded.sh, and settings for the default KEEL_BASE_URL
         "KEEL_OBLIGATIONS_TICK_SECONDS",
         "KEEL_TASK_TIME_LIMITS",
         "KEEL_GATE_SIGNING_KEY",  # os.environ.get: django-environ would expand a leading "$"
