@@ -205,7 +205,8 @@ def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
     ]  # fmt: skip
     month_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost", "cumulative_planned_value",
                   "cumulative_planned_cost", "cumulative_actual_value", "cumulative_actual_cost"]  # fmt: skip
-    quarter_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost"]
+    quarter_keys = ["planned_value", "planned_cost", "planned_value_to_date", "planned_cost_to_date", "actual_value",
+                    "actual_cost"]  # fmt: skip
     team_keys = ["projects", "annual_value", "investment", "actual_value", "actual_cost", "planned_value"]
     team_header = [
         "team", "slug", "projects", f"expected_annual_value_{rc}", f"expected_investment_{rc}",
@@ -222,8 +223,8 @@ def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
             ([m["month"].isoformat(), *(blank(m[k]) for k in month_keys)] for m in month_rows(summary)),
         ),
         "quarters": (
-            ["quarter", *(f"{k}_{rc}" for k in quarter_keys)],
-            ([q["quarter"], *(money(q[k]) for k in quarter_keys)] for q in summary.quarters),
+            ["quarter", *(f"{k}_{rc}" for k in quarter_keys), "partial", "future"],
+            ([q["quarter"], *(money(q[k]) for k in quarter_keys), q["partial"], q["future"]] for q in summary.quarters),
         ),
         "teams": (
             team_header,
