@@ -93,7 +93,8 @@ def value_risk_matrix(points: list[dict], *, stages: list[tuple[str, str]], curr
         height=height,
         shapes=bands,
         xaxis={
-            "title": {"text": "Risk: highest residual score of the open risks (0 = none)"},
+            # Short enough for a phone; the hint under the chart says what the score is.
+            "title": {"text": "Highest open residual risk score"},
             "range": [-1, 26],
             "tickvals": [0, 4, 9, 16, 25],
             "zeroline": False,
@@ -193,6 +194,9 @@ def planned_vs_actual_quarters(quarters: list[dict], *, currency: str, height: i
         traces,
         height=height,
         barmode="group",
+        # The legend above the bars: below, it ran into the slanted quarter labels on a phone.
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 70, "r": 10, "t": 60, "b": 50},
         xaxis={"type": "category", "showgrid": False},
         yaxis={"title": {"text": currency}, "tickformat": MONEY_TICKS},
     )
