@@ -76,10 +76,7 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
     for p in page.object_list:
         p.risk_level = risk_level_label(p.risk_score)
         p.realised_pct = realised_vs_plan(p.actual_value, p.planned_value)
-        p.health = project_health(
-            stage=p.stage, realised_pct=p.realised_pct, unapproved_production=p.unapproved_production,
-            overdue_reviews=p.overdue_reviews, open_high_findings=p.open_high_findings,
-        )  # fmt: skip
+        p.health = _health_of(p)
     unapproved_count, unapproved = unapproved_production(projects)
     for v in unapproved:
         v.signals_text = ", ".join(f"{d.get_signal_display().lower()} “{d.name}”" for d in v.production_signals)
@@ -127,6 +124,15 @@ def _attention_items(summary, counts: dict, unapproved_count: int, drill: dict) 
          f"{findings}?open=true&kind=unowned_production_model"),
     ]  # fmt: skip
     return [{"count": n, "text": text.format(n=n), "url": url} for n, text, url in lines if n]
+
+
+def _health_of(p):
+    """project_health() of a with_health_signals(project_rows()) row."""
+    return project_health(
+        stage=p.stage, realised_pct=realised_vs_plan(p.actual_value, p.planned_value),
+        unapproved_production=p.unapproved_production, overdue_reviews=p.overdue_reviews,
+        open_high_findings=p.open_high_findings,
+    )  # fmt: skip
 
 
 def _drill_down_params(filterset, stages: list[dict]) -> dict:
@@ -185,8 +191,9 @@ def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
     rc = summary.currency.lower()
 
     def project_lines():
-        for p in project_rows(projects, as_of=summary.as_of).iterator(chunk_size=500):
+        for p in with_health_signals(project_rows(projects, as_of=summary.as_of)).iterator(chunk_size=500):
             converted = p.fx_rate is not None
+            health = _health_of(p)
             yield [
                 p.slug, p.name, p.team.name, p.stage, p.risk_tier, p.currency,
                 p.expected_annual_value, p.expected_investment, rate(p.fx_rate) if converted else "",
@@ -194,14 +201,15 @@ def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
                 p.risk_score, risk_level_label(p.risk_score), p.open_risk_count, money(p.actual_value),
                 money(p.actual_cost), money(p.actual_value - p.actual_cost), money(p.planned_value),
                 realised_vs_plan(p.actual_value, p.planned_value) if p.planned_value else "",
-                request.build_absolute_uri(_project_url(p.slug)),
+                health.label, "; ".join(health.reasons), request.build_absolute_uri(_project_url(p.slug)),
             ]  # fmt: skip
 
     project_header = [
         "slug", "name", "team", "stage", "tier", "currency", "expected_annual_value", "expected_investment",
         f"fx_rate_to_{rc}", f"expected_annual_value_{rc}", f"expected_investment_{rc}", "risk_score",
         "risk_level", "open_risks", f"actual_value_to_date_{rc}", f"actual_cost_to_date_{rc}",
-        f"net_value_to_date_{rc}", f"planned_value_to_date_{rc}", "realised_vs_planned_pct", "url",
+        f"net_value_to_date_{rc}", f"planned_value_to_date_{rc}", "realised_vs_planned_pct", "health",
+        "health_reasons", "url",
     ]  # fmt: skip
     month_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost", "cumulative_planned_value",
                   "cumulative_planned_cost", "cumulative_actual_value", "cumulative_actual_cost"]  # fmt: skip
