@@ -159,3 +159,12 @@ def test_the_api_and_the_exports_follow_the_as_of_month(client, executive, with_
     fraud = rows["fraud-scoring"]
     assert (fraud["actual_value_to_date_eur"], fraud["planned_value_to_date_eur"]) == ("19000.00", "20000.00")
     assert fraud["realised_vs_planned_pct"] == "95.00"
+
+
+@pytest.mark.parametrize(("count", "pages"), [(26, 1), (60, 1), (61, 2)])
+def test_the_project_table_never_leaves_a_few_projects_alone_on_a_last_page(client, executive, team, count, pages):
+    AIProjectFactory.create_batch(count, team=team)
+    client.force_login(executive)
+    page = client.get(PAGE).context["page_obj"]
+    assert page.paginator.num_pages == pages
+    assert len(page.object_list) == (count if pages == 1 else 50)
