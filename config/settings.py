@@ -204,9 +204,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # vendor/plotly/plotly.min.js, straight from the installed plotly package (core/staticfinders.py).
-    "core.staticfinders.PlotlyJsFinder",
 ]
+# plotly.js is static/vendor/plotly/plotly-cartesian.min.js (its README says where from). Whitenoise serves
+# every hashed name (CompressedManifestStaticFilesStorage) with "max-age=315360000, public, immutable".
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -19,7 +19,8 @@ from core import roles
 from core.lists import filtered
 from projects.models import RiskTier, Stage
 
-from ..dashboard.filters import dashboard_filterset, is_filtered
+from ..dashboard.attention import attention_counts, unapproved_production
+from ..dashboard.filters import as_of_of, dashboard_filterset, is_filtered
 from ..dashboard.selectors import (
     matrix_points,
     month_rows,
@@ -69,6 +70,10 @@ class PortfolioKpiSerializer(serializers.Serializer):
     open_high_risks = serializers.IntegerField(help_text="Residual level high, status not closed.")
     open_critical_risks = serializers.IntegerField(help_text="Residual level critical, status not closed.")
     open_findings = serializers.IntegerField()
+    in_production_without_signoff = serializers.IntegerField(
+        help_text="Model versions of these projects serving production (alias, stage or approval) that no valid "
+        "sign-off covers: the rule of the 'in production without a valid sign-off' findings."
+    )
     pending_signoffs = serializers.IntegerField(help_text="Sign-off requests awaiting a decision.")
     compliance = PortfolioComplianceSerializer(help_text="Compliance obligations met over required.")
     expected_annual_value = _money(source="annual_value", help_text="The business cases, at the latest FX rates.")
@@ -90,10 +95,24 @@ class PortfolioMonthSerializer(serializers.Serializer):
 
 class PortfolioQuarterSerializer(serializers.Serializer):
     quarter = serializers.CharField(help_text="e.g. 2026-Q4")
-    planned_value = _money()
+    planned_value = _money(help_text="The whole quarter's plan.")
     planned_cost = _money()
+    planned_value_to_date = _money(help_text="The plan to date, which the actuals are compared with.")
+    planned_cost_to_date = _money()
     actual_value = _money()
     actual_cost = _money()
+    partial = serializers.BooleanField(help_text="The as-of month falls inside the quarter, which is not over.")
+    future = serializers.BooleanField(help_text="The quarter starts after the as-of month: plan only.")
+
+
+class PortfolioAttentionSerializer(serializers.Serializer):
+    overdue_reviews = serializers.IntegerField(help_text="Risks (not closed) whose review is overdue.")
+    overdue_projects = serializers.IntegerField()
+    value_decay = serializers.IntegerField(help_text="Open value-decay findings.")
+    unowned_models = serializers.IntegerField(
+        help_text="Open 'unowned model in production' findings (readers of everything, unfiltered only)."
+    )
+    unmet_obligations = serializers.IntegerField()
 
 
 class PortfolioTeamSerializer(serializers.Serializer):
@@ -123,6 +142,10 @@ class PortfolioMatrixPointSerializer(serializers.Serializer):
 
 class PortfolioSummarySerializer(serializers.Serializer):
     as_of = serializers.DateField(help_text="The month the figures run to.")
+    as_of_in_progress = serializers.BooleanField(
+        help_text="The as-of month is the current one: figures to date, its plan counting for a project once "
+        "the project logs an actual for it."
+    )
     currency = serializers.CharField(help_text="The reporting currency.")
     filtered = serializers.BooleanField()
     kpis = PortfolioKpiSerializer(source="*")
@@ -131,6 +154,7 @@ class PortfolioSummarySerializer(serializers.Serializer):
     months = PortfolioMonthSerializer(many=True, source="month_rows")
     quarters = PortfolioQuarterSerializer(many=True)
     teams = PortfolioTeamSerializer(many=True)
+    attention = PortfolioAttentionSerializer()
     matrix = PortfolioMatrixPointSerializer(
         many=True, source="matrix_points", help_text="The highest-value projects, as the page's bubble matrix."
     )
@@ -140,6 +164,9 @@ FILTER_PARAMETERS = [
     OpenApiParameter("team", OpenApiTypes.STR, description="A team's slug (a team lead: one of their teams)."),
     OpenApiParameter("stage", OpenApiTypes.STR, many=True, enum=Stage.values, description="Repeatable."),
     OpenApiParameter("tier", OpenApiTypes.STR, many=True, enum=RiskTier.values, description="Repeatable."),
+    OpenApiParameter(
+        "as_of", OpenApiTypes.STR, description="YYYY-MM: the month the figures run to (default: this month, to date)."
+    ),
 ]
 
 
@@ -155,10 +182,14 @@ class PortfolioSummaryView(APIView):
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError(filterset.errors)
         projects = filtered(filterset)
-        summary = portfolio_summary(user=request.user, projects=projects, filtered=is_filtered(filterset))
+        narrowed = is_filtered(filterset)
+        summary = portfolio_summary(user=request.user, projects=projects, filtered=narrowed, as_of=as_of_of(filterset))
+        unapproved_count, _ = unapproved_production(projects, limit=0)
+        attention = attention_counts(user=request.user, projects=projects, filtered=narrowed)
         points = matrix_points(projects, as_of=summary.as_of)
         for p in points:
             p["url"] = reverse("project-detail", kwargs={"slug": p["slug"]}, request=request)
         payload = {**vars(summary), "in_production": summary.in_production, "month_rows": month_rows(summary),
-                   "matrix_points": points}  # fmt: skip
+                   "matrix_points": points, "in_production_without_signoff": unapproved_count,
+                   "attention": {**attention, "unmet_obligations": summary.compliance["unmet"]}}  # fmt: skip
         return Response(PortfolioSummarySerializer(payload).data)

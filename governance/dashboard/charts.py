@@ -24,6 +24,13 @@ STAGE_COLOURS = {
     "retired": "#cc79a7",
 }
 VALUE_COLOUR, COST_COLOUR = "#0072b2", "#d55e00"
+# The business case's expected value: its own colour, not a paler value blue (two blues read as one in the
+# legend).
+EXPECTED_COLOUR = "#999999"
+# Planned bars are hatched as well as paler, so the legend tells them from the actuals without colour alone.
+PLANNED_PATTERN = {"shape": "/", "solidity": 0.3}
+# Money axes abbreviate (1.2M); the hover gives the exact amount.
+MONEY_TICKS = "~s"
 
 
 def _money(value) -> float:
@@ -86,14 +93,16 @@ def value_risk_matrix(points: list[dict], *, stages: list[tuple[str, str]], curr
         height=height,
         shapes=bands,
         xaxis={
-            "title": {"text": "Risk: highest residual score of the open risks (0 = none)"},
+            # Short enough for a phone; the hint under the chart says what the score is.
+            "title": {"text": "Highest open residual risk score"},
             "range": [-1, 26],
             "tickvals": [0, 4, 9, 16, 25],
             "zeroline": False,
             "showgrid": False,
         },
-        yaxis={"title": {"text": f"Expected annual value ({currency})"}, "rangemode": "tozero", "tickformat": ",.0f"},
-    )
+        yaxis={"title": {"text": f"Expected annual value ({currency})"}, "rangemode": "tozero",
+               "tickformat": MONEY_TICKS},
+    )  # fmt: skip
 
 
 def _month_ticks(n: int) -> str:
@@ -128,13 +137,14 @@ def cumulative_value_cost(months: list[dict], *, currency: str, height: int = 36
         traces,
         height=height,
         xaxis={"type": "date", "tickformat": "%b %Y", "dtick": _month_ticks(len(months)), "showgrid": False},
-        yaxis={"title": {"text": currency}, "rangemode": "tozero", "tickformat": ",.0f"},
+        yaxis={"title": {"text": currency}, "rangemode": "tozero", "tickformat": MONEY_TICKS},
     )
 
 
 def _money_bars(rows: list[dict], series, *, category: str, hover, horizontal: bool = False) -> list[dict]:
     """One bar trace per (name, key, colour, opacity) of `series`: the money under `key` for each row,
-    placed by the row's `category`; `hover(name)` is the trace's hover text (plotly's %{x}/%{y} inside)."""
+    placed by the row's `category`; `hover(name)` is the trace's hover text (plotly's %{x}/%{y} inside).
+    A series whose name starts with "Planned" is hatched."""
     value_axis, category_axis = ("x", "y") if horizontal else ("y", "x")
     categories = [row[category] for row in rows]
     return [
@@ -144,47 +154,82 @@ def _money_bars(rows: list[dict], series, *, category: str, hover, horizontal: b
             "name": name,
             category_axis: categories,
             value_axis: [_money(row[key]) for row in rows],
-            "marker": {"color": colour, "opacity": opacity},
+            "marker": {
+                "color": colour,
+                "opacity": opacity,
+                **({"pattern": PLANNED_PATTERN} if name.startswith("Planned") else {}),
+            },
             "hovertemplate": hover(name) + "<extra></extra>",
         }
         for name, key, colour, opacity in series
     ]
 
 
+def _planned_shown(q: dict) -> dict:
+    """What a quarter's planned bars show: the whole plan of a future quarter, else the plan to date."""
+    to_date = "" if q.get("future") else "_to_date"
+    return {
+        "planned_value_shown": q.get(f"planned_value{to_date}", q["planned_value"]),
+        "planned_cost_shown": q.get(f"planned_cost{to_date}", q["planned_cost"]),
+    }
+
+
 def planned_vs_actual_quarters(quarters: list[dict], *, currency: str, height: int = 360) -> dict:
-    """Planned and actual value and cost per quarter, side by side."""
+    """Planned and actual value and cost per quarter, side by side.
+
+    The actuals are compared with the plan *to date*: a quarter in progress (quarters' "partial", labelled
+    e.g. "2026-Q4 to date") shows the plan of its months so far, not its whole plan, which would read as a
+    shortfall that is only time still to come. A future quarter shows its whole plan (it has no actuals)."""
+    rows = [{**q, "category": q.get("label", q["quarter"]), **_planned_shown(q)} for q in quarters]
     series = (
-        ("Planned value", "planned_value", VALUE_COLOUR, 0.45),
+        ("Planned value (to date)", "planned_value_shown", VALUE_COLOUR, 0.45),
         ("Actual value", "actual_value", VALUE_COLOUR, 1.0),
-        ("Planned cost", "planned_cost", COST_COLOUR, 0.45),
+        ("Planned cost (to date)", "planned_cost_shown", COST_COLOUR, 0.45),
         ("Actual cost", "actual_cost", COST_COLOUR, 1.0),
     )
     traces = _money_bars(
-        quarters, series, category="quarter", hover=lambda name: f"{name}, %{{x}}: %{{y:,.0f}} {currency}"
+        rows, series, category="category", hover=lambda name: f"{name}, %{{x}}: %{{y:,.0f}} {currency}"
     )
     return figure(
         traces,
         height=height,
         barmode="group",
+        # The legend above the bars: below, it ran into the slanted quarter labels on a phone.
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 70, "r": 10, "t": 60, "b": 50},
         xaxis={"type": "category", "showgrid": False},
-        yaxis={"title": {"text": currency}, "tickformat": ",.0f"},
+        yaxis={"title": {"text": currency}, "tickformat": MONEY_TICKS},
     )
 
 
 def stage_funnel(stages: list[dict], *, height: int = 320) -> dict:
-    """How many projects stand at each stage from idea to production (retired ones are not in the funnel)."""
+    """How many projects stand at each stage from idea to production (retired ones are not in the funnel).
+
+    Drawn as horizontal bars, idea at the top, each count written just past its bar in ink: plotly's
+    "funnel" trace is not in the cartesian bundle Keel serves (static/vendor/plotly/README.md), and its
+    counts sat dark on the dark stage colours."""
     shown = [s for s in stages if s["stage"] != "retired"]
     trace = {
-        "type": "funnel",
+        "type": "bar",
+        "orientation": "h",
         "y": [s["label"] for s in shown],
         "x": [s["count"] for s in shown],
         "customdata": [s["stage"] for s in shown],
-        "textinfo": "value",
-        "marker": {"color": [STAGE_COLOURS.get(s["stage"], INK) for s in shown]},
+        "text": [str(s["count"]) for s in shown],
+        "textposition": "outside",
+        "cliponaxis": False,
         "textfont": {"color": INK},
+        "marker": {"color": [STAGE_COLOURS.get(s["stage"], INK) for s in shown]},
         "hovertemplate": "%{y}: %{x} project(s)<extra></extra>",
     }
-    return figure([trace], height=height, margin={"l": 100, "r": 10, "t": 10, "b": 20})
+    return figure(
+        [trace],
+        height=height,
+        margin={"l": 100, "r": 30, "t": 10, "b": 20},
+        showlegend=False,
+        xaxis={"visible": False, "rangemode": "tozero"},
+        yaxis={"type": "category", "autorange": "reversed", "automargin": True},
+    )
 
 
 def value_by_team(teams: list[dict], *, currency: str) -> dict:
@@ -193,7 +238,7 @@ def value_by_team(teams: list[dict], *, currency: str) -> dict:
     series = (
         ("Realised value to date", "actual_value", VALUE_COLOUR, 1.0),
         ("Cost to date", "actual_cost", COST_COLOUR, 1.0),
-        ("Expected annual value", "annual_value", VALUE_COLOUR, 0.35),
+        ("Expected annual value", "annual_value", EXPECTED_COLOUR, 1.0),
     )
     traces = _money_bars(
         rows, series, category="team", horizontal=True,
@@ -204,7 +249,7 @@ def value_by_team(teams: list[dict], *, currency: str) -> dict:
         height=max(260, 110 + 48 * len(rows)),
         barmode="group",
         margin={"l": 140, "r": 10, "t": 10, "b": 40},
-        xaxis={"tickformat": ",.0f", "ticksuffix": f" {currency}" if len(rows) < 2 else ""},
+        xaxis={"tickformat": MONEY_TICKS, "title": {"text": currency}},
         yaxis={"type": "category", "automargin": True},
     )
 

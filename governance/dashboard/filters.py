@@ -3,12 +3,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
+from django import forms
+from django.utils import timezone
 
 from core.forms import checkboxes
 from projects.inventory.filters import visible_teams
 from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject, RiskTier, Stage
+from projects.roi.forms import MonthField
+
+AS_OF_IN_FUTURE = "Choose a month no later than this one ({month}): the figures cannot run past today."
+AS_OF_TOO_EARLY = "Choose a month from 2000-01 on."
+EARLIEST_AS_OF = dt.date(2000, 1, 1)
+
+
+class AsOfField(MonthField):
+    """The month the dashboard's figures run to (YYYY-MM): a past month, or this month to date."""
+
+    def validate(self, value):
+        super().validate(value)
+        this_month = timezone.localdate().replace(day=1)
+        if value and value > this_month:
+            raise forms.ValidationError(AS_OF_IN_FUTURE.format(month=f"{this_month:%Y-%m}"), code="future")
+        if value and value < EARLIEST_AS_OF:
+            raise forms.ValidationError(AS_OF_TOO_EARLY, code="too_early")
+
+
+class AsOfFilter(django_filters.Filter):
+    """Not a filter of the projects: the month every figure of the page runs to (see dashboard/to_date.py)."""
+
+    field_class = AsOfField
+
+    def filter(self, qs, value):
+        return qs
 
 
 class PortfolioFilterSet(django_filters.FilterSet):
@@ -22,6 +52,7 @@ class PortfolioFilterSet(django_filters.FilterSet):
     tier = django_filters.MultipleChoiceFilter(
         field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=checkboxes()
     )
+    as_of = AsOfFilter(label="As of (month)", help_text="YYYY-MM; this month to date when empty.")
 
     class Meta:
         model = AIProject
@@ -40,4 +71,11 @@ def is_filtered(filterset: PortfolioFilterSet) -> bool:
         return False
     if not filterset.is_valid():
         return True
-    return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters)
+    return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters if name != "as_of")
+
+
+def as_of_of(filterset: PortfolioFilterSet) -> dt.date | None:
+    """The month chosen with ?as_of= (None: this month to date, or the filters are invalid)."""
+    if not filterset.is_bound or not filterset.is_valid():
+        return None
+    return filterset.form.cleaned_data.get("as_of")

@@ -23,6 +23,7 @@ says how many such projects there are.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -54,6 +55,7 @@ from projects.roi.selectors import roi_figures_for, roi_month_sums
 from ..compliance.selectors import compliance_coverage
 from ..models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
 from ..risks.scoring import Level, band_for
+from .to_date import actual_logged_same_month, in_progress, month_plan_to_date, plan_to_date_q, realised_vs_plan
 
 # Risk levels counted on the "open high risks" tile.
 HIGH_LEVELS = (Level.HIGH, Level.CRITICAL)
@@ -102,15 +104,19 @@ def _sum_of(qs: QuerySet, field_name: str):
     )
 
 
-def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date) -> QuerySet[AIProject]:
+def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.date | None = None) -> QuerySet[AIProject]:
     """Each project with its business case in the reporting currency, its risk position and its ledger
-    to date, highest expected annual value first (projects without an FX rate last).
+    to date, highest expected annual value first (projects without an FX rate last). planned_value is
+    the plan to date (plan_to_date_q).
 
     risk_score is the highest residual score (1-25) among the project's risks that are not closed,
     0 when it has none: the matrix's x axis.
     """
     open_risks = Risk.objects.filter(project=OuterRef("pk")).exclude(status=RiskStatus.CLOSED)
     to_date = ROIEntry.objects.filter(project=OuterRef("pk"), month__lte=as_of)
+    planned = ROIEntry.objects.filter(
+        plan_to_date_q(as_of, today=today), project=OuterRef("pk"), basis=RoiBasis.PLANNED
+    )
     rows = with_business_case(projects.select_related("team"), as_of=as_of).annotate(
         risk_score=Coalesce(
             Subquery(open_risks.order_by().values("project").annotate(m=Max("residual_score")).values("m")), 0
@@ -124,9 +130,7 @@ def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date) -> QuerySet[A
         actual_cost=Coalesce(
             _sum_of(to_date.filter(basis=RoiBasis.ACTUAL, kind=RoiKind.COST), "amount_reporting"), Value(ZERO)
         ),
-        planned_value=Coalesce(
-            _sum_of(to_date.filter(basis=RoiBasis.PLANNED, kind=RoiKind.VALUE), "amount_reporting"), Value(ZERO)
-        ),
+        planned_value=Coalesce(_sum_of(planned.filter(kind=RoiKind.VALUE), "amount_reporting"), Value(ZERO)),
     )
     return rows.order_by(F("annual_value_rc").desc(nulls_last=True), "name", "id")
 
@@ -174,6 +178,7 @@ class PortfolioSummary:
     """Every tile and chart of the dashboard, for one user and one set of filters."""
 
     as_of: dt.date
+    as_of_in_progress: bool  # the as-of month is the current one: figures run to today (plan_to_date_q)
     currency: str
     filtered: bool
     project_count: int
@@ -228,14 +233,28 @@ def _of_projects(qs: QuerySet, projects: QuerySet[AIProject]) -> QuerySet:
     return qs.filter(project__in=projects.order_by().values("pk"))
 
 
+def _reported_sum(kind: str):
+    """Planned `kind` of the rows whose project logged an actual for the same month (plan_to_date_q)."""
+    return Coalesce(
+        Sum("amount_reporting", filter=Q(basis=RoiBasis.PLANNED, kind=kind) & Q(actual_logged_same_month())),
+        Value(ZERO),
+        output_field=_MONEY,
+    )
+
+
 def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
     """One row per (team, month) of the ledger: planned and actual value and cost in the reporting
-    currency, and whether any actual was logged. One query; the rows are few (teams × months)."""
+    currency, whether any actual was logged, and the plan of projects that reported the month. One query;
+    the rows are few (teams × months)."""
     return list(
         _of_projects(ROIEntry.objects.all(), projects)
         .order_by()
         .values("project__team_id", "month")
-        .annotate(**roi_month_sums())
+        .annotate(
+            **roi_month_sums(),
+            planned_value_reported=_reported_sum(RoiKind.VALUE),
+            planned_cost_reported=_reported_sum(RoiKind.COST),
+        )
     )
 
 
@@ -247,21 +266,42 @@ def quarter_of(month: dt.date) -> str:
     return f"{month.year}-Q{(month.month - 1) // 3 + 1}"
 
 
-def quarters(months: list[MonthTotals], *, as_of: dt.date) -> list[dict]:
-    """Planned vs actual per calendar quarter (actuals only up to `as_of`'s month), from the monthly totals."""
+def quarters(
+    months: list[MonthTotals], *, as_of: dt.date, plan_to_date: dict | None = None, partial: bool = False
+) -> list[dict]:
+    """Planned vs actual per calendar quarter (actuals only up to `as_of`'s month), from the monthly totals.
+
+    planned_value/planned_cost are the whole quarter's plan; planned_*_to_date the plan to date
+    (`plan_to_date`: month → (value, cost), as _ledger_months gives it), which is what the actuals are
+    compared with. A quarter is "partial" when `as_of` falls inside it and the quarter is not over (its
+    last month not reached, or reached but still in progress): comparing its actuals with its whole plan
+    would read as a shortfall that is only time not yet passed. "future" quarters start after `as_of`.
+    """
     limit = month_start(as_of)
+    plan_to_date = plan_to_date or {}
     out: dict[str, dict] = {}
     for m in months:
         q = out.setdefault(
             quarter_of(m.month),
             {"quarter": quarter_of(m.month), "planned_value": ZERO, "planned_cost": ZERO, "actual_value": ZERO,
-             "actual_cost": ZERO},
+             "actual_cost": ZERO, "planned_value_to_date": ZERO, "planned_cost_to_date": ZERO, "partial": False,
+             "future": False, "label": quarter_of(m.month)},
         )  # fmt: skip
         q["planned_value"] += m.planned_value
         q["planned_cost"] += m.planned_cost
+        value, cost = plan_to_date.get(m.month, (ZERO, ZERO))
+        q["planned_value_to_date"] += value
+        q["planned_cost_to_date"] += cost
         if m.month <= limit:
             q["actual_value"] += m.actual_value
             q["actual_cost"] += m.actual_cost
+    here = quarter_of(limit)
+    quarter_over = limit.month % 3 == 0 and not partial
+    for key, q in out.items():
+        q["future"] = key > here
+        q["partial"] = key == here and not quarter_over
+        if q["partial"]:
+            q["label"] = f"{key} to date" if partial else f"{key} to {limit:%b}"
     return [out[k] for k in sorted(out)]
 
 
@@ -271,20 +311,24 @@ def _pending_signoffs(projects: QuerySet[AIProject]) -> int:
 
 
 def portfolio_summary(
-    *, user, projects: QuerySet[AIProject], filtered: bool, as_of: dt.date | None = None
+    *, user, projects: QuerySet[AIProject], filtered: bool, as_of: dt.date | None = None, today: dt.date | None = None
 ) -> PortfolioSummary:
-    """Every dashboard figure over `projects` (core.lists.filtered over the dashboard filterset for this user)."""
-    as_of = month_start(as_of or timezone.localdate())
+    """Every dashboard figure over `projects` (core.lists.filtered over the dashboard filterset for this user),
+    to the end of the month `as_of` (the current month, to date, by default)."""
+    today = today or timezone.localdate()
+    as_of = month_start(as_of or today)
+    partial = in_progress(as_of, today=today)
     stage_counts, teams, (annual_value, investment, unconverted) = _project_groups(projects, as_of=as_of)
     stages = [{"stage": v, "label": label, "count": stage_counts.get(v, 0)} for v, label in Stage.choices]
-    months = _ledger_months(projects, teams=teams, as_of=as_of)
-    figures = roi_figures_for(months, as_of=as_of)
+    months, plan_to_date = _ledger_months(projects, teams=teams, as_of=as_of, partial=partial)
+    figures = _with_plan_to_date(roi_figures_for(months, as_of=as_of), plan_to_date)
     team_rows = _team_rows(teams)
     risks = _open_high_risk_counts(projects)
     open_findings = _open_findings(user=user, projects=projects, filtered=filtered)
 
     return PortfolioSummary(
         as_of=as_of,
+        as_of_in_progress=partial,
         currency=settings.KEEL_REPORTING_CURRENCY,
         filtered=filtered,
         project_count=sum(stage_counts.values()),
@@ -292,7 +336,7 @@ def portfolio_summary(
         teams=team_rows,
         months=months,
         figures=figures,
-        quarters=quarters(months, as_of=as_of),
+        quarters=quarters(months, as_of=as_of, plan_to_date=plan_to_date, partial=partial),
         open_high_risks=risks["high"],
         open_critical_risks=risks["critical"],
         open_findings=open_findings,
@@ -330,28 +374,48 @@ def _project_groups(
     return stage_counts, teams, (annual_value, investment, unconverted)
 
 
-def _ledger_months(projects: QuerySet[AIProject], *, teams: dict[int, dict], as_of: dt.date) -> list[MonthTotals]:
-    """The portfolio's monthly totals from the ledger; each team's totals to date are added to its row in
-    `teams` on the way, so the ledger is read once."""
+_LEDGER_KEYS = ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n",
+                "planned_value_reported", "planned_cost_reported")  # fmt: skip
+
+
+def _ledger_months(
+    projects: QuerySet[AIProject], *, teams: dict[int, dict], as_of: dt.date, partial: bool
+) -> tuple[list[MonthTotals], dict[dt.date, tuple[Decimal, Decimal]]]:
+    """The portfolio's monthly totals from the ledger, and each month's plan to date (plan_to_date_q:
+    month → (value, cost)); each team's totals to date are added to its row in `teams` on the way, so the
+    ledger is read once."""
     by_month: dict[dt.date, dict] = {}
     for g in _ledger_groups(projects):
-        m = by_month.setdefault(
-            g["month"], {"planned_value": ZERO, "planned_cost": ZERO, "actual_value": ZERO, "actual_cost": ZERO,
-                         "actual_n": 0},
-        )  # fmt: skip
-        for key in ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n"):
+        m = by_month.setdefault(g["month"], dict.fromkeys(_LEDGER_KEYS, ZERO))
+        for key in _LEDGER_KEYS:
             m[key] += g[key]
         t = teams.get(g["project__team_id"])
         if t is not None and g["month"] <= as_of:
             t["actual_value"] += g["actual_value"]
             t["actual_cost"] += g["actual_cost"]
-            t["planned_value"] += g["planned_value"]
+            t["planned_value"] += month_plan_to_date(g["month"], g, as_of=as_of, partial=partial)[0]
     months = [
         MonthTotals(month, m["planned_value"], m["planned_cost"], m["actual_value"], m["actual_cost"],
                     actual_logged=m["actual_n"] > 0)
         for month, m in sorted(by_month.items())
     ]  # fmt: skip
-    return months
+    plan_to_date = {month: month_plan_to_date(month, m, as_of=as_of, partial=partial) for month, m in by_month.items()}
+    return months, plan_to_date
+
+
+def _with_plan_to_date(figures: RoiFigures, plan_to_date: dict[dt.date, tuple[Decimal, Decimal]]) -> RoiFigures:
+    """The portfolio's figures with the plan to date of plan_to_date_q (the table's), not roi_figures'
+    (which stops at the last month with any actual): the tile and the table's rows then add up."""
+    value = money(sum((v for v, _ in plan_to_date.values()), ZERO))
+    cost = money(sum((c for _, c in plan_to_date.values()), ZERO))
+    return dataclasses.replace(
+        figures,
+        planned_value_to_date=value,
+        planned_cost_to_date=cost,
+        realised_vs_planned_pct=realised_vs_plan(figures.cumulative_value, value)
+        if figures.actuals_through is not None
+        else None,
+    )
 
 
 def _team_rows(teams: dict[int, dict]) -> list[dict]:

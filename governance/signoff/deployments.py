@@ -57,14 +57,26 @@ def is_serving_production(version: ModelVersion) -> bool:
     return DeploymentObservation.objects.filter(production_signal_q(), version=version).exists()
 
 
-def valid_approval(version: ModelVersion, *, now: dt.datetime | None = None) -> SignOffRequest | None:
+def valid_approvals(*, now: dt.datetime | None = None):
+    """Sign-offs that cover their version now: approved, and not past their validity."""
     now = now or timezone.now()
-    return (
-        SignOffRequest.objects.filter(model_version=version, status=SignOffStatus.APPROVED)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .order_by("-decided_at", "-pk")
-        .first()
+    return SignOffRequest.objects.filter(status=SignOffStatus.APPROVED).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now)
     )
+
+
+def valid_approval(version: ModelVersion, *, now: dt.datetime | None = None) -> SignOffRequest | None:
+    return valid_approvals(now=now).filter(model_version=version).order_by("-decided_at", "-pk").first()
+
+
+def versions_serving_without_approval(*, now: dt.datetime | None = None):
+    """The one rule behind DEPLOYED_WITHOUT_APPROVAL, as a queryset: versions of models linked to a project
+    that hold a production signal now (production_signal_q) and that no valid sign-off covers. The sweep
+    opens findings from it and the dashboard counts and lists it, so the two cannot disagree."""
+    return ModelVersion.objects.filter(
+        pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id"),
+        registered_model__project__isnull=False,
+    ).exclude(pk__in=valid_approvals(now=now).values("model_version_id"))
 
 
 def serving_check(version: ModelVersion, project: AIProject | None, *, serving: bool | None = None) -> bool:
@@ -104,14 +116,8 @@ def deployments_sweep() -> int:
     The sync opens these when it sees a version take a production alias; this catches what no event
     announces — a model linked to a project (by hand or by a later tag) while it already serves.
     """
-    serving = (
-        ModelVersion.objects.filter(
-            pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("version_id"),
-            registered_model__project__isnull=False,
-        )
-        .exclude(signoffs__status=SignOffStatus.APPROVED, signoffs__valid_until__isnull=True)
-        .exclude(signoffs__status=SignOffStatus.APPROVED, signoffs__valid_until__gt=timezone.now())
-        .select_related("registered_model__registry", "registered_model__project")
+    serving = versions_serving_without_approval().select_related(
+        "registered_model__registry", "registered_model__project"
     )
     with transaction.atomic():
         return sum(serving_check(v, v.registered_model.project) for v in serving)

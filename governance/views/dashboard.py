@@ -6,6 +6,7 @@ governance/dashboard/charts.py; this module shapes them for the page and the exp
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
 from django.urls import reverse
@@ -16,11 +17,13 @@ from core.exports import EXPORT_FORMATS, csv_response, export_filename, xlsx_res
 from core.lists import INVALID_FILTER, UNKNOWN_EXPORT, bad_request, filter_errors_text, filtered
 from core.permissions import RoleRequiredMixin
 from projects.models import Stage
-from projects.roi.figures import money, pct
+from projects.registries import links as registry_links
+from projects.roi.figures import money
 
 from ..compliance.selectors import coverage_by_team
 from ..dashboard import charts
-from ..dashboard.filters import dashboard_filterset, is_filtered
+from ..dashboard.attention import attention_counts, project_health, unapproved_production, with_health_signals
+from ..dashboard.filters import as_of_of, dashboard_filterset, is_filtered
 from ..dashboard.selectors import (
     MATRIX_LIMIT,
     matrix_points,
@@ -30,24 +33,26 @@ from ..dashboard.selectors import (
     rate,
     risk_level_label,
 )
+from ..dashboard.to_date import realised_vs_plan
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
 UNKNOWN_TABLE = "Unknown table {table!r}; choose one of: {tables}."
-HOME_FINDINGS_SHOWN = 10
-HOME_SIGNOFFS_SHOWN = 10
+# The project table's page: the whole portfolio of a typical organisation on one page, and never a last
+# page of a few projects alone (they join the page before: Paginator's orphans).
+PAGE_SIZE, PAGE_ORPHANS = 50, 10
 
 
 def _project_url(slug: str) -> str:
     return reverse("projects:detail", kwargs={"slug": slug})
 
 
-def dashboard_context(request, *, page_size: int = 25) -> dict:
+def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
     """Everything the dashboard page shows, for request.user and the filters in request.GET."""
     filterset = dashboard_filterset(data=request.GET, request=request)
     projects = filtered(filterset)
     narrowed = is_filtered(filterset)
-    summary = portfolio_summary(user=request.user, projects=projects, filtered=narrowed)
+    summary = portfolio_summary(user=request.user, projects=projects, filtered=narrowed, as_of=as_of_of(filterset))
     currency = summary.currency
 
     points = matrix_points(projects, as_of=summary.as_of)
@@ -66,15 +71,22 @@ def dashboard_context(request, *, page_size: int = 25) -> dict:
     if compliance_teams:
         figures["compliance"] = charts.compliance_by_team(compliance_teams)
 
-    page = Paginator(project_rows(projects, as_of=summary.as_of), page_size).get_page(request.GET.get("page"))
+    rows = with_health_signals(project_rows(projects, as_of=summary.as_of))
+    page = Paginator(rows, page_size, orphans=PAGE_ORPHANS).get_page(request.GET.get("page"))
     for p in page.object_list:
         p.risk_level = risk_level_label(p.risk_score)
-        p.realised_pct = pct(p.actual_value, p.planned_value)
+        p.realised_pct = realised_vs_plan(p.actual_value, p.planned_value)
+        p.health = _health_of(p)
+    unapproved_count, unapproved = unapproved_production(projects)
+    for v in unapproved:
+        v.signals_text = ", ".join(f"{d.get_signal_display().lower()} “{d.name}”" for d in v.production_signals)
+        v.registry_url = registry_links.version_url(v)
 
     filter_params = request.GET.copy()
     for name in ("page", "export", "table"):
         filter_params.pop(name, None)
     drill = _drill_down_params(filterset, summary.stages)
+    counts = attention_counts(user=request.user, projects=projects, filtered=narrowed)
     return {
         "filter": filterset,
         "filtered": narrowed,
@@ -90,7 +102,37 @@ def dashboard_context(request, *, page_size: int = 25) -> dict:
         "dashboard_url": reverse("governance:dashboard"),
         "export_tables": EXPORT_TABLES,
         "drill": drill,
+        "unapproved_count": unapproved_count,
+        "unapproved": unapproved,
+        "attention": _attention_items(summary, counts, unapproved_count, drill),
+        "decay_share_pct": int(settings.KEEL_VALUE_DECAY_SHARE * 100),
     }
+
+
+def _attention_items(summary, counts: dict, unapproved_count: int, drill: dict) -> list[dict]:
+    """The "Needs attention" list: one line per kind of trouble that is present, worst first, each a link
+    to where it is acted on."""
+    findings = reverse("governance:findings")
+    lines = [
+        (unapproved_count, "{n} model version(s) in production without a valid sign-off", "#unapproved-production"),
+        (counts["overdue_reviews"], f"{{n}} risk review(s) overdue on {counts['overdue_projects']} project(s)",
+         f"{reverse('governance:risks')}?{drill['overdue_risks']}"),
+        (summary.compliance["unmet"], "{n} compliance obligation(s) unmet", reverse("governance:pii-inventory")),
+        (counts["value_decay"], "{n} project(s) with value below plan for months (value decay)",
+         f"{findings}?open=true&kind=value_decay"),
+        (counts["unowned_models"], "{n} model(s) in production that no project owns",
+         f"{findings}?open=true&kind=unowned_production_model"),
+    ]  # fmt: skip
+    return [{"count": n, "text": text.format(n=n), "url": url} for n, text, url in lines if n]
+
+
+def _health_of(p):
+    """project_health() of a with_health_signals(project_rows()) row."""
+    return project_health(
+        stage=p.stage, realised_pct=realised_vs_plan(p.actual_value, p.planned_value),
+        unapproved_production=p.unapproved_production, overdue_reviews=p.overdue_reviews,
+        open_high_findings=p.open_high_findings,
+    )  # fmt: skip
 
 
 def _drill_down_params(filterset, stages: list[dict]) -> dict:
@@ -116,6 +158,7 @@ def _drill_down_params(filterset, stages: list[dict]) -> dict:
         "projects": with_(stage=chosen_stages),
         "production": with_(stage=[Stage.PRODUCTION]),
         "high_risks": with_(level=["high", "critical"], status=["open", "mitigating", "accepted"]),
+        "overdue_risks": with_(overdue=["true"]),
         "stages": [{**s, "query": with_(stage=[s["stage"]])} for s in stages],
     }
 
@@ -142,31 +185,36 @@ class DashboardView(RoleRequiredMixin, TemplateView):
 def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
     """Each table behind the dashboard as (header, rows), for the same user and filters as the page."""
     projects = filtered(filterset)
-    summary = portfolio_summary(user=request.user, projects=projects, filtered=is_filtered(filterset))
+    summary = portfolio_summary(
+        user=request.user, projects=projects, filtered=is_filtered(filterset), as_of=as_of_of(filterset)
+    )
     rc = summary.currency.lower()
 
     def project_lines():
-        for p in project_rows(projects, as_of=summary.as_of).iterator(chunk_size=500):
+        for p in with_health_signals(project_rows(projects, as_of=summary.as_of)).iterator(chunk_size=500):
             converted = p.fx_rate is not None
+            health = _health_of(p)
             yield [
                 p.slug, p.name, p.team.name, p.stage, p.risk_tier, p.currency,
                 p.expected_annual_value, p.expected_investment, rate(p.fx_rate) if converted else "",
                 money(p.annual_value_rc) if converted else "", money(p.investment_rc) if converted else "",
                 p.risk_score, risk_level_label(p.risk_score), p.open_risk_count, money(p.actual_value),
                 money(p.actual_cost), money(p.actual_value - p.actual_cost), money(p.planned_value),
-                pct(p.actual_value, p.planned_value) if p.planned_value else "",
-                request.build_absolute_uri(_project_url(p.slug)),
+                realised_vs_plan(p.actual_value, p.planned_value) if p.planned_value else "",
+                health.label, "; ".join(health.reasons), request.build_absolute_uri(_project_url(p.slug)),
             ]  # fmt: skip
 
     project_header = [
         "slug", "name", "team", "stage", "tier", "currency", "expected_annual_value", "expected_investment",
         f"fx_rate_to_{rc}", f"expected_annual_value_{rc}", f"expected_investment_{rc}", "risk_score",
         "risk_level", "open_risks", f"actual_value_to_date_{rc}", f"actual_cost_to_date_{rc}",
-        f"net_value_to_date_{rc}", f"planned_value_to_date_{rc}", "realised_vs_planned_pct", "url",
+        f"net_value_to_date_{rc}", f"planned_value_to_date_{rc}", "realised_vs_planned_pct", "health",
+        "health_reasons", "url",
     ]  # fmt: skip
     month_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost", "cumulative_planned_value",
                   "cumulative_planned_cost", "cumulative_actual_value", "cumulative_actual_cost"]  # fmt: skip
-    quarter_keys = ["planned_value", "planned_cost", "actual_value", "actual_cost"]
+    quarter_keys = ["planned_value", "planned_cost", "planned_value_to_date", "planned_cost_to_date", "actual_value",
+                    "actual_cost"]  # fmt: skip
     team_keys = ["projects", "annual_value", "investment", "actual_value", "actual_cost", "planned_value"]
     team_header = [
         "team", "slug", "projects", f"expected_annual_value_{rc}", f"expected_investment_{rc}",
@@ -183,8 +231,8 @@ def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
             ([m["month"].isoformat(), *(blank(m[k]) for k in month_keys)] for m in month_rows(summary)),
         ),
         "quarters": (
-            ["quarter", *(f"{k}_{rc}" for k in quarter_keys)],
-            ([q["quarter"], *(money(q[k]) for k in quarter_keys)] for q in summary.quarters),
+            ["quarter", *(f"{k}_{rc}" for k in quarter_keys), "partial", "future"],
+            ([q["quarter"], *(money(q[k]) for k in quarter_keys), q["partial"], q["future"]] for q in summary.quarters),
         ),
         "teams": (
             team_header,

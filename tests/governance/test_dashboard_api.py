@@ -18,10 +18,14 @@ def test_an_executive_gets_every_figure_of_the_page(client, executive, portfolio
     assert response.status_code == 200
     body = response.json()
     assert (body["currency"], body["filtered"], body["as_of"]) == ("EUR", False, m(0).isoformat())
+    assert body["as_of_in_progress"] is True
+    assert body["attention"] == {
+        "overdue_reviews": 0, "overdue_projects": 0, "value_decay": 0, "unowned_models": 0, "unmet_obligations": 0
+    }  # fmt: skip
     assert body["kpis"] == {
         "projects": 2, "in_production": 1, "open_high_risks": 1, "open_critical_risks": 1, "open_findings": 2,
         "pending_signoffs": 0, "expected_annual_value": "350000.00", "expected_investment": "150000.00",
-        "projects_without_fx_rate": 0,
+        "projects_without_fx_rate": 0, "in_production_without_signoff": 0,
         "compliance": {"met": 0, "required": 0, "stale": 0, "unmet": 0, "percent": None},
     }  # fmt: skip
     roi = body["roi"]

@@ -48,6 +48,11 @@ def m(offset: int) -> dt.date:
     return add_months(M0, offset)
 
 
+def money_tile(amount: str) -> str:
+    """A money tile's value as the page writes it: the currency kept with its amount (no wrap between)."""
+    return f'<span class="tile-value"><span class="money"><span class="cur">EUR</span>&nbsp;{amount}</span></span>'
+
+
 def log(project, month, kind, category, basis, amount, currency=""):
     return roi_services.roi_entry_create(
         by=None, project=project, month=month, kind=kind, category=category, basis=basis, amount=D(amount),
@@ -238,10 +243,10 @@ def test_the_page_shows_the_tiles_and_links_each_project(client, executive, port
     assert response.status_code == 200
     html = response.content.decode()
     assert response.context["summary"].figures.roi_pct == D("86.21")
-    assert '<span class="tile-value">EUR 27,000</span>' in html
-    assert '<span class="tile-value">EUR 14,500</span>' in html
+    assert money_tile("27,000") in html
+    assert money_tile("14,500") in html
     assert '<span class="tile-value">86.2 %</span>' in html
-    assert "90 % of the EUR 30,000 planned" in html
+    assert "90 % of the EUR&nbsp;30,000 planned to date" in html
     assert '<a href="/projects/fraud-scoring/">Fraud scoring</a>' in html
     for chart in ("matrix", "cumulative", "quarters", "funnel", "teams"):
         assert f'data-chart="chart-{chart}-data"' in html
@@ -255,7 +260,7 @@ def test_the_page_filters_every_tile_by_team(client, executive, portfolio):
     client.force_login(executive)
     response = client.get("/governance/dashboard/", {"team": "claims"})
     html = response.content.decode()
-    assert '<span class="tile-value">EUR 25,000</span>' in html
+    assert money_tile("25,000") in html
     assert "Churn model" not in html.split('id="dashboard-projects"')[1]
     teams = response.context["charts"]["teams"]["data"][0]
     assert list(teams["y"]) == ["Claims"]

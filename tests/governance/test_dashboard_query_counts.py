@@ -2,8 +2,11 @@
 large the portfolio (all aggregation happens in the database).
 
 Each is measured with 10 and with 500 projects, each with a ROI ledger (seed_portfolio: planned and
-actual value and cost every month, some projects in USD or GBP), two risks and, for every fifth, an
-open finding. The counts must be equal and within the budget measured when the page was written.
+actual value and cost every month, some projects in USD or GBP), two risks (every third one's review
+overdue) and, for every fifth, an open finding, a value-decay finding and a registry model whose version
+serves production without a sign-off (so the "In production without a valid sign-off" list, its signals
+and the health column all have rows to read). The counts must be equal and within the budget measured when
+the page was written.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from governance.models import Finding, FindingKind, Risk, RiskStatus, Severity
 from projects.management.commands.seed_portfolio import seed_portfolio
-from projects.models import AIProject, ROIEntry
+from projects.models import AIProject, DeploymentObservation, ModelVersion, RegisteredModel, ROIEntry, Signal
 from tests.query_counts import QueryCount, assert_queries, get_counting_queries
+from tests.registry_factories import RegistryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +28,10 @@ SMALL, LARGE = 10, 500
 MONTHS = 6
 # Session, user, roles, and the dashboard's own: team choices, (team, stage) groups, (team, month) ledger
 # groups, risks, findings, sign-offs, compliance coverage (and by team, page only), matrix points, the
-# table's count and page.
-PAGE_BUDGET = 14
-API_BUDGET = 10
+# table's count and page (with its health signals), the unapproved-production count, its list and their
+# signals, overdue reviews, the attention list's findings.
+PAGE_BUDGET = 19
+API_BUDGET = 13
 EXPORT_BUDGET = 10
 
 
@@ -41,9 +47,30 @@ def add_governance(prefix: str, owner) -> None:
             risk.compute_scores()
             risks.append(risk)
     Risk.objects.bulk_create(risks, batch_size=500)
+    Risk.objects.filter(pk__in=[r.pk for r in risks[::3]]).exclude(status=RiskStatus.CLOSED).update(review_overdue=True)
     Finding.objects.bulk_create(
         [Finding(kind=FindingKind.RISK_REVIEW_OVERDUE, severity=Severity.HIGH, title=f"Finding {p.slug}",
                  subject_type="test", subject_id=p.slug, project=p) for p in projects[::5]]
+        + [Finding(kind=FindingKind.VALUE_DECAY, severity=Severity.MEDIUM, title=f"Decay {p.slug}",
+                   subject_type="projects.aiproject", subject_id=str(p.pk), project=p) for p in projects[::5]]
+    )  # fmt: skip
+    add_unapproved_production(prefix, projects[::5])
+
+
+def add_unapproved_production(prefix: str, projects) -> None:
+    """A linked model per project whose version 1 holds the production alias and stage, unapproved."""
+    registry = RegistryFactory(name=f"{prefix}-mlflow")
+    models = RegisteredModel.objects.bulk_create(
+        [RegisteredModel(registry=registry, name=f"{p.slug}-model", project=p, link_source="manual") for p in projects]
+    )
+    versions = ModelVersion.objects.bulk_create(
+        [ModelVersion(registered_model=m, version="1", version_number=1) for m in models]
+    )
+    now = timezone.now()
+    DeploymentObservation.objects.bulk_create(
+        [DeploymentObservation(registered_model_id=v.registered_model_id, version=v, signal=signal, name=name,
+                               observed_from=now)
+         for v in versions for signal, name in ((Signal.ALIAS, "production"), (Signal.STAGE, "Production"))]
     )  # fmt: skip
 
 

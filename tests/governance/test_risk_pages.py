@@ -560,7 +560,7 @@ def test_portfolio_heat_map_counts_every_visible_risk_per_cell(client, executive
                                 "Churn opacity"]  # fmt: skip
     page = text(residual)
     assert 'data-click-x="residual_impact" data-click-y="residual_likelihood" data-click-set="axis=residual"' in page
-    assert '<script src="/static/vendor/plotly/plotly.min.js"></script>' in page
+    assert '<script src="/static/vendor/plotly/plotly-cartesian.min.js"></script>' in page
     assert '<script src="/static/js/charts.js"></script>' in page
     assert "review every 30 days" in page  # the bands legend
 
