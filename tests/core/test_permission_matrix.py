@@ -20,13 +20,13 @@ from drf_spectacular.generators import SchemaGenerator
 
 from governance.models import AuditEvent, Finding, SignOffPolicy
 from governance.risks.services import risk_reviews_mark_overdue
-from governance.risks.tiering import QUESTIONS
 from projects.models import LinkSource
 from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.exports import csv_dicts
 from tests.factories import UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import MitigationFactory, RiskFactory, overdue_risk
+from tests.tier_answers import complete
 
 PERSONAS = ("anonymous", "no_role", "executive", "risk_officer", "team_lead", "other_lead", "admin")
 USER_FIXTURE = {
@@ -230,7 +230,7 @@ BODIES = {
     },
     ("POST", "/governance/mitigations/{mitigation}/status/"): lambda c: {"status": "done"},
     # Tier assessment: every answer at its default but one (a chatbot: limited risk); a new version each time.
-    ("POST", "/governance/projects/{project}/tier/"): lambda c: {**{q.id: q.default for q in QUESTIONS}, "E1": "yes"},
+    ("POST", "/governance/projects/{project}/tier/"): lambda c: complete(E1="yes"),
     ("POST", "/api/v1/risk-assessments/"): lambda c: {"project": c.project.slug, "answers": {"E1": "yes"}},
 }
 
@@ -563,8 +563,8 @@ def assessment_rows(project, other_project, team_lead, other_lead):
     """Version 1 of each project's tier; `project`'s is returned."""
     from governance.risks.assessments import tier_assessment_submit
 
-    tier_assessment_submit(by=other_lead, project=other_project, answers={"E1": "yes"})
-    return tier_assessment_submit(by=team_lead, project=project, answers={"D1": "4a", "D3": "yes"})
+    tier_assessment_submit(by=other_lead, project=other_project, answers=complete(E1="yes"))
+    return tier_assessment_submit(by=team_lead, project=project, answers=complete(D1="4a", D3="yes"))
 
 
 @pytest.fixture
