@@ -16,9 +16,9 @@ IN_SCOPE_NOTHING_APPLIES: dict[str, str] = {
     "F1": "no",
 }  # fmt: skip
 
-# Left unassessed on purpose: whether the renewal book includes life and health cover (Annex III 5(c))
-# is still open with the business, so nobody has answered D1 yet.
-UNASSESSED = "Dynamic pricing"
+# Left unassessed on purpose (a team lead's project, in Design): whether its suggestions will also be
+# used to monitor and evaluate the agents (Annex III 4(b)) is still open, so nobody has answered D1 yet.
+UNASSESSED = "Agent next-best-action"
 
 _DIFFERENCES: dict[str, dict[str, str]] = {
     # Annex III 5(b) creditworthiness of natural persons, and it profiles the applicants, so the Art. 6(3)
@@ -37,8 +37,10 @@ _DIFFERENCES: dict[str, dict[str, str]] = {
     "Predictive maintenance": {"C1": "21", "C2": "no"},
     # Corporate borrowers, not natural persons: not Annex III 5(b).
     "Early-warning signals": {},
-    # Insurance claims fraud is not an Annex III use case (5(c) is life and health pricing only).
+    # Insurance claims fraud is not an Annex III use case (5(c) is life and health pricing only); nor is
+    # pricing motor and home renewals.
     "Claims fraud scoring": {},
+    "Dynamic pricing": {},
 }
 
 

@@ -148,7 +148,7 @@ class TierQuestionnaireForm(forms.Form):
         for q in tiering.visible_questions(source):
             values = [value for value, _ in q.choices]
             radio = len(q.choices) <= 5  # short lists as radio buttons; Annex I and III points as a select
-            help_text = q.ref + (f" · asked because {tiering.ASKED_WHEN[q.id]}" if q.id in tiering.ASKED_WHEN else "")
+            help_text = q.ref + (f" · asked when {tiering.ASKED_WHEN[q.id]}" if q.id in tiering.ASKED_WHEN else "")
             self.fields[q.id] = forms.ChoiceField(
                 label=q.text,
                 choices=q.choices if radio else [("", "Choose"), *q.choices],

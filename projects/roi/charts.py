@@ -39,7 +39,10 @@ def roi_charts(figures: RoiFigures, *, currency: str) -> dict[str, dict] | None:
     if not points:
         return None
     months = [f"{p.month:%Y-%m}" for p in points]
-    x_axis = {"type": "category", "automargin": True, "title": {"text": "Month", "standoff": 8}}
+    # Months read as months without an axis title; the legend sits above the plot, clear of the
+    # rotated month labels.
+    x_axis = {"type": "category", "automargin": True}
+    legend = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
     money = f"%{{y:,.0f}} {currency}"
     monthly = figure(
         [
@@ -49,7 +52,7 @@ def roi_charts(figures: RoiFigures, *, currency: str) -> dict[str, dict] | None:
              "marker": {"color": ACTUAL}, "hovertemplate": f"%{{x}} actual: {money}<extra></extra>"},
         ],
         height=HEIGHT, barmode="group", xaxis=x_axis, yaxis=_axis(f"Value per month ({currency})"),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend=legend,
     )  # fmt: skip
     planned_net = [float(p.planned_value - p.planned_cost) for p in points]
     actual_net = [None if p.actual_net is None else float(p.actual_net) for p in points]
@@ -62,6 +65,6 @@ def roi_charts(figures: RoiFigures, *, currency: str) -> dict[str, dict] | None:
              "line": {"color": ACTUAL, "width": 3}, "hovertemplate": f"%{{x}} actual: {money}<extra></extra>"},
         ],
         height=HEIGHT, xaxis=x_axis, yaxis=_axis(f"Cumulative net value ({currency})"),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend=legend,
     )  # fmt: skip
     return {"monthly": monthly, "cumulative": cumulative}

@@ -231,7 +231,7 @@ BODIES = {
     ("POST", "/governance/mitigations/{mitigation}/status/"): lambda c: {"status": "done"},
     # Tier assessment: every answer at its default but one (a chatbot: limited risk); a new version each time.
     ("POST", "/governance/projects/{project}/tier/"): lambda c: complete(E1="yes"),
-    ("POST", "/api/v1/risk-assessments/"): lambda c: {"project": c.project.slug, "answers": {"E1": "yes"}},
+    ("POST", "/api/v1/risk-assessments/"): lambda c: {"project": c.project.slug, "answers": complete(E1="yes")},
 }
 
 # fmt: off

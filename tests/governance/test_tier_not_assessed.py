@@ -68,7 +68,7 @@ def test_a_follow_up_question_appears_once_the_answer_it_follows_from_is_given(c
     assert "D3" in form.fields
     assert "D2" not in form.fields
     assert form.errors["D3"] == [UNANSWERED]
-    assert "asked because D1 names an Annex III point other than 6(e)" in response.content.decode()
+    assert "asked when D1 names an Annex III point other than 6(e)" in response.content.decode()
     assert RiskTierAssessment.objects.count() == 0
 
     response = client.post(url(project), {**answers, "D3": "yes", "D6": "no", "D7": "no"})
