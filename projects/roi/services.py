@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import audit
-from core.errors import DomainError, PermissionDeniedError
+from core.errors import ConflictError, DomainError, PermissionDeniedError
 from core.roles import is_admin
 from core.services import NOT_EDITABLE, model_delete, model_update
 
@@ -227,13 +227,13 @@ def roi_entry_restore(*, by, deletion: ROIEntryDeletion) -> ROIEntry:
     deletion = ROIEntryDeletion.objects.select_for_update().get(pk=deletion.pk)
     _check_writer(by, project)
     if deletion.restored_at is not None:
-        raise DomainError(ALREADY_RESTORED)
+        raise ConflictError(ALREADY_RESTORED)
     entry = deletion.as_entry
     taken = ROIEntry.objects.filter(
         project=project, month=entry.month, kind=entry.kind, category=entry.category, basis=entry.basis
     ).first()
     if taken is not None:
-        raise DomainError(RESTORE_KEY_TAKEN.format(entry=taken_label(taken), by=_person(taken.logged_by)))
+        raise ConflictError(RESTORE_KEY_TAKEN.format(entry=taken_label(taken), by=_person(taken.logged_by)))
     if not ROIEntry.objects.filter(pk=deletion.entry_id).exists():
         entry.pk = deletion.entry_id  # the audit trail's earlier events name this id
     entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)

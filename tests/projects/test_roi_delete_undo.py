@@ -260,3 +260,31 @@ def test_the_start_month_field_explains_its_format(team_lead, project):
     field = ProjectForm(instance=project, user=team_lead)["start_month"]
     assert "as YYYY-MM (e.g. 2026-11)" in field.help_text
     assert 'type="month"' in str(field)
+
+
+def test_the_api_restores_a_deleted_entry_by_its_id_once_and_never_over_a_newer_figure(client, team_lead, project):
+    entry = log(project, team_lead, dt.date(2026, 11, 1))
+    client.force_login(team_lead)
+    assert client.delete(f"/api/v1/roi-entries/{entry.pk}/").status_code == 204
+
+    response = client.post(f"/api/v1/roi-entries/{entry.pk}/restore/")
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["id"], response.json()["amount"]) == (entry.pk, "142500.00")
+    again = client.post(f"/api/v1/roi-entries/{entry.pk}/restore/")
+    assert again.status_code == 404  # nothing left to restore under that id
+    client.delete(f"/api/v1/roi-entries/{entry.pk}/")
+    newer = log(project, team_lead, dt.date(2026, 11, 1), amount=D("1"))
+    refused = client.post(f"/api/v1/roi-entries/{entry.pk}/restore/")
+    assert (refused.status_code, refused.json()["code"]) == (409, "conflict")
+    assert list(ROIEntry.objects.values_list("pk", "amount")) == [(newer.pk, D("1"))]
+
+
+def test_the_api_restore_is_scoped_and_for_writers_only(client, executive, other_lead, team_lead, project):
+    entry = log(project, team_lead, dt.date(2026, 11, 1))
+    services.roi_entry_delete(by=team_lead, entry=entry)
+    client.force_login(executive)
+    assert client.post(f"/api/v1/roi-entries/{entry.pk}/restore/").status_code == 403
+    client.force_login(other_lead)
+    assert client.post(f"/api/v1/roi-entries/{entry.pk}/restore/").status_code == 404
+    assert not ROIEntry.objects.exists()
