@@ -146,12 +146,15 @@ class TierQuestionnaireForm(forms.Form):
         source = self.posted_answers() if self.is_bound else dict(answers or {})
         self.answers: dict[str, str] = {}
         for q in tiering.visible_questions(source):
-            values = [value for value, _ in q.choices]
-            radio = len(q.choices) <= 5  # short lists as radio buttons; Annex I and III points as a select
+            choices = q.choices
+            if q.id == "D2":  # only the carve-out of the Annex III point chosen in D1 (and "none")
+                choices = tuple(c for c in q.choices if c[0] == "none" or tiering.CARVE_OUTS[c[0]] == source.get("D1"))
+            values = [value for value, _ in choices]
+            radio = len(choices) <= 5  # short lists as radio buttons; Annex I and III points as a select
             help_text = q.ref + (f" · asked when {tiering.ASKED_WHEN[q.id]}" if q.id in tiering.ASKED_WHEN else "")
             self.fields[q.id] = forms.ChoiceField(
                 label=q.text,
-                choices=q.choices if radio else [("", "Choose"), *q.choices],
+                choices=choices if radio else [("", "Choose"), *choices],
                 initial=source.get(q.id) if source.get(q.id) in values else None,
                 required=False,  # clean() names every unanswered question with the service's message
                 help_text=help_text,

@@ -90,6 +90,8 @@ def test_show_the_follow_up_questions_saves_nothing_keeps_the_answers_and_shows_
     assert {name: form.fields[name].initial for name in ("A1", "C1", "D1", "F1", "D2")} == {
         "A1": "yes", "C1": "11", "D1": "5b", "F1": "yes", "D2": None,
     }  # fmt: skip
+    # The carve-out question offers only the carve-out of the point chosen (5(b): fraud detection).
+    assert list(form.fields["D2"].choices) == [("none", "None"), ("fraud_detection", "Detection of financial fraud")]
     html = response.content.decode()
     assert "nothing is saved until you submit" in html
     # Annex I items by name, not number.
