@@ -34,4 +34,5 @@ urlpatterns = [
         name="roi-template-xlsx",
     ),
     path("<slug:slug>/roi/<int:pk>/delete/", roi.ProjectRoiDeleteView.as_view(), name="roi-delete"),
+    path("<slug:slug>/roi/deleted/<int:pk>/restore/", roi.ProjectRoiRestoreView.as_view(), name="roi-restore"),
 ]

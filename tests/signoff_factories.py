@@ -19,6 +19,7 @@ from projects.registries import sync as project_services
 from projects.registries.adapters.base import RemoteModel, RemoteVersion, Snapshot
 from tests.factories import make_user
 from tests.registry_factories import FakeAdapter, ModelVersionFactory, RegistryFactory
+from tests.tier_answers import complete
 
 # Questionnaire answers per tier (see tests/governance/test_tier_assessment_api.py).
 TIER_ANSWERS = {
@@ -28,13 +29,13 @@ TIER_ANSWERS = {
     "prohibited": {"B3": "yes"},  # social scoring: Art. 5(1)(c)
 }
 # A second, different answer set with the same tier: changes the answers hash, not the tier.
-MINIMAL_OTHER = {"D6": "yes"}
+MINIMAL_OTHER = {"C1": "2", "C2": "no"}  # a toy without a notified body: still minimal
 
 
 def assess(project, tier: str, *, by=None, answers: dict | None = None):
     """Give the project a tier through the questionnaire (by=None: the system)."""
     return assessments.tier_assessment_submit(
-        by=by, project=project, answers=TIER_ANSWERS[tier] if answers is None else answers
+        by=by, project=project, answers=complete(TIER_ANSWERS[tier] if answers is None else answers)
     )
 
 

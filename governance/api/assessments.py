@@ -41,16 +41,27 @@ class RiskTierAssessmentSerializer(serializers.ModelSerializer):
     explanation = serializers.ListField(
         child=serializers.CharField(), read_only=True, help_text="Which answers led to the tier, in order."
     )
-    answers = serializers.DictField(child=serializers.CharField(), read_only=True)
+    answers = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="The answers to the questions asked."
+    )
+    unanswered = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='Relevant questions never answered (then tier is "": not assessed).',
+    )
+    flag_meanings = serializers.SerializerMethodField(help_text="Each flag with its meaning in words.")
     is_current = serializers.BooleanField(read_only=True, help_text="The project's latest version: its tier.")
 
     class Meta:
         model = RiskTierAssessment
         fields = [
             "id", "url", "project", "project_name", "version", "is_current", "tier", "route", "flags",
-            "explanation", "answers", "answers_hash", "assessed_by", "assessed_at",
+            "flag_meanings", "explanation", "answers", "unanswered", "answers_hash", "assessed_by", "assessed_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_flag_meanings(self, obj) -> dict[str, str]:
+        return dict(obj.flag_meanings)
 
 
 class RiskTierAssessmentSubmitSerializer(serializers.Serializer):
@@ -59,16 +70,20 @@ class RiskTierAssessmentSubmitSerializer(serializers.Serializer):
     project = ScopedSlugRelatedField(scope=projects_for_user)
     answers = serializers.DictField(
         child=serializers.CharField(),
-        help_text='Question id → choice, e.g. {"D1": "4a", "D3": "yes"}; an unanswered question takes '
-        "its default, and the explanation says so.",
+        help_text='Question id → choice, e.g. {"A1": "yes", "D1": "4a", "D3": "yes", ...}. Every question the '
+        "answers make relevant must be answered (GET questions/ says when each follow-up is asked); an "
+        "incomplete set is refused per question and changes nothing. Answers to questions not asked are dropped.",
     )
 
     def validate_answers(self, answers):
         try:
-            tiering.normalise(answers)
+            normalised = tiering.normalise(answers)
         except tiering.AnswerError as exc:
             raise serializers.ValidationError({qid: [message] for qid, message in exc.errors.items()}) from exc
-        return answers
+        missing = tiering.unanswered(normalised)
+        if missing:
+            raise serializers.ValidationError({qid: [tiering.UNANSWERED] for qid in missing})
+        return normalised
 
 
 class TierChoiceSerializer(serializers.Serializer):
@@ -81,7 +96,9 @@ class TierQuestionSerializer(serializers.Serializer):
     text = serializers.CharField()
     ref = serializers.CharField(help_text="The article or annex the question comes from.")
     choices = TierChoiceSerializer(many=True)
-    default = serializers.CharField(help_text="The answer taken when the question is not answered.")
+    asked_when = serializers.CharField(
+        allow_blank=True, help_text="When a follow-up is asked (blank: always, while the system is in scope)."
+    )
 
 
 class TierSectionSerializer(serializers.Serializer):
@@ -107,7 +124,7 @@ def questionnaire() -> dict:
                         "text": q.text,
                         "ref": q.ref,
                         "choices": [{"value": v, "label": label} for v, label in q.choices],
-                        "default": q.default,
+                        "asked_when": tiering.ASKED_WHEN.get(q.id, ""),
                     }
                     for q in tiering.QUESTIONS
                     if q.section == section
@@ -157,5 +174,6 @@ class RiskTierAssessmentViewSet(
     @extend_schema(responses=TierQuestionnaireSerializer, filters=False)
     @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
     def questions(self, request):
-        """The questionnaire: ids, sections, text, legal references, choices and defaults."""
+        """The questionnaire: ids, sections, text, legal references, choices, and when each follow-up is asked
+        (nothing has a default: every question asked must be answered)."""
         return Response(TierQuestionnaireSerializer(questionnaire()).data)

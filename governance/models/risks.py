@@ -10,6 +10,7 @@ from django.utils import timezone
 from projects.models import RiskTier
 
 from ..risks.scoring import Level, level, score
+from ..risks.tier_questions import flag_meaning
 
 _scale = [MinValueValidator(1), MaxValueValidator(5)]
 
@@ -21,7 +22,11 @@ class RiskTierAssessment(models.Model):
     version = models.PositiveIntegerField()
     answers = models.JSONField()
     answers_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical answers, for fingerprints.")
-    tier = models.CharField(max_length=20, choices=RiskTier.choices)
+    # "" = not assessed: a version whose questionnaire is incomplete (`unanswered` names the questions).
+    tier = models.CharField(max_length=20, choices=RiskTier.choices, blank=True)
+    unanswered = models.JSONField(
+        default=list, blank=True, help_text="Relevant questions never answered; non-empty means not assessed."
+    )
     route = models.CharField(max_length=100, blank=True, help_text="The article or annex point that set the tier.")
     flags = models.JSONField(default=list, blank=True)
     explanation = models.JSONField(default=list, help_text="Which answers led to the tier, in order.")
@@ -36,7 +41,12 @@ class RiskTierAssessment(models.Model):
         constraints = [models.UniqueConstraint(fields=["project", "version"], name="tierassessment_unique_version")]
 
     def __str__(self) -> str:
-        return f"{self.project} v{self.version}: {self.tier}"
+        return f"{self.project} v{self.version}: {self.tier or 'not assessed'}"
+
+    @property
+    def flag_meanings(self) -> list[tuple[str, str]]:
+        """(code, meaning in words) of each flag: the page shows the meaning, the code stays for the API."""
+        return [(flag, flag_meaning(flag)) for flag in self.flags]
 
 
 class RiskCategory(models.TextChoices):

@@ -31,13 +31,18 @@ def _today() -> dt.date:
 
 @transaction.atomic
 def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTierAssessment:
-    """Assess the project's tier from the questionnaire; a new version each time, the history kept."""
+    """Assess the project's tier from the questionnaire; a new version each time, the history kept.
+
+    Only complete answers are assessed (ValidationError keyed by question id otherwise); the answers
+    stored are those to the questions asked, nothing filled in."""
     if by is not None and not can_assess_tier(by, project):
         raise PermissionDeniedError(NOT_YOUR_PROJECT)
     try:
+        # Refuses every relevant question left unanswered: an incomplete questionnaire is never saved
+        # as a tier, so the project stays "not assessed" (risk_tier "") until it is complete.
         result = tiering.assess(answers, on=_today())
     except tiering.AnswerError as exc:
-        raise ValidationError({"answers": [f"{k}: {v}" for k, v in exc.errors.items()]}) from exc
+        raise ValidationError({k: [v] for k, v in exc.errors.items()}) from exc
     normalised = tiering.normalise(answers)
     project = AIProject.objects.select_for_update().get(pk=project.pk)
     version = (RiskTierAssessment.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0) + 1

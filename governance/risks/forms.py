@@ -142,40 +142,71 @@ class MitigationStatusForm(forms.Form):
 
 
 class TierQuestionnaireForm(forms.Form):
-    """The EU AI Act questionnaire: one field per question, named by its id, grouped by section.
+    """The EU AI Act questionnaire: one field per question asked, named by its id, grouped by section.
 
-    It starts from the latest answers (or each question's default); tiering.normalise has the last
-    word, so a carve-out answered for another Annex III point is refused here as in the API.
+    Nothing is pre-answered: a radio group starts with no choice, a select with "Choose". Which
+    questions are asked follows from the answers given (tier_questions.visible_questions): posted ones
+    on a bound form, else `answers` (the latest version's, or a preview's). Every question asked must
+    be answered; the form names each one left open and nothing is saved. tiering.normalise has the
+    last word, so a carve-out answered for another Annex III point is refused here as in the API.
     """
 
     def __init__(self, *args, answers: dict | None = None, read_only: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        previous = answers or {}
-        for q in tiering.QUESTIONS:
-            values = [value for value, _ in q.choices]
+        source = self.posted_answers() if self.is_bound else dict(answers or {})
+        self.answers: dict[str, str] = {}
+        for q in tiering.visible_questions(source):
+            choices = q.choices
+            if q.id == "D2":  # only the carve-out of the Annex III point chosen in D1 (and "none")
+                choices = tuple(c for c in q.choices if c[0] == "none" or tiering.CARVE_OUTS[c[0]] == source.get("D1"))
+            values = [value for value, _ in choices]
+            radio = len(choices) <= 5  # short lists as radio buttons; Annex I and III points as a select
+            help_text = q.ref + (f" · asked when {tiering.ASKED_WHEN[q.id]}" if q.id in tiering.ASKED_WHEN else "")
             self.fields[q.id] = forms.ChoiceField(
                 label=q.text,
-                choices=q.choices,
-                initial=previous[q.id] if previous.get(q.id) in values else q.default,
-                help_text=q.ref,
-                # Short lists as radio buttons (a fieldset each), the 21 Annex I items and 25 Annex III points
-                # as a select.
-                widget=forms.RadioSelect if len(q.choices) <= 5 else forms.Select,
+                choices=choices if radio else [("", "Choose"), *choices],
+                initial=source.get(q.id) if source.get(q.id) in values else None,
+                required=False,  # clean() names every unanswered question with the service's message
+                help_text=help_text,
+                widget=forms.RadioSelect if radio else forms.Select,
                 disabled=read_only,
             )
 
+    def posted_answers(self) -> dict[str, str]:
+        """The posted answers that are choices of their question (anything else: unanswered)."""
+        answers = {}
+        for q in tiering.QUESTIONS:
+            value = self.data.get(q.id)
+            if value in {v for v, _ in q.choices}:
+                answers[q.id] = value
+        return answers
+
     def sections(self) -> list[dict]:
-        return [
-            {"id": section, "title": title, "fields": [self[q.id] for q in tiering.QUESTIONS if q.section == section]}
-            for section, title in tiering.SECTIONS.items()
-        ]
+        out = []
+        for section, title in tiering.SECTIONS.items():
+            fields = [self[q.id] for q in tiering.QUESTIONS if q.section == section and q.id in self.fields]
+            out.append({"id": section, "title": title, "fields": fields})
+        return out
 
     def clean(self):
         data = super().clean()
-        if not self.errors:
-            try:
-                tiering.normalise(data)
-            except tiering.AnswerError as exc:
-                for question_id, message in exc.errors.items():
-                    self.add_error(question_id if question_id in self.fields else None, message)
+        if self.errors:
+            return data
+        try:
+            self.answers = tiering.normalise({k: v for k, v in data.items() if v})
+        except tiering.AnswerError as exc:
+            for question_id, message in exc.errors.items():
+                self.add_error(question_id if question_id in self.fields else None, message)
+            return data
+        missing = tiering.unanswered(self.answers)
+        for question_id in missing:
+            self.add_error(question_id, tiering.UNANSWERED)
+        if missing:
+            self.add_error(None, NOT_ALL_ANSWERED.format(count=len(missing), ids=", ".join(missing)))
         return data
+
+
+NOT_ALL_ANSWERED = (
+    "{count} question(s) not answered yet ({ids}). Nothing was saved: the tier is set only from a complete "
+    "questionnaire, and until then the project is not assessed."
+)

@@ -4,8 +4,11 @@ Questions and rules follow shared/reference/regulation.md §11–12 (Regulation 
 the 2026/1744 amendments): Art. 5 prohibited practices, Art. 6(1) + Annex I product route, Art. 6(2)
 + Annex III use cases with the Art. 6(3) derogation and its profiling override, Art. 50 transparency
 duties, and the model-level GPAI flags. Rules run in order; the first match sets the tier; flags
-accumulate; every step that mattered adds a sentence to the explanation. Unanswered questions take
-their "no"/"none" default, and the explanation says so.
+accumulate; every step that mattered adds a sentence to the explanation.
+
+Nothing is taken as answered: every question the answers make relevant (tier_questions.visible_questions)
+must be answered, or the assessment is refused question by question. Questions the answers make
+irrelevant are not asked and not stored; the rules read them as their neutral answer.
 """
 
 from __future__ import annotations
@@ -15,142 +18,22 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-YES_NO = (("no", "No"), ("yes", "Yes"))
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    section: str
-    text: str
-    ref: str
-    choices: tuple[tuple[str, str], ...] = YES_NO
-    default: str = "no"
-
-
-ANNEX_III = (
-    ("1a", "1(a) Remote biometric identification"),
-    ("1b", "1(b) Biometric categorisation by sensitive attributes"),
-    ("1c", "1(c) Emotion recognition"),
-    ("2a", "2(a) Safety component of critical infrastructure"),
-    ("3a", "3(a) Access or admission to education"),
-    ("3b", "3(b) Evaluating learning outcomes"),
-    ("3c", "3(c) Assessing the level of education a person receives"),
-    ("3d", "3(d) Proctoring: detecting prohibited behaviour in tests"),
-    ("4a", "4(a) Recruitment and selection of candidates"),
-    ("4b", "4(b) Work decisions: promotion, termination, task allocation, monitoring"),
-    ("5a", "5(a) Eligibility for public assistance benefits and services"),
-    ("5b", "5(b) Creditworthiness or credit score of natural persons"),
-    ("5c", "5(c) Risk assessment and pricing in life and health insurance"),
-    ("5d", "5(d) Emergency calls, dispatch, or emergency patient triage"),
-    ("6a", "6(a) Law enforcement: risk of becoming a crime victim"),
-    ("6b", "6(b) Law enforcement: polygraphs and similar tools"),
-    ("6c", "6(c) Law enforcement: reliability of evidence"),
-    ("6d", "6(d) Law enforcement: risk of (re-)offending"),
-    ("6e", "6(e) Law enforcement: profiling in criminal investigations"),
-    ("7a", "7(a) Migration: polygraphs and similar tools"),
-    ("7b", "7(b) Migration: security, irregular-migration or health risk of a person"),
-    ("7c", "7(c) Migration: asylum, visa and residence applications"),
-    ("7d", "7(d) Migration: detecting, recognising or identifying persons"),
-    ("8a", "8(a) Assisting a judicial authority with facts and law"),
-    ("8b", "8(b) Influencing elections, referenda or voting behaviour"),
+from .tier_questions import (  # noqa: F401 -- re-exported: the questionnaire's one import
+    ANNEX_I_ITEMS,
+    ANNEX_III,
+    ASKED_WHEN,
+    FLAG_MEANINGS,
+    QUESTIONS,
+    QUESTIONS_BY_ID,
+    SECTIONS,
+    Question,
+    flag_meaning,
+    visible_questions,
 )
-ANNEX_I_ITEMS = tuple((str(n), f"Annex I item {n}" + (" (Section B)" if n >= 13 else "")) for n in range(1, 22))
-
-QUESTIONS: tuple[Question, ...] = (
-    # A. Scope
-    Question("A1", "scope", "Does the system infer from its inputs how to generate outputs (predictions, content, "
-             "recommendations, decisions) with some autonomy?", "Art. 3(1)", default="yes"),
-    Question("A3", "scope", "Is it placed on the EU market or used in the EU, or is its output used in the EU?",
-             "Art. 2(1)", default="yes"),
-    Question("A4", "scope", "Does an exclusion apply?", "Art. 2(3), 2(6), 2(8), 2(10)",
-             (("none", "None"), ("military", "Exclusively military, defence or national security"),
-              ("research", "Solely scientific research and development"),
-              ("pre_market", "Pre-market R&D, no real-world testing"),
-              ("personal", "Purely personal, non-professional use")), default="none"),
-    # B. Prohibited practices
-    Question("B1", "prohibited", "Does it use subliminal, manipulative or deceptive techniques that materially distort "
-             "behaviour and cause, or are likely to cause, significant harm?", "Art. 5(1)(a)"),
-    Question("B2", "prohibited", "Does it exploit vulnerabilities due to age, disability or a social or economic "
-             "situation, materially distorting behaviour with significant harm?", "Art. 5(1)(b)"),
-    Question("B3", "prohibited", "Does it score people over time on social behaviour or personal traits, leading to "
-             "detrimental treatment in unrelated contexts or out of proportion?", "Art. 5(1)(c)"),
-    Question("B4", "prohibited", "Does it predict a person's risk of offending solely from profiling or personality "
-             "traits (not supporting a human assessment based on objective facts)?", "Art. 5(1)(d)"),
-    Question("B5", "prohibited", "Does it build or expand a facial-recognition database by untargeted scraping of "
-             "images from the internet or CCTV?", "Art. 5(1)(e)"),
-    Question("B6", "prohibited", "Does it infer the emotions of people at the workplace or in education?",
-             "Art. 5(1)(f)", (("no", "No"), ("medical_safety", "Yes, for medical or safety reasons"),
-                              ("other", "Yes, for another purpose"))),
-    Question("B7", "prohibited", "Does it categorise people by biometric data to infer race, political opinions, "
-             "trade-union membership, religion or beliefs, sex life or sexual orientation?", "Art. 5(1)(g)",
-             (("no", "No"), ("lawful_labelling", "Yes, only labelling or filtering lawfully acquired datasets, "
-                             "or law-enforcement categorisation"), ("other", "Yes, otherwise"))),
-    Question("B8", "prohibited", "Does it perform real-time remote biometric identification in publicly accessible "
-             "spaces for law enforcement?", "Art. 5(1)(h), 5(2)-(5)",
-             (("no", "No"), ("exception", "Yes, for an Art. 5(1)(h)(i)-(iii) purpose with national law, prior "
-                             "authorisation, FRIA and registration"), ("other", "Yes, otherwise"))),
-    Question("B9", "prohibited", "Can it generate or manipulate realistic non-consensual intimate content of "
-             "identifiable people, or child sexual abuse material (by purpose, or foreseeably without reasonable "
-             "safeguards)?", "Art. 5 as amended by 2026/1744"),
-    # C. Products (Art. 6(1))
-    Question("C1", "product", "Is the system a product, or a safety component of a product, covered by Annex I "
-             "(not mere assistance, optimisation, convenience or quality control without a health or safety "
-             "failure mode)?", "Art. 6(1)(a), Annex I", (("none", "No"), *ANNEX_I_ITEMS), default="none"),
-    Question("C2", "product", "Must that product undergo third-party (notified-body) conformity assessment under "
-             "its sectoral law?", "Art. 6(1)(b)"),
-    # D. Use cases (Annex III)
-    Question("D1", "use_case", "Does the intended purpose match an Annex III use case?", "Art. 6(2), Annex III",
-             (("none", "None"), *ANNEX_III), default="none"),
-    Question("D2", "use_case", "Does a listed carve-out apply?", "Annex III 1(a), 5(b), 7(d), 8(b)",
-             (("none", "None"), ("biometric_verification", "1:1 biometric verification"),
-              ("fraud_detection", "Detection of financial fraud"),
-              ("travel_documents", "Verification of travel documents"),
-              ("campaign_logistics", "Campaign logistics not exposed to people")), default="none"),
-    Question("D3", "use_case", "Does it profile natural persons (automated evaluation of personal aspects)?",
-             "Art. 6(3) last subparagraph"),
-    Question("D4", "use_case", "Which Art. 6(3) condition applies, with no material influence on decision outcomes?",
-             "Art. 6(3)(a)-(d)", (("none", "None"), ("procedural", "A narrow procedural task"),
-                                  ("improves_human", "Improves the result of completed human work"),
-                                  ("pattern_detection", "Detects patterns or deviations, with human review"),
-                                  ("preparatory", "A preparatory task")), default="none"),
-    Question("D5", "use_case", "(Provider) Is the Art. 6(3) assessment documented and the system registered in the "
-             "EU database?", "Art. 6(4), 49(2)"),
-    Question("D6", "use_case", "(Deployer) Are you a public-law body or a private entity providing public "
-             "services, or do you deploy it for credit scoring (5(b)) or life and health insurance pricing (5(c))?",
-             "Art. 27(1)"),
-    Question("D7", "use_case", "Have you rebranded, substantially modified or repurposed the system into a "
-             "high-risk use?", "Art. 25(1)"),
-    # E. Transparency (Art. 50)
-    Question("E1", "transparency", "Does it interact directly with people (chat, voice, agent) in a way that is not "
-             "obvious to a reasonable person?", "Art. 50(1)"),
-    Question("E2", "transparency", "Does it generate synthetic audio, image, video or text beyond assistive editing?",
-             "Art. 50(2)"),
-    Question("E3", "transparency", "Is it an emotion-recognition or biometric-categorisation system (not "
-             "prohibited)?", "Art. 50(3)"),
-    Question("E4", "transparency", "Does it generate or manipulate image, audio or video deep fakes shown to others?",
-             "Art. 50(4) first subparagraph", (("no", "No"), ("yes", "Yes"),
-                                               ("artistic", "Yes, evidently artistic, satirical or fictional"))),
-    Question("E5", "transparency", "Does it generate text published to inform the public on matters of public "
-             "interest without human editorial control?", "Art. 50(4) second subparagraph"),
-    # F. General-purpose AI (model-level flags)
-    Question("F1", "gpai", "Do you place on the EU market a general-purpose AI model?", "Art. 3(63), 53"),
-    Question("F2", "gpai", "Was it trained with more than 10^25 FLOP, or designated by the Commission?",
-             "Art. 51(1)-(2), 52"),
-    Question("F3", "gpai", "Is it released under a free and open licence with public weights?", "Art. 53(2), 54(6)"),
-)  # fmt: skip
-QUESTIONS_BY_ID = {q.id: q for q in QUESTIONS}
-SECTIONS = {
-    "scope": "Scope",
-    "prohibited": "Prohibited practices (Art. 5)",
-    "product": "Products under Annex I (Art. 6(1))",
-    "use_case": "High-risk use cases (Annex III)",
-    "transparency": "Transparency duties (Art. 50)",
-    "gpai": "General-purpose AI models",
-}
 
 PROHIBITED, HIGH, LIMITED, MINIMAL = "prohibited", "high", "limited", "minimal"
 UNKNOWN_QUESTION = "Unknown question {id!r}."
+UNANSWERED = "Not answered yet: choose an answer (nothing is taken as 'no')."
 BAD_ANSWER = "{value!r} is not an answer to {id}; choose one of: {choices}."
 CARVE_OUT_ELSEWHERE = "{value!r} is a carve-out of Annex III {point} only; answer D1 = {point}, or D2 = none."
 
@@ -198,23 +81,39 @@ class TierResult:
 
 
 def normalise(answers: dict) -> dict[str, str]:
-    """Every question answered (defaults filled in), or AnswerError naming each bad answer."""
+    """The answers to the questions they make relevant (blank = unanswered, answers to questions not
+    asked are dropped), or AnswerError naming each bad answer. Unanswered questions stay unanswered."""
     if not isinstance(answers, dict):
         raise AnswerError({"answers": "Send the answers as an object of question id → answer."})
     errors = {}
+    given = {}
     for key, value in answers.items():
         question = QUESTIONS_BY_ID.get(key)
         if question is None:
             errors[key] = UNKNOWN_QUESTION.format(id=key)
+        elif value in ("", None):
+            continue
         elif not isinstance(value, str) or value not in {c for c, _ in question.choices}:
             errors[key] = BAD_ANSWER.format(value=value, id=key, choices=", ".join(c for c, _ in question.choices))
+        else:
+            given[key] = value
     if errors:
         raise AnswerError(errors)
-    normalised = {q.id: answers.get(q.id, q.default) for q in QUESTIONS}
-    carve_out = normalised["D2"]
-    if carve_out != "none" and CARVE_OUTS[carve_out] != normalised["D1"]:
+    # A carve-out of another Annex III point is refused rather than dropped as not asked: whoever gave
+    # it believes it applies.
+    carve_out = given.get("D2", "none")
+    if carve_out != "none" and CARVE_OUTS[carve_out] != given.get("D1"):
         raise AnswerError({"D2": CARVE_OUT_ELSEWHERE.format(value=carve_out, point=_point(CARVE_OUTS[carve_out]))})
-    return normalised
+    return {q.id: given[q.id] for q in visible_questions(given) if q.id in given}
+
+
+def unanswered(answers: dict) -> list[str]:
+    """The relevant questions still without an answer, in order (normalised answers)."""
+    return [q.id for q in visible_questions(answers) if q.id not in answers]
+
+
+def is_complete(answers: dict) -> bool:
+    return not unanswered(answers)
 
 
 def _point(code: str) -> str:
@@ -233,16 +132,16 @@ def _label(question_id: str, value: str) -> str:
 def assess(raw_answers: dict, *, on: dt.date | None = None) -> TierResult:
     """Apply the decision rules (regulation.md §12) in order and explain the outcome.
 
-    `on` is the day of the assessment (default today): rules that start on a later date are flagged
-    until then instead of setting the tier.
+    Refuses (AnswerError, one message per question) while a relevant question is unanswered: an
+    incomplete questionnaire has no tier. `on` is the day of the assessment (default today): rules
+    that start on a later date are flagged until then instead of setting the tier.
     """
-    a = normalise(raw_answers)
-    result = _decide(a, on=on or dt.date.today())  # noqa: DTZ011 -- a calendar day; the service passes its own
-    unanswered = [q for q in QUESTIONS if q.id not in raw_answers]
-    for default in dict.fromkeys(q.default for q in unanswered):
-        ids = ", ".join(q.id for q in unanswered if q.default == default)
-        result.explanation.append(f"Not answered, so taken as {default!r}: {ids}.")
-    return result
+    answers = normalise(raw_answers)
+    missing = unanswered(answers)
+    if missing:
+        raise AnswerError(dict.fromkeys(missing, UNANSWERED))
+    full = {q.id: answers.get(q.id, q.neutral) for q in QUESTIONS}
+    return _decide(full, on=on or dt.date.today())  # noqa: DTZ011 -- a calendar day; the service passes its own
 
 
 def _decide(a: dict[str, str], *, on: dt.date) -> TierResult:
@@ -328,18 +227,21 @@ def _product_route(a: dict[str, str], result: TierResult) -> None:
     why = result.explanation
     if a["C1"] != "none" and a["C2"] == "yes":
         item = int(a["C1"])
+        named = f"{item} ({_label('C1', a['C1']).split('. ', 1)[1]})"
         if not result.tier:
             result.tier, result.route = HIGH, f"Art. 6(1), Annex I item {item}"
-            why.append(f"High risk: a product or safety component under Annex I item {item} that needs third-party "
+            why.append(f"High risk: a product or safety component under Annex I item {named} that needs third-party "
                        "conformity assessment (Art. 6(1)); applies from 2 Aug 2028.")  # fmt: skip
         else:
-            why.append(f"Also high risk by Art. 6(1): a product or safety component under Annex I item {item} that "
+            why.append(f"Also high risk by Art. 6(1): a product or safety component under Annex I item {named} that "
                        "needs third-party conformity assessment.")  # fmt: skip
         if item >= 13:
             result.flags.append("SECTION_B")
             why.append("Annex I Section B: only Art. 6(1), 102-109 and 112 apply (Art. 2(2)).")
     elif a["C1"] != "none":
-        why.append(f"Annex I item {a['C1']} without third-party conformity assessment: not high risk by Art. 6(1).")
+        named = f"{a['C1']} ({_label('C1', a['C1']).split('. ', 1)[1]})"
+        why.append(f"Annex I item {named} without third-party conformity assessment: not high risk "
+                   "by Art. 6(1).")  # fmt: skip
 
 
 def _annex_iii_use_case(a: dict[str, str], result: TierResult) -> None:

@@ -172,8 +172,9 @@ def _find_version(
 
 
 def _check_version(found: _Findings, *, model: str, environment: str, now: dt.datetime) -> None:
-    """Why this version may not go to this environment: deleted, unlinked, unassessed, prohibited, and
-    (where the environment needs approval) no valid sign-off or evidence that moved since."""
+    """Why this version may not go to this environment: deleted, unlinked, not assessed or prohibited (in
+    any environment), and (where the environment needs approval) no valid sign-off or evidence that
+    moved since."""
     mv, reasons = found.version, found.reasons
     project = found.project = mv.registered_model.project
     if mv.deleted_at is not None:
@@ -183,8 +184,12 @@ def _check_version(found: _Findings, *, model: str, environment: str, now: dt.da
         return
     needs_approval = environment in settings.KEEL_GATE_APPROVAL_ENVIRONMENTS
     state = fp.project_state(project)
-    if not state["tier"] and needs_approval:
-        reasons.append(_reason(NOT_ASSESSED, f"{project.name} has no EU AI Act tier assessment yet."))
+    if not state["tier"]:
+        # Not assessed (no questionnaire, or an incomplete one) is unknown, not minimal: the system might
+        # be prohibited, so it is refused in every environment, as a prohibited one is.
+        reasons.append(
+            _reason(NOT_ASSESSED, f"{project.name} has no complete EU AI Act tier assessment; it is not assessed.")
+        )
     elif state["tier"] == RiskTier.PROHIBITED:
         reasons.append(
             _reason(PROHIBITED, f"{project.name} is in the prohibited tier; it may not be deployed anywhere.")

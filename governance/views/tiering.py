@@ -25,6 +25,7 @@ from ..risks.selectors import tier_assessment_history
 from .risks import project_in_scope
 
 ALL_ROLES = roles.ALL_ROLES
+PREVIEW = "_preview"
 NOT_YOUR_TIER = "Only a team lead of this project's team, a risk officer or an admin can assess its tier."
 
 
@@ -52,21 +53,32 @@ class TierQuestionnaireView(RoleRequiredMixin, FormView):
             "read_only": not self.can_assess,
         }
 
+    def post(self, request, *args, **kwargs):
+        # "Show the follow-up questions" (and htmx on every change): the questions the answers so far
+        # ask, with those answers kept, nothing saved, no errors. Works without JavaScript.
+        if PREVIEW in request.POST:
+            posted = TierQuestionnaireForm(request.POST).posted_answers()
+            form = TierQuestionnaireForm(answers=posted, prefix=self.get_prefix())
+            return self.render_to_response(self.get_context_data(form=form, preview=True))
+        return super().post(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
+        current = self.history[0] if self.history else None
         ctx.update(
             project=self.project,
-            current=self.history[0] if self.history else None,
+            current=current,
             history=self.history,
             can_assess=self.can_assess,
             sections=ctx["form"].sections(),
+            preview_name=PREVIEW,
         )
         return ctx
 
     def form_valid(self, form):
         try:
             assessment = assessments.tier_assessment_submit(
-                by=self.request.user, project=self.project, answers=form.cleaned_data
+                by=self.request.user, project=self.project, answers=form.answers
             )
         except (ValidationError, DomainError) as exc:
             apply_service_errors(form, exc)

@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from core import roles
@@ -20,7 +21,7 @@ from core.api.fields import ScopedSlugRelatedField
 from core.roles import Role, is_admin
 
 from ..inventory.selectors import projects_for_user
-from ..models import FxRate, RoiBasis, RoiCategory, ROIEntry, RoiKind
+from ..models import FxRate, RoiBasis, RoiCategory, ROIEntry, ROIEntryDeletion, RoiKind
 from ..permissions import can_change_project
 from ..roi import import_service as roi_import_service
 from ..roi import services as roi_services
@@ -117,6 +118,9 @@ BULK_ERRORS = inline_serializer(
 )
 
 
+NO_DELETED_ENTRY = "No deleted ROI entry with this id that you may restore."
+
+
 class ROIEntryViewSet(viewsets.ModelViewSet):
     """ROI ledger entries. PUT/PATCH re-convert the amount at the current FX rate."""
 
@@ -166,7 +170,26 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
         return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
+        """The entry is kept in a deletion record: POST {id}/restore/ undoes the deletion."""
         roi_services.roi_entry_delete(by=self.request.user, entry=instance)
+
+    @extend_schema(request=None, responses={201: ROIEntrySerializer})
+    @action(detail=False, methods=["post"], url_path=r"(?P<entry_id>[0-9]+)/restore")
+    def restore(self, request, entry_id=None):
+        """Undo the deletion of entry {id}: it comes back as it was, under the same id (201). Refused (409)
+        if its month, category and basis were logged again since (nothing is overwritten) or it was
+        restored already; 404 if no deleted entry with that id is in your scope."""
+        deletion = (
+            ROIEntryDeletion.objects.filter(
+                entry_id=entry_id, project__in=projects_for_user(user=request.user), restored_at=None
+            )
+            .order_by("-deleted_at", "-pk")
+            .first()
+        )
+        if deletion is None:
+            raise NotFound(NO_DELETED_ENTRY)
+        entry = roi_services.roi_entry_restore(by=request.user, deletion=deletion)
+        return self._out(entry, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=ROIBulkSerializer,

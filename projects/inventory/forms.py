@@ -10,6 +10,32 @@ from core.roles import is_admin
 from ..models import INITIAL_STAGES, AIProject, Stage, Team
 from ..permissions import user_team_ids
 
+START_MONTH_FORMAT = "Give a month as YYYY-MM, e.g. 2026-11."
+START_MONTH_NOT_FIRST = (
+    "The start month is a whole month: {value} is not the 1st. Give the month as YYYY-MM (e.g. {month}), "
+    "or the 1st of the month."
+)
+
+
+class StartMonthField(forms.DateField):
+    """A month typed as YYYY-MM (the browser's month picker) or as the 1st of a month (YYYY-MM-01);
+    another day is refused with a message saying which month was probably meant."""
+
+    widget = forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}(-01)?"})
+    input_formats = ["%Y-%m", "%Y-%m-%d"]
+    default_error_messages = {"invalid": START_MONTH_FORMAT}
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        if day is not None and day.day != 1:
+            raise forms.ValidationError(
+                START_MONTH_NOT_FIRST.format(value=day.isoformat(), month=f"{day:%Y-%m}"), code="not_first"
+            )
+        return day
+
+    def prepare_value(self, value):
+        return f"{value:%Y-%m}" if hasattr(value, "strftime") else value
+
 
 def _people():
     return get_user_model().objects.filter(is_active=True).order_by("username")
@@ -25,6 +51,10 @@ class ProjectForm(forms.ModelForm):
             "currency", "expected_investment", "expected_annual_value", "start_month", "horizon_months",
         ]  # fmt: skip
         widgets = {"purpose": forms.Textarea(attrs={"rows": 4})}
+        field_classes = {"start_month": StartMonthField}
+        help_texts = {
+            "start_month": "The first month the business case counts from, as YYYY-MM (e.g. 2026-11); blank: not set."
+        }
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -29,6 +29,7 @@ from .roi import (
     RoiBasis,
     RoiCategory,
     ROIEntry,
+    ROIEntryDeletion,
     RoiKind,
     first_of_month_validator,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "LinkSource",
     "ModelVersion",
     "ROIEntry",
+    "ROIEntryDeletion",
     "RegisteredModel",
     "Registry",
     "RegistryKind",

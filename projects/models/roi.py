@@ -3,6 +3,7 @@ and the dated FX rates that turn every amount into the organisation's reporting 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -134,3 +135,37 @@ class ROIEntry(models.Model):
             raise ValidationError(
                 {"category": [f"{self.category!r} is not a {self.kind} category. {self.kind} categories: {allowed}."]}
             )
+
+
+class ROIEntryDeletion(models.Model):
+    """A deleted ROI entry, kept so that the deletion can be undone (restored) without losing data."""
+
+    project = models.ForeignKey("projects.AIProject", on_delete=models.CASCADE, related_name="roi_deletions")
+    entry_id = models.BigIntegerField(help_text="The id the entry had; a restore gives it back when it is free.")
+    # The entry as it was (ROI_FIELDS, JSON values): month, kind, category, basis, amount, currency, ...
+    entry = models.JSONField()
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    deleted_at = models.DateTimeField(default=timezone.now)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        indexes = [models.Index(fields=["project", "restored_at", "deleted_at"])]
+
+    def __str__(self) -> str:
+        return f"deleted ROI entry #{self.entry_id} of {self.entry.get('month', '?')}"
+
+    @property
+    def as_entry(self) -> ROIEntry:
+        """The entry as it was (unsaved), to show it with the ledger's labels."""
+        kept = self.entry
+        return ROIEntry(
+            project_id=self.project_id, month=dt.date.fromisoformat(kept["month"]), kind=kept["kind"],
+            category=kept["category"], basis=kept["basis"], amount=Decimal(kept["amount"]), currency=kept["currency"],
+            evidence_url=kept["evidence_url"], note=kept["note"], logged_by_id=kept["logged_by"],
+        )  # fmt: skip

@@ -57,6 +57,9 @@ class RoiEntryForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, project: AIProject | None = None, **kwargs):
+        # The ROI tab also has the ledger's filter form (category, basis): its own ids keep each label
+        # on its own control.
+        kwargs.setdefault("auto_id", "log_%s")
         super().__init__(*args, **kwargs)
         self.fields["month"].initial = this_month()
         if project is not None:

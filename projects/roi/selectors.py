@@ -7,10 +7,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
+    DateField,
     DecimalField,
+    F,
     Q,
     QuerySet,
     Sum,
@@ -23,6 +26,7 @@ from ..models import (
     AIProject,
     RoiBasis,
     ROIEntry,
+    ROIEntryDeletion,
     RoiKind,
     Stage,
 )
@@ -136,4 +140,33 @@ def roi_month_status_for_user(*, user, month) -> QuerySet[AIProject]:
             )
         )
         .order_by("name", "id")
+    )
+
+
+def ledger_order(entries: QuerySet[ROIEntry], current_month) -> QuerySet[ROIEntry]:
+    """The ledger as a team lead reads it: the current month first, then earlier months newest first,
+    then planned months ahead, soonest first. Each entry carries `is_future` for the page's grouping."""
+    current_month = month_start(current_month)
+    return entries.annotate(
+        is_future=Case(
+            When(month__gt=current_month, then=Value(True)), default=Value(False), output_field=BooleanField()
+        ),
+        # Past and current months sort by -month (future ones have none); then future ones by +month.
+        sort_month=Case(
+            When(month__gt=current_month, then=Value(None, output_field=DateField())),
+            default=F("month"),
+            output_field=DateField(),
+        ),
+    ).order_by("is_future", F("sort_month").desc(nulls_last=True), "month", "basis", "kind", "category", "pk")
+
+
+RECENT_DELETIONS = 10
+
+
+def roi_deletions_recent(*, project: AIProject) -> list[ROIEntryDeletion]:
+    """The project's deletions not yet undone, newest first (at most RECENT_DELETIONS), for the Undo list."""
+    return list(
+        ROIEntryDeletion.objects.filter(project=project, restored_at=None)
+        .select_related("deleted_by")
+        .order_by("-deleted_at", "-pk")[:RECENT_DELETIONS]
     )

@@ -15,11 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import audit
-from core.errors import DomainError, PermissionDeniedError
+from core.errors import ConflictError, DomainError, PermissionDeniedError
 from core.roles import is_admin
 from core.services import NOT_EDITABLE, model_delete, model_update
 
-from ..models import AIProject, FxRate, ROIEntry
+from ..models import AIProject, FxRate, ROIEntry, ROIEntryDeletion
 from ..permissions import can_change_project
 from .figures import month_start, to_reporting
 
@@ -39,6 +39,10 @@ NO_FX_RATE = (
 FX_FOR_REPORTING = "{currency} is the reporting currency: 1 {currency} is always 1 {currency}, it needs no rate."
 FX_RATE_IN_USE = (
     "{count} ROI entr(y/ies) in {currency} for {month} use this rate; set a new rate instead of deleting it."
+)
+ALREADY_RESTORED = "This entry was already restored."
+RESTORE_KEY_TAKEN = (
+    "Not restored: {entry} was logged since (by {by}), and restoring would overwrite it. Change that entry instead."
 )
 DUPLICATE_KEY = "{project} already has an entry for {month}, {basis} {kind}, {category}; change that entry instead."
 
@@ -191,11 +195,76 @@ def roi_entry_update(*, by, entry: ROIEntry, **fields) -> ROIEntry:
 
 
 @transaction.atomic
-def roi_entry_delete(*, by, entry: ROIEntry) -> None:
+def roi_entry_delete(*, by, entry: ROIEntry) -> ROIEntryDeletion:
+    """Delete an entry (logged by mistake), keeping it in a deletion record so that it can be restored
+    (roi_entry_restore). Both the deletion and the record are in the same transaction as the audit event."""
     project = AIProject.objects.select_for_update().get(pk=entry.project_id)
     entry = ROIEntry.objects.select_for_update().get(pk=entry.pk)
     _check_writer(by, project)
+    deletion = ROIEntryDeletion.objects.create(
+        project=project, entry_id=entry.pk, entry=_kept(entry), deleted_by=by, deleted_at=timezone.now()
+    )
     model_delete(instance=entry, fields=ROI_FIELDS, by=by, action="roi_entry.deleted")
+    return deletion
+
+
+def _kept(entry: ROIEntry) -> dict:
+    """What a restore needs to write the entry again, as JSON."""
+    return {
+        "month": entry.month.isoformat(), "kind": entry.kind, "category": entry.category, "basis": entry.basis,
+        "amount": str(entry.amount), "currency": entry.currency, "evidence_url": entry.evidence_url,
+        "note": entry.note, "logged_by": entry.logged_by_id,
+    }  # fmt: skip
+
+
+@transaction.atomic
+def roi_entry_restore(*, by, deletion: ROIEntryDeletion) -> ROIEntry:
+    """Undo a deletion: write the entry back as it was (under its old id), converted at the current rate.
+
+    Never overwrites: if someone logged an entry with the same key (project, month, kind, category,
+    basis) since, the restore is refused and their figure stays; a deletion is restored at most once."""
+    project = AIProject.objects.select_for_update().get(pk=deletion.project_id)
+    deletion = ROIEntryDeletion.objects.select_for_update().get(pk=deletion.pk)
+    _check_writer(by, project)
+    if deletion.restored_at is not None:
+        raise ConflictError(ALREADY_RESTORED)
+    entry = deletion.as_entry
+    taken = ROIEntry.objects.filter(
+        project=project, month=entry.month, kind=entry.kind, category=entry.category, basis=entry.basis
+    ).first()
+    if taken is not None:
+        raise ConflictError(RESTORE_KEY_TAKEN.format(entry=taken_label(taken), by=_person(taken.logged_by)))
+    if not ROIEntry.objects.filter(pk=deletion.entry_id).exists():
+        entry.pk = deletion.entry_id  # the audit trail's earlier events name this id
+    entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)
+    entry.full_clean(validate_unique=False, validate_constraints=False)
+    entry.save(force_insert=True)
+    deletion.restored_at, deletion.restored_by = timezone.now(), by
+    deletion.save(update_fields=["restored_at", "restored_by"])
+    audit.record(
+        actor=by, action="roi_entry.restored", obj=entry,
+        after={**audit.snapshot(entry, ROI_FIELDS), "deleted_at": deletion.deleted_at.isoformat()},
+    )  # fmt: skip
+    return entry
+
+
+def taken_label(entry: ROIEntry) -> str:
+    """ "the actual Claims savings entry of EUR 142,500 for Nov 2026" """
+    return (
+        f"the {entry.get_basis_display().lower()} {entry.get_category_display()} entry of "
+        f"{money_text(entry.amount, entry.currency)} for {month_text(entry.month)}"
+    )
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """EUR 142,500 (whole amounts) or EUR 1,234.50: how the pages say an amount."""
+    amount = Decimal(amount)
+    digits = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return f"{currency} {digits}"
+
+
+def month_text(month: dt.date) -> str:
+    return f"{month:%b %Y}"
 
 
 @transaction.atomic
@@ -290,3 +359,7 @@ def fx_rate_delete(*, by, fx: FxRate) -> None:
     if count:
         raise DomainError(FX_RATE_IN_USE.format(count=count, currency=fx.currency, month=f"{fx.month:%Y-%m}"))
     model_delete(instance=fx, fields=FX_FIELDS, by=by, action="fx_rate.deleted")
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.username

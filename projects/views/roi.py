@@ -23,15 +23,17 @@ from ..permissions import can_change_project
 from ..roi import import_service as roi_import_service
 from ..roi import importer
 from ..roi import services as roi_services
+from ..roi.charts import roi_charts
 from ..roi.filters import ROIEntryFilterSet
 from ..roi.forms import RoiEntryForm, RoiQuickLogForm, RoiUploadForm, this_month
 from ..roi.import_service import RoiImportError
 from ..roi.importer import RoiFileError
-from ..roi.selectors import roi_project_figures
-from ..roi.services import NOT_YOUR_PROJECT
-from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin, run_and_tell
+from ..roi.selectors import ledger_order, roi_deletions_recent, roi_project_figures
+from ..roi.services import NOT_YOUR_PROJECT, money_text, month_text, taken_label
+from .mixins import WRITER_ROLES, ProjectMixin, ProjectWriteMixin
 
 LEDGER_PAGE_SIZE = 25
+UNDO = "undo"  # ?undo=<deletion id>: the ledger offers to undo the deletion just made
 
 
 class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
@@ -56,12 +58,12 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return self.project.roi_entries.select_related("logged_by").order_by("-month", "basis", "kind", "category")
+        return ledger_order(self.project.roi_entries.select_related("logged_by"), this_month())
 
     def get_filterset(self):
         """The shared ROI FilterSet without its project filter: this page's project is the filter."""
         params = self.request.GET.copy()
-        for name in ("page", "export", "project"):
+        for name in ("page", "export", "project", UNDO):
             params.pop(name, None)
         filterset = self.filterset_class(params or None, queryset=self.get_queryset(), request=self.request)
         filterset.form.fields.pop("project")
@@ -82,11 +84,11 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
         form = RoiEntryForm(request.POST, project=self.project)
         if form.is_valid():
             try:
-                roi_services.roi_entry_log(by=request.user, project=self.project, **form.service_values())
+                entry = roi_services.roi_entry_log(by=request.user, project=self.project, **form.service_values())
             except (ValidationError, DomainError) as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, "ROI entry saved.")
+                messages.success(request, logged_message(entry))
                 return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
         return self.render_to_response(self.get_context_data(log_form=form))
 
@@ -96,13 +98,21 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
         ctx = super().get_context_data(**kwargs)
         project = self.project
         can_change = can_change_project(self.request.user, project)
+        figures = roi_project_figures(project=project, as_of=this_month())
+        undo = self._undo(can_change)
+        reporting = roi_services.reporting_currency()
         ctx.update(
+            charts=roi_charts(figures, currency=reporting),
+            current_month=this_month(),
+            undo=undo,
+            undo_label=taken_label(undo.as_entry) if undo else "",
+            deleted=roi_deletions_recent(project=project) if can_change else [],
             # The ledger's own filters (the page's project is not one of them), for its page and export links.
             querystring=self.filterset.data.urlencode() if self.filterset.is_bound else "",
             project=project,
             can_change=can_change,
-            figures=roi_project_figures(project=project, as_of=this_month()),
-            reporting_currency=roi_services.reporting_currency(),
+            figures=figures,
+            reporting_currency=reporting,
             decay_share_pct=settings.KEEL_VALUE_DECAY_SHARE * 100,
             decay_months=settings.KEEL_VALUE_DECAY_MONTHS,
             discount_rate_pct=settings.KEEL_ROI_DISCOUNT_RATE * 100,
@@ -112,6 +122,13 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
             ctx.setdefault("log_form", RoiEntryForm(project=project))
             ctx.setdefault("upload_form", RoiUploadForm())
         return ctx
+
+    def _undo(self, can_change: bool):
+        """The deletion just made (?undo=<id>, set by the delete view), while it can still be undone."""
+        wanted = self.request.GET.get(UNDO, "")
+        if not can_change or not wanted.isdigit():
+            return None
+        return self.project.roi_deletions.filter(pk=int(wanted), restored_at=None).first()
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # checked in post(), once the size limit is in place
@@ -176,20 +193,57 @@ class ProjectRoiTemplateView(ProjectMixin, View):
         return response
 
 
-class ProjectRoiDeleteView(ProjectWriteMixin, View):
-    """Delete one ledger entry (logged by mistake)."""
+class ProjectRoiDeleteView(ProjectWriteMixin, TemplateView):
+    """Delete one ledger entry (logged by mistake): GET asks for confirmation (a page, so it works without
+    JavaScript), POST deletes it and returns to the ledger with an Undo button."""
+
+    http_method_names = ["get", "post"]
+    refusal = NOT_YOUR_PROJECT
+    template_name = "projects/roi_confirm_delete.html"
+
+    def get_context_data(self, **kwargs):
+        entry = get_object_or_404(self.project.roi_entries.select_related("logged_by"), pk=self.kwargs["pk"])
+        return {**super().get_context_data(**kwargs), "project": self.project, "entry": entry,
+                "amount": money_text(entry.amount, entry.currency), "month": month_text(entry.month)}  # fmt: skip
+
+    def post(self, request, *args, pk: int, **kwargs):
+        entry = get_object_or_404(self.project.roi_entries, pk=pk)
+        label = taken_label(entry)
+        ledger = reverse("projects:roi", kwargs={"slug": self.project.slug})
+        try:
+            deletion = roi_services.roi_entry_delete(by=request.user, entry=entry)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(ledger + "#ledger")
+        messages.success(request, f"Deleted {label}.")
+        return redirect(f"{ledger}?{UNDO}={deletion.pk}#ledger")
+
+
+class ProjectRoiRestoreView(ProjectWriteMixin, View):
+    """Undo a deletion: the entry comes back as it was, unless its month, category and basis were logged
+    again since (then nothing is overwritten and the message says so)."""
 
     http_method_names = ["post"]
     refusal = NOT_YOUR_PROJECT
 
     def post(self, request, *args, pk: int, **kwargs):
-        entry = get_object_or_404(self.project.roi_entries, pk=pk)
-        run_and_tell(
-            request,
-            lambda: roi_services.roi_entry_delete(by=request.user, entry=entry),
-            success=f"Entry for {entry.month:%Y-%m} ({entry.get_category_display()}) deleted.",
-        )
+        deletion = get_object_or_404(self.project.roi_deletions, pk=pk)
+        try:
+            entry = roi_services.roi_entry_restore(by=request.user, deletion=deletion)
+        except (ValidationError, DomainError) as exc:
+            text = exc.message if isinstance(exc, DomainError) else " ".join(exc.messages)
+            messages.error(request, text)
+        else:
+            messages.success(request, f"Restored {taken_label(entry)}.")
         return redirect(reverse("projects:roi", kwargs={"slug": self.project.slug}) + "#ledger")
+
+
+def logged_message(entry) -> str:
+    """ "Logged EUR 142,500 for Nov 2026 (actual, Claims savings)." """
+    return (
+        f"Logged {money_text(entry.amount, entry.currency)} for {month_text(entry.month)} "
+        f"({entry.get_basis_display().lower()}, {entry.get_category_display()})."
+    )
 
 
 class RoiQuickLogView(RoleRequiredMixin, TemplateView):
@@ -206,10 +260,10 @@ class RoiQuickLogView(RoleRequiredMixin, TemplateView):
             values = form.service_values()
             project = values.pop("project")
             try:
-                roi_services.roi_entry_log(by=request.user, project=project, **values)
+                entry = roi_services.roi_entry_log(by=request.user, project=project, **values)
             except (ValidationError, DomainError) as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, f"Logged {values['amount']} for {project.name}, {values['month']:%Y-%m}.")
+                messages.success(request, f"{logged_message(entry)[:-1]} on {project.name}.")
                 return redirect("home")
         return self.render_to_response(self.get_context_data(roi_quick_log_form=form))

@@ -21,13 +21,13 @@ from drf_spectacular.generators import SchemaGenerator
 
 from governance.models import AuditEvent, Finding, SignOffPolicy
 from governance.risks.services import risk_reviews_mark_overdue
-from governance.risks.tiering import QUESTIONS
 from projects.models import LinkSource
 from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.exports import csv_dicts
 from tests.factories import UserFactory
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import MitigationFactory, RiskFactory, overdue_risk
+from tests.tier_answers import complete
 
 PERSONAS = ("anonymous", "no_role", "executive", "risk_officer", "team_lead", "other_lead", "admin")
 USER_FIXTURE = {
@@ -117,6 +117,8 @@ BODIES = {
     },
     ("POST", "/projects/{project}/roi/import/"): roi_upload,
     ("POST", "/projects/{project}/roi/{roi_entry}/delete/"): lambda c: {},
+    ("POST", "/projects/{project}/roi/deleted/{roi_deletion}/restore/"): lambda c: {},
+    ("POST", "/api/v1/roi-entries/{deleted_entry}/restore/"): lambda c: {},
     ("POST", "/projects/roi/quick-log/"): lambda c: {
         "project": c.project.pk,
         "month": "2026-06",
@@ -239,8 +241,8 @@ BODIES = {
     },
     ("POST", "/governance/mitigations/{mitigation}/status/"): lambda c: {"status": "done"},
     # Tier assessment: every answer at its default but one (a chatbot: limited risk); a new version each time.
-    ("POST", "/governance/projects/{project}/tier/"): lambda c: {**{q.id: q.default for q in QUESTIONS}, "E1": "yes"},
-    ("POST", "/api/v1/risk-assessments/"): lambda c: {"project": c.project.slug, "answers": {"E1": "yes"}},
+    ("POST", "/governance/projects/{project}/tier/"): lambda c: complete(E1="yes"),
+    ("POST", "/api/v1/risk-assessments/"): lambda c: {"project": c.project.slug, "answers": complete(E1="yes")},
 }
 
 # fmt: off
@@ -409,7 +411,10 @@ MATRIX = [
     ("POST",  "/projects/{project}/roi/import/",        LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
     ("GET",   "/projects/{project}/roi/template.csv",   LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/projects/{project}/roi/template.xlsx",  LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/projects/{project}/roi/{roi_entry}/delete/", LOGIN, DENIED, DENIED, DENIED, OK,      HIDDEN,  OK),
     ("POST",  "/projects/{project}/roi/{roi_entry}/delete/", LOGIN, DENIED, DENIED, DENIED, SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/projects/{project}/roi/deleted/{roi_deletion}/restore/", LOGIN, DENIED, DENIED, DENIED, SAVED, HIDDEN,
+     SAVED),
     # Quick-log offers only the caller's own team projects: another team's (or an admin without a team) is refused.
     ("POST",  "/projects/roi/quick-log/",               LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   REFUSED, REFUSED),
     ("GET",   "/api/v1/roi-entries/",                   NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
@@ -421,6 +426,8 @@ MATRIX = [
     ("PUT",   "/api/v1/roi-entries/{roi_entry}/",       NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
     ("PATCH", "/api/v1/roi-entries/{roi_entry}/",       NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
     ("DELETE", "/api/v1/roi-entries/{roi_entry}/",      NO_AUTH, DENIED,  DENIED,  DENIED,  GONE,    HIDDEN,  GONE),
+    ("POST",  "/api/v1/roi-entries/{deleted_entry}/restore/", NO_AUTH, DENIED, DENIED, DENIED, CREATED, HIDDEN,
+     CREATED),
     ("GET",   "/api/v1/fx-rates/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("POST",  "/api/v1/fx-rates/",                      NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  CREATED),
     ("GET",   "/api/v1/fx-rates/{fx_rate}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
@@ -482,7 +489,7 @@ UNCLASSIFIED = {"login", "logout", "healthz"}
 SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1", "registry": "1", "model": "1", "version": "1"}
 SAMPLE.update(risk="1", mitigation="1", finding="1")
 SAMPLE.update(assessment="1", signoff="1", policy="1")
-SAMPLE.update(roi_entry="1", fx_rate="1")
+SAMPLE.update(roi_entry="1", fx_rate="1", roi_deletion="1", deleted_entry="1")
 SAMPLE.update(dataset="1")
 SAMPLE.update(classification="1", obligation="1", evidence="1")
 
@@ -492,14 +499,18 @@ def roi_rows(project, team_lead):
     """An actual compute cost of `project` in 2026-03 (EUR), and a USD rate for 2026-01 that no entry uses."""
     from decimal import Decimal
 
-    from projects.roi.services import fx_rate_set, roi_entry_create
+    from projects.roi.services import fx_rate_set, roi_entry_create, roi_entry_delete
 
     fx = fx_rate_set(by=None, currency="USD", month=dt.date(2026, 1, 1), rate=Decimal("0.9"))
     entry = roi_entry_create(
         by=team_lead, project=project, month=dt.date(2026, 3, 1), kind="cost", category="compute",
         basis="actual", amount=Decimal("100"),
     )  # fmt: skip
-    return SimpleNamespace(entry=entry, fx=fx)
+    deleted = roi_entry_create(
+        by=team_lead, project=project, month=dt.date(2026, 2, 1), kind="cost", category="compute",
+        basis="actual", amount=Decimal("90"),
+    )  # fmt: skip
+    return SimpleNamespace(entry=entry, fx=fx, deletion=roi_entry_delete(by=team_lead, entry=deleted))
 
 
 @pytest.fixture
@@ -582,8 +593,8 @@ def assessment_rows(project, other_project, team_lead, other_lead):
     """Version 1 of each project's tier; `project`'s is returned."""
     from governance.risks.assessments import tier_assessment_submit
 
-    tier_assessment_submit(by=other_lead, project=other_project, answers={"E1": "yes"})
-    return tier_assessment_submit(by=team_lead, project=project, answers={"D1": "4a", "D3": "yes"})
+    tier_assessment_submit(by=other_lead, project=other_project, answers=complete(E1="yes"))
+    return tier_assessment_submit(by=team_lead, project=project, answers=complete(D1="4a", D3="yes"))
 
 
 @pytest.fixture
@@ -630,6 +641,8 @@ def test_persona_gets_the_answer_the_matrix_gives(
         policy=SignOffPolicy.objects.get(tier="high").pk,
         roi_entry=roi.entry.pk if roi else 0,
         fx_rate=roi.fx.pk if roi else 0,
+        roi_deletion=roi.deletion.pk if roi else 0,
+        deleted_entry=roi.deletion.entry_id if roi else 0,
         dataset=request.getfixturevalue("dataset_rows").pk if "/datasets/" in path else 0,
         classification=compliance.classification.pk if compliance else 0,
         obligation=compliance.obligation.pk if compliance else 0,
@@ -758,7 +771,7 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     renamed = {"{project}": "{slug}", "{team}": "{slug}", "{registry}": "{id}", "{model}": "{id}", "{version}": "{id}"}
     renamed.update({"{risk}": "{id}", "{mitigation}": "{id}", "{finding}": "{id}"})
     renamed.update({"{assessment}": "{id}", "{signoff}": "{id}", "{policy}": "{id}"})
-    renamed.update({"{roi_entry}": "{id}", "{fx_rate}": "{id}"})
+    renamed.update({"{roi_entry}": "{id}", "{fx_rate}": "{id}", "{deleted_entry}": "{entry_id}"})
     renamed.update({"{dataset}": "{id}"})
     renamed.update({"{classification}": "{id}", "{obligation}": "{id}"})
     classified = set()
@@ -770,6 +783,6 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     assert documented - classified == set(), "classify these in MATRIX"
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
-    # (+13 ROI: roi entries 7, fx rates 6) (+4 lineage: ingest 1, datasets 3)
+    # (+14 ROI: roi entries 8, fx rates 6) (+4 lineage: ingest 1, datasets 3)
     # (+8 compliance: classifications 4, obligations 2, evidence 2)
-    assert len(documented) == 49 + 14 + 1 + 13 + 4 + 8
+    assert len(documented) == 49 + 14 + 1 + 14 + 4 + 8

@@ -19,6 +19,7 @@ from core.roles import Role
 from projects.models import RoiBasis, RoiCategory, RoiKind
 from projects.roi import services as roi_services
 from projects.roi.figures import add_months, month_start
+from projects.roi.forms import this_month
 from tests.e2e.browser import sign_in
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 
@@ -91,7 +92,8 @@ def test_a_logged_actual_shows_on_the_executives_dashboard_filtered_by_team(page
     form.get_by_label("Category").select_option(value="cost_saving")
     form.get_by_label("Amount").fill("18500")
     form.get_by_role("button", name="Log").click()
-    expect(page.locator(".messages")).to_contain_text(f"Logged 18500 for {project.name}")
+    logged = f"Logged EUR 18,500 for {this_month():%b %Y} (actual, Cost saving) on {project.name}."
+    expect(page.locator(".messages")).to_contain_text(logged)
     expect(page.locator("#roi-this-month").locator("tr", has_text=project.name)).to_contain_text("logged")
     sign_out(page)
 

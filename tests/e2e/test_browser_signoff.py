@@ -23,6 +23,7 @@ from projects.models import LinkSource
 from tests.e2e.browser import sign_in as sign_in_form
 from tests.factories import AIProjectFactory, TeamFactory, make_user
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
+from tests.tier_answers import complete
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def lead_with_team(lena, settings):
     officer = make_user("ravi", Role.RISK_OFFICER, first_name="Ravi", last_name="Okafor")
     team = TeamFactory(name="Claims Automation", lead=lead)
     project = AIProjectFactory(name="Claims fraud scoring", team=team, owner=lead)
-    tier_assessment_submit(by=lead, project=project, answers={})
+    tier_assessment_submit(by=lead, project=project, answers=complete())
     model = RegisteredModelFactory(
         registry=RegistryFactory(name="mlflow-prod"), name="fraud-detector", project=project,
         link_source=LinkSource.TAG,

@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 
 from tests.e2e.browser import sign_in
+from tests.e2e.test_browser_journey_team_lead import choose, settled
 from tests.factories import AIProjectFactory, TeamFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -44,15 +45,26 @@ def test_team_lead_answers_the_questionnaire_by_label_and_sees_the_tier_everywhe
     page.get_by_role("link", name="why, and the questionnaire").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("EU AI Act risk tier of CV screener")
 
-    # Each section is a group named by its legend; each yes/no question a group named by the question.
+    # Nothing is pre-answered; each section is a group named by its legend; each yes/no question a
+    # group named by the question. D3 appears once D1 names an Annex III point (htmx, server-side rules).
+    expect(page.locator("form#questions input[type=radio]:checked")).to_have_count(0)
     use_cases = page.get_by_role("group", name="High-risk use cases (Annex III)")
     expect(use_cases).to_be_visible()
+    expect(page.get_by_role("group", name=re.compile(r"^D3 "))).to_have_count(0)
     use_cases.get_by_label(re.compile(r"^D1 Does the intended purpose match an Annex III use case\?")).select_option(
         "4a"
     )
+    settled(page)
     profiling = page.get_by_role("group", name=re.compile(r"^D3 Does it profile natural persons"))
     profiling.get_by_label("Yes").check()
+    settled(page)
     page.get_by_role("group", name=re.compile(r"^E1 Does it interact directly with people")).get_by_label("Yes").check()
+    settled(page)
+    # Every other question asked: its "no" / "none" answer, chosen deliberately (nothing is defaulted).
+    for question, answer in [("A1", "Yes"), ("A3", "Yes"), ("A4", "None"), ("C1", "none"), ("D6", "No"), ("D7", "No"),
+                             ("F1", "No"), *((f"B{n}", "No") for n in range(1, 10)),
+                             *((f"E{n}", "No") for n in range(2, 6))]:  # fmt: skip
+        choose(page, question, answer)
     page.get_by_role("button", name="Submit answers").click()
 
     expect(page.locator(".messages")).to_contain_text("Assessed as high risk (version 1).")
@@ -62,7 +74,7 @@ def test_team_lead_answers_the_questionnaire_by_label_and_sees_the_tier_everywhe
         "High risk: Annex III 4(a) Recruitment and selection of candidates, and it profiles natural persons, so the "
         "Art. 6(3) derogation is unavailable; applies from 2 Dec 2027."
     )
-    expect(summary).to_contain_text("ART50_1")
+    expect(summary).to_contain_text("Tell people they are interacting with an AI system (Art. 50(1))")
     # The form starts again from these answers, and the history names who and when.
     expect(page.get_by_label(re.compile(r"^D1 "))).to_have_value("4a")
     expect(page.locator("table").filter(has_text="Version")).to_contain_text("Lena Lindqvist")

@@ -23,6 +23,7 @@ from tests.api_errors import NOT_A_CHOICE, invalid_input
 from tests.factories import AIProjectFactory, UserFactory
 from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.risk_factories import MitigationFactory, RiskFactory, on_day
+from tests.tier_answers import complete
 
 JSON = {"content_type": "application/json"}
 
@@ -563,7 +564,9 @@ def test_risk_list_filters(as_officer, register, params, expected):
 
 
 def test_risk_list_filters_by_the_projects_tier(as_officer, register, project, risk_officer):
-    assessments.tier_assessment_submit(by=risk_officer, project=project, answers={"D1": "5b"})
+    assessments.tier_assessment_submit(
+        by=risk_officer, project=project, answers=complete(D1="5b", D2="none", D3="yes", D6="no", D7="no")
+    )
     assert titles(as_officer.get("/api/v1/risks/", {"tier": "high"})) == [
         "Critical leak", "Unfair denials", "Typo in letters",
     ]  # fmt: skip

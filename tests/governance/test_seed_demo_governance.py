@@ -8,7 +8,9 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from governance.models import AuditEvent, Finding, Risk, RiskCategory, SignOffRequest
+from governance.management.demo_tier_answers import UNASSESSED
+from governance.models import AuditEvent, Finding, Risk, RiskCategory, RiskTierAssessment, SignOffRequest
+from governance.risks.tiering import unanswered
 from projects.models import AIProject, Stage
 
 
@@ -31,18 +33,38 @@ def test_seed_refuses_to_run_before_seed_demo(db):
         seed()
 
 
-def test_seed_assesses_every_project_and_gives_the_documented_tiers(demo):
+def test_seed_answers_every_demo_assessment_deliberately_and_leaves_one_project_not_assessed(demo):
     seed()
     tiers = dict(AIProject.objects.values_list("name", "risk_tier"))
-    assert all(tiers.values())
     assert {name: tiers[name] for name in ("Credit scoring", "Support chatbot", "Voice emotion detection")} == {
         "Credit scoring": "high",
         "Support chatbot": "limited",
         "Voice emotion detection": "prohibited",
     }
-    assert Counter(tiers.values()) == {"minimal": 21, "limited": 3, "high": 1, "prohibited": 1}
+    assert Counter(tiers.values()) == {"minimal": 20, "limited": 3, "high": 1, "prohibited": 1, "": 1}
+    assert tiers[UNASSESSED] == ""
     credit = AIProject.objects.get(name="Credit scoring").tier_assessments.get()
-    assert credit.route == "Annex III 5(b)"
+    assert (credit.route, credit.flags) == ("Annex III 5(b)", ["FRIA"])
+    # Every question each assessment asked was answered: nothing defaulted, no "not answered" line.
+    for assessment in RiskTierAssessment.objects.all():
+        assert unanswered(assessment.answers) == [], assessment
+        assert not any("Not answered" in line for line in assessment.explanation)
+    maintenance = AIProject.objects.get(name="Predictive maintenance").tier_assessments.get()
+    assert maintenance.answers["C1"] == "21"
+    assert "Annex I item 21 (Machinery, Regulation (EU) 2023/1230" in maintenance.explanation[0]
+
+
+def test_seed_assesses_a_project_left_not_assessed_by_the_migration_but_not_the_deliberate_one(demo):
+    seed()
+    credit = AIProject.objects.get(name="Credit scoring")
+    RiskTierAssessment.objects.create(
+        project=credit, version=2, answers={}, answers_hash="z" * 64, tier="", unanswered=["A1"], explanation=[]
+    )
+    AIProject.objects.filter(pk=credit.pk).update(risk_tier="")
+    seed()
+    assert AIProject.objects.get(pk=credit.pk).risk_tier == "high"
+    assert credit.tier_assessments.count() == 3
+    assert AIProject.objects.get(name=UNASSESSED).risk_tier == ""
 
 
 def test_seed_gives_every_project_in_validation_or_production_two_to_five_risks_across_all_categories(demo):

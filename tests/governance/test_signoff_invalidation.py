@@ -33,6 +33,7 @@ from tests.signoff_factories import (
     sync,
     synced_version,
 )
+from tests.tier_answers import complete
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +118,7 @@ def test_changed_tier_answers_invalidate_the_approval(
 ):
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assessments.tier_assessment_submit(by=team_lead, project=approved.project, answers=answers)
+        assessments.tier_assessment_submit(by=team_lead, project=approved.project, answers=complete(answers))
 
     finding = assert_invalidated(
         approved, "The EU AI Act tier assessment changed", mailoutbox, [team_lead.email, risk_officer.email]
@@ -128,7 +129,8 @@ def test_changed_tier_answers_invalidate_the_approval(
 
 
 def test_the_same_tier_answers_again_leave_the_approval_valid(approved, team_lead):
-    assessments.tier_assessment_submit(by=team_lead, project=approved.project, answers=TIER_ANSWERS["minimal"])
+    answers = complete(TIER_ANSWERS["minimal"])
+    assessments.tier_assessment_submit(by=team_lead, project=approved.project, answers=answers)
     approved.refresh_from_db()
     assert approved.status == "approved"
     assert Finding.objects.count() == 0

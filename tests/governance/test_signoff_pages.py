@@ -22,6 +22,7 @@ from tests.factories import AIProjectFactory, make_user
 from tests.query_counts import QueryCount, assert_queries, get_counting_queries
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import RiskFactory
+from tests.tier_answers import complete
 
 MINIMAL: dict = {}  # every answer at its default
 HIGH = {"D1": "4a", "D3": "yes"}  # Annex III 4(a), profiling: high
@@ -51,7 +52,7 @@ def compliance(db):
 
 
 def assess(project, answers, by):
-    return tier_assessment_submit(by=by, project=project, answers=answers)
+    return tier_assessment_submit(by=by, project=project, answers=complete(answers))
 
 
 def page_url(signoff) -> str:

@@ -10,23 +10,26 @@ import pytest
 from core.roles import Role
 from governance.models import AuditEvent, RiskTierAssessment
 from governance.risks import assessments
-from governance.risks.tiering import QUESTIONS
+from governance.risks.tiering import QUESTIONS, UNANSWERED, normalise
 from projects.models import AIProject
 from tests.api_errors import NOT_A_CHOICE, field_errors
 from tests.factories import AIProjectFactory, UserFactory
 from tests.query_counts import QueryCount, assert_queries, get_counting_queries
+from tests.tier_answers import complete
 
 URL = "/api/v1/risk-assessments/"
 CV_SCREENING = {"D1": "4a", "D3": "yes"}  # regulation.md §13 example 1: high via Annex III 4(a)
 CHATBOT = {"E1": "yes", "E2": "yes"}  # example 2: limited via Art. 50
 
 
-def post(client, project, answers):
-    return client.post(URL, {"project": project.slug, "answers": answers}, content_type="application/json")
+def post(client, project, answers, *, fill: bool = True):
+    """POST answers; `fill` answers every other question with its neutral answer (nothing is defaulted)."""
+    body = {"project": project.slug, "answers": complete(answers) if fill else answers}
+    return client.post(URL, body, content_type="application/json")
 
 
 def assess(project, by, answers):
-    return assessments.tier_assessment_submit(by=by, project=project, answers=answers)
+    return assessments.tier_assessment_submit(by=by, project=project, answers=complete(answers))
 
 
 def state(project):
@@ -57,7 +60,11 @@ def test_team_lead_submits_answers_and_gets_the_tier_route_flags_and_explanation
     assert (body["id"], body["url"], body["assessed_by"]) == (
         assessment.pk, f"http://testserver{URL}{assessment.pk}/", "lead",
     )  # fmt: skip
-    assert body["answers"] == {q.id: {**CV_SCREENING, "E1": "yes"}.get(q.id, q.default) for q in QUESTIONS}
+    # Only the questions asked: D2 (no carve-out for 4(a)), D4/D5 (it profiles), F2/F3 (no GPAI model) are not.
+    assert body["answers"] == normalise(complete(CV_SCREENING, E1="yes"))
+    assert set(complete()) - set(body["answers"]) == {"C2", "D2", "D4", "D5", "F2", "F3"}
+    assert body["unanswered"] == []
+    assert body["flag_meanings"] == {"ART50_1": "Tell people they are interacting with an AI system (Art. 50(1))"}
     assert body["answers_hash"] == assessment.answers_hash
     assert len(assessment.answers_hash) == 64
     assert (assessment.tier, assessment.assessed_by, assessment.explanation) == ("high", team_lead, body["explanation"])
@@ -201,6 +208,26 @@ def test_a_number_is_read_as_its_text(client, team_lead, project):
     )  # fmt: skip
 
 
+def test_an_untouched_or_incomplete_questionnaire_is_refused_per_question_and_changes_nothing(
+    client, team_lead, project
+):
+    client.force_login(team_lead)
+    before = state(project)
+    empty = post(client, project, {}, fill=False)
+    assert empty.status_code == 400
+    assert set(field_errors(empty)["answers"]) == {
+        "A1", "A3", "A4", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "C1", "D1", "E1", "E2", "E3", "E4",
+        "E5", "F1",
+    }  # fmt: skip
+    almost = complete(D1="4a")
+    del almost["D3"]  # D3 follows from D1 and is left open
+    response = post(client, project, almost, fill=False)
+    assert (response.status_code, field_errors(response)) == (400, {"answers": {"D3": [UNANSWERED]}})
+    assert state(project) == before
+    project.refresh_from_db()
+    assert project.risk_tier == ""
+
+
 NOT_A_DICT = 'Expected a dictionary of items but got type "list".'
 
 
@@ -208,8 +235,8 @@ NOT_A_DICT = 'Expected a dictionary of items but got type "list".'
     ("body", "errors"),
     [
         ({"project": "fraud-scoring", "answers": ["B1"]}, {"answers": [NOT_A_DICT]}),
-        ({"answers": {"B1": "no"}}, {"project": ["This field is required."]}),
-        ({"project": "nope", "answers": {}}, {"project": ["Object with slug=nope does not exist."]}),
+        ({"answers": complete()}, {"project": ["This field is required."]}),
+        ({"project": "nope", "answers": complete()}, {"project": ["Object with slug=nope does not exist."]}),
     ],
     ids=["answers not an object", "no project", "unknown project"],
 )  # fmt: skip
@@ -311,7 +338,8 @@ def test_every_role_reads_the_questionnaire(client, request, user_fixture):
     ]  # fmt: skip
     questions = {q["id"]: q for s in body["sections"] for q in s["questions"]}
     assert list(questions) == [q.id for q in QUESTIONS]
-    assert questions["A1"]["default"] == "yes"
+    assert "default" not in questions["A1"]
+    assert questions["C2"]["asked_when"] == "C1 names an Annex I item"
     assert questions["B6"] == {
         "id": "B6",
         "text": "Does it infer the emotions of people at the workplace or in education?",
@@ -321,7 +349,7 @@ def test_every_role_reads_the_questionnaire(client, request, user_fixture):
             {"value": "medical_safety", "label": "Yes, for medical or safety reasons"},
             {"value": "other", "label": "Yes, for another purpose"},
         ],
-        "default": "no",
+        "asked_when": "",
     }
     assert len(questions["D1"]["choices"]) == 26
     assert questions["D1"]["choices"][9] == {"value": "4a", "label": "4(a) Recruitment and selection of candidates"}

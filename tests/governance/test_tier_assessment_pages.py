@@ -15,11 +15,13 @@ from django.template.loader import render_to_string
 from core.roles import Role
 from governance.models import AuditEvent, RiskTierAssessment
 from governance.risks import assessments
+from governance.risks.forms import NOT_ALL_ANSWERED
 from governance.risks.selectors import tier_assessment_current
-from governance.risks.tiering import QUESTIONS, SECTIONS
+from governance.risks.tiering import SECTIONS, UNANSWERED, normalise
 from projects.models import AIProject
 from tests.factories import UserFactory
 from tests.query_counts import QueryCount, assert_queries, capture_queries
+from tests.tier_answers import complete
 
 CV_SCREENING = {"D1": "4a", "D3": "yes"}
 CHATBOT = {"E1": "yes", "E2": "yes"}
@@ -30,12 +32,12 @@ def url(project) -> str:
 
 
 def form_data(**answers: str) -> dict[str, str]:
-    """What the page posts: every question, at its default unless given."""
-    return {q.id: answers.get(q.id, q.default) for q in QUESTIONS}
+    """What the page posts when every question is answered: the neutral answer unless given."""
+    return complete(answers)
 
 
 def assess(project, by, answers):
-    return assessments.tier_assessment_submit(by=by, project=project, answers=answers)
+    return assessments.tier_assessment_submit(by=by, project=project, answers=complete(answers))
 
 
 def state(project):
@@ -57,7 +59,14 @@ def test_a_team_lead_answers_the_questionnaire_and_sees_the_tier_and_why(client,
     assert page.status_code == 200
     assert (page.context["current"], page.context["can_assess"]) == (None, True)
     assert "Not assessed" in text(page)
-    assert {name: field.initial for name, field in page.context["form"].fields.items()} == form_data()
+    # Nothing pre-answered, and only the questions asked before any answer (no follow-ups yet).
+    fields = page.context["form"].fields
+    assert {name: field.initial for name, field in fields.items()} == dict.fromkeys(fields)
+    assert list(fields) == [
+        "A1", "A3", "A4", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "C1", "D1", "E1", "E2", "E3", "E4",
+        "E5", "F1",
+    ]  # fmt: skip
+    assert "checked" not in page.content.decode().split('id="questions"')[1].split("</form>")[0]
 
     response = client.post(url(project), form_data(**CV_SCREENING, E3="yes"), follow=True)
 
@@ -69,12 +78,14 @@ def test_a_team_lead_answers_the_questionnaire_and_sees_the_tier_and_why(client,
         "High risk: Annex III 4(a) Recruitment and selection of candidates, and it profiles natural persons, so the "
         "Art. 6(3) derogation is unavailable; applies from 2 Dec 2027." in page_text
     )
-    assert "ART50_3" in page_text
+    assert "Tell people exposed to emotion recognition or biometric categorisation (Art. 50(3))" in page_text
+    assert "ART50_3" not in page_text  # the code stays in the API and in a title attribute, not in the text
     assessment = RiskTierAssessment.objects.get()
     assert (assessment.version, assessment.tier, assessment.route, assessment.flags, assessment.assessed_by) == (
         1, "high", "Annex III 4(a)", ["ART50_3"], team_lead,
     )  # fmt: skip
-    assert assessment.answers == form_data(**CV_SCREENING, E3="yes")
+    assert assessment.answers == normalise(form_data(**CV_SCREENING, E3="yes"))
+    assert "D4" not in assessment.answers  # not asked: it profiles, so no Art. 6(3) condition can apply
     assert AIProject.objects.get(pk=project.pk).risk_tier == "high"
     event = AuditEvent.objects.order_by("-seq").first()
     assert (event.action, event.actor_repr, event.object_id, event.after["tier"], event.after["version"]) == (
@@ -87,7 +98,7 @@ def test_reassessing_starts_from_the_latest_answers_and_keeps_every_version(clie
     client.force_login(risk_officer)
     page = client.get(url(project))
     initial = {name: field.initial for name, field in page.context["form"].fields.items()}
-    assert initial == form_data(**CV_SCREENING)
+    assert initial == normalise(form_data(**CV_SCREENING))
 
     response = client.post(url(project), form_data(**CHATBOT))
 
@@ -148,9 +159,10 @@ def test_anonymous_goes_to_login_and_no_role_is_refused(client, no_role_user, pr
 
 BAD_FORMS = [
     ({"B1": "maybe"}, "B1", "Select a valid choice. maybe is not one of the available choices."),
-    ({"D1": "4a", "D2": "fraud_detection"}, "D2",
-     "'fraud_detection' is a carve-out of Annex III 5(b) only; answer D1 = 5(b), or D2 = none."),
-    ({"C1": ""}, "C1", "This field is required."),
+    # D2 offers only the carve-out of the point chosen in D1 (the API refuses another one with its reason).
+    ({"D1": "5b", "D2": "travel_documents"}, "D2",
+     "Select a valid choice. travel_documents is not one of the available choices."),
+    ({"C1": ""}, "C1", UNANSWERED),
 ]  # fmt: skip
 
 
@@ -165,9 +177,16 @@ def test_a_bad_answer_is_shown_at_its_question_and_nothing_changes(
     response = client.post(url(project), {**form_data(), **answers})
 
     assert response.status_code == 200
-    assert response.context["form"].errors == {question: [error]}
+    errors = dict(response.context["form"].errors)
+    overall = errors.pop("__all__", None)
+    assert errors == {question: [error]}
+    if error == UNANSWERED:
+        assert overall == [NOT_ALL_ANSWERED.format(count=1, ids=question)]
     html = response.content.decode()
-    assert "Please correct the errors below; nothing was saved." in html
+    if overall is None:
+        assert "Please correct the errors below; nothing was saved." in html
+    else:
+        assert "Nothing was saved: the tier is set only from a complete questionnaire" in html
     assert f'<p class="error" id="id_{question}_error" role="alert">' in html
     assert state(project) == before
 
@@ -241,7 +260,7 @@ def test_the_project_csv_export_carries_the_tier(client, executive, team_lead, p
 
 
 def test_the_tier_summary_partial_shows_badge_route_flags_explanation_and_link(team_lead, project):
-    assess(project, team_lead, {"D1": "5b", "D3": "yes", "D6": "yes"})
+    assess(project, team_lead, {"D1": "5b", "D2": "none", "D3": "yes", "D6": "yes"})
     current = tier_assessment_current(project=project)
     html = render_to_string(
         "governance/partials/_tier_summary.html", {"project": project, "assessment": current, "heading_level": 3}
@@ -250,7 +269,7 @@ def test_the_tier_summary_partial_shows_badge_route_flags_explanation_and_link(t
     assert '<span class="badge tier-high">High risk</span> via <strong>Annex III 5(b)</strong>' in html
     assert f'version 1, assessed <time datetime="{current.assessed_at.isoformat()}">' in html
     assert f"by {team_lead.get_full_name()}</span>" in html
-    assert "<code>FRIA</code>" in html
+    assert '<li title="FRIA">Fundamental rights impact assessment due before first use (Art. 27)</li>' in html
     assert [unescape(line) for line in re.findall(r"<li>([^<]+)</li>", html)] == current.explanation
     assert f'<a href="{url(project)}">The questionnaire, its answers and earlier versions</a>' in html
 

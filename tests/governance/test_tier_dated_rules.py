@@ -7,6 +7,7 @@ import pytest
 from governance.models import AuditEvent, RiskTierAssessment
 from governance.risks import assessments
 from tests.factories import AIProjectFactory
+from tests.tier_answers import complete
 
 pytestmark = pytest.mark.django_db
 BEFORE, ON = dt.date(2026, 11, 27), dt.date(2026, 12, 2)
@@ -17,7 +18,7 @@ NCII = {"B9": "yes", "E2": "yes"}  # a generator that can foreseeably produce in
 def flagged(monkeypatch, risk_officer):
     project = AIProjectFactory(name="Face swap studio")
     monkeypatch.setattr(assessments, "_today", lambda: BEFORE)
-    assessment = assessments.tier_assessment_submit(by=risk_officer, project=project, answers=NCII)
+    assessment = assessments.tier_assessment_submit(by=risk_officer, project=project, answers=complete(NCII))
     monkeypatch.undo()
     return assessment
 
@@ -45,5 +46,5 @@ def test_on_the_date_the_project_is_reassessed_as_prohibited_once(flagged):
 
 
 def test_a_project_reassessed_by_a_person_meanwhile_is_left_alone(flagged, risk_officer):
-    assessments.tier_assessment_submit(by=risk_officer, project=flagged.project, answers={"E2": "yes"})
+    assessments.tier_assessment_submit(by=risk_officer, project=flagged.project, answers=complete(E2="yes"))
     assert assessments.tier_assessments_apply_dated_rules(today=ON) == 0

@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from governance.risks.tier_questions import ANNEX_I_ITEMS, FLAG_MEANINGS, flag_meaning
 from governance.risks.tiering import (
     ANNEX_III,
     BAD_ANSWER,
@@ -20,10 +21,14 @@ from governance.risks.tiering import (
     PROHIBITED,
     QUESTIONS,
     SECTIONS,
+    UNANSWERED,
     UNKNOWN_QUESTION,
     AnswerError,
     TierResult,
     assess,
+    normalise,
+    unanswered,
+    visible_questions,
 )
 
 BEFORE_BAN = dt.date(2026, 12, 1)  # the day before the NCII/CSAM ban of 2026/1744 applies
@@ -36,8 +41,8 @@ MINIMAL_WHY = (
 
 
 def every_answer(**answers: str) -> dict[str, str]:
-    """All questions answered: their defaults, overridden by `answers` (so no "not answered" line)."""
-    return {**{q.id: q.default for q in QUESTIONS}, **answers}
+    """All questions answered: their neutral answers, overridden by `answers` (so no "not answered" line)."""
+    return {**{q.id: q.neutral for q in QUESTIONS}, **answers}
 
 
 def result_of(on: dt.date = BAN_DAY, **answers: str) -> TierResult:
@@ -62,15 +67,75 @@ def test_a_plain_system_with_every_answer_no_is_minimal_and_says_why():
     assert (result.tier, result.route, result.flags, result.explanation) == (MINIMAL, MINIMAL_ROUTE, [], [MINIMAL_WHY])
 
 
-def test_unanswered_questions_take_their_defaults_and_the_explanation_lists_them():
-    result = assess({"E1": "yes"}, on=BAN_DAY)
-    check(result, LIMITED, "Art. 50", ["ART50_1"], "Art. 50(1)")
-    assert result.explanation[-3:] == [
-        "Not answered, so taken as 'yes': A1, A3.",
-        "Not answered, so taken as 'none': A4, C1, D1, D2, D4.",
-        "Not answered, so taken as 'no': B1, B2, B3, B4, B5, B6, B7, B8, B9, C2, D3, D5, D6, D7, E2, E3, E4, E5, F1, "
-        "F2, F3.",
-    ]
+def test_an_untouched_questionnaire_is_refused_question_by_question_not_taken_as_no():
+    with pytest.raises(AnswerError) as caught:
+        assess({}, on=BAN_DAY)
+    # Every top-level question, no follow-up (C2, D2-D7, F2, F3 wait for the answer they follow from).
+    assert list(caught.value.errors) == [
+        "A1", "A3", "A4", "B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9", "C1", "D1",
+        "E1", "E2", "E3", "E4", "E5", "F1",
+    ]  # fmt: skip
+    assert set(caught.value.errors.values()) == {UNANSWERED}
+
+
+def test_one_answer_missing_is_refused_naming_only_that_question():
+    answers = every_answer()
+    del answers["E3"]
+    with pytest.raises(AnswerError) as caught:
+        assess(answers, on=BAN_DAY)
+    assert caught.value.errors == {"E3": UNANSWERED}
+
+
+def test_a_blank_answer_is_unanswered_not_no():
+    assert normalise({"A1": "", "A3": "yes"}) == {"A3": "yes"}
+    assert "A1" in unanswered(normalise({"A1": "", "A3": "yes"}))
+
+
+@pytest.mark.parametrize(
+    ("answers", "asked", "not_asked"),
+    [
+        ({}, {"A1", "B1", "C1", "D1", "E1", "F1"}, {"C2", "D2", "D3", "D4", "D5", "D6", "D7", "F2", "F3"}),
+        ({"A1": "no"}, {"A1", "F1"}, {"A3", "A4", "B1", "C1", "D1", "E1"}),
+        ({"A1": "yes", "A3": "yes", "A4": "research"}, {"A4", "F1"}, {"B1", "C1", "D1", "E1"}),
+        ({"C1": "11"}, {"C2"}, {"D2", "D3"}),
+        ({"D1": "5b"}, {"D2"}, {"D3", "D4"}),
+        ({"D1": "5b", "D2": "none"}, {"D2", "D3"}, {"D4", "D6"}),
+        ({"D1": "5b", "D2": "none", "D3": "yes"}, {"D3", "D6", "D7"}, {"D4", "D5"}),
+        ({"D1": "4a", "D3": "no"}, {"D3", "D4"}, {"D2", "D5", "D6", "D7"}),
+        ({"D1": "4a", "D3": "no", "D4": "preparatory"}, {"D4", "D5"}, {"D6", "D7"}),
+        ({"D1": "4a", "D3": "no", "D4": "none"}, {"D6", "D7"}, {"D5"}),
+        ({"D1": "2a", "D3": "yes"}, {"D7"}, {"D6"}),
+        ({"D1": "6e"}, {"D6", "D7"}, {"D2", "D3", "D4"}),
+        ({"B8": "exception"}, {"D6", "D7"}, {"D2"}),
+        ({"F1": "yes"}, {"F2"}, {"F3"}),
+        ({"F1": "yes", "F2": "no"}, {"F2", "F3"}, set()),
+    ],
+)
+def test_follow_up_questions_are_asked_only_when_an_earlier_answer_makes_them_relevant(answers, asked, not_asked):
+    shown = {q.id for q in visible_questions(answers)}
+    assert asked <= shown
+    assert not (not_asked & shown)
+
+
+def test_answers_to_questions_not_asked_are_dropped_not_stored():
+    answers = every_answer(A1="no", E1="yes", D1="4a")
+    assert normalise(answers) == {"A1": "no", "F1": "no"}
+
+
+def test_annex_i_items_are_named_by_their_legislation():
+    labels = dict(ANNEX_I_ITEMS)
+    assert labels["11"] == "11. Medical devices, Regulation (EU) 2017/745 (MDR)"
+    assert labels["21"].startswith("21. Machinery, Regulation (EU) 2023/1230")
+    result = result_of(C1="11", C2="yes")
+    assert says(result, "Annex I item 11 (Medical devices, Regulation (EU) 2017/745 (MDR))")
+
+
+def test_every_flag_the_rules_can_raise_has_a_meaning_in_words():
+    assert flag_meaning("ART50_2") == "Mark synthetic output as AI-generated, machine-readably (Art. 50(2))"
+    raised = {"OUT_OF_SCOPE", "PROHIBITED_FROM_2026_12_02", "RBI_LE_CONDITIONS", "SECTION_B", "ANNEX_III_EXEMPT",
+              "NONCOMPLIANT_6_4", "PROVIDER_BY_MODIFICATION", "FRIA", "ART50_1", "ART50_2", "ART50_3",
+              "ART50_4_DEEPFAKE", "ART50_4_TEXT", "GPAI", "GPAI_SYSTEMIC"}  # fmt: skip
+    assert raised == set(FLAG_MEANINGS)
 
 
 def test_the_questionnaire_has_every_section_in_order_and_unique_ids():
@@ -164,7 +229,13 @@ def test_ncii_or_csam_generation_before_2_december_2026_is_flagged_and_the_other
 
 def test_a_section_a_product_needing_third_party_assessment_is_high_risk():
     result = result_of(C1="11", C2="yes")
-    check(result, HIGH, "Art. 6(1), Annex I item 11", [], "under Annex I item 11 that needs third-party conformity")
+    check(
+        result,
+        HIGH,
+        "Art. 6(1), Annex I item 11",
+        [],
+        "under Annex I item 11 (Medical devices, Regulation (EU) 2017/745 (MDR)) that needs third-party conformity",
+    )
     assert not says(result, "Section B")
 
 
@@ -180,7 +251,13 @@ def test_the_last_section_a_item_has_no_section_b_flag():
 
 def test_an_annex_i_product_without_third_party_assessment_is_not_high_risk():
     result = result_of(C1="2", C2="no")
-    check(result, MINIMAL, MINIMAL_ROUTE, [], "Annex I item 2 without third-party conformity assessment: not high risk")
+    check(
+        result,
+        MINIMAL,
+        MINIMAL_ROUTE,
+        [],
+        "Annex I item 2 (Toys, Directive 2009/48/EC) without third-party conformity assessment: not high risk",
+    )
 
 
 def test_the_article_6_3_derogation_does_not_apply_to_the_product_route():
@@ -463,7 +540,7 @@ def test_unknown_questions_and_invalid_choices_are_each_named():
     assert str(exc.value).startswith("Z9: Unknown question 'Z9'.; B1: 'maybe' is not an answer to B1")
 
 
-@pytest.mark.parametrize("value", [True, 1, None, ["yes"], {"a": "yes"}])
+@pytest.mark.parametrize("value", [True, 1, ["yes"], {"a": "yes"}])  # null, like "", is unanswered
 def test_an_answer_that_is_not_a_string_is_refused_naming_the_question(value):
     with pytest.raises(AnswerError) as exc:
         assess({"B1": value})

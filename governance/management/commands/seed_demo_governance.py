@@ -8,8 +8,9 @@ the credit scorecard's challenger, approved by the risk officer and waiting for 
 The sign-offs need the demo registry's versions: when none were synced yet, the demo registry is
 synced here first; without it (KEEL_DEMO_MLFLOW=false) they are left out.
 
-Idempotent: a project that already has a tier assessment keeps it, a risk that exists (same project
-and title) is left alone, and the overdue rule opens no second finding for a risk.
+Idempotent: a project already assessed keeps its tier (every demo project is assessed from deliberate
+answers except one left "not assessed" on purpose; see governance/management/demo_tier_answers.py),
+a risk that exists (same project and title) is left alone, and the overdue rule opens no second finding for a risk.
 
 Everything goes through the services, so the demo's audit trail reads like real use. The overdue
 risks need to have been registered months ago; for them the services' clock (`governance.risks.services._today`)
@@ -29,6 +30,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from governance.management.demo_tier_answers import demo_tier_answers
 from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment, SignOffRequest, SignOffStatus
 from governance.risks import assessments, scoring, services
 from governance.signoff import policies
@@ -70,21 +72,6 @@ SIGNOFFS = [
     S("credit-scorecard", "4", "Challenger with monotonic income bands; back-test within tolerance.",
       approvers=(RISK_OFFICER,), comment="Model evidence fine; the DPO still has to check the new data source."),
 ]  # fmt: skip
-
-# project name → questionnaire answers (unanswered questions take their default: "no" / "none").
-TIER_ANSWERS: dict[str, dict[str, str]] = {
-    # Annex III 5(b), and it profiles the applicants, so the Art. 6(3) derogation is unavailable.
-    "Credit scoring": {"D1": "5b", "D3": "yes"},
-    # Art. 50(1): people must be told they are talking to an AI system.
-    "Support chatbot": {"E1": "yes"},
-    # Art. 5(1)(f): inferring the emotions of people at work (the contact-centre agents).
-    "Voice emotion detection": {"B6": "other"},
-    # Art. 50(2): generated text must be marked as AI-generated.
-    "Claims letter drafting": {"E2": "yes"},
-    "Ad copy generator": {"E2": "yes"},
-    # Rule-based flags with no inference: not an AI system under Art. 3(1).
-    "Legacy claims rules engine": {"A1": "no"},
-}
 
 
 @dataclass(frozen=True)
@@ -242,12 +229,15 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo sign-offs: {pending} pending, {approved} approved ({signoffs} now).")
 
     def seed_tiers(self, officer) -> int:
-        done = set(RiskTierAssessment.objects.values_list("project_id", flat=True))
+        """Assess every demo project from its deliberate answers (governance/management/demo_tier_answers.py),
+        except the one left unassessed on purpose. A project already assessed keeps its tier; one that is
+        not assessed (e.g. a demo made before unanswered stopped meaning "no") is assessed now."""
         assessed = 0
-        for project in AIProject.objects.order_by("name"):
-            if project.pk in done:
+        for project in AIProject.objects.filter(risk_tier="").order_by("name"):
+            answers = demo_tier_answers(project.name)
+            if answers is None:
                 continue
-            assessments.tier_assessment_submit(by=officer, project=project, answers=TIER_ANSWERS.get(project.name, {}))
+            assessments.tier_assessment_submit(by=officer, project=project, answers=answers)
             assessed += 1
         return assessed
 
