@@ -193,8 +193,11 @@ class RegistryDetailView(RoleRequiredMixin, FilteredListMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         # After the role check (403 first, then 404 for a registry that does not exist).
         self.registry = get_object_or_404(registries_for_user(user=request.user), pk=kwargs["pk"])
-        self.export_stem = f"registry-{self.registry.pk}-models"
         return super().get(request, *args, **kwargs)
+
+    @property
+    def export_stem(self) -> str:
+        return f"registry-{self.registry.pk}-models"
 
     def get_queryset(self):
         return registry_models_for_user(user=self.request.user, registry=self.registry)
