@@ -32,7 +32,7 @@ from projects.permissions import can_change_project
 from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
 from . import notifications
-from .eligibility import Eligibility, Refusal, decision_eligibility, missing_roles
+from .eligibility import Eligibility, Refusal, approvers_needed, decision_eligibility, missing_roles
 from .invalidation import (
     approvals_invalidate_after_rejection,
     current_fingerprint,
@@ -164,6 +164,7 @@ def signoff_request(*, by, version: ModelVersion, justification: str = "") -> Si
         policy=policy,
         requested_by=by,
         version_author=_author_of(version),
+        author_unknown=not (version.created_by or "").strip(),
         justification=justification.strip(),
         fingerprint=fingerprint,
         fingerprint_hash=fp.digest_of(fingerprint),
@@ -306,7 +307,9 @@ def _raise_refusal(request: SignOffRequest, answer: Eligibility, *, role: str | 
             filled = answer.filled
             raise ConflictError(
                 ROLE_FILLED.format(
-                    role=filled.role, who=filled.reviewer.get_username(), missing=", ".join(answer.missing) or "nothing"
+                    role=filled.role if filled else role,
+                    who=filled.reviewer.get_username() if filled else "someone else",
+                    missing=", ".join(answer.missing) or "nothing",
                 )
             )
 
@@ -332,14 +335,11 @@ def _apply_decision(request: SignOffRequest, decision: SignOffDecision, earlier:
 
 
 def _completes(request: SignOffRequest, earlier: list[SignOffDecision], decision: SignOffDecision) -> bool:
-    """Whether this approval is the last the policy needs: every role filled, by enough distinct people."""
-    approvals = {d.role: d for d in earlier if d.verdict == Verdict.APPROVE}
-    approvals[decision.role] = decision
-    approvers = {d.reviewer_id for d in approvals.values()}
-    return (
-        not missing_roles(request.policy.required_roles, approvals.values())
-        and len(approvers) >= request.policy.min_approvers
-    )
+    """Whether this approval is the last the request needs: every role filled, by enough distinct people
+    (one more than the policy asks when the version's author is unknown)."""
+    approvals = [d for d in earlier if d.verdict == Verdict.APPROVE] + [decision]
+    approvers = {d.reviewer_id for d in approvals}
+    return not missing_roles(request.policy.required_roles, approvals) and len(approvers) >= approvers_needed(request)
 
 
 def _approve(request: SignOffRequest, *, actor) -> None:
