@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 
 from core.roles import user_roles
 from projects.inventory.selectors import projects_for_user
-from projects.models import DeploymentObservation, ModelVersion
+from projects.models import DeploymentObservation, ModelVersion, RiskTier
 
 from ..models import (
     REVIEWER_ROLES,
@@ -141,3 +141,23 @@ def signoff_evidence(*, signoff) -> dict:
         "assessment": tier_assessment_current(project=signoff.project),
         "risks": list(risks),
     }
+
+
+# --- policies -----------------------------------------------------------------------------------------
+
+
+def policies_current() -> list[SignOffPolicy]:
+    """The version in force of each tier's policy (its highest), in the tiers' order, each with
+    `versions_count` (how many were published); two queries however many versions."""
+    latest = SignOffPolicy.objects.filter(tier=OuterRef("tier")).order_by("-version").values("version")[:1]
+    counts = dict(SignOffPolicy.objects.order_by().values("tier").annotate(n=Count("pk")).values_list("tier", "n"))
+    rows = {p.tier: p for p in SignOffPolicy.objects.filter(version=Subquery(latest)).select_related("created_by")}
+    for tier, policy in rows.items():
+        policy.versions_count = counts.get(tier, 0)
+    return [rows[tier] for tier in RiskTier.values if tier in rows]
+
+
+def policy_history(*, tier: str = "") -> QuerySet[SignOffPolicy]:
+    """Every published version, newest first (of one tier, when given), with who published it."""
+    qs = SignOffPolicy.objects.select_related("created_by").order_by("tier", "-version")
+    return qs.filter(tier=tier) if tier else qs

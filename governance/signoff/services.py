@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import ConflictError, DomainError, PermissionDeniedError
-from core.roles import is_admin, user_roles
+from core.roles import has_role, user_roles
 from core.services import model_create
 from projects.models import ModelVersion, RiskTier
 from projects.permissions import can_change_project
@@ -40,6 +40,7 @@ from .invalidation import (
     request_close,
     version_findings_resolve,
 )
+from .permissions import POLICY_PUBLISHERS
 from .writeback import write_back_enqueue
 
 NOT_LINKED = "This model is not linked to an AI project; link it on the project page before asking for sign-off."
@@ -65,6 +66,7 @@ ROLE_NOT_REQUIRED = "This request does not ask for a {role}; it needs: {roles}."
 ROLE_NOT_HELD = "You do not hold the {role} role."
 EVIDENCE_MOVED = "The evidence changed since the request was made, so it was invalidated: {reasons}"
 COMMENT_NEEDED = "Say why: a rejection or a request for changes needs a comment."
+CANNOT_PUBLISH = "Only risk officers and admins can publish sign-off policies."
 CANNOT_WITHDRAW = "Only the requester, the project's team lead or an admin can withdraw this request."
 
 
@@ -80,9 +82,9 @@ def signoff_policy_publish(
     *, by, tier: str, required_roles: list[str], min_approvers: int, recertify_days: int | None,
     approvable: bool = True, note: str = "",
 ) -> SignOffPolicy:  # fmt: skip
-    """Publish the next version of a tier's policy (admins); requests made earlier keep theirs."""
-    if by is not None and not is_admin(by):
-        raise PermissionDeniedError("Only admins can publish sign-off policies.")
+    """Publish the next version of a tier's policy (risk officers, admins); requests made earlier keep theirs."""
+    if by is not None and not has_role(by, *POLICY_PUBLISHERS):
+        raise PermissionDeniedError(CANNOT_PUBLISH)
     if tier not in RiskTier.values:
         raise ValidationError({"tier": [f"Unknown tier {tier!r}."]})
     unknown = [r for r in required_roles if r not in REVIEWER_ROLES]

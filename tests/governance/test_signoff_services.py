@@ -559,12 +559,16 @@ def test_a_bad_policy_is_refused_and_publishes_nothing(admin_user, fields, error
     assert SignOffPolicy.objects.count() == count
 
 
-def test_only_admins_publish_policies(risk_officer):
-    with pytest.raises(PermissionDeniedError):
+def test_only_risk_officers_and_admins_publish_policies(team_lead, risk_officer):
+    with pytest.raises(PermissionDeniedError, match=signoff.CANNOT_PUBLISH):
         signoff.signoff_policy_publish(
-            by=risk_officer, tier="minimal", required_roles=["Risk Officer"], min_approvers=1, recertify_days=None
+            by=team_lead, tier="minimal", required_roles=["Risk Officer"], min_approvers=1, recertify_days=None
         )
     assert SignOffPolicy.objects.filter(tier="minimal").count() == 1
+    signoff.signoff_policy_publish(
+        by=risk_officer, tier="minimal", required_roles=["Risk Officer"], min_approvers=1, recertify_days=None
+    )
+    assert SignOffPolicy.objects.filter(tier="minimal").count() == 2
 
 
 def test_approving_evidence_that_moved_unnoticed_invalidates_the_request_instead(
