@@ -14,12 +14,15 @@ Every page is checked at 1440 px and 390 px: no console error, no horizontal scr
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
@@ -33,6 +36,7 @@ from tests.e2e.browser import assert_page_sound, sign_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESKTOP, PHONE = 1440, 390
+SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-journey-risk-officer-signoff.png"
 MODEL = "claims-fraud-scorer"
 GATE = f"/api/v1/gate?registry={DEMO_REGISTRY}&model={MODEL}&version=4&environment=production"
 # run id → metrics of the run that trained the version
@@ -71,7 +75,11 @@ class DemoMlflow:
         metrics = {
             k: {"value": v, "timestamp": "2026-11-20T08:00:00+00:00", "step": 10} for k, v in RUNS[run_id].items()
         }
-        return RemoteRun(run_id=run_id, experiment_id="3", status="FINISHED", metrics=metrics)
+        started = dt.datetime(2026, 11, 20, 7, 12, tzinfo=dt.UTC)
+        return RemoteRun(
+            run_id=run_id, experiment_id="3", status="FINISHED", metrics=metrics, started_at=started,
+            ended_at=started + dt.timedelta(minutes=48), params={"max_depth": "6", "eta": "0.1"}, params_count=2,
+        )  # fmt: skip
 
 
 @pytest.fixture
@@ -163,6 +171,8 @@ def test_the_risk_officer_and_the_dpo_approve_from_their_queues_and_the_gate_ans
     expect(page.locator("#risks tbody tr").first).to_contain_text(" × ")
     expect(page.locator("#fingerprint-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     check_both_widths(page)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     approve(page, "Recall up 3 points at the same precision; bias test attached.")
     expect(page.locator(".messages")).to_contain_text(
