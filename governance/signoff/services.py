@@ -123,6 +123,12 @@ def _author_of(version: ModelVersion):
     return User.objects.filter(Q(username__iexact=name) | Q(email__iexact=name)).order_by("pk").first()
 
 
+def _named_author(user, version: ModelVersion) -> bool:
+    """Whether the version's author as the registry names it now is this user (username or email)."""
+    name = (version.created_by or "").strip().lower()
+    return bool(name) and name in {(user.get_username() or "").lower(), (user.email or "").lower()}
+
+
 def _snapshot(request: SignOffRequest) -> dict:
     return {
         "project": request.project.slug,
@@ -259,6 +265,10 @@ def _decide(*, by, request: SignOffRequest, verdict: str, comment: str, role: st
         request=request, user_id=by.pk, roles=user_roles(by), decisions=decisions, verdict=verdict, role=role
     )
     _raise_refusal(request, answer, role=role)
+    if request.author_unknown and _named_author(by, request.model_version):
+        # The author was unknown when the request was made and a later sync read it from the run: the
+        # request's copy cannot change (the decisions' constraint copies it), so refuse here.
+        raise PermissionDeniedError(AUTHOR_REVIEW, code="separation_of_duties")
     if verdict != Verdict.APPROVE and not comment.strip():
         raise ValidationError({"comment": [COMMENT_NEEDED]})
     _check_evidence(request, verdict)

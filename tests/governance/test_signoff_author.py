@@ -94,3 +94,16 @@ def test_a_known_author_needs_only_what_the_policy_asks(project, team_lead, risk
     request.refresh_from_db()
     assert request.status == SignOffStatus.APPROVED
     assert list(review_queue_for_user(user=compliance_officer())) == []
+
+
+def test_an_author_read_from_the_run_after_the_request_still_may_not_approve(project, team_lead, risk_officer):
+    assess(project, "minimal")
+    version = linked_version(project, created_by="")
+    request = pending_request(version, team_lead)
+    assert request.author_unknown is True
+    # A later sync reads the run: the risk officer trained it.
+    ModelVersion.objects.filter(pk=version.pk).update(created_by="RISK", author_source=AuthorSource.RUN)
+
+    with pytest.raises(PermissionDeniedError, match="You created this model version"):
+        signoff.signoff_decide(by=risk_officer, request=request, verdict="approve")
+    assert request.decisions.count() == 0
