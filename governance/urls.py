@@ -3,6 +3,7 @@ from django.urls import path
 from . import views
 from .views import audit as audit_views
 from .views import compliance as compliance_views
+from .views import signoff_policies as policy_views
 
 app_name = "governance"
 
@@ -29,6 +30,8 @@ urlpatterns = [
     path("findings/<int:pk>/resolve/", views.FindingResolveView.as_view(), name="finding-resolve"),
     # Sign-off: the review queue, one request with its evidence and decisions, a project's sign-off tab.
     path("signoffs/", views.SignOffListView.as_view(), name="signoffs"),
+    path("signoffs/policies/", policy_views.SignOffPolicyListView.as_view(), name="signoff-policies"),
+    path("signoffs/policies/publish/", policy_views.SignOffPolicyPublishView.as_view(), name="signoff-policy-publish"),
     path("signoffs/<int:pk>/", views.SignOffDetailView.as_view(), name="signoff"),
     path("signoffs/<int:pk>/decide/", views.SignOffDecideView.as_view(), name="signoff-decide"),
     path("signoffs/<int:pk>/withdraw/", views.SignOffWithdrawView.as_view(), name="signoff-withdraw"),

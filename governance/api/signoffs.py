@@ -15,7 +15,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
-from core.roles import Role
 from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
@@ -24,7 +23,7 @@ from ..models.signoff import REVIEWER_ROLE_CHOICES
 from ..signoff import fingerprint as fp
 from ..signoff import services
 from ..signoff.eligibility import missing_roles
-from ..signoff.permissions import REQUESTERS
+from ..signoff.permissions import POLICY_PUBLISHERS, REQUESTERS
 from ..signoff.selectors import review_queue_for_user, signoffs_for_user
 
 ALL_ROLES = roles.ALL_ROLES
@@ -203,11 +202,11 @@ class SignOffViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 class SignOffPolicyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Sign-off policies per tier, every version; the highest version of a tier is in force.
-    POST publishes the next version of a tier (admins); published versions never change."""
+    POST publishes the next version of a tier (risk officers, admins); published versions never change."""
 
     serializer_class = SignOffPolicySerializer
     read_roles = ALL_ROLES
-    write_roles = (Role.ADMIN,)
+    write_roles = POLICY_PUBLISHERS
     queryset = SignOffPolicy.objects.select_related("created_by").order_by("tier", "-version")
     filterset_fields = ["tier"]
 

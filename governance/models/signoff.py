@@ -92,6 +92,9 @@ class SignOffRequest(models.Model):
     version_author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The registry named no author (neither the version nor its run): nobody can be excluded as the
+    # author, so the request needs one more distinct approver than its policy asks.
+    author_unknown = models.BooleanField(default=False)
     justification = models.TextField(blank=True, help_text="Why this version should go to production.")
     fingerprint = models.JSONField(help_text="What was reviewed: version, digest, tier answers, open risks, policy.")
     fingerprint_hash = models.CharField(max_length=64)
@@ -164,17 +167,13 @@ class SignOffDecision(models.Model):
                 condition=models.Q(version_author__isnull=True) | ~models.Q(reviewer=models.F("version_author")),
                 name="signoffdecision_not_author",
             ),
-            # One person fills one role: they approve (or reject) a request once.
+            # One person approves (or rejects) a request once. That each required role is approved once is
+            # the service's rule, under the request's row lock: an extra approver (eligibility.py) may
+            # approve in a role someone already filled.
             models.UniqueConstraint(
                 fields=["request", "reviewer"],
                 condition=models.Q(verdict__in=["approve", "reject"]),
                 name="signoffdecision_one_verdict_per_reviewer",
-            ),
-            # And each role is filled once.
-            models.UniqueConstraint(
-                fields=["request", "role"],
-                condition=models.Q(verdict="approve"),
-                name="signoffdecision_one_approval_per_role",
             ),
             models.CheckConstraint(condition=models.Q(verdict__in=Verdict.values), name="signoffdecision_verdict"),
         ]

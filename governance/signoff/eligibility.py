@@ -13,7 +13,12 @@ The rules, in the order they are checked (the first that applies is the reason):
 3. the user must hold a role the request's policy asks for;
 4. one person fills one role: someone who approved or rejected already decides no more;
 5. a role named explicitly must be asked for by the policy, and held by the user;
-6. an approval needs a role of the user's that nobody has approved in yet.
+6. an approval needs a role of the user's that nobody has approved in yet, or an extra approver's place.
+
+Extra approvers: a request needs `approvers_needed` distinct approvers — the policy's minimum, plus one
+when the version's author is unknown (nobody can be excluded as its author, so one more pair of eyes
+stands in for that check). Places beyond one per required role are filled by any reviewer, in any
+reviewer role they hold, once the roles they hold are filled.
 """
 
 from __future__ import annotations
@@ -74,6 +79,31 @@ def missing_roles(required_roles: Sequence[str], decisions: Iterable[DecisionLik
     return [r for r in required_roles if r not in approved]
 
 
+def approvers_needed(request) -> int:
+    """Distinct approvers the request needs: the policy's minimum, one more when the author is unknown."""
+    least = getattr(request.policy, "min_approvers", 1)  # the page and tests may pass a bare policy
+    return least + (1 if getattr(request, "author_unknown", False) else 0)
+
+
+def extra_places_open(request, decisions: Iterable[DecisionLike]) -> int:
+    """Approvals still needed beyond one per required role (see "Extra approvers" above)."""
+    required = list(request.policy.required_roles)
+    approvals = [d for d in decisions if d.verdict == Verdict.APPROVE]
+    filled_roles = {d.role for d in approvals if d.role in required}
+    extras_used = len(approvals) - len(filled_roles)
+    return max(0, approvers_needed(request) - len(required) - extras_used)
+
+
+def approvals_outstanding(request, decisions: Sequence[DecisionLike]) -> list[str]:
+    """What a pending request still waits for, in words: its missing roles, then its extra places."""
+    extras = extra_places_open(request, decisions)
+    waiting = missing_roles(request.policy.required_roles, decisions)
+    if extras:
+        why = " (the version's author is unknown)" if getattr(request, "author_unknown", False) else ""
+        waiting.append(f"{extras} more distinct approver{'s' if extras > 1 else ''}{why}")
+    return waiting
+
+
 def decision_eligibility(
     *,
     request,
@@ -85,27 +115,37 @@ def decision_eligibility(
 ) -> Eligibility:
     """Whether the user (`user_id`, holding `roles`) may record `verdict` on `request` in `role`.
 
-    `request` needs `status`, `policy.required_roles`, `requested_by_id` and `version_author_id`;
+    `request` needs `status`, `policy.required_roles`, `policy.min_approvers`, `requested_by_id`,
+    `version_author_id` and (optionally) `author_unknown`;
     `decisions` are its recorded decisions, oldest first. Without a verdict the answer is whether
     the user may decide at all (the page); rule 6 applies to approvals only, since a rejection or a
     request for changes fills no role.
     """
     required = list(request.policy.required_roles)
+    extras = extra_places_open(request, decisions)
+    # The roles this user may decide in: the required ones they hold, and while extra places are open,
+    # any other reviewer role they hold.
     held = [r for r in required if r in roles]
+    if extras:
+        held += [str(r) for r in REVIEWER_ROLES if r in roles and r not in held]
     missing = missing_roles(required, decisions)
     facts = {"held": held, "missing": missing, "is_reviewer": any(r in roles for r in REVIEWER_ROLES)}
     refusal, earlier = _who_refusal(request, user_id=user_id, held=held, decisions=decisions)
     if refusal is None and role is not None:
-        refusal = _role_refusal(role, required=required, held=held)
+        allowed = required + ([str(r) for r in REVIEWER_ROLES] if extras else [])
+        refusal = _role_refusal(role, required=allowed, held=held)
     if refusal is not None:
         return Eligibility(refusal=refusal, earlier=earlier, **facts)
     if verdict != Verdict.APPROVE:
         return Eligibility(refusal=None, role=role or held[0], **facts)
     open_roles = [r for r in ([role] if role else held) if r in missing]
-    if not open_roles:
-        approvals = {d.role: d for d in decisions if d.verdict == Verdict.APPROVE}
-        return Eligibility(refusal=Refusal.ROLE_FILLED, filled=approvals[role or held[0]], **facts)
-    return Eligibility(refusal=None, role=open_roles[0], **facts)
+    if open_roles:
+        return Eligibility(refusal=None, role=open_roles[0], **facts)
+    if extras:
+        return Eligibility(refusal=None, role=role or held[0], **facts)
+    approvals = {d.role: d for d in decisions if d.verdict == Verdict.APPROVE}
+    filled = approvals.get(role or held[0]) or next(iter(approvals.values()), None)
+    return Eligibility(refusal=Refusal.ROLE_FILLED, filled=filled, **facts)
 
 
 def _who_refusal(request, *, user_id, held: list[str], decisions: Sequence[DecisionLike]):

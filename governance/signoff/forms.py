@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from projects.models import RiskTier
+
 from ..models import Verdict
+from ..models.signoff import REVIEWER_ROLE_CHOICES
 
 
 class SignOffRequestForm(forms.Form):
@@ -66,4 +69,34 @@ class SignOffWithdrawForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "withdraw_%s")
+        super().__init__(*args, **kwargs)
+
+
+class SignOffPolicyForm(forms.Form):
+    """A new version of one tier's policy. The service validates the rules (reviewer roles only, enough
+    approvers for the roles, a prohibited tier never approvable) and says why in its own words."""
+
+    tier = forms.ChoiceField(choices=RiskTier.choices, label="Tier")
+    required_roles = forms.MultipleChoiceField(
+        choices=REVIEWER_ROLE_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Required roles",
+        help_text="Each must be approved by a different person.",
+    )
+    min_approvers = forms.IntegerField(
+        min_value=1, max_value=10, initial=1, label="Distinct approvers",
+        help_text="At least one per required role; more means any reviewer may add an approval.",
+    )  # fmt: skip
+    recertify_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label="Re-certify after (days)",
+        help_text="Leave blank when an approval does not expire.",
+    )  # fmt: skip
+    approvable = forms.BooleanField(
+        required=False, initial=True, label="Can be approved", help_text="Untick for a tier that must never deploy."
+    )
+    note = forms.CharField(required=False, max_length=300, label="Note", help_text="Why this version (kept with it).")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "policy_%s")
         super().__init__(*args, **kwargs)

@@ -14,3 +14,5 @@ from ..models.signoff import REVIEWER_ROLES
 REQUESTERS = (Role.TEAM_LEAD, Role.ADMIN)
 # Who may be asked to review: the roles a policy can require.
 REVIEWERS = tuple(REVIEWER_ROLES)
+# Who may publish a new version of a sign-off policy (the page, the API and the service).
+POLICY_PUBLISHERS = (Role.RISK_OFFICER, Role.ADMIN)

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from core.roles import user_roles
 from projects.inventory.selectors import projects_for_user
-from projects.models import DeploymentObservation, ModelVersion
+from projects.models import DeploymentObservation, ModelVersion, RiskTier
 
-from ..models import Risk, RiskStatus, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
+from ..models import (
+    REVIEWER_ROLES,
+    Risk,
+    RiskStatus,
+    SignOffDecision,
+    SignOffPolicy,
+    SignOffRequest,
+    SignOffStatus,
+    Verdict,
+)
 from ..risks.selectors import risk_register, tier_assessment_current
 
 
@@ -37,14 +60,30 @@ def review_queue_for_user(*, user) -> QuerySet[SignOffRequest]:
         request=OuterRef("pk"), reviewer=user, verdict__in=[Verdict.APPROVE, Verdict.REJECT]
     )
     # Policies are a handful of rows, and JSON "contains" is not portable to SQLite: read them once.
-    policies = list(SignOffPolicy.objects.values_list("pk", "required_roles"))
+    policies = list(SignOffPolicy.objects.values_list("pk", "required_roles", "min_approvers"))
     open_role = Q(pk__in=[])
     for role in held:
-        asking = [pk for pk, roles in policies if role in roles]
+        asking = [pk for pk, roles, _ in policies if role in roles]
         filled = SignOffDecision.objects.filter(request=OuterRef("pk"), role=role, verdict=Verdict.APPROVE)
         open_role |= Q(policy__in=asking) & ~Exists(filled)
+    if any(role in REVIEWER_ROLES for role in held):
+        # A request that needs more approvers than it has required roles (a policy asking for more, or a
+        # version whose author is unknown) waits for any reviewer until it has them (eligibility.py).
+        extra_always = [pk for pk, roles, least in policies if least > len(roles)]
+        extra_if_unknown = [pk for pk, roles, least in policies if least + 1 > len(roles)]
+        needed = F("policy__min_approvers") + Case(When(author_unknown=True, then=Value(1)), default=Value(0))
+        open_role |= (Q(policy__in=extra_always) | Q(author_unknown=True, policy__in=extra_if_unknown)) & Q(
+            approvals_n__lt=needed
+        )
+    approvals = (
+        SignOffDecision.objects.filter(request=OuterRef("pk"), verdict=Verdict.APPROVE)
+        .values("request")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         signoffs_for_user(user=user)
+        .annotate(approvals_n=Coalesce(Subquery(approvals), 0))
         .filter(status=SignOffStatus.PENDING)
         .exclude(requested_by=user)
         .exclude(version_author=user)
@@ -102,3 +141,23 @@ def signoff_evidence(*, signoff) -> dict:
         "assessment": tier_assessment_current(project=signoff.project),
         "risks": list(risks),
     }
+
+
+# --- policies -----------------------------------------------------------------------------------------
+
+
+def policies_current() -> list[SignOffPolicy]:
+    """The version in force of each tier's policy (its highest), in the tiers' order, each with
+    `versions_count` (how many were published); two queries however many versions."""
+    latest = SignOffPolicy.objects.filter(tier=OuterRef("tier")).order_by("-version").values("version")[:1]
+    counts = dict(SignOffPolicy.objects.order_by().values("tier").annotate(n=Count("pk")).values_list("tier", "n"))
+    rows = {p.tier: p for p in SignOffPolicy.objects.filter(version=Subquery(latest)).select_related("created_by")}
+    for tier, policy in rows.items():
+        policy.versions_count = counts.get(tier, 0)
+    return [rows[tier] for tier in RiskTier.values if tier in rows]
+
+
+def policy_history(*, tier: str = "") -> QuerySet[SignOffPolicy]:
+    """Every published version, newest first (of one tier, when given), with who published it."""
+    qs = SignOffPolicy.objects.select_related("created_by").order_by("tier", "-version")
+    return qs.filter(tier=tier) if tier else qs

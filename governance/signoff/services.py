@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import ConflictError, DomainError, PermissionDeniedError
-from core.roles import is_admin, user_roles
+from core.roles import has_role, user_roles
 from core.services import model_create
 from projects.models import ModelVersion, RiskTier
 from projects.permissions import can_change_project
@@ -32,7 +32,7 @@ from projects.permissions import can_change_project
 from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
 from . import notifications
-from .eligibility import Eligibility, Refusal, decision_eligibility, missing_roles
+from .eligibility import Eligibility, Refusal, approvers_needed, decision_eligibility, missing_roles
 from .invalidation import (
     approvals_invalidate_after_rejection,
     current_fingerprint,
@@ -40,6 +40,7 @@ from .invalidation import (
     request_close,
     version_findings_resolve,
 )
+from .permissions import POLICY_PUBLISHERS
 from .writeback import write_back_enqueue
 
 NOT_LINKED = "This model is not linked to an AI project; link it on the project page before asking for sign-off."
@@ -65,6 +66,7 @@ ROLE_NOT_REQUIRED = "This request does not ask for a {role}; it needs: {roles}."
 ROLE_NOT_HELD = "You do not hold the {role} role."
 EVIDENCE_MOVED = "The evidence changed since the request was made, so it was invalidated: {reasons}"
 COMMENT_NEEDED = "Say why: a rejection or a request for changes needs a comment."
+CANNOT_PUBLISH = "Only risk officers and admins can publish sign-off policies."
 CANNOT_WITHDRAW = "Only the requester, the project's team lead or an admin can withdraw this request."
 
 
@@ -80,9 +82,9 @@ def signoff_policy_publish(
     *, by, tier: str, required_roles: list[str], min_approvers: int, recertify_days: int | None,
     approvable: bool = True, note: str = "",
 ) -> SignOffPolicy:  # fmt: skip
-    """Publish the next version of a tier's policy (admins); requests made earlier keep theirs."""
-    if by is not None and not is_admin(by):
-        raise PermissionDeniedError("Only admins can publish sign-off policies.")
+    """Publish the next version of a tier's policy (risk officers, admins); requests made earlier keep theirs."""
+    if by is not None and not has_role(by, *POLICY_PUBLISHERS):
+        raise PermissionDeniedError(CANNOT_PUBLISH)
     if tier not in RiskTier.values:
         raise ValidationError({"tier": [f"Unknown tier {tier!r}."]})
     unknown = [r for r in required_roles if r not in REVIEWER_ROLES]
@@ -119,6 +121,12 @@ def _author_of(version: ModelVersion):
         return None
     User = get_user_model()
     return User.objects.filter(Q(username__iexact=name) | Q(email__iexact=name)).order_by("pk").first()
+
+
+def _named_author(user, version: ModelVersion) -> bool:
+    """Whether the version's author as the registry names it now is this user (username or email)."""
+    name = (version.created_by or "").strip().lower()
+    return bool(name) and name in {(user.get_username() or "").lower(), (user.email or "").lower()}
 
 
 def _snapshot(request: SignOffRequest) -> dict:
@@ -164,6 +172,7 @@ def signoff_request(*, by, version: ModelVersion, justification: str = "") -> Si
         policy=policy,
         requested_by=by,
         version_author=_author_of(version),
+        author_unknown=not (version.created_by or "").strip(),
         justification=justification.strip(),
         fingerprint=fingerprint,
         fingerprint_hash=fp.digest_of(fingerprint),
@@ -256,6 +265,10 @@ def _decide(*, by, request: SignOffRequest, verdict: str, comment: str, role: st
         request=request, user_id=by.pk, roles=user_roles(by), decisions=decisions, verdict=verdict, role=role
     )
     _raise_refusal(request, answer, role=role)
+    if request.author_unknown and _named_author(by, request.model_version):
+        # The author was unknown when the request was made and a later sync read it from the run: the
+        # request's copy cannot change (the decisions' constraint copies it), so refuse here.
+        raise PermissionDeniedError(AUTHOR_REVIEW, code="separation_of_duties")
     if verdict != Verdict.APPROVE and not comment.strip():
         raise ValidationError({"comment": [COMMENT_NEEDED]})
     _check_evidence(request, verdict)
@@ -306,7 +319,9 @@ def _raise_refusal(request: SignOffRequest, answer: Eligibility, *, role: str | 
             filled = answer.filled
             raise ConflictError(
                 ROLE_FILLED.format(
-                    role=filled.role, who=filled.reviewer.get_username(), missing=", ".join(answer.missing) or "nothing"
+                    role=filled.role if filled else role,
+                    who=filled.reviewer.get_username() if filled else "someone else",
+                    missing=", ".join(answer.missing) or "nothing",
                 )
             )
 
@@ -332,14 +347,11 @@ def _apply_decision(request: SignOffRequest, decision: SignOffDecision, earlier:
 
 
 def _completes(request: SignOffRequest, earlier: list[SignOffDecision], decision: SignOffDecision) -> bool:
-    """Whether this approval is the last the policy needs: every role filled, by enough distinct people."""
-    approvals = {d.role: d for d in earlier if d.verdict == Verdict.APPROVE}
-    approvals[decision.role] = decision
-    approvers = {d.reviewer_id for d in approvals.values()}
-    return (
-        not missing_roles(request.policy.required_roles, approvals.values())
-        and len(approvers) >= request.policy.min_approvers
-    )
+    """Whether this approval is the last the request needs: every role filled, by enough distinct people
+    (one more than the policy asks when the version's author is unknown)."""
+    approvals = [d for d in earlier if d.verdict == Verdict.APPROVE] + [decision]
+    approvers = {d.reviewer_id for d in approvals}
+    return not missing_roles(request.policy.required_roles, approvals) and len(approvers) >= approvers_needed(request)
 
 
 def _approve(request: SignOffRequest, *, actor) -> None:

@@ -29,7 +29,8 @@ from ..models import SignOffRequest, SignOffStatus, Verdict
 from ..risks.selectors import tier_assessment_current
 from ..signoff import fingerprint as fp
 from ..signoff import services
-from ..signoff.eligibility import Eligibility, Refusal, decision_eligibility, missing_roles
+from ..signoff.eligibility import Eligibility, Refusal, approvals_outstanding, decision_eligibility
+from ..signoff.evidence import signoff_warnings, version_evidence
 from ..signoff.filters import SignOffFilterSet
 from ..signoff.forms import SignOffDecisionForm, SignOffRequestForm, SignOffWithdrawForm
 from ..signoff.permissions import REQUESTERS, REVIEWERS
@@ -56,8 +57,9 @@ DECIDED_NOTE = "You already {verdict} this request as {role}; one person fills o
 
 
 def _missing(signoff: SignOffRequest) -> list[str]:
-    """Required roles nobody has approved in yet (from the prefetched decisions)."""
-    return missing_roles(signoff.policy.required_roles, signoff.decisions.all())
+    """What a pending request still waits for: roles nobody has approved in yet, then extra approvers
+    (from the prefetched decisions)."""
+    return approvals_outstanding(signoff, list(signoff.decisions.all()))
 
 
 def status_reason(signoff: SignOffRequest) -> str:
@@ -75,22 +77,6 @@ def _with_missing(rows):
         row.missing_roles = _missing(row) if row.status == SignOffStatus.PENDING else []
         row.reason = status_reason(row)
     return rows
-
-
-def version_metrics(version) -> list[tuple[str, object]]:
-    """Metrics the registry reported with the version: a `metrics` object in what it sent, or tags
-    named `metric.<name>` / `metrics.<name>`. Empty when it reported none (MLflow keeps metrics on runs)."""
-    found: dict[str, object] = {}
-    raw = (version.raw or {}).get("metrics")
-    if isinstance(raw, dict):
-        found.update({str(k): v for k, v in raw.items()})
-    elif isinstance(raw, list):
-        found.update({str(m["key"]): m.get("value") for m in raw if isinstance(m, dict) and "key" in m})
-    for key, value in (version.tags or {}).items():
-        prefix, _, name = key.partition(".")
-        if prefix in ("metric", "metrics") and name:
-            found[name] = value
-    return sorted(found.items())
 
 
 def _eligibility(user, signoff: SignOffRequest) -> Eligibility:
@@ -140,13 +126,19 @@ def _detail_context(request, signoff: SignOffRequest, *, decision_form=None, wit
     version = signoff.model_version
     current = fp.compute(version=version, project=signoff.project, policy=signoff.policy)
     state = _decide_context(user, signoff)
+    evidence = signoff_evidence(signoff=signoff)
+    coverage = compliance_coverage(project=signoff.project)
     ctx = {
         "signoff": signoff,
         "project": signoff.project,
         "version": version,
         "model": version.registered_model,
         "registry": version.registered_model.registry,
-        "metrics": version_metrics(version),
+        **version_evidence(version),
+        # The project's open problems, said on the decision form (pending requests only).
+        "warnings": signoff_warnings(project=signoff.project, risks=evidence["risks"], coverage=coverage)
+        if signoff.is_pending
+        else [],
         "decisions": list(signoff.decisions.all()),
         "missing_roles": _missing(signoff) if signoff.is_pending else [],
         "reason": status_reason(signoff),
@@ -154,10 +146,10 @@ def _detail_context(request, signoff: SignOffRequest, *, decision_form=None, wit
         "fingerprint_changes": [text for _, text in fp.changes(signoff.fingerprint, current)],
         "refusal": refusal,
         "can_read_audit_trail": has_role(user, *AUDIT_READERS),
-        **signoff_evidence(signoff=signoff),
+        **evidence,
         # Which personal data reached this version, by which path, and how far its obligations are met.
         "pii": pii_summary_for_version(version),
-        "coverage": compliance_coverage(project=signoff.project),
+        "coverage": coverage,
         **state,
     }
     if state["can_decide"]:
@@ -270,7 +262,7 @@ def _decided_message(decision) -> str:
         return f"Your request for changes to sign-off #{signoff.pk} is recorded; the requester has been told."
     if signoff.status == SignOffStatus.APPROVED:
         return f"Sign-off #{signoff.pk} approved: the deployment gate now allows {label} to production."
-    waiting = ", ".join(r for r in signoff.policy.required_roles if r != decision.role)
+    waiting = ", ".join(approvals_outstanding(signoff, list(signoff.decisions.all())))
     return f"Your approval as {decision.role} is recorded; sign-off #{signoff.pk} still waits for: {waiting}."
 
 

@@ -11,6 +11,7 @@ from .portfolio import (
     currency_validator,
 )
 from .registries import (
+    AuthorSource,
     DeploymentObservation,
     LinkSource,
     ModelVersion,
@@ -41,6 +42,7 @@ __all__ = [
     "STAGE_TRANSITIONS",
     "VALUE_CATEGORIES",
     "AIProject",
+    "AuthorSource",
     "DeploymentObservation",
     "FxRate",
     "Health",

@@ -145,6 +145,12 @@ class RegisteredModel(models.Model):
         return self.name
 
 
+class AuthorSource(models.TextChoices):
+    UNKNOWN = "", "Unknown"
+    REGISTRY = "registry", "The registry's version record"
+    RUN = "run", "The run that produced it"
+
+
 class ModelVersion(models.Model):
     """One version of a registered model as the registry last described it."""
 
@@ -164,6 +170,23 @@ class ModelVersion(models.Model):
     raw = models.JSONField(default=dict, blank=True, help_text="What the registry said, as received.")
     first_seen_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True, help_text="When a sync stopped seeing it.")
+    # Who created it, and where that was read: MLflow 3 leaves the version's user empty and keeps the
+    # author on the run. "" with an empty created_by: nobody knows, and governance treats it so.
+    author_source = models.CharField(max_length=10, choices=AuthorSource.choices, default="", blank=True)
+    # The run (training job) behind the version, as the registry last described it.
+    metrics = models.JSONField(
+        default=dict, blank=True, help_text='Latest value of each metric: {"auc": {"value", "timestamp", "step"}}.'
+    )
+    run_params = models.JSONField(default=dict, blank=True, help_text="A few of the run's params (the first 20).")
+    run_params_count = models.PositiveIntegerField(null=True, blank=True, help_text="How many params the run has.")
+    run_status = models.CharField(max_length=20, blank=True)
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    run_ended_at = models.DateTimeField(null=True, blank=True)
+    experiment_id = models.CharField(max_length=100, blank=True)
+    run_user_id = models.CharField(max_length=200, blank=True, help_text="Who ran the run, as the registry says.")
+    run_fetched_id = models.CharField(
+        max_length=100, blank=True, help_text="The run whose data is stored here; a sync fetches a run only once."
+    )
 
     class Meta:
         ordering = ["registered_model_id", "-version_number", "-version"]

@@ -8,6 +8,7 @@ transaction with its audit events, so a failed fetch or a killed worker leaves n
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from ..models import (
 from .adapters.base import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
 from .bulk import bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
+from .runs import runs_fetch, version_run_values
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
@@ -76,7 +78,11 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         log.info("sync of %s skipped: another sync is running", registry)
         return None
     try:
-        snapshot = (adapter or adapter_for(registry)).fetch_snapshot()
+        adapter = adapter or adapter_for(registry)
+        snapshot = adapter.fetch_snapshot()
+        # The runs of new versions (metrics, author), read before anything is written, like the snapshot.
+        runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot)
+        snapshot = dataclasses.replace(snapshot, requests=snapshot.requests + run_requests)
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
@@ -84,7 +90,7 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         _fail_run(run, PermanentRegistryError(f"Unexpected error while reading the registry: {exc!r}"))
         raise
     try:
-        _apply_snapshot(registry=registry, run=run, snapshot=snapshot)
+        _apply_snapshot(registry=registry, run=run, snapshot=snapshot, runs=runs)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # A locked or unreachable database, or a sync that ran out of time: nothing was stored
         # (one transaction), and trying again later may well succeed.
@@ -113,17 +119,18 @@ class _Pass:
         default_factory=lambda: {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "started": 0, "ended": 0}
     )
     trail: list[dict] = field(default_factory=list)
+    runs: dict = field(default_factory=dict)  # run id → RemoteRun read this sync
 
 
 @transaction.atomic
-def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot) -> None:
+def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot, runs: dict | None = None) -> None:
     """Make Keel's copy of the registry equal to the snapshot, in bulk.
 
     Each phase decides in Python what changed, then writes it with a few bulk statements; the
     audit events (one per changed object, in the order of the decisions) are appended in one go
     at the end of the transaction. A no-change sync therefore only reads.
     """
-    sync = _Pass(registry=registry, snapshot=snapshot, now=timezone.now())
+    sync = _Pass(registry=registry, snapshot=snapshot, now=timezone.now(), runs=runs or {})
     models_by_name = _apply_models(sync)
     existing, synced = _apply_versions(sync, models_by_name)
     started = _apply_deployments(sync, existing)
@@ -230,19 +237,20 @@ def _take_remote(sync: _Pass, local, values: dict, *, action: str, brief=lambda 
     return list(changed)
 
 
-def _version_values(remote) -> dict:
+def _version_values(sync: _Pass, remote, local: ModelVersion | None) -> dict:
+    """What the version should hold: the registry's record, and (runs.py) its run and author."""
     return {
         "run_id": remote.run_id,
         "source": remote.source,
         "status": remote.status,
         "description": remote.description,
         "tags": remote.tags,
-        "created_by": remote.created_by,
         "registry_created_at": remote.created_at,
         "registry_updated_at": remote.updated_at,
         "stage": remote.stage,
         "approval": remote.approval,
         "raw": _j(remote.raw),
+        **version_run_values(remote, local, sync.runs),
     }
 
 
@@ -282,7 +290,7 @@ def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[Model
 
 def _new_version(sync: _Pass, model: RegisteredModel, remote) -> ModelVersion:
     """An unsaved version the registry has and Keel has not, with its audit entry."""
-    values = _version_values(remote)
+    values = _version_values(sync, remote, None)
     local = ModelVersion(
         registered_model=model,
         version=remote.version,
@@ -304,7 +312,9 @@ def _new_version(sync: _Pass, model: RegisteredModel, remote) -> ModelVersion:
 
 def _changed_version(sync: _Pass, local: ModelVersion, remote) -> list[str]:
     """Set on `local` what the registry changed (a deleted version that is back is undeleted); the fields."""
-    changed = _take_remote(sync, local, _version_values(remote), action="model_version.updated", brief=_brief)
+    changed = _take_remote(
+        sync, local, _version_values(sync, remote, local), action="model_version.updated", brief=_brief
+    )
     if not changed:
         sync.counts["unchanged"] += 1
     return changed

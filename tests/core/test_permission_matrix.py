@@ -203,6 +203,12 @@ BODIES = {
     ("POST", "/api/v1/signoffs/{signoff}/withdraw/"): lambda c: {"reason": "Retraining first."},
     ("POST", "/governance/signoffs/{signoff}/decide/"): lambda c: {"verdict": "approve", "comment": "Complete."},
     ("POST", "/governance/signoffs/{signoff}/withdraw/"): lambda c: {"reason": "Retraining first."},
+    ("POST", "/governance/signoffs/policies/publish/"): lambda c: {
+        "tier": "limited",
+        "required_roles": ["Risk Officer"],
+        "min_approvers": 1,
+        "approvable": "on",
+    },
     ("POST", "/governance/projects/{project}/signoffs/new/"): lambda c: {"version": c.version1.pk},
     ("POST", "/api/v1/signoff-policies/"): lambda c: {
         "tier": "limited",
@@ -380,7 +386,7 @@ MATRIX = [
     ("POST",  "/api/v1/signoffs/{signoff}/withdraw/",   NO_AUTH, DENIED,  DENIED,  DENIED,  OK,      HIDDEN,  OK),
     ("GET",   "/api/v1/signoff-policies/",              NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/signoff-policies/{policy}/",     NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
-    ("POST",  "/api/v1/signoff-policies/",              NO_AUTH, DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  CREATED),
+    ("POST",  "/api/v1/signoff-policies/",              NO_AUTH, DENIED,  DENIED,  CREATED, DENIED,  DENIED,  CREATED),
     # The gate answers every role (another team's model reads as unknown: 200, denied); its key is public.
     ("GET",   "/api/v1/gate?registry=mlflow-prod&model=fraud-detector&version=2&environment=production",
                                                         NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
@@ -394,6 +400,11 @@ MATRIX = [
     ("GET",   "/governance/signoffs/{signoff}/",        LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("POST",  "/governance/signoffs/{signoff}/decide/", LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  DENIED),
     ("POST",  "/governance/signoffs/{signoff}/withdraw/", LOGIN, DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
+    # Sign-off policies: everyone reads them; risk officers and admins publish the next version.
+    ("GET",   "/governance/signoffs/policies/",         LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/signoffs/policies/?tier=high", LOGIN, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/signoffs/policies/publish/", LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    ("POST",  "/governance/signoffs/policies/publish/", LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     ("GET",   "/governance/projects/{project}/signoffs/", LOGIN, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("POST",  "/governance/projects/{project}/signoffs/new/", LOGIN, DENIED, DENIED, DENIED, SAVED,   HIDDEN,  SAVED),
     # The portfolio dashboard and its figures: every role reads them for its own scope; a team lead who

@@ -117,7 +117,8 @@ def demo_versions(demo):
             registry=registry, name=name, project=AIProject.objects.get(name=project), link_source=LinkSource.TAG
         )
         for v in range(1, n + 1):
-            ModelVersionFactory(registered_model=model, version=str(v), created_by="")
+            # seed_demo_mlflow trains each version in a run by the team's data scientist (not a Keel user).
+            ModelVersionFactory(registered_model=model, version=str(v), created_by="ds-demo")
     return registry
 
 
@@ -186,6 +187,7 @@ def test_seed_syncs_the_demo_registry_first_when_it_never_was_and_the_approval_r
             "claims-fraud-scorer": {"tags": {"keel.project": "claims-fraud-scoring"}, "aliases": {"challenger": "4"}},
         },
         {"credit-scorecard": ["1", "2", "3"], "claims-fraud-scorer": ["1", "2", "3", "4"]},
+        created_by="ds-demo",
     )
     synced = []
 

@@ -420,7 +420,7 @@ def test_the_request_page_shows_the_evidence_pack(client, team_lead, executive, 
     assert "withdraw_form" not in ctx
     assert [r.title for r in ctx["risks"]] == ["Postcode bias", "Closed leak"]  # live risks first
     assert [(d.signal, d.name) for d in ctx["deployments"]] == [("alias", "challenger")]
-    assert ctx["metrics"] == [("auc", "0.91")]
+    assert [(m.name, m.value) for m in ctx["metric_rows"]] == [("auc", "0.91")]
     assert ctx["fingerprint_changes"] == []
     html = response.content.decode()
     for text in (

@@ -464,11 +464,11 @@ def test_the_database_refuses_a_second_verdict_by_the_same_reviewer(team_lead, h
     assert SignOffDecision.objects.count() == 1
 
 
-def test_the_database_refuses_a_second_approval_in_one_role(team_lead, risk_officer, high_version):
+def test_a_second_approval_in_a_filled_role_is_refused_when_the_author_is_known(team_lead, risk_officer, high_version):
     request = pending_request(high_version, team_lead)
     signoff.signoff_decide(by=risk_officer, request=request, verdict="approve")
-    with pytest.raises(IntegrityError):
-        direct_decision(request, make_user("risk2", Role.RISK_OFFICER), role=Role.RISK_OFFICER)
+    with pytest.raises(ConflictError, match="already given by"):
+        signoff.signoff_decide(by=make_user("risk2", Role.RISK_OFFICER), request=request, verdict="approve")
     assert SignOffDecision.objects.count() == 1
 
 
@@ -559,12 +559,16 @@ def test_a_bad_policy_is_refused_and_publishes_nothing(admin_user, fields, error
     assert SignOffPolicy.objects.count() == count
 
 
-def test_only_admins_publish_policies(risk_officer):
-    with pytest.raises(PermissionDeniedError):
+def test_only_risk_officers_and_admins_publish_policies(team_lead, risk_officer):
+    with pytest.raises(PermissionDeniedError, match=signoff.CANNOT_PUBLISH):
         signoff.signoff_policy_publish(
-            by=risk_officer, tier="minimal", required_roles=["Risk Officer"], min_approvers=1, recertify_days=None
+            by=team_lead, tier="minimal", required_roles=["Risk Officer"], min_approvers=1, recertify_days=None
         )
     assert SignOffPolicy.objects.filter(tier="minimal").count() == 1
+    signoff.signoff_policy_publish(
+        by=risk_officer, tier="minimal", required_roles=["Risk Officer"], min_approvers=1, recertify_days=None
+    )
+    assert SignOffPolicy.objects.filter(tier="minimal").count() == 2
 
 
 def test_approving_evidence_that_moved_unnoticed_invalidates_the_request_instead(

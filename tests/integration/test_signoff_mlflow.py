@@ -37,14 +37,23 @@ def keel_version(name: str, version: str = "1") -> ModelVersion:
     return ModelVersion.objects.get(registered_model__name=name, version=version)
 
 
+def trained_run(client) -> str:
+    """A run started by a data scientist: its versions have a known author (the run's user), so the
+    policy's approvers suffice (an unknown author would need one more)."""
+    experiment = client.get_experiment_by_name("fraud") or None
+    experiment_id = experiment.experiment_id if experiment else client.create_experiment("fraud")
+    return client.create_run(experiment_id, tags={"mlflow.user": "data-scientist"}).info.run_id
+
+
 @pytest.fixture
 def scoring_model(client, project):
     """fraud-scorer in MLflow, tagged with the project, one version with a pinned digest."""
     assess(project, "minimal")
     client.create_registered_model("fraud-scorer", tags={"keel.project": project.slug})
     client.create_model_version(
-        "fraud-scorer", source="s3://models/fraud-scorer/1", run_id="", tags={"keel.digest": "sha256:aaa"}
-    )
+        "fraud-scorer", source="s3://models/fraud-scorer/1", run_id=trained_run(client),
+        tags={"keel.digest": "sha256:aaa"},
+    )  # fmt: skip
     return "fraud-scorer"
 
 
@@ -82,7 +91,7 @@ def test_the_champion_alias_moving_to_an_unapproved_version_is_a_finding(
     approved_request(keel_version(scoring_model), team_lead, risk_officer)
     assert not Finding.objects.filter(resolved_at=None).exists()
 
-    client.create_model_version(scoring_model, source="s3://models/fraud-scorer/2", run_id="")
+    client.create_model_version(scoring_model, source="s3://models/fraud-scorer/2", run_id=trained_run(client))
     client.set_registered_model_alias(scoring_model, "champion", "2")
     registry_sync_service.registry_sync(registry=registry)
 

@@ -55,6 +55,33 @@ class RemoteVersion:
     stage: str = ""
     approval: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    # Metrics the registry keeps on the version itself (SageMaker's ModelMetrics); None where it keeps
+    # them on the run instead (MLflow), so that the run's metrics are not overwritten with nothing.
+    metrics: dict[str, dict] | None = None
+    # Where `created_by` came from (AUTHOR_* below): "" when the registry named nobody.
+    author_source: str = ""
+
+
+# Where a version's author was read.
+AUTHOR_REGISTRY = "registry"  # the version's own user (MLflow 2 user_id, SageMaker CreatedBy)
+AUTHOR_RUN = "run"  # the run that produced it (MLflow 3 leaves the version's user_id empty)
+
+
+@dataclass(frozen=True)
+class RemoteRun:
+    """The training run behind a version, as much of it as a reviewer needs: its metrics (the latest
+    value of each key, with its time and step), a few params, when it ran, where and who ran it."""
+
+    run_id: str
+    experiment_id: str = ""
+    user_id: str = ""
+    status: str = ""
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    metrics: dict[str, dict] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    params_count: int = 0
+    found: bool = True  # False: the registry no longer has this run (deleted); stored so it is not asked again
 
 
 @dataclass(frozen=True)
@@ -78,6 +105,9 @@ class Snapshot:
 
 class RegistryAdapter(Protocol):
     def fetch_snapshot(self) -> Snapshot: ...
+
+    # Optional: adapters whose registry keeps metrics and authors on runs (MLflow) also have
+    # `fetch_run(run_id) -> RemoteRun` and count its requests in `requests_made`.
 
 
 def from_epoch_ms(value: Any) -> dt.datetime | None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import requests
 
 from .base import (
+    AUTHOR_REGISTRY,
     PermanentRegistryError,
     RemoteModel,
+    RemoteRun,
     RemoteVersion,
     Snapshot,
     TransientRegistryError,
@@ -23,6 +25,7 @@ VERSION_PAGE = 10_000  # MLflow's REST maximum is 200,000; one large page avoids
 MODEL_PAGE = 1_000  # registered-models/search maximum
 MAX_PAGES = 1_000  # a guard against a registry that never stops paginating
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
+MAX_PARAMS = 20  # a reviewer reads a few params; the run page in MLflow has them all
 
 
 def _tags(items) -> dict[str, str]:
@@ -119,6 +122,19 @@ class MlflowAdapter:
                 status=response.status_code,
             )
 
+    def fetch_run(self, run_id: str) -> RemoteRun:
+        """GET runs/get: the run's latest metrics, a few params, times, experiment and user.
+
+        A run MLflow no longer has (404, or 400 for an id it cannot parse) comes back as not found, so
+        the sync stores that and does not ask again; other failures raise as for the snapshot."""
+        try:
+            body = self._get("runs/get", {"run_id": run_id})
+        except PermanentRegistryError as exc:
+            if exc.status in (400, 404):
+                return RemoteRun(run_id=run_id, found=False)
+            raise
+        return parse_run(run_id, body)
+
     def fetch_snapshot(self) -> Snapshot:
         self.requests_made = 0
         versions: dict[tuple[str, str], RemoteVersion] = {}
@@ -132,7 +148,8 @@ class MlflowAdapter:
                     source=mv.get("source", ""),
                     status=mv.get("status", ""),
                     description=mv.get("description", ""),
-                    created_by=mv.get("user_id", ""),
+                    created_by=mv.get("user_id") or "",
+                    author_source=AUTHOR_REGISTRY if mv.get("user_id") else "",
                     created_at=from_epoch_ms(mv.get("creation_timestamp")),
                     updated_at=from_epoch_ms(mv.get("last_updated_timestamp")),
                     tags=_tags(mv.get("tags")),
@@ -156,3 +173,35 @@ class MlflowAdapter:
         for name, _version in versions:
             models.setdefault(name, RemoteModel(name=name))
         return Snapshot(models=models, versions=versions, requests=self.requests_made)
+
+
+def parse_run(run_id: str, body: dict) -> RemoteRun:
+    """The parts of a runs/get answer Keel keeps. MLflow's `data.metrics` already holds the latest value
+    of each key; the user is `info.user_id`, or the `mlflow.user` tag where the server left it empty."""
+    try:
+        run = body["run"]
+        info, data = run.get("info") or {}, run.get("data") or {}
+        metrics = {
+            str(m["key"]): {"value": m.get("value"), "timestamp": _iso(m.get("timestamp")), "step": m.get("step", 0)}
+            for m in data.get("metrics") or ()
+        }
+        params = sorted((str(p["key"]), str(p.get("value", ""))) for p in data.get("params") or ())
+        tags = _tags(data.get("tags"))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise TransientRegistryError(f"MLflow sent a malformed run {run_id} (missing {exc})") from exc
+    return RemoteRun(
+        run_id=run_id,
+        experiment_id=str(info.get("experiment_id") or ""),
+        user_id=str(info.get("user_id") or tags.get("mlflow.user") or ""),
+        status=str(info.get("status") or ""),
+        started_at=from_epoch_ms(info.get("start_time")),
+        ended_at=from_epoch_ms(info.get("end_time")),
+        metrics=metrics,
+        params=dict(params[:MAX_PARAMS]),
+        params_count=len(params),
+    )
+
+
+def _iso(epoch_ms) -> str:
+    moment = from_epoch_ms(epoch_ms)
+    return moment.isoformat() if moment else ""

@@ -9,7 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .base import PermanentRegistryError, RemoteModel, RemoteVersion, Snapshot, TransientRegistryError
+from .base import (
+    AUTHOR_REGISTRY,
+    PermanentRegistryError,
+    RemoteModel,
+    RemoteVersion,
+    Snapshot,
+    TransientRegistryError,
+)
 
 PERMANENT_CODES = {
     "AccessDeniedException",
@@ -149,14 +156,16 @@ class SageMakerAdapter:
                     version = str(summary["ModelPackageVersion"])
                     detail = self._call("describe_model_package", ModelPackageName=summary["ModelPackageArn"])
                     containers = (detail.get("InferenceSpecification") or {}).get("Containers") or [{}]
-                    created_by = detail.get("CreatedBy") or {}
+                    author = created_by_name(detail.get("CreatedBy"))
                     versions[(name, version)] = RemoteVersion(
                         model_name=name,
                         version=version,
                         source=containers[0].get("ModelDataUrl", "") or containers[0].get("Image", ""),
                         status=detail.get("ModelPackageStatus", ""),
                         description=detail.get("ModelPackageDescription", ""),
-                        created_by=created_by.get("UserProfileName", ""),
+                        created_by=author,
+                        author_source=AUTHOR_REGISTRY if author else "",
+                        metrics=model_metrics(detail.get("ModelMetrics")),
                         created_at=_utc(detail.get("CreationTime")),
                         updated_at=_utc(detail.get("LastModifiedTime") or detail.get("CreationTime")),
                         tags=dict(detail.get("CustomerMetadataProperties") or {}),
@@ -170,3 +179,29 @@ class SageMakerAdapter:
         except (KeyError, TypeError) as exc:
             raise TransientRegistryError(f"SageMaker sent a malformed record (missing {exc})") from exc
         return Snapshot(models=models, versions=versions, requests=self.requests_made)
+
+
+def created_by_name(created_by) -> str:
+    """Who created the package: the Studio user profile, else the IAM identity's ARN; "" when unknown."""
+    created_by = created_by if isinstance(created_by, dict) else {}
+    iam = created_by.get("IamIdentity") if isinstance(created_by.get("IamIdentity"), dict) else {}
+    return str(created_by.get("UserProfileName") or iam.get("Arn") or iam.get("PrincipalId") or "")
+
+
+def model_metrics(metrics) -> dict[str, dict]:
+    """SageMaker's ModelMetrics, flattened: it holds reports (statistics, constraints, explainability),
+    each a pointer to a document in S3, not values; Keel keeps where each report is, keyed by its path
+    (e.g. "ModelQuality.Statistics"), so a reviewer can open it."""
+    found: dict[str, dict] = {}
+
+    def walk(prefix: str, node) -> None:
+        if not isinstance(node, dict):
+            return
+        if "S3Uri" in node:
+            found[prefix] = {"value": str(node["S3Uri"]), "content_type": str(node.get("ContentType", ""))}
+            return
+        for key, child in node.items():
+            walk(f"{prefix}.{key}" if prefix else str(key), child)
+
+    walk("", metrics or {})
+    return found

@@ -1,0 +1,91 @@
+"""The sign-off policies page: the policy in force for each tier and what it requires, every version
+published before it, and (risk officers, admins) the form that publishes the next version.
+
+Thin: signoff_policy_publish validates, refuses who may not publish, and audits; a refused form
+changes nothing and is shown again with the service's reasons."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+
+from core.errors import DomainError
+from core.forms import apply_service_errors
+from core.permissions import RoleRequiredMixin
+from core.roles import ALL_ROLES, has_role
+from projects.models import RiskTier
+
+from ..signoff import services
+from ..signoff.forms import SignOffPolicyForm
+from ..signoff.permissions import POLICY_PUBLISHERS
+from ..signoff.selectors import policies_current, policy_history
+
+HISTORY_PAGE = 25
+
+
+class SignOffPolicyListView(RoleRequiredMixin, TemplateView):
+    """Everyone who signs in may read the policies (the rules their sign-offs follow)."""
+
+    allowed_roles = ALL_ROLES
+    template_name = "governance/signoff_policies.html"
+
+    def get_context_data(self, **kwargs):
+        tier = self.request.GET.get("tier", "")
+        tier = tier if tier in RiskTier.values else ""
+        page = Paginator(policy_history(tier=tier), HISTORY_PAGE).get_page(self.request.GET.get("page"))
+        return {
+            **super().get_context_data(**kwargs),
+            "policies": policies_current(),
+            "page_obj": page,
+            "history": list(page.object_list),
+            "tier": tier,
+            "tiers": RiskTier.choices,
+            "querystring": f"tier={tier}" if tier else "",
+            "can_publish": has_role(self.request.user, *POLICY_PUBLISHERS),
+        }
+
+
+class SignOffPolicyPublishView(RoleRequiredMixin, TemplateView):
+    """GET: the form, filled with the tier's policy in force (?tier=); POST: publish the next version."""
+
+    allowed_roles = POLICY_PUBLISHERS
+    template_name = "governance/signoff_policy_form.html"
+
+    def get(self, request, *args, **kwargs):
+        tier = request.GET.get("tier", "")
+        current = services.current_policy(tier) if tier in RiskTier.values else None
+        initial = {"tier": tier} if tier in RiskTier.values else {}
+        if current is not None:
+            initial.update(
+                required_roles=list(current.required_roles), min_approvers=current.min_approvers,
+                recertify_days=current.recertify_days, approvable=current.approvable,
+            )  # fmt: skip
+        return self.render_to_response(self.get_context_data(form=SignOffPolicyForm(initial=initial), current=current))
+
+    def post(self, request, *args, **kwargs):
+        form = SignOffPolicyForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                policy = services.signoff_policy_publish(
+                    by=request.user, tier=data["tier"], required_roles=list(data["required_roles"]),
+                    min_approvers=data["min_approvers"], recertify_days=data["recertify_days"],
+                    approvable=data["approvable"], note=data["note"].strip(),
+                )  # fmt: skip
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request, f"Published {policy}. New sign-off requests of the {policy.tier} tier follow it."
+                )
+                return redirect(f"{reverse('governance:signoff-policies')}#policy-{policy.tier}")
+        tier = form.data.get("tier", "")
+        current = services.current_policy(tier) if tier in RiskTier.values else None
+        # Shown again with the reasons (status 200, as the other refused forms); nothing was published.
+        return self.render_to_response(self.get_context_data(form=form, current=current))
