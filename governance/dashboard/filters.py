@@ -10,9 +10,9 @@ from django import forms
 from django.utils import timezone
 
 from core.forms import checkboxes
-from projects.inventory.filters import visible_teams
+from projects.inventory.filters import TierFilter, visible_teams
 from projects.inventory.selectors import projects_for_user
-from projects.models import AIProject, RiskTier, Stage
+from projects.models import AIProject, Stage
 from projects.roi.forms import MonthField
 
 AS_OF_IN_FUTURE = "Choose a month no later than this one ({month}): the figures cannot run past today."
@@ -49,9 +49,7 @@ class PortfolioFilterSet(django_filters.FilterSet):
         queryset=visible_teams, to_field_name="slug", label="Team", empty_label="All teams"
     )
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label="Stage", widget=checkboxes())
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier", choices=RiskTier.choices, label="EU AI Act tier", widget=checkboxes()
-    )
+    tier = TierFilter(widget=checkboxes())
     as_of = AsOfFilter(label="As of (month)", help_text="YYYY-MM; this month to date when empty.")
 
     class Meta:

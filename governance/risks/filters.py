@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import Q
 
 from core.forms import checkboxes
-from projects.inventory.filters import visible_projects, visible_teams
+from projects.inventory.filters import TierFilter, visible_projects, visible_teams
 from projects.models import RiskTier
 
 from ..models import Mitigation, MitigationStatus, Risk, RiskCategory, RiskStatus, RiskTierAssessment
@@ -27,9 +27,7 @@ class RiskFilterSet(django_filters.FilterSet):
         field_name="project__team", queryset=visible_teams, to_field_name="slug", label="Team"
     )
     project = django_filters.ModelChoiceFilter(queryset=visible_projects, to_field_name="slug", label="Project")
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="project__risk_tier", choices=RiskTier.choices, label="Tier", widget=checkboxes()
-    )
+    tier = TierFilter(field_name="project__risk_tier", label="Tier", widget=checkboxes())
     category = django_filters.MultipleChoiceFilter(choices=RiskCategory.choices, label="Category", widget=checkboxes())
     level = django_filters.MultipleChoiceFilter(
         field_name="residual_level", choices=Level.choices, label="Residual level", widget=checkboxes()

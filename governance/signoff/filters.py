@@ -1,4 +1,4 @@
-"""The sign-off list's FilterSet."""
+"""The FilterSets of the sign-off list and of the sign-off policies' history."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from core.forms import checkboxes
 from projects.inventory.filters import visible_projects
 from projects.models import RiskTier
 
-from ..models import SignOffRequest, SignOffStatus
+from ..models import SignOffPolicy, SignOffRequest, SignOffStatus
 
 
 class SignOffFilterSet(django_filters.FilterSet):
@@ -26,3 +26,14 @@ class SignOffFilterSet(django_filters.FilterSet):
     class Meta:
         model = SignOffRequest
         fields = ["status", "project", "tier"]
+
+
+class SignOffPolicyFilterSet(django_filters.FilterSet):
+    """The policies page's history: every published version, of one tier when asked (an unknown tier is
+    the form's error and no rows, as on every list)."""
+
+    tier = django_filters.ChoiceFilter(choices=RiskTier.choices, label="Tier", empty_label="All tiers")
+
+    class Meta:
+        model = SignOffPolicy
+        fields = ["tier"]

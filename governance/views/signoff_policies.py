@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import ALL_ROLES, has_role
 from projects.models import RiskTier
 
 from ..signoff import services
+from ..signoff.filters import SignOffPolicyFilterSet
 from ..signoff.forms import SignOffPolicyForm
 from ..signoff.permissions import POLICY_PUBLISHERS
 from ..signoff.selectors import policies_current, policy_history
@@ -27,24 +28,42 @@ from ..signoff.selectors import policies_current, policy_history
 HISTORY_PAGE = 25
 
 
-class SignOffPolicyListView(RoleRequiredMixin, TemplateView):
-    """Everyone who signs in may read the policies (the rules their sign-offs follow)."""
+class SignOffPolicyListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
+    """Everyone who signs in may read the policies (the rules their sign-offs follow); the history exports
+    as CSV or XLSX with its tier filter."""
 
     allowed_roles = ALL_ROLES
     template_name = "governance/signoff_policies.html"
+    filterset_class = SignOffPolicyFilterSet
+    paginate_by = HISTORY_PAGE
+    context_object_name = "history"
+    export_stem = "signoff-policies"
+    export_title = "Sign-off policies"
+    export_header = (
+        "tier", "version", "approvable", "required_roles", "min_approvers", "recertify_days", "published_at",
+        "published_by", "note",
+    )  # fmt: skip
+
+    def get_queryset(self):
+        return policy_history()
+
+    def export_rows(self, qs):
+        for p in qs.iterator(chunk_size=500):
+            yield (
+                p.tier, p.version, p.approvable, ", ".join(p.required_roles), p.min_approvers,
+                p.recertify_days or "", p.created_at, p.created_by.username if p.created_by else "", p.note,
+            )  # fmt: skip
 
     def get_context_data(self, **kwargs):
-        tier = self.request.GET.get("tier", "")
-        tier = tier if tier in RiskTier.values else ""
-        page = Paginator(policy_history(tier=tier), HISTORY_PAGE).get_page(self.request.GET.get("page"))
+        ctx = super().get_context_data(**kwargs)
+        data = self.filterset.form.cleaned_data if self.filterset.is_bound and self.filterset.is_valid() else {}
+        tier = data.get("tier") or ""
         return {
-            **super().get_context_data(**kwargs),
+            **ctx,
             "policies": policies_current(),
-            "page_obj": page,
-            "history": list(page.object_list),
             "tier": tier,
+            "tier_label": RiskTier(tier).label if tier else "",
             "tiers": RiskTier.choices,
-            "querystring": f"tier={tier}" if tier else "",
             "can_publish": has_role(self.request.user, *POLICY_PUBLISHERS),
         }
 

@@ -40,6 +40,26 @@ def visible_projects(request):
     return projects_for_user(user=request.user).order_by("name")
 
 
+# A project whose tier assessment is missing or incomplete has risk_tier "" (RiskTier's "not assessed"); the
+# tier filters offer it as a choice of its own, so "which projects are not assessed?" has an answer.
+NOT_ASSESSED = "not_assessed"
+TIER_FILTER_CHOICES = [*RiskTier.choices, (NOT_ASSESSED, "Not assessed")]
+
+
+class TierFilter(django_filters.MultipleChoiceFilter):
+    """The EU AI Act tier, any of the chosen ones; "not_assessed" stands for the empty tier."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("field_name", "risk_tier")
+        kwargs.setdefault("label", "EU AI Act tier")
+        super().__init__(choices=TIER_FILTER_CHOICES, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": ["" if v == NOT_ASSESSED else v for v in value]})
+
+
 class AIProjectFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     team = django_filters.ModelChoiceFilter(queryset=visible_teams, to_field_name="slug", label="Team")
@@ -47,12 +67,7 @@ class AIProjectFilterSet(django_filters.FilterSet):
         choices=Stage.choices, label="Stage", widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"})
     )
     health = django_filters.ChoiceFilter(choices=Health.choices, label="Health")
-    tier = django_filters.MultipleChoiceFilter(
-        field_name="risk_tier",
-        choices=RiskTier.choices,
-        label="EU AI Act tier",
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}),
-    )
+    tier = TierFilter(widget=forms.CheckboxSelectMultiple(attrs={"class": "checks"}))
     owner = django_filters.ModelChoiceFilter(queryset=visible_owners, to_field_name="username", label="Owner")
     ordering = django_filters.OrderingFilter(
         fields=(

@@ -292,6 +292,7 @@ def test_an_unknown_format_answers_400(client, world, spec):
 EXPORTED_ELSEWHERE = {
     "projects:registries": "tests/projects/test_registry_exports.py",
     "projects:registry": "tests/projects/test_registry_exports.py",
+    "governance:signoff-policies": "tests/governance/test_signoff_policy_exports.py",
 }
 # Views named like lists that are not filtered lists: a project's tab, whose rows the portfolio list
 # exports filtered by ?project=<slug>.
