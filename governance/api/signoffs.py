@@ -18,11 +18,11 @@ from core import roles
 from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
-from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, Verdict
+from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from ..models.signoff import REVIEWER_ROLE_CHOICES
 from ..signoff import fingerprint as fp
 from ..signoff import services
-from ..signoff.eligibility import missing_roles
+from ..signoff.eligibility import approvals_outstanding, missing_roles
 from ..signoff.permissions import POLICY_PUBLISHERS, REQUESTERS
 from ..signoff.selectors import review_queue_for_user, signoffs_for_user
 
@@ -66,6 +66,10 @@ class SignOffRequestSerializer(serializers.ModelSerializer):
     version_author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     decisions = SignOffDecisionSerializer(many=True, read_only=True)
     missing_roles = serializers.SerializerMethodField(help_text="Required roles nobody has approved in yet.")
+    waiting_for = serializers.SerializerMethodField(
+        help_text="Everything a pending request still waits for, in words: its missing roles, then any extra "
+        "distinct approver (one more when the version's author is unknown). Empty once decided."
+    )
 
     class Meta:
         model = SignOffRequest
@@ -73,11 +77,17 @@ class SignOffRequestSerializer(serializers.ModelSerializer):
             "id", "url", "project", "model_version", "registry", "model", "version", "status", "status_reason",
             "policy", "requested_by", "version_author", "justification", "fingerprint", "fingerprint_hash",
             "requested_at", "decided_at", "valid_until", "closed_at", "decisions", "missing_roles",
+            "author_unknown", "waiting_for",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_missing_roles(self, request) -> list[str]:
         return missing_roles(request.policy.required_roles, request.decisions.all())
+
+    def get_waiting_for(self, request) -> list[str]:
+        if request.status != SignOffStatus.PENDING:
+            return []
+        return approvals_outstanding(request, list(request.decisions.all()))
 
 
 class SignOffCreateSerializer(serializers.Serializer):

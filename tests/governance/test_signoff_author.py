@@ -107,3 +107,15 @@ def test_an_author_read_from_the_run_after_the_request_still_may_not_approve(pro
     with pytest.raises(PermissionDeniedError, match="You created this model version"):
         signoff.signoff_decide(by=risk_officer, request=request, verdict="approve")
     assert request.decisions.count() == 0
+
+
+def test_the_api_says_a_request_waits_for_its_extra_approver(client, project, team_lead, risk_officer):
+    assess(project, "minimal")
+    request = pending_request(linked_version(project, created_by=""), team_lead)
+    signoff.signoff_decide(by=risk_officer, request=request, verdict="approve")
+    client.force_login(risk_officer)
+    body = client.get(f"/api/v1/signoffs/{request.pk}/").json()
+    assert body["status"] == "pending"
+    assert body["missing_roles"] == []  # every required role has approved...
+    assert body["author_unknown"] is True  # ...but the unknown author costs one more approver
+    assert body["waiting_for"] == ["1 more distinct approver (the version's author is unknown)"]
