@@ -12,6 +12,7 @@ from projects.models import AuthorSource, LinkSource
 from tests.query_counts import assert_queries, get_counting_queries
 from tests.registry_factories import T0, ModelVersionFactory, RegisteredModelFactory, RegistryFactory, hold
 from tests.risk_factories import RiskFactory
+from tests.tier_answers import complete
 
 pytestmark = pytest.mark.django_db
 MINIMAL: dict = {}
@@ -46,7 +47,7 @@ def version(model, champion):
 
 
 def request_for(project, version, team_lead):
-    tier_assessment_submit(by=team_lead, project=project, answers=MINIMAL)
+    tier_assessment_submit(by=team_lead, project=project, answers=complete(MINIMAL))
     return signoff_services.signoff_request(by=team_lead, version=version, justification="Better recall.")
 
 
