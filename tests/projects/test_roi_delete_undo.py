@@ -201,7 +201,7 @@ def test_the_tab_charts_actual_against_plan_by_month_and_cumulatively(client, te
         ("Actual net value", [800.0, 500.0]),
     ]
     assert 'data-chart="chart-roi-monthly-data"' in html
-    assert "/static/vendor/plotly/plotly.min.js" in html
+    assert "/static/vendor/plotly/plotly-cartesian.min.js" in html
 
 
 def test_an_empty_ledger_draws_no_chart(client, team_lead, project):
