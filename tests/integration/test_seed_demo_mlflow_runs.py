@@ -9,6 +9,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from projects.management.commands import seed_demo_mlflow as demo_mlflow
 from projects.models import AuthorSource, ModelVersion, RegistryKind
 from projects.registries import services as registry_services
 from projects.registries.sync import registry_sync
@@ -28,7 +29,7 @@ def test_the_demo_versions_have_runs_with_metrics_and_a_known_author(mlflow_serv
     run = registry_sync(registry=registry)
 
     versions = ModelVersion.objects.filter(registered_model__registry=registry)
-    assert run.versions_seen == versions.count() == 33
+    assert run.versions_seen == versions.count() == sum(model[4] for model in demo_mlflow.MODELS)
     assert set(versions.values_list("author_source", flat=True)) == {AuthorSource.RUN}
     v3, v4 = (versions.get(registered_model__name="claims-fraud-scorer", version=v) for v in ("3", "4"))
     assert (v4.created_by, v4.run_status, v4.run_params_count) == ("ds-claims", "FINISHED", 3)
