@@ -291,10 +291,15 @@ def test_worker_killed_mid_sync_is_redelivered_and_ends_as_an_undisturbed_sync(
         "deployment.observed": aliases + 1,
         "registered_model.linked": 1,
     }
-    # Governance's reaction, once: the linked model's champion serves production without a sign-off.
+    # Governance's reaction, once: the linked model's champion serves production without a sign-off, and
+    # each unlinked model serving production is an unowned model in production.
     [finding] = Finding.objects.filter(kind=FindingKind.DEPLOYED_WITHOUT_APPROVAL)
     assert AuditEvent.objects.filter(action="finding.opened", object_id=str(finding.pk)).count() == 1
-    assert AuditEvent.objects.count() == audit_before + sum(by_action.values()) + 1
+    unowned = Finding.objects.filter(kind=FindingKind.UNOWNED_PRODUCTION_MODEL)
+    assert unowned.count() == len({subject for subject in unowned.values_list("subject_id", flat=True)})
+    opened = AuditEvent.objects.filter(action="finding.opened", object_id__in=[str(f.pk) for f in unowned])
+    assert opened.count() == unowned.count()
+    assert AuditEvent.objects.count() == audit_before + sum(by_action.values()) + 1 + unowned.count()
     assert RegisteredModel.objects.get(name="model-00").project == project
     assert verify_chain().ok
 
