@@ -25,10 +25,25 @@ class AuditEventFilterSet(django_filters.FilterSet):
     action = django_filters.CharFilter(
         field_name="action", lookup_expr="startswith", label="Action (or its start, e.g. signoff.)"
     )
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label="From")
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label="Until")
-    date_from = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__gte", label="From date")
-    date_to = django_filters.DateFilter(field_name="occurred_at", lookup_expr="date__lte", label="To date")
+    # Days for people (a date picker), exact instants for scripts (ISO 8601, as the API takes them).
+    date_from = django_filters.DateFilter(
+        field_name="occurred_at",
+        lookup_expr="date__gte",
+        label="From day",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        field_name="occurred_at",
+        lookup_expr="date__lte",
+        label="To day",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    since = django_filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="gte", label="From instant (ISO 8601, e.g. 2026-12-01T09:00Z)"
+    )
+    until = django_filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="lt", label="Before instant (ISO 8601)"
+    )
 
     class Meta:
         model = AuditEvent
