@@ -14,19 +14,15 @@ links registry models to demo projects and has their versions hold production si
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.utils import timezone
 
 from governance.signoff.deployments import versions_serving_without_approval
 from projects.models import AIProject, Signal, Stage
 from projects.roi.figures import add_months, month_start
-from tests.e2e.browser import assert_page_sound, sign_in
+from tests.e2e.browser import assert_page_sound, demo_users, seed_demo, sign_in
 from tests.registry_factories import RegistryFactory, hold
 from tests.signoff_factories import linked_version
 
@@ -38,10 +34,7 @@ DESKTOP, PHONE = 1440, 390
 @pytest.fixture
 def demo(transactional_db, settings, tmp_path):
     """The demo data `make run` seeds (without its MLflow server), plus versions serving production."""
-    settings.VAR_DIR = tmp_path  # seed_demo keeps the demo passwords there
-    settings.KEEL_DEMO_MLFLOW = False
-    for command in ("seed_demo", "seed_demo_roi", "seed_demo_governance"):
-        call_command(command, stdout=io.StringIO())
+    seed_demo(settings, tmp_path)
     registry = RegistryFactory(name="demo-mlflow", base_url="http://127.0.0.1:5055")
     since = timezone.now() - dt.timedelta(days=12)
     production = list(AIProject.objects.filter(stage=Stage.PRODUCTION).order_by("name")[:2])
@@ -51,8 +44,6 @@ def demo(transactional_db, settings, tmp_path):
         hold(version, "production", since + dt.timedelta(days=i))
         if i == 0:
             hold(version, "Production", since, signal=Signal.STAGE)
-    passwords = json.loads((tmp_path / "demo-credentials.json").read_text())
-    users = get_user_model().objects.in_bulk(list(passwords), field_name="username")
     # Read here: the database cannot be queried once the browser's event loop runs in this thread.
     serving = [
         {"model": v.registered_model.name, "model_id": v.registered_model_id, "version": v.version,
@@ -60,7 +51,7 @@ def demo(transactional_db, settings, tmp_path):
          "stage": v.registered_model.project.stage}
         for v in versions_serving_without_approval().select_related("registered_model__project").order_by("pk")
     ]  # fmt: skip
-    return {username: (users[username], password) for username, password in passwords.items()}, serving
+    return demo_users(tmp_path), serving
 
 
 @pytest.fixture

@@ -13,14 +13,12 @@ here they are made as that sync leaves them (no server needed), then seed_demo_g
 from __future__ import annotations
 
 import io
-import json
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from tests.e2e.browser import assert_page_sound, sign_in
+from tests.e2e.browser import assert_page_sound, demo_users, seed_demo, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,10 +33,7 @@ def demo(transactional_db, settings, tmp_path):
     from projects.models import AIProject, LinkSource
     from tests.registry_factories import ModelVersionFactory, RegisteredModelFactory, RegistryFactory
 
-    settings.VAR_DIR = tmp_path  # seed_demo keeps the demo passwords there
-    settings.KEEL_DEMO_MLFLOW = False
-    for command in ("seed_demo", "seed_demo_roi", "seed_demo_governance"):
-        call_command(command, stdout=io.StringIO())
+    seed_demo(settings, tmp_path)
     registry = RegistryFactory(name="Local MLflow (demo)", base_url="http://127.0.0.1:9")
     for name, project, n in DEMO_MODELS:
         model = RegisteredModelFactory(
@@ -51,9 +46,7 @@ def demo(transactional_db, settings, tmp_path):
     out = io.StringIO()
     call_command("seed_demo_governance", stdout=out)
     assert "Demo sign-offs: 2 pending, 1 approved" in out.getvalue(), out.getvalue()
-    passwords = json.loads((tmp_path / "demo-credentials.json").read_text())
-    users = get_user_model().objects.in_bulk(list(passwords), field_name="username")
-    return {username: (users[username], password) for username, password in passwords.items()}
+    return demo_users(tmp_path)
 
 
 @pytest.fixture

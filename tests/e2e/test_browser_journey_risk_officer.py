@@ -16,14 +16,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import json
 import os
 import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from projects.management.commands.seed_demo import DEMO_REGISTRY
@@ -31,7 +29,7 @@ from projects.models import AIProject, RegistryKind
 from projects.registries import services as registry_services
 from projects.registries.adapters.base import RemoteModel, RemoteRun, RemoteVersion, Snapshot
 from projects.registries.sync import registry_sync
-from tests.e2e.browser import assert_page_sound, sign_in
+from tests.e2e.browser import assert_page_sound, demo_users, seed_demo, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -86,11 +84,8 @@ class DemoMlflow:
 def demo(transactional_db, settings, tmp_path):
     """`make run`'s demo without its MLflow server: users, portfolio, ROI, the registry synced from the
     stand-in above, then governance (which asks for the sign-off of claims-fraud-scorer v4)."""
-    settings.VAR_DIR = tmp_path
-    settings.KEEL_DEMO_MLFLOW = False
     settings.KEEL_GATE_SIGNING_KEY = base64.b64encode(os.urandom(32)).decode()
-    for command in ("seed_demo", "seed_demo_roi"):
-        call_command(command, stdout=io.StringIO())
+    seed_demo(settings, tmp_path, commands=("seed_demo", "seed_demo_roi"))
     registry = registry_services.registry_create(
         by=None, name=DEMO_REGISTRY, kind=RegistryKind.MLFLOW, base_url="http://127.0.0.1:5055", enabled=False
     )
@@ -99,9 +94,7 @@ def demo(transactional_db, settings, tmp_path):
     )
     registry_sync(registry=registry, adapter=DemoMlflow(slugs["Claims fraud scoring"], slugs["Credit scoring"]))
     call_command("seed_demo_governance", stdout=io.StringIO())
-    passwords = json.loads((tmp_path / "demo-credentials.json").read_text())
-    users = get_user_model().objects.in_bulk(list(passwords), field_name="username")
-    return {username: (users[username], password) for username, password in passwords.items()}
+    return demo_users(tmp_path)
 
 
 @pytest.fixture

@@ -10,18 +10,16 @@ error, page error, CSP violation or HTTP error, and no sideways scrolling.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
 from governance.management.demo_tier_answers import UNASSESSED
 from projects.roi.forms import this_month
-from tests.e2e.browser import assert_page_sound, sign_in
+from tests.e2e.browser import assert_page_sound, seed_demo, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,10 +33,7 @@ TOP_LEVEL = 20  # questions asked before any answer: no follow-up yet
 @pytest.fixture
 def demo(transactional_db, settings, tmp_path):
     """The demo data `make run` seeds (without its MLflow server): users, portfolio, ROI, governance."""
-    settings.VAR_DIR = tmp_path  # seed_demo keeps the demo passwords there
-    settings.KEEL_DEMO_MLFLOW = False
-    for command in ("seed_demo", "seed_demo_roi", "seed_demo_governance"):
-        call_command(command, stdout=io.StringIO())
+    seed_demo(settings, tmp_path)
     passwords = json.loads((tmp_path / "demo-credentials.json").read_text())
     lead = get_user_model().objects.get(username="lead")
     return lead, passwords["lead"]

@@ -9,15 +9,11 @@ all.
 
 from __future__ import annotations
 
-import io
-import json
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 
-from tests.e2e.browser import HORIZONTAL_OVERFLOW, sign_in
+from tests.e2e.browser import HORIZONTAL_OVERFLOW, demo_users, seed_demo, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,13 +29,8 @@ KNOWN_OVERFLOWS: dict[str, str] = {}
 @pytest.fixture
 def demo(transactional_db, settings, tmp_path):
     """The demo data `make run` seeds (without its MLflow server): users, portfolio, ROI, governance."""
-    settings.VAR_DIR = tmp_path  # seed_demo keeps the demo passwords there
-    settings.KEEL_DEMO_MLFLOW = False
-    for command in ("seed_demo", "seed_demo_roi", "seed_demo_governance"):
-        call_command(command, stdout=io.StringIO())
-    passwords = json.loads((tmp_path / "demo-credentials.json").read_text())
-    users = get_user_model().objects.in_bulk(list(passwords), field_name="username")
-    return {username: (users[username], password) for username, password in passwords.items()}
+    seed_demo(settings, tmp_path)
+    return demo_users(tmp_path)
 
 
 @pytest.fixture
