@@ -20,10 +20,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 900}
 DESKTOP = {"width": 1440, "height": 900}
 PERSONAS = ("exec", "risk", "dpo", "lead", "admin")
-# Pages owned by other parts of issue #12 that still overflow at 390 px, as a pattern of the failure
-# line (path and measured px) -> what it is. A failure on one of these alone makes the test xfail
-# (listing them); any other failure fails it. Empty on this branch: every page fits.
-KNOWN_OVERFLOWS: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -91,10 +87,6 @@ def visit(page, path: str) -> list[str]:
     return found + [f"{path}: {problem}" for problem in page.problems]
 
 
-def known(failure: str) -> bool:
-    return any(re.match(pattern, failure) for pattern in KNOWN_OVERFLOWS)  # an exact measure: a change shows
-
-
 @pytest.mark.parametrize("username", PERSONAS)
 def test_no_page_scrolls_sideways_or_logs_an_error_at_390_px(page, demo, username):
     user, password = demo[username]
@@ -104,8 +96,5 @@ def test_no_page_scrolls_sideways_or_logs_an_error_at_390_px(page, demo, usernam
     paths = pages_to_visit(page)
     assert len(paths) >= 10, paths  # the navigation and a project's tabs were found
     failures = [failure for path in paths for failure in visit(page, path)]
-    unexpected = [f for f in failures if not known(f)]
-    if unexpected:
-        pytest.fail(f"{username} at 390 px:\n" + "\n".join(failures), pytrace=False)
     if failures:
-        pytest.xfail("pages owned by other work still overflow:\n" + "\n".join(failures))
+        pytest.fail(f"{username} at 390 px:\n" + "\n".join(failures), pytrace=False)

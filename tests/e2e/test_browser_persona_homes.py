@@ -25,9 +25,6 @@ PERSONAS = {
     "team lead": ("lead", "Lena Moreau", "Portfolio overview"),
     "admin": ("admin", "Ada Brandt", "Portfolio overview"),
 }
-# Home pages that scroll sideways on a phone (none since the narrow-screens part of #12; the
-# dashboard's grid was 46 px wider than a 390 px phone).
-OVERFLOWS_AT_PHONE_WIDTH: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -69,15 +66,7 @@ def test_each_persona_home_page_loads_with_its_heading_at_desktop_and_phone_widt
     assert page.problems == [], "\n".join(page.problems)
 
 
-@pytest.mark.parametrize(
-    "persona",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=False, reason=OVERFLOWS_AT_PHONE_WIDTH[p]))
-        if p in OVERFLOWS_AT_PHONE_WIDTH
-        else p
-        for p in PERSONAS
-    ],
-)
+@pytest.mark.parametrize("persona", PERSONAS)
 def test_each_persona_home_page_fits_a_phone_without_scrolling_sideways(page, demo, persona):
     page.set_viewport_size({"width": PHONE, "height": 900})
     open_home(page, demo, persona)
