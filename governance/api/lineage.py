@@ -36,7 +36,8 @@ from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
 from ..lineage import selectors
-from ..lineage.ingest import INGEST_ROLES, dataset_model_link, lineage_event_ingest
+from ..lineage.ingest import INGEST_ROLES, lineage_event_ingest
+from ..lineage.model_links import dataset_model_link
 from ..lineage.validation import LineageEventInvalid, parse_body
 from ..models import Dataset, DatasetField, DatasetSymlink
 

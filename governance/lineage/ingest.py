@@ -20,7 +20,7 @@ lineage_event_ingest(*, payload, by) is one transaction:
    `transformations`, no `transformationType`) -> type "" (the propagation rules read it as direct).
    The facet's dataset-wide `dataset[]` entries (filters, joins on the whole output) become edges to
    every output field the facet names. A DatasetEvent's columnLineage gives edges without a job;
-6. a MODEL dataset (datasetType facet) is linked to a registry model version (see _model_version_for);
+6. a MODEL dataset (datasetType facet) is linked to a registry model version (model_links.py);
 7. one audit event "lineage.ingested", then the signal lineage_changed(dataset_ids=...) for the
    datasets whose facets, fields, symlinks, model link or edges changed (an empty set when only
    times moved) — both inside the transaction.
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,10 +39,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import audit
-from core.errors import DomainError, PermissionDeniedError
+from core.errors import PermissionDeniedError
 from core.roles import Role, has_role
-from projects.models import ModelVersion, Registry
-from projects.permissions import can_change_project
 
 from ..models import (
     ColumnEdge,
@@ -54,10 +51,10 @@ from ..models import (
     Job,
     LineageEdge,
     LineageEvent,
-    ModelLinkSource,
     Run,
     RunState,
 )
+from . import model_links
 from .signals import lineage_changed
 from .validation import LineageEventInvalid, ValidatedEvent, validate_event
 
@@ -65,16 +62,12 @@ from .validation import LineageEventInvalid, ValidatedEvent, validate_event
 # (executives, risk and compliance officers) assert nothing about pipelines. Lineage is organisation-wide
 # facts, not scoped to a team, so any holder of these roles may post any namespace.
 INGEST_ROLES = (Role.ADMIN, Role.TEAM_LEAD)
-# Who may link a dataset to a model version by hand, besides the team lead of the version's project.
-MODEL_LINK_ROLES = (Role.ADMIN, Role.RISK_OFFICER)
 
 TERMINAL_STATES = frozenset({RunState.COMPLETE, RunState.ABORT, RunState.FAIL})
 LEGACY_TRANSFORMATIONS = {
     "IDENTITY": ("DIRECT", "IDENTITY", False),
     "MASKED": ("DIRECT", "TRANSFORMATION", True),
 }
-MODEL_URI = re.compile(r"^models:/(?P<model>[^/]+)/(?P<version>[^/]+)/?$")
-KEEL_MODEL_FACET = "keelModelVersion"  # {"registry": "<Keel registry name>", "model": "...", "version": "..."}
 
 
 def canonical_hash(payload: Any) -> str:
@@ -143,6 +136,7 @@ def _store_raw(validated: ValidatedEvent, digest: str, by) -> LineageEvent:
         spec_major=validated.spec_major,
         payload=payload,
         received_by=by if getattr(by, "is_authenticated", False) else None,
+        applied_at=timezone.now(),  # applied in this same transaction
     )
 
 
@@ -587,84 +581,9 @@ class _GraphWriter:
             LineageEdge.objects.filter(pk__in=seen).update(last_seen_at=self.now, last_run=run)
         self.counts["edges_seen"] += len(upgraded) + len(seen)
 
-    # --- model versions --------------------------------------------------------------------
+    # --- model versions ---------------------------------------------------------------------
 
     def _link_models(self, documents: list[dict]) -> None:
-        for doc in documents:
-            ds = self.dataset(doc["namespace"], doc["name"])
-            if ds.dataset_type.upper() != "MODEL" or ds.model_link_source == ModelLinkSource.MANUAL:
-                continue
-            version = _model_version_for(ds)
-            if version is None or version.pk == ds.model_version_id:
-                continue
-            ds.model_version, ds.model_link_source, ds.updated_at = version, ModelLinkSource.FACET, self.now
-            ds.save(update_fields=["model_version", "model_link_source", "updated_at"])
-            self.counts["model_links"] += 1
-            self.changed.add(ds.pk)
-
-
-def _model_version_for(ds: Dataset) -> ModelVersion | None:
-    """The registry version a MODEL dataset is, when its event says so unambiguously:
-
-    1. a custom dataset facet `keelModelVersion` {"registry": <Keel registry name>, "model": <registered
-       model name>, "version": <version>}; or
-    2. the dataset name is an MLflow model URI `models:/<model>/<version>`, looked up in the registry
-       whose base URL is the dataset's namespace (trailing "/" ignored); when no registry has that
-       base URL, in all registries — linked only if exactly one version matches.
-    """
-    facet = ds.facets.get(KEEL_MODEL_FACET)
-    versions = ModelVersion.objects.select_related("registered_model__registry")
-    if isinstance(facet, dict) and facet.get("model") and facet.get("version"):
-        found = versions.filter(registered_model__name=facet["model"], version=str(facet["version"]))
-        if facet.get("registry"):
-            found = found.filter(registered_model__registry__name=facet["registry"])
-        found = list(found[:2])
-        return found[0] if len(found) == 1 else None
-    match = MODEL_URI.match(ds.name)
-    if not match:
-        return None
-    found = versions.filter(registered_model__name=match["model"], version=match["version"])
-    namespace = ds.namespace.rstrip("/")
-    registry_ids = [r.pk for r in Registry.objects.exclude(base_url="") if r.base_url.rstrip("/") == namespace]
-    if registry_ids:
-        found = found.filter(registered_model__registry_id__in=registry_ids)
-    found = list(found[:2])
-    return found[0] if len(found) == 1 else None
-
-
-def can_link_model(user, version: ModelVersion | None) -> bool:
-    if has_role(user, *MODEL_LINK_ROLES):
-        return True
-    project = version.registered_model.project if version is not None else None
-    return project is not None and can_change_project(user, project)
-
-
-def dataset_model_link(*, dataset: Dataset, model_version: ModelVersion | None, by) -> Dataset:
-    """Link a dataset to a registry model version by hand (None unlinks). Admins and risk officers
-    may link any; a team lead, versions of their team's projects (and may replace or remove only such a
-    link). Ingest never overrides a manual link."""
-    with transaction.atomic():
-        ds = Dataset.objects.select_for_update().get(pk=dataset.pk)
-        current = ds.model_version
-        # Both ends must be the caller's: the version linked now and the one the link replaces.
-        if (model_version is not None and not can_link_model(by, model_version)) or (
-            current is not None and current != model_version and not can_link_model(by, current)
-        ):
-            raise PermissionDeniedError("You may link datasets only to model versions of your team's projects.")
-        if model_version is None and current is None:
-            raise DomainError("The dataset is not linked to a model version.", field="model_version")
-        before = audit.snapshot(ds, ["model_version", "model_link_source"])
-        ds.model_version = model_version
-        ds.model_link_source = ModelLinkSource.MANUAL if model_version is not None else ModelLinkSource.NONE
-        ds.updated_at = timezone.now()
-        ds.save(update_fields=["model_version", "model_link_source", "updated_at"])
-        action = "dataset.model_linked" if model_version is not None else "dataset.model_unlinked"
-        audit.record(
-            actor=by,
-            action=action,
-            obj=ds,
-            before=before,
-            after=audit.snapshot(ds, ["model_version", "model_link_source"]),
-        )
-        lineage_changed.send(sender=Dataset, dataset_ids={ds.pk})
-    return ds
+        linked = model_links.link_documents([self.dataset(d["namespace"], d["name"]) for d in documents], now=self.now)
+        self.counts["model_links"] += len(linked)
+        self.changed.update(linked)

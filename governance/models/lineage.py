@@ -211,10 +211,17 @@ class LineageEvent(models.Model):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Null while the event waits to be applied to the graph (governance/lineage/queue.py): the POST stores
+    # the raw event durably and answers; a worker applies the waiting events in batches, in id order.
+    applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        indexes = [models.Index(fields=["run_id"]), models.Index(fields=["event_time"])]
+        indexes = [
+            models.Index(fields=["run_id"]),
+            models.Index(fields=["event_time"]),
+            models.Index(fields=["id"], condition=models.Q(applied_at__isnull=True), name="lineageevent_pending"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_type} {self.event_hash[:12]}"
@@ -228,6 +235,13 @@ class LineageEdge(models.Model):
     target = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="upstream_edges")
     has_column_lineage = models.BooleanField(
         default=False, help_text="The output's columnLineage facet names a field of this source."
+    )
+    # The output has a columnLineage facet that names no field of this source as a DIRECT input (the job
+    # read it only to join or filter, or the facet lists it only in its dataset-wide `dataset` entries):
+    # the facet is the authority for its output, so the source's PII was processed, not copied.
+    indirect = models.BooleanField(
+        default=False,
+        help_text="The output's columnLineage facet names this source only as joined or filtered.",
     )
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
