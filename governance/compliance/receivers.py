@@ -11,9 +11,11 @@ from ..lineage.signals import lineage_changed
 from . import services
 
 
-def on_lineage_changed(sender, dataset_ids, **kwargs) -> None:
-    if dataset_ids:
-        services.lineage_propagate(dataset_ids=dataset_ids)
+def on_lineage_changed(sender, dataset_ids=(), added_edges=None, **kwargs) -> None:
+    """dataset_ids: recompute the roots there in full; added_edges (absent from older senders: none):
+    extend what their sources carry over them (services.lineage_propagate)."""
+    if dataset_ids or added_edges:
+        services.lineage_propagate(dataset_ids=dataset_ids or (), added_edges=added_edges or ())
 
 
 def connect() -> None:

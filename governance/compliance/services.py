@@ -174,24 +174,39 @@ def _sync_producer_roots(dataset_ids: Iterable[int], entries: list) -> set[int]:
 
 
 @transaction.atomic
-def lineage_propagate(*, dataset_ids: Iterable[int]) -> store.Outcome:
-    """After lineage changed at these datasets: sync the producers' PII tags into roots, recompute the
-    roots that sit on these datasets (only they can flow through the changed edges), re-evaluate the
-    projects whose model datasets moved. An unknown PII kind in a tag refuses the whole change."""
-    dataset_ids = set(dataset_ids)
+def lineage_propagate(*, dataset_ids: Iterable[int], added_edges: Iterable[tuple[int, int]] = ()) -> store.Outcome:
+    """After lineage changed (governance/lineage/signals.py): sync the producers' PII tags of
+    `dataset_ids` into roots and recompute in full the roots that sit on those datasets (a change
+    there may remove or weaken a label); then extend what the sources of `added_edges` already
+    carry over the new edges (an added edge only adds: the cost is bound by the new edge's target
+    and its downstream, not by the source's other outputs). Re-evaluates the projects whose model
+    datasets moved. An unknown PII kind in a tag refuses the whole change."""
+    dataset_ids, added_edges = set(dataset_ids), set(added_edges or ())
     store.lock()
     entries: list = []
-    created = _sync_producer_roots(dataset_ids, entries)
-    roots = store.roots_at(dataset_ids) | created
-    outcome = store.recompute(roots)
+    outcome = store.Outcome()
+    recomputed: set[int] = set()
+    if dataset_ids:
+        created = _sync_producer_roots(dataset_ids, entries)
+        recomputed = store.roots_at(dataset_ids) | created
+        outcome = store.recompute(recomputed)
+    if added_edges:
+        # The roots just recomputed read the whole graph below them, new edges included.
+        outcome = _merged(outcome, store.extend(added_edges, skip_roots=recomputed))
     if outcome.created or outcome.updated or outcome.deleted:
+        touched = dataset_ids | {t for _, t in added_edges}
         entries.append(audit.entry(actor=None, action="classification.propagated", object_type="governance.dataset",
-                                   object_id=",".join(map(str, sorted(dataset_ids)))[:100],
+                                   object_id=",".join(map(str, sorted(touched)))[:100],
                                    after=outcome.summary()))  # fmt: skip
     if entries:
         audit.record_many(entries)
     _after(outcome, dataset_ids)
     return outcome
+
+
+def _merged(a: store.Outcome, b: store.Outcome) -> store.Outcome:
+    return store.Outcome(a.roots + b.roots, a.created + b.created, a.updated + b.updated, a.deleted + b.deleted,
+                         a.datasets | b.datasets)  # fmt: skip
 
 
 @transaction.atomic
