@@ -98,6 +98,7 @@ def roots_at(dataset_ids: Iterable[int]) -> set[int]:
         out.update(
             Classification.objects.filter(dataset_id__in=chunk)
             .annotate(root=Coalesce(F("derived_from_id"), F("id")))
+            .order_by()  # the model's ordering would make DISTINCT per row, not per root
             .values_list("root", flat=True)
             .distinct()
         )

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from core.errors import DomainError
-from governance.compliance import services, store
+from governance.compliance import services
 from governance.lineage.ingest import lineage_event_ingest
 from governance.lineage.signals import lineage_changed
 from governance.models import AuditEvent, Classification, ColumnEdge, Dataset, DatasetField, LineageEvent
@@ -118,23 +118,26 @@ def test_email_and_name_flow_from_raw_to_staging_to_analytics_with_their_paths(d
 
 
 def test_a_new_event_propagates_incrementally_only_the_roots_at_the_changed_datasets(db, officer, monkeypatch):
+    from governance.compliance import propagation
+
     lineage_event_ingest(payload=dbt_event("customers"), by=None)
     email = assert_email(officer)
     assert set(labels(email)) == {"stg_customers.email"}
-    # An unrelated assertion elsewhere must not be recomputed by the next event.
+    # An unrelated assertion elsewhere must not be walked again by the next event.
     orders = Dataset.objects.create(
         source=field(RAW, "email").dataset.source, namespace=NS, name="dbt_test.main.orders"
     )
     unrelated = services.classification_assert(by=officer, dataset=orders, pii_kind="financial")
-    seen = []
-    real = store.recompute
-    monkeypatch.setattr(store, "recompute", lambda ids, **kw: seen.append(set(ids)) or real(ids, **kw))
+    # Every walk, whether a recompute of a root or an extension over new edges, starts at its root's node.
+    starts = []
+    real = propagation.spread
+    monkeypatch.setattr(propagation, "spread", lambda start, *a, **kw: starts.append(start) or real(start, *a, **kw))
 
     result = lineage_event_ingest(payload=dbt_event("analytics"), by=None)
 
     assert result.status == "accepted"
-    assert seen == [{email.pk}]
-    assert unrelated.pk not in seen[0]
+    assert set(starts) == {(email.dataset_id, email.field_id)}
+    assert (unrelated.dataset_id, unrelated.field_id) not in starts
     assert set(labels(email)) == {"stg_customers.email", "customer_analytics.email"}
 
 

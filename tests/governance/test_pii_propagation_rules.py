@@ -143,3 +143,67 @@ def test_a_long_chain_is_walked_breadth_first_once():
     out = p.propagate(Root(id=1, dataset=1, field=None, kind="email"), g)
     assert len(out) == n - 1
     assert out[(n, None)].hops == n - 1
+
+
+def ids(src: int, dst: int, cll=True, job=7) -> DatasetEdge:
+    """A dataset edge whose output's columnLineage names `src` as no column's direct input (join/filter)."""
+    return DatasetEdge(src, dst, cll, job, indirect=True)
+
+
+def test_a_join_only_input_leaves_processed_on_the_output_dataset_and_no_label():
+    # #13 part 1: stg is written from another table; raw.customers is only joined (no column of the
+    # output's facet names it). The email reaches stg as "processed", on the dataset, and stops there.
+    g = graph(ids(1, 2, cll=False), ds(2, 3, cll=False))
+    assert summary(p.propagate(ROOT, g)) == {(2, None): ("processed", True, 1)}
+    hop = p.propagate(ROOT, g)[(2, None)].path[-1]
+    assert (hop["edge"], hop["type"], hop["treatment"]) == ("dataset", "INDIRECT", "processed")
+
+
+def test_a_dataset_level_label_crossing_a_join_only_input_is_processed_too():
+    root = Root(id=2, dataset=1, field=None, kind="health")
+    g = graph(ids(1, 2, cll=False), ds(2, 3, cll=False))
+    assert summary(p.propagate(root, g)) == {(2, None): ("processed", True, 1)}
+    # Further down an unverified carry, the processed label keeps the carry's unverified state.
+    g = graph(ds(1, 2, cll=False), ids(2, 3, cll=False))
+    assert summary(p.propagate(root, g)) == {(2, None): ("plain", False, 1), (3, None): ("processed", False, 2)}
+
+
+def test_without_any_column_lineage_the_fallback_is_still_the_unverified_dataset_carry():
+    g = graph(DatasetEdge(1, 2, False, 7, indirect=False))
+    assert summary(p.propagate(ROOT, g)) == {(2, None): ("plain", False, 1)}
+
+
+def test_the_treatment_order_is_defined_once_and_caps_take_the_less_exposing():
+    assert p.TREATMENT_ORDER == ("plain", "pseudonymised", "aggregated", "processed")
+    ranks = [p.RANK[t] for t in p.TREATMENT_ORDER]
+    assert ranks == sorted(ranks, reverse=True)
+    assert p.more_exposing("plain", "pseudonymised")
+    assert p.more_exposing("pseudonymised", "aggregated")
+    assert p.more_exposing("aggregated", "processed")
+    assert not p.more_exposing("aggregated", "aggregated")
+    cap = {(m, s): p.TREATMENT_OF_RANK[p.edge_cap(col(11, 21, subtype=s, masking=m))]
+           for m in (False, True) for s in ("IDENTITY", "AGGREGATION")}  # fmt: skip
+    assert cap == {(False, "IDENTITY"): "plain", (True, "IDENTITY"): "pseudonymised",
+                   (False, "AGGREGATION"): "aggregated", (True, "AGGREGATION"): "aggregated"}  # fmt: skip
+    # A masked aggregate never ranks above a plain aggregate.
+    assert not p.more_exposing(cap[True, "AGGREGATION"], cap[False, "AGGREGATION"])
+
+
+def test_an_aggregate_of_a_pseudonymised_column_stays_aggregated_and_the_reverse_too():
+    g = graph(ds(1, 2), col(11, 21, masking=True), ds(2, 3), col(21, 31, subtype="AGGREGATION"))
+    assert summary(p.propagate(ROOT, g))[(3, 31)] == ("aggregated", True, 2)
+    g = graph(ds(1, 2), col(11, 21, subtype="AGGREGATION"), ds(2, 3), col(21, 31, masking=True))
+    assert summary(p.propagate(ROOT, g))[(3, 31)] == ("aggregated", True, 2)
+
+
+def test_hop_captions_never_call_a_dataset_edge_direct():
+    g = graph(ds(1, 2, cll=False), ids(1, 4, cll=False), ds(1, 3), col(11, 31, masking=True, subtype="TRANSFORMATION"),
+              col(11, 32, type_="INDIRECT", subtype="JOIN"))  # fmt: skip
+    out = p.propagate(ROOT, g)
+    captions = {node: p.hop_caption(label.path[-1]) for node, label in out.items()}
+    assert captions == {
+        (2, None): "dataset level, unverified",
+        (4, None): "joined or filtered: processed",
+        (3, 31): "direct transformation, masked",
+        (3, None): "indirect join: processed",
+    }
