@@ -2,7 +2,8 @@
 each re-propagates what it affects and re-evaluates the obligations of the projects it touches.
 
     classification_assert / classification_retract   a person's assertion (manual roots)
-    lineage_propagate                                 after an ingest: producer tags → roots, recompute
+    lineage_propagate                                 after an ingest: producer tags → roots, recompute the
+                                                      roots at changed datasets, extend over added edges
     dataset_compliance_update                         legal basis, Art. 9(2) condition, retention, owner
     obligations_evaluate                              rules → obligations → findings
     evidence_add                                      a link or a file for an obligation

@@ -143,3 +143,41 @@ def test_incremental_propagation_over_added_edges_equals_a_full_recompute(seed):
         services.classifications_recompute_all()
         full = snapshot()
         assert labels_only(incremental) == labels_only(full), seed
+
+
+@pytest.mark.django_db
+def test_an_added_edge_into_a_model_dataset_brings_its_project_obligations(project, risk_officer):
+    from governance.models import Obligation
+    from tests.pii_factories import model_dataset
+    from tests.signoff_factories import assess
+
+    assess(project, "high")
+    raw, stg = dataset("raw.customers", "email"), dataset("stg.customers", "email")
+    flow(raw, stg, [("email", "email")])
+    services.classification_assert(by=risk_officer, dataset=raw, field=fld(raw, "email"), pii_kind="email")
+    model = model_dataset(project, "churn")
+    before = set(Obligation.objects.filter(project=project).values_list("rule_id", flat=True))
+
+    flow(stg, model, job="train churn")  # the training run's edge, no column lineage: carried unverified
+    services.lineage_propagate(dataset_ids=set(), added_edges={(stg.pk, model.pk)})
+
+    label = Classification.objects.get(dataset=model, pii_kind="email")
+    assert (label.treatment, label.verified, label.hops) == ("plain", False, 2)
+    after = set(Obligation.objects.filter(project=project).values_list("rule_id", flat=True))
+    assert after - before, "the project's obligations follow the PII that now reaches its model"
+
+
+@pytest.mark.django_db
+def test_the_receiver_takes_added_edges_and_treats_their_absence_as_none():
+    from governance.lineage.signals import lineage_changed
+
+    raw, stg = dataset("raw.customers", "email"), dataset("stg.customers", "email")
+    Classification.objects.create(dataset=raw, field=fld(raw, "email"), pii_kind="email",
+                                  gdpr_class=taxonomy.gdpr_class("email"), origin=Origin.MANUAL)  # fmt: skip
+    flow(raw, stg, [("email", "email")])
+    lineage_changed.send(sender=None, dataset_ids=set())  # an older sender: no added_edges
+    assert not Classification.objects.filter(origin=Origin.DERIVED).exists()
+
+    lineage_changed.send(sender=None, dataset_ids=set(), added_edges={(raw.pk, stg.pk)})
+
+    assert Classification.objects.get(origin=Origin.DERIVED).field.name == "email"
