@@ -303,6 +303,7 @@ def projects_of_datasets(dataset_ids: Iterable[int]) -> set[int]:
     for chunk in _chunks(dataset_ids):
         out.update(
             Dataset.objects.filter(pk__in=chunk, model_version__registered_model__project__isnull=False)
+            .order_by()
             .values_list("model_version__registered_model__project_id", flat=True)
             .distinct()
         )
