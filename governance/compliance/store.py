@@ -212,29 +212,30 @@ def _add_new_edges(graph: Graph, pairs: set[tuple[int, int]]) -> None:
     edges of any source that is itself downstream of a target already)."""
     closure = set(graph.dataset_names)
     pairs = {(s, t) for s, t in pairs if s not in closure}
-    sources, targets = {s for s, _ in pairs}, {t for _, t in pairs}
+    targets = {t for _, t in pairs}
     if not pairs:
         return
-    for source, target, cll, job, indirect, job_name in LineageEdge.objects.filter(
-        source_id__in=sources, target_id__in=targets
-    ).values_list("source_id", "target_id", "has_column_lineage", "job_id", "indirect", "job__name"):
-        if (source, target) in pairs:
-            graph.add_dataset_edge(propagation.DatasetEdge(source, target, cll, job, indirect))
-            graph.job_names[job] = job_name
-    rows = ColumnEdge.objects.filter(
-        source_field__dataset_id__in=sources, target_field__dataset_id__in=targets
-    ).values_list(
-        "source_field_id", "source_field__dataset_id", "target_field_id", "target_field__dataset_id",
-        "target_field__name", "transformation_type", "subtype", "masking", "job_id", "job__name",
-    )  # fmt: skip
-    for sf, sd, tf, td, tname, type_, subtype, masking, job, job_name in rows:
-        if (sd, td) not in pairs:
-            continue
-        graph.field_dataset[sf], graph.field_dataset[tf] = sd, td
-        graph.field_names[tf] = tname
-        if job is not None:
-            graph.job_names[job] = job_name
-        graph.add_column_edge(propagation.ColumnEdge(sf, td, tf, type_, subtype, masking, job))
+    # Read by target only (the targets' incoming edges: what the new edges changed), never by source, whose
+    # other outputs may be thousands; the sources are picked out here.
+    for chunk in _chunks(targets):
+        for source, target, cll, job, indirect, job_name in LineageEdge.objects.filter(target_id__in=chunk).values_list(
+            "source_id", "target_id", "has_column_lineage", "job_id", "indirect", "job__name"
+        ):
+            if (source, target) in pairs:
+                graph.add_dataset_edge(propagation.DatasetEdge(source, target, cll, job, indirect))
+                graph.job_names[job] = job_name
+        rows = ColumnEdge.objects.filter(target_field__dataset_id__in=chunk).values_list(
+            "source_field_id", "source_field__dataset_id", "target_field_id", "target_field__dataset_id",
+            "target_field__name", "transformation_type", "subtype", "masking", "job_id", "job__name",
+        )  # fmt: skip
+        for sf, sd, tf, td, tname, type_, subtype, masking, job, job_name in rows:
+            if (sd, td) not in pairs:
+                continue
+            graph.field_dataset[sf], graph.field_dataset[tf] = sd, td
+            graph.field_names[tf] = tname
+            if job is not None:
+                graph.job_names[job] = job_name
+            graph.add_column_edge(propagation.ColumnEdge(sf, td, tf, type_, subtype, masking, job))
 
 
 def _state(row: dict) -> propagation.State:
