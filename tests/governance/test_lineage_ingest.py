@@ -53,6 +53,7 @@ PARTIAL = [
     "airflow_legacy/postgres.json",
     "dbt_csv_to_postgres/customers/column_lineage_event.json",
     "dbt_csv_to_postgres/analytics/column_lineage_event.json",
+    "hive/cllSimpleQueryMaskingComplete.json",
 ]
 # Complete events whose eventTime is a template placeholder the consumer fills in (Marquez's seed);
 # tests/governance/test_pii_marquez_food_delivery.py ingests them with real times.
