@@ -13,7 +13,7 @@ import pytest
 from governance.compliance import propagation as p
 from governance.compliance import services, taxonomy
 from governance.compliance.propagation import ColumnEdge, DatasetEdge, Graph, Root
-from governance.models import Classification, Origin
+from governance.models import Classification, Job, Origin
 from governance.models import ColumnEdge as ColumnEdgeRow
 from governance.models import LineageEdge as LineageEdgeRow
 from tests.pii_factories import dataset, fld, flow
@@ -99,10 +99,12 @@ def labels_only(snap: dict) -> dict:
     return {key: value[:2] for key, value in snap.items()}
 
 
-def write_edges(rng: random.Random, ds: list, n: int) -> set[tuple[int, int]]:
-    """n random writes as ingest leaves them; returns their (source, target) pairs (an edge that existed
-    already is passed as added too: extending over it must change nothing)."""
-    added = set()
+def write_edges(rng: random.Random, ds: list, n: int) -> tuple[set[tuple[int, int]], set[int]]:
+    """n random writes as ingest leaves them. Returns what lineage_changed would carry: the (source, target)
+    pairs written (an edge that existed already is passed as added too: extending over it must change
+    nothing), and the datasets of existing edges that changed (one now marked join-only: that may weaken
+    a label, so the contract sends them in dataset_ids, for a full recompute)."""
+    added, changed = set(), set()
     for e in random_edges(rng, len(ds), n):
         if isinstance(e, ColumnEdge):
             src, dst = ds[e.source_field // 10 - 1], ds[e.target_dataset - 1]
@@ -115,21 +117,25 @@ def write_edges(rng: random.Random, ds: list, n: int) -> set[tuple[int, int]]:
             )  # fmt: skip
         else:
             src, dst = ds[e.source - 1], ds[e.target - 1]
-            job = flow(src, dst, job=f"job{rng.randrange(3)}", cll=e.has_column_lineage)
-            edge = LineageEdgeRow.objects.get(job=job, source=src, target=dst)
-            if e.indirect and not edge.indirect:
+            job = Job.objects.get_or_create(namespace="etl", name=f"job{rng.randrange(3)}")[0]
+            edge, created = LineageEdgeRow.objects.get_or_create(
+                job=job, source=src, target=dst,
+                defaults={"has_column_lineage": e.has_column_lineage, "indirect": e.indirect},
+            )  # fmt: skip
+            if not created and e.indirect and not edge.indirect:
                 edge.indirect = True
                 edge.save(update_fields=["indirect"])
+                changed.update((src.pk, dst.pk))
         added.add((src.pk, dst.pk))
-    return added
+    return added, changed
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(30))
 def test_incremental_propagation_over_added_edges_equals_a_full_recompute(seed):
     rng = random.Random(1000 + seed)
     ds = [dataset(f"d{i}", *(f"c{n}" for n in range(FIELDS))) for i in range(1, rng.randint(4, 10) + 1)]
-    write_edges(rng, ds, rng.randint(0, 12))
+    write_edges(rng, ds, rng.randint(0, 12))  # before any label: nothing to extend yet
     for target in rng.sample(ds, min(3, len(ds))):
         field = fld(target, f"c{rng.randrange(FIELDS)}") if rng.random() < 0.8 else None
         kind = rng.choice(["email", "health", "phone"])
@@ -137,8 +143,8 @@ def test_incremental_propagation_over_added_edges_equals_a_full_recompute(seed):
                                              defaults={"gdpr_class": taxonomy.gdpr_class(kind)})  # fmt: skip
     services.classifications_recompute_all()
     for _ in range(3):  # three rounds of new edges, each extended, then checked against a full recompute
-        added = write_edges(rng, ds, rng.randint(1, 5))
-        services.lineage_propagate(dataset_ids=set(), added_edges=added)
+        added, changed = write_edges(rng, ds, rng.randint(1, 5))
+        services.lineage_propagate(dataset_ids=changed, added_edges=added)
         incremental = snapshot()
         services.classifications_recompute_all()
         full = snapshot()
@@ -181,3 +187,25 @@ def test_the_receiver_takes_added_edges_and_treats_their_absence_as_none():
     lineage_changed.send(sender=None, dataset_ids=set(), added_edges={(raw.pk, stg.pk)})
 
     assert Classification.objects.get(origin=Origin.DERIVED).field.name == "email"
+
+
+@pytest.mark.django_db
+def test_a_new_more_exposing_path_updates_the_label_and_everything_downstream_of_it():
+    raw, stg, mart = dataset("raw.c", "email"), dataset("stg.c", "email"), dataset("mart.c", "email")
+    flow(raw, stg, [("email", "email", "DIRECT", "TRANSFORMATION", True)], job="hash_emails")
+    flow(stg, mart, [("email", "email")], job="publish")
+    root = Classification.objects.create(dataset=raw, field=fld(raw, "email"), pii_kind="email",
+                                         gdpr_class=taxonomy.gdpr_class("email"), origin=Origin.MANUAL)  # fmt: skip
+    services.classifications_recompute_all()
+    assert {c.dataset.name: c.treatment for c in root.derived.select_related("dataset")} == {
+        "stg.c": "pseudonymised",
+        "mart.c": "pseudonymised",
+    }
+
+    flow(raw, stg, [("email", "email")], job="copy_emails")  # a second job copies the email in clear
+    outcome = services.lineage_propagate(dataset_ids=set(), added_edges={(raw.pk, stg.pk)})
+
+    assert (outcome.created, outcome.updated, outcome.deleted) == (0, 2, 0)
+    rows = {c.dataset.name: c for c in root.derived.select_related("dataset")}
+    assert {name: c.treatment for name, c in rows.items()} == {"stg.c": "plain", "mart.c": "plain"}
+    assert [h["job_name"] for h in rows["mart.c"].path] == ["", "copy_emails", "publish"]
