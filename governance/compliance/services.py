@@ -182,7 +182,7 @@ def lineage_propagate(*, dataset_ids: Iterable[int], added_edges: Iterable[tuple
     carry over the new edges (an added edge only adds: the cost is bound by the new edge's target
     and its downstream, not by the source's other outputs). Re-evaluates the projects whose model
     datasets moved. An unknown PII kind in a tag refuses the whole change."""
-    dataset_ids, added_edges = set(dataset_ids), set(added_edges or ())
+    dataset_ids, added_edges = set(dataset_ids), {(source, target) for source, target in added_edges or ()}
     store.lock()
     entries: list = []
     outcome = store.Outcome()
