@@ -386,7 +386,9 @@ class _GraphWriter:
     def _apply_dataset_document(self, doc: dict) -> None:
         ds = self.dataset(doc["namespace"], doc["name"])
         if ds.pk in self.protected:
-            self.counts["facets_refused"] += bool(doc.get("facets"))
+            if merge_facets(ds.facets, doc.get("facets")) != ds.facets:
+                self.counts["facets_refused"] += 1
+                model_links.audit_facets_refused([ds], self.by)
             return
         facets = merge_facets(ds.facets, doc.get("facets"))
         dataset_type = str(((facets.get("datasetType") or {}).get("datasetType")) or ds.dataset_type or "")[:50]

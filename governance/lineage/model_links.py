@@ -18,6 +18,7 @@ brings versions or a model is linked to a project (receivers.py).
     refusals_for(documents, by)             what of a raw event's links and facets would be refused, and why
     protected_dataset_ids(datasets, by)     datasets whose facets `by` may not change (linked to a version
                                             `by` may not link): the writer leaves their facets and schema as is
+    audit_facets_refused(datasets, by)      and audits each it left so (dataset.facets_refused)
     pending_linksresolve_pending(model_names=...)  retry pending references (a sync, a model linked to a project)
     can_link_model(user, version)           the permission, for pages and the API
     dataset_model_link(...)                 a person links (or unlinks) a dataset by hand, audited
@@ -266,12 +267,36 @@ def protected_dataset_ids(datasets: Iterable[Dataset], by) -> set[int]:
     return {pk for pk, v in linked.items() if not can_link_model(by, versions.get(v))}
 
 
+def audit_facets_refused(datasets: Iterable[Dataset], by) -> None:
+    """The writer left these protected datasets' facets as they were: one audit event each, naming why."""
+    entries = [
+        audit.entry(actor=by, action="dataset.facets_refused", obj=ds,
+                    after={"why": WHY_NOT_YOURS_TO_MOVE.format(version=version_label(ds.model_version),
+                                                               project=_project(ds.model_version))})
+        for ds in datasets
+    ]  # fmt: skip
+    if entries:
+        audit.record_many(entries)
+
+
+def documents_of(payload) -> list[dict]:
+    """The dataset documents of a raw event: a RunEvent's or JobEvent's inputs and outputs, a DatasetEvent's dataset."""
+    if not isinstance(payload, dict):
+        return []
+    if isinstance(payload.get("dataset"), dict):
+        return [payload["dataset"]]
+    return [d for key in ("inputs", "outputs") for d in payload.get(key) or () if isinstance(d, dict)]
+
+
 def refusals_for(payload_documents: Iterable[dict], by) -> list[str]:
-    """What of these raw dataset documents (an event's inputs/outputs, or its dataset) ingest will refuse
-    for `by`, one sentence each: for the POST's response, before the event is applied. Looks up stored
-    datasets by namespace and name (not through symlinks)."""
+    """What of these raw dataset documents (an event's inputs/outputs, or its dataset) ingest refuses for
+    `by`, one sentence each, for the POST's response. Reads the stored datasets by namespace and name (not
+    through symlinks); no query when no document names a model version and `by` may link any."""
     docs = [d for d in payload_documents if isinstance(d, dict) and isinstance(d.get("namespace"), str)
             and isinstance(d.get("name"), str)]  # fmt: skip
+    privileged = by is None or has_role(by, *MODEL_LINK_ROLES)
+    if privileged:  # only a manual link can refuse them, and only where the event names a version
+        docs = [d for d in docs if reference_of(d["namespace"], d["name"], _facets(d))]
     if not docs:
         return []
     stored = _stored(docs)
@@ -280,11 +305,12 @@ def refusals_for(payload_documents: Iterable[dict], by) -> list[str]:
     for doc in docs:
         key = (doc["namespace"][:500], doc["name"][:1000])
         ds = stored.get(key) or Dataset(namespace=key[0], name=key[1], facets={})
-        incoming = doc.get("facets") if isinstance(doc.get("facets"), dict) else {}
-        if ds.pk in protected and incoming:
-            out.append(WHY_PROTECTED.format(dataset=ds, why=WHY_NOT_YOURS_TO_MOVE.format(
-                version=version_label(ds.model_version), project=_project(ds.model_version))))  # fmt: skip
-        facets = ds.facets if ds.pk in protected else {**(ds.facets or {}), **incoming}
+        if ds.pk in protected and _facets(doc):
+            why = WHY_NOT_YOURS_TO_MOVE.format(
+                version=version_label(ds.model_version), project=_project(ds.model_version)
+            )
+            out.append(WHY_PROTECTED.format(dataset=ds, why=why))
+        facets = ds.facets if ds.pk in protected else {**(ds.facets or {}), **_facets(doc)}
         ref = reference_of(ds.namespace, ds.name, facets)
         if ref is None:
             continue
@@ -292,6 +318,10 @@ def refusals_for(payload_documents: Iterable[dict], by) -> list[str]:
         if decision.outcome in ("refused", "manual"):
             out.append(f"{ds}: not linked to {ref}, because {decision.why}.")
     return out
+
+
+def _facets(doc: dict) -> dict:
+    return doc["facets"] if isinstance(doc.get("facets"), dict) else {}
 
 
 def _stored(docs: list[dict]) -> dict[tuple[str, str], Dataset]:
