@@ -43,7 +43,9 @@ def pending_links_resolve(*, model_names: Iterable[str] | None = None, now=None)
     rows = list(rows.order_by("dataset_id"))
     if not rows:
         return set()
-    datasets = Dataset.objects.select_for_update().select_related("model_version__registered_model__project")
+    datasets = Dataset.objects.select_for_update(of=("self",)).select_related(
+        "model_version__registered_model__project"
+    )
     by_pk = datasets.in_bulk([p.dataset_id for p in rows])
     entries: list = []
     linked: set[int] = set()
