@@ -257,11 +257,10 @@ def resolve_pending(pending: PendingModelLink, outcome: str, why: str, *, now, e
 
 def protected_dataset_ids(datasets: Iterable[Dataset], by) -> set[int]:
     """Datasets linked to a model version `by` may not link: a producer event from `by` must leave their
-    facets (tags → PII roots, schema) as they are. None (Keel itself), admins and risk officers: none."""
-    if by is None or has_role(by, *MODEL_LINK_ROLES):
-        return set()
+    facets (tags → PII roots, schema) as they are. None (Keel itself), admins and risk officers: none.
+    No query when none of the datasets is linked (the common case)."""
     linked = {ds.pk: ds.model_version_id for ds in datasets if ds.model_version_id}
-    if not linked:
+    if not linked or by is None or has_role(by, *MODEL_LINK_ROLES):
         return set()
     versions = ModelVersion.objects.select_related("registered_model__project").in_bulk(set(linked.values()))
     return {pk for pk, v in linked.items() if not can_link_model(by, versions.get(v))}
@@ -291,20 +290,23 @@ def documents_of(payload) -> list[dict]:
 def refusals_for(payload_documents: Iterable[dict], by) -> list[str]:
     """What of these raw dataset documents (an event's inputs/outputs, or its dataset) ingest refuses for
     `by`, one sentence each, for the POST's response. Reads the stored datasets by namespace and name (not
-    through symlinks); no query when no document names a model version and `by` may link any."""
+    through symlinks): one query, and no more when no document names a model version or is linked to one."""
     docs = [d for d in payload_documents if isinstance(d, dict) and isinstance(d.get("namespace"), str)
             and isinstance(d.get("name"), str)]  # fmt: skip
-    privileged = by is None or has_role(by, *MODEL_LINK_ROLES)
-    if privileged:  # only a manual link can refuse them, and only where the event names a version
-        docs = [d for d in docs if reference_of(d["namespace"], d["name"], _facets(d))]
     if not docs:
         return []
     stored = _stored(docs)
-    protected = protected_dataset_ids(stored.values(), by)
-    out = []
+    candidates = []
     for doc in docs:
         key = (doc["namespace"][:500], doc["name"][:1000])
         ds = stored.get(key) or Dataset(namespace=key[0], name=key[1], facets={})
+        if ds.model_version_id or reference_of(ds.namespace, ds.name, {**(ds.facets or {}), **_facets(doc)}):
+            candidates.append((doc, ds))
+    if not candidates:
+        return []
+    protected = protected_dataset_ids([ds for _, ds in candidates], by)
+    out = []
+    for doc, ds in candidates:
         if ds.pk in protected and _facets(doc):
             why = WHY_NOT_YOURS_TO_MOVE.format(
                 version=version_label(ds.model_version), project=_project(ds.model_version)

@@ -373,8 +373,8 @@ def test_a_producer_event_never_removes_a_manual_classification(lead_client, ris
     assert Classification.objects.filter(pk=manual.pk, origin=Origin.MANUAL, pii_kind="national_id").exists()
 
 
-def test_refusals_for_reads_no_dataset_for_an_admin_posting_no_model(admin_user):
-    docs = [{"namespace": PG, "name": f"t{i}", "facets": {}} for i in range(20)]
+def test_refusals_for_an_event_naming_no_model_costs_one_query(team_lead):
+    docs = [{"namespace": PG, "name": f"t{i}", "facets": {"schema": schema("a")}} for i in range(20)]
     with capture_queries() as queries:
-        assert model_links.refusals_for(docs, admin_user) == []
-    assert int(queries) <= 1, queries.count.listing()  # the admin's roles, nothing else
+        assert model_links.refusals_for(docs, team_lead) == []
+    assert int(queries) == 1, queries.count.listing()  # the stored datasets of these names
