@@ -183,8 +183,7 @@ def link_documents(datasets: Iterable[Dataset], *, now, by=None) -> set[int]:
     lookups: dict[Reference, list[ModelVersion]] = {}
     entries: list = []
     linked: set[int] = set()
-    for pk in sorted(named):
-        ds, ref = named[pk]
+    for pk, (ds, ref) in sorted(named.items(), key=lambda item: (item[1][0].namespace, item[1][0].name)):
         if ref not in lookups:
             lookups[ref] = versions_for(ref)
         decision = decide(ds, ref, lookups[ref], by)
@@ -223,9 +222,12 @@ def apply_decision(ds: Dataset, ref: Reference, decision: Decision, *, by, now, 
 
 def _remember(ds: Dataset, ref: Reference, why: str, *, by, now, pending) -> None:
     poster = by if getattr(by, "pk", None) else None
+    # A poster with no account (never Keel itself, which is None) is recorded by a name, so a later sync
+    # refuses the link (PosterGone) rather than making it with Keel's rights.
+    name = getattr(poster, "username", "") if by is None or poster is not None else "(anonymous)"
     fields = {
         "model_name": ref.model, "version": ref.version, "registry_name": ref.registry, "reason": why[:300],
-        "requested_by": poster, "requested_by_name": getattr(poster, "username", "")[:150], "last_seen_at": now,
+        "requested_by": poster, "requested_by_name": name[:150], "last_seen_at": now,
     }  # fmt: skip
     if pending is None:
         # Two events naming the dataset at once: the second insert is ignored; both name the same thing.

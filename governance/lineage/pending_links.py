@@ -43,12 +43,13 @@ def pending_links_resolve(*, model_names: Iterable[str] | None = None, now=None)
     rows = list(rows.order_by("dataset_id"))
     if not rows:
         return set()
-    datasets = Dataset.objects.select_for_update(of=("self",)).select_related(
-        "model_version__registered_model__project"
-    )
-    by_pk = datasets.in_bulk([p.dataset_id for p in rows])
+    # Locked in the order the ingest writer updates datasets (namespace, name), so a sync and an ingest
+    # touching the same datasets wait for each other instead of deadlocking.
+    locked = Dataset.objects.select_for_update(of=("self",)).select_related("model_version__registered_model__project")
+    by_pk = {ds.pk: ds for ds in locked.filter(pk__in=[p.dataset_id for p in rows]).order_by("namespace", "name")}
     entries: list = []
     linked: set[int] = set()
+    lookups: dict[model_links.Reference, list] = {}
     for pending in rows:
         ds = by_pk[pending.dataset_id]
         ref = model_links.reference_of(ds.namespace, ds.name, ds.facets)
@@ -58,7 +59,9 @@ def pending_links_resolve(*, model_names: Iterable[str] | None = None, now=None)
             )
             continue
         poster = _poster(pending)
-        decision = model_links.decide(ds, ref, model_links.versions_for(ref), poster)
+        if ref not in lookups:
+            lookups[ref] = model_links.versions_for(ref)
+        decision = model_links.decide(ds, ref, lookups[ref], poster)
         if decision.outcome == "pending":
             if decision.why[:300] != pending.reason:
                 pending.reason = decision.why[:300]
