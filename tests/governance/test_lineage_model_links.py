@@ -378,3 +378,15 @@ def test_refusals_for_an_event_naming_no_model_costs_one_query(team_lead):
     with capture_queries() as queries:
         assert model_links.refusals_for(docs, team_lead) == []
     assert int(queries) == 1, queries.count.listing()  # the stored datasets of these names
+
+
+def test_the_beat_runs_the_check_every_five_minutes_and_the_task_calls_it(lead_client, fraud, settings):
+    from config.celery import app
+    from governance.tasks import check_model_references
+
+    entry = app.conf.beat_schedule["keel-check-model-references"]
+    assert entry["task"] == "governance.tasks.check_model_references"
+    assert entry["schedule"].minute == set(range(0, 60, 5))
+    settings.KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES = 0
+    post_pipeline(lead_client)
+    assert check_model_references() == {"linked": 0, "findings_opened": 1, "still_pending": 1}
