@@ -390,3 +390,20 @@ def test_the_beat_runs_the_check_every_five_minutes_and_the_task_calls_it(lead_c
     settings.KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES = 0
     post_pipeline(lead_client)
     assert check_model_references() == {"linked": 0, "findings_opened": 1, "still_pending": 1}
+
+
+def test_a_failure_to_link_never_fails_the_sync_and_the_beat_check_retries(lead_client, fraud, monkeypatch, caplog):
+    from governance.lineage import receivers
+
+    post_pipeline(lead_client)
+
+    def broken(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(receivers, "pending_links_resolve", broken)
+    synced(ModelVersionFactory(registered_model=fraud, version="6"))  # does not raise
+    assert "the beat check retries" in caplog.text
+    assert Dataset.objects.get(name="models:/fraud/6").model_version is None
+
+    monkeypatch.undo()
+    assert model_references_check()["linked"] == 1
