@@ -238,8 +238,8 @@ def _remember(ds: Dataset, ref: Reference, why: str, *, by, now, pending) -> Non
     same_ref = (pending.model_name, pending.version, pending.registry_name) == (ref.model, ref.version, ref.registry)
     if pending.resolved_at is not None or not same_ref:  # a new wait: its grace period starts now
         fields |= {"first_seen_at": now, "resolved_at": None, "outcome": PendingOutcome.OPEN}
-    for name, value in fields.items():
-        setattr(pending, name, value)
+    for key, value in fields.items():
+        setattr(pending, key, value)
     pending.save(update_fields=[*fields])
 
 
