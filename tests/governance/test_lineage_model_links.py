@@ -124,11 +124,26 @@ def lead_client(client, team_lead):
 
 
 def state(project) -> tuple:
+    """The link, every classification row (where, what, how it got there) and the project's obligations."""
     ds = Dataset.objects.get(name="models:/fraud/6")
-    kinds = sorted(Classification.objects.filter(dataset=ds).values_list("pii_kind", flat=True))
-    rules = sorted(Obligation.objects.filter(project=project).values_list("rule_id", "status"))
-    return (ds.model_version.version if ds.model_version else None, ds.model_link_source), kinds, rules
+    rows = sorted(
+        Classification.objects.values_list(
+            "dataset__name", "field__name", "pii_kind", "origin", "treatment", "verified", "hops"
+        ),
+        key=str,
+    )
+    rules = sorted(Obligation.objects.filter(project=project).values_list("rule_id", "status", "facts_hash"))
+    return (ds.model_version.version if ds.model_version else None, ds.model_link_source), rows, rules
 
+
+# The same in both orders: the producer's root, its derivation over the column edge, and the model dataset's
+# dataset-wide unverified label (training has no column lineage); the obligations personal data brings.
+EXPECTED_ROWS = [
+    ("crm.customers", "email", "email", "producer", "plain", True, 0),
+    ("features.train", "email", "email", "derived", "plain", True, 1),
+    ("models:/fraud/6", None, "email", "derived", "plain", False, 2),
+]
+EXPECTED_RULES = [("GDPR-5-RETENTION", "unmet"), ("GDPR-6-BASIS", "unmet")]
 
 # --- part 2: whatever the order -------------------------------------------------------------------
 
@@ -154,10 +169,10 @@ def test_lineage_before_or_after_the_version_ends_in_the_same_state(order, lead_
         assert linked.actor_id is None
         assert linked.after["requested_by"] == "lead"
 
-    link, kinds, rules = state(project)
+    link, rows, rules = state(project)
     assert link == ("6", "facet")
-    assert kinds == ["email"]  # the PII of crm.customers.email reached the model dataset
-    assert ("GDPR-6-BASIS", "unmet") in rules
+    assert rows == EXPECTED_ROWS
+    assert [(rule, status) for rule, status, _ in rules] == EXPECTED_RULES
     assert v6.lineage_datasets.count() == 1
 
 
