@@ -62,8 +62,8 @@ def keel_doc(name: str, model: str, version: str, registry: str = "mlflow-prod",
     return {"namespace": "s3://models", "name": name, "facets": {"keelModelVersion": facet, **facets}}
 
 
-def post(client, body) -> dict:
-    response = client.post(URL, data=json.dumps(body), content_type="application/json")
+def post(client, body, **extra) -> dict:
+    response = client.post(URL, data=json.dumps(body), content_type="application/json", **extra)
     assert response.status_code in (200, 201), response.content
     return response.json()
 

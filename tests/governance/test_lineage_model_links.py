@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.services import api_token_create
 from governance.lineage import model_links
 from governance.models import AuditEvent, Classification, Dataset, LineageEvent, Obligation, Origin, PendingModelLink
 from tests.model_link_events import (
@@ -51,9 +52,10 @@ def test_a_team_lead_cannot_link_another_teams_model_the_event_is_stored_and_the
     client, other_lead, fraud
 ):
     ModelVersionFactory(registered_model=fraud, version="6")
-    client.force_login(other_lead)
-    post(client, run_event(1, "build_features", [customers()], [training_set()]))
-    body = post(client, run_event(2, "train", [{"namespace": PG, "name": "features.train"}], [model_doc()]))
+    _, key = api_token_create(user=other_lead, name="marketing etl")  # the pipeline's token
+    token = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    post(client, run_event(1, "build_features", [customers()], [training_set()]), **token)
+    body = post(client, run_event(2, "train", [{"namespace": PG, "name": "features.train"}], [model_doc()]), **token)
 
     assert body["status"] == "accepted"
     assert LineageEvent.objects.count() == 2
