@@ -6,10 +6,20 @@ event never removes a person's classification.
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from core.services import api_token_create
 from governance.lineage import model_links
-from governance.models import AuditEvent, Classification, Dataset, LineageEvent, Obligation, Origin, PendingModelLink
+from governance.models import (
+    AuditEvent,
+    Classification,
+    Dataset,
+    DataSource,
+    LineageEvent,
+    Obligation,
+    Origin,
+    PendingModelLink,
+)
 from tests.model_link_events import (
     MLFLOW,
     PG,
@@ -164,3 +174,34 @@ def test_refusals_for_an_event_naming_no_model_costs_one_query(team_lead):
     with capture_queries() as queries:
         assert model_links.refusals_for(docs, team_lead) == []
     assert int(queries) == 1, queries.count.listing()  # the stored datasets of these names
+
+
+def test_link_documents_never_moves_a_link_away_from_a_version_the_poster_may_not_link(
+    team_lead, other_lead, fraud, registry, other_project
+):
+    """The rule itself, whatever the writer does with facets: moving needs both ends to be the poster's."""
+    theirs = ModelVersionFactory(
+        registered_model=RegisteredModelFactory(registry=registry, name="churn", project=other_project), version="1"
+    )
+    mine = ModelVersionFactory(registered_model=fraud, version="3")
+    post_as_admin = keel_doc("m.pkl", "churn", "1")
+    model_links.link_documents([_dataset(post_as_admin)], now=timezone.now(), by=None)
+    ds = Dataset.objects.get(name="m.pkl")
+    assert ds.model_version == theirs
+
+    ds.facets = keel_doc("m.pkl", "fraud", "3")["facets"]  # as if a writer had applied team_lead's facets
+    assert model_links.link_documents([ds], now=timezone.now(), by=team_lead) == set()
+    ds.refresh_from_db()
+    assert ds.model_version == theirs
+    refused = AuditEvent.objects.get(action="dataset.model_link_refused", object_id=str(ds.pk))
+    assert refused.actor_id == team_lead.pk
+    assert refused.after["why"] == (
+        "the dataset is linked to churn v1 of project Churn model, which is not one of your team's projects"
+    )
+    assert model_links.link_documents([ds], now=timezone.now(), by=other_lead) == set()  # V is not theirs either
+    assert not mine.lineage_datasets.exists()
+
+
+def _dataset(doc: dict) -> Dataset:
+    source, _ = DataSource.objects.get_or_create(namespace=doc["namespace"])
+    return Dataset.objects.create(source=source, namespace=doc["namespace"], name=doc["name"], facets=doc["facets"])
