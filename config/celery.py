@@ -50,6 +50,12 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.evaluate_obligations",
             "schedule": float(settings.KEEL_OBLIGATIONS_TICK_SECONDS),
         },
+        # Every 5 minutes: lineage model references whose version appeared are linked, and those unresolved
+        # past KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES open a finding; idempotent.
+        "keel-check-model-references": {
+            "task": "governance.tasks.check_model_references",
+            "schedule": crontab(minute="*/5"),
+        },
         # Approvals past their re-certification date expire; idempotent.
         "keel-expire-signoffs": {
             "task": "governance.tasks.expire_signoffs",

@@ -336,6 +336,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.evaluate_project_obligations": (120, 180),
     "governance.tasks.expire_risk_acceptances": (240, 300),
     "governance.tasks.verify_audit_chain": (540, 600),
+    "governance.tasks.check_model_references": (240, 300),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
@@ -354,6 +355,9 @@ KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
 KEEL_OBLIGATIONS_TICK_SECONDS = env.int("KEEL_OBLIGATIONS_TICK_SECONDS", default=3600)
 # How often the expiry rule runs (approvals past their re-certification date become expired).
 KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)
+# Lineage naming a registry model version that no sync (or project link) lets Keel link within this many
+# minutes opens a finding (the producer usually emits before the registry sync sees the new version).
+KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES = env.int("KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES", default=60)
 # /healthz calls a worker or beat dead when its last heartbeat is older than this.
 KEEL_HEARTBEAT_STALE_SECONDS = env.int("KEEL_HEARTBEAT_STALE_SECONDS", default=90)
 

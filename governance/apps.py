@@ -22,6 +22,10 @@ class GovernanceConfig(AppConfig):
 
         compliance_receivers.connect()
 
+        from .lineage import receivers as lineage_receivers
+
+        lineage_receivers.connect()
+
         from . import extensions
 
         extensions.register()

@@ -8,6 +8,7 @@ from projects.registries.adapters.base import TransientRegistryError
 from .audit.verification import verification_run
 from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check
+from .lineage.pending_links import model_references_check
 from .risks.assessments import tier_assessments_apply_dated_rules
 from .risks.services import risk_reviews_mark_overdue
 from .risks.services_acceptance import risk_acceptances_expire
@@ -111,3 +112,15 @@ def verify_audit_chain(verification_id: int) -> bool | None:
     """An admin asked on the audit page: walk the chain and record the result on their request's run.
     Read-only on the chain and idempotent (a finished run is not run again), so a retry is harmless."""
     return verification_run(verification_id=verification_id).ok
+
+
+@shared_task(
+    name="governance.tasks.check_model_references",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.check_model_references"],
+)
+def check_model_references() -> dict:
+    """Every 5 minutes: link lineage model references whose version or project has appeared (the sync's
+    event does it at once; this catches what no event announces), and open a finding for each one still
+    unresolved past KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES. Idempotent."""
+    return model_references_check()

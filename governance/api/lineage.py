@@ -35,7 +35,7 @@ from core.roles import Role
 from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
-from ..lineage import selectors
+from ..lineage import model_links, selectors
 from ..lineage.ingest import INGEST_ROLES, lineage_event_ingest
 from ..lineage.model_links import dataset_model_link
 from ..lineage.validation import LineageEventInvalid, parse_body
@@ -128,6 +128,10 @@ class LineageView(APIView):
             "counts": result.counts,
             "warnings": result.warnings,
         }
+        # The model links (and facets of datasets linked to another team's model) ingest refused for this
+        # caller, and why: the event is stored all the same (governance/lineage/model_links.py).
+        if result.status == "accepted":
+            body["refused"] = model_links.refusals_for(model_links.documents_of(event.payload), request.user)
         return Response(body, status=status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK)
 
 

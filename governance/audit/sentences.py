@@ -108,6 +108,14 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "dataset.compliance_updated": ("{actor} updated the GDPR record of {subject}", ""),
     "dataset.model_linked": ("{actor} linked {subject} to a model version", ""),
     "dataset.model_unlinked": ("{actor} unlinked {subject} from its model version", ""),
+    "dataset.model_link_refused": (
+        "{actor} was refused a link of {subject} to {after[version]}: {after[why]}",
+        "{actor} was refused a model link of {subject}",
+    ),
+    "dataset.facets_refused": (
+        "{actor} was refused a change to the facets of {subject}: {after[why]}",
+        "{actor} was refused a change to the facets of {subject}",
+    ),
     "lineage.ingested": ("{actor} sent {subject}", ""),
     "obligation.evaluated": ("{actor} evaluated {subject}: {after[status]}", "{actor} evaluated {subject}"),
     "evidence.given": ("{actor} gave evidence for {subject}", ""),

@@ -142,7 +142,12 @@ def classification_retract(*, by, classification: Classification) -> int:
 
 
 def _sync_producer_roots(dataset_ids: Iterable[int], entries: list) -> set[int]:
-    """Make the producer roots of these datasets match their tags facets; returns the roots created."""
+    """Make the producer roots of these datasets match their tags facets; returns the roots created.
+
+    Only PRODUCER roots are created or removed here: a person's (MANUAL) classification stays whatever the
+    tags facet says, empty or changed. The facets read are the stored ones, which ingest leaves as they
+    were on a dataset linked to a model version the poster may not link (model_links.protected_dataset_ids),
+    so such a poster cannot retract its labels either."""
     datasets = list(Dataset.objects.filter(pk__in=list(dataset_ids)).only("pk", "name", "facets"))
     created: set[int] = set()
     for dataset in datasets:

@@ -26,6 +26,7 @@ KIND_SUBJECT_TYPES: dict[str, str] = {
     FindingKind.OBLIGATION_UNMET: "governance.obligation",
     FindingKind.EVIDENCE_STALE: "governance.obligation",
     FindingKind.UNOWNED_PRODUCTION_MODEL: "projects.registeredmodel",
+    FindingKind.MODEL_REFERENCE_UNRESOLVED: "governance.dataset",
 }
 
 # What each kind means, for the findings page's introduction (every kind, in FindingKind's order).
@@ -54,6 +55,11 @@ KIND_DESCRIPTIONS: dict[str, str] = {
     ),
     FindingKind.RISK_ACCEPTANCE_EXPIRED: (
         "A risk was accepted until a date that has passed. Accept it again with a new expiry, or move it on."
+    ),
+    FindingKind.MODEL_REFERENCE_UNRESOLVED: (
+        "Lineage names a registry model version that Keel has not been able to link for a while (not synced, "
+        "several registries match, or its model has no project), so personal data reaching it reaches no "
+        "project. A sync bringing the version, or linking the dataset by hand, resolves it."
     ),
 }
 

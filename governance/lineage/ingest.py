@@ -100,7 +100,7 @@ def lineage_event_ingest(*, payload: Any, by) -> IngestResult:
                 event = _store_raw(validated, digest, by)
         except IntegrityError:  # the same event, sent twice at once: the other request stored it
             return IngestResult("duplicate", LineageEvent.objects.get(event_hash=digest), warnings=validated.warnings)
-        writer = _GraphWriter(validated)
+        writer = _GraphWriter(validated, by=by)
         writer.apply()
         audit.record(
             actor=by,
@@ -190,8 +190,9 @@ def column_transformations(input_field: dict, field_spec: dict) -> list[tuple[st
 class _GraphWriter:
     """Applies one validated event to the graph; records counts and which datasets changed."""
 
-    def __init__(self, validated: ValidatedEvent):
+    def __init__(self, validated: ValidatedEvent, *, by=None):
         self.event = validated
+        self.by = by
         self.payload = validated.payload
         self.now = timezone.now()
         self.counts: dict[str, int] = dict.fromkeys(
@@ -208,6 +209,7 @@ class _GraphWriter:
                 "column_edges_created",
                 "column_edges_seen",
                 "model_links",
+                "facets_refused",
             ),
             0,
         )
@@ -215,6 +217,8 @@ class _GraphWriter:
         self.datasets: dict[tuple[str, str], Dataset] = {}
         self.source_names: dict[str, str] = {}
         self.fields: dict[tuple[int, str], DatasetField] = {}
+        # Datasets linked to a model version the poster may not link: their facets and schema stay as they are.
+        self.protected: set[int] = set()
 
     # --- the event, by kind ----------------------------------------------------------------
 
@@ -242,6 +246,7 @@ class _GraphWriter:
         for doc in outputs:
             identities.extend(self._lineage_sources(doc))
         self._resolve_datasets(identities)
+        self.protected = model_links.protected_dataset_ids(self.datasets.values(), self.by)
         for namespace, name in self.source_names.items():
             if name:  # a source first seen without the facet gets its name later
                 DataSource.objects.filter(namespace=namespace, name="").update(name=name)
@@ -380,6 +385,11 @@ class _GraphWriter:
 
     def _apply_dataset_document(self, doc: dict) -> None:
         ds = self.dataset(doc["namespace"], doc["name"])
+        if ds.pk in self.protected:
+            if merge_facets(ds.facets, doc.get("facets")) != ds.facets:
+                self.counts["facets_refused"] += 1
+                model_links.audit_facets_refused([ds], self.by)
+            return
         facets = merge_facets(ds.facets, doc.get("facets"))
         dataset_type = str(((facets.get("datasetType") or {}).get("datasetType")) or ds.dataset_type or "")[:50]
         symlinks = [
@@ -454,7 +464,7 @@ class _GraphWriter:
     def _upsert_schema_fields(self, doc: dict) -> None:
         ds = self.dataset(doc["namespace"], doc["name"])
         schema = (doc.get("facets") or {}).get("schema")
-        if not isinstance(schema, dict) or schema.get("_deleted") is True:
+        if ds.pk in self.protected or not isinstance(schema, dict) or schema.get("_deleted") is True:
             return
         self._ensure_fields({(ds.pk, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
 
@@ -584,6 +594,7 @@ class _GraphWriter:
     # --- model versions ---------------------------------------------------------------------
 
     def _link_models(self, documents: list[dict]) -> None:
-        linked = model_links.link_documents([self.dataset(d["namespace"], d["name"]) for d in documents], now=self.now)
+        datasets = [self.dataset(d["namespace"], d["name"]) for d in documents]
+        linked = model_links.link_documents(datasets, now=self.now, by=self.by)
         self.counts["model_links"] += len(linked)
         self.changed.update(linked)

@@ -35,6 +35,7 @@ from .lineage import (
     RunState,
     TransformationType,
 )
+from .model_refs import PendingModelLink, PendingOutcome
 from .risks import (
     NIST_FUNCTIONS,
     RISK_TRANSITIONS,
@@ -87,6 +88,8 @@ __all__ = [
     "Obligation",
     "ObligationStatus",
     "Origin",
+    "PendingModelLink",
+    "PendingOutcome",
     "Risk",
     "RiskCategory",
     "RiskStatus",

@@ -24,6 +24,9 @@ class FindingKind(models.TextChoices):
     UNOWNED_PRODUCTION_MODEL = "unowned_production_model", "Unowned model in production"
     # A risk accepted until a date that has passed: the acceptance must be reviewed again.
     RISK_ACCEPTANCE_EXPIRED = "risk_acceptance_expired", "Risk acceptance expired"
+    # Lineage names a registry model version that no sync brought within the grace period
+    # (governance/lineage/model_links.py, KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES).
+    MODEL_REFERENCE_UNRESOLVED = "model_reference_unresolved", "Lineage names an unknown model version"
 
 
 class Severity(models.TextChoices):

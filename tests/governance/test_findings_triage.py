@@ -42,6 +42,7 @@ EXPECTED_SUBJECT_PAGES = {
     FindingKind.OBLIGATION_UNMET: ("Obligation #7", "/governance/projects/fraud-scoring/compliance/#obligations-h"),
     FindingKind.EVIDENCE_STALE: ("Obligation #7", "/governance/projects/fraud-scoring/compliance/#obligations-h"),
     FindingKind.UNOWNED_PRODUCTION_MODEL: ("Registry model #7", None),  # the registry's page, where it exists
+    FindingKind.MODEL_REFERENCE_UNRESOLVED: ("Dataset #7", "/governance/datasets/7/"),
 }
 
 

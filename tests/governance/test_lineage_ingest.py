@@ -416,10 +416,11 @@ def model_dataset(namespace: str, name: str, **facets) -> dict:
     return {"namespace": namespace, "name": name, "facets": {"datasetType": dataset_type, **facets}}
 
 
-def test_a_model_dataset_named_by_its_mlflow_uri_is_linked_to_the_registry_version(pipeline):
+def test_a_model_dataset_named_by_its_mlflow_uri_is_linked_to_the_registry_version(pipeline, project):
     registry = RegistryFactory(name="mlflow-prod", base_url="http://mlflow.example:5000")
     other = RegistryFactory(name="mlflow-dev", base_url="http://mlflow-dev.example:5000")
-    model = RegisteredModelFactory(registry=registry, name="fraud-detector")
+    # The poster (a team lead) may link versions of their team's projects only (test_lineage_model_links.py).
+    model = RegisteredModelFactory(registry=registry, name="fraud-detector", project=project)
     version = ModelVersionFactory(registered_model=model, version="2")
     ModelVersionFactory(registered_model=RegisteredModelFactory(registry=other, name="fraud-detector"), version="2")
 
@@ -430,9 +431,9 @@ def test_a_model_dataset_named_by_its_mlflow_uri_is_linked_to_the_registry_versi
     assert (ds.dataset_type, ds.model_version, ds.model_link_source) == ("MODEL", version, "facet")
 
 
-def test_a_model_dataset_with_the_keel_facet_is_linked_and_a_manual_link_wins(pipeline, risk_officer):
+def test_a_model_dataset_with_the_keel_facet_is_linked_and_a_manual_link_wins(pipeline, risk_officer, project):
     registry = RegistryFactory(name="mlflow-prod")
-    model = RegisteredModelFactory(registry=registry, name="churn")
+    model = RegisteredModelFactory(registry=registry, name="churn", project=project)
     v3, v4 = (
         ModelVersionFactory(registered_model=model, version="3"),
         ModelVersionFactory(registered_model=model, version="4"),
