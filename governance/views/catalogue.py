@@ -5,6 +5,7 @@ selector; the refusals come from the services (a refused request changes nothing
 
 from __future__ import annotations
 
+import csv
 from urllib.parse import urlencode
 
 from django import forms
@@ -151,10 +152,10 @@ class RegisterForm(forms.Form):
         self.fields["owner"].queryset = DatasetComplianceForm().fields["owner"].queryset
 
     def clean_columns(self):
-        import csv
-
         out = []
-        for n, values in enumerate(csv.reader(self.cleaned_data["columns"].splitlines()), start=1):
+        for n, values in enumerate(
+            csv.reader(self.cleaned_data["columns"].splitlines(), skipinitialspace=True), start=1
+        ):
             values = [v.strip() for v in values]
             if not any(values):
                 continue
