@@ -89,6 +89,14 @@ def test_the_dpo_confirms_suggestions_in_bulk_and_sees_them_reach_credit_scoring
     expect(email_row).to_contain_text("producer's tag")
     check_both_widths(page)
 
+    # "Tick every suggested column" only ticks boxes (nothing is classified until confirmed); untick again.
+    tick = page.get_by_role("button", name="Tick every suggested column on this page")
+    tick.click()
+    expect(card.get_by_label("Select crm.public.customers.last_name")).to_be_checked()
+    expect(card.get_by_label("Select crm.public.customers.customer_id")).not_to_be_checked()
+    page.get_by_role("button", name="Untick the suggested columns").click()
+    expect(card.get_by_label("Select crm.public.customers.last_name")).not_to_be_checked()
+
     # Tick two suggested columns and confirm them together.
     card.get_by_label("Select crm.public.customers.phone").check()
     card.get_by_label("Select crm.public.customers.iban").check()
