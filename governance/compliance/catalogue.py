@@ -23,7 +23,7 @@ from core.roles import Role
 from projects.inventory.selectors import projects_for_user
 
 from ..models import Classification, Dataset, DatasetField, DataSource, Obligation, ObligationStatus
-from . import suggestions, taxonomy
+from . import selectors, suggestions, taxonomy
 
 PII_STATES = [
     ("pii", "Has PII"),
@@ -122,6 +122,7 @@ def decorate(datasets) -> list[Dataset]:
         .order_by("pii_kind", "hops", "pk")
     ):
         c.source_text = _source_text(c)
+        c.path_text = selectors.path_text(c) if c.path else ""
         labels[(c.dataset_id, c.field_id)].append(c)
     for d in datasets:
         d.columns = fields_by[d.pk]
@@ -148,7 +149,10 @@ def export_rows(qs: QuerySet[Dataset]):
             if not d.columns:
                 yield [*base, "", "", "", whole, "", *record]
             for f in d.columns:
-                text = "; ".join(f"{c.pii_kind} ({c.treatment}, {c.source_text})" for c in f.labels)
+                text = "; ".join(
+                    f"{c.pii_kind} ({c.treatment}, {c.source_text}{': ' + c.path_text if c.path_text else ''})"
+                    for c in f.labels
+                )
                 suggestion = f.suggestion[0] if f.suggestion else ""
                 yield [*base, f.name, f.data_type, f.state, text or whole, suggestion, *record]
 
