@@ -219,3 +219,16 @@ def test_the_empty_catalogue_says_what_to_do(client, dpo):
     html = client.get("/governance/pii/").content.decode()
     assert "No datasets are known yet." in html
     assert "register them by hand or import a CSV data inventory" in html
+
+
+def test_the_dataset_page_marks_each_column_too(client, world, dpo):
+    raw, _, _ = world
+    bulk.fields_classify(by=dpo, field_ids=[fld(raw, "email").pk], pii_kind="email")
+    client.force_login(dpo)
+    fields = {f.name: f for f in client.get(f"/governance/datasets/{raw.pk}/").context["fields"]}
+    assert {name: f.state for name, f in fields.items()} == {
+        "email": "labelled",
+        "phone": "suggested",
+        "amount": "unclassified",
+    }
+    assert fields["phone"].suggestion_label == "Phone number"
