@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from tests.e2e.browser import assert_page_sound, demo_users, seed_demo, sign_in
@@ -22,6 +24,7 @@ from tests.e2e.browser import assert_page_sound, demo_users, seed_demo, sign_in
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESKTOP, PHONE = 1440, 390
+SCREENSHOT = Path(settings.BASE_DIR) / "var" / "e2e-dpo-workspace.png"
 
 
 @pytest.fixture
@@ -111,6 +114,8 @@ def test_the_dpo_confirms_suggestions_in_bulk_and_sees_them_reach_credit_scoring
     expect(phone_row).to_contain_text("asserted by dpo")
     expect(phone_row).not_to_contain_text("suggested")
     check_both_widths(page)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     # The phone number travels down the pipeline to the credit scorecard: Credit scoring's compliance tab.
     page.goto(f"/governance/projects/{credit_slug}/compliance/")
