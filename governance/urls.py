@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import views
 from .views import audit as audit_views
+from .views import catalogue as catalogue_views
 from .views import compliance as compliance_views
 from .views import signoff_policies as policy_views
 
@@ -38,7 +39,14 @@ urlpatterns = [
     path("projects/<slug:slug>/signoffs/", views.ProjectSignOffListView.as_view(), name="project-signoffs"),
     path("projects/<slug:slug>/signoffs/new/", views.SignOffRequestCreateView.as_view(), name="signoff-request"),
     # PII and compliance: the inventory, one dataset (classify, record), a project's compliance tab, evidence.
-    path("pii/", compliance_views.PIIInventoryView.as_view(), name="pii-inventory"),
+    # The DPO's workspace: what waits, the dataset catalogue (bulk classification), every label, the inventory.
+    path("pii/", catalogue_views.CatalogueView.as_view(), name="pii-inventory"),
+    path("pii/bulk/", catalogue_views.BulkClassifyView.as_view(), name="pii-bulk"),
+    path("pii/labels/", compliance_views.PIIInventoryView.as_view(), name="pii-labels"),
+    path("pii/inventory/", catalogue_views.InventoryView.as_view(), name="pii-register"),
+    path("pii/inventory/register/", catalogue_views.RegisterView.as_view(), name="pii-register-dataset"),
+    path("pii/inventory/import/", catalogue_views.ImportView.as_view(), name="pii-import"),
+    path("pii/inventory/template.csv", catalogue_views.InventoryTemplateView.as_view(), name="pii-import-template"),
     path("datasets/<int:pk>/", compliance_views.DatasetDetailView.as_view(), name="dataset"),
     path("datasets/<int:pk>/classify/", compliance_views.DatasetClassifyView.as_view(), name="dataset-classify"),
     path("datasets/<int:pk>/compliance/", compliance_views.DatasetComplianceView.as_view(), name="dataset-compliance"),

@@ -105,6 +105,19 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "classification.asserted": ("{actor} recorded {subject}", ""),
     "classification.retracted": ("{actor} retracted {subject}", ""),
     "classification.propagated": ("{actor} propagated personal-data classifications to {subject}", ""),
+    "classification.bulk_asserted": (
+        "{actor} classified {after[count]} column(s) of {subject} at once as personal data",
+        "{actor} classified columns of {subject} at once as personal data",
+    ),
+    "classification.suggestions_confirmed": (
+        "{actor} confirmed {after[count]} suggested personal-data classification(s) in {subject}",
+        "{actor} confirmed suggested personal-data classifications in {subject}",
+    ),
+    "dataset.registered": ("{actor} registered {subject} by hand", ""),
+    "dataset.inventory_imported": (
+        "{actor} imported the data inventory {after[source]} into {subject}",
+        "{actor} imported a data inventory into {subject}",
+    ),
     "dataset.compliance_updated": ("{actor} updated the GDPR record of {subject}", ""),
     "dataset.model_linked": ("{actor} linked {subject} to a model version", ""),
     "dataset.model_unlinked": ("{actor} unlinked {subject} from its model version", ""),

@@ -133,6 +133,9 @@ class DatasetField(models.Model):
     name = models.CharField(max_length=500)
     data_type = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
+    # A PII kind a data-inventory import named for the column without applying it: a suggestion the DPO
+    # confirms or ignores (governance/compliance/suggestions.py), never a classification by itself.
+    suggested_pii_kind = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["dataset_id", "name"]

@@ -21,7 +21,7 @@ from core.roles import has_role
 from projects.inventory.selectors import projects_for_user
 from projects.models import AIProject
 
-from ..compliance import charts, rules, selectors, services
+from ..compliance import charts, rules, selectors, services, suggestions, taxonomy
 from ..compliance.filters import ClassificationFilterSet
 from ..compliance.forms import ClassificationForm, DatasetComplianceForm, EvidenceForm
 from ..models import Classification, Dataset, Evidence, Obligation, ObligationStatus
@@ -87,9 +87,15 @@ def _dataset_context(request, dataset: Dataset, **forms) -> dict:
     can_classify = has_role(request.user, *services.CLASSIFIERS)
     for c in classifications:
         c.path_text = selectors.path_text(c) if c.path else ""
+    fields = selectors.dataset_fields(dataset)
+    labelled = {c.field_id for c in classifications}
+    for f in fields:  # the same marks as the DPO's workspace: labelled, suggested (to confirm), unclassified
+        f.suggestion = None if f.pk in labelled else suggestions.suggest(f.name, f.suggested_pii_kind)
+        f.suggestion_label = taxonomy.KINDS[f.suggestion[0]].label if f.suggestion else ""
+        f.state = "labelled" if f.pk in labelled else ("suggested" if f.suggestion else "unclassified")
     ctx = {
         "dataset": dataset,
-        "fields": selectors.dataset_fields(dataset),
+        "fields": fields,
         "classifications": classifications,
         "neighbours": selectors.dataset_neighbours(dataset),
         "can_classify": can_classify,

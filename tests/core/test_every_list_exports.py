@@ -162,6 +162,19 @@ SPECS = [
     ListSpec(
         "governance:pii-inventory",
         lambda w: "/governance/pii/",
+        ("namespace", "dataset", "field", "state", "labels", "suggested_kind", "owner", "legal_basis"),
+        "dataset",
+        {"raw.customers", "raw.claims", SAFE},
+        lambda w: {"q": "customers"},
+        {"raw.customers"},
+        {"raw.customers", "raw.claims", SAFE},  # datasets are organisation-wide: every role reads them all
+        lambda w: {"q": "HYPERLINK"},
+        "dataset",
+        {"pii": "shoe-size"},
+    ),
+    ListSpec(
+        "governance:pii-labels",
+        lambda w: "/governance/pii/labels/",
         ("dataset", "field", "pii_kind", "origin"),
         "dataset",
         {"raw.customers", "raw.claims", SAFE},

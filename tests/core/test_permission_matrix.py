@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from django.views.generic.edit import ProcessFormView
@@ -95,6 +96,20 @@ BODIES = {
         "pii_kind": "phone",
     },
     ("POST", "/governance/datasets/{dataset}/compliance/"): lambda c: {"owner": c.team_lead.pk},
+    # The DPO's workspace: classify the same column in bulk; register a dataset; import a one-row inventory.
+    ("POST", "/governance/pii/bulk/"): lambda c: {
+        "fields": [c.compliance.phone.pk],
+        "pii_kind": "phone",
+        "action": "classify",
+    },
+    ("POST", "/governance/pii/inventory/register/"): lambda c: {
+        "namespace": "postgres://db:5432",
+        "name": "crm.orders",
+        "columns": "order_id, bigint",
+    },
+    ("POST", "/governance/pii/inventory/import/"): lambda c: {
+        "file": SimpleUploadedFile("inventory.csv", b"namespace,name,field\npostgres://db:5432,crm.leads,email\n"),
+    },
     ("POST", "/governance/classifications/{classification}/retract/"): lambda c: {},
     ("POST", "/governance/obligations/{obligation}/evidence/"): lambda c: {
         f"o{c.compliance.obligation.pk}-link": "https://dms.example/legal-basis"
@@ -456,7 +471,14 @@ MATRIX = [
     # compliance officers and admins classify and record; obligations and evidence are scoped to visible
     # projects; evidence is given by the project's team, risk and compliance officers and admins.
     ("GET",   "/governance/pii/",                       LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
-    ("GET",   "/governance/pii/?gdpr_class=special&origin=manual", LOGIN, DENIED, OK, OK,  OK,      OK,      OK),
+    ("GET",   "/governance/pii/labels/",                LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/pii/labels/?gdpr_class=special&origin=manual", LOGIN, DENIED, OK, OK, OK,  OK,      OK),
+    ("GET",   "/governance/pii/?pii=suggested&q=customers", LOGIN, DENIED, OK,   OK,      OK,      OK,      OK),
+    ("POST",  "/governance/pii/bulk/",                  LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("GET",   "/governance/pii/inventory/",             LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    ("POST",  "/governance/pii/inventory/register/",    LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("POST",  "/governance/pii/inventory/import/",      LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("GET",   "/governance/pii/inventory/template.csv", LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/governance/datasets/{dataset}/",        LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("POST",  "/governance/datasets/{dataset}/classify/", LOGIN, DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     ("POST",  "/governance/datasets/{dataset}/compliance/", LOGIN, DENIED, DENIED, SAVED,   DENIED,  DENIED,  SAVED),

@@ -85,7 +85,7 @@ def test_risk_officer_opens_the_compliance_tab_and_sees_the_pii_path(page, lead_
 
     # The path's first hop leads to the raw dataset's page, which shows the assertion.
     page.get_by_role("link", name="PII").first.click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("PII inventory")
+    expect(page.get_by_role("heading", level=1)).to_have_text("PII workspace")
     page.get_by_role("link", name="dbt_test.main.raw_customers").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("dbt_test.main.raw_customers")
     expect(page.locator("main")).to_contain_text("Asserted by a person")

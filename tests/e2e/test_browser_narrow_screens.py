@@ -47,7 +47,17 @@ def pages_to_visit(page) -> list[str]:
     if projects:
         page.goto(projects[0])
         paths += [projects[0], *(h for h in hrefs(page, ".tabs a") if h and h != projects[0])]
-    return list(dict.fromkeys(paths))
+    return list(dict.fromkeys(paths + pii_pages(page)))
+
+
+def pii_pages(page) -> list[str]:
+    """The DPO's workspace beyond its navigation link: filtered, every label, a dataset from the catalogue,
+    and (for classifiers) the register-and-import page."""
+    page.goto("/governance/pii/?pii=suggested")
+    datasets = [h for h in hrefs(page, "article.dataset-card h3 a") if h]
+    paths = ["/governance/pii/?pii=suggested", "/governance/pii/labels/", *datasets[:1]]
+    paths += [h for h in hrefs(page, "main .page-head a") if h == "/governance/pii/inventory/"]
+    return paths
 
 
 # The outermost elements that reach past the window's right edge, as "tag#id.class" (to say what to fix).

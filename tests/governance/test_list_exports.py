@@ -174,9 +174,9 @@ def classified(risk_officer):
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_pii_inventory_export_holds_the_filtered_rows_made_safe(client, risk_officer, classified, fmt):
     client.force_login(risk_officer)
-    every = rows(client.get("/governance/pii/", {"export": fmt}), fmt)
+    every = rows(client.get("/governance/pii/labels/", {"export": fmt}), fmt)
     assert sorted(r["dataset"] for r in every) == sorted([SAFE, "raw.customers"])
-    only = rows(client.get("/governance/pii/", {"export": fmt, "q": "customers"}), fmt)
+    only = rows(client.get("/governance/pii/labels/", {"export": fmt, "q": "customers"}), fmt)
     assert [(r["dataset"], r["field"], r["pii_kind"], r["origin"]) for r in only] == [
         ("raw.customers", "email", "email", "manual")
     ]
@@ -184,7 +184,7 @@ def test_pii_inventory_export_holds_the_filtered_rows_made_safe(client, risk_off
 
 def test_pii_inventory_is_organisation_wide_so_a_team_lead_exports_every_row(client, team_lead, classified):
     client.force_login(team_lead)
-    assert len(csv_rows(client.get("/governance/pii/", {"export": "csv"}))) == 2
+    assert len(csv_rows(client.get("/governance/pii/labels/", {"export": "csv"}))) == 2
 
 
 # --- the one list rule ------------------------------------------------------------------------------
@@ -193,7 +193,8 @@ BAD_FILTERS = [
     ("/governance/findings/", {"severity": "catastrophic"}, "risk_officer"),
     ("/governance/signoffs/", {"status": "nope"}, "risk_officer"),
     ("/governance/audit/", {"since": "yesterday-ish"}, "risk_officer"),
-    ("/governance/pii/", {"pii_kind": "shoe-size"}, "risk_officer"),
+    ("/governance/pii/labels/", {"pii_kind": "shoe-size"}, "risk_officer"),
+    ("/governance/pii/", {"pii": "shoe-size"}, "risk_officer"),
     ("/governance/risks/", {"level": "apocalyptic"}, "risk_officer"),
     ("/governance/dashboard/", {"stage": "nowhere"}, "executive"),
 ]
@@ -222,7 +223,8 @@ def test_a_page_with_a_filter_that_cannot_be_applied_shows_the_error_and_no_rows
 
 
 @pytest.mark.parametrize("url", ["/governance/findings/", "/governance/signoffs/", "/governance/audit/",
-                                 "/governance/pii/", "/governance/risks/", "/governance/dashboard/"])  # fmt: skip
+                                 "/governance/pii/", "/governance/pii/labels/", "/governance/risks/",
+                                 "/governance/dashboard/"])  # fmt: skip
 def test_an_unknown_export_format_answers_400(client, admin_user, url):
     client.force_login(admin_user)
     response = client.get(url, {"export": "pdf"})

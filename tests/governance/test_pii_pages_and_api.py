@@ -38,7 +38,7 @@ def graph(project, risk_officer):
 
 def test_the_inventory_lists_every_classification_and_filters_by_class(client, executive, graph):
     client.force_login(executive)
-    response = client.get("/governance/pii/")
+    response = client.get("/governance/pii/labels/")
     assert response.status_code == 200
     rows = list(response.context["rows"])
     assert [(c.dataset.name, c.field.name if c.field else "", c.origin, c.treatment) for c in rows] == [
@@ -47,10 +47,9 @@ def test_the_inventory_lists_every_classification_and_filters_by_class(client, e
         ("stg.customers", "email", "derived", "plain"),
         ("stg.customers", "email_hash", "derived", "pseudonymised"),
     ]
-    assert client.get("/governance/pii/", {"gdpr_class": "special"}).context["page_obj"].paginator.count == 0
-    assert (
-        "No classification matches these filters." in client.get("/governance/pii/?gdpr_class=special").content.decode()
-    )
+    assert client.get("/governance/pii/labels/", {"gdpr_class": "special"}).context["page_obj"].paginator.count == 0
+    page = client.get("/governance/pii/labels/?gdpr_class=special").content.decode()
+    assert "No classification matches these filters." in page
 
 
 def test_the_dataset_page_shows_fields_classifications_with_their_path_and_neighbours(client, executive, graph):

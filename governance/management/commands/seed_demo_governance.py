@@ -6,7 +6,9 @@ credit scorecard serving production, high tier: a risk officer and the complianc
 and one waiting in the risk officer's queue (the fraud scorer's challenger, asked for by the team lead), and
 the credit scorecard's challenger, approved by the risk officer and waiting for the DPO.
 The sign-offs need the demo registry's versions: when none were synced yet, the demo registry is
-synced here first; without it (KEEL_DEMO_MLFLOW=false) they are left out.
+synced here first; without it (KEEL_DEMO_MLFLOW=false) they are left out. And lineage: the credit-scoring
+pipeline posted as OpenLineage events through the real ingest (governance/management/demo_lineage.py), so
+personal data reaches Credit scoring's model and its obligations are live on first start.
 
 Idempotent: a project already assessed keeps its tier (every demo project is assessed from deliberate
 answers except one left "not assessed" on purpose; see governance/management/demo_tier_answers.py),
@@ -30,8 +32,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from governance.management.demo_lineage import seed_lineage
 from governance.management.demo_tier_answers import demo_tier_answers
-from governance.models import Finding, Risk, RiskStatus, RiskTierAssessment, SignOffRequest, SignOffStatus
+from governance.models import (
+    Classification,
+    Dataset,
+    Finding,
+    Obligation,
+    Risk,
+    RiskStatus,
+    RiskTierAssessment,
+    SignOffRequest,
+    SignOffStatus,
+)
 from governance.risks import assessments, scoring, services
 from governance.signoff import policies
 from governance.signoff import services as signoff_services
@@ -227,6 +240,22 @@ class Command(BaseCommand):
             pending = SignOffRequest.objects.filter(status=SignOffStatus.PENDING).count()
             approved = SignOffRequest.objects.filter(status=SignOffStatus.APPROVED).count()
             self.stdout.write(f"Demo sign-offs: {pending} pending, {approved} approved ({signoffs} now).")
+        # After the sign-offs: they sync the demo registry if need be, so the model version the pipeline
+        # trains exists and ingest links it at once.
+        self.report_lineage(seed_lineage(COMPLIANCE_OFFICER))
+
+    def report_lineage(self, done: dict) -> None:
+        labels = Classification.objects.count()
+        unmet = Obligation.objects.filter(status="unmet").count()
+        self.stdout.write(
+            f"Demo lineage: {Dataset.objects.count()} datasets, {labels} PII labels, {unmet} unmet obligations "
+            f"({done['events']} events ingested now)."
+        )
+        if not done["linked"]:
+            self.stdout.write(
+                "Demo lineage: the training run names models:/credit-scorecard/3, which is not in Keel yet; it is "
+                "linked when the demo registry syncs that version."
+            )
 
     def seed_tiers(self, officer) -> int:
         """Assess every demo project from its deliberate answers (governance/management/demo_tier_answers.py),
