@@ -252,7 +252,8 @@ def _envelope_reasons(payload: dict, kind: str | None) -> list[str]:
 
 
 def _too_long(payload: dict) -> list[str]:
-    """Identifiers longer than Keel stores (namespace 500, name 1000 characters) are refused, not cut."""
+    """Identifiers longer than Keel stores (namespace 500, name 1000 characters) are refused, not cut; and
+    ones holding NUL (parse_body refuses NUL anywhere; this covers events built in code)."""
     places = [("job", payload.get("job")), ("dataset", payload.get("dataset"))]
     for side in ("inputs", "outputs"):
         if isinstance(payload.get(side), list):
@@ -265,6 +266,8 @@ def _too_long(payload: dict) -> list[str]:
             value = item.get(key)
             if isinstance(value, str) and len(value) > limit:
                 out.append(f"{where}.{key} is longer than {limit} characters")
+            if isinstance(value, str) and "\x00" in value:
+                out.append(f"{where}.{key} holds a NUL character (\\u0000)")
     return out
 
 

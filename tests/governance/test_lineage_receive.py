@@ -18,7 +18,7 @@ from core.roles import Role
 from core.services import api_token_create
 from governance.lineage.limits import BULKY_FACETS, MAX_DEPTH, trim_bulky_facets
 from governance.lineage.scopes import check_event_namespaces
-from governance.lineage.validation import parse_body, validate_event
+from governance.lineage.validation import LineageEventInvalid, parse_body, validate_event
 from governance.models import AuditEvent, Dataset, LineageEvent
 from tests.factories import make_user
 
@@ -321,3 +321,9 @@ def test_the_path_with_a_trailing_slash_is_the_same_endpoint(pipeline):
     assert response.status_code == 201, response.content[:300]
     assert response.json()["status"] == "accepted"
     assert pipeline.get(URL + "/").status_code == 405
+
+
+def test_an_event_built_in_code_with_nul_in_a_name_is_refused_too():
+    """lineage_event_ingest(payload=...) (the demo seed, commands) skips parse_body: validation checks names."""
+    with pytest.raises(LineageEventInvalid, match=r"job.name holds a NUL character"):
+        validate_event(event(job={"namespace": "etl", "name": "daily\u0000"}))
