@@ -84,6 +84,37 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 # --- structure ----------------------------------------------------------------------------------
 
 
+def _clean(text: str) -> bool:
+    return "\x00" not in text and (text.isascii() or not _SURROGATE.search(text))
+
+
+def _fine(document: Any) -> bool:
+    """The quick pass (no paths built): nothing nests too deep and every string is clean. It is what
+    almost every event takes, so it costs a fraction of the walk that names where a problem sits."""
+    stack = [(document, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, depth = pop()
+        if isinstance(value, str):
+            if not _clean(value):
+                return False
+        elif isinstance(value, dict):
+            if depth > MAX_DEPTH:
+                return False
+            for key, item in value.items():
+                if isinstance(key, str) and not _clean(key):
+                    return False
+                if isinstance(item, dict | list | str):
+                    push((item, depth + 1))
+        elif isinstance(value, list):
+            if depth > MAX_DEPTH:
+                return False
+            for item in value:
+                if isinstance(item, dict | list | str):
+                    push((item, depth + 1))
+    return True
+
+
 def _string_problem(text: str) -> str | None:
     if "\x00" in text:
         return "holds a NUL character (\\u0000)"
@@ -98,6 +129,8 @@ def _shown(path: str) -> str:
 
 def structure_problems(document: Any) -> list[str]:
     """Where the document nests past MAX_DEPTH or holds NUL or lone surrogates; [] when it is fine."""
+    if _fine(document):
+        return []
     problems: list[str] = []
     stack: list[tuple[Any, str, int]] = [(document, "", 1)]
     while stack and len(problems) < MAX_PROBLEMS:

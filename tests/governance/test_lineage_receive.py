@@ -16,7 +16,7 @@ import pytest
 
 from core.roles import Role
 from core.services import api_token_create
-from governance.lineage.limits import BULKY_FACETS, MAX_DEPTH, trim_bulky_facets
+from governance.lineage.limits import BULKY_FACETS, MAX_DEPTH, structure_problems, trim_bulky_facets
 from governance.lineage.scopes import check_event_namespaces
 from governance.lineage.validation import LineageEventInvalid, parse_body, validate_event
 from governance.models import AuditEvent, Dataset, LineageEvent
@@ -327,3 +327,14 @@ def test_an_event_built_in_code_with_nul_in_a_name_is_refused_too():
     """lineage_event_ingest(payload=...) (the demo seed, commands) skips parse_body: validation checks names."""
     with pytest.raises(LineageEventInvalid, match=r"job.name holds a NUL character"):
         validate_event(event(job={"namespace": "etl", "name": "daily\u0000"}))
+
+
+def test_the_structure_check_passes_every_real_event_and_names_a_bad_key():
+    for path in FIXTURES.rglob("*.json"):
+        assert structure_problems(json.loads(path.read_text())) == [], path
+    body = event(run={"runId": "0196a1f0-0000-7000-8000-00000000000a", "facets": {"bad\u0000key": {}}})
+    assert structure_problems(body) == ["a key at run.facets holds a NUL character (\\u0000)"]
+    assert structure_problems({"a": [[[[1]]]]}) == []
+    assert structure_problems({"a": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}) == [
+        "a" + "[0]" * (MAX_DEPTH - 1) + f" is nested more than {MAX_DEPTH} levels deep"
+    ]
