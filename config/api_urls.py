@@ -49,6 +49,9 @@ router.register("evidence", EvidenceViewSet, basename="evidence")
 urlpatterns = [
     # OpenLineage ingest: Marquez's path and body, so any producer's HTTP transport works unchanged.
     path("lineage", LineageView.as_view(), name="lineage"),
+    # Producers are configured with either spelling (Marquez's has none; some add one): the same view,
+    # documented once.
+    path("lineage/", LineageView.as_view(schema=None), name="lineage-slash"),
     # The deployment gate for CI/CD, and the key that verifies its answers.
     path("gate", GateView.as_view(), name="gate"),
     path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),

@@ -248,6 +248,12 @@ if DEBUG:
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("KEEL_MAX_REQUEST_BYTES", default=1024 * 1024)
 # Multipart bodies (file uploads) may be larger; each upload also has its own limit below this.
 KEEL_MAX_UPLOAD_BYTES = env.int("KEEL_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
+# OpenLineage ingest's own body limit (a Spark event with its logical plan runs to megabytes), as sent
+# and once un-gzipped; and the size past which a bulky diagnostic facet is stored cut down.
+KEEL_LINEAGE_MAX_BODY_BYTES = env.int("KEEL_LINEAGE_MAX_BODY_BYTES", default=16 * 1024 * 1024)
+KEEL_LINEAGE_FACET_MAX_BYTES = env.int("KEEL_LINEAGE_FACET_MAX_BYTES", default=64 * 1024)
+# Namespace patterns a token without its own may post lineage to (empty: none).
+KEEL_LINEAGE_DEFAULT_NAMESPACES = env.list("KEEL_LINEAGE_DEFAULT_NAMESPACES", default=[])
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Keel API",

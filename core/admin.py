@@ -1,8 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
 
 from .errors import DomainError
 from .models import ApiToken, Heartbeat
-from .services import api_token_revoke
+from .services import api_token_revoke, api_token_scope, namespace_patterns
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,15 +20,56 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ApiTokenForm(forms.ModelForm):
+    """The one thing an admin edits on a token: the OpenLineage namespaces it may post lineage to."""
+
+    namespaces = forms.CharField(
+        label="Lineage namespaces",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=(
+            "One OpenLineage namespace per line: exact (s3://lake) or a prefix ending in * "
+            "(postgres://crm:5432*). The token may post run and job events whose job namespace, and every "
+            "output dataset's namespace, match; inputs may come from anywhere. Empty: none "
+            "(unless KEEL_LINEAGE_DEFAULT_NAMESPACES gives a default)."
+        ),
+    )
+
+    class Meta:
+        model = ApiToken
+        fields: list[str] = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["namespaces"].initial = "\n".join(self.instance.lineage_namespaces or [])
+
+    def clean_namespaces(self):
+        try:
+            return namespace_patterns(self.cleaned_data["namespaces"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Tokens are created with `manage.py create_api_token` (the key is shown once); here they are revoked."""
+    """Tokens are created with `manage.py create_api_token` (the key is shown once); here they are revoked
+    and their lineage namespaces set (through core.services, so the change is audited)."""
 
-    list_display = ["prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    form = ApiTokenForm
+    list_display = [
+        "prefix", "user", "name", "lineage_namespaces", "created_at", "expires_at", "revoked_at", "last_used_at",
+    ]  # fmt: skip
     list_filter = ["revoked_at"]
     search_fields = ["prefix", "user__username", "name"]
-    readonly_fields = [f.name for f in ApiToken._meta.fields]
+    readonly_fields = [f.name for f in ApiToken._meta.fields if f.name != "lineage_namespaces"]
+    fields = [*readonly_fields, "namespaces"]
     actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        try:
+            api_token_scope(token=obj, lineage_namespaces=form.cleaned_data["namespaces"], by=request.user)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
 
     def has_add_permission(self, request):
         return False

@@ -49,13 +49,15 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
 
 
 REQUEST_TOO_LARGE = "Request body too large: {size} bytes, the limit is {limit} bytes."
+LINEAGE_INGEST_PATHS = frozenset({"/api/v1/lineage", "/api/v1/lineage/"})
 
 
 class RequestSizeLimitMiddleware:
     """Refuses an oversize body from its Content-Length, before anything reads it.
 
     Django guards `request.body` and form parsing, but DRF reads the raw stream; this covers both.
-    Multipart uploads have their own, larger cap (KEEL_MAX_UPLOAD_BYTES).
+    Multipart uploads have their own, larger cap (KEEL_MAX_UPLOAD_BYTES), and so has OpenLineage ingest
+    (KEEL_LINEAGE_MAX_BODY_BYTES).
     The answer is 400, as Django gives for its own RequestDataTooBig: bad input, like any other.
     """
 
@@ -68,7 +70,11 @@ class RequestSizeLimitMiddleware:
         from django.shortcuts import render
 
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+        if request.path_info in LINEAGE_INGEST_PATHS:
+            # OpenLineage events with a Spark logical plan run to megabytes: ingest has its own limit
+            # and reads the stream itself under it (and under it again once un-gzipped).
+            limit = settings.KEEL_LINEAGE_MAX_BODY_BYTES
+        elif request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             # File uploads stream to disk; each upload form checks its own file limit (ROI imports,
             # compliance evidence) below this overall cap.
             limit = settings.KEEL_MAX_UPLOAD_BYTES

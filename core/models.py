@@ -20,6 +20,10 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # OpenLineage namespace patterns this token may post lineage to: exact ("s3://lake") or a prefix
+    # ending in "*" ("postgres://crm:5432*"). Empty: none, unless KEEL_LINEAGE_DEFAULT_NAMESPACES
+    # gives a default (governance/lineage/scopes.py applies the rule). Set through core.services only.
+    lineage_namespaces = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

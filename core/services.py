@@ -20,19 +20,80 @@ TOKEN_PREFIX_BYTES = 6
 TOKEN_SECRET_BYTES = 32
 TOKEN_USER_INACTIVE = "User {username} is inactive; an inactive user cannot hold API tokens."  # noqa: S105 - a message
 TOKEN_ALREADY_REVOKED = "Token {prefix} is already revoked."  # noqa: S105 - a message
+NAMESPACE_PATTERN_INVALID = (
+    "{pattern!r} is not a namespace pattern: give an OpenLineage namespace exactly (e.g. s3://lake) "
+    "or a prefix ending in * (e.g. postgres://crm:5432*); * may appear only at the end."
+)
+MAX_NAMESPACE_PATTERN = 500  # the length of a stored namespace
+
+
+def namespace_patterns(patterns: Sequence[str] | str) -> list[str]:
+    """Patterns as stored: stripped, without blanks or repeats, in the order given; a bad one is refused.
+
+    Accepts a list or one text with patterns separated by commas or new lines (the admin form, the
+    command line, KEEL_LINEAGE_DEFAULT_NAMESPACES)."""
+    items = patterns.replace("\n", ",").split(",") if isinstance(patterns, str) else list(patterns)
+    out: list[str] = []
+    for item in items:
+        pattern = str(item).strip()
+        if not pattern or pattern in out:
+            continue
+        body = pattern.removesuffix("*")
+        if (
+            "*" in body
+            or "\x00" in pattern
+            or len(pattern) > MAX_NAMESPACE_PATTERN
+            or any(c.isspace() for c in pattern)
+        ):
+            raise DomainError(NAMESPACE_PATTERN_INVALID.format(pattern=pattern), field="lineage_namespaces")
+        out.append(pattern)
+    return out
 
 
 @transaction.atomic
-def api_token_create(*, user, name: str = "", days: int | None = 90, by=None) -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user, name: str = "", days: int | None = 90, lineage_namespaces: Sequence[str] = (), by=None
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its key; the key is shown once and never stored."""
     if not user.is_active:
         raise DomainError(TOKEN_USER_INACTIVE.format(username=user.get_username()))
+    scopes = namespace_patterns(lineage_namespaces)
     prefix = secrets.token_hex(TOKEN_PREFIX_BYTES)
     key = f"keel_{prefix}_{secrets.token_urlsafe(TOKEN_SECRET_BYTES)}"
     expires_at = timezone.now() + dt.timedelta(days=days) if days else None
-    token = ApiToken(user=user, name=name, prefix=prefix, key_hash=ApiToken.hash_key(key), expires_at=expires_at)
-    facts = {"user": user.pk, "name": name, "prefix": prefix, "expires_at": audit.json_value(expires_at)}
+    token = ApiToken(
+        user=user,
+        name=name,
+        prefix=prefix,
+        key_hash=ApiToken.hash_key(key),
+        expires_at=expires_at,
+        lineage_namespaces=scopes,
+    )
+    facts = {
+        "user": user.pk,
+        "name": name,
+        "prefix": prefix,
+        "expires_at": audit.json_value(expires_at),
+        "lineage_namespaces": scopes,
+    }
     return model_create(instance=token, by=by, action="api_token.created", extra=facts), key
+
+
+@transaction.atomic
+def api_token_scope(*, token: ApiToken, lineage_namespaces: Sequence[str] | str, by=None) -> ApiToken:
+    """Set the OpenLineage namespaces a token may post lineage to (an admin's act, audited)."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise DomainError(TOKEN_ALREADY_REVOKED.format(prefix=token.prefix))
+    scopes = namespace_patterns(lineage_namespaces)
+    token, _ = model_update(
+        instance=token,
+        fields=["lineage_namespaces"],
+        data={"lineage_namespaces": scopes},
+        by=by,
+        action="api_token.scoped",
+    )
+    return token
 
 
 @transaction.atomic

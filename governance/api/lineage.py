@@ -3,21 +3,22 @@
     POST /api/v1/lineage        one OpenLineage RunEvent, JobEvent or DatasetEvent (JSON; gzip allowed)
         201 {"status": "accepted", ...}   stored and applied
         200 {"status": "duplicate", ...}  the same event was stored before: nothing changed
-        400 {"detail", "code", "reasons"} not an event Keel can take (every reason listed), nothing stored
+        400 {"detail", "code", "reasons"} not an event Keel can take (every reason listed), nothing stored;
+            code request_too_large past KEEL_LINEAGE_MAX_BODY_BYTES (as sent, or once un-gzipped)
+        403 the caller may not post lineage, or (code namespace_out_of_scope) not to these namespaces
+    POST /api/v1/lineage/ is the same (producers are configured with either); other methods: 405.
 
 Same path and body as Marquez, so a producer's OpenLineage HTTP transport works unchanged: point its
 `url` at Keel and give it an API token as its api_key (sent as `Authorization: Bearer <key>`;
 `Token <key>` works too). Who may post: Admin and Team Lead — in practice a machine user per pipeline
-holding the Team Lead role (README, "Lineage ingest").
+holding the Team Lead role (README, "Lineage ingest") — and a token only to its OpenLineage namespaces
+(governance/lineage/scopes.py). Bulky diagnostic facets are stored cut down (governance/lineage/limits.py).
 """
 
 from __future__ import annotations
 
-import zlib
-
 import django_filters
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
@@ -25,19 +26,21 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles
 from core.authentication import ApiTokenAuthentication
-from core.middleware import REQUEST_TOO_LARGE
+from core.models import ApiToken
 from core.roles import Role
 from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
-from ..lineage import model_links, selectors
+from ..lineage import limits, model_links, selectors
 from ..lineage.ingest import INGEST_ROLES, lineage_event_ingest
 from ..lineage.model_links import dataset_model_link
+from ..lineage.scopes import check_event_namespaces
 from ..lineage.validation import LineageEventInvalid, parse_body
 from ..models import Dataset, DatasetField, DatasetSymlink
 
@@ -78,16 +81,20 @@ def _refused(message: str, code: str, reasons: list[str] | None = None) -> Respo
     )
 
 
-def _gunzip(raw: bytes, limit: int) -> bytes:
-    """The body of a `Content-Encoding: gzip` request, refused past the size limit once expanded."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise LineageEventInvalid([f"the gzip body cannot be read ({exc})"], code="malformed_body") from None
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise RequestDataTooBig(REQUEST_TOO_LARGE.format(size=f"more than {limit}", limit=limit))
-    return out
+def received_event(request) -> tuple[object, list[str]]:
+    """The body as an event this caller may post, with its bulky facets cut down, and the notes of the
+    cuts; or LineageEventInvalid / limits.BodyTooLarge / scopes.NamespaceOutOfScope. The body is read
+    from the stream here, under the lineage limit (Django's `request.body` would apply the API's)."""
+    limit = settings.KEEL_LINEAGE_MAX_BODY_BYTES
+    raw = limits.read_limited(request._request.read, limit)
+    if request.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
+        try:
+            raw = limits.gunzip(raw, limit)
+        except limits.BodyUnreadable as exc:
+            raise LineageEventInvalid([str(exc)], code="malformed_body") from None
+    payload = parse_body(raw)
+    check_event_namespaces(payload, token=request.auth if isinstance(request.auth, ApiToken) else None)
+    return limits.trim_bulky_facets(payload, settings.KEEL_LINEAGE_FACET_MAX_BYTES)
 
 
 class LineageView(APIView):
@@ -96,6 +103,14 @@ class LineageView(APIView):
     authentication_classes = [ApiTokenAuthentication, BearerApiTokenAuthentication, SessionAuthentication]
     read_roles = ()
     write_roles = INGEST_ROLES
+    http_method_names = ["post"]
+
+    def initial(self, request, *args, **kwargs):
+        # DRF checks permissions before it looks for the method's handler, so a GET answered 403 (or 401):
+        # the wrong method is the first thing wrong with it, whoever asks.
+        if request.method.lower() not in self.http_method_names:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
@@ -103,21 +118,19 @@ class LineageView(APIView):
             201: LineageAcceptedSerializer,
             200: LineageAcceptedSerializer,
             400: LineageRefusedSerializer,
+            403: OpenApiResponse(
+                description="The caller may not post lineage, or (code namespace_out_of_scope) not to the "
+                "namespaces the event writes: its job's (or dataset's) and its outputs'."
+            ),
         },
         operation_id="lineage_ingest",
     )
     def post(self, request):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
-            raw = request._request.body
-            if request.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
-                raw = _gunzip(raw, limit)
-            result = lineage_event_ingest(payload=parse_body(raw), by=request.user)
-        except RequestDataTooBig as exc:
-            message = (
-                str(exc) if str(exc).startswith("Request body") else REQUEST_TOO_LARGE.format(size="?", limit=limit)
-            )
-            return _refused(message, "request_too_large")
+            payload, notes = received_event(request)
+            result = lineage_event_ingest(payload=payload, by=request.user)
+        except limits.BodyTooLarge as exc:
+            return _refused(str(exc), "request_too_large")
         except LineageEventInvalid as exc:
             return _refused(exc.message, exc.code, exc.reasons)
         event = result.event
@@ -126,7 +139,7 @@ class LineageView(APIView):
             "event_hash": event.event_hash,
             "kind": event.kind,
             "counts": result.counts,
-            "warnings": result.warnings,
+            "warnings": notes + result.warnings,
         }
         # The model links (and facets of datasets linked to another team's model) ingest refused for this
         # caller, and why: the event is stored all the same (governance/lineage/model_links.py).

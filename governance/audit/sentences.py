@@ -135,6 +135,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
     # API tokens, the audit trail itself
     "api_token.created": ("{actor} created {subject}", ""),
     "api_token.revoked": ("{actor} revoked {subject}", ""),
+    "api_token.scoped": (
+        "{actor} set the lineage namespaces of {subject} to {after[lineage_namespaces]}",
+        "{actor} set the lineage namespaces of {subject}",
+    ),
     "audit.verification_requested": ("{actor} asked for {subject}", ""),
 }
 

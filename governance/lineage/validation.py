@@ -13,8 +13,9 @@ What is refused (400, every reason listed):
   a run without runId, a job or dataset without namespace or name;
 - matcher placeholders left in an integration-test expectation (`{{ any(result) }}`,
   `${json-unit.any-string}`, `<producer>`);
-- the envelope failing the core schema (formats are not asserted, as the spec's own validation
-  does not: runIds like "run_id" are in the field);
+- a run.runId that is not a UUID (the spec's `format: uuid`; the other formats are not asserted);
+- NUL or a lone UTF-16 surrogate in any string or key, nesting deeper than 64 levels (limits.py);
+- the envelope failing the core schema;
 - a facet that is not an object, and one of the facets ingest reads (schema, columnLineage,
   symlinks, datasetType) that breaks its facet schema.
 
@@ -39,6 +40,8 @@ from referencing import Registry, Resource
 
 from core.errors import DomainError
 
+from .limits import MAX_DEPTH, structure_problems
+
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
 CORE_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 CURRENT_MAJOR, CURRENT_VERSION = 2, "2-0-2"
@@ -56,8 +59,10 @@ FACET_PLACES = {
     "RunFacet": "run",
 }
 MAX_REASONS = 20
+EXAMPLE_RUN_ID = "0196a1f0-3c2e-7d4a-9b1f-2f5e8c7a6b10"
 MAX_NAMESPACE, MAX_NAME = 500, 1000  # the columns of DataSource/Dataset/Job
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SPEC_VERSION = re.compile(r"/spec/(\d+)-(\d+)-(\d+)/OpenLineage\.json")
 _PLACEHOLDERS = (
     re.compile(r"\{\{.*?\}\}"),  # Jinja-style matchers: {{ any(result) }}, {{ is_datetime(result) }}
@@ -137,15 +142,22 @@ def facet_schema_ref(place: str, key: str) -> str | None:
 
 
 def parse_body(raw: bytes) -> Any:
-    """The JSON in a request body, or a clear refusal."""
+    """The JSON in a request body, or a clear refusal; also refused here, before anything hashes or
+    walks the document: NUL, lone surrogates and nesting past limits.MAX_DEPTH."""
     try:
-        return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        document = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     except UnicodeDecodeError:
         raise LineageEventInvalid(["the body is not UTF-8 text"], code="malformed_json") from None
     except json.JSONDecodeError as exc:
         raise LineageEventInvalid(
             [f"the body is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"], code="malformed_json"
         ) from None
+    except RecursionError:  # the parser's own guard, hundreds of levels down: far past the bound
+        raise LineageEventInvalid([f"the body is nested more than {MAX_DEPTH} levels deep"]) from None
+    problems = structure_problems(document)
+    if problems:
+        raise LineageEventInvalid(problems)
+    return document
 
 
 def spec_version(schema_url: str) -> tuple[int, str] | None:
@@ -213,8 +225,9 @@ def _envelope_reasons(payload: dict, kind: str | None) -> list[str]:
         run = payload.get("run")
         if not isinstance(run, dict) or _missing(run, "runId"):
             reasons.append("run.runId is missing")
-        elif not isinstance(run["runId"], str) or len(run["runId"]) > 64:
-            reasons.append("run.runId must be a string of at most 64 characters (a UUID)")
+        elif not isinstance(run["runId"], str) or not _UUID.match(run["runId"]):
+            shown = run["runId"] if len(str(run["runId"])) <= 60 else str(run["runId"])[:57] + "..."
+            reasons.append(f"run.runId {shown!r} is not a UUID (the spec's format, e.g. {EXAMPLE_RUN_ID})")
         if "job" not in payload:
             reasons.append("job is missing (a RunEvent names its job's namespace and name)")
     if kind in ("run", "job") and isinstance(payload.get("job"), dict):
@@ -239,7 +252,8 @@ def _envelope_reasons(payload: dict, kind: str | None) -> list[str]:
 
 
 def _too_long(payload: dict) -> list[str]:
-    """Identifiers longer than Keel stores (namespace 500, name 1000 characters) are refused, not cut."""
+    """Identifiers longer than Keel stores (namespace 500, name 1000 characters) are refused, not cut; and
+    ones holding NUL (parse_body refuses NUL anywhere; this covers events built in code)."""
     places = [("job", payload.get("job")), ("dataset", payload.get("dataset"))]
     for side in ("inputs", "outputs"):
         if isinstance(payload.get(side), list):
@@ -252,6 +266,8 @@ def _too_long(payload: dict) -> list[str]:
             value = item.get(key)
             if isinstance(value, str) and len(value) > limit:
                 out.append(f"{where}.{key} is longer than {limit} characters")
+            if isinstance(value, str) and "\x00" in value:
+                out.append(f"{where}.{key} holds a NUL character (\\u0000)")
     return out
 
 

@@ -124,6 +124,7 @@ def test_token_creation_is_audited_without_the_key(team_lead):
         "name": "ci",
         "prefix": token.prefix,
         "expires_at": token.expires_at.isoformat(),
+        "lineage_namespaces": [],  # posts lineage nowhere until an admin scopes it
     }
 
 

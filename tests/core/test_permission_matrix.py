@@ -88,6 +88,7 @@ BODIES = {
     # Lineage: ingest an event; link a dataset to the version of the model no project uses (so the link
     # re-evaluates no project's obligations: one audit event).
     ("POST", "/api/v1/lineage"): lambda c: LINEAGE_EVENT,
+    ("POST", "/api/v1/lineage/"): lambda c: LINEAGE_EVENT,
     ("POST", "/api/v1/datasets/{dataset}/link-model/"): lambda c: {"model_version": c.unlinked_model.versions.get().pk},
     # PII and compliance (compliance_rows): classify crm.customers.phone (it reaches no model, so no obligation
     # moves); record only an owner (no obligation reads it); evidence for the record rule GDPR-6-BASIS.
@@ -463,6 +464,7 @@ MATRIX = [
     # it; a dataset is linked by hand to a version by risk officers, admins and the lead of the version's
     # project (the version here belongs to no project, so team leads are refused).
     ("POST",  "/api/v1/lineage",                        NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, CREATED, CREATED),
+    ("POST",  "/api/v1/lineage/",                       NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, CREATED, CREATED),
     ("GET",   "/api/v1/datasets/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/datasets/?namespace=postgres://db:5432&type=TABLE", NO_AUTH, DENIED, OK, OK, OK, OK,   OK),
     ("GET",   "/api/v1/datasets/{dataset}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),

@@ -44,11 +44,14 @@ COMPLETE = [
     "core/example_full_event.json",
     "core/serde_example_dataset_event.json",
     "core/serde_example_job_event.json",
-    "simple_run_event/simple_run_event.json",
     "spark_dataproc_bigquery_shakespare/1729097631761.json",
     "spark_dataproc_simple_producer_test/4.json",
     "spark_dataproc_simple_producer_test_complete/3.json",
+    "spark_cll/2.json",
+    "spark_cll/8.json",
 ]
+# The compatibility tests' minimal event, valid but for its runId "run_id" (not the spec's UUID).
+NON_UUID_RUN = "simple_run_event/simple_run_event.json"
 PARTIAL = [
     "airflow_legacy/postgres.json",
     "dbt_csv_to_postgres/customers/column_lineage_event.json",
@@ -134,7 +137,7 @@ def pipeline(client, team_lead):
 
 def test_every_fixture_file_is_classified_as_complete_or_partial():
     files = {str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*.json") if "facet_fragments" not in p.parts}
-    assert files == set(COMPLETE) | set(PARTIAL) | set(TEMPLATES)
+    assert files == set(COMPLETE) | set(PARTIAL) | set(TEMPLATES) | {NON_UUID_RUN}
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
@@ -145,6 +148,19 @@ def test_template_events_with_their_placeholders_unfilled_are_refused(pipeline, 
         assert response.status_code == 400
         assert any("eventTime" in reason for reason in response.json()["reasons"]), response.json()
     assert stored_nothing(audit_before)
+
+
+def test_the_minimal_event_is_refused_for_its_run_id_alone_and_accepted_with_a_uuid(pipeline):
+    body = load(NON_UUID_RUN)
+    assert body["run"]["runId"] == "run_id"
+
+    refused = post(pipeline, body)
+    assert refused.status_code == 400
+    assert refused.json()["reasons"] == [
+        "run.runId 'run_id' is not a UUID (the spec's format, e.g. 0196a1f0-3c2e-7d4a-9b1f-2f5e8c7a6b10)"
+    ]
+    body["run"]["runId"] = "0196a1f0-0000-7000-8000-0000000000aa"
+    assert post(pipeline, body).status_code == 201
 
 
 @pytest.mark.parametrize("name", COMPLETE)
@@ -258,8 +274,12 @@ def test_a_run_id_reused_by_another_job_is_refused(pipeline):
 
 
 def test_dbt_example_gives_column_edges_from_raw_to_staging_to_analytics(pipeline):
-    customers = completed(load("dbt_csv_to_postgres/customers/column_lineage_event.json"), run_id="r-stg")
-    analytics = completed(load("dbt_csv_to_postgres/analytics/column_lineage_event.json"), run_id="r-mart")
+    customers = completed(
+        load("dbt_csv_to_postgres/customers/column_lineage_event.json"), run_id="0196a1f0-0000-7000-8000-0000000005f9"
+    )
+    analytics = completed(
+        load("dbt_csv_to_postgres/analytics/column_lineage_event.json"), run_id="0196a1f0-0000-7000-8000-0000000006a7"
+    )
 
     for body in (customers, analytics):
         response = post(pipeline, body)
@@ -281,7 +301,7 @@ def test_dbt_example_gives_column_edges_from_raw_to_staging_to_analytics(pipelin
     # The events name no `inputs`: the dataset-level edges come from the column lineage.
     stg_edge = LineageEdge.objects.get(source__name=raw, target__name=stg)
     assert stg_edge.has_column_lineage
-    assert stg_edge.last_run.run_id == "r-stg"
+    assert stg_edge.last_run.run_id == "0196a1f0-0000-7000-8000-0000000005f9"
     assert set(LineageEdge.objects.filter(target__name=mart).values_list("source__name", flat=True)) == {
         stg,
         "dbt_test.main.stg_orders",
@@ -562,7 +582,7 @@ def test_spec_1x_and_2x_producers_are_both_accepted(pipeline):
 
 
 def test_an_oversize_body_is_refused_as_json_before_it_is_read(pipeline, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    settings.KEEL_LINEAGE_MAX_BODY_BYTES = 2_000
     body = event(job={"namespace": "etl", "name": "x" * 3_000})
     audit_before = AuditEvent.objects.count()
 
@@ -578,7 +598,7 @@ def test_a_gzip_body_is_accepted_and_one_that_expands_past_the_limit_is_refused(
     response = post(pipeline, gzip.compress(json.dumps(event()).encode()), HTTP_CONTENT_ENCODING="gzip")
     assert response.status_code == 201, response.content
 
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    settings.KEEL_LINEAGE_MAX_BODY_BYTES = 2_000
     bomb = gzip.compress(json.dumps(event(job={"namespace": "etl", "name": "y" * 50_000})).encode())
     assert len(bomb) < 2_000
     response = post(pipeline, bomb, HTTP_CONTENT_ENCODING="gzip")
@@ -593,7 +613,7 @@ def test_a_gzip_body_is_accepted_and_one_that_expands_past_the_limit_is_refused(
 @pytest.mark.parametrize("keyword", ["Bearer", "Token"])
 def test_a_pipeline_token_may_post_as_bearer_or_token(client, keyword):
     machine = make_user("etl-bot", Role.TEAM_LEAD)
-    _, key = api_token_create(user=machine, name="nightly etl")
+    _, key = api_token_create(user=machine, name="nightly etl", lineage_namespaces=["etl", "postgres://*"])
 
     response = post(client, event(), HTTP_AUTHORIZATION=f"{keyword} {key}")
 
@@ -634,7 +654,7 @@ def test_datasets_api_list_takes_the_same_number_of_queries_for_5_and_30_dataset
         for i in range(offset, offset + n):
             schema = {"_producer": "p", "_schemaURL": "s", "fields": [{"name": "email"}, {"name": "id"}]}
             body = event(
-                run={"runId": f"run-{i}"},
+                run={"runId": f"0196a1f0-0000-7000-8000-{i:012d}"},
                 job={"namespace": "etl", "name": f"job-{i}"},
                 inputs=[{"namespace": PG, "name": f"raw.{i}"}],
                 outputs=[{"namespace": PG, "name": f"mart.{i}", "facets": {"schema": schema}}],

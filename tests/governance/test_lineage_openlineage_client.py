@@ -1,10 +1,14 @@
 """The real openlineage-python client's HTTP transport, pointed at a running Keel (pytest-django's
-live_server on 127.0.0.1), posts events that Keel accepts: the path, the Bearer API key, gzip."""
+live_server on 127.0.0.1), posts events that Keel accepts: the path, the Bearer API key of a token
+scoped to the events' namespaces, gzip, and a 1.5 MB Spark event."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,6 +25,7 @@ from tests.factories import make_user
 
 PRODUCER = "https://github.com/example/keel-tests"
 PG = "postgres://db.example:5432"
+SPARK_CLL = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage" / "spark_cll" / "8.json"
 
 
 def client_for(url: str, key: str, *, gzip: bool = False) -> OpenLineageClient:
@@ -101,7 +106,7 @@ def events(run_id: str) -> tuple[RunEvent, RunEvent]:
 @pytest.mark.django_db(transaction=True)
 def test_openlineage_python_http_transport_posts_events_keel_accepts(live_server):
     machine = make_user("etl-bot", Role.TEAM_LEAD)
-    _, key = api_token_create(user=machine, name="etl pipeline")
+    _, key = api_token_create(user=machine, name="etl pipeline", lineage_namespaces=["etl", PG])
     run_id = str(uuid.uuid4())
     start, complete = events(run_id)
 
@@ -129,3 +134,33 @@ def test_openlineage_python_client_sees_a_refusal(live_server):
 
     assert refused.value.response.status_code == 403
     assert LineageEvent.objects.count() == 0
+
+
+def big_spark_event(copies: int) -> dict:
+    """The real Spark CTAS COMPLETE (spark_cll/8.json) with its logical plan repeated: the shape of a
+    large job's event, about 1.5 MB, nearly all of it the `spark.logicalPlan` run facet."""
+    body = json.loads(SPARK_CLL.read_text())
+    facet = body["run"]["facets"]["spark.logicalPlan"]
+    facet["plan"] = [copy.deepcopy(node) for _ in range(copies) for node in facet["plan"]]
+    body["run"]["runId"] = str(uuid.uuid4())
+    return body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_openlineage_python_client_posts_a_1_5_mb_spark_event_gzipped(live_server):
+    machine = make_user("spark-bot", Role.TEAM_LEAD)
+    _, key = api_token_create(user=machine, name="spark", lineage_namespaces=["testColumnLevelLineage", "file"])
+    body = big_spark_event(copies=118)
+    size = len(json.dumps(body).encode())
+    assert 1_500_000 < size < 1_600_000
+
+    # The transport serialises with the client's Serde, which takes the event as a dict as well as an object.
+    client_for(live_server.url, key, gzip=True).transport.emit(body)
+
+    stored = LineageEvent.objects.get(received_by=machine)
+    plan = stored.payload["run"]["facets"]["spark.logicalPlan"]
+    assert plan["_keelTrimmed"]["bytes"] > 1_300_000  # the client drops null values
+    assert plan["_keelTrimmed"]["kept"] <= 65_536
+    output = Dataset.objects.get(namespace="file", name="/tmp/cll_test/tbl1")  # noqa: S108 - a name in the event
+    assert sorted(output.fields.values_list("name", flat=True)) == ["agg", "ident", "trans"]
+    assert ColumnEdge.objects.filter(target_field__dataset=output).exists()

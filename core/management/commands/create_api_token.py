@@ -11,11 +11,20 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--name", default="", help="a label, e.g. the pipeline that uses it")
         parser.add_argument("--days", type=int, default=90, help="days until it expires; 0 = never")
+        parser.add_argument(
+            "--namespace",
+            action="append",
+            default=[],
+            dest="namespaces",
+            help="an OpenLineage namespace the token may post lineage to: exact (s3://lake) or a prefix ending "
+            "in * (postgres://crm:5432*); repeat for several. None: it may post lineage to none (unless "
+            "KEEL_LINEAGE_DEFAULT_NAMESPACES gives a default).",
+        )
 
-    def handle(self, *args, username, name, days, **options):
+    def handle(self, *args, username, name, days, namespaces, **options):
         try:
             user = user_by_username(username)
-            token, key = api_token_create(user=user, name=name, days=days or None)
+            token, key = api_token_create(user=user, name=name, days=days or None, lineage_namespaces=namespaces)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         expiry = token.expires_at.isoformat() if token.expires_at else "never"
