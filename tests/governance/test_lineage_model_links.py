@@ -62,7 +62,7 @@ def test_a_team_lead_cannot_link_another_teams_model_the_event_is_stored_and_the
     client, other_lead, fraud
 ):
     ModelVersionFactory(registered_model=fraud, version="6")
-    _, key = api_token_create(user=other_lead, name="marketing etl")  # the pipeline's token
+    _, key = api_token_create(user=other_lead, name="marketing etl", lineage_namespaces=["*"])  # the pipeline's token
     token = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
     post(client, run_event(1, "build_features", [customers()], [training_set()]), **token)
     body = post(client, run_event(2, "train", [{"namespace": PG, "name": "features.train"}], [model_doc()]), **token)
