@@ -9,7 +9,7 @@ from governance.api.audit import AuditEventViewSet
 from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import GatePublicKeyView, GateView
-from governance.api.lineage import DatasetViewSet, LineageView
+from governance.api.lineage import DatasetViewSet, LineageStatusView, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
@@ -49,6 +49,7 @@ router.register("evidence", EvidenceViewSet, basename="evidence")
 urlpatterns = [
     # OpenLineage ingest: Marquez's path and body, so any producer's HTTP transport works unchanged.
     path("lineage", LineageView.as_view(), name="lineage"),
+    path("lineage/status", LineageStatusView.as_view(), name="lineage-status"),
     # The deployment gate for CI/CD, and the key that verifies its answers.
     path("gate", GateView.as_view(), name="gate"),
     path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),

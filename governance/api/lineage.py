@@ -1,9 +1,11 @@
 """/api/v1/lineage (OpenLineage ingest, Marquez-compatible) and /api/v1/datasets/ (the data inventory).
 
     POST /api/v1/lineage        one OpenLineage RunEvent, JobEvent or DatasetEvent (JSON; gzip allowed)
-        201 {"status": "accepted", ...}   stored and applied
+        201 {"status": "accepted", "applied": false, ...}   stored durably; a worker applies it (in id
+                                          order, in batches) unless KEEL_LINEAGE_APPLY_INLINE applied it now
         200 {"status": "duplicate", ...}  the same event was stored before: nothing changed
         400 {"detail", "code", "reasons"} not an event Keel can take (every reason listed), nothing stored
+    GET /api/v1/lineage/status  how far the applied graph is behind: pending, oldest_age_seconds, …
 
 Same path and body as Marquez, so a producer's OpenLineage HTTP transport works unchanged: point its
 `url` at Keel and give it an API token as its api_key (sent as `Authorization: Bearer <key>`;
@@ -36,8 +38,9 @@ from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
 from ..lineage import selectors
-from ..lineage.ingest import INGEST_ROLES, lineage_event_ingest
+from ..lineage.ingest import INGEST_ROLES, lineage_event_post
 from ..lineage.model_links import dataset_model_link
+from ..lineage.queue import queue_status
 from ..lineage.validation import LineageEventInvalid, parse_body
 from ..models import Dataset, DatasetField, DatasetSymlink
 
@@ -60,6 +63,8 @@ class BearerApiTokenScheme(OpenApiAuthenticationExtension):
 
 class LineageAcceptedSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "duplicate"])
+    applied = serializers.BooleanField(help_text="Already applied to the graph (false: waiting in the queue).")
+    queue = serializers.DictField(help_text="The queue after this event: pending, oldest_age_seconds, …")
     event_hash = serializers.CharField(help_text="SHA-256 of the event's canonical JSON: its id in Keel.")
     kind = serializers.ChoiceField(choices=["run", "job", "dataset"])
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="What the event created or touched.")
@@ -112,7 +117,7 @@ class LineageView(APIView):
             raw = request._request.body
             if request.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
                 raw = _gunzip(raw, limit)
-            result = lineage_event_ingest(payload=parse_body(raw), by=request.user)
+            result = lineage_event_post(payload=parse_body(raw), by=request.user)
         except RequestDataTooBig as exc:
             message = (
                 str(exc) if str(exc).startswith("Request body") else REQUEST_TOO_LARGE.format(size="?", limit=limit)
@@ -122,13 +127,33 @@ class LineageView(APIView):
             return _refused(exc.message, exc.code, exc.reasons)
         event = result.event
         body = {
-            "status": result.status,
+            "status": result.status,  # "accepted": stored durably, applied now or by the worker
+            "applied": result.applied,
             "event_hash": event.event_hash,
             "kind": event.kind,
-            "counts": result.counts,
+            "counts": result.counts,  # {} until applied
             "warnings": result.warnings,
+            "queue": queue_status().as_dict(),
         }
         return Response(body, status=status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK)
+
+
+class LineageStatusSerializer(serializers.Serializer):
+    pending = serializers.IntegerField(help_text="Events stored and not yet applied to the graph.")
+    oldest_received_at = serializers.DateTimeField(allow_null=True)
+    oldest_age_seconds = serializers.FloatField(allow_null=True, help_text="How far behind the graph is.")
+    last_applied_at = serializers.DateTimeField(allow_null=True, help_text="When the last batch was applied.")
+
+
+class LineageStatusView(APIView):
+    """How far the applied lineage graph is behind what producers sent (GET /api/v1/lineage/status)."""
+
+    read_roles = roles.ALL_ROLES
+    write_roles = ()
+
+    @extend_schema(responses={200: LineageStatusSerializer}, operation_id="lineage_status")
+    def get(self, request):
+        return Response(queue_status().as_dict())
 
 
 # --- datasets ------------------------------------------------------------------------------------

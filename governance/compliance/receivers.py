@@ -11,7 +11,9 @@ from ..lineage.signals import lineage_changed
 from . import services
 
 
-def on_lineage_changed(sender, dataset_ids, **kwargs) -> None:
+def on_lineage_changed(sender, dataset_ids, added_edges=(), **kwargs) -> None:
+    # Until propagation extends labels over added edges itself, the source of a new edge is recomputed.
+    dataset_ids = set(dataset_ids) | {source for source, _ in added_edges or ()}
     if dataset_ids:
         services.lineage_propagate(dataset_ids=dataset_ids)
 

@@ -1,9 +1,9 @@
 """Which registry model version a lineage dataset is: linked from the event's facets, or by hand.
 
-    link_documents(datasets, now)      ingest: link the MODEL datasets of an event (never over a manual link)
-    model_version_for(dataset)         the version a MODEL dataset names, when unambiguous
-    can_link_model(user, version)      who may link a dataset to a version (the one rule, page, API and ingest)
-    dataset_model_link(...)            a person links (or unlinks) a dataset by hand, audited
+link_documents(datasets, now)      ingest: link the MODEL datasets of an event (never over a manual link)
+model_version_for(dataset)         the version a MODEL dataset names, when unambiguous
+can_link_model(user, version)      who may link a dataset to a version (the one rule, page, API and ingest)
+dataset_model_link(...)            a person links (or unlinks) a dataset by hand, audited
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ MODEL_URI = re.compile(r"^models:/(?P<model>[^/]+)/(?P<version>[^/]+)/?$")
 KEEL_MODEL_FACET = "keelModelVersion"  # {"registry": "<Keel registry name>", "model": "...", "version": "..."}
 
 
-def link_documents(datasets: Iterable[Dataset], *, now) -> set[int]:
-    """Link each MODEL dataset to the registry version it names; returns the ids of the datasets linked."""
+def link_documents(datasets: Iterable[Dataset], *, now, by=None) -> set[int]:
+    """Link each MODEL dataset to the registry version it names; returns the ids of the datasets linked.
+    `by` is who posted the event (the permission check on it belongs to the model-link work of #13)."""
     linked: set[int] = set()
     for ds in datasets:
         if ds.dataset_type.upper() != "MODEL" or ds.model_link_source == ModelLinkSource.MANUAL:
