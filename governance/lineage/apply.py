@@ -20,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -33,8 +34,6 @@ from .validation import LineageEventInvalid
 from .writer import COUNT_KEYS, BatchWriter
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BATCH = 500
 
 
 @dataclass
@@ -60,19 +59,26 @@ class ApplyReport:
         return next((b for b in self.batches if event_id in b.event_ids), None)
 
 
-def lineage_apply_pending(*, max_batch: int = DEFAULT_BATCH, max_seconds: float | None = None) -> ApplyReport | None:
-    """Apply every waiting event (or for about max_seconds); None when another applier holds the lease."""
+def lineage_apply_pending(
+    *, max_batch: int | None = None, max_seconds: float | None = None, max_batches: int | None = None
+) -> ApplyReport | None:
+    """Apply every waiting event, in batches of max_batch (KEEL_LINEAGE_APPLY_BATCH), or stop after about
+    max_seconds or max_batches batches. None when another applier holds the lease."""
     holder = queue.new_holder()
     if not queue.lease_acquire(holder):
         return None
+    size = max_batch or settings.KEEL_LINEAGE_APPLY_BATCH
     report = ApplyReport()
-    started = time.monotonic()
+    started, batches = time.monotonic(), 0
     try:
-        while max_seconds is None or time.monotonic() - started < max_seconds:
-            ids = queue.pending_ids(max_batch)
+        while (max_seconds is None or time.monotonic() - started < max_seconds) and (
+            max_batches is None or batches < max_batches
+        ):
+            ids = queue.pending_ids(size)
             if not ids:
                 break
             _apply_isolating(ids, report)
+            batches += 1
             if not queue.lease_renew(holder, applied=True):
                 log.warning("lineage apply: the lease expired during a batch; stopping (%s)", holder)
                 break

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from django.db import connection
+
 from .facets import Identity
 
 CHUNK = 400  # values per IN list, with room for the rest of the query's parameters
@@ -28,3 +30,49 @@ def by_identity(queryset, identities: Iterable[Identity]) -> dict[Identity, obje
             if key in wanted:
                 found[key] = row
     return found
+
+
+def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
+    """INSERT many rows as one executemany: no model instance per row (Django's bulk_create spends most of
+    a large batch building them). `fields` are model field names; values are converted as save() would."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model, values bound
+        quote(meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [_prepared(columns, row) for row in rows])
+
+
+def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
+    """UPDATE many rows by primary key as one executemany; each row is (pk, *values of `fields`)."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from the model, values bound
+        quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(meta.pk.column)
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(*_prepared(columns, row[1:]), row[0]) for row in rows])
+
+
+def _prepared(columns, values) -> tuple:
+    return tuple(f.get_db_prep_save(v, connection) for f, v in zip(columns, values, strict=True))
+
+
+def touch(model, field: str, value, ids) -> None:
+    """Set one field to one value on many rows by primary key (e.g. last_seen_at), one UPDATE per chunk."""
+    column = model._meta.get_field(field)
+    quote = connection.ops.quote_name
+    prepared = column.get_db_prep_save(value, connection)
+    table, name, pk = quote(model._meta.db_table), quote(column.column), quote(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        for chunk in chunks(ids):
+            marks = ", ".join(["%s"] * len(chunk))
+            sql = f"UPDATE {table} SET {name} = %s WHERE {pk} IN ({marks})"  # noqa: S608 - names from the model
+            cursor.execute(sql, [prepared, *chunk])

@@ -19,157 +19,163 @@ facet leaves `indirect` as it is (a new edge: False, the unverified fallback).
 from __future__ import annotations
 
 from ..models import ColumnEdge, DatasetField, LineageEdge
-from .bulk import chunks
+from .bulk import chunks, insert_rows, touch, update_rows
 from .facets import schema_fields
 
 FieldKey = tuple[int, str]  # (dataset id, field name)
+COLUMN_EDGE_FIELDS = [
+    "job", "source_field", "target_field", "transformation_type", "subtype", "masking", "description",
+    "first_seen_at", "last_seen_at",
+]  # fmt: skip
+EDGE_FIELDS = ["job", "source", "target", "has_column_lineage", "indirect", "first_seen_at", "last_seen_at", "last_run"]
 
 
 def write_fields(writer, live: list) -> None:
+    """Fields of the batch's datasets; writer.fields becomes (dataset id, name) -> field id."""
     dataset_ids = {ds.pk for item in live for ds in item.datasets.values()}
-    fields: dict[FieldKey, DatasetField] = {}
+    fields: dict[FieldKey, list] = {}  # key -> [id or None, data type, description]
     for ids in chunks(dataset_ids):
-        fields.update({(f.dataset_id, f.name): f for f in DatasetField.objects.filter(dataset_id__in=ids)})
-    new: dict[FieldKey, DatasetField] = {}
-    dirty: dict[FieldKey, DatasetField] = {}
+        for pk, ds_id, name, dtype, desc in DatasetField.objects.filter(dataset_id__in=ids).values_list(
+            "id", "dataset_id", "name", "data_type", "description"
+        ):
+            fields[(ds_id, name)] = [pk, dtype, desc]
+    new: set[FieldKey] = set()
+    dirty: set[FieldKey] = set()
     for item in live:
-        wanted: dict[FieldKey, tuple[str, str]] = {}
-        for doc in item.plan.documents:
-            schema = (doc.get("facets") or {}).get("schema")
-            if isinstance(schema, dict) and schema.get("_deleted") is not True:
-                ds = item.dataset(doc)
-                wanted.update({(ds.pk, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
-        for lineage in item.plan.lineage:
-            for entry in lineage.entries:
-                wanted.setdefault((item.datasets[entry.source].pk, entry.source_field), ("", ""))
-                wanted.setdefault((item.datasets[entry.target].pk, entry.target_field), ("", ""))
-        for key, (dtype, desc) in wanted.items():
+        for key, (dtype, desc) in _wanted_fields(item).items():
             current = fields.get(key)
             if current is None:
-                fields[key] = new[key] = DatasetField(dataset_id=key[0], name=key[1], data_type=dtype, description=desc)
-            elif (dtype, desc) != ("", "") and (current.data_type, current.description) != (dtype, desc):
-                current.data_type, current.description = dtype, desc
+                fields[key] = [None, dtype, desc]
+                new.add(key)
+            elif (dtype, desc) != ("", "") and (current[1], current[2]) != (dtype, desc):
+                current[1], current[2] = dtype, desc
                 if key not in new:
-                    dirty[key] = current
-    if dirty:
-        DatasetField.objects.bulk_update(list(dirty.values()), ["data_type", "description"])
-        writer.counts["fields_updated"] += len(dirty)
-    if new:
-        DatasetField.objects.bulk_create(list(new.values()))
-        writer.counts["fields_created"] += len(new)
+                    dirty.add(key)
+    update_rows(DatasetField, ["data_type", "description"], [(fields[k][0], *fields[k][1:]) for k in dirty])
+    insert_rows(DatasetField, ["dataset", "name", "data_type", "description"], [(*k, *fields[k][1:]) for k in new])
+    for ids in chunks({k[0] for k in new}):
+        for pk, ds_id, name in DatasetField.objects.filter(dataset_id__in=ids).values_list("id", "dataset_id", "name"):
+            fields[(ds_id, name)][0] = pk
+    writer.counts["fields_updated"] += len(dirty)
+    writer.counts["fields_created"] += len(new)
     writer.changed.update(key[0] for key in (*dirty, *new))
-    writer.fields = fields
+    writer.fields = {key: value[0] for key, value in fields.items()}
+
+
+def _wanted_fields(item) -> dict[FieldKey, tuple[str, str]]:
+    """One event's fields: its schema facets (type, description), then the columns its lineage names."""
+    wanted: dict[FieldKey, tuple[str, str]] = {}
+    for doc in item.plan.documents:
+        schema = (doc.get("facets") or {}).get("schema")
+        if isinstance(schema, dict) and schema.get("_deleted") is not True:
+            ds = item.dataset(doc)
+            wanted.update({(ds.pk, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
+    for lineage in item.plan.lineage:
+        for entry in lineage.entries:
+            wanted.setdefault((item.datasets[entry.source].pk, entry.source_field), ("", ""))
+            wanted.setdefault((item.datasets[entry.target].pk, entry.target_field), ("", ""))
+    return wanted
 
 
 def write_column_edges(writer, live: list) -> None:
     fields = writer.fields
-    rows_of: list[tuple] = []
+    planned: list[dict] = []
     targets: set[int] = set()
     for item in live:
         by_key: dict[tuple, tuple] = {}  # within one event the last entry of a key wins
         job_id = item.job.pk if item.job is not None else None
         for lineage in item.plan.lineage:
             for e in lineage.entries:
-                src = fields[(item.datasets[e.source].pk, e.source_field)]
-                dst = fields[(item.datasets[e.target].pk, e.target_field)]
-                by_key[(job_id, src.pk, dst.pk, e.kind, e.subtype)] = (
-                    e.masking,
-                    e.description,
-                    src.dataset_id,
-                    dst.dataset_id,
-                )
-                targets.add(dst.pk)
-        rows_of.append((item, by_key))
+                src_ds, dst_ds = item.datasets[e.source].pk, item.datasets[e.target].pk
+                src, dst = fields[(src_ds, e.source_field)], fields[(dst_ds, e.target_field)]
+                by_key[(job_id, src, dst, e.kind, e.subtype)] = (e.masking, e.description, src_ds, dst_ds)
+                targets.add(dst)
+        planned.append(by_key)
     if not targets:
         return
-    edges: dict[tuple, ColumnEdge] = {}
+    edges: dict[tuple, list] = {}  # key -> [id or None, masking, description]
     for ids in chunks(targets):
-        for edge in ColumnEdge.objects.filter(target_field_id__in=ids):
-            key = (edge.job_id, edge.source_field_id, edge.target_field_id, edge.transformation_type, edge.subtype)
-            edges[key] = edge
-    new: dict[tuple, ColumnEdge] = {}
-    dirty: dict[tuple, ColumnEdge] = {}
-    for _item, by_key in rows_of:
+        rows = ColumnEdge.objects.filter(target_field_id__in=ids).values_list(
+            "id", "job_id", "source_field_id", "target_field_id", "transformation_type", "subtype", "masking",
+            "description",
+        )  # fmt: skip
+        for pk, *key, masking, description in rows:
+            edges[tuple(key)] = [pk, masking, description]
+    new: set[tuple] = set()
+    changed: set[tuple] = set()
+    seen: set[int] = set()
+    for by_key in planned:
         for key, (masking, description, src_ds, dst_ds) in by_key.items():
             edge = edges.get(key)
             if edge is None:
-                edges[key] = new[key] = ColumnEdge(
-                    job_id=key[0], source_field_id=key[1], target_field_id=key[2], transformation_type=key[3],
-                    subtype=key[4], masking=masking, description=description,
-                    first_seen_at=writer.now, last_seen_at=writer.now,
-                )  # fmt: skip
+                edges[key] = [None, masking, description]
+                new.add(key)
                 writer.added_edges.add((src_ds, dst_ds))
-                writer.counts["column_edges_created"] += 1
                 continue
             writer.counts["column_edges_seen"] += 1
-            if (edge.masking, edge.description) != (masking, description):
-                edge.masking, edge.description = masking, description
+            if (edge[1], edge[2]) != (masking, description):
+                edge[1], edge[2] = masking, description
                 if key not in new:  # an existing edge changed: what it carries may weaken
+                    changed.add(key)
                     writer.changed.update((src_ds, dst_ds))
-            if key not in new:
-                edge.last_seen_at = writer.now
-                dirty[key] = edge
-    if new:
-        ColumnEdge.objects.bulk_create(list(new.values()))
-    _save_seen(ColumnEdge, dirty.values(), ["masking", "description", "last_seen_at"])
-
-
-def _save_seen(model, rows, fields: list[str]) -> None:
-    """Rows seen again (last_seen_at, and what changed): one bulk UPDATE, chunked by Django."""
-    rows = list(rows)
-    if rows:
-        model.objects.bulk_update(rows, fields)
+            elif key not in new:
+                seen.add(edge[0])
+    now = writer.now
+    insert_rows(ColumnEdge, COLUMN_EDGE_FIELDS, [(*k, edges[k][1], edges[k][2], now, now) for k in new])
+    update_rows(ColumnEdge, ["masking", "description", "last_seen_at"], [(*edges[k], now) for k in changed])
+    touch(ColumnEdge, "last_seen_at", now, seen - {edges[k][0] for k in changed})
+    writer.counts["column_edges_created"] += len(new)
 
 
 def write_dataset_edges(writer, live: list) -> None:
     planned: list[tuple] = []
     targets: set[int] = set()
     for item in live:
-        if item.job is None:
-            continue
-        pairs = _pairs(writer, item)
-        planned.append((item, pairs))
-        targets.update(t for _, t, _, _ in pairs)
+        if item.job is not None:
+            pairs = _pairs(item)
+            planned.append((item, pairs))
+            targets.update(t for _, t, _, _ in pairs)
     if not targets:
         return
     job_ids = {item.job.pk for item, _ in planned}
-    edges: dict[tuple[int, int, int], LineageEdge] = {}
+    edges: dict[tuple[int, int, int], list] = {}  # key -> [id or None, has column lineage, indirect, last run]
     for ids in chunks(targets):
-        for edge in LineageEdge.objects.filter(target_id__in=ids, job_id__in=job_ids):
-            edges[(edge.job_id, edge.source_id, edge.target_id)] = edge
-    new: dict[tuple, LineageEdge] = {}
-    dirty: dict[tuple, LineageEdge] = {}
+        rows = LineageEdge.objects.filter(target_id__in=ids, job_id__in=job_ids).values_list(
+            "id", "job_id", "source_id", "target_id", "has_column_lineage", "indirect", "last_run_id"
+        )
+        for pk, job, source, target, has_columns, indirect, last_run in rows:
+            edges[(job, source, target)] = [pk, has_columns, indirect, last_run]
+    new: set[tuple] = set()
+    seen: set[tuple] = set()
     for item, pairs in planned:
+        run = item.run.pk if item.run is not None else None
         for source, target, has_columns, indirect in pairs:
             key = (item.job.pk, source, target)
             edge = edges.get(key)
             if edge is None:
-                edges[key] = new[key] = LineageEdge(
-                    job=item.job, source_id=source, target_id=target, has_column_lineage=has_columns,
-                    indirect=bool(indirect), first_seen_at=writer.now, last_seen_at=writer.now, last_run=item.run,
-                )  # fmt: skip
+                edges[key] = [None, has_columns, bool(indirect), run]
+                new.add(key)
                 writer.added_edges.add((source, target))
-                writer.counts["edges_created"] += 1
                 continue
-            upgraded = has_columns and not edge.has_column_lineage
-            flipped = indirect is not None and indirect != edge.indirect
-            if upgraded:
-                edge.has_column_lineage = True
-            if flipped:
-                edge.indirect = indirect
+            upgraded = has_columns and not edge[1]
+            flipped = indirect is not None and indirect != edge[2]
+            edge[1], edge[2], edge[3] = edge[1] or has_columns, edge[2] if indirect is None else indirect, run
             if (upgraded or flipped) and key not in new:
                 writer.changed.update((source, target))
-            edge.last_run = item.run
             if key not in new:
-                edge.last_seen_at = writer.now
-                dirty[key] = edge
+                seen.add(key)
                 writer.counts["edges_seen"] += 1
-    if new:
-        LineageEdge.objects.bulk_create(list(new.values()))
-    _save_seen(LineageEdge, dirty.values(), ["has_column_lineage", "indirect", "last_seen_at", "last_run"])
+    now = writer.now
+    insert_rows(LineageEdge, EDGE_FIELDS, [(*k, edges[k][1], edges[k][2], now, now, edges[k][3]) for k in new])
+    update_rows(
+        LineageEdge,
+        ["has_column_lineage", "indirect", "last_run", "last_seen_at"],
+        [(*edges[k], now) for k in seen],
+    )
+    writer.counts["edges_created"] += len(new)
 
 
-def _pairs(writer, item) -> list[tuple[int, int, bool, bool | None]]:
+def _pairs(item) -> list[tuple[int, int, bool, bool | None]]:
     """(source, target, has column lineage, indirect or None when the output has no columnLineage facet)."""
     with_columns = {
         (item.datasets[e.source].pk, item.datasets[e.target].pk)

@@ -7,7 +7,7 @@ dataset documents, the data-source names it gives, and the column-lineage entrie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 LEGACY_TRANSFORMATIONS = {
     "IDENTITY": ("DIRECT", "IDENTITY", False),
@@ -68,9 +68,9 @@ def column_transformations(input_field: dict, field_spec: dict) -> list[tuple[st
     return [("", "", False, description)]
 
 
-@dataclass(frozen=True)
-class ColumnEntry:
-    """One column edge an output's columnLineage facet states, by identities and field names."""
+class ColumnEntry(NamedTuple):
+    """One column edge an output's columnLineage facet states, by identities and field names (a tuple:
+    a large event has thousands)."""
 
     source: Identity
     source_field: str

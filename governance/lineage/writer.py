@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ..models import Dataset, DatasetSymlink, DataSource, Job, LineageEvent, Run, RunState
 from . import edges, model_links
-from .bulk import by_identity, chunks
+from .bulk import by_identity, chunks, update_rows
 from .facets import EventPlan, Identity, identity, merge_facets, plan_event
 from .receive import run_job_mismatch
 
@@ -109,8 +109,7 @@ class BatchWriter:
             if facets != job.facets:
                 job.facets, job.updated_at = facets, self.now
                 dirty[job.pk] = job
-        if dirty:
-            Job.objects.bulk_update(list(dirty.values()), ["facets", "updated_at"])
+        update_rows(Job, ["facets", "updated_at"], [(j.pk, j.facets, j.updated_at) for j in dirty.values()])
 
     def _runs(self, live: list[Item]) -> None:
         items = [i for i in live if i.plan.kind == "run"]
@@ -146,8 +145,11 @@ class BatchWriter:
         if new:
             Run.objects.bulk_create(list(new.values()))
             self.counts["runs_created"] += len(new)
-        if dirty:
-            Run.objects.bulk_update(list(dirty.values()), ["state", "started_at", "ended_at", "facets", "updated_at"])
+        update_rows(
+            Run,
+            ["state", "started_at", "ended_at", "facets", "updated_at"],
+            [(r.pk, r.state, r.started_at, r.ended_at, r.facets, r.updated_at) for r in dirty.values()],
+        )
 
     # --- data sources and datasets ------------------------------------------------------------
 
@@ -219,8 +221,11 @@ class BatchWriter:
             self._sources(live, set())
         created = {id(ds) for ds in new}
         existing = [ds for ds in dirty.values() if id(ds) not in created]
-        if existing:
-            Dataset.objects.bulk_update(existing, ["facets", "dataset_type", "symlinks", "updated_at"])
+        update_rows(
+            Dataset,
+            ["facets", "dataset_type", "symlinks", "updated_at"],
+            [(ds.pk, ds.facets, ds.dataset_type, ds.symlinks, ds.updated_at) for ds in existing],
+        )
         if new_links:
             DatasetSymlink.objects.bulk_create(
                 [
