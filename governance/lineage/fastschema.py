@@ -65,10 +65,13 @@ class Compiler:
     def __init__(self, registry: Registry):
         self.registry = registry
         self.compiled: dict[int, Check] = {}
+        self.entry: dict[str, Check] = {}
 
     def check_for(self, ref: str) -> Check:
         """The check of the schema at absolute URI `ref`, compiled once."""
-        return self._ref(ref, self.registry.resolver())
+        if ref not in self.entry:
+            self.entry[ref] = self._ref(ref, self.registry.resolver())
+        return self.entry[ref]
 
     def _ref(self, ref: str, resolver) -> Check:
         """A $ref: compiled once per target schema (keyed by the target's identity); a recursive one

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from core.queue import registered_task
@@ -57,13 +57,12 @@ class QueueStatus:
 
 
 def queue_status() -> QueueStatus:
-    """Index-only reads on the partial index of waiting events, and the lease row's last batch time."""
-    waiting = LineageEvent.objects.filter(applied_at__isnull=True)
-    oldest = waiting.order_by("id").values_list("received_at", flat=True).first()
+    """Two reads: the waiting events (through the partial index of unapplied rows), and the lease row's
+    last batch time."""
+    unapplied = LineageEvent.objects.filter(applied_at__isnull=True)
+    waiting = unapplied.aggregate(pending=Count("id"), oldest=Min("received_at"))
     last = LineageApplyLease.objects.filter(name=LEASE).values_list("last_applied_at", flat=True).first()
-    return QueueStatus(
-        pending=waiting.count() if oldest is not None else 0, oldest_received_at=oldest, last_applied_at=last
-    )
+    return QueueStatus(pending=waiting["pending"], oldest_received_at=waiting["oldest"], last_applied_at=last)
 
 
 def pending_ids(limit: int) -> list[int]:

@@ -48,8 +48,8 @@ def add_columns(world, start: int, n: int, by) -> None:
 # page. Dataset: + the dataset, its classifications, fields, two neighbour lists, the owner choices.
 # Compliance tab: + the project, obligations, evidence (prefetched), the PII reaching it, coverage, team.
 PAGES = [
-    ("/governance/pii/", "executive", 5),
-    ("/governance/pii/?gdpr_class=special&origin=derived", "executive", 5),
+    ("/governance/pii/", "executive", 7),  # 2 of them: how far lineage is behind (the queue line)
+    ("/governance/pii/?gdpr_class=special&origin=derived", "executive", 7),
     ("/governance/datasets/{stg}/", "risk_officer", 10),
     ("/governance/projects/fraud-scoring/compliance/", "team_lead", 10),
 ]
