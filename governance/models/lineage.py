@@ -5,8 +5,9 @@ facet; jobs and runs from run events. Edges exist at two levels: a dataset-level
 input x output of a job run, and a column-level edge for each entry of the `columnLineage` facet.
 Raw events are kept once each (idempotent by content hash) so the graph can always be rebuilt.
 
-Only governance/lineage/ingest.py writes the lineage rows; the compliance fields of a dataset
-(owner, legal basis, Art. 9 condition, retention) are written by the classification services.
+Only governance/lineage/ writes the lineage rows (receive.py the raw event, the applier in writer.py and
+edges.py the graph); the compliance fields of a dataset (owner, legal basis, Art. 9 condition,
+retention) are written by the classification services.
 """
 
 from __future__ import annotations
