@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from django.db import connection
+from django.db import connection, models
 
 from .facets import Identity
 
@@ -44,7 +44,8 @@ def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
         quote(meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [_prepared(columns, row) for row in rows])
+        converters = [_converter(f) for f in columns]
+        cursor.executemany(sql, [_prepared(converters, row) for row in rows])
 
 
 def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
@@ -58,11 +59,43 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
         quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(meta.pk.column)
     )
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(*_prepared(columns, row[1:]), row[0]) for row in rows])
+        converters = [_converter(f) for f in columns]
+        cursor.executemany(sql, [(*_prepared(converters, row[1:]), row[0]) for row in rows])
 
 
-def _prepared(columns, values) -> tuple:
-    return tuple(f.get_db_prep_save(v, connection) for f, v in zip(columns, values, strict=True))
+def _prepared(converters, values) -> tuple:
+    return tuple(c(v) for c, v in zip(converters, values, strict=True))
+
+
+PLAIN = (models.CharField, models.TextField, models.BooleanField, models.IntegerField)  # auto keys included
+
+
+def _converter(field):
+    """How a value of this field goes to the driver: numbers, text, booleans and keys as they are (what
+    get_db_prep_save does for them), times and JSON through Django — a time once per distinct value (a
+    batch writes the same `now` thousands of times)."""
+    if isinstance(field, models.JSONField):
+        return lambda v: field.get_db_prep_save(v, connection)
+    if isinstance(field, models.DateTimeField):
+        cache: dict = {}
+
+        def time(v):
+            if v not in cache:
+                cache[v] = field.get_db_prep_save(v, connection)
+            return cache[v]
+
+        return time
+    if isinstance(
+        field, models.CharField | models.TextField | models.BooleanField | models.IntegerField | models.AutoField
+    ):
+        return _same
+    if isinstance(field, models.ForeignKey) and isinstance(field.target_field, models.AutoField | models.IntegerField):
+        return _same
+    return lambda v: field.get_db_prep_save(v, connection)
+
+
+def _same(value):
+    return value
 
 
 def touch(model, field: str, value, ids) -> None:
