@@ -24,7 +24,10 @@ One run, bounded (--budget, default 900 s):
      the POST stores, the worker's apply is then timed as for section 4);
   8. section "with_receivers": --receiver-events more, received then applied in batches with
      lineage_changed's receivers connected (PII propagation and obligations): ingest as production runs it;
-  9. prints a table and writes var/bench/lineage_ingest_<vendor>.json.
+  9. section "fanout" (#18's shape): a source whose `email` column carries a producer `pii` tag, then
+     --fanout-events COMPLETE runs each reading it and writing its own 5-column output, received then
+     applied with the receivers connected;
+ 10. prints a table and writes var/bench/lineage_ingest_<vendor>.json.
 
 Other sections (e.g. propagation on the resulting graph) can be added to main() between "ingest" and
 the report, reusing the database it leaves. Run it with `make bench`, or
@@ -272,6 +275,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--receiver-events", type=int, default=500, help="0 skips the with_receivers section")
     parser.add_argument("--sync-events", type=int, default=300, help="0 skips the one-at-a-time section")
     parser.add_argument("--batch", type=int, default=500, help="events per apply batch")
+    parser.add_argument("--fanout-events", type=int, default=2000, help="0 skips the fan-out section (#18)")
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
     parser.add_argument("--output", type=Path, default=None, help="default var/bench/lineage_ingest_<vendor>.json")
@@ -312,7 +316,53 @@ def run_sections(events: list, user, args, receivers: list) -> dict:
         r["with_receivers_end_to_end"] = end_to_end(received, r["with_receivers"])
         print(f"  with {len(receivers)} receiver(s): apply {r['with_receivers']['events_per_second']} events/s,"
               f" end to end {r['with_receivers_end_to_end']['events_per_second']} events/s", flush=True)  # fmt: skip
+    r["fanout"] = run_fanout(args.fanout_events, user, args.batch) if args.fanout_events else None
+    if r["fanout"]:
+        r["fanout_end_to_end"] = r["fanout"].pop("end_to_end")
+        print(f"  fan-out: apply {r['fanout']['events_per_second']} events/s, end to end "
+              f"{r['fanout_end_to_end']['events_per_second']} events/s", flush=True)  # fmt: skip
     return r
+
+
+FANOUT_SOURCE = ("postgres://crm:5432", "crm.public.customers")
+FANOUT_COLUMNS = ("id", "email", "name", "country", "score")
+
+
+def fanout_event(n: int) -> dict:
+    """#18's shape: a COMPLETE run reading the tagged source and writing its own 5-column output."""
+    ns, name = FANOUT_SOURCE
+    schema = {
+        "_producer": PRODUCER,
+        "_schemaURL": SCHEMA_URL,
+        "fields": [{"name": c, "type": "text"} for c in FANOUT_COLUMNS],
+    }
+    lineage = {"_producer": PRODUCER, "_schemaURL": CLL_URL, "fields": {c: {"inputFields": [{
+        "namespace": ns, "name": name, "field": c, "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}
+        for c in FANOUT_COLUMNS}}  # fmt: skip
+    return {
+        "eventType": "COMPLETE", "eventTime": "2026-05-01T10:00:00Z", "producer": PRODUCER, "schemaURL": RUN_EVENT,
+        "run": {"runId": f"00000000-0000-4000-9000-{n:012d}"}, "job": {"namespace": "fanout", "name": f"features_{n}"},
+        "inputs": [{"namespace": ns, "name": name}],
+        "outputs": [{"namespace": "s3://lake", "name": f"features/f{n}",
+                     "facets": {"schema": schema, "columnLineage": lineage}}],
+    }  # fmt: skip
+
+
+def run_fanout(count: int, user, batch: int) -> dict:
+    """The tagged source first (its email column carries a producer `pii` tag), then `count` outputs of it,
+    received then applied with the receivers connected: the end-to-end cost of a growing fan-out."""
+    ns, name = FANOUT_SOURCE
+    fields = [{"name": c, "type": "text"} for c in FANOUT_COLUMNS]
+    tag = {"eventTime": "2026-05-01T09:00:00Z", "producer": PRODUCER,
+           "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+           "dataset": {"namespace": ns, "name": name, "facets": {
+               "schema": {"_producer": PRODUCER, "_schemaURL": SCHEMA_URL, "fields": fields},
+               "tags": {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/TagsDatasetFacet.json",
+                        "tags": [{"key": "pii", "value": "email", "field": "email"}]}}}}  # fmt: skip
+    lineage_event_ingest(payload=tag, by=user)
+    received = run_ingest([fanout_event(n) for n in range(count)], user, expect="accepted", call=receive)
+    applied = run_apply(batch)
+    return {**applied, "receive": received, "end_to_end": end_to_end(received, applied)}
 
 
 def main() -> int:
@@ -368,7 +418,7 @@ def print_table(r: dict) -> None:
     )
     print(f"{'section':<26}{'events':>8}{'seconds':>10}{'events/s':>10}")
     for key in ("receive", "apply", "end_to_end", "sync", "duplicates", "api", "api_apply", "with_receivers",
-                "with_receivers_end_to_end"):  # fmt: skip
+                "with_receivers_end_to_end", "fanout", "fanout_end_to_end"):  # fmt: skip
         s = r.get(key)
         if s:
             print(f"{key:<26}{s['events']:>8}{s['seconds']:>10.1f}{s['events_per_second']:>10.1f}")
