@@ -40,7 +40,7 @@ from projects.registries.selectors import model_versions_for_user
 from ..lineage import selectors
 from ..lineage.ingest import INGEST_ROLES, lineage_event_post
 from ..lineage.model_links import dataset_model_link
-from ..lineage.queue import queue_status
+from ..lineage.queue import queue_status, queue_status_recent
 from ..lineage.validation import LineageEventInvalid, parse_body
 from ..models import Dataset, DatasetField, DatasetSymlink
 
@@ -133,12 +133,13 @@ class LineageView(APIView):
             "kind": event.kind,
             "counts": result.counts,  # {} until applied
             "warnings": result.warnings,
-            "queue": queue_status().as_dict(),
+            "queue": queue_status_recent().as_dict(),  # at most a second old
         }
         return Response(body, status=status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK)
 
 
 class LineageStatusSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(help_text="When these figures were read.")
     pending = serializers.IntegerField(help_text="Events stored and not yet applied to the graph.")
     oldest_received_at = serializers.DateTimeField(allow_null=True)
     oldest_age_seconds = serializers.FloatField(allow_null=True, help_text="How far behind the graph is.")

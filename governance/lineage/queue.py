@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q
@@ -40,6 +40,7 @@ class QueueStatus:
     pending: int
     oldest_received_at: datetime | None
     last_applied_at: datetime | None = None
+    as_of: datetime = field(default_factory=timezone.now)
 
     @property
     def oldest_age_seconds(self) -> float | None:
@@ -49,11 +50,24 @@ class QueueStatus:
 
     def as_dict(self) -> dict:
         return {
+            "as_of": self.as_of.isoformat(),
             "pending": self.pending,
             "oldest_received_at": self.oldest_received_at.isoformat() if self.oldest_received_at else None,
             "oldest_age_seconds": self.oldest_age_seconds,
             "last_applied_at": self.last_applied_at.isoformat() if self.last_applied_at else None,
         }
+
+
+_recent: dict = {"at": 0.0, "status": None}
+
+
+def queue_status_recent(max_age: float = 1.0) -> QueueStatus:
+    """queue_status() at most max_age seconds old (per process): what every POST's answer carries. Counting
+    the waiting events on each of a burst's POSTs would cost more the longer the queue got."""
+    now = time.monotonic()
+    if _recent["status"] is None or now - _recent["at"] > max_age:
+        _recent["status"], _recent["at"] = queue_status(), now
+    return _recent["status"]
 
 
 def queue_status() -> QueueStatus:
