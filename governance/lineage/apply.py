@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import OperationalError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from core import audit
@@ -29,6 +29,7 @@ from core.errors import DomainError
 
 from ..models import LineageEvent
 from . import queue
+from .bulk import chunks, touch
 from .signals import lineage_changed
 from .validation import LineageEventInvalid
 from .writer import COUNT_KEYS, BatchWriter
@@ -87,7 +88,7 @@ def lineage_apply_pending(
     return report
 
 
-def _apply_isolating(ids: list[int], report: ApplyReport) -> None:
+def _apply_isolating(ids: list[int], report: ApplyReport, *, retried: bool = False) -> None:
     """Apply a batch; when one of its events makes it fail, apply its events one by one to find it."""
     try:
         report.batches.append(apply_batch(ids, report))
@@ -97,23 +98,23 @@ def _apply_isolating(ids: list[int], report: ApplyReport) -> None:
         if len(ids) > 1:
             for event_id in ids:
                 _apply_isolating([event_id], report)
+        elif isinstance(exc, IntegrityError) and not retried:
+            # Someone else wrote the same row meanwhile (e.g. a dataset registered by hand): read again.
+            _apply_isolating(ids, report, retried=True)
         else:
             _refuse(ids[0], exc, report)
 
 
 def apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
     with transaction.atomic():
-        events = list(
-            LineageEvent.objects.select_related("received_by")
-            .filter(pk__in=ids, applied_at__isnull=True)
-            .order_by("id")
-        )
+        waiting = LineageEvent.objects.select_related("received_by").filter(applied_at__isnull=True)
+        events = sorted((e for chunk in chunks(ids) for e in waiting.filter(pk__in=chunk)), key=lambda e: e.pk)
         now = timezone.now()
         writer = BatchWriter(events, now=now)
         writer.apply()
-        refused = {pk: exc for pk, exc in writer.refused.items()}
+        refused = dict(writer.refused)
         applied = [e for e in events if e.pk not in refused]
-        LineageEvent.objects.filter(pk__in=[e.pk for e in applied]).update(applied_at=now)
+        touch(LineageEvent, "applied_at", now, [e.pk for e in applied])
         for event in events:
             if event.pk in refused:
                 _mark_refused(event, refused[event.pk], now)
