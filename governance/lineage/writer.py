@@ -159,6 +159,9 @@ class BatchWriter:
             return
         rows: dict[Identity, Dataset] = by_identity(Dataset.objects.all(), wanted)
         claimed = self._load_symlinks(wanted | {s for item in live for s in _symlink_identities(item.plan)})
+        # One object per dataset, whether an event names it or one of its symlinks: facets merge into one.
+        by_pk = {ds.pk: ds for ds in rows.values()}
+        claimed = {key: by_pk.setdefault(ds.pk, ds) for key, ds in claimed.items()}
         new: list[Dataset] = []
         dirty: dict[Identity, Dataset] = {}
         new_links: list[tuple[Dataset, dict]] = []
