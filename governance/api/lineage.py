@@ -149,6 +149,8 @@ class LineageStatusSerializer(serializers.Serializer):
 class LineageStatusView(APIView):
     """How far the applied lineage graph is behind what producers sent (GET /api/v1/lineage/status)."""
 
+    # A pipeline may wait on it with the token it posts with (Bearer, as OpenLineage transports send it).
+    authentication_classes = LineageView.authentication_classes
     read_roles = roles.ALL_ROLES
     write_roles = ()
 
