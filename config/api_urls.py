@@ -9,7 +9,7 @@ from governance.api.audit import AuditEventViewSet
 from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import GatePublicKeyView, GateView
-from governance.api.lineage import DatasetViewSet, LineageView
+from governance.api.lineage import DatasetViewSet, LineageStatusView, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
@@ -52,6 +52,7 @@ urlpatterns = [
     # Producers are configured with either spelling (Marquez's has none; some add one): the same view,
     # documented once.
     path("lineage/", LineageView.as_view(schema=None), name="lineage-slash"),
+    path("lineage/status", LineageStatusView.as_view(), name="lineage-status"),
     # The deployment gate for CI/CD, and the key that verifies its answers.
     path("gate", GateView.as_view(), name="gate"),
     path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),

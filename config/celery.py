@@ -56,6 +56,12 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.check_model_references",
             "schedule": crontab(minute="*/5"),
         },
+        # Waiting lineage events applied even when a POST could not reach the broker; idempotent (a run
+        # that finds another applier at work, or nothing waiting, returns at once).
+        "keel-apply-lineage": {
+            "task": "governance.tasks.apply_lineage",
+            "schedule": float(settings.KEEL_LINEAGE_APPLY_TICK_SECONDS),
+        },
         # Approvals past their re-certification date expire; idempotent.
         "keel-expire-signoffs": {
             "task": "governance.tasks.expire_signoffs",

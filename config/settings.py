@@ -343,6 +343,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.expire_risk_acceptances": (240, 300),
     "governance.tasks.verify_audit_chain": (540, 600),
     "governance.tasks.check_model_references": (240, 300),
+    "governance.tasks.apply_lineage": (280, 300),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
@@ -359,6 +360,14 @@ KEEL_HEARTBEAT_SECONDS = env.int("KEEL_HEARTBEAT_SECONDS", default=15)
 KEEL_SYNC_TICK_SECONDS = env.int("KEEL_SYNC_TICK_SECONDS", default=30)
 # How often every project's compliance obligations are re-derived (events cover lineage changes).
 KEEL_OBLIGATIONS_TICK_SECONDS = env.int("KEEL_OBLIGATIONS_TICK_SECONDS", default=3600)
+# How often beat asks a worker to apply waiting lineage events: the safety net when a POST could not
+# reach the broker (each POST asks for a run itself).
+KEEL_LINEAGE_APPLY_TICK_SECONDS = env.int("KEEL_LINEAGE_APPLY_TICK_SECONDS", default=10)
+# Apply a posted lineage event in the request itself (after storing it) instead of in a worker: for
+# small installs without a worker, and the test suite. The answer then includes what it changed.
+KEEL_LINEAGE_APPLY_INLINE = env.bool("KEEL_LINEAGE_APPLY_INLINE", default=False)
+# At most this many waiting lineage events are applied per batch (one transaction, one audit event).
+KEEL_LINEAGE_APPLY_BATCH = env.int("KEEL_LINEAGE_APPLY_BATCH", default=500)
 # How often the expiry rule runs (approvals past their re-certification date become expired).
 KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)
 # Lineage naming a registry model version that no sync (or project link) lets Keel link within this many

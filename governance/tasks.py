@@ -8,7 +8,9 @@ from projects.registries.adapters.base import TransientRegistryError
 from .audit.verification import verification_run
 from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check
+from .lineage.apply import drain
 from .lineage.pending_links import model_references_check
+from .lineage.queue import pending_ids
 from .risks.assessments import tier_assessments_apply_dated_rules
 from .risks.services import risk_reviews_mark_overdue
 from .risks.services_acceptance import risk_acceptances_expire
@@ -124,3 +126,20 @@ def check_model_references() -> dict:
     event does it at once; this catches what no event announces), and open a finding for each one still
     unresolved past KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES. Idempotent."""
     return model_references_check()
+
+
+@shared_task(
+    name="governance.tasks.apply_lineage",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.apply_lineage"],
+)
+def apply_lineage() -> int:
+    """After a lineage POST (debounced) and on the beat tick: apply the waiting events in batches. One
+    applier at a time (a lease); a run that finds another at work returns at once. A run stopped by its
+    time budget while events still wait asks for the next run."""
+    applied = drain(
+        max_seconds=settings.KEEL_TASK_TIME_LIMITS["governance.tasks.apply_lineage"]["soft_time_limit"] - 40
+    )
+    if pending_ids(1):
+        apply_lineage.delay()
+    return applied

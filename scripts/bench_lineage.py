@@ -11,14 +11,23 @@ One run, bounded (--budget, default 900 s):
      among them) and a `columnLineage` facet (each output column from 1-2 input columns, DIRECT
      IDENTITY / TRANSFORMATION (some masked) / AGGREGATION and INDIRECT FILTER / JOIN); every job runs
      --runs-per-job times, so later runs take the upsert path;
-  3. section "ingest": times lineage_event_ingest() (validation against the spec schemas, raw row,
-     graph upserts, audit event, lineage_changed) for every event, one transaction each, with the
-     receivers of lineage_changed disconnected: the ingest alone;
-  4. section "duplicates": re-sends --duplicate-events of them (each a no-op);
-  5. section "api": --api-events more through POST /api/v1/lineage (Django test Client, in-process);
-  6. section "with_receivers": --receiver-events more with lineage_changed's receivers connected
-     (PII propagation and obligations, when that part is installed): ingest as production runs it;
-  7. prints a table and writes var/bench/lineage_ingest_<vendor>.json.
+  3. section "receive": times lineage.receive.receive() for every event (what a POST does before it
+     answers: role, hash, duplicate check, validation against the spec schemas, one insert);
+  4. section "apply": times lineage_apply_pending(max_batch=--batch) draining what section 3 stored
+     (batches of set-based upserts, one audit event and one lineage_changed per batch) with the
+     receivers of lineage_changed disconnected: the graph writes alone; "end_to_end" is events over
+     receive + apply seconds;
+  5. section "sync": --sync-events more through lineage_event_ingest() one at a time (receive and
+     apply a batch of one: the demo seed's and the commands' path);
+  6. section "duplicates": re-sends --duplicate-events of them (each a no-op);
+  7. section "api": --api-events more through POST /api/v1/lineage (Django test Client, in-process;
+     the POST stores, the worker's apply is then timed as for section 4);
+  8. section "with_receivers": --receiver-events more, received then applied in batches with
+     lineage_changed's receivers connected (PII propagation and obligations): ingest as production runs it;
+  9. section "fanout" (#18's shape): a source whose `email` column carries a producer `pii` tag, then
+     --fanout-events COMPLETE runs each reading it and writing its own 5-column output, received then
+     applied with the receivers connected;
+ 10. prints a table and writes var/bench/lineage_ingest_<vendor>.json.
 
 Other sections (e.g. propagation on the resulting graph) can be added to main() between "ingest" and
 the report, reusing the database it leaves. Run it with `make bench`, or
@@ -36,12 +45,16 @@ import time
 from pathlib import Path
 
 import benchkit
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
 from core.roles import Role
+from governance.lineage import queue
+from governance.lineage.apply import lineage_apply_pending
 from governance.lineage.ingest import lineage_event_ingest
+from governance.lineage.receive import receive
 from governance.lineage.signals import lineage_changed
 from governance.models import (
     AuditEvent,
@@ -179,16 +192,47 @@ def summary(times: list[float], started: float, ended: float) -> dict:
     }
 
 
-def run_ingest(events, user, *, expect: str) -> dict:
+def run_ingest(events, user, *, expect: str, call=lineage_event_ingest) -> dict:
     times = []
     started = time.perf_counter()
     for body in events:
         t = time.perf_counter()
-        result = lineage_event_ingest(payload=body, by=user)
+        result = call(payload=body, by=user)
         times.append(time.perf_counter() - t)
         if result.status != expect:
             raise RuntimeError(f"expected {expect}, got {result.status}")
     return summary(times, started, time.perf_counter())
+
+
+def run_apply(batch: int) -> dict:
+    """Drain the queue in batches of `batch`; per-batch times, and events/s over the whole drain."""
+    waiting = queue.queue_status().pending
+    times, sizes = [], []
+    started = time.perf_counter()
+    while queue.pending_ids(1):
+        t = time.perf_counter()
+        report = lineage_apply_pending(max_batch=batch, max_batches=1)
+        if report is None:
+            raise RuntimeError("the apply lease is held by another process")
+        times.append(time.perf_counter() - t)
+        sizes.append(report.applied)
+    seconds = time.perf_counter() - started
+    return {
+        "events": waiting,
+        "batches": len(times),
+        "batch_size": batch,
+        "seconds": round(seconds, 3),
+        "events_per_second": round(waiting / seconds, 1) if seconds else None,
+        "ms_per_batch": {"median": round(statistics.median(times) * 1000, 1), "max": round(max(times) * 1000, 1)}
+        if times
+        else None,
+    }
+
+
+def end_to_end(received: dict, applied: dict) -> dict:
+    seconds = received["seconds"] + applied["seconds"]
+    return {"events": received["events"], "seconds": round(seconds, 3),
+            "events_per_second": round(received["events"] / seconds, 1) if seconds else None}  # fmt: skip
 
 
 def run_api(events, user) -> dict:
@@ -229,6 +273,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duplicate-events", type=int, default=1_000)
     parser.add_argument("--api-events", type=int, default=1_000)
     parser.add_argument("--receiver-events", type=int, default=500, help="0 skips the with_receivers section")
+    parser.add_argument("--sync-events", type=int, default=300, help="0 skips the one-at-a-time section")
+    parser.add_argument("--batch", type=int, default=500, help="events per apply batch")
+    parser.add_argument("--fanout-events", type=int, default=2000, help="0 skips the fan-out section (#18)")
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
     parser.add_argument("--output", type=Path, default=None, help="default var/bench/lineage_ingest_<vendor>.json")
@@ -241,25 +288,81 @@ def _set_receivers(receivers: list) -> None:
 
 
 def run_sections(events: list, user, args, receivers: list) -> dict:
-    """Ingest alone (lineage_changed's receivers disconnected), duplicates (each a no-op), through the HTTP
-    API in-process, then with the receivers (propagation, obligations) as production runs it."""
+    """Receive then apply in batches (lineage_changed's receivers disconnected), one at a time, duplicates
+    (each a no-op), through the HTTP API in-process, then with the receivers (propagation, obligations)."""
     r: dict = {}
     _set_receivers([])
-    r["ingest"] = run_ingest(events[: args.events], user, expect="accepted")
-    print(f"  ingest: {r['ingest']['events_per_second']} events/s", flush=True)
+    n, api, sync = args.events, args.api_events, args.sync_events
+    r["receive"] = run_ingest(events[:n], user, expect="accepted", call=receive)
+    r["apply"] = run_apply(args.batch)
+    r["end_to_end"] = end_to_end(r["receive"], r["apply"])
+    print(f"  receive: {r['receive']['events_per_second']} events/s, apply: {r['apply']['events_per_second']}"
+          f" events/s, end to end: {r['end_to_end']['events_per_second']} events/s", flush=True)  # fmt: skip
     r["graph_after_ingest"] = graph_counts()
-    r["duplicates"] = run_ingest(events[: args.duplicate_events], user, expect="duplicate")
+    r["sync"] = run_ingest(events[n : n + sync], user, expect="accepted") if sync else None
+    if r["sync"]:
+        print(f"  sync (one at a time): {r['sync']['events_per_second']} events/s", flush=True)
+    r["duplicates"] = run_ingest(events[: args.duplicate_events], user, expect="duplicate", call=receive)
     print(f"  duplicates: {r['duplicates']['events_per_second']} events/s", flush=True)
-    r["api"] = run_api(events[args.events : args.events + args.api_events], user) if args.api_events else None
+    r["api"] = run_api(events[n + sync : n + sync + api], user) if api else None
     if r["api"]:
-        print(f"  api: {r['api']['events_per_second']} events/s", flush=True)
+        r["api_apply"] = run_apply(args.batch)
+        print(f"  api: {r['api']['events_per_second']} events/s stored", flush=True)
     _set_receivers(receivers)
     r["with_receivers"] = None
     if args.receiver_events:
-        r["with_receivers"] = run_ingest(events[args.events + args.api_events :], user, expect="accepted")
-        r["with_receivers"]["receivers"] = len(receivers)
-        print(f"  with {len(receivers)} receiver(s): {r['with_receivers']['events_per_second']} events/s", flush=True)
+        received = run_ingest(events[n + sync + api :], user, expect="accepted", call=receive)
+        r["with_receivers"] = {**run_apply(args.batch), "receive": received, "receivers": len(receivers)}
+        r["with_receivers_end_to_end"] = end_to_end(received, r["with_receivers"])
+        print(f"  with {len(receivers)} receiver(s): apply {r['with_receivers']['events_per_second']} events/s,"
+              f" end to end {r['with_receivers_end_to_end']['events_per_second']} events/s", flush=True)  # fmt: skip
+    r["fanout"] = run_fanout(args.fanout_events, user, args.batch) if args.fanout_events else None
+    if r["fanout"]:
+        r["fanout_end_to_end"] = r["fanout"].pop("end_to_end")
+        print(f"  fan-out: apply {r['fanout']['events_per_second']} events/s, end to end "
+              f"{r['fanout_end_to_end']['events_per_second']} events/s", flush=True)  # fmt: skip
     return r
+
+
+FANOUT_SOURCE = ("postgres://crm:5432", "crm.public.customers")
+FANOUT_COLUMNS = ("id", "email", "name", "country", "score")
+
+
+def fanout_event(n: int) -> dict:
+    """#18's shape: a COMPLETE run reading the tagged source and writing its own 5-column output."""
+    ns, name = FANOUT_SOURCE
+    schema = {
+        "_producer": PRODUCER,
+        "_schemaURL": SCHEMA_URL,
+        "fields": [{"name": c, "type": "text"} for c in FANOUT_COLUMNS],
+    }
+    lineage = {"_producer": PRODUCER, "_schemaURL": CLL_URL, "fields": {c: {"inputFields": [{
+        "namespace": ns, "name": name, "field": c, "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}]}]}
+        for c in FANOUT_COLUMNS}}  # fmt: skip
+    return {
+        "eventType": "COMPLETE", "eventTime": "2026-05-01T10:00:00Z", "producer": PRODUCER, "schemaURL": RUN_EVENT,
+        "run": {"runId": f"00000000-0000-4000-9000-{n:012d}"}, "job": {"namespace": "fanout", "name": f"features_{n}"},
+        "inputs": [{"namespace": ns, "name": name}],
+        "outputs": [{"namespace": "s3://lake", "name": f"features/f{n}",
+                     "facets": {"schema": schema, "columnLineage": lineage}}],
+    }  # fmt: skip
+
+
+def run_fanout(count: int, user, batch: int) -> dict:
+    """The tagged source first (its email column carries a producer `pii` tag), then `count` outputs of it,
+    received then applied with the receivers connected: the end-to-end cost of a growing fan-out."""
+    ns, name = FANOUT_SOURCE
+    fields = [{"name": c, "type": "text"} for c in FANOUT_COLUMNS]
+    tag = {"eventTime": "2026-05-01T09:00:00Z", "producer": PRODUCER,
+           "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
+           "dataset": {"namespace": ns, "name": name, "facets": {
+               "schema": {"_producer": PRODUCER, "_schemaURL": SCHEMA_URL, "fields": fields},
+               "tags": {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/TagsDatasetFacet.json",
+                        "tags": [{"key": "pii", "value": "email", "field": "email"}]}}}}  # fmt: skip
+    lineage_event_ingest(payload=tag, by=user)
+    received = run_ingest([fanout_event(n) for n in range(count)], user, expect="accepted", call=receive)
+    applied = run_apply(batch)
+    return {**applied, "receive": received, "end_to_end": end_to_end(received, applied)}
 
 
 def main() -> int:
@@ -273,7 +376,10 @@ def main() -> int:
         user = pipeline_user()
         jobs = max(1, args.events // max(1, args.runs_per_job))
         pipeline = Pipeline(jobs=jobs, datasets_per_layer=args.datasets_per_layer)
-        events = [pipeline.event(n) for n in range(args.events + args.api_events + args.receiver_events)]
+        total = args.events + args.sync_events + args.api_events + args.receiver_events
+        events = [pipeline.event(n) for n in range(total)]
+        settings.KEEL_LINEAGE_APPLY_INLINE = False  # the POST stores; the sections time the apply
+        queue.schedule_apply = lambda: None  # no worker here: run_apply is the worker
         print(
             f"Keel DB: {vendor} {db_name}; {args.events} events over {jobs} jobs, "
             f"{len(LAYERS) * args.datasets_per_layer} datasets in the pool",
@@ -310,15 +416,12 @@ def print_table(r: dict) -> None:
         f"{g['datasets']} datasets, {g['fields']} fields, {g['dataset_edges']} dataset edges, "
         f"{g['column_edges']} column edges"
     )
-    print(f"{'section':<18}{'events':>8}{'seconds':>10}{'events/s':>10}{'median ms':>11}{'p95 ms':>9}")
-    for key in ("ingest", "duplicates", "api", "with_receivers"):
+    print(f"{'section':<26}{'events':>8}{'seconds':>10}{'events/s':>10}")
+    for key in ("receive", "apply", "end_to_end", "sync", "duplicates", "api", "api_apply", "with_receivers",
+                "with_receivers_end_to_end", "fanout", "fanout_end_to_end"):  # fmt: skip
         s = r.get(key)
         if s:
-            ms = s["ms_per_event"]
-            print(
-                f"{key:<18}{s['events']:>8}{s['seconds']:>10.1f}{s['events_per_second']:>10.1f}"
-                f"{ms['median']:>11.2f}{ms['p95']:>9.2f}"
-            )
+            print(f"{key:<26}{s['events']:>8}{s['seconds']:>10.1f}{s['events_per_second']:>10.1f}")
 
 
 if __name__ == "__main__":

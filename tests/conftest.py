@@ -95,6 +95,13 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def lineage_applied_inline(settings):
+    """A lineage POST applies its event before answering, so API tests see the graph right after it. The
+    tests of the queue, and the one with a real worker, set KEEL_LINEAGE_APPLY_INLINE back to False."""
+    settings.KEEL_LINEAGE_APPLY_INLINE = True
+
+
 @pytest.fixture
 def executive(db):
     return make_user("exec", Role.EXECUTIVE)

@@ -1,12 +1,14 @@
 """/api/v1/lineage (OpenLineage ingest, Marquez-compatible) and /api/v1/datasets/ (the data inventory).
 
     POST /api/v1/lineage        one OpenLineage RunEvent, JobEvent or DatasetEvent (JSON; gzip allowed)
-        201 {"status": "accepted", ...}   stored and applied
+        201 {"status": "accepted", "applied": false, ...}   stored durably; a worker applies it (in id
+                                          order, in batches) unless KEEL_LINEAGE_APPLY_INLINE applied it now
         200 {"status": "duplicate", ...}  the same event was stored before: nothing changed
         400 {"detail", "code", "reasons"} not an event Keel can take (every reason listed), nothing stored;
             code request_too_large past KEEL_LINEAGE_MAX_BODY_BYTES (as sent, or once un-gzipped)
         403 the caller may not post lineage, or (code namespace_out_of_scope) not to these namespaces
     POST /api/v1/lineage/ is the same (producers are configured with either); other methods: 405.
+    GET /api/v1/lineage/status  how far the applied graph is behind: pending, oldest_age_seconds, …
 
 Same path and body as Marquez, so a producer's OpenLineage HTTP transport works unchanged: point its
 `url` at Keel and give it an API token as its api_key (sent as `Authorization: Bearer <key>`;
@@ -38,8 +40,9 @@ from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
 from ..lineage import limits, model_links, selectors
-from ..lineage.ingest import INGEST_ROLES, lineage_event_ingest
+from ..lineage.ingest import INGEST_ROLES, lineage_event_post
 from ..lineage.model_links import dataset_model_link
+from ..lineage.queue import queue_status, queue_status_recent
 from ..lineage.scopes import check_event_namespaces
 from ..lineage.validation import LineageEventInvalid, parse_body
 from ..models import Dataset, DatasetField, DatasetSymlink
@@ -63,6 +66,8 @@ class BearerApiTokenScheme(OpenApiAuthenticationExtension):
 
 class LineageAcceptedSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "duplicate"])
+    applied = serializers.BooleanField(help_text="Already applied to the graph (false: waiting in the queue).")
+    queue = serializers.DictField(help_text="The queue after this event: pending, oldest_age_seconds, …")
     event_hash = serializers.CharField(help_text="SHA-256 of the event's canonical JSON: its id in Keel.")
     kind = serializers.ChoiceField(choices=["run", "job", "dataset"])
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="What the event created or touched.")
@@ -128,24 +133,47 @@ class LineageView(APIView):
     def post(self, request):
         try:
             payload, notes = received_event(request)
-            result = lineage_event_ingest(payload=payload, by=request.user)
+            result = lineage_event_post(payload=payload, by=request.user)
         except limits.BodyTooLarge as exc:
             return _refused(str(exc), "request_too_large")
         except LineageEventInvalid as exc:
             return _refused(exc.message, exc.code, exc.reasons)
         event = result.event
         body = {
-            "status": result.status,
+            "status": result.status,  # "accepted": stored durably, applied now or by the worker
+            "applied": result.applied,
             "event_hash": event.event_hash,
             "kind": event.kind,
-            "counts": result.counts,
+            "counts": result.counts,  # {} until applied
             "warnings": notes + result.warnings,
+            "queue": queue_status_recent().as_dict(),  # at most a second old
         }
         # The model links (and facets of datasets linked to another team's model) ingest refused for this
         # caller, and why: the event is stored all the same (governance/lineage/model_links.py).
         if result.status == "accepted":
             body["refused"] = model_links.refusals_for(model_links.documents_of(event.payload), request.user)
         return Response(body, status=status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK)
+
+
+class LineageStatusSerializer(serializers.Serializer):
+    as_of = serializers.DateTimeField(help_text="When these figures were read.")
+    pending = serializers.IntegerField(help_text="Events stored and not yet applied to the graph.")
+    oldest_received_at = serializers.DateTimeField(allow_null=True)
+    oldest_age_seconds = serializers.FloatField(allow_null=True, help_text="How far behind the graph is.")
+    last_applied_at = serializers.DateTimeField(allow_null=True, help_text="When the last batch was applied.")
+
+
+class LineageStatusView(APIView):
+    """How far the applied lineage graph is behind what producers sent (GET /api/v1/lineage/status)."""
+
+    # A pipeline may wait on it with the token it posts with (Bearer, as OpenLineage transports send it).
+    authentication_classes = LineageView.authentication_classes
+    read_roles = roles.ALL_ROLES
+    write_roles = ()
+
+    @extend_schema(responses={200: LineageStatusSerializer}, operation_id="lineage_status")
+    def get(self, request):
+        return Response(queue_status().as_dict())
 
 
 # --- datasets ------------------------------------------------------------------------------------

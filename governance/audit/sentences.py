@@ -130,6 +130,15 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "{actor} was refused a change to the facets of {subject}",
     ),
     "lineage.ingested": ("{actor} sent {subject}", ""),
+    "lineage.applied": (
+        "{actor} applied {after[applied]} lineage event(s) sent by {after[sent_by]} to the graph, "
+        "starting with {subject}",
+        "{actor} applied a batch of lineage events to the graph, starting with {subject}",
+    ),
+    "lineage.refused": (
+        "{actor} sent {subject}, refused when applied: {after[reason]}",
+        "{actor} sent {subject}, refused when applied",
+    ),
     "obligation.evaluated": ("{actor} evaluated {subject}: {after[status]}", "{actor} evaluated {subject}"),
     "evidence.given": ("{actor} gave evidence for {subject}", ""),
     # API tokens, the audit trail itself

@@ -5,8 +5,9 @@ facet; jobs and runs from run events. Edges exist at two levels: a dataset-level
 input x output of a job run, and a column-level edge for each entry of the `columnLineage` facet.
 Raw events are kept once each (idempotent by content hash) so the graph can always be rebuilt.
 
-Only governance/lineage/ingest.py writes the lineage rows; the compliance fields of a dataset
-(owner, legal basis, Art. 9 condition, retention) are written by the classification services.
+Only governance/lineage/ writes the lineage rows (receive.py the raw event, the applier in writer.py and
+edges.py the graph); the compliance fields of a dataset (owner, legal basis, Art. 9 condition,
+retention) are written by the classification services.
 """
 
 from __future__ import annotations
@@ -217,6 +218,9 @@ class LineageEvent(models.Model):
     # Null while the event waits to be applied to the graph (governance/lineage/queue.py): the POST stores
     # the raw event durably and answers; a worker applies the waiting events in batches, in id order.
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Set when the event was refused while being applied (e.g. its runId belongs to another job by then):
+    # it is marked applied so the queue moves on, and its graph changes are not made.
+    apply_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -228,6 +232,21 @@ class LineageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_type} {self.event_hash[:12]}"
+
+
+class LineageApplyLease(models.Model):
+    """Who applies waiting lineage events now: one applier at a time across processes and databases.
+
+    Taken with a conditional UPDATE (free, or expired) and renewed per batch, so a worker that died holding
+    it blocks others only until `expires_at` (governance/lineage/queue.py)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    holder = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_applied_at = models.DateTimeField(null=True, blank=True, help_text="When the last batch was applied.")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or 'free'}"
 
 
 class LineageEdge(models.Model):

@@ -13,8 +13,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
@@ -31,8 +29,6 @@ from ..compliance import bulk, catalogue, inventory, services, taxonomy
 from ..compliance.forms import DatasetComplianceForm
 from ..models import DatasetType
 
-QUEUE_PARTIAL = "governance/partials/lineage_queue.html"  # the ingest queue's status, where it exists
-
 
 def _errors_text(exc) -> str:
     if isinstance(exc, DomainError):
@@ -40,14 +36,6 @@ def _errors_text(exc) -> str:
     if hasattr(exc, "message_dict"):
         return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
     return " ".join(exc.messages)
-
-
-def _queue_partial() -> str:
-    try:
-        get_template(QUEUE_PARTIAL)
-    except TemplateDoesNotExist:
-        return ""
-    return QUEUE_PARTIAL
 
 
 class BulkForm(forms.Form):
@@ -81,7 +69,6 @@ class CatalogueView(RoleRequiredMixin, FilteredListMixin, TemplateView):
             can_classify=can_classify,
             waiting=catalogue.waiting(self.request.user),
             bulk_form=BulkForm() if can_classify else None,
-            queue_partial=_queue_partial(),
             here=self.request.get_full_path(),
         )
         return ctx

@@ -465,6 +465,7 @@ MATRIX = [
     # project (the version here belongs to no project, so team leads are refused).
     ("POST",  "/api/v1/lineage",                        NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, CREATED, CREATED),
     ("POST",  "/api/v1/lineage/",                       NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, CREATED, CREATED),
+    ("GET",   "/api/v1/lineage/status",                 NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/datasets/",                      NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/datasets/?namespace=postgres://db:5432&type=TABLE", NO_AUTH, DENIED, OK, OK, OK, OK,   OK),
     ("GET",   "/api/v1/datasets/{dataset}/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
@@ -818,6 +819,6 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     assert documented - classified == set(), "classify these in MATRIX"
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
-    # (+14 ROI: roi entries 8, fx rates 6) (+4 lineage: ingest 1, datasets 3)
+    # (+14 ROI: roi entries 8, fx rates 6) (+5 lineage: ingest 1, its status 1, datasets 3)
     # (+8 compliance: classifications 4, obligations 2, evidence 2)
-    assert len(documented) == 49 + 14 + 1 + 14 + 4 + 8
+    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8

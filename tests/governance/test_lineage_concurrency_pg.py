@@ -69,7 +69,7 @@ def test_the_same_event_posted_at_once_is_stored_once():
 
     assert Counter(outcomes) == {"accepted": 1, "duplicate": THREADS - 1}, outcomes
     assert LineageEvent.objects.count() == 1
-    assert AuditEvent.objects.filter(action="lineage.ingested").count() == 1
+    assert AuditEvent.objects.filter(action="lineage.applied").count() == 1
     assert verify_chain().ok
 
 
@@ -84,5 +84,8 @@ def test_events_creating_the_same_datasets_at_once_all_succeed_without_duplicate
     assert DatasetField.objects.count() == 4
     assert LineageEdge.objects.count() == THREADS  # one per job
     assert ColumnEdge.objects.count() == THREADS
-    assert AuditEvent.objects.filter(action="lineage.ingested").count() == THREADS
+    # One applier at a time: the events were applied in one batch or several, each exactly once.
+    applied = [pk for a in AuditEvent.objects.filter(action="lineage.applied") for pk in a.after["events"]]
+    assert sorted(applied) == sorted(LineageEvent.objects.values_list("pk", flat=True))
+    assert not LineageEvent.objects.filter(applied_at__isnull=True).exists()
     assert verify_chain().ok

@@ -176,8 +176,11 @@ def test_every_complete_fixture_event_is_accepted(pipeline, team_lead, name):
     stored = LineageEvent.objects.get()
     assert stored.payload == body
     assert stored.received_by == team_lead
-    audit = AuditEvent.objects.get(action="lineage.ingested")
-    assert audit.after["event_hash"] == stored.event_hash
+    assert answer["applied"] is True  # the test session applies inline (KEEL_LINEAGE_APPLY_INLINE)
+    audit = AuditEvent.objects.get(action="lineage.applied")  # one per batch, naming each event and sender
+    assert audit.after["events"] == [stored.pk]
+    assert audit.after["hashes"] == [stored.event_hash]
+    assert audit.after["senders"] == {team_lead.get_username(): [stored.pk]}
     assert audit.actor_id == team_lead.pk
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from governance.compliance import services
-from governance.models import AuditEvent, Classification, Evidence, LineageEvent, Obligation
+from governance.models import AuditEvent, Classification, Dataset, Evidence, LineageEvent, Obligation
 from tests.factories import make_user
 from tests.pii_factories import dataset, fld, flow, model_dataset
 from tests.signoff_factories import assess
@@ -169,7 +169,7 @@ def test_the_api_refuses_an_unknown_pii_kind_and_stores_nothing(client, risk_off
     assert (Classification.objects.count(), AuditEvent.objects.count()) == before
 
 
-def test_an_openlineage_event_with_an_unknown_pii_tag_is_refused_with_a_400_and_nothing_stored(client, admin_user):
+def test_an_openlineage_event_with_an_unknown_pii_tag_is_refused_with_a_400_and_nothing_applied(client, admin_user):
     event = {
         "eventTime": "2026-11-27T11:00:00Z", "producer": "https://example.org/catalog",
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent",
@@ -183,7 +183,11 @@ def test_an_openlineage_event_with_an_unknown_pii_tag_is_refused_with_a_400_and_
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_pii_kind"
     assert "Unknown PII kind 'favourite_colour'" in response.json()["detail"]
-    assert not LineageEvent.objects.exists()
+    # The raw event is kept, marked refused when applied; nothing of it reached the graph.
+    stored = LineageEvent.objects.get()
+    assert stored.applied_at is not None
+    assert "Unknown PII kind 'favourite_colour'" in stored.apply_error
+    assert not Dataset.objects.exists()
     assert not Classification.objects.exists()
 
 

@@ -187,14 +187,16 @@ def test_producer_tags_become_producer_assertions_and_removing_the_tag_retracts_
     assert not Classification.objects.filter(pii_kind="personal_data").exists()
 
 
-def test_an_event_naming_an_unknown_pii_kind_is_refused_and_nothing_of_it_is_stored(dbt):
+def test_an_event_naming_an_unknown_pii_kind_is_refused_and_nothing_of_it_is_applied(dbt):
     events, classifications = LineageEvent.objects.count(), Classification.objects.count()
     with pytest.raises(DomainError) as exc:
         lineage_event_ingest(payload=dataset_event(RAW, [{"key": "pii", "value": "shoe_size", "field": "email"}]),
                              by=None)  # fmt: skip
     assert "Unknown PII kind 'shoe_size'" in exc.value.message
     assert "raw_customers" in exc.value.message
-    assert (LineageEvent.objects.count(), Classification.objects.count()) == (events, classifications)
+    # The raw event is kept, marked refused when applied; nothing of it was applied.
+    assert (LineageEvent.objects.count(), Classification.objects.count()) == (events + 1, classifications)
+    assert "Unknown PII kind 'shoe_size'" in LineageEvent.objects.order_by("id").last().apply_error
 
 
 def test_a_manual_assertion_of_an_unknown_kind_is_refused(dbt, officer):

@@ -1,0 +1,118 @@
+"""Chunked set-based reads: every IN list stays below SQLite's 999 parameters (and PostgreSQL's 65,535)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from django.db import connection, models
+
+from .facets import Identity
+
+CHUNK = 400  # values per IN list, with room for the rest of the query's parameters
+
+
+def chunks(values: Iterable, size: int = CHUNK) -> Iterator[list]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def by_identity(queryset, identities: Iterable[Identity]) -> dict[Identity, object]:
+    """Rows of a (namespace, name)-keyed model: IN lists on both columns use the unique index; the few
+    extra pairs the cross product matches are dropped here."""
+    wanted = set(identities)
+    found = {}
+    for names in chunks({name for _, name in wanted}):
+        in_chunk = set(names)
+        namespaces = {ns for ns, name in wanted if name in in_chunk}
+        for row in queryset.filter(namespace__in=namespaces, name__in=names):
+            key = (row.namespace, row.name)
+            if key in wanted:
+                found[key] = row
+    return found
+
+
+def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
+    """INSERT many rows as one executemany: no model instance per row (Django's bulk_create spends most of
+    a large batch building them). `fields` are model field names; values are converted as save() would."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    # Every other column takes its model default, as save() would: a field added to the model later
+    # (e.g. NOT NULL with a default) must not break the raw insert.
+    others = [f for f in meta.concrete_fields if not f.primary_key and f not in columns]
+    if others:
+        defaults = tuple(f.get_default() for f in others)
+        columns += others
+        rows = [(*row, *defaults) for row in rows]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model, values bound
+        quote(meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
+    )
+    with connection.cursor() as cursor:
+        converters = [_converter(f) for f in columns]
+        cursor.executemany(sql, [_prepared(converters, row) for row in rows])
+
+
+def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
+    """UPDATE many rows by primary key as one executemany; each row is (pk, *values of `fields`)."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from the model, values bound
+        quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(meta.pk.column)
+    )
+    with connection.cursor() as cursor:
+        converters = [_converter(f) for f in columns]
+        cursor.executemany(sql, [(*_prepared(converters, row[1:]), row[0]) for row in rows])
+
+
+def _prepared(converters, values) -> tuple:
+    return tuple(c(v) for c, v in zip(converters, values, strict=True))
+
+
+PLAIN = (models.CharField, models.TextField, models.BooleanField, models.IntegerField)  # auto keys included
+
+
+def _converter(field):
+    """How a value of this field goes to the driver: numbers, text, booleans and keys as they are (what
+    get_db_prep_save does for them), times and JSON through Django — a time once per distinct value (a
+    batch writes the same `now` thousands of times)."""
+    if isinstance(field, models.JSONField):
+        return lambda v: field.get_db_prep_save(v, connection)
+    if isinstance(field, models.DateTimeField):
+        cache: dict = {}
+
+        def time(v):
+            if v not in cache:
+                cache[v] = field.get_db_prep_save(v, connection)
+            return cache[v]
+
+        return time
+    if isinstance(
+        field, models.CharField | models.TextField | models.BooleanField | models.IntegerField | models.AutoField
+    ):
+        return _same
+    if isinstance(field, models.ForeignKey) and isinstance(field.target_field, models.AutoField | models.IntegerField):
+        return _same
+    return lambda v: field.get_db_prep_save(v, connection)
+
+
+def _same(value):
+    return value
+
+
+def touch(model, field: str, value, ids) -> None:
+    """Set one field to one value on many rows by primary key (e.g. last_seen_at), one UPDATE per chunk."""
+    column = model._meta.get_field(field)
+    quote = connection.ops.quote_name
+    prepared = column.get_db_prep_save(value, connection)
+    table, name, pk = quote(model._meta.db_table), quote(column.column), quote(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        for chunk in chunks(ids):
+            marks = ", ".join(["%s"] * len(chunk))
+            sql = f"UPDATE {table} SET {name} = %s WHERE {pk} IN ({marks})"  # noqa: S608 - names from the model
+            cursor.execute(sql, [prepared, *chunk])
