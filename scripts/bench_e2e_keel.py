@@ -30,6 +30,7 @@ from core.roles import Role
 from core.services import api_token_create
 
 START_TIMEOUT = 90  # seconds for gunicorn to answer and the Celery worker to record its start-up heartbeat
+PROGRESS_EVERY = 30  # seconds between two progress lines of a long round
 REQUEST_TIMEOUT = 300  # one POST may wait behind 7 others on the one sync worker; never forever
 # Another helper gives API tokens OpenLineage namespace scopes (a token without one may post nowhere).
 # The benchmark's producer may post anywhere: "*" in whichever of these fields the token model has.
@@ -232,8 +233,12 @@ class Clients:
         ]
         for t in threads:
             t.start()
-        for t in threads:
-            t.join()
+        last = time.monotonic()
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.05)
+            if time.monotonic() - last >= PROGRESS_EVERY:
+                last = time.monotonic()
+                print(f"    {posted.count} of {len(bodies)} posted", flush=True)
         return posted
 
     def _client(self, bursts, posted: Posted, lock: threading.Lock, expect: int, stop_at: float) -> None:

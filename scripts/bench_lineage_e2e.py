@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import benchkit
-from bench_e2e_keel import Clients, Keel, Posted, as_bodies, producer_token
+from bench_e2e_keel import PROGRESS_EVERY, Clients, Keel, Posted, as_bodies, producer_token
 from bench_lineage import CLL_URL, PRODUCER, RUN_EVENT, SCHEMA_URL, Pipeline, graph_counts
 from django.conf import settings
 from django.db import connection
@@ -95,6 +95,7 @@ def email_labels(kind: str) -> int:
 def wait_applied(done, stop_at: float) -> tuple[float | None, dict]:
     """Poll until the queue is empty and done() says the end state holds; (perf_counter time, last
     reading), or (None, last reading) when stop_at passed first."""
+    last = time.perf_counter()
     while True:
         status = queue_status()
         state = done()
@@ -103,6 +104,9 @@ def wait_applied(done, stop_at: float) -> tuple[float | None, dict]:
             return time.perf_counter(), reading
         if time.perf_counter() >= stop_at:
             return None, reading
+        if time.perf_counter() - last >= PROGRESS_EVERY:
+            last = time.perf_counter()
+            print(f"    waiting for the apply: {reading}", flush=True)
         time.sleep(POLL)
 
 
