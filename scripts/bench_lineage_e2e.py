@@ -117,8 +117,13 @@ def latency_ms(posted: Posted) -> dict:
     return {k: round(benchkit.percentile(posted.latencies, p) * 1000, 1) for k, p in pick.items()}
 
 
-def timed_round(clients: Clients, bodies: list[bytes], done, stop_at: float) -> dict:
+def cpu_ms_per_event(before: dict, after: dict, events: int) -> dict:
+    return {name: round((after[name] - before[name]) * 1000 / events, 2) for name in before} if events else {}
+
+
+def timed_round(keel: Keel, clients: Clients, bodies: list[bytes], done, stop_at: float) -> dict:
     """Post, then wait until applied: the end-to-end figures of one round (partial when cut short)."""
+    cpu = keel.cpu_seconds()
     posted = clients.post(bodies, expect=201, stop_at=stop_at)
     accepted = posted.statuses.get(201, 0)
     out = {
@@ -132,33 +137,41 @@ def timed_round(clients: Clients, bodies: list[bytes], done, stop_at: float) -> 
     out["posting_seconds"] = round(posting, 3)
     out["posting_events_per_second"] = round(posted.count / posting, 1) if posting else None
     if posted.cut_short:
-        return out | {"cut_short": "budget: while posting", "at_cut": {"pending": queue_status().pending}}
+        at_cut = {"pending": queue_status().pending, "runs": Run.objects.count()}
+        # Per POST answered (the applied part is behind): what the servers spent so far.
+        out["cpu_ms_per_posted_event"] = cpu_ms_per_event(cpu, keel.cpu_seconds(), posted.count)
+        return out | {"cut_short": "budget: while posting", "at_cut": at_cut}
     applied_at, reading = wait_applied(lambda: done(accepted), stop_at)
     out["end_state"] = reading
     if applied_at is None:
         return out | {"cut_short": "budget: while waiting for the apply"}
     seconds = applied_at - posted.first_start
     return out | {
+        "cpu_ms_per_event": cpu_ms_per_event(cpu, keel.cpu_seconds(), accepted),
         "seconds": round(seconds, 3),
         "events_per_second": round(accepted / seconds, 1),
         "drain_seconds": round(applied_at - posted.last_end, 3),
     }
 
 
-def throughput(clients: Clients, args, stop_at: float) -> dict:
+def throughput(keel: Keel, clients: Clients, args, stop_at: float) -> dict:
     jobs = max(1, args.events // max(1, args.runs_per_job))
     pipeline = Pipeline(jobs=jobs, datasets_per_layer=args.datasets_per_layer)
     bodies = as_bodies([pipeline.event(n) for n in range(args.events)])
-    r = timed_round(clients, bodies, lambda n: {"runs": (runs := Run.objects.count()), "complete": runs >= n}, stop_at)
+    r = timed_round(
+        keel, clients, bodies, lambda n: {"runs": (runs := Run.objects.count()), "complete": runs >= n}, stop_at
+    )
     r["workload"] = {"jobs": jobs, "runs_per_job": args.runs_per_job, "datasets_per_layer": args.datasets_per_layer}
     if "seconds" in r and args.duplicate_events:
         sample = bodies[: args.duplicate_events]
+        cpu = keel.cpu_seconds()
         dup = clients.post(sample, expect=200, stop_at=stop_at)
         seconds = dup.last_end - dup.first_start if dup.count else 0
         r["duplicates"] = {
             "events": len(sample), "posted": dup.count, "statuses": dup.statuses, "unexpected": dup.unexpected,
             "seconds": round(seconds, 3), "events_per_second": round(dup.count / seconds, 1) if seconds else None,
             "latency_ms": latency_ms(dup), "cut_short": "budget" if dup.cut_short else None,
+            "cpu_ms_per_event": cpu_ms_per_event(cpu, keel.cpu_seconds(), dup.count),
         }  # fmt: skip
         if seconds and not dup.cut_short:
             # Time per event end to end : time per duplicate (same clients, same server).
@@ -167,7 +180,7 @@ def throughput(clients: Clients, args, stop_at: float) -> dict:
     return r
 
 
-def fanout(n: int, clients: Clients, stop_at: float) -> dict:
+def fanout(keel: Keel, n: int, clients: Clients, stop_at: float) -> dict:
     """The tag event first, untimed, until its producer root exists; then the N runs, timed."""
     setup = clients.post(as_bodies([tag_event()]), expect=201, stop_at=stop_at)
     if setup.statuses.get(201) != 1:
@@ -182,7 +195,7 @@ def fanout(n: int, clients: Clients, stop_at: float) -> dict:
         labelled, runs = email_labels("email"), Run.objects.count()
         return {"labelled_outputs": labelled, "runs": runs, "complete": labelled >= accepted and runs >= accepted}
 
-    return {"n": n, **timed_round(clients, bodies, done, stop_at), "graph": graph_counts()}
+    return {"n": n, **timed_round(keel, clients, bodies, done, stop_at), "graph": graph_counts()}
 
 
 @contextlib.contextmanager
@@ -220,9 +233,9 @@ def run_case(name: str, template: str, key: str, args, deadline: float) -> dict:
             clients = Clients(keel.url, key, clients=args.clients, burst=args.burst, pause=args.pause)
             stop_at = deadline - RESERVE
             if name == "throughput":
-                case |= throughput(clients, args, stop_at)
+                case |= throughput(keel, clients, args, stop_at)
             else:
-                case |= fanout(int(name.removeprefix("fanout-")), clients, stop_at)
+                case |= fanout(keel, int(name.removeprefix("fanout-")), clients, stop_at)
         if case.get("cut_short") or case.get("unexpected"):
             case["logs"] = str(keel.var_dir / "log")  # kept: they say what the servers were doing
         else:
@@ -318,6 +331,8 @@ def print_table(r: dict) -> None:
             f"{_fmt(c.get('events_per_second'), '.1f'):>10}{_fmt(ms.get('p50'), '.1f'):>9}"
             f"{_fmt(ms.get('p95'), '.1f'):>9}{_fmt(c.get('drain_seconds'), '.2f'):>9}  {note}"
         )
+        if cpu := c.get("cpu_ms_per_event") or c.get("cpu_ms_per_posted_event"):
+            print(f"{'':<16}CPU ms per event: web {cpu.get('web')}, worker {cpu.get('worker')}")
         if c.get("posting_events_per_second") and c.get("cut_short"):
             print(f"{'':<16}posted {c['posted']} at {c['posting_events_per_second']} events/s before the cut")
         if d := c.get("duplicates"):
