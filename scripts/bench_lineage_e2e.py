@@ -236,7 +236,7 @@ def run_case(name: str, template: str, key: str, args, deadline: float) -> dict:
                 case |= throughput(keel, clients, args, stop_at)
             else:
                 case |= fanout(keel, int(name.removeprefix("fanout-")), clients, stop_at)
-        if case.get("cut_short") or case.get("unexpected"):
+        if _incomplete(case):
             case["logs"] = str(keel.var_dir / "log")  # kept: they say what the servers were doing
         else:
             shutil.rmtree(keel.var_dir, ignore_errors=True)
@@ -257,7 +257,12 @@ def run_cases(names: list[str], args, deadline: float) -> list[dict]:
                 cases.append({"case": name, "cut_short": "budget: not started"})
                 continue
             print(f"  {name} ...", flush=True)
-            cases.append(run_case(name, template, key, args, deadline))
+            try:
+                cases.append(run_case(name, template, key, args, deadline))
+            except Exception as exc:  # e.g. a server that did not start: report it, run no further case
+                logs = benchkit.BENCH_DIR / f"{Path(str(template)).stem}_{name}" / "log"
+                cases.append({"case": name, "error": f"{type(exc).__name__}: {exc}", "logs": str(logs)})
+                break
     finally:
         if created and not args.keep_db:
             benchkit.drop_database(configured)
@@ -310,7 +315,15 @@ def main() -> int:
     }  # fmt: skip
     output = args.output or benchkit.BENCH_DIR / f"lineage_e2e_{connection.vendor}.json"
     benchkit.publish(report, output, print_table)
-    return 2 if any(c.get("cut_short") or c.get("unexpected") for c in cases) else 0
+    return 2 if any(_incomplete(c) for c in cases) else 0
+
+
+def _incomplete(case: dict) -> bool:
+    duplicates = case.get("duplicates") or {}
+    return bool(
+        case.get("cut_short") or case.get("error") or case.get("unexpected")
+        or duplicates.get("cut_short") or duplicates.get("unexpected")
+    )  # fmt: skip
 
 
 def _fmt(value, spec: str) -> str:
@@ -325,7 +338,8 @@ def print_table(r: dict) -> None:
     print(f"{'case':<16}{'accepted':>9}{'seconds':>9}{'events/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'drain s':>9}  note")
     for c in r["cases"]:
         ms = c.get("latency_ms") or {}
-        note = c.get("cut_short") or ("; ".join(c["unexpected"])[:60] if c.get("unexpected") else "")
+        error = (c.get("error") or "").split("\n")[0]
+        note = c.get("cut_short") or error or "; ".join(c.get("unexpected") or [])[:60]
         print(
             f"{c['case']:<16}{_fmt(c.get('accepted'), 'd'):>9}{_fmt(c.get('seconds'), '.1f'):>9}"
             f"{_fmt(c.get('events_per_second'), '.1f'):>10}{_fmt(ms.get('p50'), '.1f'):>9}"
