@@ -24,6 +24,8 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -301,6 +303,8 @@ def main() -> int:
     # The backstop if something blocks past the cooperative deadline: SIGALRM raises in the main thread,
     # and the finally blocks still stop the servers and drop the databases.
     benchkit.start_budget(args.budget + 2 * RESERVE)
+    # Stopped from outside (make's SIGTERM, a supervisor), the finally blocks still stop the servers.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     names = (["throughput"] if args.events else []) + [f"fanout-{int(n)}" for n in args.fanout.split(",") if n.strip()]
     try:
         cases = run_cases(names, args, deadline=t0 + args.budget)
