@@ -34,7 +34,7 @@ PROGRESS_EVERY = 30  # seconds between two progress lines of a long round
 REQUEST_TIMEOUT = 300  # one POST may wait behind 7 others on the one sync worker; never forever
 # Another helper gives API tokens OpenLineage namespace scopes (a token without one may post nowhere).
 # The benchmark's producer may post anywhere: "*" in whichever of these fields the token model has.
-SCOPE_FIELDS = ("namespace_scopes", "namespaces", "lineage_namespaces", "scopes")
+SCOPE_FIELDS = ("lineage_namespaces", "namespace_scopes", "namespaces", "scopes")
 BROAD_SCOPE = ["*"]
 
 
