@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import benchkit
@@ -104,8 +105,8 @@ class Keel:
 
     def describe(self) -> dict:
         return {
-            "web": f"gunicorn, 1 worker, worker class {self.worker_class}",
-            "celery": "celery worker, prefork pool, concurrency 1 (one process runs tasks), no beat",
+            "web": f"gunicorn {version('gunicorn')}, 1 worker, worker class {self.worker_class}",
+            "celery": f"celery {version('celery')} worker, prefork pool, concurrency 1 (one task process), no beat",
             "broker": self.redis_url or "filesystem (kombu, under the run's KEEL_VAR_DIR)",
             # The lineage settings the servers ran with (e.g. whether the request applies inline).
             "lineage_settings": {k: v for k, v in os.environ.items() if k.startswith("KEEL_LINEAGE_")},
