@@ -12,7 +12,9 @@ import json
 import os
 import platform
 import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -122,6 +124,60 @@ def drop_database(name: str | None = None) -> None:
     effort: a failure here must not hide the benchmark's own result or error."""
     with contextlib.suppress(Exception):
         connection.creation.destroy_test_db(name or settings.DATABASES["default"]["NAME"], verbosity=0)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the OS picks it), for a server a benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_group(cmd: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start cmd from the repository root in its own process group (so stop_group reaches every child
+    it forks: gunicorn's worker, Celery's pool), its output appended to log."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments, no shell
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_group(proc: subprocess.Popen, timeout: float = 20, sig: int = signal.SIGTERM) -> None:
+    """Signal the process group of a start_group() process (SIGTERM unless told), SIGKILL whatever is
+    left after timeout, and reap it: a benchmark never leaves a server behind, even when it fails or runs
+    out of time."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the leader, so a finished group is really gone
+        if not _group_alive(proc.pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
+
+
+def log_tail(log: Path, lines: int = 30) -> str:
+    """The last lines of a server's log, for an error message that says why it did not start."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"(no log at {log})"
 
 
 def run(main: Callable[[], int]) -> None:
