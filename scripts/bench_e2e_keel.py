@@ -26,16 +26,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from core.models import ApiToken, Heartbeat
+from core.models import Heartbeat
 from core.roles import Role
 from core.services import api_token_create
 
 START_TIMEOUT = 90  # seconds for gunicorn to answer and the Celery worker to record its start-up heartbeat
 PROGRESS_EVERY = 30  # seconds between two progress lines of a long round
 REQUEST_TIMEOUT = 300  # one POST may wait behind 7 others on the one sync worker; never forever
-# Another helper gives API tokens OpenLineage namespace scopes (a token without one may post nowhere).
-# The benchmark's producer may post anywhere: "*" in whichever of these fields the token model has.
-SCOPE_FIELDS = ("lineage_namespaces", "namespace_scopes", "namespaces", "scopes")
+# A token without OpenLineage namespace scopes may post nowhere; the benchmark's producer may post anywhere.
 BROAD_SCOPE = ["*"]
 
 
@@ -44,16 +42,10 @@ BROAD_SCOPE = ["*"]
 
 def producer_token() -> str:
     """A machine user holding the Team Lead role (who posts lineage in production) and an API token
-    for it, with the broadest namespace scope when tokens have scopes. Returns the key."""
+    for it, scoped to every namespace. Returns the key."""
     user = get_user_model().objects.create_user("bench-e2e-producer")
     user.groups.add(Group.objects.get_or_create(name=Role.TEAM_LEAD)[0])
-    token, key = api_token_create(user=user, name="bench_lineage_e2e", days=None)
-    names = {f.name for f in ApiToken._meta.get_fields()}
-    for name in SCOPE_FIELDS:
-        if name in names:
-            setattr(token, name, BROAD_SCOPE)
-            token.save(update_fields=[name])
-            break
+    _, key = api_token_create(user=user, name="bench_lineage_e2e", days=None, lineage_namespaces=BROAD_SCOPE)
     return key
 
 
@@ -78,6 +70,7 @@ class Keel:
     vendor: str
     var_dir: Path
     worker_class: str = "sync"
+    threads: int = 1
     redis_url: str = ""
     port: int = 0
     procs: dict = field(default_factory=dict)
@@ -96,16 +89,13 @@ class Keel:
             "DATABASE_URL": child_database_url(self.vendor),
             "PYTHONUNBUFFERED": "1",
         }
-        # Tokens have namespace scopes (another helper): the fallback for a token whose scope field is
-        # not among SCOPE_FIELDS, unless the caller set a default of their own.
-        child.setdefault("KEEL_LINEAGE_DEFAULT_NAMESPACES", "*")
         if self.redis_url:
             child["REDIS_URL"] = self.redis_url
         return child
 
     def describe(self) -> dict:
         return {
-            "web": f"gunicorn {version('gunicorn')}, 1 worker, worker class {self.worker_class}",
+            "web": f"gunicorn {version('gunicorn')}, 1 worker ({self.worker_class}, {self.threads} thread(s))",
             "celery": f"celery {version('celery')} worker, prefork pool, concurrency 1 (one task process), no beat",
             "broker": self.redis_url or "filesystem (kombu, under the run's KEEL_VAR_DIR)",
             # The lineage settings the servers ran with (e.g. whether the request applies inline).
@@ -121,7 +111,8 @@ class Keel:
         try:
             self.procs["web"] = benchkit.start_group(
                 [py, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", "1", "--worker-class", self.worker_class, "--timeout", str(REQUEST_TIMEOUT),
+                 "--workers", "1", "--worker-class", self.worker_class, "--threads", str(self.threads),
+                 "--timeout", str(REQUEST_TIMEOUT),
                  "--no-control-socket", "--log-level", "warning"],
                 env=env, log=self.var_dir / "log" / "web.log",
             )  # fmt: skip

@@ -228,7 +228,7 @@ def run_case(name: str, template: str, key: str, args, deadline: float) -> dict:
     t0 = time.perf_counter()
     with case_database(template, name.replace("-", "_"), keep=args.keep_db) as db_name:
         keel = Keel(connection.vendor, benchkit.BENCH_DIR / f"{Path(str(template)).stem}_{name}",
-                    worker_class=args.worker_class, redis_url=args.redis_url)  # fmt: skip
+                    worker_class=args.worker_class, threads=args.threads, redis_url=args.redis_url)  # fmt: skip
         case |= {"database": str(db_name), "run_dir": str(keel.var_dir), "servers": keel.describe()}
         with keel:
             case["setup_seconds"] = round(time.perf_counter() - t0, 1)  # database copy, servers up
@@ -285,7 +285,9 @@ def parse_args() -> argparse.Namespace:
     add("--clients", type=int, default=8, help="concurrent HTTP clients")
     add("--burst", type=int, default=50, help="events a client posts back to back before taking the next burst")
     add("--pause", type=float, default=0.0, help="seconds a client waits after each burst")
-    add("--worker-class", default="sync", help="gunicorn's worker class for its one worker")
+    add("--worker-class", default="gthread", help="gunicorn's worker class for its one worker")
+    # Threads overlap the waits of one process (a PostgreSQL commit's fsync, the socket) — not CPU (the GIL).
+    add("--threads", type=int, default=8, help="threads of that worker (gthread); 1 for the sync worker")
     add(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL", ""),

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core import audit
@@ -329,14 +330,23 @@ def _facets(doc: dict) -> dict:
 
 
 def _stored(docs: list[dict]) -> dict[tuple[str, str], Dataset]:
+    """The stored datasets of these documents that are linked to a model version or may name one (a models:/
+    name). Every POST asks, so the common case — no document linked or naming a model — reads only three small
+    columns and never the datasets' facets."""
     names = sorted({d["name"][:1000] for d in docs})
     wanted = {(d["namespace"][:500], d["name"][:1000]) for d in docs}
-    out = {}
+    keys: set[tuple[str, str]] = set()
     for start in range(0, len(names), 500):  # bounded IN lists, however many outputs an event has
-        query = Dataset.objects.filter(name__in=names[start : start + 500]).select_related(
-            "model_version__registered_model__project"
+        rows = Dataset.objects.filter(name__in=names[start : start + 500]).filter(
+            Q(model_version__isnull=False) | Q(name__startswith="models:/")
         )
-        out.update({(ds.namespace, ds.name): ds for ds in query if (ds.namespace, ds.name) in wanted})
+        keys.update(key for key in rows.values_list("namespace", "name") if key in wanted)
+    out = {}
+    for namespace, name in sorted(keys):
+        query = Dataset.objects.select_related("model_version__registered_model__project")
+        ds = query.filter(namespace=namespace, name=name).first()
+        if ds is not None:
+            out[(namespace, name)] = ds
     return out
 
 
