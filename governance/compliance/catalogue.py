@@ -161,10 +161,15 @@ EXPORT_HEADER = ("namespace", "dataset", "field", "data_type", "state", "labels"
                  "legal_basis")  # fmt: skip
 
 
+def missing_record_datasets() -> QuerySet[Dataset]:
+    """Datasets carrying personal data whose GDPR record lacks a legal basis or an owner."""
+    return Dataset.objects.filter(_has_pii()).filter(Q(legal_basis="") | Q(owner__isnull=True))
+
+
 def waiting(user) -> dict:
     """What waits for the DPO: suggested columns to confirm, PII datasets without a legal basis or owner,
     and the visible projects with unmet obligations (a handful of aggregate queries)."""
-    missing = Dataset.objects.filter(_has_pii()).filter(Q(legal_basis="") | Q(owner__isnull=True))
+    missing = missing_record_datasets()
     unmet = (
         Obligation.objects.filter(status=ObligationStatus.UNMET, project__in=projects_for_user(user=user).values("pk"))
         .values("project__slug", "project__name")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.roles import Role, has_role, user_roles
 from projects.views import home as project_views
 
+from ..compliance.catalogue import missing_record_datasets, suggested_fields
 from ..findings.selectors import findings_for_user, open_findings_assigned_to
 from ..findings.subjects import finding_subject
 from ..models import Verdict
@@ -69,6 +70,13 @@ def reviewer_home_context(*, user) -> dict:
         "today": today,
         "open_findings": list(open_findings[:HOME_FINDINGS_SHOWN]),
         "open_findings_count": open_findings.count(),
+        # The DPO's own queue: columns whose names look like personal data, waiting to be confirmed, and
+        # datasets carrying PII without a legal basis or owner (the PII workspace says the rest).
+        "pii": (
+            {"suggested": suggested_fields().count(), "record_missing": missing_record_datasets().count()}
+            if has_role(user, Role.COMPLIANCE)
+            else None
+        ),
     }
 
 

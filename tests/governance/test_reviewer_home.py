@@ -143,3 +143,22 @@ def test_the_reviewer_home_costs_the_same_queries_for_10_and_500_projects(client
 @pytest.fixture
 def dpo(db):
     return compliance_officer("dpo")
+
+
+def test_the_dpo_home_counts_the_pii_columns_to_confirm_as_the_workspace_does(client, risk_officer, admin_user):
+    from governance.compliance.services import classification_assert
+    from tests.pii_factories import dataset, fld
+
+    customers = dataset("crm.customers", "email", "phone", "iban", "signup_date")
+    classification_assert(by=admin_user, dataset=customers, field=fld(customers, "email"), pii_kind="email")
+    dpo = compliance_officer("dpo")
+    client.force_login(dpo)
+    section = waiting(client)
+    # phone and iban look like personal data and wait to be confirmed; email is classified; signup_date is not PII.
+    assert 'href="/governance/pii/?pii=suggested" id="count-pii-suggested">2</a>' in section
+    assert "1 dataset with PII lacks a legal basis or owner" in section
+    workspace = client.get("/governance/pii/").content.decode()
+    assert "Suggested columns to confirm" in workspace
+    # The tile is the DPO's: a risk officer (who may classify too) keeps the three reviewer tiles.
+    client.force_login(risk_officer)
+    assert 'id="count-pii-suggested"' not in waiting(client)
