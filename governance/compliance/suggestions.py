@@ -50,6 +50,9 @@ ORDER = ("email", "online_identifier", "financial", "date_of_birth", "phone", "n
 
 PATTERNS: dict[str, str] = {kind: f"{_EDGE_L}({TOKENS[kind]}){_EDGE_R}" for kind in ORDER}
 _COMPILED = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in PATTERNS.items()}
+# A yes/no flag about a kind of data is not that data: ``has_phone``, ``is_email_verified`` suggest nothing.
+FLAG = r"^(has|is)[_. -]"
+_FLAG = re.compile(FLAG, re.IGNORECASE)
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -61,6 +64,8 @@ def normalise(name: str) -> str:
 def from_name(name: str) -> str | None:
     """The PII kind a column's name suggests, or None."""
     clean = normalise(name)
+    if _FLAG.search(clean):
+        return None
     for kind in ORDER:
         if _COMPILED[kind].search(clean):
             return kind
@@ -83,7 +88,8 @@ def name_q(prefix: str = "") -> Q:
     The database sees the raw name, not ``normalise()``'s: a camelCase ``firstName`` matches in Python
     only. The SQL side is the coarser filter; the page marks each column from ``suggest()``.
     """
-    q = ~Q(**{f"{prefix}suggested_pii_kind": ""})
-    for pattern in PATTERNS.values():
-        q |= Q(**{f"{prefix}name__iregex": pattern})
-    return q
+    by_name = Q(**{f"{prefix}name__iregex": PATTERNS[ORDER[0]]})
+    for kind in ORDER[1:]:
+        by_name |= Q(**{f"{prefix}name__iregex": PATTERNS[kind]})
+    by_name &= ~Q(**{f"{prefix}name__iregex": FLAG})
+    return ~Q(**{f"{prefix}suggested_pii_kind": ""}) | by_name

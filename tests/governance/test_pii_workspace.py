@@ -33,6 +33,8 @@ def dpo(db):
         ("first_name", "name"), ("lastName", "name"), ("surname", "name"),
         ("name", None), ("product_name", None), ("emailed_count", None), ("zipper", None), ("amount", None),
         ("description", None), ("shipping", None),
+        # A yes/no flag about a kind of data is not that data.
+        ("has_phone", None), ("is_email_verified", None), ("hasEmail", None), ("phone_is_verified", "phone"),
     ],
 )  # fmt: skip
 def test_names_suggest_kinds(name, kind):
@@ -44,6 +46,12 @@ def test_the_database_filter_agrees_with_python(name):
     ds = dataset("crm.customers", name, "amount", "product_name")
     found = set(ds.fields.filter(suggestions.name_q()).values_list("name", flat=True))
     assert found == {name}
+
+
+def test_the_database_filter_skips_flags_like_python():
+    ds = dataset("crm.customers", "phone", "has_phone", "is_email_verified", "amount")
+    found = set(ds.fields.filter(suggestions.name_q()).values_list("name", flat=True))
+    assert found == {"phone"}
 
 
 def test_an_inventory_suggestion_comes_first():
