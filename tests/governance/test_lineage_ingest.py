@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
@@ -28,13 +27,12 @@ from governance.models import (
     Run,
 )
 from tests.factories import make_user
+from tests.lineage_events import FIXTURES, PG, RUN_EVENT_URL, event, load, post
 from tests.query_counts import QueryCount, assert_queries, capture_queries
 from tests.registry_factories import ModelVersionFactory, RegisteredModelFactory, RegistryFactory
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage"
-URL = "/api/v1/lineage"
 # Files that SOURCES.txt calls complete (real captured or client test events) and partial (integration
 # test expectations: no producer/eventTime/runId, matcher placeholders).
 COMPLETE = [
@@ -61,19 +59,13 @@ PARTIAL = [
 # Complete events whose eventTime is a template placeholder the consumer fills in (Marquez's seed);
 # tests/governance/test_pii_marquez_food_delivery.py ingests them with real times.
 TEMPLATES = ["marquez_food_delivery/metadata.template.json"]
-RUN_EVENT_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-PG = "postgres://localhost:5432"
-
-
-def load(name: str):
-    return json.loads((FIXTURES / name).read_text())
 
 
 def partial_events():
     for name in PARTIAL:
         document = load(name)
-        for index, event in enumerate(document if isinstance(document, list) else [document]):
-            yield pytest.param(event, id=f"{name}[{index}]")
+        for index, body in enumerate(document if isinstance(document, list) else [document]):
+            yield pytest.param(body, id=f"{name}[{index}]")
 
 
 def completed(event: dict, *, run_id: str, when: str = "2025-06-01T10:00:00Z") -> dict:
@@ -85,25 +77,6 @@ def completed(event: dict, *, run_id: str, when: str = "2025-06-01T10:00:00Z") -
         "schemaURL": RUN_EVENT_URL,
         "run": {"runId": run_id},
     }
-
-
-def event(**overrides) -> dict:
-    base = {
-        "eventType": "COMPLETE",
-        "eventTime": "2025-06-01T10:00:00Z",
-        "producer": "https://example.org/etl",
-        "schemaURL": RUN_EVENT_URL,
-        "run": {"runId": "0196a1f0-0000-7000-8000-00000000000a"},
-        "job": {"namespace": "etl", "name": "daily"},
-        "inputs": [{"namespace": PG, "name": "crm.customers"}],
-        "outputs": [{"namespace": PG, "name": "mart.customers"}],
-    }
-    return {**base, **overrides}
-
-
-def post(client, body, **extra):
-    data = body if isinstance(body, bytes | str) else json.dumps(body)
-    return client.post(URL, data=data, content_type="application/json", **extra)
 
 
 def stored_nothing(audit_before: int) -> bool:

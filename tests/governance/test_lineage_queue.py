@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -33,31 +32,10 @@ from governance.models import (
     LineageEvent,
     Run,
 )
+from tests.lineage_events import PG, RUN_EVENT_URL, event, load, post
 from tests.query_counts import assert_queries, capture_queries
 
 pytestmark = pytest.mark.django_db
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage"
-RUN_EVENT_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-PG = "postgres://localhost:5432"
-
-
-def load(name: str):
-    return json.loads((FIXTURES / name).read_text())
-
-
-def event(**overrides) -> dict:
-    base = {
-        "eventType": "COMPLETE",
-        "eventTime": "2025-06-01T10:00:00Z",
-        "producer": "https://example.org/etl",
-        "schemaURL": RUN_EVENT_URL,
-        "run": {"runId": "0196a1f0-0000-7000-8000-00000000000a"},
-        "job": {"namespace": "etl", "name": "daily"},
-        "inputs": [{"namespace": PG, "name": "crm.customers"}],
-        "outputs": [{"namespace": PG, "name": "mart.customers"}],
-    }
-    return {**base, **overrides}
 
 
 def dbt(name: str, run_id: str) -> dict:
@@ -152,10 +130,6 @@ def queued(settings, monkeypatch):
     monkeypatch.setattr(queue, "schedule_apply", lambda: asked.append(1))
     monkeypatch.setitem(queue._recent, "status", None)  # a POST's answer carries a status up to 1 s old
     return asked
-
-
-def post(client, body):
-    return client.post("/api/v1/lineage", data=json.dumps(body), content_type="application/json")
 
 
 # --- receive ----------------------------------------------------------------------------------------

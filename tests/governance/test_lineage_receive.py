@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
@@ -21,13 +20,10 @@ from governance.lineage.scopes import check_event_namespaces
 from governance.lineage.validation import LineageEventInvalid, parse_body, validate_event
 from governance.models import AuditEvent, Dataset, LineageEvent
 from tests.factories import make_user
+from tests.lineage_events import FIXTURES, PG, URL, event, post
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openlineage"
-URL = "/api/v1/lineage"
-RUN_EVENT_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-PG = "postgres://localhost:5432"
 LINEAGE_FACETS = ("dataSource", "schema", "columnLineage")
 SPARK_OUTPUT = "/tmp/cll_test/tbl1"  # noqa: S108 - the output table's name in the real Spark event
 NUL_FIELD_SCHEMA = {"_producer": "p", "_schemaURL": "s", "fields": [{"name": "em\u0000ail", "type": "text"}]}
@@ -43,25 +39,6 @@ def big_spark_event(copies: int = 120) -> dict:
     facet = body["run"]["facets"]["spark.logicalPlan"]
     facet["plan"] = [copy.deepcopy(node) for _ in range(copies) for node in facet["plan"]]
     return body
-
-
-def event(**overrides) -> dict:
-    base = {
-        "eventType": "COMPLETE",
-        "eventTime": "2025-06-01T10:00:00Z",
-        "producer": "https://example.org/etl",
-        "schemaURL": RUN_EVENT_URL,
-        "run": {"runId": "0196a1f0-0000-7000-8000-00000000000a"},
-        "job": {"namespace": "etl", "name": "daily"},
-        "inputs": [{"namespace": PG, "name": "crm.customers"}],
-        "outputs": [{"namespace": PG, "name": "mart.customers"}],
-    }
-    return {**base, **overrides}
-
-
-def post(client, body, **extra):
-    data = body if isinstance(body, bytes | str) else json.dumps(body)
-    return client.post(URL, data=data, content_type="application/json", **extra)
 
 
 @pytest.fixture
