@@ -13,25 +13,9 @@ from projects.models import ModelVersion, RegistryKind
 from projects.registries import services as registry_services
 from projects.registries import sync as registry_sync_service
 from tests.integration.registry_servers import mlflow_client
+from tests.model_link_events import PG, F, run_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
-
-RUN_EVENT_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-PG = "postgres://crm:5432"
-F = {"_producer": "https://example.org/etl", "_schemaURL": "https://example.org/facet.json"}
-
-
-def run_event(run: int, job: str, inputs: list, outputs: list) -> dict:
-    return {
-        "eventType": "COMPLETE",
-        "eventTime": "2025-06-01T10:00:00Z",
-        "producer": "https://example.org/etl",
-        "schemaURL": RUN_EVENT_URL,
-        "run": {"runId": f"0196a1f0-0000-7000-8000-{run:012d}"},
-        "job": {"namespace": "etl", "name": job},
-        "inputs": inputs,
-        "outputs": outputs,
-    }
 
 
 def lineage(registry_url: str) -> list[dict]:
