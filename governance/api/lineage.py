@@ -72,6 +72,12 @@ class LineageAcceptedSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["run", "job", "dataset"])
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="What the event created or touched.")
     warnings = serializers.ListField(child=serializers.CharField(), help_text="Facet problems that were tolerated.")
+    refused = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Model links, and facets of datasets linked to another team's model, not applied for this "
+        "caller, and why (the event is stored all the same).",
+    )
 
 
 class LineageRefusedSerializer(serializers.Serializer):

@@ -40,7 +40,6 @@ class IngestResult:
     event: LineageEvent
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    dataset_ids: set[int] = field(default_factory=set)
     applied: bool = False
 
 
@@ -70,4 +69,4 @@ def _applied(received, batch) -> IngestResult:
         event.refresh_from_db(fields=["applied_at"])
         return IngestResult("accepted", event, warnings=received.warnings, applied=event.applied_at is not None)
     event.refresh_from_db(fields=["applied_at"])
-    return IngestResult("accepted", event, batch.counts, received.warnings, set(batch.dataset_ids), applied=True)
+    return IngestResult("accepted", event, batch.counts, received.warnings, applied=True)
