@@ -70,10 +70,9 @@ def _load(by, field_ids: Iterable) -> list[DatasetField]:
 
 
 def _root(by, f: DatasetField, kind: str, note: str, now) -> Classification:
-    return Classification(
-        dataset_id=f.dataset_id, field=f, pii_kind=kind, gdpr_class=taxonomy.gdpr_class(kind),
-        origin=Origin.MANUAL, asserted_by=by, note=note, created_at=now, updated_at=now,
-    )  # fmt: skip
+    root = services.manual_root(by=by, dataset_id=f.dataset_id, field=f, kind=kind, note=note)
+    root.created_at = root.updated_at = now
+    return root
 
 
 def _assert_many(by, pairs: list[tuple[DatasetField, str]], note: str, action: str) -> BulkResult:
@@ -105,7 +104,7 @@ def _assert_many(by, pairs: list[tuple[DatasetField, str]], note: str, action: s
                                    for r in roots],
                "note": note, "propagated": outcome.summary()},
     )  # fmt: skip
-    services.obligations_evaluate(project_ids=store.projects_of_datasets(outcome.datasets | datasets))
+    services.obligations_after(outcome, datasets)
     return BulkResult(roots, datasets, outcome.summary())
 
 

@@ -217,10 +217,9 @@ def _assert(by, ds: Dataset, f: DatasetField | None, kind: str, note: str) -> Cl
     ).exists()
     if exists:
         return None
-    return Classification.objects.create(
-        dataset=ds, field=f, pii_kind=kind, gdpr_class=taxonomy.gdpr_class(kind), origin=Origin.MANUAL,
-        asserted_by=by, note=note[:300],
-    )  # fmt: skip
+    root = services.manual_root(by=by, dataset_id=ds.pk, field=f, kind=kind, note=note)
+    root.save()
+    return root
 
 
 @transaction.atomic
@@ -256,7 +255,7 @@ def inventory_import(*, by, rows: list[Row], apply_kinds: bool = False, source: 
                  object_id=",".join(map(str, sorted(result.datasets)))[:100],
                  after={**result.summary(), "source": source, "rows": len(rows), "applied_kinds": apply_kinds,
                         "propagated": outcome.summary()})  # fmt: skip
-    services.obligations_evaluate(project_ids=store.projects_of_datasets(outcome.datasets | result.datasets))
+    services.obligations_after(outcome, result.datasets)
     return result
 
 

@@ -84,7 +84,16 @@ def _resolve_kind(pii_kind) -> str:
         raise ValidationError({"pii_kind": [str(exc)]}) from exc
 
 
-def _after(outcome: store.Outcome, dataset_ids: Iterable[int] = ()) -> set[int]:
+def manual_root(*, by, dataset_id: int, field: DatasetField | None, kind: str, note: str = "") -> Classification:
+    """A person's assertion (a root), not saved: the one shape classification_assert, the bulk actions and
+    the inventory import write."""
+    return Classification(
+        dataset_id=dataset_id, field=field, pii_kind=kind, gdpr_class=taxonomy.gdpr_class(kind),
+        origin=Origin.MANUAL, asserted_by=by, note=(note or "").strip()[:300],
+    )  # fmt: skip
+
+
+def obligations_after(outcome: store.Outcome, dataset_ids: Iterable[int] = ()) -> set[int]:
     """Re-evaluate the projects whose model datasets the change touched; returns their ids."""
     projects = store.projects_of_datasets(outcome.datasets | set(dataset_ids))
     obligations_evaluate(project_ids=projects)
@@ -102,10 +111,7 @@ def classification_assert(
     store.lock()
     if field is not None and field.dataset_id != dataset.pk:
         raise ValidationError({"field": [FIELD_OF_OTHER_DATASET.format(field=field.name)]})
-    root = Classification(
-        dataset=dataset, field=field, pii_kind=kind, gdpr_class=taxonomy.gdpr_class(kind), origin=Origin.MANUAL,
-        asserted_by=by, note=(note or "").strip()[:300],
-    )  # fmt: skip
+    root = manual_root(by=by, dataset_id=dataset.pk, field=field, kind=kind, note=note)
     root.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
@@ -115,7 +121,7 @@ def classification_assert(
     outcome = store.recompute([root.pk])
     audit.record(actor=by, action="classification.asserted", obj=root,
                  after={**_snapshot(root), "propagated": outcome.summary()})  # fmt: skip
-    _after(outcome, {dataset.pk})
+    obligations_after(outcome, {dataset.pk})
     return root
 
 
@@ -206,7 +212,7 @@ def lineage_propagate(*, dataset_ids: Iterable[int], added_edges: Iterable[tuple
                                    after=outcome.summary()))  # fmt: skip
     if entries:
         audit.record_many(entries)
-    _after(outcome, dataset_ids)
+    obligations_after(outcome, dataset_ids)
     return outcome
 
 
@@ -224,7 +230,7 @@ def classifications_recompute_all() -> store.Outcome:
     if outcome.created or outcome.updated or outcome.deleted:
         audit.record(actor=None, action="classification.propagated", object_type="governance.dataset",
                      object_id="*", after=outcome.summary())  # fmt: skip
-    _after(outcome)
+    obligations_after(outcome)
     return outcome
 
 
