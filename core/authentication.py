@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import hmac
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import ApiToken
+from .queries import fetch_instances
 
 INVALID_TOKEN = "Invalid, expired or revoked API token."  # noqa: S105 - a message, not a secret
 
@@ -28,7 +30,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = key.split("_")
         if len(parts) < 3 or parts[0] != "keel":
             raise exceptions.AuthenticationFailed(INVALID_TOKEN)
-        token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+        token = token_with_user(parts[1])
         if (
             token is None
             or not hmac.compare_digest(token.key_hash, ApiToken.hash_key(key))
@@ -45,3 +47,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) to anonymous API calls.
         return self.keyword
+
+
+def token_with_user(prefix: str) -> ApiToken | None:
+    """The token with this prefix and its user, or None: two plain-SQL reads by unique key. Every API call
+    (each OpenLineage event a pipeline posts) authenticates, and the ORM's join cost several times what
+    the database spends answering it."""
+    found = fetch_instances(ApiToken, "prefix = %s", [prefix])
+    if not found:
+        return None
+    token = found[0]
+    token.user = fetch_instances(get_user_model(), "id = %s", [token.user_id])[0]
+    return token

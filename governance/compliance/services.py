@@ -12,6 +12,7 @@ each re-propagates what it affects and re-evaluates the obligations of the proje
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -154,17 +155,26 @@ def _sync_producer_roots(dataset_ids: Iterable[int], entries: list) -> set[int]:
     tags facet says, empty or changed. The facets read are the stored ones, which ingest leaves as they
     were on a dataset linked to a model version the poster may not link (model_links.protected_dataset_ids),
     so such a poster cannot retract its labels either."""
-    datasets = list(Dataset.objects.filter(pk__in=list(dataset_ids)).only("pk", "name", "facets"))
+    ids = sorted(set(dataset_ids))
+    # Two set-based reads for the whole change, whatever its size: each dataset's tags facet (only that
+    # key, not the large schema and lineage facets) and the producer roots already there. A dataset
+    # with neither, almost every one, costs nothing more.
+    tags, have_by_dataset = {}, defaultdict(dict)
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        tags.update(Dataset.objects.filter(pk__in=chunk).values_list("pk", "facets__tags"))
+        for c in Classification.objects.filter(dataset_id__in=chunk, origin=Origin.PRODUCER).select_related("field"):
+            have_by_dataset[c.dataset_id][(c.field.name if c.field_id else "", c.pii_kind)] = c
     created: set[int] = set()
-    for dataset in datasets:
+    for pk in ids:
+        if tags.get(pk) is None and not have_by_dataset.get(pk):
+            continue
+        dataset = Dataset.objects.only("pk", "namespace", "name").get(pk=pk)
         try:
-            wanted = taxonomy.producer_assertions(dataset.facets)
+            wanted = taxonomy.producer_assertions({"tags": tags.get(pk)})
         except taxonomy.UnknownPIIKind as exc:
             raise DomainError(f"{dataset}: {exc}", code="unknown_pii_kind") from exc
-        have = {
-            (c.field.name if c.field_id else "", c.pii_kind): c
-            for c in Classification.objects.filter(dataset=dataset, origin=Origin.PRODUCER).select_related("field")
-        }
+        have = have_by_dataset.get(pk, {})
         for key in sorted(set(have) - wanted):
             c = have[key]
             entries.append(

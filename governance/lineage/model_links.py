@@ -30,8 +30,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core import audit
@@ -329,6 +328,14 @@ def _facets(doc: dict) -> dict:
     return doc["facets"] if isinstance(doc.get("facets"), dict) else {}
 
 
+# Plain SQL, as every POST asks (governance/lineage/receive.py says why). LIKE may also match other cases
+# on SQLite; reference_of() decides on what it returns.
+_LINKED_OR_NAMING_SQL = (
+    f"SELECT namespace, name FROM {Dataset._meta.db_table} WHERE name IN ({{names}})"  # noqa: S608
+    " AND (model_version_id IS NOT NULL OR name LIKE 'models:/%%')"
+)
+
+
 def _stored(docs: list[dict]) -> dict[tuple[str, str], Dataset]:
     """The stored datasets of these documents that are linked to a model version or may name one (a models:/
     name). Every POST asks, so the common case — no document linked or naming a model — reads only three small
@@ -336,11 +343,11 @@ def _stored(docs: list[dict]) -> dict[tuple[str, str], Dataset]:
     names = sorted({d["name"][:1000] for d in docs})
     wanted = {(d["namespace"][:500], d["name"][:1000]) for d in docs}
     keys: set[tuple[str, str]] = set()
-    for start in range(0, len(names), 500):  # bounded IN lists, however many outputs an event has
-        rows = Dataset.objects.filter(name__in=names[start : start + 500]).filter(
-            Q(model_version__isnull=False) | Q(name__startswith="models:/")
-        )
-        keys.update(key for key in rows.values_list("namespace", "name") if key in wanted)
+    with connection.cursor() as cursor:
+        for start in range(0, len(names), 500):  # bounded IN lists, however many outputs an event has
+            chunk = names[start : start + 500]
+            cursor.execute(_LINKED_OR_NAMING_SQL.format(names=", ".join(["%s"] * len(chunk))), chunk)
+            keys.update(key for key in map(tuple, cursor.fetchall()) if key in wanted)
     out = {}
     for namespace, name in sorted(keys):
         query = Dataset.objects.select_related("model_version__registered_model__project")

@@ -41,7 +41,7 @@ from referencing import Registry, Resource
 from core.errors import DomainError
 
 from . import fastschema
-from .limits import MAX_DEPTH, structure_problems
+from .limits import MAX_DEPTH, structure_problems, text_certainly_fine
 
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
 CORE_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
@@ -150,8 +150,10 @@ def facet_schema_ref(place: str, key: str) -> str | None:
 def parse_body(raw: bytes) -> Any:
     """The JSON in a request body, or a clear refusal; also refused here, before anything hashes or
     walks the document: NUL, lone surrogates and nesting past limits.MAX_DEPTH."""
+    from_bytes = isinstance(raw, bytes)
     try:
-        document = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        text = raw.decode("utf-8") if from_bytes else raw
+        document = json.loads(text)
     except UnicodeDecodeError:
         raise LineageEventInvalid(["the body is not UTF-8 text"], code="malformed_json") from None
     except json.JSONDecodeError as exc:
@@ -160,7 +162,7 @@ def parse_body(raw: bytes) -> Any:
         ) from None
     except RecursionError:  # the parser's own guard, hundreds of levels down: far past the bound
         raise LineageEventInvalid([f"the body is nested more than {MAX_DEPTH} levels deep"]) from None
-    problems = structure_problems(document)
+    problems = [] if from_bytes and text_certainly_fine(text) else structure_problems(document)
     if problems:
         raise LineageEventInvalid(problems)
     return document
