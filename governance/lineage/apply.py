@@ -106,11 +106,14 @@ def _apply_isolating(ids: list[int], report: ApplyReport, *, retried: bool = Fal
 
 
 def apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
+    # Read and plan the events before the transaction: a stored event never changes, and the lease makes
+    # this the only applier. On SQLite the transaction holds the one write lock every POST's insert
+    # waits for, so the lock is held only while the batch writes.
+    waiting = LineageEvent.objects.select_related("received_by").filter(applied_at__isnull=True)
+    events = sorted((e for chunk in chunks(ids) for e in waiting.filter(pk__in=chunk)), key=lambda e: e.pk)
+    writer = BatchWriter(events, now=timezone.now())
     with transaction.atomic():
-        waiting = LineageEvent.objects.select_related("received_by").filter(applied_at__isnull=True)
-        events = sorted((e for chunk in chunks(ids) for e in waiting.filter(pk__in=chunk)), key=lambda e: e.pk)
-        now = timezone.now()
-        writer = BatchWriter(events, now=now)
+        now = writer.now = timezone.now()
         writer.apply()
         refused = dict(writer.refused)
         applied = [e for e in events if e.pk not in refused]

@@ -24,6 +24,7 @@ from core.errors import PermissionDeniedError
 from core.roles import Role, has_role
 
 from ..models import LineageEvent
+from .bulk import insert_one
 from .validation import LineageEventInvalid, ValidatedEvent, validate_event
 
 # Who may post lineage: the pipelines of a team (a machine user holding Team Lead) and admins. Readers
@@ -32,10 +33,14 @@ from .validation import LineageEventInvalid, ValidatedEvent, validate_event
 INGEST_ROLES = (Role.ADMIN, Role.TEAM_LEAD)
 
 
-def canonical_hash(payload: Any) -> str:
+def canonical_json(payload: Any) -> str:
+    """The canonical JSON of an event (sorted keys, no spaces, UTF-8): what its id hashes, and what is stored."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_hash(payload: Any, text: str | None = None) -> str:
     """SHA-256 of the canonical JSON: the same event, however its keys or spaces were laid out, hashes alike."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256((canonical_json(payload) if text is None else text).encode()).hexdigest()
 
 
 @dataclass
@@ -53,7 +58,8 @@ def check_may_post(by) -> None:
 def receive(*, payload: Any, by) -> Received:
     """Validate and store one event, not yet applied; "duplicate" (nothing written) when seen before."""
     check_may_post(by)
-    digest = canonical_hash(payload)
+    text = canonical_json(payload)
+    digest = canonical_hash(payload, text)
     existing = _stored(digest)
     if existing is not None and existing.refused_when_applied:
         return _requeue(LineageEvent.objects.get(pk=existing.pk), by)
@@ -65,7 +71,7 @@ def receive(*, payload: Any, by) -> Received:
         _check_run_owner(row)
     try:
         with transaction.atomic():
-            row.save(force_insert=True)
+            insert_one(row, prepared={"payload": text})
     except IntegrityError:  # the same event, sent twice at once: the other request stored it
         return Received("duplicate", LineageEvent.objects.get(event_hash=digest), validated.warnings)
     return Received("accepted", row, validated.warnings)
