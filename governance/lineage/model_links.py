@@ -331,7 +331,7 @@ def _facets(doc: dict) -> dict:
 # Plain SQL, as every POST asks (governance/lineage/receive.py says why). LIKE may also match other cases
 # on SQLite; reference_of() decides on what it returns.
 _LINKED_OR_NAMING_SQL = (
-    f"SELECT namespace, name FROM {Dataset._meta.db_table} WHERE name IN ({{names}})"  # noqa: S608
+    f"SELECT namespace, name FROM {Dataset._meta.db_table} WHERE namespace IN ({{spaces}}) AND name IN ({{names}})"  # noqa: S608
     " AND (model_version_id IS NOT NULL OR name LIKE 'models:/%%')"
 )
 
@@ -344,9 +344,15 @@ def _stored(docs: list[dict]) -> dict[tuple[str, str], Dataset]:
     wanted = {(d["namespace"][:500], d["name"][:1000]) for d in docs}
     keys: set[tuple[str, str]] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(names), 500):  # bounded IN lists, however many outputs an event has
-            chunk = names[start : start + 500]
-            cursor.execute(_LINKED_OR_NAMING_SQL.format(names=", ".join(["%s"] * len(chunk))), chunk)
+        for start in range(0, len(names), 400):  # bounded IN lists, however many outputs an event has
+            chunk = names[start : start + 400]
+            # Both columns, so the (namespace, name) unique index answers (name alone scans the table).
+            in_chunk = set(chunk)
+            spaces = sorted({ns for ns, name in wanted if name in in_chunk})
+            sql = _LINKED_OR_NAMING_SQL.format(
+                spaces=", ".join(["%s"] * len(spaces)), names=", ".join(["%s"] * len(chunk))
+            )
+            cursor.execute(sql, [*spaces, *chunk])
             keys.update(key for key in map(tuple, cursor.fetchall()) if key in wanted)
     out = {}
     for namespace, name in sorted(keys):
