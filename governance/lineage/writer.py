@@ -20,6 +20,8 @@ with bulk reads and writes (each chunked below the databases' parameter limits):
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from ..models import Dataset, DatasetSymlink, DataSource, Job, LineageEvent, Run, RunState
 from . import edges, model_links
 from .bulk import by_identity, chunks, update_rows
@@ -160,11 +162,13 @@ class BatchWriter:
         wanted = {ident for item in live for ident in item.plan.identities()}
         if not wanted:
             return
-        rows: dict[Identity, Dataset] = by_identity(Dataset.objects.all(), wanted)
+        # Facets (the large column: schema, column lineage…) are read below only where needed.
+        rows: dict[Identity, Dataset] = by_identity(Dataset.objects.defer("facets"), wanted)
         claimed = self._load_symlinks(wanted | {s for item in live for s in _symlink_identities(item.plan)})
         # One object per dataset, whether an event names it or one of its symlinks: facets merge into one.
         by_pk = {ds.pk: ds for ds in rows.values()}
         claimed = {key: by_pk.setdefault(ds.pk, ds) for key, ds in claimed.items()}
+        self._load_facets(by_pk, [rows.get(k) or claimed.get(k) for k in _carrying_facets(live)])
         new: list[Dataset] = []
         dirty: dict[Identity, Dataset] = {}
         new_links: list[tuple[Dataset, dict]] = []
@@ -180,6 +184,8 @@ class BatchWriter:
             by = item.event.received_by
             item.protected = model_links.protected_dataset_ids(item.datasets.values(), by)
             for doc in item.plan.documents:
+                if not doc.get("facets"):  # nothing to merge: nothing changes (and facets stay unread)
+                    continue
                 ds = item.dataset(doc)
                 if ds.pk in item.protected:
                     if merge_facets(ds.facets, doc.get("facets")) != ds.facets:
@@ -189,6 +195,20 @@ class BatchWriter:
                 if self._apply_document(ds, doc, claimed, new_links):
                     dirty[(ds.namespace, ds.name)] = ds
         self._save_datasets(live, new, dirty, new_links)
+
+    def _load_facets(self, by_pk: dict[int, Dataset], carrying: list[Dataset | None]) -> None:
+        """Stored facets of the datasets a document of the batch sends facets for (a document without facets
+        changes nothing: merging nothing into them leaves them as they are), and of those that may name a
+        model version (model_links.reference_of: a keelModelVersion facet or a models:/ name). The others,
+        most inputs, keep their facets unread: decoding them was the largest part of applying a batch."""
+        deferred = {pk: ds for pk, ds in by_pk.items() if "facets" in ds.get_deferred_fields()}
+        need = {ds.pk for ds in carrying if ds is not None and ds.pk in deferred}
+        others = deferred.keys() - need
+        may_name_model = Q(facets__has_key=model_links.KEEL_MODEL_FACET) | Q(name__startswith="models:/")
+        for ids, narrow in ((need, Q()), (others, may_name_model)):
+            for chunk in chunks(ids):
+                for pk, facets in Dataset.objects.filter(narrow, pk__in=chunk).values_list("pk", "facets"):
+                    deferred[pk].facets = facets
 
     def _load_symlinks(self, identities: set[Identity]) -> dict[Identity, Dataset]:
         """Identifier -> the dataset that claims it as a symlink."""
@@ -285,11 +305,17 @@ class BatchWriter:
                 datasets[ds.pk], poster[ds.pk] = ds, item.event.received_by
         groups: dict[object, list[Dataset]] = {}
         for pk, ds in datasets.items():
+            if "facets" in ds.get_deferred_fields():  # _load_facets: it names no model version
+                continue
             groups.setdefault(poster[pk], []).append(ds)
         for by, group in groups.items():
             linked = model_links.link_documents(group, now=self.now, by=by)
             self.counts["model_links"] += len(linked)
             self.changed.update(linked)
+
+
+def _carrying_facets(live: list[Item]) -> set[Identity]:
+    return {identity(d["namespace"], d["name"]) for item in live for d in item.plan.documents if d.get("facets")}
 
 
 def _symlink_identities(plan: EventPlan) -> set[Identity]:
