@@ -43,6 +43,15 @@ def validate_date(value: dt.date | None) -> None:
         )
 
 
+def date_outside_window(value: dt.date) -> str | None:
+    """validate_date's message for `value`, or None when it is inside the window (for checks that list reasons)."""
+    try:
+        validate_date(value)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
 def validate_month(value: dt.date | None) -> None:
     """validate_date, worded for a month (a date on day 1) and naming months: 9999-12, 2000-01 … 2036-12."""
     if value is None:
