@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 DATE_OUT_OF_WINDOW = "{value} is outside the dates Keel accepts: give a date from {first} to {last}."
 MONTH_OUT_OF_WINDOW = "{value} is outside the months Keel accepts: give a month from {first} to {last}."
 CODE = "date_out_of_window"
+INSTANT_UNREPRESENTABLE = "{value} is outside the times Keel can compare: give an instant from year 1 to 9999 in UTC."
 
 
 def date_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -62,3 +65,26 @@ def validate_month(value: dt.date | None) -> None:
             MONTH_OUT_OF_WINDOW.format(value=_month(value), first=_month(first), last=_month(last)),
             code=CODE,
         )
+
+
+class InstantField(IsoDateTimeField):
+    """An ISO 8601 instant for a filter. Any instant may be asked about (it stores nothing), but one whose
+    offset pushes it past year 9999 or before year 1 in UTC (9999-12-31T23:59:59-05:00) used to overflow
+    when the database converted it: a 500. It is the field's error instead."""
+
+    default_error_messages = {"unrepresentable": INSTANT_UNREPRESENTABLE}
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is not None:
+            try:
+                instant.astimezone(dt.UTC)
+            except OverflowError:
+                raise ValidationError(
+                    self.error_messages["unrepresentable"].format(value=value), code="unrepresentable"
+                ) from None
+        return instant
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
