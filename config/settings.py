@@ -197,6 +197,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("KEEL_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Dates and months people and files give (ROI and FX months, start months, due dates…) lie from 1 January
+# of KEEL_DATE_MIN_YEAR to 31 December of this year + KEEL_DATE_MAX_YEARS_AHEAD (core/dates.py): a typo
+# such as 9999-12 is refused rather than stored (one far-future actual made the dashboard 10x slower).
+KEEL_DATE_MIN_YEAR = env.int("KEEL_DATE_MIN_YEAR", default=2000)
+KEEL_DATE_MAX_YEARS_AHEAD = env.int("KEEL_DATE_MAX_YEARS_AHEAD", default=10)
 
 # --- Static -----------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -241,7 +246,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Every JSON body is parsed with a nesting bound (core.api.parsers): a deeply nested one is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.BoundedJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:

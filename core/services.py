@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from . import audit
+from .dates import date_window
 from .errors import DomainError
 from .models import ApiToken, Heartbeat
 
@@ -19,6 +20,10 @@ NOT_EDITABLE = "This field cannot be changed here."
 TOKEN_PREFIX_BYTES = 6
 TOKEN_SECRET_BYTES = 32
 TOKEN_USER_INACTIVE = "User {username} is inactive; an inactive user cannot hold API tokens."  # noqa: S105 - a message
+LIFETIME_DAYS = (
+    "A token lasts a whole number of days from 1 to {most} (its expiry stays within the dates Keel accepts), "
+    "or 0: it never expires."
+)
 TOKEN_ALREADY_REVOKED = "Token {prefix} is already revoked."  # noqa: S105 - a message
 NAMESPACE_PATTERN_INVALID = (
     "{pattern!r} is not a namespace pattern: give an OpenLineage namespace exactly (e.g. s3://lake) "
@@ -60,6 +65,10 @@ def api_token_create(
     scopes = namespace_patterns(lineage_namespaces)
     prefix = secrets.token_hex(TOKEN_PREFIX_BYTES)
     key = f"keel_{prefix}_{secrets.token_urlsafe(TOKEN_SECRET_BYTES)}"
+    # The expiry is a date like any other Keel accepts (core.dates); --days 99999999 overflowed the clock.
+    most = (date_window()[1] - timezone.localdate()).days
+    if days is not None and not 0 <= days <= most:
+        raise DomainError(LIFETIME_DAYS.format(most=most), field="days")
     expires_at = timezone.now() + dt.timedelta(days=days) if days else None
     token = ApiToken(
         user=user,

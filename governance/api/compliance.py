@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core import roles
+from core.api.parsers import BoundedJSONParser
 from core.roles import Role
 
 from ..compliance import selectors, services, taxonomy
@@ -170,7 +171,7 @@ class EvidenceViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
 
     serializer_class = EvidenceSerializer
     filterset_class = EvidenceFilterSet
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
     read_roles = ALL_ROLES
     write_roles = EVIDENCE_GIVERS
 

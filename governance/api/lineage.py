@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 
 from core import roles
 from core.authentication import ApiTokenAuthentication
+from core.ids import IdFilter
 from core.models import ApiToken
 from core.roles import Role
 from projects.models import ModelVersion
@@ -239,7 +240,7 @@ class DatasetFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(method="filter_identity")
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
     type = django_filters.CharFilter(field_name="dataset_type", lookup_expr="iexact", label="Dataset type")
-    model_version = django_filters.NumberFilter(field_name="model_version_id")
+    model_version = IdFilter(field_name="model_version_id", label="Model version id")
 
     class Meta:
         model = Dataset

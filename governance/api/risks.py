@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.api.fields import ScopedSlugRelatedField
+from core.dates import validate_date
 from core.errors import DomainError
 from projects.api.inventory import UserRefField
 from projects.inventory.selectors import projects_for_user
@@ -73,7 +74,7 @@ class MitigationCreateSerializer(serializers.Serializer):
     risk = serializers.PrimaryKeyRelatedField(queryset=Risk.objects.none(), help_text="The risk's id.")
     action = serializers.CharField(max_length=300)
     owner = UserRefField(required=False, help_text="Username; defaults to the caller.")
-    due_date = serializers.DateField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True, validators=[validate_date])
     status = serializers.ChoiceField(choices=MitigationStatus.choices, required=False)
 
     def get_fields(self):
@@ -87,7 +88,7 @@ class MitigationCreateSerializer(serializers.Serializer):
 class MitigationUpdateSerializer(serializers.Serializer):
     action = serializers.CharField(max_length=300)
     owner = UserRefField()
-    due_date = serializers.DateField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True, validators=[validate_date])
     status = serializers.ChoiceField(choices=MitigationStatus.choices)
 
 
@@ -171,6 +172,7 @@ class RiskTransitionSerializer(serializers.Serializer):
     )
     accept_until = serializers.DateField(
         required=False,
+        validators=[validate_date],
         allow_null=True,
         default=None,
         help_text="Accepting: the last day the acceptance holds (after today, at most 3 years ahead); required "

@@ -6,6 +6,8 @@ import django_filters
 from django import forms
 from django.apps import apps
 
+from core.dates import InstantFilter
+
 from ..models import AuditEvent
 from .subjects import SUBJECTS
 
@@ -38,12 +40,10 @@ class AuditEventFilterSet(django_filters.FilterSet):
         label="To day",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    since = django_filters.IsoDateTimeFilter(
+    since = InstantFilter(
         field_name="occurred_at", lookup_expr="gte", label="From instant (ISO 8601, e.g. 2026-12-01T09:00Z)"
     )
-    until = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label="Before instant (ISO 8601)"
-    )
+    until = InstantFilter(field_name="occurred_at", lookup_expr="lt", label="Before instant (ISO 8601)")
 
     class Meta:
         model = AuditEvent

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
+from core.ids import parse_id
 
 from ..models import Classification, DatasetField, Origin
 from . import services, store, suggestions, taxonomy
@@ -54,10 +55,10 @@ def _where(f: DatasetField) -> str:
 def _load(by, field_ids: Iterable) -> list[DatasetField]:
     if not services._can_classify(by):
         raise PermissionDeniedError(services.NOT_A_CLASSIFIER)
-    try:
-        ids = sorted({int(i) for i in field_ids})
-    except (TypeError, ValueError) as exc:
-        raise ValidationError({"fields": ["A selected column is not a column id."]}) from exc
+    parsed = {parse_id(i) for i in field_ids}
+    if None in parsed:
+        raise ValidationError({"fields": ["A selected column is not a column id."]})
+    ids = sorted(parsed)
     if not ids:
         raise ValidationError({"fields": [NOTHING_SELECTED]})
     if len(ids) > MAX_FIELDS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from core.ids import IdFilter
 from projects.inventory.filters import visible_projects
 
 from ..models import Classification, Evidence, Obligation, ObligationStatus, Origin, Treatment
@@ -19,7 +20,7 @@ class ClassificationFilterSet(django_filters.FilterSet):
     origin = django_filters.ChoiceFilter(choices=Origin.choices, label="Origin", empty_label="Any")
     treatment = django_filters.ChoiceFilter(choices=Treatment.choices, label="Treatment", empty_label="Any")
     verified = django_filters.BooleanFilter(label="Verified (column lineage all the way)")
-    dataset = django_filters.NumberFilter(field_name="dataset_id", label="Dataset id")
+    dataset = IdFilter(field_name="dataset_id", label="Dataset id")
 
     class Meta:
         model = Classification
@@ -45,7 +46,7 @@ class ObligationFilterSet(django_filters.FilterSet):
 
 
 class EvidenceFilterSet(django_filters.FilterSet):
-    obligation = django_filters.NumberFilter(field_name="obligation_id", label="Obligation id")
+    obligation = IdFilter(field_name="obligation_id", label="Obligation id")
     project = django_filters.ModelChoiceFilter(
         field_name="obligation__project", queryset=visible_projects, to_field_name="slug", label="Project"
     )

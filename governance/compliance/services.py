@@ -319,14 +319,17 @@ def _evaluate_project(project: AIProject, entries: list) -> list[Obligation]:
                                        after={"rule": result.rule.id, "status": status,
                                               "facts_hash": result.facts_hash}))  # fmt: skip
         elif (obligation.status, obligation.facts_hash, obligation.detail) != (status, result.facts_hash, why):
+            # Every change is audited, the wording of `detail` too (it used to be saved without an event
+            # when status and facts stayed): status and facts_hash always, detail when it changed.
             before = {"status": obligation.status, "facts_hash": obligation.facts_hash}
+            after = {"status": status, "facts_hash": result.facts_hash}
+            if obligation.detail != why:
+                before["detail"], after["detail"] = obligation.detail, why
             obligation.status, obligation.facts, obligation.facts_hash = status, result.facts, result.facts_hash
             obligation.detail, obligation.updated_at = why, now
             obligation.save(update_fields=["status", "facts", "facts_hash", "detail", "updated_at"])
-            after = {"status": status, "facts_hash": result.facts_hash}
-            if before != after:
-                entries.append(audit.entry(actor=None, action="obligation.evaluated", obj=obligation,
-                                           before=before, after={"rule": result.rule.id, **after}))  # fmt: skip
+            entries.append(audit.entry(actor=None, action="obligation.evaluated", obj=obligation,
+                                       before=before, after={"rule": result.rule.id, **after}))  # fmt: skip
         else:
             out.append(obligation)
             continue

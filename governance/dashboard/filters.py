@@ -9,6 +9,7 @@ import django_filters
 from django import forms
 from django.utils import timezone
 
+from core.dates import date_window
 from core.forms import checkboxes
 from projects.inventory.filters import TierFilter, visible_teams
 from projects.inventory.selectors import projects_for_user
@@ -16,20 +17,23 @@ from projects.models import AIProject, Stage
 from projects.roi.forms import MonthField
 
 AS_OF_IN_FUTURE = "Choose a month no later than this one ({month}): the figures cannot run past today."
-AS_OF_TOO_EARLY = "Choose a month from 2000-01 on."
-EARLIEST_AS_OF = dt.date(2000, 1, 1)
+AS_OF_TOO_EARLY = "Choose a month from {first} on."
 
 
 class AsOfField(MonthField):
-    """The month the dashboard's figures run to (YYYY-MM): a past month, or this month to date."""
+    """The month the dashboard's figures run to (YYYY-MM): a past month, or this month to date, no earlier
+    than the first month Keel accepts anywhere (core.dates)."""
+
+    default_validators = []  # validate() below says it in the dashboard's own words
 
     def validate(self, value):
         super().validate(value)
         this_month = timezone.localdate().replace(day=1)
         if value and value > this_month:
             raise forms.ValidationError(AS_OF_IN_FUTURE.format(month=f"{this_month:%Y-%m}"), code="future")
-        if value and value < EARLIEST_AS_OF:
-            raise forms.ValidationError(AS_OF_TOO_EARLY, code="too_early")
+        first = date_window()[0]
+        if value and value < first:
+            raise forms.ValidationError(AS_OF_TOO_EARLY.format(first=f"{first:%Y-%m}"), code="too_early")
 
 
 class AsOfFilter(django_filters.Filter):

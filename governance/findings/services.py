@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
+from core.ids import BAD_ID, parse_id
 from core.services import model_update
 
 from ..models import Finding
@@ -102,7 +103,10 @@ def _locked_batch(*, by, ids, open_only: bool) -> list[Finding]:
     finding the caller may not see (or, for resolving, one already resolved) changes nothing."""
     if by is not None and not can_manage_findings(by):
         raise PermissionDeniedError(FINDINGS_RISK_OFFICERS_ONLY)
-    wanted = sorted({int(i) for i in ids})
+    parsed = {parse_id(i) for i in ids}
+    if None in parsed:
+        raise ValidationError({"findings": [BAD_ID]})
+    wanted = sorted(parsed)
     if not wanted:
         raise ValidationError({"findings": [BULK_NONE_CHOSEN]})
     if len(wanted) > BULK_LIMIT:

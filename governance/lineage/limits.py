@@ -7,8 +7,8 @@
 - Structure: a string or key with NUL (PostgreSQL's JSON cannot hold one, and no identifier needs one)
   or a lone UTF-16 surrogate (JSON's "\\ud800" escape; it is no character, cannot be encoded as UTF-8
   and so cannot be hashed or stored), and nesting deeper than MAX_DEPTH (the schema checks and the
-  writers recurse; 64 levels is far beyond any real facet) are refused, every place named. The walk is
-  iterative, so the check itself cannot exhaust the stack.
+  writers recurse; the bound is core.json_limits', the one every JSON body keeps) are refused, every
+  place named. The walk is iterative, so the check itself cannot exhaust the stack.
 - Bulky facets: the run and job facets in BULKY_FACETS are diagnostics (Spark's plan tree, its list
   of plan nodes it could not read, a debug dump, a stack trace), not lineage. Past
   KEEL_LINEAGE_FACET_MAX_BYTES they are stored cut down: the facet's small entries kept whole, a long
@@ -29,7 +29,8 @@ from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
-MAX_DEPTH = 64
+from core.json_limits import MAX_DEPTH
+
 MAX_PROBLEMS = 20
 # Run and job facets that are diagnostics, not lineage: stored cut down past the size cap.
 BULKY_FACETS = frozenset({"spark.logicalPlan", "spark_unknown", "debug", "errorMessage"})

@@ -38,6 +38,7 @@ from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from core.dates import date_outside_window
 from core.errors import DomainError
 
 from . import fastschema
@@ -231,8 +232,11 @@ def _missing(payload: dict, key: str) -> bool:
 
 def _envelope_reasons(payload: dict, kind: str | None) -> list[str]:
     reasons = [f"{key} is missing" for key in ("producer", "schemaURL", "eventTime") if _missing(payload, key)]
-    if not _missing(payload, "eventTime") and parse_event_time(payload["eventTime"]) is None:
+    when = None if _missing(payload, "eventTime") else parse_event_time(payload["eventTime"])
+    if not _missing(payload, "eventTime") and when is None:
         reasons.append(f"eventTime {payload['eventTime']!r} is not an ISO-8601 date-time")
+    elif when is not None and (outside := date_outside_window(when.date())):  # year 9999 at -05:00 overflowed
+        reasons.append(f"eventTime {payload['eventTime']!r}: {outside}")
     if kind is None:
         reasons.append("the event has no run, job or dataset (a RunEvent needs run and job)")
         return reasons

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core.dates import validate_date
 from projects.models import RiskTier
 
 from ..risks.scoring import Level, level, score
@@ -117,7 +118,7 @@ class Risk(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     # The last day the acceptance holds; after it the risk's acceptance has expired (a finding opens) until
     # it is accepted again or moves on. Required when a high or critical residual risk is accepted.
-    acceptance_expires_on = models.DateField(null=True, blank=True)
+    acceptance_expires_on = models.DateField(null=True, blank=True, validators=[validate_date])
     next_review_date = models.DateField()
     last_reviewed_at = models.DateTimeField(null=True, blank=True)
     review_overdue = models.BooleanField(default=False)
@@ -181,7 +182,7 @@ class Mitigation(models.Model):
     risk = models.ForeignKey(Risk, on_delete=models.CASCADE, related_name="mitigations")
     action = models.CharField(max_length=300)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    due_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True, validators=[validate_date])
     status = models.CharField(max_length=20, choices=MitigationStatus.choices, default=MitigationStatus.PLANNED)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

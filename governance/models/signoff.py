@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -20,6 +21,10 @@ from projects.models import RiskTier
 # The roles that can be asked to review; executives, team leads and admins are not reviewers.
 REVIEWER_ROLES = (Role.RISK_OFFICER, Role.COMPLIANCE)
 REVIEWER_ROLE_CHOICES = [(r.value, r.label) for r in REVIEWER_ROLES]  # one enum in the API schema
+# A policy's bounds, for the page and the API alike: an approval's expiry (now + recertify_days) must stay a
+# date Keel can hold and show (an unbounded API value overflowed it: a 500 at the first approval).
+MAX_APPROVERS = 10
+MAX_RECERTIFY_DAYS = 3650
 
 
 class SignOffPolicy(models.Model):
@@ -30,9 +35,16 @@ class SignOffPolicy(models.Model):
     version = models.PositiveIntegerField()
     # Each named role must be filled by a different person.
     required_roles = models.JSONField(help_text='Reviewer roles that must each approve, e.g. ["Risk Officer"].')
-    min_approvers = models.PositiveSmallIntegerField(default=1, help_text="Distinct people who must approve.")
+    min_approvers = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_APPROVERS)],
+        help_text="Distinct people who must approve.",
+    )
     recertify_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="An approval expires after this many days (blank: it does not expire)."
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RECERTIFY_DAYS)],
+        help_text="An approval expires after this many days (blank: it does not expire).",
     )
     approvable = models.BooleanField(default=True, help_text="False for a tier that can never be approved.")
     note = models.CharField(max_length=300, blank=True)

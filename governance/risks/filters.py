@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 
 from core.forms import checkboxes
+from core.ids import IdFilter
 from projects.inventory.filters import TierFilter, visible_projects, visible_teams
 from projects.models import RiskTier
 
@@ -73,7 +74,7 @@ class RiskFilterSet(django_filters.FilterSet):
 class MitigationFilterSet(django_filters.FilterSet):
     """/api/v1/mitigations/: the mitigations of one risk, or by status."""
 
-    risk = django_filters.NumberFilter(field_name="risk_id", label="Risk id")
+    risk = IdFilter(field_name="risk_id", label="Risk id")
     status = django_filters.MultipleChoiceFilter(choices=MitigationStatus.choices, label="Status")
 
     class Meta:

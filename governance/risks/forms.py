@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.dates import validate_date
+
 from ..models import NIST_FUNCTIONS, RISK_TRANSITIONS, MitigationStatus, Risk, RiskCategory, RiskStatus
 from . import tiering
 from .scoring import IMPACT_LABELS, LIKELIHOOD_LABELS, SCALE
@@ -89,6 +91,7 @@ class RiskTransitionForm(forms.Form):
     )
     accept_until = forms.DateField(
         required=False,
+        validators=[validate_date],
         label="Acceptance expires on",
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="When accepting: the last day the acceptance holds (at most 3 years ahead). Required for a "
@@ -118,7 +121,9 @@ class RiskReviewForm(forms.Form):
 class MitigationForm(forms.Form):
     action = forms.CharField(max_length=300)
     owner = forms.ModelChoiceField(queryset=None)
-    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(
+        required=False, validators=[validate_date], widget=forms.DateInput(attrs={"type": "date"})
+    )
     status = forms.ChoiceField(choices=MitigationStatus.choices, initial=MitigationStatus.PLANNED)
 
     def __init__(self, *args, user, **kwargs):

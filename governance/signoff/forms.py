@@ -7,7 +7,7 @@ from django import forms
 from projects.models import RiskTier
 
 from ..models import Verdict
-from ..models.signoff import REVIEWER_ROLE_CHOICES
+from ..models.signoff import MAX_APPROVERS, MAX_RECERTIFY_DAYS, REVIEWER_ROLE_CHOICES
 
 
 class SignOffRequestForm(forms.Form):
@@ -85,11 +85,11 @@ class SignOffPolicyForm(forms.Form):
         help_text="Each must be approved by a different person.",
     )
     min_approvers = forms.IntegerField(
-        min_value=1, max_value=10, initial=1, label="Distinct approvers",
+        min_value=1, max_value=MAX_APPROVERS, initial=1, label="Distinct approvers",
         help_text="At least one per required role; more means any reviewer may add an approval.",
     )  # fmt: skip
     recertify_days = forms.IntegerField(
-        required=False, min_value=1, max_value=3650, label="Re-certify after (days)",
+        required=False, min_value=1, max_value=MAX_RECERTIFY_DAYS, label="Re-certify after (days)",
         help_text="Leave blank when an approval does not expire.",
     )  # fmt: skip
     approvable = forms.BooleanField(

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
+from core import json_limits
+
 TOKEN_TYPE = "keel-gate+jwt"  # noqa: S105 — a media type, not a secret
 
 
@@ -152,8 +154,8 @@ def verify(token: str, key: Ed25519PublicKey | None = None) -> Verified:
     if len(parts) != 3:
         raise TokenError("A gate token has three dot-separated parts (header.payload.signature).")
     try:
-        header = json.loads(b64url_decode(parts[0]))
-        payload = json.loads(b64url_decode(parts[1]))
+        header = json_limits.loads(b64url_decode(parts[0]))
+        payload = json_limits.loads(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
     except (ValueError, UnicodeDecodeError) as exc:
         raise TokenError(f"The token is not valid base64url JSON: {exc}") from exc

@@ -14,6 +14,7 @@ from django.views.generic import DetailView, TemplateView
 
 from core import roles
 from core.errors import DomainError
+from core.ids import parse_id
 from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 
@@ -180,10 +181,9 @@ class FindingBulkForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        try:
-            data["ids"] = [int(i) for i in self.ids]
-        except ValueError:
-            raise ValidationError(BULK_BAD_IDS) from None
+        data["ids"] = [parse_id(i) for i in self.ids]
+        if None in data["ids"]:
+            raise ValidationError(BULK_BAD_IDS)
         if not data["ids"]:
             raise ValidationError(services.BULK_NONE_CHOSEN)
         return data

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.api.fields import ScopedSlugRelatedField
+from core.ids import parse_id
 from core.roles import Role
 
 from ..inventory import services
@@ -137,8 +138,8 @@ class AIProjectViewSet(viewsets.ModelViewSet):
         value = self.kwargs[self.lookup_field]
         qs = self.get_queryset()
         project = qs.filter(slug=value).first()
-        if project is None and value.isdigit():
-            project = qs.filter(pk=int(value)).first()
+        if project is None and parse_id(value) is not None:
+            project = qs.filter(pk=parse_id(value)).first()
         if project is None:
             raise Http404("No such project, or you may not see it.")
         self.check_object_permissions(self.request, project)

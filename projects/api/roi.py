@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.api.fields import ScopedSlugRelatedField
+from core.dates import validate_month
 from core.roles import Role, is_admin
 
 from ..inventory.selectors import projects_for_user
@@ -40,6 +41,7 @@ class MonthField(serializers.Field):
     """A calendar month as "YYYY-MM" (a first-of-month date "YYYY-MM-01" is accepted too)."""
 
     default_error_messages = {"invalid": BAD_MONTH}
+    default_validators = [validate_month]
 
     def to_representation(self, value):
         return f"{value:%Y-%m}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.dates import validate_month
 from core.roles import is_admin
 
 from ..models import INITIAL_STAGES, AIProject, Stage, Team
@@ -24,6 +25,7 @@ class StartMonthField(forms.DateField):
     widget = forms.DateInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}(-01)?"})
     input_formats = ["%Y-%m", "%Y-%m-%d"]
     default_error_messages = {"invalid": START_MONTH_FORMAT}
+    default_validators = [validate_month]
 
     def to_python(self, value):
         day = super().to_python(value)

@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
+from core.dates import validate_month
+
 
 class Team(models.Model):
     """A business unit that owns AI projects; its lead and members may change its projects."""
@@ -112,7 +114,7 @@ class AIProject(models.Model):
     start_month = models.DateField(
         null=True,
         blank=True,
-        validators=[first_of_month_validator],
+        validators=[first_of_month_validator, validate_month],
         help_text="The first month the business case counts from (the 1st of a month); blank: not set.",
     )
     horizon_months = models.PositiveSmallIntegerField(

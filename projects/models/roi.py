@@ -12,6 +12,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core.dates import validate_month
+
 from .portfolio import currency_validator, first_of_month_validator
 
 
@@ -60,7 +62,7 @@ class FxRate(models.Model):
     """What one unit of a currency was worth in the reporting currency in one month."""
 
     currency = models.CharField(max_length=3, validators=[currency_validator])
-    month = models.DateField(validators=[first_of_month_validator], help_text="First day of the month.")
+    month = models.DateField(validators=[first_of_month_validator, validate_month], help_text="First day of the month.")
     rate = models.DecimalField(
         max_digits=18,
         decimal_places=8,
@@ -88,7 +90,7 @@ class ROIEntry(models.Model):
     """One planned or actual amount of value or cost for one project, month and category."""
 
     project = models.ForeignKey("projects.AIProject", on_delete=models.CASCADE, related_name="roi_entries")
-    month = models.DateField(validators=[first_of_month_validator], help_text="First day of the month.")
+    month = models.DateField(validators=[first_of_month_validator, validate_month], help_text="First day of the month.")
     kind = models.CharField(max_length=10, choices=RoiKind.choices)
     category = models.CharField(max_length=20, choices=RoiCategory.choices)
     basis = models.CharField(max_length=10, choices=RoiBasis.choices)

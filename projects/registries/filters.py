@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from core.dates import InstantFilter
+
 from ..inventory.filters import visible_projects
 from ..models import (
     DeploymentObservation,
@@ -100,7 +102,7 @@ class ModelVersionFilterSet(_LiveByDefault):
 class DeploymentFilterSet(django_filters.FilterSet):
     """/api/v1/deployments/: what held each alias, stage or approval at `at` (absent: now)."""
 
-    at = django_filters.IsoDateTimeFilter(method="keep", label="At (ISO 8601)", error_messages={"invalid": AT_INVALID})
+    at = InstantFilter(method="keep", label="At (ISO 8601)", error_messages={"invalid": AT_INVALID})
     project = django_filters.ModelChoiceFilter(
         queryset=visible_projects, to_field_name="slug", field_name="registered_model__project", label="Project"
     )

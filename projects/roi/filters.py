@@ -23,6 +23,7 @@ class _MonthFormField(MonthField):
 
     widget = forms.TextInput
     default_error_messages = {"invalid": MONTH_INVALID}
+    default_validators = []  # asking about any month is harmless; only a month that is stored is bounded
 
 
 class _MonthFilter(django_filters.Filter):

@@ -7,6 +7,8 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from core.dates import validate_month
+
 from ..models import CATEGORIES_BY_KIND, AIProject, RoiBasis, RoiCategory, RoiKind
 from ..permissions import can_change_project
 from .import_service import BAD_MONTH
@@ -29,6 +31,7 @@ class MonthField(forms.CharField):
 
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"})
     default_error_messages = {"invalid": BAD_MONTH}
+    default_validators = [validate_month]
 
     def to_python(self, value):
         value = super().to_python(value)

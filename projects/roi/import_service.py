@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import audit
+from core.dates import validate_month
 from core.errors import DomainError, PermissionDeniedError
 from core.roles import Role, has_role, is_admin
 
@@ -142,6 +143,11 @@ def _clean_row(row: ImportRow, *, fixed: AIProject | None, projects_by_slug: dic
     month = month_from_cell(v.get("month"))
     if month is None:
         errors["month"] = [BAD_MONTH if _text(v.get("month")) else REQUIRED]
+    else:
+        try:
+            validate_month(month)
+        except ValidationError as exc:
+            errors["month"] = exc.messages
 
     kind = _choice(v.get("kind"))
     if kind not in RoiKind.values:

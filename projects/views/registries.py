@@ -16,6 +16,7 @@ from django.views.generic import FormView, TemplateView
 
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.ids import parse_id
 from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import Role, is_admin, reads_everything
@@ -114,9 +115,13 @@ def registry_row_state(registry, *, now, after_run: int | None = None, queued_at
     return registry
 
 
-def _int_param(request, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+def _queued_at(request) -> dt.datetime | None:
+    """The ?queued= timestamp the row's poll carries; one no clock can show (past year 9999) is ignored."""
+    seconds = parse_id(request.GET.get("queued"))
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC) if seconds is not None else None
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def render_registry_row(request, registry, *, note: str = "", error: str = "", after_run=None, queued_at=None):
@@ -134,9 +139,8 @@ class RegistryRowView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int):
         registry = get_object_or_404(registries_for_user(user=request.user), pk=pk)
-        queued = _int_param(request, "queued")
-        queued_at = dt.datetime.fromtimestamp(queued, tz=dt.UTC) if queued is not None else None
-        return render_registry_row(request, registry, after_run=_int_param(request, "after"), queued_at=queued_at)
+        after_run = parse_id(request.GET.get("after"))
+        return render_registry_row(request, registry, after_run=after_run, queued_at=_queued_at(request))
 
 
 class RegistrySyncView(RoleRequiredMixin, View):

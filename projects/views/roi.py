@@ -16,6 +16,7 @@ from django.views.generic import TemplateView
 
 from core.errors import DomainError
 from core.forms import apply_service_errors
+from core.ids import parse_id
 from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 
@@ -125,10 +126,10 @@ class ProjectRoiView(ProjectMixin, FilteredListMixin, TemplateView):
 
     def _undo(self, can_change: bool):
         """The deletion just made (?undo=<id>, set by the delete view), while it can still be undone."""
-        wanted = self.request.GET.get(UNDO, "")
-        if not can_change or not wanted.isdigit():
+        wanted = parse_id(self.request.GET.get(UNDO))
+        if not can_change or wanted is None:
             return None
-        return self.project.roi_deletions.filter(pk=int(wanted), restored_at=None).first()
+        return self.project.roi_deletions.filter(pk=wanted, restored_at=None).first()
 
 
 @method_decorator(csrf_exempt, name="dispatch")  # checked in post(), once the size limit is in place

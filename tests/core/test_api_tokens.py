@@ -99,6 +99,15 @@ def test_a_token_expires_after_90_days_by_default_and_never_with_days_0(team_lea
     assert token_of(new_key("lead", "--days", "0")).expires_at is None
 
 
+@pytest.mark.parametrize("days", ["-1", "99999999", "36500"])
+def test_a_token_lifetime_past_the_accepted_dates_or_negative_is_a_command_error(team_lead, days):
+    """--days 99999999 crashed with an OverflowError computing the expiry; -1 made a token expired at birth."""
+    with pytest.raises(CommandError, match="A token lasts a whole number of days from 1 to"):
+        create_token("lead", "--days", days)
+    assert ApiToken.objects.count() == 0
+    assert not AuditEvent.objects.filter(action="api_token.created").exists()
+
+
 def test_create_api_token_for_an_unknown_user_is_a_command_error(db):
     with pytest.raises(CommandError, match="No user named 'ghost'"):
         create_token("ghost")

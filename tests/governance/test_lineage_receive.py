@@ -228,6 +228,17 @@ def with_run_facet(text: str) -> str:
             id="facet nested 990 deep",
         ),
         pytest.param('{"a": ' * 200_000 + "1" + "}" * 200_000, "nested more than 64", id="nested 200,000 deep"),
+        # Both overflowed converting to UTC on save (a 500); an eventTime outside core.dates' window is refused.
+        pytest.param(
+            event(eventTime="9999-12-31T23:59:59-05:00"),
+            "9999-12-31 is outside the dates Keel accepts",
+            id="eventTime 9999 behind UTC",
+        ),
+        pytest.param(
+            event(eventTime="0001-01-01T00:00:00+05:00"),
+            "0001-01-01 is outside the dates Keel accepts",
+            id="eventTime 0001 ahead of UTC",
+        ),
     ],
 )
 def test_what_cannot_be_stored_is_refused_with_a_400_naming_where(pipeline, body, reason):

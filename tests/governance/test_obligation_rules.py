@@ -250,3 +250,30 @@ def test_coverage_by_project_counts_required_and_met_per_project(project, other_
         ("churn-model", 0, 0),
         ("fraud-scoring", 4, 1),
     ]
+
+
+def test_a_changed_detail_with_the_same_status_and_facts_is_one_audited_change(project, pipeline):
+    """The detail of an obligation (why it is in its status) used to be rewritten without an event when the
+    status and the facts stayed — e.g. after a release that words it differently. Now it is one event
+    naming the old and the new detail; evaluating again writes nothing."""
+    from governance.audit.chain import verify_chain
+
+    assess(project, "high")
+    services.obligations_evaluate(project_ids=[project.pk])
+    obligation = Obligation.objects.filter(project=project).order_by("rule_id").first()
+    status, facts_hash, detail = obligation.status, obligation.facts_hash, obligation.detail
+    Obligation.objects.filter(pk=obligation.pk).update(detail="An older wording.")  # as a previous release left it
+    events = AuditEvent.objects.count()
+
+    services.obligations_evaluate(project_ids=[project.pk])
+
+    obligation.refresh_from_db()
+    assert (obligation.status, obligation.facts_hash, obligation.detail) == (status, facts_hash, detail)
+    [event] = AuditEvent.objects.filter(seq__gt=events).order_by("seq")
+    assert AuditEvent.objects.count() == events + 1
+    assert (event.action, event.object_id) == ("obligation.evaluated", str(obligation.pk))
+    assert event.before == {"status": status, "facts_hash": facts_hash, "detail": "An older wording."}
+    assert event.after == {"rule": obligation.rule_id, "status": status, "facts_hash": facts_hash, "detail": detail}
+    services.obligations_evaluate(project_ids=[project.pk])
+    assert AuditEvent.objects.count() == events + 1
+    assert verify_chain().ok
