@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -25,6 +26,12 @@ from .limits import (
 )
 from .xmlstream import Node, events
 
+# What zipfile raises on a damaged archive or part: a bad directory or header (BadZipFile, ValueError,
+# struct.error, EOFError), a wrong CRC (BadZipFile), corrupt or truncated deflate data (zlib.error,
+# EOFError), an encrypted part or an unknown method or version (RuntimeError, NotImplementedError).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError, ValueError,
+              struct.error)  # fmt: skip
+
 
 def xlsx_rows(data: bytes, bounds: Bounds) -> Iterator[tuple[int, tuple]]:
     """(row number, values) of every row of the workbook's first sheet that holds a value; values are
@@ -33,14 +40,14 @@ def xlsx_rows(data: bytes, bounds: Bounds) -> Iterator[tuple[int, tuple]]:
         raise SpreadsheetRefused(NOT_XLSX)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    except ZIP_ERRORS:
         raise SpreadsheetRefused(NOT_XLSX) from None
     with archive:
-        package = _Package(archive, bounds)
         try:
-            yield from package.first_sheet_rows()
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
-            # a truncated or corrupt part, a wrong CRC, an encrypted or unknown compression method
+            yield from _Package(archive, bounds).first_sheet_rows()
+        except SpreadsheetRefused:
+            raise
+        except ZIP_ERRORS as exc:
             raise SpreadsheetRefused(NOT_READABLE.format(reason=str(exc)[:120] or type(exc).__name__)) from None
 
 

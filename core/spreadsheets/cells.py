@@ -7,10 +7,10 @@ once, keeping only what the cells need: the strings, and which style ids are dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
 from .limits import (
@@ -24,6 +24,10 @@ from .limits import (
 
 # Excel's own ceiling on distinct cell formats; a styles part with more is not a real workbook.
 MAX_STYLES = 65_000
+# A cell reference ("XFD1048576") and a row or style number, in ASCII digits (str.isdigit takes "²"), short
+# enough that a number past every limit is still cheap to compare.
+REFERENCE = re.compile(r"([A-Za-z]{1,7})([0-9]{1,12})")
+NUMBER = re.compile(r"[0-9]{1,12}")
 
 
 def _text(el) -> str:
@@ -65,7 +69,7 @@ class CellReader:
                 in_xfs = event == "start"
             elif event == "start" and name == "xf" and in_xfs:
                 fmt_id = el.get("numFmtId", "0")
-                code = custom.get(fmt_id) or (BUILTIN_FORMATS.get(int(fmt_id)) if fmt_id.isdigit() else None)
+                code = custom.get(fmt_id) or (BUILTIN_FORMATS.get(int(fmt_id)) if NUMBER.fullmatch(fmt_id) else None)
                 if code and is_date_format(code):
                     self.date_styles.add(position)
                 position += 1
@@ -93,12 +97,13 @@ class CellReader:
                     yield row_number, tuple(values.get(i) for i in range(1, max(values) + 1))
             elif name == "c" and event == "end":
                 ref = el.get("r")
-                column = self._column(ref) if ref else column + 1
+                column, cell_row = self._reference(ref) if ref else (column + 1, row_number)
                 value = self._value(el)
                 if value is None or value == "":
                     continue  # an empty or merely formatted cell, wherever it is, costs nothing
-                if row_number > self.bounds.rows:
-                    raise SpreadsheetRefused(ROW_PAST_LIMIT.format(row=row_number, limit=self.bounds.rows))
+                if max(row_number, cell_row) > self.bounds.rows:
+                    far = max(row_number, cell_row)
+                    raise SpreadsheetRefused(ROW_PAST_LIMIT.format(row=far, limit=self.bounds.rows))
                 if column > self.bounds.columns:
                     raise SpreadsheetRefused(COLUMN_PAST_LIMIT.format(cell=ref or column, limit=self.bounds.columns))
                 values[column] = value
@@ -108,16 +113,19 @@ class CellReader:
     def _row_number(self, r: str | None, previous: int) -> int:
         if r is None:
             return previous + 1
-        if not r.isdigit() or len(r) > 12:
+        if not NUMBER.fullmatch(r):
             raise self.unreadable(f"row number {r[:20]!r}")
         return int(r)
 
-    def _column(self, ref: str) -> int:
-        try:
-            letters, _ = coordinate_from_string(ref)
-            return column_index_from_string(letters)
-        except (ValueError, TypeError):
-            raise self.unreadable(f"cell reference {ref[:20]!r}") from None
+    def _reference(self, ref: str) -> tuple[int, int]:
+        """(column, row) of a cell reference such as "B7"."""
+        match = REFERENCE.fullmatch(ref)
+        if not match:
+            raise self.unreadable(f"cell reference {ref[:20]!r}")
+        column = 0
+        for letter in match[1].upper():
+            column = column * 26 + ord(letter) - ord("A") + 1
+        return column, int(match[2])
 
     def _value(self, el):
         kind = el.get("t", "n")
@@ -140,7 +148,7 @@ class CellReader:
         except (ValueError, IndexError):
             raise self.unreadable(f"a cell of type {kind!r} holds {text[:20]!r}") from None
         style = el.get("s", "0")
-        if style.isdigit() and int(style) in self.date_styles:
+        if NUMBER.fullmatch(style) and int(style) in self.date_styles:
             try:
                 return from_excel(number, self.epoch)
             except (ValueError, OverflowError):
