@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 from core import spreadsheets
-from core.exports import export_cell
+from core.exports import export_cell, sheet_title
 
 COLUMNS = ("project", "month", "kind", "category", "basis", "amount", "currency", "evidence_url", "note")
 REQUIRED_COLUMNS = ("month", "kind", "category", "basis", "amount")
@@ -182,7 +182,7 @@ TEMPLATE_EXAMPLES = (
 
 def template_rows(project_slug: str = "") -> list[list[str]]:
     """The header and two example rows (for one project when a slug is given), formula-safe."""
-    rows = [list(COLUMNS)]
+    rows = [[export_cell(c) for c in COLUMNS]]
     for example in TEMPLATE_EXAMPLES:
         row = {**example, "project": project_slug}
         rows.append([export_cell(str(row[c])) for c in COLUMNS])
@@ -202,7 +202,7 @@ def template_xlsx(project_slug: str = "") -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "ROI entries"
+    sheet.title = sheet_title("ROI entries")
     for row in template_rows(project_slug):
         sheet.append(row)
     for cell in sheet[1]:
