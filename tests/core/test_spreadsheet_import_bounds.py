@@ -201,7 +201,7 @@ def test_a_workbook_at_the_row_limit_imports_within_the_bounds(files):
     path = build(files / "big.xlsx", sheet_of(HEADER, *rows))
     result = probe(path)
     assert (result.get("rows"), result["peak_mb"] < PEAK_MB) == (10_000, True), result
-    assert result["seconds"] < SECONDS, result
+    assert result["seconds"] < 10.0, result  # the import's own clock; about 1.6 s on an idle machine
 
 
 # --- CSV ----------------------------------------------------------------------------------------------
