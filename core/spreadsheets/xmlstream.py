@@ -59,7 +59,11 @@ def events(read: Callable[[int], bytes], keep: frozenset[str]) -> Iterator[tuple
 
     def start(name: str, attrs: dict[str, str]) -> None:
         nonlocal count
-        node = Node(local(name), {local(k): v for k, v in attrs.items()} if attrs else {})
+        for key in attrs:
+            if "}" in key:  # a namespaced attribute (r:id): rare, so the others keep expat's dict
+                attrs = {local(k): v for k, v in attrs.items()}
+                break
+        node = Node(names.get(name) or local(name), attrs)
         if kept:
             count += 1
             if count > MAX_CELL_PARTS:
@@ -78,7 +82,7 @@ def events(read: Callable[[int], bytes], keep: frozenset[str]) -> Iterator[tuple
             if not kept:
                 pending.append(("end", node.name, node))
             return
-        pending.append(("end", local(name), None))
+        pending.append(("end", names.get(name) or local(name), None))
 
     def text(data: str) -> None:
         if kept:
