@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -105,3 +106,20 @@ def test_a_lone_surrogate_is_dropped_instead_of_breaking_the_export():
     assert text.encode().decode() == "a,b\r\n'=1,ok\r\n"
     sheet = load_workbook(io.BytesIO(xlsx_response(filename="t.xlsx", sheets=[("T", ["a", "b"], rows)]).content))["T"]
     assert [c.value for c in sheet[2]] == ["'=1", "ok"]
+
+
+def test_spreadsheets_are_written_only_where_the_cell_rule_is_applied():
+    """A new export writing its own workbook or CSV would bypass export_cell: fail until it uses
+    core.exports (or, like the two import templates, applies export_cell to every cell itself)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = re.compile(r"\bWorkbook\(|csv\.(?:writer|DictWriter)\(")
+    found = {
+        str(path.relative_to(root))
+        for folder in ("core", "projects", "governance", "config")
+        for path in (root / folder).rglob("*.py")
+        if writers.search(path.read_text())
+    }
+    # the ROI template runs every cell through export_cell; the inventory template holds constants only
+    assert found == {"core/exports.py", "projects/roi/importer.py", "governance/compliance/inventory.py"}
