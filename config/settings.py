@@ -444,6 +444,13 @@ KEEL_VALUE_DECAY_SHARE = Decimal(env.str("KEEL_VALUE_DECAY_SHARE", default="0.8"
 KEEL_VALUE_DECAY_MONTHS = env.int("KEEL_VALUE_DECAY_MONTHS", default=3)
 # Largest CSV/XLSX ROI import accepted, in bytes.
 KEEL_ROI_IMPORT_MAX_BYTES = env.int("KEEL_ROI_IMPORT_MAX_BYTES", default=2 * 1024 * 1024)
+# Every spreadsheet import (ROI entries, the data inventory), core/spreadsheets: the bytes an XLSX may
+# unzip to (counted as they are inflated), the compression ratio of any part, the columns a value may be
+# in, and the seconds reading may take. A 10,000-row ROI workbook unzips to about 5 MB.
+KEEL_IMPORT_MAX_EXPANDED_BYTES = env.int("KEEL_IMPORT_MAX_EXPANDED_BYTES", default=16 * 1024 * 1024)
+KEEL_IMPORT_MAX_RATIO = env.int("KEEL_IMPORT_MAX_RATIO", default=100)
+KEEL_IMPORT_MAX_COLUMNS = env.int("KEEL_IMPORT_MAX_COLUMNS", default=50)
+KEEL_IMPORT_MAX_SECONDS = env.float("KEEL_IMPORT_MAX_SECONDS", default=10.0)
 
 # --- Embedded demo (make run) ----------------------------------------------------------------------
 # scripts/run_embedded.sh starts a demo MLflow server on 127.0.0.1:KEEL_MLFLOW_PORT unless KEEL_DEMO_MLFLOW

@@ -1,9 +1,11 @@
 """Every CSV and XLSX export Keel serves: one streaming CSV response, one XLSX response, one cell rule.
 
 Exports are opened in spreadsheets, so user-entered text is made inert there. The rule runs on the
-value a cell will finally hold: characters a worksheet cannot store are removed *first*, then a value
-that would start a formula is prefixed with an apostrophe. (Checking before the removal let
-"\x01=HYPERLINK(...)" through: the control character hid the "=", then the writer dropped it.)
+value a cell will finally hold: every change a writer would make is made *first* (characters a worksheet
+or XML cannot store removed, the text cut to a cell's length), then a value that would start a formula
+is prefixed with an apostrophe. (Checking before the removal let "\x01=HYPERLINK(...)" through: the
+control character hid the "=", then the writer dropped it.) Header cells and sheet titles go through
+the same rule as every other cell.
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from django.utils import timezone
 # What a spreadsheet reads as the start of a formula (OWASP CSV injection), whitespace and control
 # characters included because some spreadsheets skip them before looking for "=".
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-# C0 control characters other than tab, newline and carriage return: XLSX cannot hold them, and a CSV
-# consumer may drop them, uncovering whatever follows.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# C0 control characters other than tab, newline and carriage return (openpyxl's ILLEGAL_CHARACTERS_RE:
+# XLSX cannot hold them, and a CSV consumer may drop them, uncovering whatever follows), and what XML
+# cannot carry at all: lone surrogates (not even encodable as UTF-8, so the export would fail midway)
+# and the non-characters U+FFFE and U+FFFF.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The characters a spreadsheet cell holds; openpyxl cuts the rest, so the rule cuts first.
+CELL_MAX = 32_767
+# What Excel refuses in a sheet's name, and its length.
+SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+SHEET_TITLE_MAX = 31
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,9 +40,17 @@ EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def safe_text(value: str) -> str:
-    """User-entered text as an export cell may hold it: no control characters, never a formula."""
-    value = CONTROL_CHARACTERS.sub("", value)
-    return "'" + value if value[:1] in FORMULA_STARTS else value
+    """User-entered text as an export cell may hold it: no control characters, no longer than a cell,
+    never a formula."""
+    value = CONTROL_CHARACTERS.sub("", value)[:CELL_MAX]
+    return "'" + value[: CELL_MAX - 1] if value[:1] in FORMULA_STARTS else value
+
+
+def sheet_title(title: str) -> str:
+    """A sheet name Excel accepts, whatever the title: no control or forbidden characters, at most 31
+    characters, not starting or ending with an apostrophe (Excel refuses both), never empty."""
+    title = SHEET_TITLE_FORBIDDEN.sub(" ", CONTROL_CHARACTERS.sub("", str(title)))
+    return title.strip(" '")[:SHEET_TITLE_MAX].strip(" '") or "Sheet"
 
 
 def export_cell(value, *, typed_dates: bool = False):
@@ -68,7 +85,7 @@ def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequenc
     writer = csv.writer(_Echo())
 
     def lines():
-        yield writer.writerow(header)
+        yield writer.writerow([export_cell(h) for h in header])
         for row in rows:
             yield writer.writerow([export_cell(v) for v in row])
 
@@ -83,8 +100,8 @@ def xlsx_response(*, filename: str, sheets: Sequence[tuple[str, Sequence[str], I
 
     workbook = Workbook(write_only=True)
     for title, header, rows in sheets:
-        sheet = workbook.create_sheet(title[:31])  # Excel's limit on a sheet name
-        sheet.append(list(header))
+        sheet = workbook.create_sheet(sheet_title(title))
+        sheet.append([export_cell(h) for h in header])
         for row in rows:
             sheet.append([export_cell(v, typed_dates=True) for v in row])
     buffer = io.BytesIO()

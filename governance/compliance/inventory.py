@@ -29,7 +29,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from core import audit
+from core import audit, spreadsheets
 from core.errors import DomainError, PermissionDeniedError
 from core.roles import Role
 
@@ -112,21 +112,24 @@ def inventory_parse(data: bytes) -> list[Row]:
     if len(data) > MAX_BYTES:
         raise InventoryRefused([TOO_BIG.format(size=len(data), limit=MAX_BYTES)])
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        text = spreadsheets.csv_text(data)
+    except spreadsheets.SpreadsheetRefused:
         raise InventoryRefused([NOT_CSV]) from None
-    if "\x00" in text:
-        raise InventoryRefused([NOT_CSV])
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = _header(next(reader, None))
-    rows: list[Row] = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue  # blank lines between blocks are harmless
-        if len(rows) >= MAX_ROWS:
-            raise InventoryRefused([TOO_MANY_ROWS.format(n=f"more than {MAX_ROWS}", limit=MAX_ROWS)])
-        cells = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h}
-        rows.append(Row(line=reader.line_num, **cells))
+    # a record may be the header or one of MAX_ROWS rows; blank lines are read (and timed) but not counted
+    records = spreadsheets.csv_records(text, spreadsheets.Bounds.from_settings(rows=MAX_ROWS + 1))
+    try:
+        first = next(records, None)
+        header = _header(first[1] if first else None)
+        rows: list[Row] = []
+        for line, values in records:
+            if not any(v.strip() for v in values):
+                continue  # blank lines between blocks are harmless
+            if len(rows) >= MAX_ROWS:
+                raise InventoryRefused([TOO_MANY_ROWS.format(n=f"more than {MAX_ROWS}", limit=MAX_ROWS)])
+            cells = {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header) if h}
+            rows.append(Row(line=line, **cells))
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise InventoryRefused([exc.message]) from None
     if not rows:
         raise InventoryRefused([EMPTY])
     return rows

@@ -128,8 +128,9 @@ class RegisterForm(forms.Form):
     )
     name = forms.CharField(max_length=1000, label="Name", help_text="e.g. crm.public.customers")
     dataset_type = forms.ChoiceField(choices=[("", "Not stated"), *DatasetType.choices], required=False, label="Type")
+    # max_length keeps every line under csv's field size limit, whose csv.Error would be a 500
     columns = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), required=False, label="Columns",
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, label="Columns", max_length=100_000,
         help_text="One per line: name, type, description (type and description optional).",
     )  # fmt: skip
     owner = forms.ModelChoiceField(queryset=None, required=False, label="Owner")

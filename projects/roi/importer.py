@@ -10,14 +10,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-from core.exports import export_cell
+from core import spreadsheets
+from core.exports import export_cell, sheet_title
 
 COLUMNS = ("project", "month", "kind", "category", "basis", "amount", "currency", "evidence_url", "note")
 REQUIRED_COLUMNS = ("month", "kind", "category", "basis", "amount")
@@ -26,8 +26,8 @@ MAX_ROWS = 10_000
 FILE_TOO_LARGE = "The file is larger than the {limit} bytes accepted. Split it into smaller files."
 FILE_EMPTY = "The file is empty."
 FILE_WRONG_TYPE = "Upload a .csv or .xlsx file (the template is available from this page); {name!r} is neither."
-FILE_NOT_CSV = "The file is named .csv but is not readable text (UTF-8 CSV expected)."
-FILE_NOT_XLSX = "The file is named .xlsx but is not an Excel workbook."
+FILE_NOT_CSV = spreadsheets.CSV_NOT_TEXT
+FILE_NOT_XLSX = spreadsheets.NOT_XLSX
 FILE_NO_HEADER = "The first line must be the header: {columns}."
 FILE_MISSING_COLUMNS = "The header lacks the column(s): {missing}. Expected: {columns}."
 FILE_UNKNOWN_COLUMNS = "The header has unknown column(s): {unknown}. Expected: {columns}."
@@ -98,66 +98,51 @@ def read_bytes(name: str, data: bytes) -> list[ImportRow]:
     raise RoiFileError(FILE_WRONG_TYPE.format(name=name))
 
 
-def _looks_binary(data: bytes) -> bool:
-    return b"\x00" in data[:4096] or data[:4] == b"PK\x03\x04" or data[:4] == b"%PDF"
+def _bounds() -> spreadsheets.Bounds:
+    # a value may be in the header row or one of MAX_ROWS rows below it; blank rows count, they are rows
+    return spreadsheets.Bounds.from_settings(rows=MAX_ROWS + 1)
 
 
 def _read_csv(data: bytes) -> list[ImportRow]:
-    if _looks_binary(data):
+    if data[:4] in (b"PK\x03\x04", b"%PDF"):
         raise RoiFileError(FILE_NOT_CSV)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RoiFileError(FILE_NOT_CSV) from None
-    # The header decides the separator (a spreadsheet set to a European locale saves with ";"); notes
-    # further down may hold any of them, so they are not looked at.
-    header_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-        columns = _columns(header)
-        rows: list[ImportRow] = []
-        start = reader.line_num + 1
-        for record in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines are not rows
-            rows.append(_row(line, columns, record))
-            if len(rows) > MAX_ROWS:
-                raise RoiFileError(FILE_TOO_MANY_ROWS.format(limit=MAX_ROWS))
-    except csv.Error as exc:
-        raise RoiFileError(f"{FILE_NOT_CSV} ({exc})") from None
-    if not rows:
-        raise RoiFileError(FILE_NO_ROWS)
-    return rows
+        text = spreadsheets.csv_text(data)
+        # The header decides the separator (a spreadsheet set to a European locale saves with ";"); notes
+        # further down may hold any of them, so they are not looked at.
+        header_line = text.split("\n", 1)[0]
+        delimiter = max((",", ";", "\t"), key=header_line.count)
+        records = spreadsheets.csv_records(text, _bounds(), delimiter=delimiter)
+        return _rows(records)
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise RoiFileError(exc.message) from None
 
 
 def _read_xlsx(data: bytes) -> list[ImportRow]:
-    from openpyxl import load_workbook
+    try:
+        return _rows(spreadsheets.xlsx_rows(data, _bounds()), header_row=1)
+    except spreadsheets.SpreadsheetRefused as exc:
+        raise RoiFileError(exc.message) from None
 
-    if data[:4] != b"PK\x03\x04":
-        raise RoiFileError(FILE_NOT_XLSX)
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
-        raise RoiFileError(FILE_NOT_XLSX) from None
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            raise RoiFileError(FILE_NO_HEADER.format(columns=", ".join(COLUMNS)))
-        cells = sheet.iter_rows(values_only=True)
-        header = next(cells, None)
-        columns = _columns(["" if c is None else str(c) for c in header] if header else None)
-        rows: list[ImportRow] = []
-        for line, record in enumerate(cells, start=2):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in record):
-                continue
-            rows.append(_row(line, columns, record))
-            if len(rows) > MAX_ROWS:
-                raise RoiFileError(FILE_TOO_MANY_ROWS.format(limit=MAX_ROWS))
-    finally:
-        workbook.close()
+
+def _blank(record) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in record)
+
+
+def _rows(records, header_row: int | None = None) -> list[ImportRow]:
+    """Numbered rows below the header, blank ones skipped. `header_row`: the row the header must be in
+    (a sheet's first row; a CSV's header is its first record, whatever line it ends on)."""
+    first = next(records, None)
+    if first is None or (header_row is not None and first[0] != header_row):
+        raise RoiFileError(FILE_NO_HEADER.format(columns=", ".join(COLUMNS)))
+    columns = _columns(["" if c is None else str(c) for c in first[1]])
+    rows: list[ImportRow] = []
+    for line, record in records:
+        if _blank(record):
+            continue  # blank lines are not rows
+        rows.append(_row(line, columns, record))
+        if len(rows) > MAX_ROWS:
+            raise RoiFileError(FILE_TOO_MANY_ROWS.format(limit=MAX_ROWS))
     if not rows:
         raise RoiFileError(FILE_NO_ROWS)
     return rows
@@ -197,7 +182,7 @@ TEMPLATE_EXAMPLES = (
 
 def template_rows(project_slug: str = "") -> list[list[str]]:
     """The header and two example rows (for one project when a slug is given), formula-safe."""
-    rows = [list(COLUMNS)]
+    rows = [[export_cell(c) for c in COLUMNS]]
     for example in TEMPLATE_EXAMPLES:
         row = {**example, "project": project_slug}
         rows.append([export_cell(str(row[c])) for c in COLUMNS])
@@ -217,7 +202,7 @@ def template_xlsx(project_slug: str = "") -> bytes:
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = "ROI entries"
+    sheet.title = sheet_title("ROI entries")
     for row in template_rows(project_slug):
         sheet.append(row)
     for cell in sheet[1]:

@@ -281,6 +281,34 @@ def test_a_formula_behind_a_control_character_comes_out_inert(client, world, spe
     assert [r[spec.evil_column] for r in rows] == [SAFE]
 
 
+def cells(content: bytes) -> list:
+    """Every cell of every sheet of a workbook, loaded in full so each keeps the type openpyxl reads."""
+    book = load_workbook(io.BytesIO(content))
+    return [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_no_cell_of_an_xlsx_export_is_a_formula(client, world, spec):
+    client.force_login(world.officer)
+    every = cells(export(client, spec, world, "xlsx").content)
+    assert [c.coordinate for c in every if c.data_type == "f"] == []
+    assert SAFE in [c.value for c in every]  # the row with EVIL is there, as text
+
+
+@pytest.mark.parametrize("url", ["/governance/dashboard/?export=xlsx", "roi-template"])
+def test_no_cell_of_the_dashboard_or_the_roi_template_is_a_formula(client, world, url):
+    client.force_login(world.officer)
+    if url == "roi-template":
+        url = f"/projects/{world.evil.slug}/roi/template.xlsx"
+    response = client.get(url)
+    assert response.status_code == 200
+    every = cells(response.content)
+    assert [c.coordinate for c in every if c.data_type == "f"] == []
+    assert all(not str(c.value).startswith(("=", "+", "-", "@")) for c in every if c.data_type == "s")
+    if "dashboard" in url:
+        assert SAFE in [c.value for c in every]  # the project named EVIL
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_a_filter_that_cannot_be_applied_answers_400_and_exports_nothing(client, world, spec, fmt):
