@@ -107,7 +107,8 @@ class AuditedPeriodicTaskAdmin(PeriodicTaskAdmin):
     def _set_enabled(self, request, queryset, enabled, verb: str) -> None:
         changed = 0
         with transaction.atomic():
-            for task in queryset.select_for_update().order_by("pk"):
+            # of=self: the admin's queryset joins the (nullable) schedules, which PostgreSQL will not lock.
+            for task in queryset.select_for_update(of=("self",)).order_by("pk"):
                 new = enabled(task)
                 if task.enabled == new:
                     continue
