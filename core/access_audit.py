@@ -7,7 +7,9 @@ write. The actor is the signed-in user of the request being served (the admin), 
 
 - a role (group) granted or revoked, in either direction of User.groups, by add, remove, set or clear;
 - a model permission granted to or revoked from a user or a group (the admin honours them);
-- a change of an existing account's is_active, is_staff or is_superuser (a superuser counts as Admin);
+- a change of an existing account's is_active, is_staff or is_superuser (a superuser counts as Admin), a
+  superuser created (`createsuperuser`: Admin from birth), an account deleted and a role group deleted
+  (deletes drop their memberships without an m2m signal, so the event lists what went with them);
 - a sign-in, a failed sign-in, a sign-out and a lockout (django-axes), with the client's address.
 
 Deliberately not recorded: an API token's `last_used_at` (written on every authenticated API call; the
@@ -24,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.utils.crypto import salted_hmac
 
 from . import audit
@@ -112,12 +114,47 @@ def _flags_before(sender, instance, raw=False, update_fields=None, **kwargs):
 def _flags_after(sender, instance, created, raw=False, **kwargs):
     before = getattr(instance, "_keel_flags_before", None)
     instance._keel_flags_before = None
-    if raw or created or before is None:
+    if raw:
+        return
+    if created and instance.is_superuser:
+        # Other new accounts hold nothing until a role or flag is granted, which is audited then.
+        after = {"username": instance.get_username(), **{flag: getattr(instance, flag) for flag in ACCESS_FLAGS}}
+        with transaction.atomic():
+            audit.record(actor=current_actor(), action="user.created", obj=instance, after=after)
+        return
+    if created or before is None:
         return
     old, new = audit.changes(before, {flag: getattr(instance, flag) for flag in ACCESS_FLAGS})
     if new:
         with transaction.atomic():
             audit.record(actor=current_actor(), action="user.access_changed", obj=instance, before=old, after=new)
+
+
+def _before_delete(sender, instance, **kwargs):
+    """What a delete takes with it, read while the memberships still exist."""
+    if isinstance(instance, Group):
+        instance._keel_gone = {
+            "name": instance.name,
+            "members": sorted(instance.user_set.values_list("username", flat=True)),
+        }
+    else:
+        roles = sorted(instance.groups.values_list("name", flat=True))
+        instance._keel_gone = {
+            "username": instance.get_username(), "roles": roles, **{f: getattr(instance, f) for f in ACCESS_FLAGS}
+        }  # fmt: skip
+
+
+def _deleted(sender, instance, **kwargs):
+    before = getattr(instance, "_keel_gone", None)
+    action = "group.deleted" if isinstance(instance, Group) else "user.deleted"
+    with transaction.atomic():
+        audit.record(
+            actor=current_actor(),
+            action=action,
+            object_type=instance._meta.label_lower,
+            object_id=str(instance.pk),
+            before=before,
+        )
 
 
 # --- sign-ins ---------------------------------------------------------------------------------------
@@ -197,6 +234,10 @@ def connect() -> None:
             weak=False,
             dispatch_uid=f"core.access_audit.{through._meta.label_lower}",
         )  # fmt: skip
+    for model in (User, Group):
+        label = model._meta.model_name
+        pre_delete.connect(_before_delete, sender=model, dispatch_uid=f"core.access_audit.{label}.before_delete")
+        post_delete.connect(_deleted, sender=model, dispatch_uid=f"core.access_audit.{label}.deleted")
     pre_save.connect(_flags_before, sender=User, dispatch_uid="core.access_audit.flags_before")
     post_save.connect(_flags_after, sender=User, dispatch_uid="core.access_audit.flags_after")
     user_logged_in.connect(_signed_in, dispatch_uid="core.access_audit.signed_in")

@@ -175,6 +175,9 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "{actor} revoked a permission from {subject}",
     ),
     "user.access_changed": ("{actor} changed the account flags of {subject}", ""),
+    "user.created": ("{actor} created the superuser {subject}", ""),
+    "user.deleted": ("{actor} deleted the account {subject}", ""),
+    "group.deleted": ("{actor} deleted the role group {subject}", ""),
     "user.signed_in": ("{actor} signed in as {subject} from {after[address]}", "{actor} signed in as {subject}"),
     "user.signed_out": ("{actor} signed out as {subject}", ""),
     "user.sign_in_failed": (

@@ -212,9 +212,11 @@ SUBJECTS: dict[str, Subject] = {
     "auth.user": Subject(
         "auth.User",
         lambda u: f"user “{u.get_username()}”",
-        gone=lambda snap, pk: f"user #{pk}" if pk else "an unknown account",
+        gone=lambda snap, pk: (
+            f"user “{snap['username']}”" if snap.get("username") else (f"user #{pk}" if pk else "an unknown account")
+        ),
     ),
-    "auth.group": Subject("auth.Group", lambda g: f"role “{g.name}”"),
+    "auth.group": Subject("auth.Group", lambda g: f"role “{g.name}”", gone=_named("role")),
     "django_celery_beat.periodictask": Subject(
         "django_celery_beat.PeriodicTask", lambda t: f"task “{t.name}”", gone=_named("task")
     ),

@@ -187,3 +187,37 @@ def test_a_role_grant_reads_as_a_sentence_naming_the_admin_the_role_and_the_user
     admin_name = AuditEvent.objects.get(action="user.role_granted").actor_repr
     assert admin_name == "admin"
     assert described.sentence.endswith("granted the role Executive to user “norole”")
+
+
+def test_creating_a_superuser_is_audited_and_an_ordinary_account_is_not(db):
+    from django.contrib.auth import get_user_model
+
+    start = head()
+    call_command("createsuperuser", "--noinput", "--username", "root", "--email", "root@example.org")
+    get_user_model().objects.create_user("plain", password="x")
+
+    root = get_user_model().objects.get(username="root")
+    assert events_since(start) == [
+        ("user.created", "system", "auth.user", str(root.pk), None,
+         {"username": "root", "is_active": True, "is_staff": True, "is_superuser": True}),
+    ]  # fmt: skip
+
+
+def test_deleting_an_account_or_a_role_group_is_audited_with_the_access_that_went_with_it(admin_client):
+    lead = make_user("lead3", Role.TEAM_LEAD, Role.EXECUTIVE)
+    make_user("exec3", Role.EXECUTIVE)
+    executives = group(Role.EXECUTIVE)
+    start = head()
+
+    assert admin_client.post(f"/admin/auth/user/{lead.pk}/delete/", {"post": "yes"}).status_code == 302
+    executives_pk = executives.pk
+    executives.delete()
+
+    assert events_since(start, prefix="") == [
+        ("user.deleted", "admin", "auth.user", str(lead.pk),
+         {"username": "lead3", "roles": ["Executive", "Team Lead"], "is_active": True, "is_staff": False,
+          "is_superuser": False}, None),
+        ("group.deleted", "system", "auth.group", str(executives_pk), {"name": "Executive", "members": ["exec3"]},
+         None),
+    ]  # fmt: skip
+    chain_verifies()
