@@ -14,6 +14,7 @@ from governance.signoff import services as signoff
 from projects.models import REGISTRY_USER_MAPPED_TWICE, AuthorMatch, RegistryAuthor
 from projects.registries import services as registry_services
 from projects.registries.authors import is_version_author, version_author
+from tests.api_errors import invalid_input
 from tests.factories import make_user
 from tests.registry_factories import RegistryFactory
 from tests.signoff_factories import assess, linked_version, pending_request
@@ -187,3 +188,23 @@ def test_only_an_admin_may_map_registry_users(alice, team_lead):
     with pytest.raises(PermissionDeniedError):
         registry_services.registry_author_map(by=team_lead, registry=registry, registry_user="alice", user=alice)
     assert (AuditEvent.objects.count(), RegistryAuthor.objects.count()) == (events, 0)
+
+
+def test_the_api_sets_a_registrys_author_match_audited_and_refuses_an_unknown_one(client, admin_user):
+    registry = RegistryFactory()
+    client.force_login(admin_user)
+    url = f"/api/v1/registries/{registry.pk}/"
+    events = AuditEvent.objects.count()
+
+    refused = client.patch(url, {"author_match": "shoe_size"}, content_type="application/json")
+    assert refused.status_code == 400
+    assert refused.json() == invalid_input("author_match", '"shoe_size" is not a valid choice.')
+    registry.refresh_from_db()
+    assert (registry.author_match, AuditEvent.objects.count()) == (AuthorMatch.USERNAME_OR_EMAIL, events)
+
+    accepted = client.patch(url, {"author_match": "mapping"}, content_type="application/json")
+    assert (accepted.status_code, accepted.json()["author_match"]) == (200, "mapping")
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.action, event.actor_repr, event.before, event.after) == (
+        "registry.updated", "admin", {"author_match": "username_or_email"}, {"author_match": "mapping"},
+    )  # fmt: skip
