@@ -117,7 +117,8 @@ def _flags_after(sender, instance, created, raw=False, **kwargs):
     if raw:
         return
     if created and instance.is_superuser:
-        # Other new accounts hold nothing until a role or flag is granted, which is audited then.
+        # A superuser is Admin from its first save. Another new account holds no role (roles are groups,
+        # audited as they are granted); is_staff alone opens the admin to no model without them.
         after = {"username": instance.get_username(), **{flag: getattr(instance, flag) for flag in ACCESS_FLAGS}}
         with transaction.atomic():
             audit.record(actor=current_actor(), action="user.created", obj=instance, after=after)
