@@ -140,8 +140,14 @@ LOGOUT_REDIRECT_URL = "login"
 # (a permanent lock would let anyone lock out a risk officer by guessing at their account).
 AXES_FAILURE_LIMIT = env.int("KEEL_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("KEEL_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
-# Either key trips the lock: one account guessed from many addresses, or one address spraying many accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# One lock per username *and* address together (axes 8: an inner list is a combination; a flat list would
+# mean either key, and a lock on the username alone lets anyone lock a risk officer out from anywhere, a
+# lock on the address alone locks everyone behind one proxy or NAT). Spraying many accounts from one
+# address is left to the proxy's rate limit.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The address axes keys on is the one Keel's audit trail records: core/client_address.py (which reads
+# X-Forwarded-For only behind a proxy, from the configured number of trusted hops).
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -163,8 +169,12 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if _PLAIN_
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not _PLAIN_HTTP)
-# Behind a TLS-terminating proxy, set KEEL_BEHIND_PROXY=true so Django trusts X-Forwarded-Proto.
-if env.bool("KEEL_BEHIND_PROXY", default=False):
+# Behind a TLS-terminating proxy, set KEEL_BEHIND_PROXY=true so Django trusts X-Forwarded-Proto, and the
+# sign-in lockout and the audit trail take the client's address from X-Forwarded-For: the entry
+# KEEL_PROXY_TRUSTED_HOPS from the right (1: one proxy, which appends the address it saw).
+KEEL_BEHIND_PROXY = env.bool("KEEL_BEHIND_PROXY", default=False)
+KEEL_PROXY_TRUSTED_HOPS = env.int("KEEL_PROXY_TRUSTED_HOPS", default=1)
+if KEEL_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # /healthz is probed over plain http by load balancers and supervisors.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -1,5 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
 from .errors import DomainError
 from .models import ApiToken, Heartbeat
@@ -93,3 +96,42 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class AuditedPeriodicTaskAdmin(PeriodicTaskAdmin):
+    """django-celery-beat's admin, with its bulk enable/disable/toggle actions saving row by row.
+
+    The originals use queryset.update(), which sends no signal, so an enabled or disabled task would
+    leave no audit event; a save goes through core.schedule_audit like any form edit."""
+
+    def _set_enabled(self, request, queryset, enabled, verb: str) -> None:
+        changed = 0
+        with transaction.atomic():
+            # of=self: the admin's queryset joins the (nullable) schedules, which PostgreSQL will not lock.
+            for task in queryset.select_for_update(of=("self",)).order_by("pk"):
+                new = enabled(task)
+                if task.enabled == new:
+                    continue
+                task.enabled = new
+                if not new:
+                    task.last_run_at = None  # as the original disable action does
+                task.save()
+                changed += 1
+        PeriodicTasks.update_changed()
+        self.message_user(request, f"{changed} task{'s' if changed != 1 else ''} {verb}.")
+
+    @admin.action(description="Enable selected tasks")
+    def enable_tasks(self, request, queryset):
+        self._set_enabled(request, queryset, lambda task: True, "enabled")
+
+    @admin.action(description="Disable selected tasks")
+    def disable_tasks(self, request, queryset):
+        self._set_enabled(request, queryset, lambda task: False, "disabled")
+
+    @admin.action(description="Toggle activity of selected tasks")
+    def toggle_tasks(self, request, queryset):
+        self._set_enabled(request, queryset, lambda task: not task.enabled, "toggled")
+
+
+admin.site.unregister(PeriodicTask)
+admin.site.register(PeriodicTask, AuditedPeriodicTaskAdmin)

@@ -10,10 +10,17 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # Celery process signals (heartbeats, task id in the audit context).
         # The system check that refuses to serve without a secret key.
+        # Access changes, sign-ins and schedule edits reach the audit trail through Django's signals:
+        # the admin, auth and beat make those writes themselves, not through a Keel service.
         from . import (
+            access_audit,
             celery_signals,  # noqa: F401
+            schedule_audit,
             startup,  # noqa: F401
         )
+
+        access_audit.connect()
+        schedule_audit.connect()
 
         # OpenAPI description of the API token scheme (registers itself with drf-spectacular).
         from .api import schema  # noqa: F401

@@ -41,6 +41,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         # Only touch the row when the stored time is stale, so every API call is not a write.
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            # Not audited, by design: usage telemetry written on API calls, not a change anyone made (the
+            # token's creation, scoping and revocation are audited in core.services).
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 

@@ -11,7 +11,8 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (kept from X-Request-ID when it is well-formed) for audit and logs."""
+    """Gives every request an id (kept from X-Request-ID when it is well-formed) for audit and logs, and makes
+    the request the audit context (core.context.current_actor)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,9 +22,11 @@ class RequestContextMiddleware:
         rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = rid
         token = context.request_id.set(rid)
+        request_token = context.request.set(request)
         try:
             response = self.get_response(request)
         finally:
+            context.request.reset(request_token)
             context.request_id.reset(token)
         response["X-Request-ID"] = rid
         return response

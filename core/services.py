@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Sequence
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from . import audit
 from .dates import date_window
 from .errors import DomainError
 from .models import ApiToken, Heartbeat
+from .roles import Role
 
 NOT_EDITABLE = "This field cannot be changed here."
 TOKEN_PREFIX_BYTES = 6
@@ -125,6 +127,41 @@ def api_token_revoke(*, token: ApiToken, by=None) -> ApiToken:
 def heartbeat_record(*, name: str, detail: str = "") -> None:
     """Operational telemetry, not a governance fact: deliberately not audited (it would flood the trail)."""
     Heartbeat.objects.update_or_create(name=name, defaults={"at": timezone.now(), "detail": detail[:200]})
+
+
+ROLE_UNKNOWN = "No role named {role!r}. The roles: {roles}."
+ROLE_ALREADY_HELD = "{username} already holds the role {role}."
+ROLE_NOT_HELD = "{username} does not hold the role {role}."
+
+
+def role_named(name: str) -> Role:
+    """A role from its name as people type it: "Risk Officer", "risk officer" or "RISK_OFFICER"."""
+    wanted = name.strip().replace("_", " ").casefold()
+    for role in Role:
+        if wanted in (role.value.casefold(), role.name.replace("_", " ").casefold()):
+            return role
+    raise DomainError(ROLE_UNKNOWN.format(role=name, roles=", ".join(Role.values)), field="role")
+
+
+@transaction.atomic
+def user_role_grant(*, user, role: str) -> None:
+    """Give `user` a role. The grant is audited by core.access_audit from the membership change itself, as
+    every path to it is (the admin, a shell), with the request's user as actor, else the system."""
+    role = role_named(role)
+    group = Group.objects.select_for_update().get(name=role.value)
+    if user.groups.filter(pk=group.pk).exists():
+        raise DomainError(ROLE_ALREADY_HELD.format(username=user.get_username(), role=role.value))
+    user.groups.add(group)
+
+
+@transaction.atomic
+def user_role_revoke(*, user, role: str) -> None:
+    """Take a role from `user` (audited as user_role_grant is)."""
+    role = role_named(role)
+    group = Group.objects.select_for_update().get(name=role.value)
+    if not user.groups.filter(pk=group.pk).exists():
+        raise DomainError(ROLE_NOT_HELD.format(username=user.get_username(), role=role.value))
+    user.groups.remove(group)
 
 
 def user_by_username(username: str):

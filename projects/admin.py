@@ -8,12 +8,14 @@ from core.errors import DomainError
 
 from .inventory import services as inventory_services
 from .models import (
+    REGISTRY_USER_MAPPED_TWICE,
     AIProject,
     DeploymentObservation,
     FxRate,
     ModelVersion,
     RegisteredModel,
     Registry,
+    RegistryAuthor,
     ROIEntry,
     SyncRun,
     Team,
@@ -68,12 +70,40 @@ class AIProjectAdmin(admin.ModelAdmin):
         return False  # retire a project instead: its audit trail and sign-offs must stay attached
 
 
+class RegistryAuthorFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """One registry user, one row (in any case): the inline's forms do not check the registry-wide
+        constraint themselves (the registry is not one of their fields), so a duplicate would reach the save."""
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not getattr(form, "cleaned_data", None) or self._should_delete_form(form):
+                continue
+            name = (form.cleaned_data.get("registry_user") or "").strip()
+            if name.casefold() in seen:
+                raise forms.ValidationError(REGISTRY_USER_MAPPED_TWICE.format(name=name))
+            seen.add(name.casefold())
+
+
+class RegistryAuthorInline(admin.TabularInline):
+    """The registry's author mapping: registry users who are Keel users under another name or e-mail."""
+
+    model = RegistryAuthor
+    formset = RegistryAuthorFormSet
+    fields = ["registry_user", "user"]
+    extra = 1
+    verbose_name = "author mapping"
+    verbose_name_plural = "author mapping (registry user → Keel user, for separation of duties)"
+
+
 @admin.register(Registry)
 class RegistryAdmin(admin.ModelAdmin):
     """Registry connections. Saves go through registry_create/registry_update (audited); a registry that
-    brought in models cannot be deleted, only disabled."""
+    brought in models cannot be deleted, only disabled. Its author mapping is saved through
+    registry_author_map/update/unmap (audited)."""
 
     form = RegistryAdminForm
+    inlines = [RegistryAuthorInline]
     list_display = ["name", "kind", "base_url", "enabled", "sync_interval_seconds", "updated_at"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "base_url"]
@@ -89,6 +119,19 @@ class RegistryAdmin(admin.ModelAdmin):
         else:
             form.instance = registry_services.registry_create(by=request.user, **data)
             obj.pk = form.instance.pk
+
+    def save_formset(self, request, form, formset, change):
+        formset.save(commit=False)  # sets the forms' values on their rows, saves nothing
+        for mapping in formset.deleted_objects:
+            registry_services.registry_author_unmap(by=request.user, mapping=mapping)
+        for mapping, _ in formset.changed_objects:
+            registry_services.registry_author_update(
+                by=request.user, mapping=mapping, registry_user=mapping.registry_user, user=mapping.user
+            )
+        for mapping in formset.new_objects:
+            registry_services.registry_author_map(
+                by=request.user, registry=form.instance, registry_user=mapping.registry_user, user=mapping.user
+            )
 
     def has_delete_permission(self, request, obj=None):
         # Only a registry that never brought in a model may go (registry_delete refuses the others).

@@ -31,8 +31,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
-        for role in extracted or ():
-            self.groups.add(Group.objects.get(name=role))
+        """A test's users hold their roles from the start, as fixtures: written to the membership table
+        directly, so the audit trail a test sees starts with its own writes. Role grants themselves are
+        audited (core/access_audit.py) and tested in tests/core/test_access_audit.py."""
+        groups = Group.objects.filter(name__in=list(extracted or ())).exclude(user=self)
+        User.groups.through.objects.bulk_create([User.groups.through(user=self, group=g) for g in groups])
 
 
 def make_user(username: str | None = None, *roles: Role, **kwargs):

@@ -48,6 +48,9 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "registry.updated": ("{actor} updated {subject}", ""),
     "registry.deleted": ("{actor} removed {subject}", ""),
     "registry.sync_requested": ("{actor} asked for a sync of {subject}", ""),
+    "registry_author.mapped": ("{actor} mapped {subject}", ""),
+    "registry_author.updated": ("{actor} changed {subject}", ""),
+    "registry_author.unmapped": ("{actor} removed {subject}", ""),
     "registered_model.created": ("{actor} found {subject} in its registry", ""),
     "registered_model.updated": ("{actor} saw {subject} change in its registry", ""),
     "registered_model.deleted": ("{actor} saw {subject} deleted from its registry", ""),
@@ -149,6 +152,46 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "{actor} set the lineage namespaces of {subject}",
     ),
     "audit.verification_requested": ("{actor} asked for {subject}", ""),
+    # access and sign-ins (core/access_audit.py: the admin, a shell or a command made the change)
+    "user.role_granted": ("{actor} granted the role {after[role]} to {subject}", "{actor} granted a role to {subject}"),
+    "user.role_revoked": (
+        "{actor} revoked the role {before[role]} from {subject}",
+        "{actor} revoked a role from {subject}",
+    ),
+    "user.permission_granted": (
+        "{actor} granted the permission {after[permission]} to {subject}",
+        "{actor} granted a permission to {subject}",
+    ),
+    "user.permission_revoked": (
+        "{actor} revoked the permission {before[permission]} from {subject}",
+        "{actor} revoked a permission from {subject}",
+    ),
+    "group.permission_granted": (
+        "{actor} granted the permission {after[permission]} to {subject}",
+        "{actor} granted a permission to {subject}",
+    ),
+    "group.permission_revoked": (
+        "{actor} revoked the permission {before[permission]} from {subject}",
+        "{actor} revoked a permission from {subject}",
+    ),
+    "user.access_changed": ("{actor} changed the account flags of {subject}", ""),
+    "user.created": ("{actor} created the superuser {subject}", ""),
+    "user.deleted": ("{actor} deleted the account {subject}", ""),
+    "group.deleted": ("{actor} deleted the role group {subject}", ""),
+    "user.signed_in": ("{actor} signed in as {subject} from {after[address]}", "{actor} signed in as {subject}"),
+    "user.signed_out": ("{actor} signed out as {subject}", ""),
+    "user.sign_in_failed": (
+        "{actor} failed to sign in as {subject} from {after[address]}",
+        "{actor} failed to sign in as {subject}",
+    ),
+    "user.locked_out": (
+        "{actor} was locked out of {subject} from {after[address]}",
+        "{actor} was locked out of {subject}",
+    ),
+    # the periodic-task schedule (core/schedule_audit.py: /admin/django_celery_beat/, beat's own install)
+    "schedule.created": ("{actor} added {subject} to the task schedule", ""),
+    "schedule.updated": ("{actor} changed {subject} in the task schedule", ""),
+    "schedule.deleted": ("{actor} removed {subject} from the task schedule", ""),
 }
 
 

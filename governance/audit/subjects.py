@@ -104,6 +104,13 @@ SUBJECTS: dict[str, Subject] = {
         lambda r: first_url(("projects:registry", r.pk), ("projects:registries",)),
         gone=_named("registry"),
     ),
+    "projects.registryauthor": Subject(
+        "projects.RegistryAuthor",
+        lambda a: f"the registry user “{a.registry_user}” of {a.registry.name} to Keel user {a.user.get_username()}",
+        lambda a: first_url(("projects:registry", a.registry_id), ("projects:registries",)),
+        related=("registry", "user"),
+        gone=_named("the author mapping of registry user", "registry_user"),
+    ),
     "projects.registeredmodel": Subject(
         "projects.RegisteredModel",
         lambda m: f"model “{m.name}”" + (f" of {m.project.name}" if m.project_id else ""),
@@ -201,6 +208,25 @@ SUBJECTS: dict[str, Subject] = {
             f"an OpenLineage {e.kind} event{' (' + e.event_type + ')' if e.event_type else ''}"
             + (f" of job {e.job_name}" if e.job_name else "")
         ),
+    ),
+    "auth.user": Subject(
+        "auth.User",
+        lambda u: f"user “{u.get_username()}”",
+        gone=lambda snap, pk: (
+            f"user “{snap['username']}”" if snap.get("username") else (f"user #{pk}" if pk else "an unknown account")
+        ),
+    ),
+    "auth.group": Subject("auth.Group", lambda g: f"role “{g.name}”", gone=_named("role")),
+    "django_celery_beat.periodictask": Subject(
+        "django_celery_beat.PeriodicTask", lambda t: f"task “{t.name}”", gone=_named("task")
+    ),
+    "django_celery_beat.intervalschedule": Subject(
+        "django_celery_beat.IntervalSchedule", lambda s: f"the interval “{s}”"
+    ),
+    "django_celery_beat.crontabschedule": Subject("django_celery_beat.CrontabSchedule", lambda s: f"the crontab “{s}”"),
+    "django_celery_beat.solarschedule": Subject("django_celery_beat.SolarSchedule", lambda s: f"the solar event “{s}”"),
+    "django_celery_beat.clockedschedule": Subject(
+        "django_celery_beat.ClockedSchedule", lambda s: f"the clocked time “{s}”"
     ),
     "governance.auditverification": Subject(
         "governance.AuditVerification",

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from core import audit
@@ -28,6 +27,7 @@ from core.roles import has_role, user_roles
 from core.services import model_create
 from projects.models import ModelVersion, RiskTier
 from projects.permissions import can_change_project
+from projects.registries.authors import is_version_author, version_author
 
 from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
@@ -114,21 +114,6 @@ def signoff_policy_publish(
 # --- requests ------------------------------------------------------------------------------------
 
 
-def _author_of(version: ModelVersion):
-    """The Keel user behind the registry's `created_by`, matched on username or email."""
-    name = (version.created_by or "").strip()
-    if not name:
-        return None
-    User = get_user_model()
-    return User.objects.filter(Q(username__iexact=name) | Q(email__iexact=name)).order_by("pk").first()
-
-
-def _named_author(user, version: ModelVersion) -> bool:
-    """Whether the version's author as the registry names it now is this user (username or email)."""
-    name = (version.created_by or "").strip().lower()
-    return bool(name) and name in {(user.get_username() or "").lower(), (user.email or "").lower()}
-
-
 def _snapshot(request: SignOffRequest) -> dict:
     return {
         "project": request.project.slug,
@@ -171,7 +156,7 @@ def signoff_request(*, by, version: ModelVersion, justification: str = "") -> Si
         model_version=version,
         policy=policy,
         requested_by=by,
-        version_author=_author_of(version),
+        version_author=version_author(version),
         author_unknown=not (version.created_by or "").strip(),
         justification=justification.strip(),
         fingerprint=fingerprint,
@@ -265,9 +250,10 @@ def _decide(*, by, request: SignOffRequest, verdict: str, comment: str, role: st
         request=request, user_id=by.pk, roles=user_roles(by), decisions=decisions, verdict=verdict, role=role
     )
     _raise_refusal(request, answer, role=role)
-    if request.author_unknown and _named_author(by, request.model_version):
-        # The author was unknown when the request was made and a later sync read it from the run: the
-        # request's copy cannot change (the decisions' constraint copies it), so refuse here.
+    if is_version_author(by, request.model_version):
+        # The registry names this user as the author now, though the request's copy (taken when it was made,
+        # and copied by the decisions' constraint) does not: a later sync read the author from the run, or
+        # an admin mapped the registry user to this Keel account since.
         raise PermissionDeniedError(AUTHOR_REVIEW, code="separation_of_duties")
     if verdict != Verdict.APPROVE and not comment.strip():
         raise ValidationError({"comment": [COMMENT_NEEDED]})

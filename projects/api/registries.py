@@ -52,9 +52,9 @@ class RegistrySerializer(serializers.ModelSerializer):
         model = Registry
         fields = [
             "id", "url", "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env",
-            "enabled", "sync_interval_seconds", "write_back_signoff", "last_attempt_at", "last_success_at",
-            "data_age_seconds", "stale", "latest_status", "latest_error", "model_count", "version_count", "created_at",
-            "updated_at",
+            "enabled", "sync_interval_seconds", "write_back_signoff", "author_match", "last_attempt_at",
+            "last_success_at", "data_age_seconds", "stale", "latest_status", "latest_error", "model_count",
+            "version_count", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 env_name_validator = RegexValidator(
@@ -28,6 +29,15 @@ def registry_env_prefix_validator(value: str) -> None:
 class RegistryKind(models.TextChoices):
     MLFLOW = "mlflow", "MLflow"
     SAGEMAKER = "sagemaker", "SageMaker Model Registry"
+
+
+class AuthorMatch(models.TextChoices):
+    """How the registry's author of a version is matched to a Keel user (after the registry's own mapping)."""
+
+    USERNAME_OR_EMAIL = "username_or_email", "Keel username or e-mail"
+    USERNAME = "username", "Keel username only"
+    EMAIL = "email", "Keel e-mail only"
+    MAPPING_ONLY = "mapping", "The mapping below only"
 
 
 class Registry(models.Model):
@@ -62,6 +72,14 @@ class Registry(models.Model):
     sync_interval_seconds = models.PositiveIntegerField(
         default=300, validators=[MinValueValidator(30), MaxValueValidator(7 * 24 * 3600)]
     )
+    author_match = models.CharField(
+        max_length=20,
+        choices=AuthorMatch.choices,
+        default=AuthorMatch.USERNAME_OR_EMAIL,
+        help_text="Separation of duties: how the registry's author of a version (MLflow: the user of the run "
+        "that produced it; SageMaker: CreatedBy) is matched to a Keel user, after the registry's author mapping. "
+        "An author matched to nobody cannot be kept from approving under another name: map them.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,6 +89,40 @@ class Registry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+REGISTRY_USER_MAPPED_TWICE = "Registry user {name!r} is mapped twice: one registry user is one Keel user."
+
+
+class RegistryAuthor(models.Model):
+    """A registry user who is a given Keel user, when neither name nor e-mail says so."""
+
+    registry = models.ForeignKey(Registry, on_delete=models.CASCADE, related_name="authors")
+    registry_user = models.CharField(
+        max_length=200,  # as long as ModelVersion.created_by
+        help_text="The user as the registry names them (MLflow user, SageMaker user profile or IAM ARN); "
+        "compared without regard to case.",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registry_identities", verbose_name="Keel user"
+    )
+
+    class Meta:
+        ordering = ["registry", "registry_user"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("registry_user"),
+                "registry",
+                name="registry_author_once_per_registry",
+                violation_error_message="This registry user is already mapped to a Keel user.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.registry_user} → {self.user}"
+
+    def clean(self) -> None:
+        self.registry_user = (self.registry_user or "").strip()
 
 
 class SyncStatus(models.TextChoices):

@@ -40,7 +40,7 @@ class RegistryAdminForm(forms.ModelForm):
         model = Registry
         fields = [
             "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled",
-            "sync_interval_seconds", "write_back_signoff",
+            "sync_interval_seconds", "write_back_signoff", "author_match",
         ]  # fmt: skip
 
     def clean(self):

@@ -10,7 +10,7 @@ from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.queue import enqueue_on_commit
 from core.roles import is_admin
-from core.services import model_delete, model_update
+from core.services import model_create, model_delete, model_update
 
 from .. import events
 from ..models import (
@@ -19,6 +19,7 @@ from ..models import (
     ModelVersion,
     RegisteredModel,
     Registry,
+    RegistryAuthor,
     RegistryKind,
 )
 from ..permissions import can_change_project
@@ -26,8 +27,9 @@ from .connect import adapter_for
 
 REGISTRY_FIELDS = (
     "name", "kind", "base_url", "region", "username_env", "secret_env", "token_env", "enabled", "sync_interval_seconds",
-    "write_back_signoff",
+    "write_back_signoff", "author_match",
 )  # fmt: skip
+REGISTRY_AUTHOR_FIELDS = ("registry", "registry_user", "user")
 ADMIN_ONLY = "Only admins can create or change registry connections."
 NOT_YOUR_PROJECT = "You can only link models to projects of a team you lead or belong to."
 MLFLOW_NEEDS_URL = "An MLflow registry needs its tracking URL."
@@ -139,3 +141,37 @@ def registry_sync_request(*, by, registry: Registry) -> None:
         raise DomainError(REGISTRY_DISABLED.format(name=registry.name), code="registry_disabled")
     audit.record(actor=by, action="registry.sync_requested", obj=registry, after={"name": registry.name})
     registry_sync_enqueue(registry=registry)
+
+
+# --- the registry's author mapping (separation of duties: projects/registries/authors.py) -----------------
+
+
+@transaction.atomic
+def registry_author_map(*, by, registry: Registry, registry_user: str, user) -> RegistryAuthor:
+    """Say that a registry user is this Keel user: sign-off then keeps them from approving what they made."""
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    mapping = RegistryAuthor(registry=registry, registry_user=registry_user, user=user)
+    return model_create(instance=mapping, by=by, action="registry_author.mapped", fields=REGISTRY_AUTHOR_FIELDS)
+
+
+@transaction.atomic
+def registry_author_update(*, by, mapping: RegistryAuthor, **fields) -> RegistryAuthor:
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    # The stored row, not the caller's copy: a form may already have set its new values on that one.
+    mapping = RegistryAuthor.objects.select_for_update().get(pk=mapping.pk)
+    if "registry_user" in fields:
+        fields["registry_user"] = (fields["registry_user"] or "").strip()
+    mapping, _ = model_update(
+        instance=mapping, fields=("registry_user", "user"), data=fields, by=by, action="registry_author.updated"
+    )
+    return mapping
+
+
+@transaction.atomic
+def registry_author_unmap(*, by, mapping: RegistryAuthor) -> None:
+    if by is not None and not is_admin(by):
+        raise PermissionDeniedError(ADMIN_ONLY)
+    mapping = RegistryAuthor.objects.select_for_update().get(pk=mapping.pk)
+    model_delete(instance=mapping, fields=REGISTRY_AUTHOR_FIELDS, by=by, action="registry_author.unmapped")

@@ -26,7 +26,8 @@ def registry_form(**changes):
     return {
         "name": "mlflow-prod", "kind": "mlflow", "base_url": "http://mlflow.internal:5000", "region": "",
         "username_env": "", "secret_env": "MLFLOW_PASSWORD", "token_env": "", "enabled": "on",
-        "sync_interval_seconds": "300", **changes,
+        "sync_interval_seconds": "300", "author_match": "username_or_email",
+        "authors-TOTAL_FORMS": "0", "authors-INITIAL_FORMS": "0", **changes,
     }  # fmt: skip
 
 

@@ -37,6 +37,21 @@ def test_parse_run_keeps_metrics_times_experiment_a_few_params_and_the_user_from
     assert (len(run.params), run.params_count) == (MAX_PARAMS, 30)
 
 
+@pytest.mark.parametrize(
+    ("user_id", "tag", "expected"),
+    [
+        ("unknown", "", ""),  # MlflowClient.create_run without an mlflow.user tag: nobody
+        ("unknown", "mira", "mira"),
+        ("", "unknown", ""),
+        (" mira ", "", "mira"),
+        ("Unknown-Team", "", "Unknown-Team"),  # only MLflow's exact placeholder means nobody
+    ],
+)
+def test_parse_run_reads_mlflows_unknown_placeholder_as_no_user(user_id, tag, expected):
+    body = {"run": {"info": {"user_id": user_id}, "data": {"tags": [{"key": "mlflow.user", "value": tag}]}}}
+    assert parse_run("r1", body).user_id == expected
+
+
 def test_parse_run_refuses_a_malformed_answer_as_transient():
     with pytest.raises(TransientRegistryError):
         parse_run("r1", {"run": {"data": {"metrics": [{"value": 1}]}}})

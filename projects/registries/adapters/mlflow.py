@@ -175,6 +175,16 @@ class MlflowAdapter:
         return Snapshot(models=models, versions=versions, requests=self.requests_made)
 
 
+# What MLflow writes as a run's user when its client named none (MlflowClient.create_run without an
+# mlflow.user tag; the fluent API when the OS user cannot be read): nobody, not an account called "unknown".
+MLFLOW_NO_USER = "unknown"
+
+
+def _run_user(value) -> str:
+    name = str(value or "").strip()
+    return "" if name == MLFLOW_NO_USER else name
+
+
 def parse_run(run_id: str, body: dict) -> RemoteRun:
     """The parts of a runs/get answer Keel keeps. MLflow's `data.metrics` already holds the latest value
     of each key; the user is `info.user_id`, or the `mlflow.user` tag where the server left it empty."""
@@ -192,7 +202,7 @@ def parse_run(run_id: str, body: dict) -> RemoteRun:
     return RemoteRun(
         run_id=run_id,
         experiment_id=str(info.get("experiment_id") or ""),
-        user_id=str(info.get("user_id") or tags.get("mlflow.user") or ""),
+        user_id=_run_user(info.get("user_id")) or _run_user(tags.get("mlflow.user")),
         status=str(info.get("status") or ""),
         started_at=from_epoch_ms(info.get("start_time")),
         ended_at=from_epoch_ms(info.get("end_time")),
