@@ -65,7 +65,7 @@ def receive(*, payload: Any, by) -> Received:
         return _requeue(LineageEvent.objects.get(pk=existing.pk), by)
     if existing is not None:  # stored before, so valid: not checked again
         return Received("duplicate", existing)
-    validated = validate_event(payload)
+    validated = validate_event(payload, text)
     row = _raw_row(validated, digest, by)
     if row.kind == "run":
         _check_run_owner(row)

@@ -218,10 +218,10 @@ def find_placeholders(value: Any, path: str = "") -> list[str]:
     return found
 
 
-def _may_hold_placeholders(payload: Any) -> bool:
+def _may_hold_placeholders(payload: Any, text: str | None = None) -> bool:
     """One scan of the JSON text for what every placeholder needs ("{{", "${json-unit.", a string starting
     with "<"): most events have none, and walking every string of a large event costs milliseconds."""
-    text = json.dumps(payload, ensure_ascii=False)
+    text = json.dumps(payload, ensure_ascii=False) if text is None else text
     return "{{" in text or "${json-unit." in text or '"<' in text
 
 
@@ -362,14 +362,15 @@ def _facet_problems(payload: dict, kind: str) -> tuple[list[str], list[str]]:
     return reasons, warnings
 
 
-def validate_event(payload: Any) -> ValidatedEvent:
-    """The event, checked; or LineageEventInvalid naming every reason it cannot be taken."""
+def validate_event(payload: Any, text: str | None = None) -> ValidatedEvent:
+    """The event, checked; or LineageEventInvalid naming every reason it cannot be taken. `text`: its JSON,
+    when the caller has it already (the placeholder scan reads it instead of serialising the event again)."""
     if not isinstance(payload, dict):
         got = "an array" if isinstance(payload, list) else type(payload).__name__
         raise LineageEventInvalid([f"the body must be one OpenLineage event (a JSON object), not {got}"])
     kind = event_kind(payload)
     reasons = _envelope_reasons(payload, kind)
-    if _may_hold_placeholders(payload):
+    if _may_hold_placeholders(payload, text):
         reasons.extend(find_placeholders(payload))
     version = None
     unversioned = ""
