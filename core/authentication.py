@@ -45,3 +45,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) to anonymous API calls.
         return self.keyword
+
+
+class BearerApiTokenAuthentication(ApiTokenAuthentication):
+    """`Authorization: Bearer keel_<prefix>_<secret>`: the same token and rules, in the spelling OpenLineage's
+    HTTP transport (and most HTTP clients) send; accepted on every endpoint, not only the lineage ingest."""
+
+    keyword = "Bearer"
