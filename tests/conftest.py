@@ -89,6 +89,15 @@ def _restore_after_flush(sender, using, **kwargs):
     import_module("governance.migrations.0007_signoff_policies_and_triggers").create_policies(apps, None)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The requests the schema fuzz test made per caller, when it ran (issue #14's closing note reports them)."""
+    from tests.api_contract import REQUESTS
+
+    if REQUESTS:
+        counts = ", ".join(f"{caller} {n}" for caller, n in REQUESTS.items())
+        terminalreporter.write_line(f"API contract fuzz: requests per caller: {counts} (total {REQUESTS.total()})")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests make many users; the production hasher would spend most of the run hashing."""
