@@ -100,7 +100,9 @@ ERROR_DESCRIPTIONS = {
     "401": "No valid session or API token.",
     "403": "The caller's role or scope does not allow this.",
     "404": "No such object, or not one the caller may see (on a list: no such page).",
+    "406": "The Accept header asks for something other than JSON.",
     "409": "The object's state moved on since it was read (e.g. a decision on a closed sign-off).",
+    "415": "The body is not JSON (Content-Type).",
 }
 
 
@@ -116,7 +118,8 @@ def _error_component(generator):
 def _error_codes(path: str, method: str, operation: dict) -> list[str]:
     """Which error answers an operation can give: 400 on writes and filtered lists, 401/403 where a caller
     must sign in, 404 on routes that name one object and on paged lists (a page or cursor past the end),
-    409 on writes (core.errors.ConflictError: the state moved on since the caller read it)."""
+    409 on writes (core.errors.ConflictError: the state moved on since the caller read it), 415 where a body
+    is read (one that is not JSON), 406 everywhere (an Accept header that JSON does not satisfy)."""
     codes = []
     query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
     if method in WRITE_METHODS or query - PAGING_PARAMETERS:
@@ -125,8 +128,11 @@ def _error_codes(path: str, method: str, operation: dict) -> list[str]:
         codes += ["401", "403"]
     if "{" in path or query & PAGING_PARAMETERS:
         codes.append("404")
+    codes.append("406")
     if method in WRITE_METHODS:
         codes.append("409")
+    if "requestBody" in operation:
+        codes.append("415")
     return codes
 
 

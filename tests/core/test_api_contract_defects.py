@@ -193,3 +193,19 @@ def test_a_bearer_token_is_refused_by_the_same_rules(schema, executive):
     revoked = call_and_check(schema, "POST", "/api/v1/teams/", key=key, keyword="Bearer", body={"name": "Pricing"})
     assert (revoked.status_code, revoked.json()) == (401, {"detail": INVALID_TOKEN, "code": "authentication_failed"})
     assert counts() == before
+
+
+def test_a_body_that_is_not_json_is_a_documented_415_that_changes_nothing(schema, admin_user):
+    key, before = key_for(admin_user), counts()
+    response = call_and_check(
+        schema, "POST", "/api/v1/teams/", key=key, body={"name": "Pricing"}, headers={"Content-Type": "text/plain"}
+    )
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")
+    assert counts() == before
+
+
+def test_an_accept_header_json_cannot_satisfy_is_a_documented_406(schema, executive):
+    response = call_and_check(
+        schema, "GET", "/api/v1/teams/", key=key_for(executive), headers={"Accept": "application/xml"}
+    )
+    assert (response.status_code, response.json()["code"]) == (406, "not_acceptable")
