@@ -19,3 +19,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# JSON for unmatched paths under /api/, the HTML page elsewhere.
+handler404 = "core.views.page_not_found"

@@ -61,3 +61,10 @@ def token_with_user(prefix: str) -> ApiToken | None:
     token = found[0]
     token.user = fetch_instances(get_user_model(), "id = %s", [token.user_id])[0]
     return token
+
+
+class BearerApiTokenAuthentication(ApiTokenAuthentication):
+    """`Authorization: Bearer keel_<prefix>_<secret>`: the same token and rules, in the spelling OpenLineage's
+    HTTP transport (and most HTTP clients) send; accepted on every endpoint, not only the lineage ingest."""
+
+    keyword = "Bearer"

@@ -1,10 +1,14 @@
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .api.exceptions import error_body
 from .health import system_health
 from .roles import is_admin
+
+NO_API_ROUTE = "No API endpoint at this path."
 
 # Probes are anonymous: they get each part's state and heartbeat times, but not raw exception text
 # (it can name hosts and database users) nor which host and process answered.
@@ -30,3 +34,11 @@ def healthz(request):
     report = system_health()
     body = report if is_admin(request.user) else _for_public(report)
     return JsonResponse(body, status=200 if report["status"] == "ok" else 503)
+
+
+def page_not_found(request, exception):
+    """handler404: a path under /api/ that matches no route (`/api/v1/signoffs/1.1/reject/`) answers the API's JSON
+    error body like every other API refusal; everywhere else people get the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(detail=NO_API_ROUTE, code="not_found"), status=404)
+    return defaults.page_not_found(request, exception)

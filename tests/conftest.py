@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from importlib import import_module
 
 import pytest
@@ -87,6 +88,15 @@ def _restore_after_flush(sender, using, **kwargs):
         Group.objects.using(using).get_or_create(name=name)
     # The default sign-off policies (governance migration 0007).
     import_module("governance.migrations.0007_signoff_policies_and_triggers").create_policies(apps, None)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The requests the schema fuzz test made per caller, when it ran (issue #14's closing note reports them)."""
+    contract = sys.modules.get("tests.api_contract")  # loaded only when a contract test was collected
+    made = getattr(contract, "REQUESTS", None)
+    if made:
+        counts = ", ".join(f"{caller} {n}" for caller, n in made.items())
+        terminalreporter.write_line(f"API contract fuzz: requests per caller: {counts} (total {made.total()})")
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,16 @@ import datetime as dt
 
 import factory
 
-from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, Registry, RegistryKind, Signal
+from projects.models import (
+    AIProject,
+    DeploymentObservation,
+    LinkSource,
+    ModelVersion,
+    RegisteredModel,
+    Registry,
+    RegistryKind,
+    Signal,
+)
 from projects.registries import services
 from projects.registries.adapters.base import RemoteModel, RemoteVersion, Snapshot
 
@@ -85,3 +94,13 @@ def snapshot(models: dict[str, dict], versions: dict[str, list[str]], **version_
         for v in vs
     }
     return Snapshot(models=remote_models, versions=remote_versions, requests=2)
+
+
+def demo_registry_versions() -> None:
+    """The demo registry's credit scorecard as its sync leaves it, without an MLflow server (browser tests,
+    the demo-seeding tests and the API contract fuzz run none): versions 1-4, linked to Credit scoring."""
+    registry = RegistryFactory(name="Local MLflow (demo)", base_url="http://127.0.0.1:9")
+    model = RegisteredModelFactory(registry=registry, name="credit-scorecard", link_source=LinkSource.TAG,
+                                   project=AIProject.objects.get(name="Credit scoring"))  # fmt: skip
+    for v in range(1, 5):
+        ModelVersionFactory(registered_model=model, version=str(v), created_by="ds-demo")

@@ -98,13 +98,14 @@ class TeamViewSet(viewsets.ModelViewSet):
     def can_write_object(self, user, obj):
         return can_manage_teams(user)
 
+    # The answer to a write is read back through get_queryset(), so it carries project_count like a read does.
     def perform_create(self, serializer):
-        serializer.instance = services.team_create(by=self.request.user, **serializer.validated_data)
+        team = services.team_create(by=self.request.user, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_update(self, serializer):
-        serializer.instance = services.team_update(
-            by=self.request.user, team=serializer.instance, **serializer.validated_data
-        )
+        team = services.team_update(by=self.request.user, team=serializer.instance, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=team.pk)
 
     def perform_destroy(self, instance):
         services.team_delete(by=self.request.user, team=instance)

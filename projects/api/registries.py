@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -58,7 +57,8 @@ class RegistrySerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
 
-    @extend_schema_field(OpenApiTypes.INT)
+    # null until the first successful sync.
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_data_age_seconds(self, registry) -> int | None:
         return registry_data_age(registry, now=timezone.now())
 

@@ -115,7 +115,13 @@ BULK_ERRORS = inline_serializer(
     {
         "detail": serializers.CharField(),
         "code": serializers.CharField(),
-        "rows": serializers.ListField(child=serializers.DictField()),
+        # Two refusals share the key: the import's (code `invalid_rows`: one {row, errors} per bad row) and the
+        # input's own (code `invalid`: the messages about the rows field, or about each row by its 0-based index).
+        "rows": serializers.JSONField(
+            required=False,
+            help_text="invalid_rows: a list of {row (1-based), errors}. invalid: the messages about the rows field "
+            "(a list), or about rows that are not objects (an object keyed by 0-based position).",
+        ),
     },
 )
 
@@ -195,7 +201,10 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         request=ROIBulkSerializer,
-        responses={200: BULK_RESULT, 400: OpenApiResponse(BULK_ERRORS, description="Bad rows; nothing saved")},
+        responses={
+            200: BULK_RESULT,
+            400: OpenApiResponse(BULK_ERRORS, description="Refused input or bad rows; nothing saved"),
+        },
     )
     @action(detail=False, methods=["post"])
     def bulk(self, request):

@@ -11,8 +11,8 @@ from django.core.management import call_command
 
 from governance.management import demo_lineage
 from governance.models import Classification, Dataset, LineageEvent, Obligation, Origin
-from projects.models import AIProject, LinkSource
-from tests.registry_factories import ModelVersionFactory, RegisteredModelFactory, RegistryFactory
+from projects.models import AIProject
+from tests.registry_factories import demo_registry_versions
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,6 @@ def demo(db, settings, tmp_path):
     call_command("seed_demo", stdout=io.StringIO())
 
 
-def demo_versions() -> None:
-    """The demo registry's credit scorecard as its sync leaves it (the browser tests run no MLflow)."""
-    registry = RegistryFactory(name="Local MLflow (demo)", base_url="http://127.0.0.1:9")
-    model = RegisteredModelFactory(registry=registry, name="credit-scorecard", link_source=LinkSource.TAG,
-                                   project=AIProject.objects.get(name="Credit scoring"))  # fmt: skip
-    for v in range(1, 5):
-        ModelVersionFactory(registered_model=model, version=str(v), created_by="ds-demo")
-
-
 def seed() -> str:
     out = io.StringIO()
     call_command("seed_demo_governance", stdout=out)
@@ -40,7 +31,7 @@ def seed() -> str:
 
 
 def test_the_pipeline_carries_pii_to_credit_scoring_and_its_obligations_are_unmet(demo):
-    demo_versions()
+    demo_registry_versions()
     out = seed()
     assert "Demo lineage:" in out
     assert "(4 events ingested now)" in out
@@ -62,7 +53,7 @@ def test_the_pipeline_carries_pii_to_credit_scoring_and_its_obligations_are_unme
 
 
 def test_seeding_again_ingests_nothing_twice(demo):
-    demo_versions()
+    demo_registry_versions()
     seed()
     labels = Classification.objects.count()
     out = seed()
