@@ -301,6 +301,7 @@ def fx_rate_set(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
     if currency == reporting_currency():
         raise ValidationError({"currency": [FX_FOR_REPORTING.format(currency=currency)]})
     month = month_start(month) if isinstance(month, dt.date) else month
+    _lock_projects_using(currency=currency, month=month)
     fx = FxRate.objects.select_for_update().filter(currency=currency, month=month).first()
     if fx is None:
         fx = _fx_rate_create(by=by, currency=currency, month=month, rate=rate)
@@ -311,6 +312,15 @@ def fx_rate_set(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
     stored_rate = Decimal(audit.snapshot(fx, ["rate"])["rate"])  # at the stored precision, as the trail says it
     _reconvert(by=by, currency=currency, month=month, rate=stored_rate)
     return fx
+
+
+def _lock_projects_using(*, currency: str, month: dt.date) -> None:
+    """Lock the projects with entries in this currency and month (pk order) before anything else: every
+    ledger write takes its project first, then its entry, then the audit chain's lock, so an FX change
+    that took the audit lock (its own event) or the entries before the projects would deadlock with an
+    entry's edit; and the roll-up refresh of the re-converted cells needs these locks anyway."""
+    using = ROIEntry.objects.filter(currency=currency, month=month).values("project_id")
+    list(AIProject.objects.select_for_update().filter(pk__in=using).order_by("pk").values_list("pk", flat=True))
 
 
 def _fx_rate_create(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:

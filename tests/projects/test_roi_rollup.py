@@ -6,10 +6,12 @@ a roll-up written around the services, without audit events."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
 from decimal import Decimal as D
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
@@ -184,3 +186,16 @@ def test_rebuild_repairs_a_roll_up_written_around_the_services_and_audits_nothin
     }
     same_as_ledger()
     assert AuditEvent.objects.count() == events  # derived data: nothing to audit
+
+
+def test_the_migration_fills_the_roll_up_from_the_ledger_already_there(team_lead, project, other_project, other_lead):
+    log(team_lead, project)
+    log(team_lead, project, basis="planned", kind="cost", category="compute", amount=D("80"), month=APR)
+    log(other_lead, other_project, amount=D("5"))
+    expected = {p.pk: cells(p) for p in (project, other_project)}
+    ROIMonthRollup.objects.all().delete()  # the ledger as it stood before the roll-up existed
+    migration = importlib.import_module("projects.migrations.0012_roi_month_rollup")
+    migration.fill_from_ledger(apps, None)
+    assert {p.pk: cells(p) for p in (project, other_project)} == expected
+    assert expected[project.pk][APR] == (D("0"), D("80.00"), D("0"), D("0"), 0)
+    same_as_ledger()
