@@ -51,6 +51,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.dates import date_window
 from core.roles import reads_everything
 from projects.models import AIProject, FxRate, ROIMonthRollup, Stage
 from projects.roi.figures import ZERO, MonthTotals, RoiFigures, money, month_start
@@ -101,6 +102,15 @@ def with_business_case(projects: QuerySet[AIProject], *, as_of: dt.date) -> Quer
 # --- per-project rows: the matrix, the table, the export -------------------------------------------
 
 
+def _rollup() -> QuerySet[ROIMonthRollup]:
+    """The ROI roll-up's months that Keel accepts (core.dates.date_window), for the tiles and the rows alike.
+    Writes refuse other months; a ledger row from before that rule (9999-12, 0001-01) is left out here, since
+    one such typo would stretch the monthly timeline every figure runs over (first to last month, densely)
+    across thousands of years and make the page ten times slower."""
+    first, last = date_window()
+    return ROIMonthRollup.objects.filter(month__gte=first, month__lte=last)
+
+
 def _sum_of(qs: QuerySet, field_name: str):
     """A one-value subquery summing `field_name` over `qs` (filtered on an OuterRef)."""
     return Subquery(
@@ -117,8 +127,8 @@ def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.dat
     0 when it has none: the matrix's x axis.
     """
     open_risks = Risk.objects.filter(project=OuterRef("pk")).exclude(status=RiskStatus.CLOSED)
-    to_date = ROIMonthRollup.objects.filter(project=OuterRef("pk"), month__lte=as_of)
-    planned = ROIMonthRollup.objects.filter(plan_to_date_q(as_of, today=today), project=OuterRef("pk"))
+    to_date = _rollup().filter(project=OuterRef("pk"), month__lte=as_of)
+    planned = _rollup().filter(plan_to_date_q(as_of, today=today), project=OuterRef("pk"))
     rows = with_business_case(projects.select_related("team"), as_of=as_of).annotate(
         risk_score=Coalesce(
             Subquery(open_risks.order_by().values("project").annotate(m=Max("residual_score")).values("m")), 0
@@ -243,7 +253,7 @@ def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
     # Annotations may not take the name of a column: the sums are named total_* and renamed here.
     columns = ("planned_value", "planned_cost", "actual_value", "actual_cost")
     rows = (
-        _of_projects(ROIMonthRollup.objects.all(), projects)
+        _of_projects(_rollup(), projects)
         .order_by()
         .values("project__team_id", "month")
         .annotate(

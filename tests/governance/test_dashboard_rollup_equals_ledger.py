@@ -7,10 +7,12 @@ and for a past as-of month, unfiltered and filtered by team."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import defaultdict
 from decimal import Decimal as D
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from governance.dashboard import selectors as dashboard
@@ -88,3 +90,20 @@ def test_the_dashboards_roll_up_figures_equal_the_ledgers(executive, varied, as_
         this_plan = ROIEntry.objects.filter(project=varied[1], month=THIS, basis="planned", kind="value").get()
         whole = ledger_rows(AIProject.objects.filter(pk=varied[1].pk), as_of, in_progress=False)[varied[1].pk]
         assert expected[varied[1].pk][2] == whole[2] - this_plan.amount_reporting
+
+
+def test_months_outside_the_accepted_window_do_not_stretch_the_timeline(executive, team_lead, project):
+    # Rows from before the services refused such months (core/dates.py), written here around them.
+    services.roi_entry_create(by=team_lead, project=project, month=THIS, kind="value", category="cost_saving",
+                              basis="actual", amount=D("10"))  # fmt: skip
+    common = {"project": project, "kind": "value", "category": "cost_saving", "amount": D("5"), "currency": "EUR",
+              "amount_reporting": D("5"), "logged_by": team_lead}  # fmt: skip
+    ROIEntry.objects.bulk_create([ROIEntry(month=dt.date(9999, 12, 1), basis="actual", **common),
+                                  ROIEntry(month=dt.date(1, 1, 1), basis="planned", **common)])  # fmt: skip
+    call_command("rebuild_roi_rollup", stdout=io.StringIO())
+    summary = dashboard.portfolio_summary(user=executive, projects=AIProject.objects.all(), filtered=False)
+    assert [m.month for m in summary.months] == [THIS]
+    assert len(summary.figures.months) == 1  # not 119,988 months from year 1 to 9999
+    assert summary.figures.cumulative_value == D("10.00")
+    (row,) = dashboard.project_rows(AIProject.objects.all(), as_of=THIS)
+    assert (row.actual_value, row.planned_value) == (D("10.00"), D("0"))
