@@ -6,8 +6,8 @@ One run, bounded (--budget, default 900 s):
      separate database named <name>_bench_dashboard on that server (created and dropped here, never
      the configured database itself);
   2. seeds the first scale (`seed_portfolio`: teams, projects, FX rates and --months of ROI entries
-     per project, bulk-created without audit events) and adds governance data the way a busy
-     portfolio has it (0-3 risks per project, an open finding on every seventh);
+     per project, bulk-created without audit events, and their roll-up, which the dashboard reads) and
+     adds governance data the way a busy portfolio has it (0-3 risks per project, an open finding on every seventh);
   3. signs in an executive with Django's test Client and times GET /governance/dashboard/ (the full
      page: every tile, the five charts, the projects table) and GET /api/v1/portfolio/summary,
      --requests times each after a warm-up, counting the queries of one request;
@@ -37,7 +37,7 @@ from django.utils import timezone
 from core.roles import Role
 from governance.models import Finding, FindingKind, Risk, RiskCategory, RiskStatus, Severity
 from projects.management.commands.seed_portfolio import seed_portfolio
-from projects.models import AIProject, ROIEntry
+from projects.models import AIProject, ROIEntry, ROIMonthRollup
 
 PAGES = {
     "dashboard": "/governance/dashboard/",
@@ -137,11 +137,12 @@ def measure_scale(client: Client, *, n: int, scale: int, seeded: int, risk_owner
     data = {
         "projects": AIProject.objects.count(),
         "roi_entries": ROIEntry.objects.count(),
+        "roi_rollup_cells": ROIMonthRollup.objects.count(),  # what the dashboard reads (projects × months)
         "risks": Risk.objects.count(),
         "findings": Finding.objects.count(),
     }
-    print(f"  seeded to {data['projects']} projects, {data['roi_entries']} ROI entries in "
-          f"{seed_seconds:.1f} s", flush=True)  # fmt: skip
+    print(f"  seeded to {data['projects']} projects, {data['roi_entries']} ROI entries "
+          f"({data['roi_rollup_cells']} roll-up cells) in {seed_seconds:.1f} s", flush=True)  # fmt: skip
     pages = {name: measure(client, path, args.requests) for name, path in PAGES.items()}
     for name, r in pages.items():
         print(f"  {name}: median {r['median_ms']} ms, p95 {r['p95_ms']} ms, {r['queries']} queries", flush=True)

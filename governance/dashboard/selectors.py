@@ -9,16 +9,20 @@ never counts another team's rows.
 The cost is a fixed handful of queries whatever the portfolio's size (tests/governance/
 test_dashboard_query_counts.py):
   * one GROUP BY (team, stage) over the projects: stage counts, team sizes, business-case totals;
-  * one GROUP BY (team, month) over the ROI ledger: the portfolio's monthly series and each team's
-    totals, from which projects/roi/figures.py derives ROI %, payback, NPV, realised vs planned and decay;
+  * one GROUP BY (team, month) over the ROI roll-up (one row per project and month, kept equal to the
+    ledger by projects/roi/rollup.py): the portfolio's monthly series and each team's totals, from which
+    projects/roi/figures.py derives ROI %, payback, NPV, realised vs planned and decay;
   * one aggregate over open risks, one count of open findings, one of pending sign-offs;
   * the bubble matrix's points and the table's page, each one query with correlated subqueries.
 
 Money: the ledger is summed in the reporting currency (ROIEntry.amount_reporting, converted when it
-was written). The business case (expected annual value and investment) is in each project's own
-currency, so it is converted here at the latest FX rate of that currency up to this month; a project
-whose currency has no rate is counted but left out of the money totals and the matrix, and the page
-says how many such projects there are.
+was written, summed per project and month in the roll-up). Nothing here reads the ledger's entries: their
+number grows with months × categories, the roll-up's only with months.
+
+The business case (expected annual value and investment) is in each project's own currency, so it is
+converted here at the latest FX rate of that currency up to this month; a project whose currency
+has no rate is counted but left out of the money totals and the matrix, and the page says how many such
+projects there are.
 """
 
 from __future__ import annotations
@@ -47,15 +51,16 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.dates import date_window
 from core.roles import reads_everything
-from projects.models import AIProject, FxRate, RoiBasis, ROIEntry, RoiKind, Stage
+from projects.models import AIProject, FxRate, ROIMonthRollup, Stage
 from projects.roi.figures import ZERO, MonthTotals, RoiFigures, money, month_start
-from projects.roi.selectors import roi_figures_for, roi_month_sums
+from projects.roi.selectors import roi_figures_for
 
 from ..compliance.selectors import compliance_coverage
 from ..models import Finding, Risk, RiskStatus, SignOffRequest, SignOffStatus
 from ..risks.scoring import Level, band_for
-from .to_date import actual_logged_same_month, in_progress, month_plan_to_date, plan_to_date_q, realised_vs_plan
+from .to_date import in_progress, month_plan_to_date, plan_to_date_q, realised_vs_plan
 
 # Risk levels counted on the "open high risks" tile.
 HIGH_LEVELS = (Level.HIGH, Level.CRITICAL)
@@ -97,6 +102,15 @@ def with_business_case(projects: QuerySet[AIProject], *, as_of: dt.date) -> Quer
 # --- per-project rows: the matrix, the table, the export -------------------------------------------
 
 
+def _rollup() -> QuerySet[ROIMonthRollup]:
+    """The ROI roll-up's months that Keel accepts (core.dates.date_window), for the tiles and the rows alike.
+    Writes refuse other months; a ledger row from before that rule (9999-12, 0001-01) is left out here, since
+    one such typo would stretch the monthly timeline every figure runs over (first to last month, densely)
+    across thousands of years and make the page ten times slower."""
+    first, last = date_window()
+    return ROIMonthRollup.objects.filter(month__gte=first, month__lte=last)
+
+
 def _sum_of(qs: QuerySet, field_name: str):
     """A one-value subquery summing `field_name` over `qs` (filtered on an OuterRef)."""
     return Subquery(
@@ -113,10 +127,8 @@ def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.dat
     0 when it has none: the matrix's x axis.
     """
     open_risks = Risk.objects.filter(project=OuterRef("pk")).exclude(status=RiskStatus.CLOSED)
-    to_date = ROIEntry.objects.filter(project=OuterRef("pk"), month__lte=as_of)
-    planned = ROIEntry.objects.filter(
-        plan_to_date_q(as_of, today=today), project=OuterRef("pk"), basis=RoiBasis.PLANNED
-    )
+    to_date = _rollup().filter(project=OuterRef("pk"), month__lte=as_of)
+    planned = _rollup().filter(plan_to_date_q(as_of, today=today), project=OuterRef("pk"))
     rows = with_business_case(projects.select_related("team"), as_of=as_of).annotate(
         risk_score=Coalesce(
             Subquery(open_risks.order_by().values("project").annotate(m=Max("residual_score")).values("m")), 0
@@ -124,13 +136,9 @@ def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.dat
         open_risk_count=Coalesce(
             Subquery(open_risks.order_by().values("project").annotate(n=Count("pk")).values("n")), 0
         ),
-        actual_value=Coalesce(
-            _sum_of(to_date.filter(basis=RoiBasis.ACTUAL, kind=RoiKind.VALUE), "amount_reporting"), Value(ZERO)
-        ),
-        actual_cost=Coalesce(
-            _sum_of(to_date.filter(basis=RoiBasis.ACTUAL, kind=RoiKind.COST), "amount_reporting"), Value(ZERO)
-        ),
-        planned_value=Coalesce(_sum_of(planned.filter(kind=RoiKind.VALUE), "amount_reporting"), Value(ZERO)),
+        actual_value=Coalesce(_sum_of(to_date, "actual_value"), Value(ZERO)),
+        actual_cost=Coalesce(_sum_of(to_date, "actual_cost"), Value(ZERO)),
+        planned_value=Coalesce(_sum_of(planned, "planned_value"), Value(ZERO)),
     )
     return rows.order_by(F("annual_value_rc").desc(nulls_last=True), "name", "id")
 
@@ -233,29 +241,29 @@ def _of_projects(qs: QuerySet, projects: QuerySet[AIProject]) -> QuerySet:
     return qs.filter(project__in=projects.order_by().values("pk"))
 
 
-def _reported_sum(kind: str):
-    """Planned `kind` of the rows whose project logged an actual for the same month (plan_to_date_q)."""
-    return Coalesce(
-        Sum("amount_reporting", filter=Q(basis=RoiBasis.PLANNED, kind=kind) & Q(actual_logged_same_month())),
-        Value(ZERO),
-        output_field=_MONEY,
-    )
+def _rollup_sum(field_name: str, **condition):
+    """The sum of a roll-up column over a group (0 when the condition leaves no row)."""
+    return Coalesce(Sum(field_name, filter=Q(**condition) if condition else None), Value(ZERO), output_field=_MONEY)
 
 
 def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
-    """One row per (team, month) of the ledger: planned and actual value and cost in the reporting
-    currency, whether any actual was logged, and the plan of projects that reported the month. One query;
-    the rows are few (teams × months)."""
-    return list(
-        _of_projects(ROIEntry.objects.all(), projects)
+    """One row per (team, month) of the ledger, from its roll-up: planned and actual value and cost in the
+    reporting currency, how many actuals were logged, and the plan of the projects that reported the month
+    (logged an actual for it: plan_to_date_q). One query; the rows are few (teams × months)."""
+    # Annotations may not take the name of a column: the sums are named total_* and renamed here.
+    columns = ("planned_value", "planned_cost", "actual_value", "actual_cost")
+    rows = (
+        _of_projects(_rollup(), projects)
         .order_by()
         .values("project__team_id", "month")
         .annotate(
-            **roi_month_sums(),
-            planned_value_reported=_reported_sum(RoiKind.VALUE),
-            planned_cost_reported=_reported_sum(RoiKind.COST),
+            **{f"total_{name}": _rollup_sum(name) for name in columns},
+            total_actual_n=Sum("actual_n"),
+            planned_value_reported=_rollup_sum("planned_value", actual_n__gt=0),
+            planned_cost_reported=_rollup_sum("planned_cost", actual_n__gt=0),
         )
     )
+    return [{key.removeprefix("total_"): value for key, value in row.items()} for row in rows]
 
 
 def _dec(value) -> Decimal:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from projects.models import RoiBasis, ROIEntry
 from projects.roi.figures import ZERO, month_start, pct
 
 
@@ -22,13 +21,9 @@ def in_progress(as_of: dt.date, *, today: dt.date | None = None) -> bool:
     return month_start(as_of) >= month_start(today or timezone.localdate())
 
 
-def actual_logged_same_month():
-    """On a ledger row: an actual exists for the same project and month (the month is reported)."""
-    return Exists(ROIEntry.objects.filter(project=OuterRef("project"), month=OuterRef("month"), basis=RoiBasis.ACTUAL))
-
-
 def plan_to_date_q(as_of: dt.date, *, today: dt.date | None = None) -> Q:
-    """The planned ledger rows that count in "plan to date", the yardstick of "realised vs plan".
+    """The roll-up rows (projects.models.ROIMonthRollup: one project's month) whose plan counts in "plan to
+    date", the yardstick of "realised vs plan".
 
     Every month up to the as-of month counts its plan: a complete month without an actual is a shortfall
     (nothing realised is recorded), which is the conservative reading. The one exception is the current
@@ -39,7 +34,7 @@ def plan_to_date_q(as_of: dt.date, *, today: dt.date | None = None) -> Q:
     """
     if not in_progress(as_of, today=today):
         return Q(month__lte=as_of)
-    return Q(month__lt=month_start(as_of)) | (Q(month=month_start(as_of)) & Q(actual_logged_same_month()))
+    return Q(month__lt=month_start(as_of)) | Q(month=month_start(as_of), actual_n__gt=0)
 
 
 def month_plan_to_date(month: dt.date, row: dict, *, as_of: dt.date, partial: bool) -> tuple[Decimal, Decimal]:

@@ -17,9 +17,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from projects.models import AIProject, ROIEntry, Stage
+from projects.models import AIProject, ROIMonthRollup, Stage
 from projects.roi.figures import RoiFigures, month_start
-from projects.roi.selectors import roi_figures_for, roi_monthly_totals_by_project
+from projects.roi.selectors import roi_figures_for, roi_rollup_totals_by_project
 
 from ..findings.services import finding_close, finding_open
 from ..models import Finding, FindingKind, Severity
@@ -37,9 +37,9 @@ NO_LONGER_ACTIVE = "The project is retired."
 def projects_with_value_decay(*, today: dt.date | None = None) -> dict[int, RoiFigures]:
     """Every active project whose ledger shows value decay now: project id → its figures."""
     today = today or timezone.localdate()
-    entries = ROIEntry.objects.filter(month__lte=month_start(today)).exclude(project__stage=Stage.RETIRED)
+    months = ROIMonthRollup.objects.filter(month__lte=month_start(today)).exclude(project__stage=Stage.RETIRED)
     out = {}
-    for project_id, series in roi_monthly_totals_by_project(entries).items():
+    for project_id, series in roi_rollup_totals_by_project(months).items():
         figures = roi_figures_for(series, as_of=today)
         if figures.value_decay:
             out[project_id] = figures

@@ -35,6 +35,7 @@ from .roi import (
     ROIEntry,
     ROIEntryDeletion,
     RoiKind,
+    ROIMonthRollup,
     first_of_month_validator,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "ModelVersion",
     "ROIEntry",
     "ROIEntryDeletion",
+    "ROIMonthRollup",
     "RegisteredModel",
     "Registry",
     "RegistryAuthor",

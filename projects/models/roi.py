@@ -171,3 +171,25 @@ class ROIEntryDeletion(models.Model):
             category=kept["category"], basis=kept["basis"], amount=Decimal(kept["amount"]), currency=kept["currency"],
             evidence_url=kept["evidence_url"], note=kept["note"], logged_by_id=kept["logged_by"],
         )  # fmt: skip
+
+
+class ROIMonthRollup(models.Model):
+    """One project's ledger totals for one month in the reporting currency: derived data, kept equal to the
+    ROI entries by projects/roi/rollup.py in the same transaction as every ledger write."""
+
+    project = models.ForeignKey("projects.AIProject", on_delete=models.CASCADE, related_name="roi_rollups")
+    month = models.DateField()
+    planned_value = models.DecimalField(max_digits=18, decimal_places=2)
+    planned_cost = models.DecimalField(max_digits=18, decimal_places=2)
+    actual_value = models.DecimalField(max_digits=18, decimal_places=2)
+    actual_cost = models.DecimalField(max_digits=18, decimal_places=2)
+    # How many actual entries the month has: "an actual was logged" even when it is 0.
+    actual_n = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "ROI month roll-up"
+        constraints = [models.UniqueConstraint(fields=["project", "month"], name="roimonthrollup_unique_cell")]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self) -> str:
+        return f"roll-up of project #{self.project_id} for {self.month:%Y-%m}"

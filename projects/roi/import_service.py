@@ -21,6 +21,7 @@ from core.roles import Role, has_role, is_admin
 
 from ..models import CATEGORIES_BY_KIND, AIProject, RoiBasis, RoiCategory, ROIEntry, RoiKind
 from .importer import ImportRow, month_from_cell
+from .rollup import roi_rollup_refresh
 from .services import ROI_FIELDS, ROI_WRITERS_ONLY, _check_writer, _rates_for, can_log_roi, convert, no_rate_message
 
 IMPORT_INVALID = "{bad} of {total} rows are invalid; nothing was saved. Correct them and upload the file again."
@@ -369,5 +370,7 @@ def _save_entries(*, to_create: list[ROIEntry], to_update: list[ROIEntry], trail
             to_update, ["amount", "currency", "amount_reporting", "evidence_url", "note", "logged_by", "updated_at"],
             batch_size=500,
         )  # fmt: skip
+    if to_create or to_update:
+        roi_rollup_refresh(cells={(e.project_id, e.month) for e in (*to_create, *to_update)})
     if trail:
         audit.record_many(trail)

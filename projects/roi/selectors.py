@@ -28,6 +28,7 @@ from ..models import (
     ROIEntry,
     ROIEntryDeletion,
     RoiKind,
+    ROIMonthRollup,
     Stage,
 )
 from ..permissions import scope_to_user, user_team_ids
@@ -76,9 +77,12 @@ def roi_monthly_totals(entries: QuerySet[ROIEntry]) -> list[MonthTotals]:
     return [_month_totals(r) for r in rows]
 
 
-def roi_monthly_totals_by_project(entries: QuerySet[ROIEntry]) -> dict[int, list[MonthTotals]]:
-    """roi_monthly_totals() for many projects at once: project id → its months (one query)."""
-    rows = entries.order_by().values("project_id", "month").annotate(**roi_month_sums()).order_by("project_id", "month")
+def roi_rollup_totals_by_project(rollups: QuerySet[ROIMonthRollup]) -> dict[int, list[MonthTotals]]:
+    """Many projects' monthly totals at once, from the roll-up (already one row per project and month):
+    project id → its months, in one query that reads months, not entries."""
+    rows = rollups.order_by("project_id", "month").values(
+        "project_id", "month", "planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n"
+    )
     out: dict[int, list[MonthTotals]] = {}
     for r in rows.iterator(chunk_size=2000):
         out.setdefault(r["project_id"], []).append(_month_totals(r))

@@ -22,6 +22,7 @@ from core.services import NOT_EDITABLE, model_delete, model_update
 from ..models import AIProject, FxRate, ROIEntry, ROIEntryDeletion
 from ..permissions import can_change_project
 from .figures import month_start, to_reporting
+from .rollup import roi_rollup_refresh
 
 ROI_FIELDS = (
     "project", "month", "kind", "category", "basis", "amount", "currency", "amount_reporting",
@@ -142,6 +143,7 @@ def roi_entry_create(
         raise ValidationError({"__all__": [_duplicate_message(project, entry)]})
     entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)
     entry.save()
+    roi_rollup_refresh(cells=[(entry.project_id, entry.month)])
     audit.record(actor=by, action="roi_entry.created", obj=entry, after=audit.snapshot(entry, ROI_FIELDS))
     return entry
 
@@ -184,6 +186,7 @@ def roi_entry_update(*, by, entry: ROIEntry, **fields) -> ROIEntry:
     values = _normalised(fields)
     candidate = _checked_candidate(entry, project, values)
     values["amount_reporting"] = candidate.amount_reporting
+    was = (entry.project_id, entry.month)  # an edit may move the entry to another month: both cells change
     figure_changes = audit.snapshot(entry, values) != audit.snapshot(candidate, values)
     if by is not None and figure_changes:
         values["logged_by"] = by
@@ -191,6 +194,7 @@ def roi_entry_update(*, by, entry: ROIEntry, **fields) -> ROIEntry:
         instance=entry, fields=(*ROI_EDITABLE, "amount_reporting", "logged_by"), data=values, by=by,
         action="roi_entry.updated",
     )  # fmt: skip
+    roi_rollup_refresh(cells=[was, (entry.project_id, entry.month)])
     return entry
 
 
@@ -205,6 +209,7 @@ def roi_entry_delete(*, by, entry: ROIEntry) -> ROIEntryDeletion:
         project=project, entry_id=entry.pk, entry=_kept(entry), deleted_by=by, deleted_at=timezone.now()
     )
     model_delete(instance=entry, fields=ROI_FIELDS, by=by, action="roi_entry.deleted")
+    roi_rollup_refresh(cells=[(project.pk, entry.month)])
     return deletion
 
 
@@ -239,6 +244,7 @@ def roi_entry_restore(*, by, deletion: ROIEntryDeletion) -> ROIEntry:
     entry.amount_reporting = convert(amount=entry.amount, currency=entry.currency, month=entry.month)
     entry.full_clean(validate_unique=False, validate_constraints=False)
     entry.save(force_insert=True)
+    roi_rollup_refresh(cells=[(entry.project_id, entry.month)])
     deletion.restored_at, deletion.restored_by = timezone.now(), by
     deletion.save(update_fields=["restored_at", "restored_by"])
     audit.record(
@@ -295,6 +301,7 @@ def fx_rate_set(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
     if currency == reporting_currency():
         raise ValidationError({"currency": [FX_FOR_REPORTING.format(currency=currency)]})
     month = month_start(month) if isinstance(month, dt.date) else month
+    _lock_projects_using(currency=currency, month=month)
     fx = FxRate.objects.select_for_update().filter(currency=currency, month=month).first()
     if fx is None:
         fx = _fx_rate_create(by=by, currency=currency, month=month, rate=rate)
@@ -305,6 +312,15 @@ def fx_rate_set(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
     stored_rate = Decimal(audit.snapshot(fx, ["rate"])["rate"])  # at the stored precision, as the trail says it
     _reconvert(by=by, currency=currency, month=month, rate=stored_rate)
     return fx
+
+
+def _lock_projects_using(*, currency: str, month: dt.date) -> None:
+    """Lock the projects with entries in this currency and month (pk order) before anything else: every
+    ledger write takes its project first, then its entry, then the audit chain's lock, so an FX change
+    that took the audit lock (its own event) or the entries before the projects would deadlock with an
+    entry's edit; and the roll-up refresh of the re-converted cells needs these locks anyway."""
+    using = ROIEntry.objects.filter(currency=currency, month=month).values("project_id")
+    list(AIProject.objects.select_for_update().filter(pk__in=using).order_by("pk").values_list("pk", flat=True))
 
 
 def _fx_rate_create(*, by, currency: str, month: dt.date, rate: Decimal) -> FxRate:
@@ -345,6 +361,7 @@ def _reconvert(*, by, currency: str, month: dt.date, rate: Decimal) -> int:
             changed.append(entry)
     if changed:
         ROIEntry.objects.bulk_update(changed, ["amount_reporting", "updated_at"], batch_size=500)
+        roi_rollup_refresh(cells={(e.project_id, e.month) for e in changed})
         audit.record_many(trail)
     return len(changed)
 

@@ -60,3 +60,30 @@ def test_one_key_logged_at_once_is_created_once(team_lead, admin_user, project):
     assert all("change that entry instead" in r.messages[0] for r in refused)
     assert ROIEntry.objects.count() == 1
     assert verify_chain().ok
+
+
+def test_the_roll_up_equals_the_ledger_after_edits_and_an_fx_change_at_once(team_lead, admin_user, project):
+    # Each edit locks the project, then its entry; the FX change locks the projects before the entries it
+    # re-converts, so the two orders cannot deadlock and every roll-up cell is recomputed under the lock.
+    from projects.roi.rollup import roi_rollup_drift
+
+    months = [dt.date(2025, m, 1) for m in (1, 2, 3)]
+    for month in months:
+        roi_services.fx_rate_set(by=admin_user, currency="USD", month=month, rate=D("0.9"))
+    entries = [
+        roi_services.roi_entry_create(by=team_lead, project=project, month=month, kind="value", category="productivity",
+                                      basis=basis, amount=D("100"), currency="USD")
+        for month in months for basis in ("planned", "actual")
+    ]  # fmt: skip
+
+    def edit(entry):
+        return lambda: roi_services.roi_entry_update(by=team_lead, entry=entry, amount=D("200"))
+
+    def new_rate(month):
+        return lambda: roi_services.fx_rate_set(by=admin_user, currency="USD", month=month, rate=D("1.5"))
+
+    outcomes = run_at_once([edit(e) for e in entries] + [new_rate(m) for m in months], what="a writer thread")
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    assert set(ROIEntry.objects.values_list("amount_reporting", flat=True)) == {D("300.00")}
+    assert roi_rollup_drift() == 0
+    assert verify_chain().ok

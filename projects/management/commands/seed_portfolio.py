@@ -32,6 +32,7 @@ from django.utils import timezone
 from core.roles import Role
 from projects.models import AIProject, FxRate, RiskTier, RoiBasis, RoiCategory, ROIEntry, RoiKind, Stage, Team
 from projects.roi.figures import add_months, month_start, to_reporting
+from projects.roi.rollup import roi_rollup_refresh_projects
 
 User = get_user_model()
 
@@ -90,6 +91,8 @@ def seed_portfolio(*, scale: int, months: int, seed: int = 7, prefix: str = "por
     rates, fx_count = _seed_fx_rates(window=window, next_month=add_months(this_month, 1), reporting=reporting)
     projects = _seed_projects(rng, scale=scale, teams=teams, prefix=prefix, reporting=reporting)
     total = _seed_ledger(rng, projects=projects, window=window, rates=rates, reporting=reporting)
+    # The ledger went in around the services, so its roll-up is computed here, as the services would keep it.
+    roi_rollup_refresh_projects(projects=AIProject.objects.filter(slug__startswith=f"{prefix}-"))
     return {"teams": len(teams), "projects": len(projects), "fx_rates": fx_count, "entries": total}
 
 
