@@ -70,20 +70,21 @@ def validate_month(value: dt.date | None) -> None:
 class InstantField(IsoDateTimeField):
     """An ISO 8601 instant for a filter. Any instant may be asked about (it stores nothing), but one whose
     offset pushes it past year 9999 or before year 1 in UTC (9999-12-31T23:59:59-05:00) used to overflow
-    when the database converted it: a 500. It is the field's error instead."""
+    when the database converted it: a 500. It is the field's error instead. Others are given in UTC."""
 
     default_error_messages = {"unrepresentable": INSTANT_UNREPRESENTABLE}
 
     def to_python(self, value):
         instant = super().to_python(value)
-        if instant is not None:
-            try:
-                instant.astimezone(dt.UTC)
-            except OverflowError:
-                raise ValidationError(
-                    self.error_messages["unrepresentable"].format(value=value), code="unrepresentable"
-                ) from None
-        return instant
+        if instant is None:
+            return None
+        try:
+            # In UTC: PostgreSQL takes offsets only up to ±15:59, Python's up to ±23:59 (+16:33 was a 500).
+            return instant.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValidationError(
+                self.error_messages["unrepresentable"].format(value=value), code="unrepresentable"
+            ) from None
 
 
 class InstantFilter(django_filters.IsoDateTimeFilter):
