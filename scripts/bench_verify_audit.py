@@ -175,7 +175,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=100_000, help="events in the chain at the large size")
     parser.add_argument("--small", type=int, default=10_000, help="events at the small size (≤ --events)")
     parser.add_argument("--batch", type=int, default=5_000, help="events per append_events transaction")
-    parser.add_argument("--chunk-size", type=int, default=5_000, help="rows per fetch of the verifier's cursor")
+    parser.add_argument("--chunk-size", type=int, default=2_000, help="rows per fetch of the verifier's cursor")
     parser.add_argument("--repeats", type=int, default=3, help="timed verifications per size (median)")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference walk")
     parser.add_argument("--budget", type=int, default=600, help="seconds before the run gives up")
