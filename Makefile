@@ -35,6 +35,7 @@ test-sqlite: install
 ## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch,
 ## and the executive dashboard's server time at 100 and 5,000 projects (36 months of ROI entries each).
 ## PII propagation on a lineage graph of 10,000 datasets (full, one new edge, one assertion, one retraction).
+## verify_audit's rows/s and memory at 10,000 and 100,000 events (SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set).
 ## Last, OpenLineage ingest end to end through HTTP (gunicorn + a Celery worker; SQLite, and PostgreSQL when
 ## BENCH_POSTGRES_URL is set): events/s, POST latency, drain time, fan-out (docs/benchmarks.md).
 bench: install
@@ -43,6 +44,8 @@ bench: install
 	KEEL_EMBEDDED=true $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS)
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS); fi
 	KEEL_EMBEDDED=true $(PY) scripts/bench_propagation.py $(PROPAGATION_BENCH_ARGS)
+	KEEL_EMBEDDED=true $(PY) scripts/bench_verify_audit.py $(VERIFY_BENCH_ARGS)
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_verify_audit.py $(VERIFY_BENCH_ARGS); fi
 	status=0; KEEL_EMBEDDED=true $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; \
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" \
 	  BENCH_REDIS_URL="$(BENCH_REDIS_URL)" $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; fi; \

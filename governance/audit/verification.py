@@ -20,7 +20,7 @@ from core.queue import enqueue_on_commit
 from core.roles import Role, has_role
 
 from ..models import AuditChainHead, AuditVerification, VerificationSource
-from .chain import verify_chain
+from .chain import PROGRESS_EVERY, verify_chain
 
 VERIFIERS = (Role.ADMIN,)
 TASK = "governance.tasks.verify_audit_chain"
@@ -57,9 +57,12 @@ def verification_request(*, by) -> AuditVerification:
     return run
 
 
-def verification_run(*, verification_id: int | None = None, by=None) -> AuditVerification:
+def verification_run(
+    *, verification_id: int | None = None, by=None, progress=None, progress_every: int = PROGRESS_EVERY
+) -> AuditVerification:
     """Verify the chain and record the result on the run `verification_id` (a queued request), or on a
-    new run of the management command. A run that has already finished is left as it is (idempotent)."""
+    new run of the management command. A run that has already finished is left as it is (idempotent).
+    `progress(events_checked)` is called every `progress_every` events of a long chain."""
     if verification_id is None:
         run = AuditVerification.objects.create(source=VerificationSource.COMMAND, triggered_by=by)
     else:
@@ -69,7 +72,7 @@ def verification_run(*, verification_id: int | None = None, by=None) -> AuditVer
     run.started_at = timezone.now()
     run.save(update_fields=["started_at"])
     try:
-        result = verify_chain()
+        result = verify_chain(progress=progress, progress_every=progress_every)
     except BaseException as exc:  # a time limit, a lost database: the run ends, its result unknown
         _finish(run, ok=None, problem=f"The verification could not finish: {type(exc).__name__}: {exc}"[:300])
         raise

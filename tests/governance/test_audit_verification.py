@@ -148,7 +148,7 @@ def test_a_run_that_fails_to_finish_is_recorded_as_unknown(db, project, monkeypa
 def test_a_failed_verification_is_shown_as_broken_with_the_first_bad_event(client, risk_officer, project, monkeypatch):
     from governance.audit.chain import VerifyResult
 
-    monkeypatch.setattr(verification, "verify_chain", lambda: VerifyResult(False, 3, 4, "row altered"))
+    monkeypatch.setattr(verification, "verify_chain", lambda **kw: VerifyResult(False, 3, 4, "row altered"))
     assert verify_command() == 1
     client.force_login(risk_officer)
     html = client.get("/governance/audit/").content.decode()
