@@ -72,6 +72,8 @@ class Keel:
     worker_class: str = "sync"
     threads: int = 1
     redis_url: str = ""
+    # False: gunicorn alone (a read-only benchmark has no task to run and should not share the CPUs).
+    worker: bool = True
     port: int = 0
     procs: dict = field(default_factory=dict)
 
@@ -116,12 +118,13 @@ class Keel:
                  "--no-control-socket", "--log-level", "warning"],
                 env=env, log=self.var_dir / "log" / "web.log",
             )  # fmt: skip
-            self.procs["worker"] = benchkit.start_group(
-                [py, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "prefork",
-                 "--concurrency", "1", "--without-mingle", "--without-gossip", "--without-heartbeat",
-                 "--purge", "-n", f"bench-e2e-{os.getpid()}@%h"],
-                env=env, log=self.var_dir / "log" / "worker.log",
-            )  # fmt: skip
+            if self.worker:
+                self.procs["worker"] = benchkit.start_group(
+                    [py, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "prefork",
+                     "--concurrency", "1", "--without-mingle", "--without-gossip", "--without-heartbeat",
+                     "--purge", "-n", f"bench-e2e-{os.getpid()}@%h"],
+                    env=env, log=self.var_dir / "log" / "worker.log",
+                )  # fmt: skip
             self._wait_until_up()
         except BaseException:
             self.stop()
@@ -130,7 +133,7 @@ class Keel:
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        web_up = worker_up = False
+        web_up, worker_up = False, not self.worker
         while not (web_up and worker_up):
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
