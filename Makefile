@@ -37,12 +37,16 @@ test-sqlite: install
 ## PII propagation on a lineage graph of 10,000 datasets (full, one new edge, one assertion, one retraction).
 ## Last, OpenLineage ingest end to end through HTTP (gunicorn + a Celery worker; SQLite, and PostgreSQL when
 ## BENCH_POSTGRES_URL is set): events/s, POST latency, drain time, fan-out (docs/benchmarks.md).
+## The main API lists' requests/s under gunicorn as a ratio to the API root's (SQLite, and PostgreSQL when
+## BENCH_POSTGRES_URL is set; docs/benchmarks.md).
 bench: install
 	KEEL_EMBEDDED=true $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS)
 	KEEL_EMBEDDED=true $(PY) scripts/bench_dashboard.py $(DASHBOARD_BENCH_ARGS)
 	KEEL_EMBEDDED=true $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS)
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS); fi
 	KEEL_EMBEDDED=true $(PY) scripts/bench_propagation.py $(PROPAGATION_BENCH_ARGS)
+	KEEL_EMBEDDED=true $(PY) scripts/bench_api_lists.py $(API_BENCH_ARGS)
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_api_lists.py $(API_BENCH_ARGS); fi
 	status=0; KEEL_EMBEDDED=true $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; \
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" \
 	  BENCH_REDIS_URL="$(BENCH_REDIS_URL)" $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; fi; \
