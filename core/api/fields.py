@@ -54,3 +54,18 @@ class IdentityUrlField(serializers.HyperlinkedIdentityField):
             self._template = self.reverse(view_name, kwargs=kwargs, request=request, format=format)
             self._template_key = key
         return self._template.replace(_PLACEHOLDER, quote(str(value), safe=RFC3986_SUBDELIMS + "/~:@"))
+
+
+class ChoiceLabelField(serializers.CharField):
+    """The label of a choice field's value (what `get_<field>_display` says), read-only.
+
+    `source="get_kind_display"` made DRF inspect the method's signature on every row to decide whether
+    to call it; a dict lookup says the same. An unknown value reads as itself, as Django's display does.
+    """
+
+    def __init__(self, *, choices, **kwargs):
+        self.labels = {value: str(label) for value, label in choices}
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return self.labels.get(value, value)

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from core import roles
 from core.api.columns import list_columns
-from core.api.fields import IdentityUrlField, ScopedSlugRelatedField
+from core.api.fields import ChoiceLabelField, IdentityUrlField, ScopedSlugRelatedField
 from core.dates import validate_date
 from core.errors import DomainError
 from projects.api.inventory import UserRefField
@@ -108,7 +108,7 @@ class RiskSerializer(serializers.ModelSerializer):
         source="project.risk_tier", read_only=True, help_text='The EU AI Act tier ("" = not assessed yet).'
     )
     team = serializers.CharField(source="project.team.slug", read_only=True)
-    category_label = serializers.CharField(source="get_category_display", read_only=True)
+    category_label = ChoiceLabelField(source="category", choices=RiskCategory.choices)
     nist_functions = serializers.ListField(child=serializers.CharField(), read_only=True)
     inherent_level = serializers.CharField(read_only=True)
     inherent_computation = serializers.SerializerMethodField()
