@@ -279,7 +279,8 @@ def main() -> int:
         report = {
             "when": benchkit.now_iso(), "vendor": vendor, "database": str(db_name), "run_dir": str(keel.var_dir),
             "machine": benchkit.machine_facts() | {"load_average_1_5_15": os.getloadavg()},
-            "server": f"gunicorn, 1 gthread worker, {args.threads} threads", "clients": args.clients,
+            "server": f"gunicorn, 1 gthread worker, {args.threads} threads", "servers": keel.describe(),
+            "clients": args.clients,
             "seconds_per_path": args.seconds, "data": seeded["data"], "seed_seconds": seeded["seed_seconds"],
             "goal_ratio": GOAL, "personas": results, "total_seconds": round(time.perf_counter() - t0, 1),
         }  # fmt: skip

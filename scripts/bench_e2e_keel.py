@@ -98,7 +98,9 @@ class Keel:
     def describe(self) -> dict:
         return {
             "web": f"gunicorn {version('gunicorn')}, 1 worker ({self.worker_class}, {self.threads} thread(s))",
-            "celery": f"celery {version('celery')} worker, prefork pool, concurrency 1 (one task process), no beat",
+            "celery": f"celery {version('celery')} worker, prefork pool, concurrency 1 (one task process), no beat"
+            if self.worker
+            else "none",
             "broker": self.redis_url or "filesystem (kombu, under the run's KEEL_VAR_DIR)",
             # The lineage settings the servers ran with (e.g. whether the request applies inline).
             "lineage_settings": {k: v for k, v in os.environ.items() if k.startswith("KEEL_LINEAGE_")},
