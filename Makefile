@@ -38,6 +38,8 @@ test-sqlite: install
 ## verify_audit's rows/s and memory at 10,000 and 100,000 events (SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set).
 ## Last, OpenLineage ingest end to end through HTTP (gunicorn + a Celery worker; SQLite, and PostgreSQL when
 ## BENCH_POSTGRES_URL is set): events/s, POST latency, drain time, fan-out (docs/benchmarks.md).
+## The main API lists' requests/s under gunicorn as a ratio to the API root's (SQLite, and PostgreSQL when
+## BENCH_POSTGRES_URL is set; docs/benchmarks.md).
 bench: install
 	KEEL_EMBEDDED=true $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS)
 	KEEL_EMBEDDED=true $(PY) scripts/bench_dashboard.py $(DASHBOARD_BENCH_ARGS)
@@ -46,6 +48,8 @@ bench: install
 	KEEL_EMBEDDED=true $(PY) scripts/bench_propagation.py $(PROPAGATION_BENCH_ARGS)
 	KEEL_EMBEDDED=true $(PY) scripts/bench_verify_audit.py $(VERIFY_BENCH_ARGS)
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_verify_audit.py $(VERIFY_BENCH_ARGS); fi
+	KEEL_EMBEDDED=true $(PY) scripts/bench_api_lists.py $(API_BENCH_ARGS)
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_api_lists.py $(API_BENCH_ARGS); fi
 	status=0; KEEL_EMBEDDED=true $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; \
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" \
 	  BENCH_REDIS_URL="$(BENCH_REDIS_URL)" $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; fi; \

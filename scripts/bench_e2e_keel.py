@@ -72,6 +72,8 @@ class Keel:
     worker_class: str = "sync"
     threads: int = 1
     redis_url: str = ""
+    # False: gunicorn alone (a read-only benchmark has no task to run and should not share the CPUs).
+    worker: bool = True
     port: int = 0
     procs: dict = field(default_factory=dict)
 
@@ -96,7 +98,9 @@ class Keel:
     def describe(self) -> dict:
         return {
             "web": f"gunicorn {version('gunicorn')}, 1 worker ({self.worker_class}, {self.threads} thread(s))",
-            "celery": f"celery {version('celery')} worker, prefork pool, concurrency 1 (one task process), no beat",
+            "celery": f"celery {version('celery')} worker, prefork pool, concurrency 1 (one task process), no beat"
+            if self.worker
+            else "none",
             "broker": self.redis_url or "filesystem (kombu, under the run's KEEL_VAR_DIR)",
             # The lineage settings the servers ran with (e.g. whether the request applies inline).
             "lineage_settings": {k: v for k, v in os.environ.items() if k.startswith("KEEL_LINEAGE_")},
@@ -116,12 +120,13 @@ class Keel:
                  "--no-control-socket", "--log-level", "warning"],
                 env=env, log=self.var_dir / "log" / "web.log",
             )  # fmt: skip
-            self.procs["worker"] = benchkit.start_group(
-                [py, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "prefork",
-                 "--concurrency", "1", "--without-mingle", "--without-gossip", "--without-heartbeat",
-                 "--purge", "-n", f"bench-e2e-{os.getpid()}@%h"],
-                env=env, log=self.var_dir / "log" / "worker.log",
-            )  # fmt: skip
+            if self.worker:
+                self.procs["worker"] = benchkit.start_group(
+                    [py, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "prefork",
+                     "--concurrency", "1", "--without-mingle", "--without-gossip", "--without-heartbeat",
+                     "--purge", "-n", f"bench-e2e-{os.getpid()}@%h"],
+                    env=env, log=self.var_dir / "log" / "worker.log",
+                )  # fmt: skip
             self._wait_until_up()
         except BaseException:
             self.stop()
@@ -130,7 +135,7 @@ class Keel:
 
     def _wait_until_up(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
-        web_up = worker_up = False
+        web_up, worker_up = False, not self.worker
         while not (web_up and worker_up):
             for name, proc in self.procs.items():
                 if proc.poll() is not None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.utils.http import RFC3986_SUBDELIMS
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -28,3 +30,42 @@ class ScopedSlugRelatedField(serializers.SlugRelatedField):
         request = self.context.get("request")
         user = getattr(request, "user", None) or AnonymousUser()
         return self.scope(user=user)
+
+
+# Stands for the object's lookup value while the URL is reversed once; matches every router's pattern.
+_PLACEHOLDER = "0keel0lookup0"
+
+
+class IdentityUrlField(serializers.HyperlinkedIdentityField):
+    """HyperlinkedIdentityField that resolves the route once per serializer, not once per row.
+
+    Reversing a URL walks the resolver each time; a page of 50 rows paid that 50 times (a tenth of a
+    list's time). The URL is the same string DRF builds: the route reversed with a placeholder, the
+    placeholder replaced by the row's lookup value, quoted as Django's reverse() quotes it.
+    """
+
+    def get_url(self, obj, view_name, request, format):
+        if obj.pk in (None, ""):  # unsaved: no URL yet, as DRF answers
+            return None
+        value = getattr(obj, self.lookup_field)
+        key = (view_name, id(request), format)
+        if getattr(self, "_template_key", None) != key:
+            kwargs = {self.lookup_url_kwarg: _PLACEHOLDER}
+            self._template = self.reverse(view_name, kwargs=kwargs, request=request, format=format)
+            self._template_key = key
+        return self._template.replace(_PLACEHOLDER, quote(str(value), safe=RFC3986_SUBDELIMS + "/~:@"))
+
+
+class ChoiceLabelField(serializers.CharField):
+    """The label of a choice field's value (what `get_<field>_display` says), read-only.
+
+    `source="get_kind_display"` made DRF inspect the method's signature on every row to decide whether
+    to call it; a dict lookup says the same. An unknown value reads as itself, as Django's display does.
+    """
+
+    def __init__(self, *, choices, **kwargs):
+        self.labels = {value: str(label) for value, label in choices}
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return self.labels.get(value, value)

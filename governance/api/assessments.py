@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
-from core.api.fields import ScopedSlugRelatedField
+from core.api.fields import IdentityUrlField, ScopedSlugRelatedField
 from core.roles import Role
 from projects.inventory.selectors import projects_for_user
 
@@ -33,7 +33,7 @@ ASSESSORS = (Role.RISK_OFFICER, Role.TEAM_LEAD, Role.ADMIN)
 class RiskTierAssessmentSerializer(serializers.ModelSerializer):
     """One answered questionnaire: the tier, the article or annex point that set it, and why."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="risk-assessment-detail")
+    url = IdentityUrlField(view_name="risk-assessment-detail")
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     project_name = serializers.CharField(source="project.name", read_only=True)
     assessed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)

@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import IdentityUrlField
 from core.api.parsers import BoundedJSONParser
 from core.roles import Role
 
@@ -32,7 +33,7 @@ EVIDENCE_GIVERS = (Role.TEAM_LEAD, Role.RISK_OFFICER, Role.COMPLIANCE, Role.ADMI
 
 
 class ClassificationSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="classification-detail")
+    url = IdentityUrlField(view_name="classification-detail")
     dataset_name = serializers.CharField(source="dataset.name", read_only=True)
     dataset_namespace = serializers.CharField(source="dataset.namespace", read_only=True)
     field_name = serializers.CharField(source="field.name", read_only=True, allow_null=True, default=None)
@@ -113,7 +114,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
 
 class ObligationSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="obligation-detail")
+    url = IdentityUrlField(view_name="obligation-detail")
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     title = serializers.SerializerMethodField()
     description = serializers.SerializerMethodField()

@@ -14,13 +14,15 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from core import roles
+from core.api.columns import list_columns
+from core.api.fields import ChoiceLabelField, IdentityUrlField
 
 from ..findings import services
 from ..findings.filters import FindingFilterSet
 from ..findings.permissions import FINDING_MANAGERS, can_manage_findings
 from ..findings.selectors import finding_assignees, findings_for_user
 from ..findings.subjects import finding_subject
-from ..models import Finding
+from ..models import Finding, FindingKind
 
 ALL_ROLES = roles.ALL_ROLES
 # subject_type → the API route of that kind of subject
@@ -28,8 +30,8 @@ SUBJECT_ROUTES = {"governance.risk": "risk-detail", "projects.registeredmodel": 
 
 
 class FindingSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="finding-detail")
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    url = IdentityUrlField(view_name="finding-detail")
+    kind_label = ChoiceLabelField(source="kind", choices=FindingKind.choices)
     subject_url = serializers.SerializerMethodField(help_text="The API address of what the finding is about.")
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     project_name = serializers.CharField(source="project.name", read_only=True, allow_null=True, default=None)
@@ -90,7 +92,11 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
     assign_roles = resolve_roles = FINDING_MANAGERS
 
     def get_queryset(self):
-        return findings_for_user(user=self.request.user)
+        qs = findings_for_user(user=self.request.user)
+        if self.action == "list":  # the row shows its project's slug and name (subjects.py reads no more)
+            qs = qs.only(*list_columns(Finding, "project__slug", "project__name", "project__team__slug",
+                                       "assignee__username"))  # fmt: skip
+        return qs
 
     def can_write_object(self, user, obj):
         return can_manage_findings(user)

@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles
+from core.api.fields import IdentityUrlField
 from core.ids import IdFilter
 from core.models import ApiToken
 from core.roles import Role
@@ -171,7 +172,7 @@ class DatasetFieldSerializer(serializers.ModelSerializer):
 
 
 class DatasetSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="dataset-detail")
+    url = IdentityUrlField(view_name="dataset-detail")
     fields = DatasetFieldSerializer(many=True, read_only=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     model_version_name = serializers.SerializerMethodField()

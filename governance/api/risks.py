@@ -15,7 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
-from core.api.fields import ScopedSlugRelatedField
+from core.api.columns import list_columns
+from core.api.fields import ChoiceLabelField, IdentityUrlField, ScopedSlugRelatedField
 from core.dates import validate_date
 from core.errors import DomainError
 from projects.api.inventory import UserRefField
@@ -28,6 +29,11 @@ from ..risks.permissions import RISK_WRITERS, can_edit_risks
 from ..risks.selectors import mitigations_for_user, risks_for_user
 
 ALL_ROLES = roles.ALL_ROLES
+# What a risk's row shows of its project, team, owner and acceptor.
+RISK_ROW_RELATED = (
+    "project__slug", "project__name", "project__risk_tier", "project__team__slug", "owner__username",
+    "accepted_by__username",
+)  # fmt: skip
 RISK_NOT_DELETED = (
     "Risks are not deleted, so the register keeps its history: close the risk instead "
     '(POST /api/v1/risks/{id}/transition/ with status "closed" and a justification).'
@@ -56,7 +62,7 @@ class ScaleField(serializers.Field):
 class MitigationSerializer(serializers.ModelSerializer):
     """A mitigation as read; `overdue` is a planned or running action past its due date."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="mitigation-detail")
+    url = IdentityUrlField(view_name="mitigation-detail")
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     overdue = serializers.SerializerMethodField()
 
@@ -95,14 +101,14 @@ class MitigationUpdateSerializer(serializers.Serializer):
 class RiskSerializer(serializers.ModelSerializer):
     """A risk as read, with how each score was computed (scoring.explain) and its NIST AI RMF functions."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="risk-detail")
+    url = IdentityUrlField(view_name="risk-detail")
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     project_name = serializers.CharField(source="project.name", read_only=True)
     project_tier = serializers.CharField(
         source="project.risk_tier", read_only=True, help_text='The EU AI Act tier ("" = not assessed yet).'
     )
     team = serializers.CharField(source="project.team.slug", read_only=True)
-    category_label = serializers.CharField(source="get_category_display", read_only=True)
+    category_label = ChoiceLabelField(source="category", choices=RiskCategory.choices)
     nist_functions = serializers.ListField(child=serializers.CharField(), read_only=True)
     inherent_level = serializers.CharField(read_only=True)
     inherent_computation = serializers.SerializerMethodField()
@@ -198,7 +204,10 @@ class RiskViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         mitigations = Mitigation.objects.select_related("owner").order_by(F("due_date").asc(nulls_last=True), "id")
-        return risks_for_user(user=self.request.user).prefetch_related(Prefetch("mitigations", queryset=mitigations))
+        qs = risks_for_user(user=self.request.user).prefetch_related(Prefetch("mitigations", queryset=mitigations))
+        if self.action == "list":
+            qs = qs.only(*list_columns(Risk, *RISK_ROW_RELATED))
+        return qs
 
     def get_serializer_class(self):
         return {

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
+from core.api.fields import IdentityUrlField
 from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
@@ -39,7 +40,7 @@ class SignOffDecisionSerializer(serializers.ModelSerializer):
 
 
 class SignOffPolicySerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="signoff-policy-detail")
+    url = IdentityUrlField(view_name="signoff-policy-detail")
     required_roles = serializers.ListField(
         child=serializers.ChoiceField(choices=REVIEWER_ROLE_CHOICES),
         help_text="Reviewer roles that must each approve, by different people.",
@@ -56,7 +57,7 @@ class SignOffPolicySerializer(serializers.ModelSerializer):
 
 
 class SignOffRequestSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="signoff-detail")
+    url = IdentityUrlField(view_name="signoff-detail")
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     registry = serializers.CharField(source="model_version.registered_model.registry.name", read_only=True)
     model = serializers.CharField(source="model_version.registered_model.name", read_only=True)

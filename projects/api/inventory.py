@@ -10,7 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
-from core.api.fields import ScopedSlugRelatedField
+from core.api.columns import list_columns
+from core.api.fields import IdentityUrlField, ScopedSlugRelatedField
 from core.ids import parse_id
 from core.roles import Role
 
@@ -52,7 +53,7 @@ class ProjectSerializer(serializers.ModelSerializer):
     owner = UserRefField()
     executive_sponsor = UserRefField(required=False, allow_null=True)
     allowed_next_stages = serializers.ListField(child=serializers.CharField(), read_only=True)
-    url = serializers.HyperlinkedIdentityField(view_name="project-detail", lookup_field="slug")
+    url = IdentityUrlField(view_name="project-detail", lookup_field="slug")
 
     class Meta:
         model = AIProject
@@ -122,7 +123,10 @@ class AIProjectViewSet(viewsets.ModelViewSet):
     transition_roles = write_roles
 
     def get_queryset(self):
-        return projects_for_user(user=self.request.user)
+        qs = projects_for_user(user=self.request.user)
+        if self.action == "list":
+            qs = qs.only(*list_columns(AIProject, "team__slug", "owner__username", "executive_sponsor__username"))
+        return qs
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -10,7 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core import roles
-from core.api.fields import ScopedSlugRelatedField
+from core.api.columns import list_columns
+from core.api.fields import IdentityUrlField, ScopedSlugRelatedField
 from core.roles import Role, is_admin
 
 from ..inventory.selectors import projects_for_user
@@ -37,7 +38,7 @@ from ..registries.selectors import (
 class RegistrySerializer(serializers.ModelSerializer):
     """A registry connection and its health. Credentials are the NAMES of environment variables."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="registry-detail")
+    url = IdentityUrlField(view_name="registry-detail")
     last_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
     last_success_at = serializers.DateTimeField(read_only=True, allow_null=True)
     data_age_seconds = serializers.SerializerMethodField(help_text="Seconds since the last successful sync.")
@@ -71,7 +72,7 @@ class SyncQueuedSerializer(serializers.Serializer):
 
 
 class RegisteredModelSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="registered-model-detail")
+    url = IdentityUrlField(view_name="registered-model-detail")
     registry_name = serializers.CharField(source="registry.name", read_only=True)
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
 
@@ -109,8 +110,15 @@ class _OfRegisteredModel(serializers.ModelSerializer):
     )
 
 
+# What a version's or an interval's row shows of its model, registry and project.
+OF_REGISTERED_MODEL = (
+    "registered_model__name", "registered_model__registry_id", "registered_model__registry__name",
+    "registered_model__project__slug",
+)  # fmt: skip
+
+
 class ModelVersionSerializer(_OfRegisteredModel):
-    url = serializers.HyperlinkedIdentityField(view_name="model-version-detail")
+    url = IdentityUrlField(view_name="model-version-detail")
     holding_now = HoldingSerializer(many=True, read_only=True, help_text="Aliases, stage and approval held now.")
 
     class Meta:
@@ -147,6 +155,7 @@ class DeploymentSerializer(_OfRegisteredModel):
 
 
 ALL_ROLES = roles.ALL_ROLES
+VERSION_DETAIL_ONLY = ("raw", "metrics", "run_params")
 
 
 class RegistryViewSet(viewsets.ModelViewSet):
@@ -222,9 +231,12 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         holding = DeploymentObservation.objects.filter(observed_until__isnull=True).order_by("signal", "name")
-        return model_versions_for_user(user=self.request.user).prefetch_related(
+        qs = model_versions_for_user(user=self.request.user).prefetch_related(
             Prefetch("deployments", queryset=holding, to_attr="holding_now")
         )
+        if self.action == "list":  # the registry's raw answer, metrics and params are the detail's
+            qs = qs.only(*list_columns(ModelVersion, *OF_REGISTERED_MODEL, without=VERSION_DETAIL_ONLY))
+        return qs
 
     def get_serializer_class(self):
         return ModelVersionDetailSerializer if self.action == "retrieve" else ModelVersionSerializer
@@ -239,4 +251,6 @@ class DeploymentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     write_roles = ()
 
     def get_queryset(self):
-        return deployment_intervals_for_user(user=self.request.user)
+        return deployment_intervals_for_user(user=self.request.user).only(
+            *list_columns(DeploymentObservation, "version__version", *OF_REGISTERED_MODEL)
+        )

@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from core import roles
+from core.api.columns import list_columns
 from core.api.fields import ScopedSlugRelatedField
 from core.dates import validate_month
 from core.roles import Role, is_admin
@@ -139,6 +140,8 @@ class ROIEntryViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         qs = roi_entries_for_user(user=self.request.user)
+        if self.action == "list":
+            qs = qs.only(*list_columns(ROIEntry, "project__slug", "logged_by__username"))
         return qs.order_by("-month", "project__slug", "kind", "category", "basis", "id")
 
     def get_serializer_class(self):
