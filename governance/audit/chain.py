@@ -10,7 +10,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -64,14 +66,34 @@ def _new_event(*, seq: int, prev_hash: str, actor, action, object_type, object_i
         object_type=object_type,
         object_id=str(object_id)[:100],
         # Round-trip through JSON so the hashed value is exactly what the JSON column gives back.
-        before=json.loads(json.dumps(before)) if before is not None else None,
-        after=json.loads(json.dumps(after)) if after is not None else None,
+        before=_as_stored(json.loads(json.dumps(before))) if before is not None else None,
+        after=_as_stored(json.loads(json.dumps(after))) if after is not None else None,
         request_id=context.request_id.get(),
         task_id=context.task_id.get(),
         prev_hash=prev_hash,
     )
     event.hash = compute_hash(prev_hash, event_fields(event))
     return event
+
+
+def _as_stored(value):
+    """A JSON value as PostgreSQL's jsonb gives it back, so an event hashes the same before and after it is
+    stored: jsonb keeps numbers as exact decimals, so a float Python writes in exponent form comes back as an
+    integer when it is a whole number (1e16 → 10000000000000000, 1.5e300 → 15 followed by 299 zeros), and
+    -0.0 as 0.0. The same value is stored on SQLite, so both databases hold one form."""
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_stored(item) for item in value]
+    if isinstance(value, float) and math.isfinite(value):
+        if value == 0:
+            return 0.0
+        text = repr(value)
+        if "e" in text:
+            exact = Decimal(text)
+            if exact == exact.to_integral_value():
+                return int(exact)
+    return value
 
 
 def _chain_end() -> tuple[int, str]:
