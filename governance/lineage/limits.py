@@ -26,10 +26,9 @@ import json
 import re
 import zlib
 from collections.abc import Callable
-from itertools import accumulate
 from typing import Any
 
-from core.json_limits import MAX_DEPTH
+from core.json_limits import MAX_DEPTH, text_depth
 
 MAX_PROBLEMS = 20
 # Run and job facets that are diagnostics, not lineage: stored cut down past the size cap.
@@ -92,8 +91,6 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 # of its brackets once the strings are taken out. A match (e.g. an escaped emoji's surrogate pair) only
 # means the document is walked.
 _RISKY_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
-_NOT_A_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
-_NESTING_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def text_certainly_fine(text: str) -> bool:
@@ -101,8 +98,7 @@ def text_certainly_fine(text: str) -> bool:
     no deeper than MAX_DEPTH: structure_problems() would find nothing. Several times cheaper than the walk."""
     if _RISKY_ESCAPE.search(text):
         return False
-    brackets = _NOT_A_BRACKET.sub("", text)
-    return max(accumulate(_NESTING_STEP.get(c, 0) for c in brackets), default=0) <= MAX_DEPTH
+    return text_depth(text) <= MAX_DEPTH
 
 
 def _clean(text: str) -> bool:

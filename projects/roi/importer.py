@@ -35,12 +35,8 @@ FILE_NO_ROWS = "The file has a header but no rows."
 FILE_TOO_MANY_ROWS = "The file has more than {limit} rows; split it into smaller files."
 
 
-class RoiFileError(ValueError):
+class RoiFileError(spreadsheets.SpreadsheetRefused):
     """The upload as a whole cannot be read; nothing in it was looked at row by row."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
