@@ -37,12 +37,6 @@ def group(role: Role) -> Group:
     return Group.objects.get(name=role.value)
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_admin_adding_a_user_to_a_role_group_is_audited_with_the_admin_as_actor(admin_client, no_role_user):
     url = f"/admin/auth/user/{no_role_user.pk}/change/"
     start = head()

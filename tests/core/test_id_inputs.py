@@ -27,12 +27,6 @@ def db_state() -> tuple[int, ...]:
     return tuple(model.objects.count() for model in (Mitigation, Classification, Finding, AuditEvent))
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.parametrize(("url", "name"), API_ID_FILTERS)
 @pytest.mark.parametrize("value", NOT_IDS)
 def test_an_api_id_filter_refuses_what_is_no_id_with_a_400(admin_client, url, name, value):

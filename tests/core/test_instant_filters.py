@@ -17,12 +17,6 @@ INSTANT_FILTERS = [("/api/v1/deployments/", "at"), ("/api/v1/audit-events/", "si
                    ("/api/v1/audit-events/", "until")]  # fmt: skip
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.parametrize(("url", "name"), INSTANT_FILTERS)
 @pytest.mark.parametrize("value", UNREPRESENTABLE)
 def test_an_unrepresentable_instant_is_a_400_naming_the_filter(admin_client, url, name, value):

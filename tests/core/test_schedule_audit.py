@@ -27,12 +27,6 @@ def events_since(seq: int) -> list[tuple]:
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def task(db):
     every = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
     return PeriodicTask.objects.create(name="keel-heartbeat", task="core.tasks.heartbeat", interval=every)

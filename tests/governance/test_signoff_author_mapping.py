@@ -108,12 +108,6 @@ def registry_form(registry, **changes) -> dict:
     }  # fmt: skip
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def test_the_registry_admin_edits_the_mapping_and_the_match_each_change_audited(admin_client, alice):
     registry = RegistryFactory()
     url = f"/admin/projects/registry/{registry.pk}/change/"
