@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# Tests run in two processes (pytest-xdist), a test file per process at a time; `make test XDIST=` runs them in one.
+XDIST ?= -n 2 --dist loadfile
 
 .PHONY: install run test test-sqlite bench lint format clean
 
@@ -24,7 +26,7 @@ test: install
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 	KEEL_EMBEDDED=true $(PY) manage.py makemigrations --check --dry-run
-	KEEL_EMBEDDED=true $(PY) -m pytest $(PYTEST_ARGS)
+	KEEL_EMBEDDED=true $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The embedded default's own tests (marker sqlite_only) on SQLite, whatever DATABASE_URL/REDIS_URL say.
 ## `make test` on PostgreSQL skips them, so CI (.ci/run) runs this after it; CI=true is kept, and the

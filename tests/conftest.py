@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from importlib import import_module
 
 import pytest
@@ -90,10 +91,28 @@ def _restore_after_flush(sender, using, **kwargs):
     import_module("governance.migrations.0007_signoff_policies_and_triggers").create_policies(apps, None)
 
 
+def _contract_requests() -> Counter:
+    contract = sys.modules.get("tests.api_contract")  # loaded only when a contract test was collected
+    return Counter(getattr(contract, "REQUESTS", None) or {})
+
+
+# Under pytest-xdist the fuzz runs in a worker process: each worker sends its counts back with its
+# output, and the controller adds them up for the summary line.
+_WORKER_REQUESTS: Counter = Counter()
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["contract_requests"] = dict(_contract_requests())
+
+
+def pytest_testnodedown(node, error):
+    _WORKER_REQUESTS.update(getattr(node, "workeroutput", {}).get("contract_requests", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     """The requests the schema fuzz test made per caller, when it ran (issue #14's closing note reports them)."""
-    contract = sys.modules.get("tests.api_contract")  # loaded only when a contract test was collected
-    made = getattr(contract, "REQUESTS", None)
+    made = _contract_requests() + _WORKER_REQUESTS
     if made:
         counts = ", ".join(f"{caller} {n}" for caller, n in made.items())
         terminalreporter.write_line(f"API contract fuzz: requests per caller: {counts} (total {made.total()})")
