@@ -9,6 +9,7 @@ from governance.api.audit import AuditEventViewSet
 from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import GatePublicKeyView, GateView
+from governance.api.incidents import IncidentViewSet
 from governance.api.lineage import DatasetViewSet, LineageStatusView, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
@@ -37,6 +38,7 @@ router.register("risk-assessments", RiskTierAssessmentViewSet, basename="risk-as
 router.register("risks", RiskViewSet, basename="risk")
 router.register("mitigations", MitigationViewSet, basename="mitigation")
 router.register("findings", FindingViewSet, basename="finding")
+router.register("incidents", IncidentViewSet, basename="incident")
 router.register("roi-entries", ROIEntryViewSet, basename="roi-entry")
 router.register("fx-rates", FxRateViewSet, basename="fx-rate")
 router.register("signoffs", SignOffViewSet, basename="signoff")

@@ -4,6 +4,7 @@ from . import views
 from .views import audit as audit_views
 from .views import catalogue as catalogue_views
 from .views import compliance as compliance_views
+from .views import incidents as incident_views
 from .views import signoff_policies as policy_views
 
 app_name = "governance"
@@ -29,6 +30,18 @@ urlpatterns = [
     path("findings/<int:pk>/", views.FindingDetailView.as_view(), name="finding"),
     path("findings/<int:pk>/assign/", views.FindingAssignView.as_view(), name="finding-assign"),
     path("findings/<int:pk>/resolve/", views.FindingResolveView.as_view(), name="finding-resolve"),
+    # The incident register (EU AI Act Art. 73 serious incidents, and ordinary ones).
+    path("incidents/", incident_views.IncidentListView.as_view(), name="incidents"),
+    path("incidents/new/", incident_views.IncidentCreateView.as_view(), name="incident-create"),
+    path("incidents/<int:pk>/", incident_views.IncidentDetailView.as_view(), name="incident"),
+    *(
+        path(
+            f"incidents/<int:pk>/{what}/",
+            incident_views.IncidentActionView.as_view(what=what, allowed_roles=who),
+            name=f"incident-{what}",
+        )
+        for what, who in incident_views.INCIDENT_ACTIONS.items()
+    ),
     # Sign-off: the review queue, one request with its evidence and decisions, a project's sign-off tab.
     path("signoffs/", views.SignOffListView.as_view(), name="signoffs"),
     path("signoffs/policies/", policy_views.SignOffPolicyListView.as_view(), name="signoff-policies"),

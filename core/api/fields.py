@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -69,3 +70,19 @@ class ChoiceLabelField(serializers.CharField):
 
     def to_representation(self, value):
         return self.labels.get(value, value)
+
+
+class InstantField(serializers.DateTimeField):
+    """An ISO 8601 instant, kept in UTC. An offset that pushes it past year 9999 or before year 1 in UTC
+    (9999-12-31T23:59:59-05:00) is the field's error, not a 500 (core.dates.InstantField, for forms)."""
+
+    default_error_messages = {
+        "unrepresentable": "{value!r} is not an instant Keel can store: it falls outside years 1–9999 in UTC."
+    }
+
+    def to_internal_value(self, value):
+        try:
+            instant = super().to_internal_value(value)
+            return instant.astimezone(dt.UTC)
+        except OverflowError:
+            self.fail("unrepresentable", value=value)

@@ -17,6 +17,7 @@ from .compliance import (
     Treatment,
 )
 from .findings import Finding, FindingKind, Severity
+from .incidents import CorrectiveAction, Incident, IncidentNote, IncidentStatus, Seriousness
 from .lineage import (
     Art9Condition,
     ColumnEdge,
@@ -70,6 +71,7 @@ __all__ = [
     "AuditVerification",
     "Classification",
     "ColumnEdge",
+    "CorrectiveAction",
     "DataSource",
     "Dataset",
     "DatasetField",
@@ -78,6 +80,9 @@ __all__ = [
     "Evidence",
     "Finding",
     "FindingKind",
+    "Incident",
+    "IncidentNote",
+    "IncidentStatus",
     "Job",
     "LegalBasis",
     "LineageApplyLease",
@@ -98,6 +103,7 @@ __all__ = [
     "RiskTierAssessment",
     "Run",
     "RunState",
+    "Seriousness",
     "Severity",
     "SignOffDecision",
     "SignOffPolicy",

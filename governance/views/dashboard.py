@@ -34,6 +34,7 @@ from ..dashboard.selectors import (
     risk_level_label,
 )
 from ..dashboard.to_date import realised_vs_plan
+from ..incidents.selectors import incident_counts, incidents_of_projects
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
@@ -87,6 +88,7 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
         filter_params.pop(name, None)
     drill = _drill_down_params(filterset, summary.stages)
     counts = attention_counts(user=request.user, projects=projects, filtered=narrowed)
+    counts["incidents"] = incident_counts(incidents_of_projects(projects))
     return {
         "filter": filterset,
         "filtered": narrowed,
@@ -105,6 +107,7 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
         "unapproved_count": unapproved_count,
         "unapproved": unapproved,
         "attention": _attention_items(summary, counts, unapproved_count, drill),
+        "incidents": counts["incidents"],
         "decay_share_pct": int(settings.KEEL_VALUE_DECAY_SHARE * 100),
     }
 
@@ -113,7 +116,13 @@ def _attention_items(summary, counts: dict, unapproved_count: int, drill: dict) 
     """The "Needs attention" list: one line per kind of trouble that is present, worst first, each a link
     to where it is acted on."""
     findings = reverse("governance:findings")
+    incidents, incident_list = counts["incidents"], reverse("governance:incidents")
     lines = [
+        (incidents["report_overdue"], "{n} serious incident report(s) to the authority overdue",
+         f"{incident_list}?report_overdue=true"),
+        (incidents["open_serious"], "{n} open serious incident(s)", f"{incident_list}?status=open&serious=true"),
+        (incidents["not_assessed"], "{n} open incident(s) not assessed for seriousness yet",
+         f"{incident_list}?status=open&serious=unknown"),
         (unapproved_count, "{n} model version(s) in production without a valid sign-off", "#unapproved-production"),
         (counts["overdue_reviews"], f"{{n}} risk review(s) overdue on {counts['overdue_projects']} project(s)",
          f"{reverse('governance:risks')}?{drill['overdue_risks']}"),

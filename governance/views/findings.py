@@ -24,6 +24,7 @@ from ..findings.filters import FindingFilterSet
 from ..findings.permissions import FINDING_MANAGERS, can_manage_findings
 from ..findings.selectors import finding_assignees, findings_for_user
 from ..findings.subjects import KIND_DESCRIPTIONS, finding_subject
+from ..incidents.permissions import can_open_incident_on
 from ..models import FindingKind
 
 ALL_ROLES = roles.ALL_ROLES
@@ -93,6 +94,8 @@ class FindingDetailView(RoleRequiredMixin, DetailView):
             can_manage=can_manage and finding.is_open,
             assignees=list(finding_assignees()) if can_manage else [],
             can_read_audit_trail=roles.has_role(self.request.user, *AUDIT_READERS),
+            can_open_incident=finding.project is not None
+            and can_open_incident_on(self.request.user, [finding.project]),
         )
         return ctx
 

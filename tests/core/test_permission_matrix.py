@@ -211,6 +211,29 @@ BODIES = {
         "resolution": "Reviewed in the risk committee.",
         "findings": [Finding.objects.get(project=c.project).pk],
     },
+    # Incidents (incident_rows): one open on `project` with an open corrective action, one ready to close.
+    ("POST", "/api/v1/incidents/"): lambda c: incident_json(c),
+    ("PATCH", "/api/v1/incidents/{incident}/"): lambda c: {"root_cause": "A stale feature."},
+    ("POST", "/api/v1/incidents/{incident}/note/"): lambda c: {"text": "Rolled back to version 1."},
+    ("POST", "/api/v1/incidents/{incident}/actions/"): lambda c: {
+        "description": "Add a drift alert",
+        "owner": c.team_lead.username,
+        "due_on": "2026-04-01",
+    },
+    ("POST", "/api/v1/incidents/{incident}/complete-action/"): lambda c: {"action": c.incidents.action.pk},
+    ("POST", "/api/v1/incidents/{incident}/report/"): lambda c: {"reported_at": "2026-03-05T10:00:00Z"},
+    ("POST", "/api/v1/incidents/{closable_incident}/close/"): lambda c: {},
+    ("POST", "/governance/incidents/new/"): lambda c: incident_form(c),
+    ("POST", "/governance/incidents/{incident}/edit/"): lambda c: incident_form(c, root_cause="A stale feature."),
+    ("POST", "/governance/incidents/{incident}/note/"): lambda c: {"text": "Rolled back to version 1."},
+    ("POST", "/governance/incidents/{incident}/action/"): lambda c: {
+        "description": "Add a drift alert",
+        "owner": c.team_lead.username,
+        "due_on": "2026-04-01",
+    },
+    ("POST", "/governance/incidents/{incident}/complete/"): lambda c: {"action": c.incidents.action.pk},
+    ("POST", "/governance/incidents/{incident}/report/"): lambda c: {"reported_at": "2026-03-05T10:00"},
+    ("POST", "/governance/incidents/{closable_incident}/close/"): lambda c: {},
     # Sign-off: a request for version 1 (version 2 already has a pending one); decisions with a comment.
     ("POST", "/api/v1/signoffs/"): lambda c: {"model_version": c.version1.pk, "justification": "Validated."},
     ("POST", "/api/v1/signoffs/{signoff}/approve/"): lambda c: {"comment": "Evidence complete."},
@@ -361,6 +384,27 @@ MATRIX = [
     ("POST",  "/governance/findings/{finding}/resolve/", LOGIN,  DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     ("GET",   "/governance/findings/{finding}/",        LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("POST",  "/governance/findings/bulk/",             LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("GET",   "/api/v1/incidents/",                     NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    # The other lead cannot name another team's project: a 400, not a leak.
+    ("POST",  "/api/v1/incidents/",                     NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/incidents/{incident}/",          NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("PATCH", "/api/v1/incidents/{incident}/",          NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/api/v1/incidents/{incident}/note/",     NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/api/v1/incidents/{incident}/actions/",  NO_AUTH, DENIED,  DENIED,  OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/api/v1/incidents/{incident}/complete-action/", NO_AUTH, DENIED, DENIED, OK, OK,     HIDDEN,  OK),
+    ("POST",  "/api/v1/incidents/{incident}/report/",   NO_AUTH, DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    ("POST",  "/api/v1/incidents/{closable_incident}/close/", NO_AUTH, DENIED, DENIED, OK,  DENIED,  DENIED,  OK),
+    ("GET",   "/governance/incidents/",                 LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/incidents/?status=open&serious=unknown", LOGIN, DENIED, OK, OK,   OK,      OK,      OK),
+    ("GET",   "/governance/incidents/new/",             LOGIN,   DENIED,  DENIED,  OK,      OK,      OK,      OK),
+    ("POST",  "/governance/incidents/new/",             LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   REFUSED, SAVED),
+    ("GET",   "/governance/incidents/{incident}/",      LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/incidents/{incident}/edit/", LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/incidents/{incident}/note/", LOGIN,   DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/incidents/{incident}/action/", LOGIN, DENIED,  DENIED,  SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/incidents/{incident}/complete/", LOGIN, DENIED, DENIED, SAVED,   SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/incidents/{incident}/report/", LOGIN, DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("POST",  "/governance/incidents/{closable_incident}/close/", LOGIN, DENIED, DENIED, SAVED, DENIED, DENIED, SAVED),
     # Risk register pages: everyone reads their scope's; writers change the registers they may change.
     ("GET",   "/governance/risks/",                     LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/governance/risks/?axis=inherent&likelihood=4&impact=4", LOGIN, DENIED, OK, OK, OK,   OK,      OK),
@@ -528,6 +572,7 @@ SAMPLE.update(assessment="1", signoff="1", policy="1")
 SAMPLE.update(roi_entry="1", fx_rate="1", roi_deletion="1", deleted_entry="1")
 SAMPLE.update(dataset="1")
 SAMPLE.update(classification="1", obligation="1", evidence="1")
+SAMPLE.update(incident="1", closable_incident="1")
 
 
 @pytest.fixture
@@ -612,6 +657,36 @@ def compliance_rows(dataset_rows, registry_rows, assessment_rows, settings, tmp_
 COMPLIANCE_PATHS = ("classification", "obligation", "evidence", "compliance", "/pii/")
 
 
+def incident_json(c):
+    return {
+        "title": "Wrong denials", "description": "Claims denied in error.", "severity": "high",
+        "aware_at": "2026-03-02T08:30:00Z", "projects": [c.project.slug],
+    }  # fmt: skip
+
+
+def incident_form(c, **changes):
+    return {
+        "title": "Wrong denials", "description": "Claims denied in error.", "severity": "high",
+        "seriousness": "health", "aware_at": "2026-03-02T08:30", "projects": [c.project.pk], **changes,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def incident_rows(project, risk_officer, team_lead):
+    """An open, not yet assessed incident on `project` with one open corrective action; and one on `project`
+    that may be closed (not serious, root cause known, no open action)."""
+    from governance.incidents.services import corrective_action_add, incident_open
+
+    fields = {"description": "Claims denied in error.", "severity": "high", "projects": [project]}
+    aware = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
+    incident = incident_open(by=risk_officer, title="Wrong denials", aware_at=aware, **fields)
+    action = corrective_action_add(by=risk_officer, incident=incident, description="Retrain", owner=team_lead,
+                                   due_on=dt.date(2026, 4, 1))  # fmt: skip
+    closable = incident_open(by=risk_officer, title="Slow answers", aware_at=aware, seriousness="not_serious",
+                             root_cause="A cold cache.", **fields)  # fmt: skip
+    return SimpleNamespace(incident=incident, action=action, closable=closable)
+
+
 @pytest.fixture
 def risk_rows(project, other_project):
     """A high risk of `project` with a mitigation; a second, overdue one whose finding the daily rule
@@ -662,6 +737,7 @@ def test_persona_gets_the_answer_the_matrix_gives(
     roi = request.getfixturevalue("roi_rows") if "roi" in path or "/fx-rates/" in path else None
     needs_compliance = "/datasets/{dataset}/classify/" in path or any(p in path for p in COMPLIANCE_PATHS)
     ctx.compliance = compliance = request.getfixturevalue("compliance_rows") if needs_compliance else None
+    ctx.incidents = incidents = request.getfixturevalue("incident_rows") if "incident" in path else None
     url = path.format(
         project=project.slug,
         team=team.slug,
@@ -683,6 +759,8 @@ def test_persona_gets_the_answer_the_matrix_gives(
         classification=compliance.classification.pk if compliance else 0,
         obligation=compliance.obligation.pk if compliance else 0,
         evidence=compliance.evidence.pk if compliance else 0,
+        incident=incidents.incident.pk if incidents else 0,
+        closable_incident=incidents.closable.pk if incidents else 0,
     )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
@@ -810,6 +888,7 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     renamed.update({"{roi_entry}": "{id}", "{fx_rate}": "{id}", "{deleted_entry}": "{entry_id}"})
     renamed.update({"{dataset}": "{id}"})
     renamed.update({"{classification}": "{id}", "{obligation}": "{id}"})
+    renamed.update({"{incident}": "{id}", "{closable_incident}": "{id}"})
     classified = set()
     for method, path, *_ in MATRIX:
         if path.startswith("/api/v1/"):
@@ -820,5 +899,5 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
     # (+14 ROI: roi entries 8, fx rates 6) (+5 lineage: ingest 1, its status 1, datasets 3)
-    # (+8 compliance: classifications 4, obligations 2, evidence 2)
-    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8
+    # (+8 compliance: classifications 4, obligations 2, evidence 2) (+9 incidents)
+    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 9
