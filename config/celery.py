@@ -50,6 +50,16 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.evaluate_obligations",
             "schedule": float(settings.KEEL_OBLIGATIONS_TICK_SECONDS),
         },
+        # Every minute: notification deliveries that wait or failed and are due to be retried.
+        "keel-deliver-notifications": {
+            "task": "governance.tasks.deliver_notifications",
+            "schedule": 60.0,
+        },
+        # Daily: reminders of what is overdue, and the digests; the day's key makes a doubled tick harmless.
+        "keel-reminders-and-digests": {
+            "task": "governance.tasks.send_reminders_and_digests",
+            "schedule": crontab(hour=settings.KEEL_NOTIFY_DIGEST_HOUR, minute=0),
+        },
         # Every 5 minutes: lineage model references whose version appeared are linked, and those unresolved
         # past KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES open a finding; idempotent.
         "keel-check-model-references": {

@@ -364,6 +364,9 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.verify_audit_chain": (540, 600),
     "governance.tasks.check_model_references": (240, 300),
     "governance.tasks.apply_lineage": (280, 300),
+    "governance.tasks.notify_event": (50, 60),
+    "governance.tasks.deliver_notifications": (240, 300),
+    "governance.tasks.send_reminders_and_digests": (540, 600),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
@@ -374,6 +377,17 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # The beat schedule lives in one place, config/celery.py; its intervals (seconds) are set here.
+# Notifications (governance/notifications): what a person gets by e-mail for a kind they set no preference
+# for ("immediately", "digest" or "off"); how often and how patiently a failed delivery is retried
+# (after KEEL_NOTIFY_RETRY_SECONDS × 2^n, at most KEEL_NOTIFY_MAX_ATTEMPTS attempts); the chat webhook timeout;
+# the hour (UTC) of the daily reminders and digests. KEEL_NOTIFY_DELIVER_INLINE sends in the committing
+# process instead of the worker (the test suite only: in a request it would send from inside the request).
+KEEL_NOTIFY_EMAIL_DEFAULT = env.str("KEEL_NOTIFY_EMAIL_DEFAULT", default="immediately")
+KEEL_NOTIFY_RETRY_SECONDS = env.int("KEEL_NOTIFY_RETRY_SECONDS", default=60)
+KEEL_NOTIFY_MAX_ATTEMPTS = env.int("KEEL_NOTIFY_MAX_ATTEMPTS", default=5)
+KEEL_NOTIFY_TIMEOUT_SECONDS = env.int("KEEL_NOTIFY_TIMEOUT_SECONDS", default=10)
+KEEL_NOTIFY_DIGEST_HOUR = env.int("KEEL_NOTIFY_DIGEST_HOUR", default=7)
+KEEL_NOTIFY_DELIVER_INLINE = env.bool("KEEL_NOTIFY_DELIVER_INLINE", default=False)
 # How often beat schedules the heartbeat task (the worker's and beat's sign of life for /healthz).
 KEEL_HEARTBEAT_SECONDS = env.int("KEEL_HEARTBEAT_SECONDS", default=15)
 # How often beat looks for registries whose own sync interval has passed.

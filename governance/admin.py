@@ -2,7 +2,8 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import AuditChainHead, AuditEvent, AuditVerification
+from .models import AuditChainHead, AuditEvent, AuditVerification, Delivery, NotificationChannel
+from .notifications import services as notification_services
 
 
 @admin.register(AuditEvent)
@@ -30,3 +31,35 @@ class AuditChainHeadAdmin(AuditEventAdmin):
     list_filter = []
     search_fields = []
     readonly_fields = ["seq", "hash", "mac"]
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    """Chat and automation channels. Saves and deletions go through notifications.services (audited)."""
+
+    list_display = ["name", "kind", "url", "enabled"]
+    list_filter = ["kind", "enabled"]
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in notification_services.CHANNEL_FIELDS if f in form.cleaned_data}
+        current = NotificationChannel.objects.get(pk=obj.pk) if change else None
+        form.instance = notification_services.channel_save(by=request.user, channel=current, **data)
+        obj.pk = form.instance.pk
+
+    def delete_model(self, request, obj):
+        notification_services.channel_delete(by=request.user, channel=obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a bulk delete would not be audited
+        return actions
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log: every message to an e-mail address or a channel, and how its attempts went."""
+
+    list_display = ["created_at", "kind", "subject", "email", "channel", "status", "attempts", "last_status_code"]
+    list_filter = ["status", "kind", "channel"]
+    search_fields = ["subject", "email", "last_error"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]

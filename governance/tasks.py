@@ -11,6 +11,8 @@ from .dashboard.value_decay import value_decay_check
 from .lineage.apply import drain
 from .lineage.pending_links import model_references_check
 from .lineage.queue import pending_ids
+from .notifications import delivery as notification_delivery
+from .notifications import rules as notification_rules
 from .risks.assessments import tier_assessments_apply_dated_rules
 from .risks.services import risk_reviews_mark_overdue
 from .risks.services_acceptance import risk_acceptances_expire
@@ -143,3 +145,35 @@ def apply_lineage() -> int:
     if pending_ids(1):
         apply_lineage.delay()
     return applied
+
+
+@shared_task(
+    name="governance.tasks.notify_event",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.notify_event"],
+)
+def notify_event(event: str, object_id: int) -> int:
+    """Tell the people (and channels) concerned by one governance event (notifications/rules.py)."""
+    return notification_rules.EVENTS[event](object_id)
+
+
+@shared_task(
+    name="governance.tasks.deliver_notifications",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.deliver_notifications"],
+)
+def deliver_notifications(ids: list[int] | None = None) -> dict:
+    """Send these deliveries (or, from beat, every one that is due: waiting, or failed and due to retry)."""
+    return notification_delivery.deliver(ids) if ids else notification_delivery.deliver_due()
+
+
+@shared_task(
+    name="governance.tasks.send_reminders_and_digests",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.send_reminders_and_digests"],
+)
+def send_reminders_and_digests() -> dict:
+    """Daily: reminders of what is overdue, then the digests of what people chose to read once a day."""
+    reminded = notification_rules.send_reminders()
+    digests = notification_rules.send_digests()
+    return {"reminders": reminded, "digests": digests, "sent": notification_delivery.deliver_due()}

@@ -5,6 +5,7 @@ from .views import audit as audit_views
 from .views import catalogue as catalogue_views
 from .views import compliance as compliance_views
 from .views import incidents as incident_views
+from .views import notifications as notification_views
 from .views import signoff_policies as policy_views
 
 app_name = "governance"
@@ -41,6 +42,16 @@ urlpatterns = [
             name=f"incident-{what}",
         )
         for what, who in incident_views.INCIDENT_ACTIONS.items()
+    ),
+    # A person's notifications and their e-mail preferences.
+    path("notifications/", notification_views.NotificationListView.as_view(), name="notifications"),
+    path("notifications/badge/", notification_views.NotificationBadgeView.as_view(), name="notification-badge"),
+    path("notifications/read/", notification_views.NotificationReadAllView.as_view(), name="notifications-read"),
+    path("notifications/<int:pk>/", notification_views.NotificationOpenView.as_view(), name="notification-open"),
+    path(
+        "notifications/preferences/",
+        notification_views.NotificationPreferencesView.as_view(),
+        name="notification-preferences",
     ),
     # Sign-off: the review queue, one request with its evidence and decisions, a project's sign-off tab.
     path("signoffs/", views.SignOffListView.as_view(), name="signoffs"),

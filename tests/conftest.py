@@ -131,6 +131,13 @@ def lineage_applied_inline(settings):
     settings.KEEL_LINEAGE_APPLY_INLINE = True
 
 
+@pytest.fixture(autouse=True)
+def notifications_delivered_inline(settings):
+    """Notification deliveries are sent at once in the test process (the worker sends them in production),
+    so a test reads the mail outbox right after the change. Tests of the delivery itself set it back."""
+    settings.KEEL_NOTIFY_DELIVER_INLINE = True
+
+
 @pytest.fixture
 def executive(db):
     return make_user("exec", Role.EXECUTIVE)

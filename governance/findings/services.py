@@ -16,6 +16,7 @@ from django.utils import timezone
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
 from core.ids import BAD_ID, parse_id
+from core.queue import enqueue_on_commit
 from core.services import model_update
 
 from ..models import Finding
@@ -57,6 +58,8 @@ def finding_open(
         "due_at": audit.json_value(finding.due_at), **(extra or {}),
     }  # fmt: skip
     _audit(audit.entry(actor=None, action="finding.opened", obj=finding, after=after), entries)
+    # The people concerned hear of it from the worker once the finding is stored (notifications/rules.py).
+    enqueue_on_commit("governance.tasks.notify_event", "finding_opened", finding.pk)
     return finding
 
 

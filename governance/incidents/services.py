@@ -15,6 +15,7 @@ from django.utils import timezone
 from core import audit
 from core.dates import date_window
 from core.errors import ConflictError, PermissionDeniedError
+from core.queue import enqueue_on_commit
 from core.services import model_update
 
 from ..models.incidents import CorrectiveAction, Incident, IncidentNote, IncidentStatus, Seriousness
@@ -108,6 +109,7 @@ def incident_open(
             "finding": finding.pk if finding else None,
         },
     )  # fmt: skip
+    enqueue_on_commit("governance.tasks.notify_event", "incident_opened", incident.pk)
     return incident
 
 
@@ -139,7 +141,10 @@ def incident_update(*, by, incident: Incident, data: dict) -> Incident:
     if {"seriousness", "aware_at"} & set(data):
         data |= _deadline_fields(data.get("seriousness", incident.seriousness), data.get("aware_at", incident.aware_at))
         fields += ["report_due_at", "report_rule", "report_provisional"]
+    was_serious = incident.is_serious
     incident, _ = model_update(instance=incident, fields=fields, data=data, by=by, action="incident.updated")
+    if incident.is_serious and not was_serious:
+        enqueue_on_commit("governance.tasks.notify_event", "incident_opened", incident.pk)
     return incident
 
 

@@ -38,6 +38,16 @@ from .lineage import (
     TransformationType,
 )
 from .model_refs import PendingModelLink, PendingOutcome
+from .notifications import (
+    ChannelKind,
+    Delivery,
+    DeliveryStatus,
+    EmailChoice,
+    Notification,
+    NotificationChannel,
+    NotificationKind,
+    NotificationPreference,
+)
 from .risks import (
     NIST_FUNCTIONS,
     RISK_TRANSITIONS,
@@ -69,6 +79,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "AuditVerification",
+    "ChannelKind",
     "Classification",
     "ColumnEdge",
     "CorrectiveAction",
@@ -77,6 +88,9 @@ __all__ = [
     "DatasetField",
     "DatasetSymlink",
     "DatasetType",
+    "Delivery",
+    "DeliveryStatus",
+    "EmailChoice",
     "Evidence",
     "Finding",
     "FindingKind",
@@ -92,6 +106,10 @@ __all__ = [
     "Mitigation",
     "MitigationStatus",
     "ModelLinkSource",
+    "Notification",
+    "NotificationChannel",
+    "NotificationKind",
+    "NotificationPreference",
     "Obligation",
     "ObligationStatus",
     "Origin",

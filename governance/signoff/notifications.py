@@ -1,22 +1,19 @@
-"""Email about sign-offs: to reviewers when a request waits for their role, to the requester when
-someone decides, and to everyone concerned when an approval stops being valid.
+"""Telling people about sign-offs: reviewers when a request waits for their role, the requester when
+someone decides, and everyone concerned when an approval stops being valid.
 
-Called after commit with ids (so a rolled-back request mails nobody). A mail server that is down
-is logged, never raised: the decision stands whether or not the mail goes out.
+Called after commit with ids (so a rolled-back request tells nobody). Each person gets an in-app
+notification, and an e-mail as their preferences say; the worker sends the mail (notifications/delivery.py),
+so a mail server that is down delays it and never undoes the decision.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mass_mail
 from django.urls import reverse
 
-from ..models import SignOffDecision, SignOffRequest, Verdict
-
-log = logging.getLogger(__name__)
+from ..models import NotificationKind, SignOffDecision, SignOffRequest, Verdict
+from ..notifications.services import notify
 
 
 def _link(request: SignOffRequest) -> str:
@@ -28,20 +25,12 @@ def _label(request: SignOffRequest) -> str:
     return f"{f.get('model')} v{f.get('version')} ({request.project.name})"
 
 
-def _emails(users) -> list[str]:
-    return sorted({u.email for u in users if u is not None and u.is_active and u.email})
-
-
-def _send(subject: str, body: str, recipients: list[str]) -> int:
-    if not recipients:
-        return 0
-    # One message per recipient: nobody learns who else was told.
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [r]) for r in recipients]
-    try:
-        return send_mass_mail(messages, fail_silently=False)
-    except Exception:
-        log.exception("Could not send sign-off mail %r to %d recipients", subject, len(recipients))
-        return 0
+def _tell(kind: str, subject: str, body: str, users, request: SignOffRequest, key: str) -> int:
+    """Each person once per key; returns how many e-mails were queued (one per recipient: nobody learns
+    who else was told)."""
+    url = reverse("governance:signoff", kwargs={"pk": request.pk})
+    made = notify(kind=kind, users=users, title=subject, body=body, url=url, key=key)
+    return sum(1 for d in made if d.email)
 
 
 def reviewers_for(request: SignOffRequest):
@@ -62,7 +51,9 @@ def requested(request_pk: int) -> int:
         f"{_label(request)} for production.\n\nThis {request.policy.get_tier_display().lower()} system needs "
         f"approval by: {roles}.\n\nReview the evidence and decide: {_link(request)}\n"
     )
-    return _send(f"[Keel] Sign-off requested: {_label(request)}", body, _emails(reviewers_for(request)))
+    subject = f"Sign-off requested: {_label(request)}"
+    return _tell(NotificationKind.SIGNOFF_REQUESTED, subject, body, reviewers_for(request), request,
+                 key=f"signoff:{request.pk}:requested")  # fmt: skip
 
 
 def decided(decision_pk: int) -> int:
@@ -77,8 +68,9 @@ def decided(decision_pk: int) -> int:
         + (f"\nComment: {decision.comment}\n" if decision.comment else "")
         + f"\nThe request is now {request.get_status_display().lower()}: {_link(request)}\n"
     )
-    recipients = _emails([request.requested_by, request.project.owner])
-    return _send(f"[Keel] Sign-off {request.get_status_display().lower()}: {_label(request)}", body, recipients)
+    subject = f"Sign-off {request.get_status_display().lower()}: {_label(request)}"
+    return _tell(NotificationKind.SIGNOFF_DECIDED, subject, body, [request.requested_by, request.project.owner],
+                 request, key=f"signoff-decision:{decision.pk}")  # fmt: skip
 
 
 def invalidated(request_pk: int, codes: list[str]) -> int:
@@ -89,6 +81,7 @@ def invalidated(request_pk: int, codes: list[str]) -> int:
         f"{request.status_reason}\n\nThe deployment gate now denies this version until a new sign-off is "
         f"approved: {_link(request)}\n"
     )
-    recipients = _emails([request.requested_by, request.project.owner, *approvers])
-    subject = f"[Keel] Sign-off {request.get_status_display().lower()}: {_label(request)}"
-    return _send(subject, body, recipients)
+    subject = f"Sign-off {request.get_status_display().lower()}: {_label(request)}"
+    return _tell(NotificationKind.SIGNOFF_INVALIDATED, subject, body,
+                 [request.requested_by, request.project.owner, *approvers], request,
+                 key=f"signoff:{request.pk}:{request.status}")  # fmt: skip

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.generic.edit import ProcessFormView
 from drf_spectacular.generators import SchemaGenerator
 
-from governance.models import AuditEvent, Finding, SignOffPolicy
+from governance.models import AuditEvent, Finding, NotificationKind, SignOffPolicy
 from governance.risks.services import risk_reviews_mark_overdue
 from projects.models import LinkSource
 from tests.api_errors import NOT_A_CHOICE, invalid_input
@@ -211,6 +211,12 @@ BODIES = {
         "resolution": "Reviewed in the risk committee.",
         "findings": [Finding.objects.get(project=c.project).pk],
     },
+    # Notifications: only the recipient's own; preferences per person (audited), marking read is not.
+    ("POST", "/governance/notifications/read/"): lambda c: {},
+    ("POST", "/governance/notifications/preferences/"): lambda c: {
+        **{kind: "immediately" for kind in NotificationKind.values},
+        "finding_opened": "off",
+    },
     # Incidents (incident_rows): one open on `project` with an open corrective action, one ready to close.
     ("POST", "/api/v1/incidents/"): lambda c: incident_json(c),
     ("PATCH", "/api/v1/incidents/{incident}/"): lambda c: {"root_cause": "A stale feature."},
@@ -384,6 +390,13 @@ MATRIX = [
     ("POST",  "/governance/findings/{finding}/resolve/", LOGIN,  DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     ("GET",   "/governance/findings/{finding}/",        LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("POST",  "/governance/findings/bulk/",             LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
+    ("GET",   "/governance/notifications/",             LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/governance/notifications/badge/",       LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/governance/notifications/read/",        LOGIN,   DENIED,  SAVED,   SAVED,   SAVED,   SAVED,   SAVED),
+    # The team lead's own notification: followed to its page; anyone else's is not found.
+    ("GET",   "/governance/notifications/{notification}/", LOGIN, DENIED, HIDDEN,  HIDDEN,  MOVED,   HIDDEN,  HIDDEN),
+    ("GET",   "/governance/notifications/preferences/", LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("POST",  "/governance/notifications/preferences/", LOGIN,   DENIED,  SAVED,   SAVED,   SAVED,   SAVED,   SAVED),
     ("GET",   "/api/v1/incidents/",                     NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     # The other lead cannot name another team's project: a 400, not a leak.
     ("POST",  "/api/v1/incidents/",                     NO_AUTH, DENIED,  DENIED,  CREATED, CREATED, BAD,     CREATED),
@@ -558,6 +571,8 @@ EVENTS = {
     ("POST", "/api/v1/signoffs/{signoff}/approve/"): _REFUSED_DECISION,
     ("POST", "/api/v1/signoffs/{signoff}/reject/"): {**_REFUSED_DECISION, "risk_officer": 2},
     ("POST", "/api/v1/signoffs/{signoff}/request-changes/"): _REFUSED_DECISION,
+    # Marking notifications read is not a governance decision: not audited.
+    ("POST", "/governance/notifications/read/"): dict.fromkeys(PERSONAS, 0),
 }
 CASES = [
     pytest.param(method, path, persona, expected, id=f"{method} {path} as {persona}")
@@ -572,7 +587,7 @@ SAMPLE.update(assessment="1", signoff="1", policy="1")
 SAMPLE.update(roi_entry="1", fx_rate="1", roi_deletion="1", deleted_entry="1")
 SAMPLE.update(dataset="1")
 SAMPLE.update(classification="1", obligation="1", evidence="1")
-SAMPLE.update(incident="1", closable_incident="1")
+SAMPLE.update(incident="1", closable_incident="1", notification="1")
 
 
 @pytest.fixture
@@ -671,6 +686,15 @@ def incident_form(c, **changes):
     }  # fmt: skip
 
 
+def own_notification(user):
+    from governance.notifications.services import notify
+
+    notify(
+        kind="reminder", users=[user], title="Overdue", body="", url="/governance/findings/", key="m", channels=False
+    )
+    return user.notifications.get()
+
+
 @pytest.fixture
 def incident_rows(project, risk_officer, team_lead):
     """An open, not yet assessed incident on `project` with one open corrective action; and one on `project`
@@ -761,6 +785,7 @@ def test_persona_gets_the_answer_the_matrix_gives(
         evidence=compliance.evidence.pk if compliance else 0,
         incident=incidents.incident.pk if incidents else 0,
         closable_incident=incidents.closable.pk if incidents else 0,
+        notification=own_notification(team_lead).pk if "{notification}" in path else 0,
     )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
