@@ -120,47 +120,25 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------------------------------
-# --- Single sign-on (OIDC, core/oidc.py) ---
-# Off unless KEEL_OIDC_ISSUER is set: the embedded demo keeps its local users. Endpoints come from the
-# issuer's discovery document (<issuer>/.well-known/openid-configuration), read when first needed.
+# Single sign-on (core/oidc.py; README "Single sign-on"), off unless KEEL_OIDC_ISSUER is set. Groups give roles
+# and team leadership at every sign-in (group=role, group=team slug). KEEL_LOCAL_PASSWORDS=false: SSO only.
 KEEL_OIDC_ISSUER = env.str("KEEL_OIDC_ISSUER", default="").rstrip("/")
-KEEL_OIDC_ENABLED = bool(KEEL_OIDC_ISSUER)
 KEEL_OIDC_PROVIDER_NAME = env.str("KEEL_OIDC_PROVIDER_NAME", default="single sign-on")
 OIDC_RP_CLIENT_ID = env.str("KEEL_OIDC_CLIENT_ID", default="")
 OIDC_RP_CLIENT_SECRET = os.environ.get("KEEL_OIDC_CLIENT_SECRET", "")
 OIDC_RP_SCOPES = env.str("KEEL_OIDC_SCOPES", default="openid email profile")
 OIDC_RP_SIGN_ALGO = env.str("KEEL_OIDC_SIGN_ALGO", default="RS256")
-# The claim whose values (a list, or one string) name the user's groups at the provider; each group in
-# KEEL_OIDC_ROLE_MAP gives a Keel role ("keel-risk=Risk Officer,keel-admins=Admin"), each group in
-# KEEL_OIDC_TEAM_LEAD_MAP makes the user the lead of a team ("fraud-leads=fraud-detection", by slug).
-# Both are re-read at every sign-in: a group gone at the provider takes its role or leadership with it.
 KEEL_OIDC_ROLES_CLAIM = env.str("KEEL_OIDC_ROLES_CLAIM", default="groups")
 KEEL_OIDC_ROLE_MAP = env.dict("KEEL_OIDC_ROLE_MAP", default={})
 KEEL_OIDC_TEAM_LEAD_MAP = env.dict("KEEL_OIDC_TEAM_LEAD_MAP", default={})
-# A new user's username: this claim, else the email's local part, else the subject.
-KEEL_OIDC_USERNAME_CLAIM = env.str("KEEL_OIDC_USERNAME_CLAIM", default="preferred_username")
 OIDC_TIMEOUT = env.float("KEEL_OIDC_TIMEOUT_SECONDS", default=10.0)
 OIDC_VERIFY_SSL = env.bool("KEEL_OIDC_VERIFY_TLS", default=True)
-# Authorization code flow with PKCE (S256); the ID token is kept in the session for the sign-out hint.
-OIDC_USE_PKCE = True
-OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
-OIDC_STORE_ID_TOKEN = True
-OIDC_OP_LOGOUT_URL_METHOD = "core.oidc.provider_logout_url"
-OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
-# false: only the provider signs people in (the sign-in page offers no password form, and sessions opened
-# with a password end). Needs OIDC.
 KEEL_LOCAL_PASSWORDS = env.bool("KEEL_LOCAL_PASSWORDS", default=True)
-if not KEEL_LOCAL_PASSWORDS and not KEEL_OIDC_ENABLED:
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured("KEEL_LOCAL_PASSWORDS=false needs KEEL_OIDC_ISSUER: nobody could sign in.")
-
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username before any password is checked.
     "axes.backends.AxesStandaloneBackend",
     *(["django.contrib.auth.backends.ModelBackend"] if KEEL_LOCAL_PASSWORDS else []),
-    # Team leadership from the claims lives with teams (projects); roles with core (core/oidc.py).
-    *(["projects.inventory.oidc.OIDCBackend"] if KEEL_OIDC_ENABLED else []),
+    *(["projects.inventory.oidc.OIDCBackend"] if KEEL_OIDC_ISSUER else []),  # core's, plus team leadership
     "core.backends.AdminRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -188,9 +166,6 @@ AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-# The OIDC callback names no username, so axes would key every failed callback from one address on
-# (no name, that address) and lock a whole office out of single sign-on; the provider guards its own
-# sign-in, and Keel's audit trail still records each failed callback.
 AXES_WHITELIST_CALLABLE = "core.oidc.axes_exempt"
 
 # --- Sessions, cookies, headers ---------------------------------------------------------------------
@@ -236,13 +211,8 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
-if KEEL_OIDC_ENABLED:
-    # Sign-out posts to /logout/, which redirects to the provider's end-session page: browsers apply
-    # form-action to that redirect.
-    from urllib.parse import urlsplit
-
-    _issuer = urlsplit(KEEL_OIDC_ISSUER)
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_issuer.scheme}://{_issuer.netloc}")
+if KEEL_OIDC_ISSUER:  # sign-out posts to /logout/, which redirects to the provider: form-action covers that
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("/".join(KEEL_OIDC_ISSUER.split("/")[:3]))
 
 # --- Uploaded files (compliance evidence) --------------------------------------------------------------
 # Kept under var/ and never served publicly (no MEDIA_URL route): governance serves each evidence file

@@ -12,7 +12,7 @@ class CoreConfig(AppConfig):
         # The system check that refuses to serve without a secret key.
         # Access changes, sign-ins and schedule edits reach the audit trail through Django's signals:
         # the admin, auth and beat make those writes themselves, not through a Keel service.
-        # The OIDC role-map check registers itself with Django's system checks.
+        # The single sign-on settings check registers itself with Django's system checks.
         from . import (
             access_audit,
             celery_signals,  # noqa: F401

@@ -52,6 +52,7 @@ SIGN_IN_METHOD = "oidc"
 DISCOVERY_TTL_SECONDS = 3600
 PROVIDER_UNREACHABLE = "{provider} cannot be reached just now; please try again in a moment."
 SIGN_IN_FAILED = "Signing in with {provider} did not succeed; please try again."
+NOBODY_SIGNS_IN = "KEEL_LOCAL_PASSWORDS=false needs KEEL_OIDC_ISSUER: nobody could sign in."
 ROLE_MAP_INVALID = "KEEL_OIDC_ROLE_MAP maps the group {group!r} to {role!r}, which is not a Keel role."
 _USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 
@@ -104,10 +105,25 @@ _ENDPOINT_SETTINGS = {
 }
 
 
+CALLBACK_URL_NAME = "oidc_authentication_callback"
+# Decisions, not knobs: the code flow with PKCE (S256); the ID token kept in the session for the
+# sign-out hint; sign-out through provider_logout_url.
+_FIXED_SETTINGS = {
+    "OIDC_USE_PKCE": True,
+    "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
+    "OIDC_STORE_ID_TOKEN": True,
+    "OIDC_OP_LOGOUT_URL_METHOD": "core.oidc.provider_logout_url",
+    "OIDC_AUTHENTICATION_CALLBACK_URL": CALLBACK_URL_NAME,
+}
+
+
 def _setting(attr, *default):
-    """mozilla-django-oidc's settings, with the provider's endpoints taken from discovery."""
+    """mozilla-django-oidc's settings: the provider's endpoints from discovery, Keel's fixed choices, then
+    Django's settings (where config/settings.py sets the client's from KEEL_OIDC_* variables)."""
     if attr in _ENDPOINT_SETTINGS:
         return discovery().get(_ENDPOINT_SETTINGS[attr], *default)
+    if attr in _FIXED_SETTINGS:
+        return _FIXED_SETTINGS[attr]
     if default:
         return getattr(settings, attr, default[0])
     return getattr(settings, attr)
@@ -243,7 +259,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     def _free_username(self, claims) -> str:
         email = str(claims.get("email") or "")
-        wanted = str(claims.get(settings.KEEL_OIDC_USERNAME_CLAIM) or email.partition("@")[0] or claims["sub"])
+        wanted = str(claims.get("preferred_username") or email.partition("@")[0] or claims["sub"])
         base = _USERNAME_UNSAFE.sub("-", wanted)[:140] or "user"
         candidate, n = base, 2
         while self.UserModel.objects.filter(username=candidate).exists():
@@ -340,14 +356,19 @@ def provider_logout_url(request) -> str:
 
 
 def axes_exempt(request, credentials) -> bool:
-    """django-axes' whitelist (AXES_WHITELIST_CALLABLE): the OIDC callback (see config/settings.py)."""
-    return request is not None and request.path_info == reverse(settings.OIDC_AUTHENTICATION_CALLBACK_URL)
+    """django-axes' whitelist (AXES_WHITELIST_CALLABLE): the OIDC callback. It names no username, so axes
+    would key every failed callback from one address on (no name, that address) and lock a whole office
+    out of single sign-on; the provider guards its own sign-in, and the audit trail records each failure."""
+    return request is not None and request.path_info == reverse(CALLBACK_URL_NAME)
 
 
 @register()
-def check_role_map(app_configs, **kwargs):
-    """Refuse to start with a role map naming a role Keel does not have (a typo would silently grant nothing)."""
+def check_sign_in_settings(app_configs, **kwargs):
+    """Refuse to start with a role map naming a role Keel does not have (a typo would silently grant nothing),
+    or with local passwords off and no provider (nobody could sign in)."""
     errors = []
+    if not settings.KEEL_LOCAL_PASSWORDS and not enabled():
+        errors.append(Error(NOBODY_SIGNS_IN, id="keel.E004"))
     for group, role in settings.KEEL_OIDC_ROLE_MAP.items():
         try:
             role_named(str(role))
