@@ -182,7 +182,9 @@ def test_a_password_user_signs_out_without_visiting_the_provider(client, sso, te
 
 
 def test_with_local_passwords_off_only_the_provider_signs_people_in(client, settings, oidc_provider, team_lead):  # noqa: F811
+    client.force_login(team_lead, backend="django.contrib.auth.backends.ModelBackend")  # opened with a password
     use_provider(settings, oidc_provider, role_map=ROLE_MAP, local_passwords=False)
+    assert client.get("/").status_code == 302  # that session ended with the password backend
     oidc_provider.set_user("sub-di", preferred_username="di", groups=["keel-risk"])
 
     page = client.get("/login/").content.decode()
