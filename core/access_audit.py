@@ -208,9 +208,12 @@ def _sign_in_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or "")
     address = client_address(request) if request is not None else ""
     if not username and "code_verifier" in credentials:
-        # A refused single sign-on callback (core/oidc.py): no account was named, so none is fingerprinted.
-        after = {"username": None, "method": "oidc", "address": address}
-        _record_sign_in_event(actor=AnonymousUser(), action="user.sign_in_failed", account=None, after=after)
+        # A refused single sign-on callback (core/oidc.py): it names an account only when the provider
+        # vouched for a person whose Keel account is deactivated; no text is fingerprinted.
+        account = getattr(request, "_keel_refused_account", None)
+        name = account.get_username() if account is not None else None
+        after = {"username": name, "method": "oidc", "address": address}
+        _record_sign_in_event(actor=AnonymousUser(), action="user.sign_in_failed", account=account, after=after)
         return
     account = _account(username)
     after = {**_attempted(username, account), "address": address}

@@ -167,6 +167,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
             # the sign-in fails (Django then signals a failed sign-in, which the audit trail records).
             logger.warning("OIDC sign-in refused: %s", exc)
             return None
+        if user is not None and not user.is_active:
+            # Deactivated in Keel: the provider's word does not reopen the account. Returning None makes
+            # Django signal a failed sign-in, which the audit trail records naming this account.
+            request._keel_refused_account = user
+            return None
         if user is not None:
             user._keel_sign_in_method = SIGN_IN_METHOD  # read by core.access_audit's sign-in event
         return user

@@ -150,6 +150,24 @@ def test_the_provider_refuses_a_code_with_the_wrong_pkce_verifier_and_nothing_is
                                 {"username": None, "method": "oidc", "address": IP})]  # fmt: skip
 
 
+def test_an_account_deactivated_in_keel_stays_shut_whatever_the_provider_says(client, sso):
+    sso.set_user("sub-gil", preferred_username="gil", groups=["keel-exec"])
+    sign_in(client, "sub-gil")
+    client.post("/logout/", REMOTE_ADDR=IP)
+    gil = get_user_model().objects.get(username="gil")
+    gil.is_active = False
+    gil.save()
+
+    response = sign_in(client, "sub-gil")
+
+    assert response["Location"] == "/login/"
+    assert client.get("/").status_code == 302
+    assert events("user.sign_in_failed") == [
+        ("user.sign_in_failed", "anonymous", "auth.user", None, {"username": "gil", "method": "oidc", "address": IP})
+    ]
+    assert AuditEvent.objects.get(action="user.sign_in_failed").object_id == str(gil.pk)
+
+
 def test_sign_out_ends_the_provider_session_and_comes_back_to_sign_in(client, sso):
     sso.set_user("sub-cy", preferred_username="cy", groups=["keel-exec"])
     sign_in(client, "sub-cy")
