@@ -120,10 +120,25 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -------------------------------------------------------------------------------------------
+# Single sign-on (core/oidc.py; README "Single sign-on"), off unless KEEL_OIDC_ISSUER is set. Groups give roles
+# and team leadership at every sign-in (group=role, group=team slug). KEEL_LOCAL_PASSWORDS=false: SSO only.
+KEEL_OIDC_ISSUER = env.str("KEEL_OIDC_ISSUER", default="").rstrip("/")
+KEEL_OIDC_PROVIDER_NAME = env.str("KEEL_OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_RP_CLIENT_ID = env.str("KEEL_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = os.environ.get("KEEL_OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = env.str("KEEL_OIDC_SCOPES", default="openid email profile")
+OIDC_RP_SIGN_ALGO = env.str("KEEL_OIDC_SIGN_ALGO", default="RS256")
+KEEL_OIDC_ROLES_CLAIM = env.str("KEEL_OIDC_ROLES_CLAIM", default="groups")
+KEEL_OIDC_ROLE_MAP = env.dict("KEEL_OIDC_ROLE_MAP", default={})
+KEEL_OIDC_TEAM_LEAD_MAP = env.dict("KEEL_OIDC_TEAM_LEAD_MAP", default={})
+OIDC_TIMEOUT = env.float("KEEL_OIDC_TIMEOUT_SECONDS", default=10.0)
+OIDC_VERIFY_SSL = env.bool("KEEL_OIDC_VERIFY_TLS", default=True)
+KEEL_LOCAL_PASSWORDS = env.bool("KEEL_LOCAL_PASSWORDS", default=True)
 AUTHENTICATION_BACKENDS = [
     # Axes first: it refuses a locked-out username before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    *(["django.contrib.auth.backends.ModelBackend"] if KEEL_LOCAL_PASSWORDS else []),
+    *(["projects.inventory.oidc.OIDCBackend"] if KEEL_OIDC_ISSUER else []),  # core's, plus team leadership
     "core.backends.AdminRoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -151,6 +166,7 @@ AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_WHITELIST_CALLABLE = "core.oidc.axes_exempt"
 
 # --- Sessions, cookies, headers ---------------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("KEEL_SESSION_AGE_SECONDS", default=8 * 3600)
@@ -195,6 +211,8 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+if KEEL_OIDC_ISSUER:  # sign-out posts to /logout/, which redirects to the provider: form-action covers that
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append("/".join(KEEL_OIDC_ISSUER.split("/")[:3]))
 
 # --- Uploaded files (compliance evidence) --------------------------------------------------------------
 # Kept under var/ and never served publicly (no MEDIA_URL route): governance serves each evidence file

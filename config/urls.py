@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import oidc
 from core import views as core_views
 from governance import views as governance_views
 
@@ -10,8 +11,12 @@ urlpatterns = [
     # projects' home extended with governance's parts (the executive's dashboard, a risk officer's findings).
     path("", governance_views.HomeView.as_view(), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", core_views.SignInView.as_view(redirect_authenticated_user=True), name="login"),
+    # Ends the provider's session too after a single sign-on (core/oidc.py); a plain sign-out otherwise.
+    path("logout/", oidc.SignOut.as_view(), name="logout"),
+    # Single sign-on (404 unless KEEL_OIDC_ISSUER is set): to the provider, and back with a code.
+    path("oidc/authenticate/", login_not_required(oidc.SignInStart.as_view()), name="oidc_authentication_init"),
+    path("oidc/callback/", login_not_required(oidc.SignInCallback.as_view()), name="oidc_authentication_callback"),
     path("projects/", include("projects.urls")),
     path("governance/", include("governance.urls")),
     path("admin/", admin.site.urls),

@@ -191,8 +191,10 @@ def _record_sign_in_event(*, actor, action: str, account, after: dict) -> None:
 
 def _signed_in(sender, request, user, **kwargs):
     if _from_http(request):
-        address = client_address(request)
-        _record_sign_in_event(actor=user, action="user.signed_in", account=user, after={"address": address})
+        after = {"address": client_address(request)}
+        if method := getattr(user, "_keel_sign_in_method", None):  # set by single sign-on (core/oidc.py)
+            after["method"] = method
+        _record_sign_in_event(actor=user, action="user.signed_in", account=user, after=after)
 
 
 def _signed_out(sender, request, user, **kwargs):
@@ -204,8 +206,17 @@ def _signed_out(sender, request, user, **kwargs):
 def _sign_in_failed(sender, credentials, request=None, **kwargs):
     # `credentials` arrive with the password already masked by Django; only the username is read.
     username = str(credentials.get(get_user_model().USERNAME_FIELD) or credentials.get("username") or "")
+    address = client_address(request) if request is not None else ""
+    if not username and "code_verifier" in credentials:
+        # A refused single sign-on callback (core/oidc.py): it names an account only when the provider
+        # vouched for a person whose Keel account is deactivated; no text is fingerprinted.
+        account = getattr(request, "_keel_refused_account", None)
+        name = account.get_username() if account is not None else None
+        after = {"username": name, "method": "oidc", "address": address}
+        _record_sign_in_event(actor=AnonymousUser(), action="user.sign_in_failed", account=account, after=after)
+        return
     account = _account(username)
-    after = {**_attempted(username, account), "address": client_address(request) if request is not None else ""}
+    after = {**_attempted(username, account), "address": address}
     _record_sign_in_event(actor=AnonymousUser(), action="user.sign_in_failed", account=account, after=after)
 
 

@@ -5,7 +5,7 @@ from django_celery_beat.admin import PeriodicTaskAdmin
 from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
 from .errors import DomainError
-from .models import ApiToken, Heartbeat
+from .models import ApiToken, ExternalIdentity, Heartbeat
 from .services import api_token_revoke, api_token_scope, namespace_patterns
 
 
@@ -87,6 +87,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 api_token_revoke(token=token, by=request.user)
             except DomainError as exc:
                 self.message_user(request, exc.message, messages.WARNING)
+
+
+@admin.register(ExternalIdentity)
+class ExternalIdentityAdmin(ReadOnlyAdmin):
+    """Written by single sign-on (core/oidc.py) at a user's first sign-in; shown, never edited by hand."""
+
+    list_display = ["user", "issuer", "subject", "created_at"]
+    search_fields = ["user__username", "subject"]
 
 
 @admin.register(Heartbeat)

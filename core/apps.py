@@ -12,9 +12,11 @@ class CoreConfig(AppConfig):
         # The system check that refuses to serve without a secret key.
         # Access changes, sign-ins and schedule edits reach the audit trail through Django's signals:
         # the admin, auth and beat make those writes themselves, not through a Keel service.
+        # The single sign-on settings check registers itself with Django's system checks.
         from . import (
             access_audit,
             celery_signals,  # noqa: F401
+            oidc,  # noqa: F401
             schedule_audit,
             startup,  # noqa: F401
         )

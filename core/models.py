@@ -52,3 +52,23 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.at.isoformat()}"
+
+
+class ExternalIdentity(models.Model):
+    """The account at a sign-in provider (issuer + subject) that a Keel user signs in with.
+
+    Users are matched on this pair, never on an email address: a provider's email is not proof that the
+    person owns a local Keel account of that address."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="external_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="core_identity_issuer_subject_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} @ {self.issuer}"

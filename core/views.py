@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LoginView
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -42,3 +44,16 @@ def page_not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(detail=NO_API_ROUTE, code="not_found"), status=404)
     return defaults.page_not_found(request, exception)
+
+
+class SignInView(LoginView):
+    """Django's sign-in page, offering the organisation's single sign-on when it is configured and the
+    password form unless local passwords are turned off (KEEL_LOCAL_PASSWORDS)."""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            oidc_enabled=bool(settings.KEEL_OIDC_ISSUER),
+            oidc_provider_name=settings.KEEL_OIDC_PROVIDER_NAME,
+            local_passwords=settings.KEEL_LOCAL_PASSWORDS,
+            **kwargs,
+        )

@@ -183,3 +183,16 @@ def team_delete(*, by, team: Team) -> None:
     if count:
         raise DomainError(TEAM_NOT_EMPTY.format(count=count))
     model_delete(instance=team, fields=TEAM_FIELDS, by=by, action="team.deleted")
+
+
+@transaction.atomic
+def team_leads_sync(*, user, led: set[str], managed: set[str]) -> None:
+    """Make `user` the lead of exactly the teams in `led` among the `managed` ones (slugs): what the
+    sign-in provider says (projects.inventory.oidc). A team in `led` passes from its previous lead to
+    `user`; a managed team `user` leads but is no longer given loses its lead. Teams outside `managed` are
+    left alone. Each change is a team_update by the system, audited there."""
+    for team in Team.objects.select_for_update().filter(slug__in=managed).order_by("pk"):
+        if team.slug in led and team.lead_id != user.pk:
+            team_update(by=None, team=team, lead=user)
+        elif team.slug not in led and team.lead_id == user.pk:
+            team_update(by=None, team=team, lead=None)

@@ -579,8 +579,9 @@ CASES = [
     for method, path, *answers in MATRIX
     for persona, expected in zip(PERSONAS, answers, strict=True)
 ]
-# Reachable without a role by design; admin: URLs are skipped too (Django admin checks is_staff itself).
-UNCLASSIFIED = {"login", "logout", "healthz"}
+# Reachable without a role by design (single sign-on answers 404 unless configured); admin: URLs are skipped too
+# (Django admin checks is_staff itself).
+UNCLASSIFIED = {"login", "logout", "healthz", "oidc_authentication_init", "oidc_authentication_callback"}
 SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1", "registry": "1", "model": "1", "version": "1"}
 SAMPLE.update(risk="1", mitigation="1", finding="1")
 SAMPLE.update(assessment="1", signoff="1", policy="1")
