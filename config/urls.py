@@ -10,6 +10,7 @@ urlpatterns = [
     # projects' home extended with governance's parts (the executive's dashboard, a risk officer's findings).
     path("", governance_views.HomeView.as_view(), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/", include("projects.urls")),
