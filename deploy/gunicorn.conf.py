@@ -47,3 +47,7 @@ errorlog = "-"
 loglevel = os.environ.get("KEEL_LOG_LEVEL", "info").lower()
 access_log_format = '%({x-forwarded-for}i)s %(h)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
 proc_name = "keel-web"
+# gunicorn 25.1+ opens a control socket at a fixed path ($XDG_RUNTIME_DIR or ~/.gunicorn/gunicorn.ctl),
+# which two instances on one machine (or one user) would share. Keel is managed by signals (systemd's
+# reload is SIGHUP), so it is off.
+control_socket_disable = True
