@@ -29,9 +29,8 @@ SHELL_READS = [
 
 
 def sources() -> list[Path]:
-    files = [
-        p for folder in ("config", "core", "projects", "governance", "scripts", "deploy") for p in (ROOT / folder).rglob("*")
-    ]
+    folders = ("config", "core", "projects", "governance", "scripts", "deploy")
+    files = [p for folder in folders for p in (ROOT / folder).rglob("*")]
     files.append(ROOT / "Makefile")
     return sorted(p for p in files if p.is_file() and (p.suffix in (".py", ".sh") or p.name == "Makefile"))
 

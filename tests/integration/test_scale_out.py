@@ -106,7 +106,7 @@ def test_two_workers_sync_a_burst_of_twenty_registries_once_per_tick_even_when_t
     sync_due_registries.delay()
     sync_due_registries.delay()
     wait_for(
-        lambda: SyncRun.objects.filter(status=SyncStatus.SUCCEEDED).count() == REGISTRIES,
+        lambda: SyncRun.objects.filter(status=SyncStatus.SUCCEEDED).count() >= REGISTRIES,
         timeout=BURST_TIMEOUT, what="every registry to be synced", watch=tuple(workers),
     )  # fmt: skip
     # Every task either tick sent has run (the doubles were skipped), and nothing waits or is in flight.
@@ -142,7 +142,7 @@ def test_two_workers_sync_a_burst_of_twenty_registries_once_per_tick_even_when_t
     sync_due_registries.delay()
     sync_due_registries.delay()
     wait_for(
-        lambda: SyncRun.objects.filter(status=SyncStatus.SUCCEEDED).count() == 2 * REGISTRIES,
+        lambda: SyncRun.objects.filter(status=SyncStatus.SUCCEEDED).count() >= 2 * REGISTRIES,
         timeout=BURST_TIMEOUT, what="the next window's syncs", watch=tuple(workers),
     )  # fmt: skip
     wait_for(
