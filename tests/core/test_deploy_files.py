@@ -106,3 +106,18 @@ def test_the_example_environment_names_what_production_must_set():
     assert {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "KEEL_GATE_SIGNING_KEY", "DATABASE_URL", "REDIS_URL",
             "KEEL_BEHIND_PROXY"} <= names  # fmt: skip
     assert "deploy/keel.env" in (ROOT / ".gitignore").read_text()
+
+
+def test_every_routed_task_goes_to_a_declared_queue_that_keel_sh_workers_consume_by_default():
+    """A task routed to a queue no worker consumes would wait forever: the routes name declared queues
+    only, and `keel.sh worker` without QUEUES consumes every declared one."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    declared = set(settings.CELERY_TASK_QUEUES)
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= declared
+    assert app.amqp.router.route({}, "projects.tasks.sync_registry")["queue"].name == "registry"
+    assert app.amqp.router.route({}, "core.tasks.heartbeat")["queue"].name == "celery"
+    [default] = re.findall(r"queues=\$\{1:-([a-z,]+)\}", KEEL_SH.read_text())
+    assert set(default.split(",")) == declared
