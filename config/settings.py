@@ -192,8 +192,8 @@ KEEL_BEHIND_PROXY = env.bool("KEEL_BEHIND_PROXY", default=False)
 KEEL_PROXY_TRUSTED_HOPS = env.int("KEEL_PROXY_TRUSTED_HOPS", default=1)
 if KEEL_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# /healthz is probed over plain http by load balancers and supervisors.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# /healthz and /readyz are probed over plain http by load balancers and supervisors.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # Content-Security-Policy: scripts only from our own static files (no inline scripts, no eval);
 # styles allow inline because plotly.js and Swagger UI set style attributes at run time.
@@ -233,7 +233,8 @@ KEEL_DATE_MAX_YEARS_AHEAD = env.int("KEEL_DATE_MAX_YEARS_AHEAD", default=10)
 
 # --- Static -----------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# A container image collects static files at build time, outside the data volume (KEEL_VAR_DIR).
+STATIC_ROOT = Path(env.str("KEEL_STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
@@ -388,6 +389,19 @@ _TASK_TIME_LIMITS = {
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
+}
+# Queues per kind of work, so that machines can be given to one kind (deploy/keel.sh worker QUEUES):
+# "registry" talks to model registries (syncs, sign-off write-back), "lineage" applies OpenLineage
+# events, "celery" (the default) runs the heartbeat and the governance rules. A worker started without
+# -Q consumes all three; /healthz counts the workers that consume "celery" (they run the heartbeat).
+KEEL_TASK_QUEUES = ("celery", "registry", "lineage")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = {name: {"routing_key": name} for name in KEEL_TASK_QUEUES}
+CELERY_TASK_ROUTES = {
+    "projects.tasks.sync_registry": {"queue": "registry"},
+    "projects.tasks.sync_due_registries": {"queue": "registry"},
+    "governance.tasks.signoff_write_back": {"queue": "registry"},
+    "governance.tasks.apply_lineage": {"queue": "lineage"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

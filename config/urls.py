@@ -11,6 +11,7 @@ urlpatterns = [
     # projects' home extended with governance's parts (the executive's dashboard, a risk officer's findings).
     path("", governance_views.HomeView.as_view(), name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("login/", core_views.SignInView.as_view(redirect_authenticated_user=True), name="login"),
     # Ends the provider's session too after a single sign-on (core/oidc.py); a plain sign-out otherwise.
     path("logout/", oidc.SignOut.as_view(), name="logout"),

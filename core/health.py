@@ -1,4 +1,4 @@
-"""The state of each moving part, for /healthz and the status page."""
+"""The state of each moving part, for /healthz and the status page; and readiness, for /readyz."""
 
 from __future__ import annotations
 
@@ -50,3 +50,37 @@ def system_health() -> dict:
     else:
         checks["worker"] = checks["beat"] = {"ok": False, "error": "database unavailable"}
     return {"status": "ok" if all(c["ok"] for c in checks.values()) else "unavailable", **checks}
+
+
+# Once a process has seen every migration applied it stays so (migrations are not unapplied under a
+# running server), so the migration graph is read until then, not on every probe.
+_migrated = False
+
+
+def check_migrations() -> dict:
+    global _migrated
+    if _migrated:
+        return {"ok": True}
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    if pending:
+        return {"ok": False, "error": f"{len(pending)} migrations not applied yet"}
+    _migrated = True
+    return {"ok": True}
+
+
+def readiness() -> dict:
+    """Can this web process serve requests: its database answers and holds this code's schema.
+
+    Unlike system_health, workers, beat and the broker are left out: a load balancer that took every
+    web server out of rotation because beat stopped would turn a late schedule into an outage.
+    """
+    checks = {"database": check_database()}
+    down = {"ok": False, "error": "database unavailable"}
+    checks["migrations"] = check_migrations() if checks["database"]["ok"] else down
+    return {"status": "ready" if all(c["ok"] for c in checks.values()) else "unavailable", **checks}

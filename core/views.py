@@ -7,7 +7,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .api.exceptions import error_body
-from .health import system_health
+from .health import readiness, system_health
 from .roles import is_admin
 
 NO_API_ROUTE = "No API endpoint at this path."
@@ -36,6 +36,21 @@ def healthz(request):
     report = system_health()
     body = report if is_admin(request.user) else _for_public(report)
     return JsonResponse(body, status=200 if report["status"] == "ok" else 503)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def readyz(request):
+    """200 when this web process can serve (database up, schema current); 503 otherwise. For load
+    balancers' readiness probes: /healthz also needs workers and beat, which serving does not."""
+    report = readiness()
+    if not is_admin(request.user):
+        report = {
+            part: {**check, "error": HIDDEN_ERROR} if isinstance(check, dict) and "error" in check else check
+            for part, check in report.items()
+        }
+    return JsonResponse(report, status=200 if report["status"] == "ready" else 503)
 
 
 def page_not_found(request, exception):

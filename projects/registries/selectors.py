@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import (
     Max,
     OuterRef,
@@ -68,8 +70,12 @@ def registries_for_user(*, user) -> QuerySet[Registry]:
     return registries_with_health()
 
 
-def registries_due(*, now) -> list[int]:
-    """Enabled registries whose sync interval has passed since their last attempt (or never synced)."""
+def registries_due(*, now) -> list[tuple[int, dt.datetime | None]]:
+    """Enabled registries whose sync interval has passed since their last attempt (or never synced).
+
+    Each with the start of that last attempt as seen now (None: never): the sync it asks for is
+    skipped if another sync of the registry started after it (a doubled beat tick, projects/tasks.py).
+    """
     due = []
     for registry_id, interval, last in (
         Registry.objects.filter(enabled=True)
@@ -77,7 +83,7 @@ def registries_due(*, now) -> list[int]:
         .values_list("pk", "sync_interval_seconds", "last")
     ):
         if last is None or (now - last).total_seconds() >= interval:
-            due.append(registry_id)
+            due.append((registry_id, last))
     return due
 
 

@@ -41,17 +41,35 @@ log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
 
 
-def _start_run(registry: Registry, task_id: str) -> SyncRun | None:
+class _TickAlreadyServed(Exception):
+    """Another task synced the registry after the tick that asked for this sync saw it due."""
+
+
+def _start_run(registry: Registry, task_id: str, attempted_after: dt.datetime | None = None) -> SyncRun | None:
     """Insert the registry's running SyncRun, or return None if another sync holds it.
 
     A running row older than the lock TTL belongs to a worker that died: it is closed as
     abandoned (its transaction never committed, so it changed nothing) and this sync proceeds.
+    With `attempted_after` (a beat tick's view of the last attempt), it also returns None when a sync by
+    another task started after that: the check runs after the insert, in its transaction, so of two
+    deliveries of one tick either the second's insert meets the first's running row, or its check sees
+    the first's finished one. A retry or redelivery of this same task (same id) is not "another".
     """
     ttl = dt.timedelta(seconds=settings.KEEL_SYNC_LOCK_TTL_SECONDS)
     for _ in range(2):
         try:
             with transaction.atomic():
-                return SyncRun.objects.create(registry=registry, task_id=task_id or "")
+                run = SyncRun.objects.create(registry=registry, task_id=task_id or "")
+                if attempted_after is not None and (
+                    SyncRun.objects.filter(registry=registry, started_at__gt=attempted_after)
+                    .exclude(pk=run.pk)
+                    .exclude(task_id=run.task_id)
+                    .exists()
+                ):
+                    raise _TickAlreadyServed
+                return run
+        except _TickAlreadyServed:
+            return None
         except IntegrityError:
             stale = SyncRun.objects.filter(
                 registry=registry, status=SyncStatus.RUNNING, started_at__lt=timezone.now() - ttl
@@ -67,15 +85,18 @@ def _fail_run(run: SyncRun, exc: RegistryError) -> None:
     )
 
 
-def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> SyncRun | None:
-    """Sync one registry. Returns its SyncRun, or None when another sync of it is running.
+def registry_sync(
+    *, registry: Registry, task_id: str = "", adapter=None, attempted_after: dt.datetime | None = None
+) -> SyncRun | None:
+    """Sync one registry. Returns its SyncRun, or None when another sync of it is running, or (with
+    `attempted_after`, from a beat tick) when another task's sync started after that time.
 
     Raises the adapter's RegistryError after recording it on the SyncRun, so the task can
     decide whether to retry (transient) or give up (permanent).
     """
-    run = _start_run(registry, task_id)
+    run = _start_run(registry, task_id, attempted_after)
     if run is None:
-        log.info("sync of %s skipped: another sync is running", registry)
+        log.info("sync of %s skipped: another sync is running or already served this tick", registry)
         return None
     try:
         adapter = adapter or adapter_for(registry)

@@ -1,6 +1,6 @@
 """Every KEEL_* variable Keel reads from the environment is documented in .env.example.
 
-The scan covers the application (config/, core/, projects/, governance/), scripts/ and the Makefile:
+The scan covers the application (config/, core/, projects/, governance/), scripts/, deploy/ and the Makefile:
 Python reads through django-environ (`env.int("KEEL_…")`) or os.environ, and shell/Makefile reads
 (`${KEEL_…}`, `$KEEL_…`) or command-line assignments (`KEEL_EMBEDDED=true cmd`) that hand one to Keel.
 """
@@ -29,9 +29,8 @@ SHELL_READS = [
 
 
 def sources() -> list[Path]:
-    files = [
-        p for folder in ("config", "core", "projects", "governance", "scripts") for p in (ROOT / folder).rglob("*")
-    ]
+    folders = ("config", "core", "projects", "governance", "scripts", "deploy")
+    files = [p for folder in folders for p in (ROOT / folder).rglob("*")]
     files.append(ROOT / "Makefile")
     return sorted(p for p in files if p.is_file() and (p.suffix in (".py", ".sh") or p.name == "Makefile"))
 
