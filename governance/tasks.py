@@ -5,6 +5,7 @@ from django.conf import settings
 
 from projects.registries.adapters.base import TransientRegistryError
 
+from .audit.checkpoints import checkpoint_sign
 from .audit.verification import verification_run
 from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check
@@ -143,3 +144,14 @@ def apply_lineage() -> int:
     if pending_ids(1):
         apply_lineage.delay()
     return applied
+
+
+@shared_task(
+    name="governance.tasks.sign_audit_checkpoint",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.sign_audit_checkpoint"],
+)
+def sign_audit_checkpoint() -> int | None:
+    """On its interval: sign a checkpoint of the audit chain's head (none if it has not moved); its seq."""
+    checkpoint = checkpoint_sign()
+    return checkpoint.seq if checkpoint is not None else None
