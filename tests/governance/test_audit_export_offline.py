@@ -22,10 +22,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
+from django.urls import reverse
 
+from core.roles import Role
 from governance.audit import bundle_verifier as bv
 from governance.audit import chain, checkpoints, hashing
 from governance.models import GENESIS_HASH, AuditCheckpoint
+from governance.tasks import sign_audit_checkpoint
+from tests.factories import make_user
 
 from .conftest import raw_update
 
@@ -112,7 +116,8 @@ def test_an_intact_export_verifies_in_a_process_without_django(tmp_path, crypto_
     with_key.write_text(checkpoints.public_key_pem())
     result = verify(bundle, crypto_only_path, "--public-key", str(with_key))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"OK: 5 events (seq 1-5) intact; 1 checkpoints signed by key {checkpoints.key_id()}."
+    kid = checkpoints.key_id()
+    assert result.stdout.strip() == f"OK: 5 events (seq 1-5) intact; 1 checkpoints signed by key {kid}."
     assert [json.loads(line)["seq"] for line in lines(bundle)] == [1, 2, 3, 4, 5]
     assert AuditCheckpoint.objects.get().seq == 5
 
@@ -216,3 +221,37 @@ def test_since_and_until_export_a_covered_slice(tmp_path, crypto_only_path, five
     result = verify(bundle, crypto_only_path)
     assert result.returncode == 0, result.stderr
     assert "OK: 2 events (seq 2-3) intact; 1 checkpoints" in result.stdout
+
+
+def test_the_worker_signs_the_head_once_until_it_moves(five_events):
+    assert sign_audit_checkpoint() == 5
+    assert sign_audit_checkpoint() is None
+    cp = AuditCheckpoint.objects.get()
+    assert (cp.seq, cp.hash, cp.key_id) == (5, five_events[-1].hash, checkpoints.key_id())
+    message = bv.checkpoint_message(cp.seq, cp.hash, cp.signed_at)
+    checkpoints.public_key().verify(base64.b64decode(cp.signature), message)  # raises if it does not hold
+
+
+def test_the_beat_schedule_signs_checkpoints_at_the_configured_interval(settings):
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["keel-sign-audit-checkpoint"]
+    assert entry["task"] == "governance.tasks.sign_audit_checkpoint"
+    assert entry["schedule"] == float(settings.KEEL_AUDIT_CHECKPOINT_SECONDS)
+
+
+def test_the_audit_page_offers_the_bundle_to_audit_readers_only(client, tmp_path):
+    officer = make_user("officer", Role.RISK_OFFICER)
+    client.force_login(officer)
+    page = client.get(reverse("governance:audit"))
+    assert reverse("governance:audit-bundle").encode() in page.content
+    assert checkpoints.key_id().encode() in page.content
+    response = client.get(reverse("governance:audit-bundle"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    target = tmp_path / "download.zip"
+    target.write_bytes(b"".join(response.streaming_content))
+    result = bv.verify_bundle(target, checkpoints.public_key_pem().encode())
+    assert (result.ok, result.events, result.problem) == (True, 5, "")
+    client.force_login(make_user("lead", Role.TEAM_LEAD))
+    assert client.get(reverse("governance:audit-bundle")).status_code == 403
