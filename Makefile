@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test test-sqlite bench lint format clean
+.PHONY: install run test test-sqlite bench backup restore lint format clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,16 @@ bench: install
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" \
 	  BENCH_REDIS_URL="$(BENCH_REDIS_URL)" $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; fi; \
 	exit $$status
+
+## Back up the database (pg_dump -Fc, or SQLite's online backup API), the evidence files and the demo's key
+## files into BACKUP (default var/backups/keel-<UTC time>). Restore into a fresh database, then check rows,
+## files and the audit chain: `make restore BACKUP=var/backups/keel-…` (README: "Backup and restore").
+backup: install
+	KEEL_EMBEDDED=$${KEEL_EMBEDDED:-true} $(PY) manage.py backup $(if $(BACKUP),--output "$(BACKUP)")
+
+restore: install
+	test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<backup folder>"; exit 2; }
+	KEEL_EMBEDDED=$${KEEL_EMBEDDED:-true} $(PY) manage.py restore "$(BACKUP)"
 
 lint: install
 	$(PY) -m ruff check .

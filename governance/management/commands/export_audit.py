@@ -14,7 +14,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from governance.audit.checkpoints import AuditKeyMissing
+from governance.audit.checkpoints import AuditKeyMissing, public_key_pem
 from governance.audit.export import NothingToExport, export_bundle
 
 
@@ -33,12 +33,23 @@ class Command(BaseCommand):
     help = "Write the audit trail (events, signed checkpoints, public key, verifier) as an offline-verifiable bundle."
 
     def add_arguments(self, parser):
-        parser.add_argument("--output", required=True, help="the bundle's folder (or .zip file with --zip)")
+        parser.add_argument("--output", help="the bundle's folder (or .zip file with --zip)")
+        parser.add_argument(
+            "--print-public-key", action="store_true", help="print the audit public key (PEM) for auditors, and stop"
+        )
         parser.add_argument("--since", help="first time included (a date or ISO-8601 time, UTC)")
         parser.add_argument("--until", help="first time excluded (a date or ISO-8601 time, UTC)")
         parser.add_argument("--zip", action="store_true", help="write one .zip file instead of a folder")
 
-    def handle(self, *args, output, since=None, until=None, zip=False, **options):
+    def handle(self, *args, output=None, since=None, until=None, zip=False, print_public_key=False, **options):
+        if print_public_key:
+            try:
+                self.stdout.write(public_key_pem().strip())
+            except AuditKeyMissing as exc:
+                raise CommandError(str(exc)) from exc
+            return
+        if not output:
+            raise CommandError("--output is required: the bundle's folder (or .zip file with --zip).")
         try:
             summary = export_bundle(
                 target=output,
