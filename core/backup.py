@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 FORMAT = "keel-backup-v1"
 MANIFEST = "manifest.json"
@@ -100,27 +100,40 @@ def _tool(name: str) -> str:
 
 
 def _dump_postgresql(out: Path) -> dict[str, int]:
-    """pg_dump in the snapshot the row counts are read in, so the manifest describes exactly the dump."""
+    """pg_dump in the snapshot the row counts are read in, so the manifest describes exactly the dump. The
+    snapshot is taken on a connection of its own: never inside a transaction the caller has open."""
+    import psycopg  # only on PostgreSQL
+
     env, args = _pg_env_args()
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cur.execute("SELECT pg_export_snapshot()")
-        snapshot = cur.fetchone()[0]
-        counts = _count_rows(cur, _tables())
-        subprocess.run(  # noqa: S603 - fixed program, arguments from settings
-            [_tool("pg_dump"), "-Fc", f"--snapshot={snapshot}", "-f", str(out), *args,
-             settings.DATABASES["default"]["NAME"]],
-            env=env, check=True, capture_output=True, text=True,
-        )  # fmt: skip
+    own = connection.get_new_connection(connection.get_connection_params())
+    try:
+        own.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with own.cursor() as cur:
+            cur.execute("SELECT pg_export_snapshot()")
+            snapshot = cur.fetchone()[0]
+            counts = _count_rows(cur, _tables())
+            subprocess.run(  # noqa: S603 - fixed program, arguments from settings
+                [_tool("pg_dump"), "-Fc", f"--snapshot={snapshot}", "-f", str(out), *args,
+                 settings.DATABASES["default"]["NAME"]],
+                env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        own.rollback()
+    finally:
+        own.close()
     return counts
 
 
 def _dump_sqlite(out: Path) -> dict[str, int]:
-    """The online backup API copies a consistent image even while web and worker write (WAL)."""
-    connection.ensure_connection()
+    """The online backup API copies a consistent image even while web and worker write (WAL). It reads
+    through a connection of its own: SQLite cannot back up from a connection with a write open (Django's,
+    inside a transaction) and would retry for ever."""
+    name = str(settings.DATABASES["default"]["NAME"])
+    if name == ":memory:" or name.startswith("file::memory:"):
+        raise BackupError("An in-memory SQLite database cannot be backed up.")
+    source = sqlite3.connect(f"{Path(name).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     target = sqlite3.connect(out)
     try:
-        connection.connection.backup(target)
+        source.backup(target)
         tables = [
             row[0]
             for row in target.execute(
@@ -129,6 +142,7 @@ def _dump_sqlite(out: Path) -> dict[str, int]:
         ]
         counts = {t: target.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in sorted(tables)}  # noqa: S608
     finally:
+        source.close()
         target.close()
     return counts
 

@@ -201,6 +201,11 @@ def print_table(r: dict) -> None:
     for name, x in r["requests"].items():
         print(f"{name:<46}{x['method']:>7}{x['requests']:>9}{x['failures']:>6}{x['rps']:>8}"
               f"{x['p50_ms']:>8.0f}{x['p95_ms']:>8.0f}")  # fmt: skip
+    total = r["requests"].get("all requests", {}).get("requests", 0)
+    if total:
+        web_ms = 1000 * r["server_cpu_seconds"].get("web", 0) / total
+        print(f"gunicorn's CPU per request: {web_ms:.0f} ms (less sensitive to other load on the machine)")
+    print(f"Machine load average (1, 5, 15 min) at the end: {r['machine']['load_average_1_5_15']}")
     chain = r["audit_chain"]
     verdict = "intact" if chain["ok"] else f"BROKEN: {chain['problem']}"
     print(f"Audit chain afterwards: {verdict}, {chain['events_verified']} events verified.")
