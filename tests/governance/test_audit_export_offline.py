@@ -255,3 +255,10 @@ def test_the_audit_page_offers_the_bundle_to_audit_readers_only(client, tmp_path
     assert (result.ok, result.events, result.problem) == (True, 5, "")
     client.force_login(make_user("lead", Role.TEAM_LEAD))
     assert client.get(reverse("governance:audit-bundle")).status_code == 403
+
+
+def test_the_worker_signs_nothing_without_a_key_and_says_why(settings, caplog):
+    settings.EMBEDDED, settings.KEEL_AUDIT_SIGNING_KEY = False, ""
+    assert sign_audit_checkpoint() is None
+    assert checkpoints.NO_KEY in caplog.text
+    assert not AuditCheckpoint.objects.exists()
