@@ -10,6 +10,7 @@ database) and SQLite (the online backup API into a new file under tmp_path).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,3 +132,22 @@ def test_the_drill_passes_on_postgresql(tmp_path):
 @pytest.mark.usefixtures("own_keys_and_files")
 def test_the_drill_passes_on_sqlite(tmp_path):
     drill(tmp_path, None)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.usefixtures("own_keys_and_files")
+def test_a_restore_that_differs_from_its_backup_fails_naming_what_differs(tmp_path):
+    """The checks can fail: an evidence file altered in the backup and a row count the restore cannot match.
+    (Vendor-independent code after the database step; run on SQLite only, which needs no second database.)"""
+    seed()
+    backup = tmp_path / "backup"
+    call_command("backup", "--output", str(backup))
+    (backup / "files/media/evidence/2026/12/dpia.pdf").write_bytes(b"%PDF-1.4 another DPIA\n")
+    manifest = json.loads((backup / "manifest.json").read_text())
+    manifest["row_counts"]["governance_auditevent"] += 1
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+    restored = manage_py("restore", str(backup), env=restored_env(tmp_path, None))
+    assert restored.returncode == 1
+    assert "MISMATCH: files/media/evidence/2026/12/dpia.pdf: missing from the backup or altered" in restored.stderr
+    assert "MISMATCH: table governance_auditevent: 3 rows restored, 4 backed up" in restored.stderr
+    assert "FAILED: the restore does not match the backup." in restored.stderr
