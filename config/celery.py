@@ -72,6 +72,11 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.apply_lineage",
             "schedule": float(settings.KEEL_LINEAGE_APPLY_TICK_SECONDS),
         },
+        # A signed checkpoint of the audit chain's head (none when the head has not moved since the last).
+        "keel-sign-audit-checkpoint": {
+            "task": "governance.tasks.sign_audit_checkpoint",
+            "schedule": float(settings.KEEL_AUDIT_CHECKPOINT_SECONDS),
+        },
         # Approvals past their re-certification date expire; idempotent.
         "keel-expire-signoffs": {
             "task": "governance.tasks.expire_signoffs",

@@ -381,6 +381,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.evaluate_project_obligations": (120, 180),
     "governance.tasks.expire_risk_acceptances": (240, 300),
     "governance.tasks.verify_audit_chain": (540, 600),
+    "governance.tasks.sign_audit_checkpoint": (50, 60),
     "governance.tasks.check_model_references": (240, 300),
     "governance.tasks.apply_lineage": (280, 300),
     "governance.tasks.notify_event": (50, 60),
@@ -463,6 +464,14 @@ KEEL_GATE_SIGNING_KEY_FILE = env.str("KEEL_GATE_SIGNING_KEY_FILE", default=str(V
 KEEL_GATE_TOKEN_TTL_SECONDS = env.int("KEEL_GATE_TOKEN_TTL_SECONDS", default=900)
 # Environments whose deployments need a valid sign-off; the gate allows the others unless the tier is prohibited.
 KEEL_GATE_APPROVAL_ENVIRONMENTS = env.list("KEEL_GATE_APPROVAL_ENVIRONMENTS", default=["production", "prod"])
+# --- Audit checkpoints (offline-verifiable export) --------------------------------------------------
+# The worker signs a checkpoint of the audit chain's head with this Ed25519 key (PEM, or the base64 of the
+# 32-byte seed) every KEEL_AUDIT_CHECKPOINT_SECONDS, and export_audit signs one on demand; auditors verify
+# exports with its public key. A key apart from the gate's, so either can be rotated alone; the embedded
+# demo makes one under var/.
+KEEL_AUDIT_SIGNING_KEY = os.environ.get("KEEL_AUDIT_SIGNING_KEY", "")
+KEEL_AUDIT_SIGNING_KEY_FILE = env.str("KEEL_AUDIT_SIGNING_KEY_FILE", default=str(VAR_DIR / "audit-signing-key.pem"))
+KEEL_AUDIT_CHECKPOINT_SECONDS = env.int("KEEL_AUDIT_CHECKPOINT_SECONDS", default=3600)
 # A version holding one of these aliases (or the Production stage, or SageMaker's Approved status) is in production.
 KEEL_PRODUCTION_ALIASES = env.list("KEEL_PRODUCTION_ALIASES", default=["production", "prod", "champion"])
 

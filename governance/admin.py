@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
 
-from .models import AuditChainHead, AuditEvent, AuditVerification, Delivery, NotificationChannel
+from .models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditVerification, Delivery, NotificationChannel
 from .notifications import services as notification_services
 
 
@@ -23,6 +23,14 @@ class AuditVerificationAdmin(ReadOnlyAdmin):
     list_display = ["id", "source", "requested_at", "finished_at", "ok", "events_verified", "first_bad_seq"]
     list_filter = ["source", "ok"]
     readonly_fields = [f.name for f in AuditVerification._meta.fields]
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    """Read-only: checkpoints are signed by the worker and by export_audit."""
+
+    list_display = ["seq", "signed_at", "key_id", "hash"]
+    readonly_fields = [f.name for f in AuditCheckpoint._meta.fields]
 
 
 @admin.register(AuditChainHead)

@@ -1,10 +1,13 @@
 """Celery tasks of governance: they take ids, call one service, and own only the retry policy."""
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
 from projects.registries.adapters.base import TransientRegistryError
 
+from .audit.checkpoints import AuditKeyMissing, ChainBroken, checkpoint_sign
 from .audit.verification import verification_run
 from .compliance.services import obligations_evaluate, obligations_evaluate_all
 from .dashboard.value_decay import value_decay_check
@@ -20,6 +23,8 @@ from .signoff.deployments import deployments_sweep
 from .signoff.invalidation import signoffs_expire
 from .signoff.unowned import unowned_models_check
 from .signoff.writeback import signoff_write_back as write_back
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -177,3 +182,23 @@ def send_reminders_and_digests() -> dict:
     reminded = notification_rules.send_reminders()
     digests = notification_rules.send_digests()
     return {"reminders": reminded, "digests": digests, "sent": notification_delivery.deliver_due()}
+
+
+@shared_task(
+    name="governance.tasks.sign_audit_checkpoint",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.sign_audit_checkpoint"],
+)
+def sign_audit_checkpoint() -> int | None:
+    """On its interval: sign a checkpoint of the audit chain's head (none if it has not moved); its seq.
+    No key, or a chain that no longer re-hashes: nothing is signed, and the log says why (a retry would
+    find the same)."""
+    try:
+        checkpoint = checkpoint_sign()
+    except AuditKeyMissing as exc:
+        logger.warning("%s", exc)
+        return None
+    except ChainBroken as exc:
+        logger.error("%s", exc)
+        return None
+    return checkpoint.seq if checkpoint is not None else None

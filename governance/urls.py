@@ -14,6 +14,7 @@ urlpatterns = [
     path("audit/", views.AuditListView.as_view(), name="audit"),
     path("audit/chain/", audit_views.AuditChainView.as_view(), name="audit-chain"),
     path("audit/verify/", audit_views.AuditVerifyView.as_view(), name="audit-verify"),
+    path("audit/bundle/", audit_views.AuditBundleView.as_view(), name="audit-bundle"),
     path("dashboard/", views.DashboardView.as_view(), name="dashboard"),
     # The risk register: the portfolio page, one risk and its workflow, a project's risk tab.
     path("risks/", views.RiskPortfolioView.as_view(), name="risks"),

@@ -1,5 +1,8 @@
 """How an audit event is hashed, in two forms that must agree byte for byte.
 
+The rule itself lives in bundle_verifier.py, which imports nothing of Keel or Django, so the stand-alone
+verifier shipped with every audit export is the same code Keel appends and verifies with.
+
 hash = SHA-256("keel-audit-v1" 0x00 prev_hash 0x00 canonical-JSON(event fields)), where the canonical
 JSON is UTF-8 with sorted keys and no spaces, and times are UTC ISO-8601 with microseconds.
 
@@ -14,41 +17,25 @@ path wrote checks them again.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 from django.conf import settings
 from django.db import DataError, connection
 
 from ..models import AuditEvent
+from .bundle_verifier import CANONICAL_ENCODER, HASH_PREFIX, HASHED_FIELDS, canonical_json, compute_hash
 
-HASH_PREFIX = b"keel-audit-v1\x00"
-HASHED_FIELDS = (
-    "seq", "occurred_at", "actor_id", "actor_repr", "action", "object_type", "object_id",
-    "before", "after", "request_id", "task_id", "hash_alg",
-)  # fmt: skip
+__all__ = ["HASHED_FIELDS", "HASH_PREFIX", "canonical_json", "compute_hash", "event_fields", "raw_rows", "row_message"]
 
 
 def utc_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-# One encoder for every call: json.dumps with these options would build a new one each time.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def canonical_json(fields: dict) -> bytes:
-    return _CANONICAL.encode(fields).encode()
-
-
 def event_fields(event: AuditEvent) -> dict:
     out = {name: getattr(event, name) for name in HASHED_FIELDS}
     out["occurred_at"] = utc_time(event.occurred_at)
     return out
-
-
-def compute_hash(prev_hash: str, fields: dict) -> str:
-    return hashlib.sha256(HASH_PREFIX + prev_hash.encode() + b"\x00" + canonical_json(fields)).hexdigest()
 
 
 # --- the same rule on raw rows ---------------------------------------------------------------------
@@ -61,14 +48,14 @@ _PREFIX = HASH_PREFIX.decode()
 _quote = json.encoder.encode_basestring  # how json.dumps(ensure_ascii=False) writes a str
 _scan = json.scanner.make_scanner(json.JSONDecoder())  # what json.loads runs, minus its checks per call
 if json.encoder.c_make_encoder is not None:
-    # What _CANONICAL.encode runs, built once instead of per call. No circular-reference markers: a
+    # What CANONICAL_ENCODER.encode runs, built once instead of per call. No circular-reference markers: a
     # value parsed from JSON text has no cycles.
-    _encode = json.encoder.c_make_encoder(None, _CANONICAL.default, _quote, None, ":", ",", True, False, True)
+    _encode = json.encoder.c_make_encoder(None, CANONICAL_ENCODER.default, _quote, None, ":", ",", True, False, True)
 
     def _json(value) -> str:
         return "".join(_encode(value, 0))
 else:  # pragma: no cover - a Python without the _json accelerator
-    _json = _CANONICAL.encode
+    _json = CANONICAL_ENCODER.encode
 
 
 def _json_column(text) -> str:

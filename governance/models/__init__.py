@@ -3,6 +3,7 @@
 from .audit import (
     GENESIS_HASH,
     AuditChainHead,
+    AuditCheckpoint,
     AuditEvent,
     AuditEventQuerySet,
     AuditVerification,
@@ -76,6 +77,7 @@ __all__ = [
     "SIGNOFF_TRANSITIONS",
     "Art9Condition",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditEventQuerySet",
     "AuditVerification",

@@ -95,3 +95,23 @@ class AuditVerification(models.Model):
     def __str__(self) -> str:
         state = "running" if self.finished_at is None else ("intact" if self.ok else "failed")
         return f"verification #{self.pk} {state}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement that the chain's first `seq` events end in `hash` (Certificate Transparency style).
+
+    Signed with the audit key (Ed25519), whose private half is not in the database: an export carries the
+    checkpoints, and anyone holding the public key can tell the chain they are given from a rewritten one.
+    """
+
+    seq = models.PositiveBigIntegerField(db_index=True)
+    hash = models.CharField(max_length=64)
+    signed_at = models.CharField(max_length=32)  # the exact text that was signed (UTC ISO-8601)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=100)  # base64 of the 64-byte Ed25519 signature
+
+    class Meta:
+        ordering = ["-seq", "-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq} ({self.key_id})"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 
-from core import json_limits
+from core import json_limits, signing_keys
 
 TOKEN_TYPE = "keel-gate+jwt"  # noqa: S105 — a media type, not a secret
 
@@ -43,39 +42,13 @@ def b64url_decode(text: str) -> bytes:
 
 
 def _load_private(value: str) -> Ed25519PrivateKey:
-    value = value.strip()
-    if value.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(value.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise SigningKeyMissing("KEEL_GATE_SIGNING_KEY is not an Ed25519 private key.")
-        return key
-    try:
-        standard = value.replace("-", "+").replace("_", "/")  # accept base64url as well
-        seed = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
-    except ValueError as exc:
-        raise SigningKeyMissing("KEEL_GATE_SIGNING_KEY is neither a PEM key nor base64.") from exc
-    if len(seed) != 32:
-        raise SigningKeyMissing("KEEL_GATE_SIGNING_KEY must hold a 32-byte Ed25519 seed (base64) or a PEM key.")
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    return signing_keys.load_private(value, variable="KEEL_GATE_SIGNING_KEY", error=SigningKeyMissing)
 
 
 def _embedded_key_file() -> Ed25519PrivateKey:
-    """The demo's key: made once under var/, readable only by its owner."""
-    path = Path(settings.KEEL_GATE_SIGNING_KEY_FILE)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        # O_EXCL: when web and worker start together, one writes the key and the other reads it.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pem)
-    return _load_private(path.read_text())
+    return signing_keys.embedded_key_file(
+        Path(settings.KEEL_GATE_SIGNING_KEY_FILE), variable="KEEL_GATE_SIGNING_KEY", error=SigningKeyMissing
+    )
 
 
 @lru_cache(maxsize=4)

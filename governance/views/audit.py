@@ -5,11 +5,14 @@ the export."""
 from __future__ import annotations
 
 import json
+import tempfile
 from itertools import islice
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -18,6 +21,8 @@ from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role
 
+from ..audit.checkpoints import AuditKeyMissing, key_id
+from ..audit.export import NothingToExport, export_bundle
 from ..audit.filters import AuditEventFilterSet
 from ..audit.selectors import AUDIT_READERS, audit_events_for_user
 from ..audit.sentences import describe_events
@@ -35,6 +40,13 @@ def _batches(iterable, size: int):
     it = iter(iterable)
     while batch := list(islice(it, size)):
         yield batch
+
+
+def _audit_key_id() -> str:
+    try:
+        return key_id()
+    except AuditKeyMissing:
+        return ""
 
 
 def _chain_context(user) -> dict:
@@ -70,7 +82,7 @@ class AuditListView(RoleRequiredMixin, FilteredListMixin, TemplateView):
         events = list(ctx["events"])
         for event, described in zip(events, describe_events(events), strict=True):
             event.sentence, event.subject_url = described.sentence, described.url
-        ctx.update(events=events, **_chain_context(self.request.user))
+        ctx.update(events=events, audit_key_id=_audit_key_id(), **_chain_context(self.request.user))
         return ctx
 
 
@@ -98,3 +110,24 @@ class AuditVerifyView(RoleRequiredMixin, View):
         else:
             messages.success(request, "Verification of the audit chain queued; its result shows here when it ends.")
         return redirect("governance:audit")
+
+
+class AuditBundleView(RoleRequiredMixin, View):
+    """The whole trail as an offline-verifiable bundle (.zip): events, signed checkpoints, the audit public
+    key and the stand-alone verifier, for those who may read the audit trail. Written to a temporary file,
+    not memory, whatever the chain's length."""
+
+    allowed_roles = AUDIT_READERS
+    http_method_names = ["get"]
+
+    def get(self, request):
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
+        try:
+            export_bundle(target=spool, as_zip=True)
+        except (NothingToExport, AuditKeyMissing) as exc:
+            spool.close()
+            return HttpResponse(str(exc), status=409 if isinstance(exc, NothingToExport) else 503,
+                                content_type="text/plain; charset=utf-8")  # fmt: skip
+        spool.seek(0)
+        name = f"keel-audit-{timezone.now():%Y%m%d-%H%M%S}.zip"
+        return FileResponse(spool, as_attachment=True, filename=name, content_type="application/zip")
