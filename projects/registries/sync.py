@@ -4,13 +4,20 @@ Idempotent by construction: upserts keyed on (registry, model, version); a value
 change is not written; a version the sweep no longer sees is marked deleted, never removed; a
 doubled beat tick or a redelivered task finds the registry's running SyncRun and is skipped.
 The snapshot is fetched before anything is written, and everything it changes is written in one
-transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done."""
+transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done.
+
+Fetching and storing overlap: while the registry's answer is in flight (a thread waits on the HTTP
+call), the calling thread reads Keel's stored copy of the versions, the largest read of a sync. That
+read may happen before the transaction because only the sync writes versions, and the registry's
+running SyncRun keeps a second sync of it out; what people can change (a model's manual link) is read
+inside the transaction."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -79,18 +86,23 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         return None
     try:
         adapter = adapter or adapter_for(registry)
-        snapshot = adapter.fetch_snapshot()
+        snapshot, stored = _fetch_while_reading(registry, adapter)
         # The runs of new versions (metrics, author), read before anything is written, like the snapshot.
-        runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot)
+        runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot, stored=stored)
         snapshot = dataclasses.replace(snapshot, requests=snapshot.requests + run_requests)
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
+    except (OperationalError, SoftTimeLimitExceeded) as exc:
+        # Reading the stored copy met a locked or unreachable database, or the sync ran out of time.
+        error = TransientRegistryError(f"Could not read Keel's copy this time: {exc!r}")
+        _fail_run(run, error)
+        raise error from exc
     except Exception as exc:
         _fail_run(run, PermanentRegistryError(f"Unexpected error while reading the registry: {exc!r}"))
         raise
     try:
-        _apply_snapshot(registry=registry, run=run, snapshot=snapshot, runs=runs)
+        _apply_snapshot(registry=registry, run=run, snapshot=snapshot, runs=runs, stored=stored)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # A locked or unreachable database, or a sync that ran out of time: nothing was stored
         # (one transaction), and trying again later may well succeed.
@@ -102,6 +114,26 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         raise
     run.refresh_from_db()
     return run
+
+
+def _stored_versions(registry: Registry) -> list[ModelVersion]:
+    """Keel's copy of the registry's versions (their models are attached inside the transaction)."""
+    return list(ModelVersion.objects.filter(registered_model__registry=registry))
+
+
+def _fetch_while_reading(registry: Registry, adapter) -> tuple[Snapshot, list[ModelVersion]]:
+    """The registry's snapshot, fetched in a helper thread (adapters speak only HTTP/boto3, never the
+    database), and Keel's stored versions, read meanwhile on this thread's connection.
+
+    The helper is not waited for when the read fails: its request ends by its own timeout and its
+    answer is dropped, as nothing is written from it."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keel-sync-fetch")
+    try:
+        pending = pool.submit(adapter.fetch_snapshot)
+        stored = _stored_versions(registry)
+        return pending.result(), stored
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _version_number(version: str) -> int:
@@ -123,7 +155,9 @@ class _Pass:
 
 
 @transaction.atomic
-def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot, runs: dict | None = None) -> None:
+def _apply_snapshot(
+    *, registry: Registry, run: SyncRun, snapshot: Snapshot, runs: dict | None = None, stored: list | None = None
+) -> None:
     """Make Keel's copy of the registry equal to the snapshot, in bulk.
 
     Each phase decides in Python what changed, then writes it with a few bulk statements; the
@@ -132,7 +166,7 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot, run
     """
     sync = _Pass(registry=registry, snapshot=snapshot, now=timezone.now(), runs=runs or {})
     models_by_name = _apply_models(sync)
-    existing, synced = _apply_versions(sync, models_by_name)
+    existing, synced = _apply_versions(sync, models_by_name, stored)
     started = _apply_deployments(sync, existing)
     # One audit event per change, in the order above; object ids are read now that every row has one.
     audit.record_many(sync.trail)
@@ -254,18 +288,20 @@ def _version_values(sync: _Pass, remote, local: ModelVersion | None) -> dict:
     }
 
 
-def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[ModelVersion]]:
+def _apply_versions(sync: _Pass, models_by_name: dict, stored: list | None) -> tuple[dict, list[ModelVersion]]:
     """Model versions: insert the new, update the changed, mark the gone deleted.
 
+    `stored` is Keel's copy of the versions, read while the snapshot was fetched (None: read it now).
     Returns every version of the registry by (model name, version), and the created or changed
     ones (whose governance must be told).
     """
-    existing = {
-        (v.registered_model.name, v.version): v
-        for v in ModelVersion.objects.filter(registered_model__registry=sync.registry).select_related(
-            "registered_model"
-        )
-    }
+    models_by_id = {m.pk: m for m in models_by_name.values() if m.pk is not None}
+    existing = {}
+    for v in _stored_versions(sync.registry) if stored is None else stored:
+        model = models_by_id.get(v.registered_model_id)
+        if model is not None:
+            v.registered_model = model  # the row read in this transaction, not a second copy
+            existing[(model.name, v.version)] = v
     synced: list[ModelVersion] = []
     new_versions: list[ModelVersion] = []
     version_changes: list[tuple[ModelVersion, list[str]]] = []
@@ -427,6 +463,8 @@ def _send_events(*, registry: Registry, synced: list[ModelVersion], started: lis
         events.model_versions_synced.send(sender=ModelVersion, versions=list(synced))
     for row in started:
         events.deployment_observed.send(sender=DeploymentObservation, observation=row)
+    if started:
+        events.deployments_observed.send(sender=DeploymentObservation, observations=list(started))
     events.registry_synced.send(sender=Registry, registry=registry)
 
 
