@@ -498,7 +498,13 @@ def _brief(values: dict) -> dict:
     return {k: v for k, v in values.items() if k != "raw"}
 
 
+_JSON_AS_IS = (str, int, float, bool, type(None))
+
+
 def _j(value):
+    # Most values a sync audits are strings already: they skip json_value's checks (thousands a sync).
+    if isinstance(value, _JSON_AS_IS):
+        return value
     if isinstance(value, dict):
         return {k: _j(v) for k, v in value.items()}
     return audit.json_value(value)
