@@ -13,7 +13,7 @@ One run, bounded (--budget, default 300 s):
      sweep with MLflow's own Python client (MlflowClient.search_model_versions/search_registered_models,
      what a data scientist would script), Keel's full sync into an empty registry (fetch + store, split)
      and a no-change re-sync; the ratios are the medians of each round's ratio to its bare fetch;
-  4. prints a table (with the load average), writes var/bench/registry_sync.json, stops the server
+  4. prints a table (with the load average), writes var/bench/registry_sync_<vendor>.json, stops the server
      and removes its files.
 
 Run it with `make bench`, or `.venv/bin/python scripts/bench_registry_sync.py --help`.
@@ -242,10 +242,10 @@ def parse_args() -> argparse.Namespace:
         "--rounds", type=int, default=5,
         help="rounds of bare fetch, MLflow client sweep, full sync into an empty registry and no-change re-sync",
     )  # fmt: skip
-    parser.add_argument("--budget", type=int, default=300, help="seconds before the run gives up")
+    parser.add_argument("--budget", type=int, default=600, help="seconds before the run gives up")
     parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
-    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "registry_sync.json")
+    parser.add_argument("--output", type=Path, help="the JSON report [var/bench/registry_sync_<vendor>.json]")
     return parser.parse_args()
 
 
@@ -370,7 +370,8 @@ def main() -> int:
         if not m["chain"].ok:
             raise RuntimeError(f"verify_chain failed: {m['chain']}")
         report = build_report(m=m, registry=registry, t0=t0)
-        benchkit.publish(report, args.output, print_table)
+        output = args.output or benchkit.BENCH_DIR / f"registry_sync_{m['vendor']}.json"
+        benchkit.publish(report, output, print_table)
         return 0
     finally:
         benchkit.stop_budget()
