@@ -32,9 +32,7 @@ AWKWARD = {
 
 
 def _versions(model, n: int, prefix: str) -> list[ModelVersion]:
-    return [
-        ModelVersion(registered_model=model, version=f"{prefix}{i}", version_number=i, **AWKWARD) for i in range(n)
-    ]
+    return [ModelVersion(registered_model=model, version=f"{prefix}{i}", version_number=i, **AWKWARD) for i in range(n)]
 
 
 def _stored(pks) -> list[dict]:
