@@ -6,18 +6,14 @@ doubled beat tick or a redelivered task finds the registry's running SyncRun and
 The snapshot is fetched before anything is written, and everything it changes is written in one
 transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done.
 
-Fetching and storing overlap: while the registry's answer is in flight (a thread waits on the HTTP
-call), the calling thread reads Keel's stored copy of the versions, the largest read of a sync. That
-read may happen before the transaction because only the sync writes versions, and the registry's
-running SyncRun keeps a second sync of it out; what people can change (a model's manual link) is read
-inside the transaction."""
+Fetching and reading overlap (overlap.py): while the registry's answer is in flight, Keel's stored
+copy of the versions is read."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -42,6 +38,7 @@ from ..models import (
 from .adapters.base import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
 from .bulk import bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
+from .overlap import fetch_while_reading, stored_versions
 from .runs import runs_fetch, version_run_values
 
 log = logging.getLogger(__name__)
@@ -86,7 +83,7 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         return None
     try:
         adapter = adapter or adapter_for(registry)
-        snapshot, stored = _fetch_while_reading(registry, adapter)
+        snapshot, stored = fetch_while_reading(registry, adapter)
         # The runs of new versions (metrics, author), read before anything is written, like the snapshot.
         runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot, stored=stored)
         snapshot = dataclasses.replace(snapshot, requests=snapshot.requests + run_requests)
@@ -114,26 +111,6 @@ def registry_sync(*, registry: Registry, task_id: str = "", adapter=None) -> Syn
         raise
     run.refresh_from_db()
     return run
-
-
-def _stored_versions(registry: Registry) -> list[ModelVersion]:
-    """Keel's copy of the registry's versions (their models are attached inside the transaction)."""
-    return list(ModelVersion.objects.filter(registered_model__registry=registry))
-
-
-def _fetch_while_reading(registry: Registry, adapter) -> tuple[Snapshot, list[ModelVersion]]:
-    """The registry's snapshot, fetched in a helper thread (adapters speak only HTTP/boto3, never the
-    database), and Keel's stored versions, read meanwhile on this thread's connection.
-
-    The helper is not waited for when the read fails: its request ends by its own timeout and its
-    answer is dropped, as nothing is written from it."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keel-sync-fetch")
-    try:
-        pending = pool.submit(adapter.fetch_snapshot)
-        stored = _stored_versions(registry)
-        return pending.result(), stored
-    finally:
-        pool.shutdown(wait=False)
 
 
 def _version_number(version: str) -> int:
@@ -297,7 +274,7 @@ def _apply_versions(sync: _Pass, models_by_name: dict, stored: list | None) -> t
     """
     models_by_id = {m.pk: m for m in models_by_name.values() if m.pk is not None}
     existing = {}
-    for v in _stored_versions(sync.registry) if stored is None else stored:
+    for v in stored_versions(sync.registry) if stored is None else stored:
         model = models_by_id.get(v.registered_model_id)
         if model is not None:
             v.registered_model = model  # the row read in this transaction, not a second copy
