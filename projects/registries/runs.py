@@ -20,8 +20,8 @@ RUNS_PER_SYNC = 200
 
 
 def runs_to_fetch(*, registry: Registry, snapshot: Snapshot, stored: list[ModelVersion] | None = None) -> list[str]:
-    """Run ids of the snapshot's versions whose run Keel has not stored, new versions first; one query,
-    none when the sync has read its stored versions already (`stored`)."""
+    """Run ids of the snapshot's versions whose run Keel has not stored, new versions first; one query (of
+    the models' names only, when the sync has read its stored versions already: `stored`)."""
     if stored is None:
         rows = ModelVersion.objects.filter(registered_model__registry=registry).values_list(
             "registered_model__name", "version", "run_fetched_id"
