@@ -279,6 +279,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--budget", type=int, default=600, help="seconds before the run gives up")
     parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
+    parser.add_argument(
+        "--db-label", default="registry_sync",
+        help="names the throwaway database (var/bench/<label>.sqlite3, <name>_bench_<label>); two runs at once, two",
+    )  # fmt: skip
     parser.add_argument("--output", type=Path, help="the JSON report [var/bench/registry_sync_<vendor>.json]")
     return parser.parse_args()
 
@@ -398,7 +402,7 @@ def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) ->
     a failure after it still drops the throwaway database)."""
     starter = threading.Thread(target=server.start, daemon=True)
     starter.start()
-    m["vendor"], m["db_name"] = vendor, db_name = benchkit.setup_database("registry_sync")
+    m["vendor"], m["db_name"] = vendor, db_name = benchkit.setup_database(args.db_label)
     m["slugs"] = seed_projects()
     starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
     if server.proc is None or server.proc.poll() is not None:

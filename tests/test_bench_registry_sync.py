@@ -23,7 +23,20 @@ def test_the_registry_sync_benchmark_reports_each_ratio_and_cleans_up(tmp_path):
     output = tmp_path / "sync.json"
     # The embedded default whatever the suite runs on: the script makes its own database.
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    args = ["--models", "2", "--versions", "3", "--rounds", "1", "--budget", "200", "--output", str(output)]
+    args = [
+        "--models",
+        "2",
+        "--versions",
+        "3",
+        "--rounds",
+        "1",
+        "--budget",
+        "200",
+        "--output",
+        str(output),
+        "--db-label",
+        f"registry_sync_test_{os.getpid()}",
+    ]  # not the file a `make bench` running now uses
 
     done = subprocess.run(
         [sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
