@@ -34,7 +34,8 @@ test: install
 test-sqlite: install
 	env -u DATABASE_URL -u REDIS_URL KEEL_EMBEDDED=true $(PY) -m pytest -m sqlite_only $(PYTEST_ARGS)
 
-## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch,
+## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch and MLflow's
+## own client (SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set; docs/benchmarks.md),
 ## and the executive dashboard's server time at 100 and 5,000 projects (36 months of ROI entries each).
 ## PII propagation on a lineage graph of 10,000 datasets (full, one new edge, one assertion, one retraction).
 ## verify_audit's rows/s and memory at 10,000 and 100,000 events (SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set).
@@ -47,6 +48,7 @@ test-sqlite: install
 ## BENCH_POSTGRES_URL is set; LOAD_BENCH_ARGS, e.g. "--users 40 --seconds 120").
 bench: install
 	KEEL_EMBEDDED=true $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS)
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS); fi
 	KEEL_EMBEDDED=true $(PY) scripts/bench_dashboard.py $(DASHBOARD_BENCH_ARGS)
 	KEEL_EMBEDDED=true $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS)
 	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS); fi

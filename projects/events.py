@@ -18,6 +18,10 @@ model_versions_synced = Signal()
 # kwargs: observation (projects.DeploymentObservation)
 deployment_observed = Signal()
 
+# The same, once per sync for all of them (a receiver that queries does so a fixed number of times).
+# kwargs: observations (list of projects.DeploymentObservation)
+deployments_observed = Signal()
+
 # A registry sync finished and committed its snapshot (sent inside its transaction, after the others).
 # kwargs: registry (projects.Registry)
 registry_synced = Signal()

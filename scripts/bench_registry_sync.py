@@ -8,9 +8,13 @@ One run, bounded (--budget, default 300 s):
   2. meanwhile builds a throwaway Keel database: SQLite under var/bench/ by default; with
      DATABASE_URL set, a separate database named <name>_bench_registry_sync on that server (created
      and dropped here, never the configured database itself);
-  3. times a bare paginated fetch of the same data over HTTP (requests, the adapter's page sizes),
-     Keel's full sync into an empty database (fetch + store, split), and a no-change re-sync;
-  4. prints a table, writes var/bench/registry_sync.json, stops the server and removes its files.
+  3. in each of --rounds rounds, side by side so that the load of the machine weighs on all alike: a
+     bare paginated fetch of the same data over HTTP (requests, the adapter's page sizes), the same
+     sweep with MLflow's own Python client (MlflowClient.search_model_versions/search_registered_models,
+     what a data scientist would script), Keel's full sync into an empty registry (fetch + store, split)
+     and a no-change re-sync; the ratios are the medians of each round's ratio to its bare fetch;
+  4. prints a table (with the load average), writes var/bench/registry_sync_<vendor>.json, stops the server
+     and removes its files.
 
 Run it with `make bench`, or `.venv/bin/python scripts/bench_registry_sync.py --help`.
 """
@@ -18,6 +22,7 @@ Run it with `make bench`, or `.venv/bin/python scripts/bench_registry_sync.py --
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import threading
@@ -43,6 +48,8 @@ from tests.integration.registry_servers import MlflowServer
 API = "/api/2.0/mlflow"
 ALIASES = ("champion", "challenger")
 LINKED_PROJECTS = 10  # models 0..9 carry keel.project=<slug>, so linking is exercised too
+FULL_SYNC_GOAL = 1.5  # issue #15: a full sync within 1.5x the bare fetch of the same data
+RESYNC_GOAL = 1.1  # and a no-change re-sync within the bare fetch + 10 %
 
 
 # --- filling MLflow over raw REST ----------------------------------------------------------------
@@ -133,6 +140,64 @@ def bare_fetch(url: str) -> tuple[int, int, int]:
     return versions, models, pages
 
 
+def client_sweep(client) -> tuple[int, int]:
+    """The same sweep with MLflow's own Python client, same page sizes: what a data scientist's script does."""
+    versions, models, token = 0, 0, None
+    while True:
+        page = client.search_model_versions(max_results=mlflow_adapter.VERSION_PAGE, page_token=token)
+        versions += len(page)
+        token = page.token
+        if not token:
+            break
+    while True:
+        page = client.search_registered_models(max_results=mlflow_adapter.MODEL_PAGE, page_token=token)
+        models += len(page)
+        token = page.token
+        if not token:
+            break
+    return versions, models
+
+
+def mlflow_client(url: str):
+    """MLflow's client for the server (imported here: `import mlflow` takes about a second, not timed)."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=url, registry_uri=url)
+
+
+# --- CPU: this process's, and the MLflow server's (its own process group) -----------------------------
+
+_server_pgid: int | None = None
+
+
+def _group_cpu_seconds(pgid: int | None) -> float:
+    """utime + stime (and those of reaped children) of every process in the group, from /proc."""
+    if pgid is None:
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == pgid:  # after the command: state, ppid, pgrp, …, utime, stime, cutime, cstime
+            total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class Clock:
+    """Wall time, and CPU time on both sides: what the load of the machine changes far less than wall time."""
+
+    def __enter__(self):
+        self.wall, self.cpu, self.server = time.perf_counter(), time.process_time(), _group_cpu_seconds(_server_pgid)
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+        self.server = _group_cpu_seconds(_server_pgid) - self.server
+
+
 # --- Keel side ----------------------------------------------------------------------------------------
 
 
@@ -161,10 +226,9 @@ def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started = time.perf_counter()
-    with connection.execute_wrapper(counter):
+    with Clock() as clock, connection.execute_wrapper(counter):
         run = registry_sync_service.registry_sync(registry=registry, adapter=adapter)
-    seconds = time.perf_counter() - started
+    seconds = clock.wall
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile_to)
@@ -174,6 +238,8 @@ def timed_sync(registry: Registry, profile_to: Path | None = None) -> dict:
         "seconds": seconds,
         "fetch_seconds": adapter.fetch_seconds,
         "store_seconds": seconds - adapter.fetch_seconds,
+        "cpu_seconds": clock.cpu,
+        "mlflow_cpu_seconds": clock.server,
         "queries": counter.count,
         "audit_events": AuditEvent.objects.count() - events_before,
         "created": run.created,
@@ -206,84 +272,125 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--versions", type=int, default=40, help="versions per model")
     parser.add_argument("--threads", type=int, default=4, help="threads filling MLflow")
-    parser.add_argument("--full-runs", type=int, default=3, help="full syncs, each into an empty registry")
-    parser.add_argument("--resync-runs", type=int, default=5)
-    parser.add_argument("--fetch-runs", type=int, default=5)
-    parser.add_argument("--budget", type=int, default=300, help="seconds before the run gives up")
+    parser.add_argument(
+        "--rounds", type=int, default=5,
+        help="rounds of bare fetch, MLflow client sweep, full sync into an empty registry and no-change re-sync",
+    )  # fmt: skip
+    parser.add_argument("--budget", type=int, default=600, help="seconds before the run gives up")
     parser.add_argument("--profile", action="store_true", help="cProfile the first full sync (var/bench/*.prof)")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway Keel database")
-    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "registry_sync.json")
+    parser.add_argument(
+        "--db-label", default="registry_sync",
+        help="names the throwaway database (var/bench/<label>.sqlite3, <name>_bench_<label>); two runs at once, two",
+    )  # fmt: skip
+    parser.add_argument("--output", type=Path, help="the JSON report [var/bench/registry_sync_<vendor>.json]")
     return parser.parse_args()
 
 
-def measure_bare_fetch(url: str, args) -> tuple[list[float], int, int, int]:
-    """One warm-up, then the timed runs of a plain paginated fetch of everything."""
-    bare_fetch(url)
-    fetch_times = []
-    for _ in range(args.fetch_runs):
-        started = time.perf_counter()
-        versions, models, pages = bare_fetch(url)
-        fetch_times.append(time.perf_counter() - started)
+def timed(fn, *args) -> dict:
+    with Clock() as clock:
+        fn(*args)
+    return {"seconds": clock.wall, "cpu_seconds": clock.cpu, "mlflow_cpu_seconds": clock.server}
+
+
+def measure_rounds(url: str, args, m: dict):
+    """Warm-ups (one bare fetch, one client sweep), then --rounds rounds of the four measures side by side.
+
+    Each full sync goes into a fresh registry row; the previous one is deleted first, so the registry
+    tables are empty every time (the append-only audit trail keeps growing). Each round's re-sync runs
+    on the registry its full sync just filled."""
+    versions, models, pages = bare_fetch(url)
     if versions < args.models * args.versions:
         raise RuntimeError(f"MLflow returned {versions} versions, expected {args.models * args.versions}")
-    return fetch_times, versions, models, pages
-
-
-def measure_full_syncs(url: str, args):
-    """Full syncs, each into a fresh registry row; the previous one is deleted first, so the registry
-    tables are empty every time (the append-only audit trail keeps growing)."""
-    full = []
+    m["versions"], m["models"], m["pages"] = versions, models, pages
+    client = mlflow_client(url)
+    if client_sweep(client) != (versions, models):
+        raise RuntimeError("MLflow's client did not see the same versions and models as the bare fetch")
+    m.update(fetch=[], client=[], full=[], resync=[])
     registry = None
-    for i in range(args.full_runs):
+    for i in range(args.rounds):
+        m["fetch"].append(timed(bare_fetch, url))
+        m["client"].append(timed(client_sweep, client))
         if registry is not None:
             registry.delete()
         registry = registry_services.registry_create(by=None, name=f"bench-{i}", kind=RegistryKind.MLFLOW, base_url=url)
         profile = benchkit.BENCH_DIR / "registry_sync_full.prof" if args.profile and i == 0 else None
-        result = timed_sync(registry, profile)
-        if result["created"] != args.models + args.models * args.versions:
-            raise RuntimeError(f"full sync created {result['created']} rows")
-        full.append(result)
-        print(f"  full sync {i + 1}: {result['seconds']:.2f} s, {result['queries']} queries", flush=True)
-    return full, registry
+        full = timed_sync(registry, profile)
+        if full["created"] != args.models + args.models * args.versions:
+            raise RuntimeError(f"full sync created {full['created']} rows")
+        resync = timed_sync(registry)
+        if (resync["created"], resync["updated"], resync["deleted"], resync["audit_events"]) != (0, 0, 0, 0):
+            raise RuntimeError(f"a no-change re-sync changed something: {resync}")
+        m["full"].append(full)
+        m["resync"].append(resync)
+        print(
+            f"  round {i + 1}: bare fetch {m['fetch'][-1]['seconds']:.2f} s, "
+            f"MLflow client {m['client'][-1]['seconds']:.2f} s, "
+            f"full sync {full['seconds']:.2f} s ({full['queries']} queries), re-sync {resync['seconds']:.2f} s "
+            f"({resync['queries']} queries); load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    return registry
 
 
-def measure_resyncs(registry, args) -> list[dict]:
-    resync = []
-    for _ in range(args.resync_runs):
-        result = timed_sync(registry)
-        if (result["created"], result["updated"], result["deleted"], result["audit_events"]) != (0, 0, 0, 0):
-            raise RuntimeError(f"a no-change re-sync changed something: {result}")
-        resync.append(result)
-    return resync
+def _ratios(values: list[float], bases: list[float]) -> dict:
+    ratios = [v / b for v, b in zip(values, bases, strict=True)]
+    return {"median": benchkit.median(ratios), "min": min(ratios), "max": max(ratios), "runs": ratios}
 
 
 def build_report(*, m: dict, registry, t0: float) -> dict:
-    """The JSON report from the measurements `m` (server, fill, fetch, full, resync, chain)."""
+    """The JSON report from the measurements `m` (server, fill, rounds, chain, load)."""
     stored = ModelVersion.objects.filter(registered_model__registry=registry).count()
     linked = RegisteredModel.objects.filter(registry=registry, project__isnull=False).count()
-    fetch_med = benchkit.median(m["fetch_times"])
-    full, resync = m["full"], m["resync"]
-    full_med = benchkit.median([r["seconds"] for r in full])
+    fetch, client, full, resync = m["fetch"], m["client"], m["full"], m["resync"]
+
+    def wall(runs):
+        return [r["seconds"] for r in runs]
+
+    def cpu(runs):  # both sides: Keel's (or the script's) process and the MLflow server's
+        return [r["cpu_seconds"] + r["mlflow_cpu_seconds"] for r in runs]
+
     return {
         "when": benchkit.now_iso(),
         "machine": benchkit.machine_facts(),
+        "load_average": {"start": m["load_start"], "end": list(os.getloadavg())},
         "database": {"vendor": m["vendor"], "name": str(m["db_name"])},
         "mlflow": {"version": _mlflow_version(), "server_start_seconds": round(m["started_s"], 2), "fill": m["fill"]},
         "data": {"versions": m["versions"], "models": m["models"], "pages": m["pages"], "stored_versions": stored},
-        "bare_fetch": {"median_seconds": fetch_med, "runs": m["fetch_times"]},
+        "bare_fetch": {
+            "median_seconds": benchkit.median(wall(fetch)),
+            "median_cpu_seconds": benchkit.median(cpu(fetch)),
+            "runs": fetch,
+        },
+        "mlflow_client": {
+            "median_seconds": benchkit.median(wall(client)),
+            "median_cpu_seconds": benchkit.median(cpu(client)),
+            "runs": client,
+        },
         "full_sync": {
-            "median_seconds": full_med,
+            "median_seconds": benchkit.median(wall(full)),
+            "median_cpu_seconds": benchkit.median(cpu(full)),
             "first_run_seconds": full[0]["seconds"],
             "median_fetch_seconds": benchkit.median([r["fetch_seconds"] for r in full]),
             "median_store_seconds": benchkit.median([r["store_seconds"] for r in full]),
             "runs": full,
         },
-        "ratio_full_sync_to_bare_fetch": full_med / fetch_med,
         "no_change_resync": {
-            "median_seconds": benchkit.median([r["seconds"] for r in resync]),
+            "median_seconds": benchkit.median(wall(resync)),
+            "median_cpu_seconds": benchkit.median(cpu(resync)),
             "median_store_seconds": benchkit.median([r["store_seconds"] for r in resync]),
             "runs": resync,
         },
+        # Each round's measure over the same round's bare fetch, then the median over the rounds; by wall
+        # time (the goal's measure) and by CPU time on both sides (steadier on a shared machine).
+        "ratio_full_sync_to_bare_fetch": _ratios(wall(full), wall(fetch)),
+        "ratio_resync_to_bare_fetch": _ratios(wall(resync), wall(fetch)),
+        "ratio_mlflow_client_to_bare_fetch": _ratios(wall(client), wall(fetch)),
+        "ratio_full_sync_to_mlflow_client": _ratios(wall(full), wall(client)),
+        "cpu_ratio_full_sync_to_bare_fetch": _ratios(cpu(full), cpu(fetch)),
+        "cpu_ratio_resync_to_bare_fetch": _ratios(cpu(resync), cpu(fetch)),
+        "cpu_ratio_mlflow_client_to_bare_fetch": _ratios(cpu(client), cpu(fetch)),
+        "goals": {"full_sync_to_bare_fetch": FULL_SYNC_GOAL, "resync_to_bare_fetch": RESYNC_GOAL},
         "verify_chain": {"events": m["chain"].checked, "seconds": m["verify_seconds"]},
         "linked_models": linked,
         "total_seconds": time.perf_counter() - t0,
@@ -295,7 +402,7 @@ def start_server_and_database(server: MlflowServer, args, t0: float, m: dict) ->
     a failure after it still drops the throwaway database)."""
     starter = threading.Thread(target=server.start, daemon=True)
     starter.start()
-    m["vendor"], m["db_name"] = vendor, db_name = benchkit.setup_database("registry_sync")
+    m["vendor"], m["db_name"] = vendor, db_name = benchkit.setup_database(args.db_label)
     m["slugs"] = seed_projects()
     starter.join(timeout=max(1, args.budget - (time.perf_counter() - t0)))
     if server.proc is None or server.proc.poll() is not None:
@@ -310,21 +417,22 @@ def main() -> int:
     t0 = benchkit.start_budget(args.budget)
     workdir = Path(tempfile.mkdtemp(prefix="keel-bench-mlflow-"))
     server = MlflowServer(workdir)
-    m: dict = {}
+    m: dict = {"load_start": list(os.getloadavg())}
     try:
         start_server_and_database(server, args, t0, m)
+        global _server_pgid
+        _server_pgid = server.proc.pid  # started in a session of its own: its pid is its group's id
         m["fill"] = fill = fill_mlflow(server.url, args.models, args.versions, args.threads, m["slugs"])
         print(f"Filled MLflow: {fill['versions']} versions in {fill['seconds']} s ({fill['rate']} v/s)", flush=True)
-        m["fetch_times"], m["versions"], m["models"], m["pages"] = measure_bare_fetch(server.url, args)
-        m["full"], registry = measure_full_syncs(server.url, args)
-        m["resync"] = measure_resyncs(registry, args)
+        registry = measure_rounds(server.url, args, m)
         started = time.perf_counter()
         m["chain"] = verify_chain()
         m["verify_seconds"] = time.perf_counter() - started
         if not m["chain"].ok:
             raise RuntimeError(f"verify_chain failed: {m['chain']}")
         report = build_report(m=m, registry=registry, t0=t0)
-        benchkit.publish(report, args.output, print_table)
+        output = args.output or benchkit.BENCH_DIR / f"registry_sync_{m['vendor']}.json"
+        benchkit.publish(report, output, print_table)
         return 0
     finally:
         benchkit.stop_budget()
@@ -349,21 +457,35 @@ def print_table(r: dict) -> None:
     first = full["runs"][0]
     rows = [
         ("bare fetch over HTTP (median)", r["bare_fetch"]["median_seconds"], f"{r['data']['pages']} requests"),
+        ("MLflow's Python client (median)", r["mlflow_client"]["median_seconds"], "same sweep"),
         ("Keel full sync, empty DB (median)", full["median_seconds"], f"{len(full['runs'])} runs"),
-        ("  of which fetch + parse", full["median_fetch_seconds"], ""),
+        ("  of which fetch + parse", full["median_fetch_seconds"], "overlaps the store's first read"),
         ("  of which store (DB + audit)", full["median_store_seconds"], f"{first['queries']} queries"),
         ("Keel no-change re-sync (median)", resync["median_seconds"], f"{resync['runs'][0]['queries']} queries"),
         ("verify_audit over the whole chain", r["verify_chain"]["seconds"], f"{r['verify_chain']['events']} events"),
     ]
+    load = r["load_average"]
     print(f"\nRegistry sync benchmark: {n} versions, {r['data']['models']} models, MLflow {r['mlflow']['version']}, "
-          f"{r['database']['vendor']}, {r['machine']['cpus']} CPUs")  # fmt: skip
+          f"{r['database']['vendor']}, {r['machine']['cpus']} CPUs, load average {load['start'][0]:.1f} at start, "
+          f"{load['end'][0]:.1f} at end")  # fmt: skip
     print(f"{'measure':<36} {'seconds':>8} {'versions/s':>11}  note")
     print("-" * 72)
     for label, seconds, note in rows:
         rate = f"{n / seconds:,.0f}" if seconds and "verify" not in label else ""
         print(f"{label:<36} {seconds:>8.3f} {rate:>11}  {note}")
     print("-" * 72)
-    print(f"{'ratio full sync / bare fetch':<36} {r['ratio_full_sync_to_bare_fetch']:>8.1f}x")
+    print(f"{'ratios, median of the rounds (min-max)':<36} {'wall time':>18}  {'CPU, both sides':>18}")
+    for label, key, goal in (
+        ("full sync / bare fetch", "full_sync_to_bare_fetch", f"goal <= {FULL_SYNC_GOAL}x"),
+        ("no-change re-sync / bare fetch", "resync_to_bare_fetch", f"goal <= {RESYNC_GOAL}x"),
+        ("MLflow client / bare fetch", "mlflow_client_to_bare_fetch", ""),
+        ("full sync / MLflow client", "full_sync_to_mlflow_client", ""),
+    ):
+        cells = []
+        for prefix in ("ratio_", "cpu_ratio_"):
+            ratio = r.get(prefix + key)
+            cells.append(f"{ratio['median']:.2f}x ({ratio['min']:.2f}-{ratio['max']:.2f})" if ratio else "")
+        print(f"{label:<36} {cells[0]:>18}  {cells[1]:>18}  {goal}")
     print(
         f"first full sync: {first['created']} rows created, {first['deployments_started']} deployments opened, "
         f"{first['audit_events']} audit events; {r['linked_models']} models linked by tag"

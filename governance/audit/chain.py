@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from core import context
+from core.bulk_insert import insert_many
 
 from ..models import GENESIS_HASH, AuditChainHead, AuditEvent
 from .hashing import SEQ_INDEX, compute_hash, event_fields, raw_rows, row_message
@@ -157,7 +158,7 @@ def append_events(entries: list[dict]) -> list[AuditEvent]:
         )
         events.append(event)
         seq, prev_hash = seq + 1, event.hash
-    AuditEvent.objects.bulk_create(events, batch_size=BULK_BATCH)
+    insert_many(AuditEvent, events, batch_size=BULK_BATCH)
     _move_head(events[-1])
     return events
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from projects import events
 
 from ..risks import events as risk_events
-from .deployments import deployment_check, deployment_findings_resolve_departed
+from .deployments import deployment_findings_resolve_departed, deployments_check
 from .invalidation import signoffs_revalidate, signoffs_revalidate_versions
 from .unowned import unowned_models_check
 
@@ -21,8 +21,9 @@ def on_model_versions_synced(sender, versions, **kwargs) -> None:
     signoffs_revalidate_versions(version_ids=[v.pk for v in versions])
 
 
-def on_deployment_observed(sender, observation, **kwargs) -> None:
-    deployment_check(observation=observation)
+def on_deployments_observed(sender, observations, **kwargs) -> None:
+    # Once per sync for every interval it opened: a few queries, not a few per observation.
+    deployments_check(observations=observations)
 
 
 def on_registry_synced(sender, registry, **kwargs) -> None:
@@ -44,7 +45,7 @@ def on_project_risks_changed(sender, project, **kwargs) -> None:
 
 def connect() -> None:
     events.model_versions_synced.connect(on_model_versions_synced, dispatch_uid="governance.signoff.versions_synced")
-    events.deployment_observed.connect(on_deployment_observed, dispatch_uid="governance.signoff.deployment_observed")
+    events.deployments_observed.connect(on_deployments_observed, dispatch_uid="governance.signoff.deployments_observed")
     events.registry_synced.connect(on_registry_synced, dispatch_uid="governance.signoff.registry_synced")
     events.registered_model_linked.connect(
         on_registered_model_linked, dispatch_uid="governance.signoff.registered_model_linked"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Prefetch
 
+from core import audit
 from projects.models import DeploymentObservation, RegisteredModel
 
 from ..findings.services import finding_close, finding_open
@@ -83,11 +84,12 @@ def unowned_models_check(*, registry=None, model_ids=None) -> dict:
     findings = list(_open_findings(registry=registry, model_ids=model_ids))
     already = {int(f.subject_id) for f in findings}
     closed = 0
+    entries: list[dict] = []  # one audit append for all of them (a sync may open dozens)
     stale = [f for f in findings if int(f.subject_id) not in serving]
     if stale:
         models = RegisteredModel.objects.in_bulk([int(f.subject_id) for f in stale])
         for finding in stale:
-            finding_close(finding, _resolution(models.get(int(finding.subject_id))))
+            finding_close(finding, _resolution(models.get(int(finding.subject_id))), entries=entries)
             closed += 1
     to_open = [model for pk, model in serving.items() if pk not in already]
     for model in to_open:
@@ -99,5 +101,8 @@ def unowned_models_check(*, registry=None, model_ids=None) -> dict:
             subject_type=SUBJECT_TYPE,
             subject_id=str(model.pk),
             extra={"registry": model.registry.name, "model": model.name},
+            entries=entries,
         )
+    if entries:
+        audit.record_many(entries)
     return {"opened": len(to_open), "resolved": closed}

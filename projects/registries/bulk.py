@@ -6,6 +6,8 @@ from collections import defaultdict
 
 from django.db import connection
 
+from core.bulk_insert import insert_many
+
 BULK_BATCH = 500
 
 
@@ -14,7 +16,7 @@ def bulk_insert(model, objs: list) -> None:
     if not objs:
         return
     if connection.features.can_return_rows_from_bulk_insert:
-        model.objects.bulk_create(objs, batch_size=BULK_BATCH)
+        insert_many(model, objs, batch_size=BULK_BATCH)
     else:
         for obj in objs:
             obj.save(force_insert=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from projects.models import AuthorSource, ModelVersion, Registry
+from projects.models import AuthorSource, ModelVersion, RegisteredModel, Registry
 
 from .adapters.base import RegistryError, RemoteRun, RemoteVersion, Snapshot
 
@@ -19,28 +19,33 @@ log = logging.getLogger(__name__)
 RUNS_PER_SYNC = 200
 
 
-def runs_to_fetch(*, registry: Registry, snapshot: Snapshot) -> list[str]:
-    """Run ids of the snapshot's versions whose run Keel has not stored, new versions first; one query."""
-    stored = {
-        (name, version): fetched
-        for name, version, fetched in ModelVersion.objects.filter(registered_model__registry=registry).values_list(
+def runs_to_fetch(*, registry: Registry, snapshot: Snapshot, stored: list[ModelVersion] | None = None) -> list[str]:
+    """Run ids of the snapshot's versions whose run Keel has not stored, new versions first; one query (of
+    the models' names only, when the sync has read its stored versions already: `stored`)."""
+    if stored is None:
+        rows = ModelVersion.objects.filter(registered_model__registry=registry).values_list(
             "registered_model__name", "version", "run_fetched_id"
         )
-    }
+    else:
+        names = dict(RegisteredModel.objects.filter(registry=registry).values_list("pk", "name")) if stored else {}
+        rows = [(names.get(v.registered_model_id), v.version, v.run_fetched_id) for v in stored]
+    stored_runs = {(name, version): fetched for name, version, fetched in rows}
     new, known = [], []
     for key, remote in snapshot.versions.items():
-        if remote.run_id and stored.get(key) != remote.run_id:
-            (known if key in stored else new).append(remote.run_id)
+        if remote.run_id and stored_runs.get(key) != remote.run_id:
+            (known if key in stored_runs else new).append(remote.run_id)
     return list(dict.fromkeys(new + known))[:RUNS_PER_SYNC]
 
 
-def runs_fetch(*, registry: Registry, adapter, snapshot: Snapshot) -> tuple[dict[str, RemoteRun], int]:
+def runs_fetch(
+    *, registry: Registry, adapter, snapshot: Snapshot, stored: list[ModelVersion] | None = None
+) -> tuple[dict[str, RemoteRun], int]:
     """The runs to store this sync, and how many requests reading them took (0 for an adapter without
     runs, or when every run is stored already)."""
     fetch_run = getattr(adapter, "fetch_run", None)
     if fetch_run is None:
         return {}, 0
-    wanted = runs_to_fetch(registry=registry, snapshot=snapshot)
+    wanted = runs_to_fetch(registry=registry, snapshot=snapshot, stored=stored)
     before = getattr(adapter, "requests_made", 0)
     runs: dict[str, RemoteRun] = {}
     for run_id in wanted:

@@ -4,7 +4,10 @@ Idempotent by construction: upserts keyed on (registry, model, version); a value
 change is not written; a version the sweep no longer sees is marked deleted, never removed; a
 doubled beat tick or a redelivered task finds the registry's running SyncRun and is skipped.
 The snapshot is fetched before anything is written, and everything it changes is written in one
-transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done."""
+transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done.
+
+Fetching and reading overlap (overlap.py): while the registry's answer is in flight, Keel's stored
+copy of the versions is read."""
 
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from ..models import (
 from .adapters.base import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
 from .bulk import bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
+from .overlap import fetch_while_reading, stored_versions
 from .runs import runs_fetch, version_run_values
 
 log = logging.getLogger(__name__)
@@ -100,18 +104,23 @@ def registry_sync(
         return None
     try:
         adapter = adapter or adapter_for(registry)
-        snapshot = adapter.fetch_snapshot()
+        snapshot, stored = fetch_while_reading(registry, adapter)
         # The runs of new versions (metrics, author), read before anything is written, like the snapshot.
-        runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot)
+        runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot, stored=stored)
         snapshot = dataclasses.replace(snapshot, requests=snapshot.requests + run_requests)
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
+    except (OperationalError, SoftTimeLimitExceeded) as exc:
+        # Reading the stored copy met a locked or unreachable database, or the sync ran out of time.
+        error = TransientRegistryError(f"Could not read Keel's copy this time: {exc!r}")
+        _fail_run(run, error)
+        raise error from exc
     except Exception as exc:
         _fail_run(run, PermanentRegistryError(f"Unexpected error while reading the registry: {exc!r}"))
         raise
     try:
-        _apply_snapshot(registry=registry, run=run, snapshot=snapshot, runs=runs)
+        _apply_snapshot(registry=registry, run=run, snapshot=snapshot, runs=runs, stored=stored)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # A locked or unreachable database, or a sync that ran out of time: nothing was stored
         # (one transaction), and trying again later may well succeed.
@@ -144,7 +153,9 @@ class _Pass:
 
 
 @transaction.atomic
-def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot, runs: dict | None = None) -> None:
+def _apply_snapshot(
+    *, registry: Registry, run: SyncRun, snapshot: Snapshot, runs: dict | None = None, stored: list | None = None
+) -> None:
     """Make Keel's copy of the registry equal to the snapshot, in bulk.
 
     Each phase decides in Python what changed, then writes it with a few bulk statements; the
@@ -153,7 +164,7 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, snapshot: Snapshot, run
     """
     sync = _Pass(registry=registry, snapshot=snapshot, now=timezone.now(), runs=runs or {})
     models_by_name = _apply_models(sync)
-    existing, synced = _apply_versions(sync, models_by_name)
+    existing, synced = _apply_versions(sync, models_by_name, stored)
     started = _apply_deployments(sync, existing)
     # One audit event per change, in the order above; object ids are read now that every row has one.
     audit.record_many(sync.trail)
@@ -275,18 +286,20 @@ def _version_values(sync: _Pass, remote, local: ModelVersion | None) -> dict:
     }
 
 
-def _apply_versions(sync: _Pass, models_by_name: dict) -> tuple[dict, list[ModelVersion]]:
+def _apply_versions(sync: _Pass, models_by_name: dict, stored: list | None) -> tuple[dict, list[ModelVersion]]:
     """Model versions: insert the new, update the changed, mark the gone deleted.
 
+    `stored` is Keel's copy of the versions, read while the snapshot was fetched (None: read it now).
     Returns every version of the registry by (model name, version), and the created or changed
     ones (whose governance must be told).
     """
-    existing = {
-        (v.registered_model.name, v.version): v
-        for v in ModelVersion.objects.filter(registered_model__registry=sync.registry).select_related(
-            "registered_model"
-        )
-    }
+    models_by_id = {m.pk: m for m in models_by_name.values() if m.pk is not None}
+    existing = {}
+    for v in stored_versions(sync.registry) if stored is None else stored:
+        model = models_by_id.get(v.registered_model_id)
+        if model is not None:
+            v.registered_model = model  # the row read in this transaction, not a second copy
+            existing[(model.name, v.version)] = v
     synced: list[ModelVersion] = []
     new_versions: list[ModelVersion] = []
     version_changes: list[tuple[ModelVersion, list[str]]] = []
@@ -448,6 +461,8 @@ def _send_events(*, registry: Registry, synced: list[ModelVersion], started: lis
         events.model_versions_synced.send(sender=ModelVersion, versions=list(synced))
     for row in started:
         events.deployment_observed.send(sender=DeploymentObservation, observation=row)
+    if started:
+        events.deployments_observed.send(sender=DeploymentObservation, observations=list(started))
     events.registry_synced.send(sender=Registry, registry=registry)
 
 
@@ -481,7 +496,13 @@ def _brief(values: dict) -> dict:
     return {k: v for k, v in values.items() if k != "raw"}
 
 
+_JSON_AS_IS = (str, int, float, bool, type(None))
+
+
 def _j(value):
+    # Most values a sync audits are strings already: they skip json_value's checks (thousands a sync).
+    if isinstance(value, _JSON_AS_IS):
+        return value
     if isinstance(value, dict):
         return {k: _j(v) for k, v in value.items()}
     return audit.json_value(value)
