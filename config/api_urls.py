@@ -12,6 +12,7 @@ from governance.api.gate import GatePublicKeyView, GateView
 from governance.api.lineage import DatasetViewSet, LineageStatusView, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
+from governance.api.signals import SignalsView
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
 from projects.api.inventory import AIProjectViewSet, TeamViewSet
 from projects.api.registries import DeploymentViewSet, ModelVersionViewSet, RegisteredModelViewSet, RegistryViewSet
@@ -58,5 +59,7 @@ urlpatterns = [
     path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),
     # The executive dashboard's figures (same filters and scope as the page).
     path("portfolio/summary", PortfolioSummaryView.as_view(), name="portfolio-summary"),
+    # Monitoring signals about a model version: Keel's JSON form or an Evidently report as it is.
+    path("signals", SignalsView.as_view(), name="signals"),
     *router.urls,
 ]

@@ -26,6 +26,10 @@ class GovernanceConfig(AppConfig):
 
         lineage_receivers.connect()
 
+        from .monitoring import quality as monitoring_quality
+
+        monitoring_quality.connect()
+
         from . import extensions
 
         extensions.register()

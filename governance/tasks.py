@@ -11,6 +11,7 @@ from .dashboard.value_decay import value_decay_check
 from .lineage.apply import drain
 from .lineage.pending_links import model_references_check
 from .lineage.queue import pending_ids
+from .monitoring.services import signals_check_stale
 from .risks.assessments import tier_assessments_apply_dated_rules
 from .risks.services import risk_reviews_mark_overdue
 from .risks.services_acceptance import risk_acceptances_expire
@@ -143,3 +144,14 @@ def apply_lineage() -> int:
     if pending_ids(1):
         apply_lineage.delay()
     return applied
+
+
+@shared_task(
+    name="governance.tasks.check_stale_signals",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.check_stale_signals"],
+)
+def check_stale_signals() -> dict:
+    """Beat: planned monitoring signals that stopped arriving for a version in production open a finding
+    each; ones that came back resolve theirs. Idempotent: one open finding per (plan item, version)."""
+    return signals_check_stale()

@@ -37,6 +37,7 @@ from .lineage import (
     TransformationType,
 )
 from .model_refs import PendingModelLink, PendingOutcome
+from .monitoring import BreachAction, MonitoringPlanItem, MonitoringSignal, SignalKind, SignalSource
 from .risks import (
     NIST_FUNCTIONS,
     RISK_TRANSITIONS,
@@ -68,6 +69,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "AuditVerification",
+    "BreachAction",
     "Classification",
     "ColumnEdge",
     "DataSource",
@@ -87,6 +89,8 @@ __all__ = [
     "Mitigation",
     "MitigationStatus",
     "ModelLinkSource",
+    "MonitoringPlanItem",
+    "MonitoringSignal",
     "Obligation",
     "ObligationStatus",
     "Origin",
@@ -103,6 +107,8 @@ __all__ = [
     "SignOffPolicy",
     "SignOffRequest",
     "SignOffStatus",
+    "SignalKind",
+    "SignalSource",
     "TransformationType",
     "Treatment",
     "Verdict",

@@ -1,0 +1,332 @@
+"""Monitoring signals (#17): the webhook's JSON form, its refusals and permissions, a breach opening a finding
+and flagging or invalidating the sign-off, a stale signal opening a finding (the beat task), the project's
+monitoring tab with its chart and plan, and data-quality facets of OpenLineage reaching a deployed version.
+The real Evidently report is posted in tests/integration/test_evidently_signals.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from core.roles import Role
+from core.services import api_token_create
+from governance.models import (
+    AuditEvent,
+    BreachAction,
+    Finding,
+    FindingKind,
+    MonitoringPlanItem,
+    MonitoringSignal,
+)
+from governance.monitoring import evidently
+from governance.monitoring.services import monitoring_plan_item_save, signals_check_stale
+from governance.signoff import gate
+from tests.factories import make_user
+from tests.registry_factories import hold
+from tests.signoff_factories import approved_request, assess, linked_version
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/signals"
+NOW = dt.datetime(2026, 11, 3, 10, 0, tzinfo=dt.UTC)
+
+
+def bearer(user) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {api_token_create(user=user, name='monitor')[1]}"}
+
+
+def post(client, body, auth: dict, query: str = ""):
+    return client.post(f"{URL}{query}", data=json.dumps(body), content_type="application/json", **auth)
+
+
+def form(version, *signals) -> dict:
+    registered = version.registered_model
+    return {"registry": registered.registry.name, "model": registered.name, "version": version.version,
+            "signals": list(signals)}  # fmt: skip
+
+
+def value(name: str, v, at: dt.datetime | None = None, **extra) -> dict:
+    return {"name": name, "value": v, **({"measured_at": at.isoformat()} if at else {}), **extra}
+
+
+def plan(project, lead, name: str, **fields) -> MonitoringPlanItem:
+    return monitoring_plan_item_save(project=project, by=lead, data={"name": name, **fields})
+
+
+def open_findings(kind: str) -> list[Finding]:
+    return list(Finding.objects.filter(kind=kind, resolved_at=None))
+
+
+@pytest.fixture
+def version(project):
+    return linked_version(project, model="fraud-model", version="7")
+
+
+# --- the JSON form -------------------------------------------------------------------------------------
+
+
+def test_the_json_form_records_each_value_once_with_one_audit_event(client, team_lead, version):
+    auth = bearer(team_lead)
+    body = form(version, value("psi.amount", 0.12, NOW, kind="drift"), value("auc", 0.81, NOW, kind="performance"))
+    response = post(client, body, auth)
+    assert response.status_code == 201, response.json()
+    assert (response.json()["recorded"], response.json()["duplicates"], response.json()["source"]) == (2, 0, "webhook")
+    rows = {s.name: s for s in MonitoringSignal.objects.filter(model_version=version)}
+    assert (rows["psi.amount"].value, rows["psi.amount"].kind, rows["psi.amount"].measured_at) == (0.12, "drift", NOW)
+    assert (rows["auc"].project_id, rows["auc"].received_by_id) == (version.registered_model.project_id, team_lead.pk)
+    [event] = AuditEvent.objects.filter(action="monitoring.signals_recorded")
+    assert (event.object_type, event.object_id, event.actor_id) == ("projects.modelversion", str(version.pk), team_lead.pk)
+    assert (event.after["recorded"], event.after["names"]) == (2, ["auc", "psi.amount"])
+    again = post(client, body, auth)
+    assert (again.status_code, again.json()["recorded"], again.json()["duplicates"]) == (201, 0, 2)
+    assert MonitoringSignal.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ([1, 2], "non_field_errors", "The body must be a JSON object"),
+        ({"signals": [value("x", 1)]}, "registry", "This field is required."),
+        ("EMPTY", "signals", "This list may not be empty."),
+        ("NOT_A_NUMBER", "signals", "A valid number is required."),
+        ("FUTURE", "signals[0].measured_at", "is in the future"),
+        ("BAD_KIND", "signals", "is not a valid choice"),
+    ],
+    ids=["array", "no-version-reference", "empty", "string-value", "future", "bad-kind"],
+)
+def test_a_refused_post_says_which_field_and_records_nothing(client, team_lead, version, body, field, message):
+    bodies = {
+        "EMPTY": form(version),
+        "NOT_A_NUMBER": form(version, value("psi", "high")),
+        "FUTURE": form(version, value("psi", 0.1, timezone.now() + dt.timedelta(days=2))),
+        "BAD_KIND": form(version, value("psi", 0.1, kind="vibes")),
+    }
+    response = post(client, bodies.get(body, body) if isinstance(body, str) else body, bearer(team_lead))
+    assert response.status_code == 400, response.json()
+    assert message in json.dumps(response.json()[field])
+    assert not MonitoringSignal.objects.exists()
+    assert not AuditEvent.objects.filter(action="monitoring.signals_recorded").exists()
+
+
+def test_an_unknown_version_is_a_400_naming_the_reference(client, team_lead, version):
+    body = form(version, value("psi", 0.1))
+    body["version"] = "99"
+    response = post(client, body, bearer(team_lead))
+    assert response.status_code == 400
+    assert response.json()["code"] == "version_not_found"
+    assert "'99' of model 'fraud-model' in registry" in response.json()["detail"]
+
+
+def test_the_query_and_the_body_may_not_name_two_versions(client, team_lead, version):
+    response = post(client, form(version, value("psi", 0.1)), bearer(team_lead), query="?version=8")
+    assert response.status_code == 400
+    assert "The query says version='8' but the body says '7'" in response.json()["version"][0]
+
+
+def test_who_may_post_signals(client, version, executive, risk_officer, other_lead, admin_user):
+    body = form(version, value("psi", 0.1, NOW))
+    assert post(client, body, {}).status_code == 401
+    assert post(client, body, bearer(executive)).status_code == 403
+    assert post(client, body, bearer(risk_officer)).status_code == 403
+    # Another team's lead does not see the version at all: the same answer as an unknown one.
+    assert post(client, body, bearer(other_lead)).json()["code"] == "version_not_found"
+    assert post(client, body, bearer(admin_user)).status_code == 201
+    assert client.get(URL, **bearer(admin_user)).status_code == 405
+
+
+def test_a_version_without_a_project_is_refused(client, admin_user):
+    from tests.signoff_factories import unlinked_version
+
+    orphan = unlinked_version(model="orphan", version="1")
+    response = post(client, form(orphan, value("psi", 0.1)), bearer(admin_user))
+    assert (response.status_code, response.json()["code"]) == (400, "no_project")
+
+
+# --- breaches ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def approved(team_lead, project, risk_officer, version):
+    assess(project, "minimal")
+    return approved_request(version, team_lead, risk_officer)
+
+
+def test_a_breach_invalidates_the_signoff_by_plan_and_a_value_within_bounds_resolves_the_finding(
+    client, team_lead, project, version, approved
+):
+    item = plan(project, team_lead, "psi.amount", kind="drift", upper=0.2, on_breach=BreachAction.INVALIDATE)
+    auth = bearer(team_lead)
+    response = post(client, form(version, value("psi.amount", 0.31, NOW)), auth)
+    assert response.json()["breached"] == ["psi.amount"]
+    [finding] = open_findings(FindingKind.SIGNAL_BREACHED)
+    assert (finding.subject_type, finding.subject_id) == ("governance.monitoringplanitem", f"{item.pk}:{version.pk}")
+    assert finding.title == "psi.amount out of bounds on fraud-model v7 (Fraud scoring)"
+    assert "was 0.31 at 2026-11-03 10:00 UTC; the monitoring plan of Fraud scoring expects at most 0.2." in finding.detail
+    assert f"Invalidated: sign-off #{approved.pk}." in finding.detail
+    approved.refresh_from_db()
+    assert approved.status == "invalidated"
+    assert "psi.amount of fraud-model v7 was 0.31" in approved.status_reason
+    assert not gate.evaluate(user=team_lead, registry=version.registered_model.registry.name, model="fraud-model",
+                             environment="production", version="7").allowed  # fmt: skip
+    assert MonitoringSignal.objects.get().breached is True
+    # Another breaching value: still one finding.
+    post(client, form(version, value("psi.amount", 0.4, NOW + dt.timedelta(hours=1))), auth)
+    assert len(open_findings(FindingKind.SIGNAL_BREACHED)) == 1
+    # An older value within bounds arriving late does not resolve it; a newer one does.
+    post(client, form(version, value("psi.amount", 0.1, NOW - dt.timedelta(hours=1))), auth)
+    assert len(open_findings(FindingKind.SIGNAL_BREACHED)) == 1
+    post(client, form(version, value("psi.amount", 0.1, NOW + dt.timedelta(hours=2))), auth)
+    assert open_findings(FindingKind.SIGNAL_BREACHED) == []
+    assert Finding.objects.get(pk=finding.pk).resolution.startswith("psi.amount is 0.1 at")
+
+
+def test_a_breach_flags_the_signoff_for_review_by_default_and_it_stays_approved(
+    client, team_lead, project, version, approved
+):
+    plan(project, team_lead, "fairness.dpd", kind="fairness", lower=-0.1, upper=0.1)
+    post(client, form(version, value("fairness.dpd", -0.25, NOW)), bearer(team_lead))
+    approved.refresh_from_db()
+    assert approved.status == "approved"
+    [flag] = AuditEvent.objects.filter(action="signoff.flagged_for_review")
+    assert (flag.object_id, flag.after["signal"], flag.after["value"]) == (str(approved.pk), "fairness.dpd", -0.25)
+    [finding] = open_findings(FindingKind.SIGNAL_BREACHED)
+    assert f"Flagged for re-review: sign-off #{approved.pk}." in finding.detail
+    assert (finding.assignee_id, finding.severity) == (team_lead.pk, "medium")
+
+
+def test_a_new_threshold_evaluates_the_latest_value_at_once(client, team_lead, project, version):
+    post(client, form(version, value("auc", 0.62, NOW)), bearer(team_lead))
+    assert open_findings(FindingKind.SIGNAL_BREACHED) == []
+    item = plan(project, team_lead, "auc", kind="performance", lower=0.7, on_breach=BreachAction.FINDING)
+    [finding] = open_findings(FindingKind.SIGNAL_BREACHED)
+    assert "expects at least 0.7" in finding.detail
+    assert AuditEvent.objects.filter(action="monitoring.plan_item_added", object_id=str(item.pk)).exists()
+    plan(project, team_lead, "auc", lower=0.6)  # the same name changes the item
+    assert open_findings(FindingKind.SIGNAL_BREACHED) == []
+    assert AuditEvent.objects.get(action="monitoring.plan_item_changed").after == {"lower": 0.6}
+
+
+# --- staleness -----------------------------------------------------------------------------------------
+
+
+def test_a_signal_that_stops_arriving_on_a_production_version_opens_a_finding(client, team_lead, project, version):
+    now = timezone.now()
+    hold(version, "champion", now - dt.timedelta(days=5))
+    item = plan(project, team_lead, "psi.amount", upper=0.2, expected_every_hours=24)
+    MonitoringPlanItem.objects.filter(pk=item.pk).update(created_at=now - dt.timedelta(days=5))
+    post(client, form(version, value("psi.amount", 0.1, now - dt.timedelta(hours=30))), bearer(team_lead))
+    assert signals_check_stale(now=now) == {"opened": 1, "resolved": 0}
+    [finding] = open_findings(FindingKind.SIGNAL_STALE)
+    assert finding.title == "psi.amount stopped arriving for fraud-model v7 (Fraud scoring)"
+    assert "at least every 24 h; it was last measured" in finding.detail
+    assert signals_check_stale(now=now) == {"opened": 0, "resolved": 0}  # idempotent
+    post(client, form(version, value("psi.amount", 0.11, now - dt.timedelta(minutes=5))), bearer(team_lead))
+    assert open_findings(FindingKind.SIGNAL_STALE) == []
+    assert signals_check_stale(now=now) == {"opened": 0, "resolved": 0}
+
+
+def test_a_planned_signal_never_received_is_stale_only_on_versions_in_production(team_lead, project, version):
+    now = timezone.now()
+    item = plan(project, team_lead, "rows", expected_every_hours=1)
+    MonitoringPlanItem.objects.filter(pk=item.pk).update(created_at=now - dt.timedelta(hours=3))
+    assert signals_check_stale(now=now) == {"opened": 0, "resolved": 0}  # not deployed
+    observation = hold(version, "champion", now - dt.timedelta(hours=2))
+    assert signals_check_stale(now=now)["opened"] == 1
+    assert "it was never measured" in open_findings(FindingKind.SIGNAL_STALE)[0].detail
+    observation.observed_until = now
+    observation.save()
+    assert signals_check_stale(now=now) == {"opened": 0, "resolved": 1}
+
+
+def test_beat_schedules_the_stale_check():
+    from config.celery import app
+    from governance import tasks
+
+    app.loader.import_default_modules()
+    schedule = app.conf.beat_schedule
+    assert schedule["keel-check-stale-signals"]["task"] == tasks.check_stale_signals.name
+
+
+# --- Evidently's format, unit level --------------------------------------------------------------------
+
+
+def test_an_evidently_report_flattens_metric_values_and_test_verdicts():
+    body = {
+        "metrics": [
+            {"id": "a1", "metric_name": "DriftedColumnsCount(drift_share=0.5)",
+             "config": {"type": "evidently:metric_v2:DriftedColumnsCount"}, "value": {"count": 1.0, "share": 0.5}},
+            {"id": "b2", "metric_name": "RowCount()", "config": {"type": "evidently:metric_v2:RowCount"},
+             "value": 200},
+            {"id": "c3", "metric_name": "Accuracy()", "config": {"type": "evidently:metric_v2:Accuracy"},
+             "value": "n/a"},
+        ],
+        "tests": [{"name": "Share of Drifted Columns: Less 0.500", "status": "FAIL", "metric_config": {"metric_id": "a1"}},
+                  {"name": "Row count", "status": "SUCCESS", "metric_config": {"metric_id": "b2"}},
+                  {"name": "broken", "status": "ERROR", "metric_config": {"metric_id": "b2"}}],
+    }  # fmt: skip
+    got = [(v.name, v.value, v.kind) for v in evidently.report_values(body)]
+    assert got == [
+        ("DriftedColumnsCount(drift_share=0.5).count", 1.0, "drift"),
+        ("DriftedColumnsCount(drift_share=0.5).share", 0.5, "drift"),
+        ("RowCount()", 200.0, "data_quality"),
+        ("test:Share of Drifted Columns: Less 0.500", 0.0, "drift"),
+        ("test:Row count", 1.0, "data_quality"),
+        ("tests.failed", 1.0, "other"),
+    ]
+
+
+def test_an_evidently_report_from_before_0_7_is_refused_by_name(client, team_lead, version):
+    old = {"metrics": [{"metric": "DatasetDriftMetric", "result": {"drift_share": 0.5}}]}
+    query = f"?registry={version.registered_model.registry.name}&model=fraud-model&version=7"
+    response = post(client, old, bearer(team_lead), query=query)
+    assert (response.status_code, response.json()["code"]) == (400, "report_unreadable")
+    assert "before 0.7" in response.json()["detail"]
+
+
+# --- the project's monitoring tab ----------------------------------------------------------------------
+
+
+def test_the_monitoring_tab_draws_each_signal_with_its_bounds(client, team_lead, executive, project, version):
+    plan(project, team_lead, "psi.amount", kind="drift", lower=0.0, upper=0.2)
+    now = timezone.now()
+    post(client, form(version, value("psi.amount", 0.1, now - dt.timedelta(days=1)),
+                      value("psi.amount", 0.3, now - dt.timedelta(hours=1)), value("rows", 1200, now)),
+         bearer(team_lead))  # fmt: skip
+    client.force_login(executive)
+    response = client.get(f"/governance/projects/{project.slug}/monitoring/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="/governance/projects/fraud-scoring/monitoring/"' in html  # the tab
+    assert "Save to the plan" not in html  # an executive reads, does not edit
+    figure = json.loads(html.split('id="signal-chart-0-data" type="application/json">')[1].split("</script>")[0])
+    [line] = figure["data"]
+    assert (line["name"], line["y"], line["marker"]["symbol"]) == ("fraud-model v7", [0.1, 0.3], ["circle", "x"])
+    assert [s["y0"] for s in figure["layout"]["shapes"]] == [0.0, 0.2]
+    assert [a["text"] for a in figure["layout"]["annotations"]] == ["lower bound 0", "upper bound 0.2"]
+    assert "Not on the plan: no bounds, no staleness check." in html  # "rows" arrived but is not planned
+    assert "psi.amount out of bounds on fraud-model v7" in html  # the open finding, linked
+
+
+def test_a_team_lead_adds_a_signal_to_the_plan_from_the_page(client, team_lead, other_lead, project):
+    url = f"/governance/projects/{project.slug}/monitoring/"
+    data = {"name": "psi.amount", "kind": "drift", "upper": "0.2", "expected_every_hours": "24", "on_breach": "flag"}
+    client.force_login(other_lead)
+    assert client.post(url, data).status_code == 404  # not their project: not even visible
+    client.force_login(team_lead)
+    response = client.post(url, data)
+    assert response.status_code == 302
+    item = MonitoringPlanItem.objects.get(project=project)
+    assert (item.upper, item.expected_every_hours, item.on_breach) == (0.2, 24, "flag")
+    bad = client.post(url, {**data, "lower": "0.5"})
+    assert bad.status_code == 400
+    assert "The lower bound must not be above the upper bound." in bad.content.decode()
+    reader = make_user("reader", Role.EXECUTIVE)
+    client.force_login(reader)
+    assert client.post(url, data).status_code == 403
+    client.force_login(team_lead)
+    assert client.post(f"/governance/monitoring/plan/{item.pk}/delete/").status_code == 302
+    assert not MonitoringPlanItem.objects.exists()
+    assert AuditEvent.objects.filter(action="monitoring.plan_item_removed", object_id=str(item.pk)).exists()
