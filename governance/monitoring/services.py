@@ -20,6 +20,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from core import audit
+from core.dates import date_window
 from core.errors import DomainError, PermissionDeniedError
 from core.services import model_create, model_delete, model_update
 from projects.models import AIProject, DeploymentObservation, ModelVersion
@@ -44,7 +45,6 @@ SUBJECT_TYPE = "governance.monitoringplanitem"
 SIGNAL_BREACHED_CODE = "signal_breached"
 MAX_SIGNALS_PER_POST = 1000
 FUTURE_SKEW = dt.timedelta(minutes=5)
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 NOT_YOURS = "You may record signals and change the monitoring plan only for your team's projects."
 NO_PROJECT = "{version} belongs to no project: link its model to a project before sending it signals."
@@ -52,7 +52,7 @@ NAME_REQUIRED = "Give the signal a name."
 NAME_TOO_LONG = "A signal's name has at most 200 characters."
 VALUE_NOT_A_NUMBER = "The value must be a finite number."
 MEASURED_IN_FUTURE = "measured_at {value} is in the future."
-MEASURED_TOO_OLD = "measured_at {value} is before 2000-01-01."
+MEASURED_TOO_OLD = "measured_at {value} is before {first}, the first date Keel accepts (KEEL_DATE_MIN_YEAR)."
 TOO_MANY = "At most {limit} signals per post."
 NONE_GIVEN = "No signals: give at least one."
 BOUNDS_REVERSED = "The lower bound must not be above the upper bound."
@@ -84,6 +84,7 @@ def version_label(version: ModelVersion) -> str:
 def signal_problems(signals: list[SignalIn], *, now: dt.datetime) -> dict[str, list[str]]:
     """What is wrong with each value, keyed "signals[i].field" (empty when all are fine)."""
     problems: dict[str, list[str]] = {}
+    earliest = dt.datetime.combine(date_window()[0], dt.time.min, tzinfo=dt.UTC)
     if not signals:
         problems["signals"] = [NONE_GIVEN]
     if len(signals) > MAX_SIGNALS_PER_POST:
@@ -97,8 +98,10 @@ def signal_problems(signals: list[SignalIn], *, now: dt.datetime) -> dict[str, l
             problems[f"signals[{i}].value"] = [VALUE_NOT_A_NUMBER]
         if s.measured_at > now + FUTURE_SKEW:
             problems[f"signals[{i}].measured_at"] = [MEASURED_IN_FUTURE.format(value=s.measured_at.isoformat())]
-        elif s.measured_at < EARLIEST:
-            problems[f"signals[{i}].measured_at"] = [MEASURED_TOO_OLD.format(value=s.measured_at.isoformat())]
+        elif s.measured_at < earliest:
+            problems[f"signals[{i}].measured_at"] = [
+                MEASURED_TOO_OLD.format(value=s.measured_at.isoformat(), first=earliest.date().isoformat())
+            ]
     return problems
 
 

@@ -39,7 +39,8 @@ def bearer(user) -> dict:
 
 
 def post(client, body, auth: dict, query: str = ""):
-    return client.post(f"{URL}{query}", data=json.dumps(body), content_type="application/json", **auth)
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post(f"{URL}{query}", data=data, content_type="application/json", **auth)
 
 
 def form(version, *signals) -> dict:
@@ -95,8 +96,21 @@ def test_the_json_form_records_each_value_once_with_one_audit_event(client, team
         ("NOT_A_NUMBER", "signals", "A valid number is required."),
         ("FUTURE", "signals[0].measured_at", "is in the future"),
         ("BAD_KIND", "signals", "is not a valid choice"),
+        ("TOO_OLD", "signals[0].measured_at", "is before 2000-01-01, the first date Keel accepts"),
+        ("INFINITE", "signals", "A valid number is required."),
+        ("FAR_INSTANT", "signals", "Datetime value out of range."),
     ],
-    ids=["array", "no-version-reference", "empty", "string-value", "future", "bad-kind"],
+    ids=[
+        "array",
+        "no-version-reference",
+        "empty",
+        "string-value",
+        "future",
+        "bad-kind",
+        "too-old",
+        "infinite",
+        "unrepresentable",
+    ],
 )
 def test_a_refused_post_says_which_field_and_records_nothing(client, team_lead, version, body, field, message):
     bodies = {
@@ -104,8 +118,12 @@ def test_a_refused_post_says_which_field_and_records_nothing(client, team_lead, 
         "NOT_A_NUMBER": form(version, value("psi", "high")),
         "FUTURE": form(version, value("psi", 0.1, timezone.now() + dt.timedelta(days=2))),
         "BAD_KIND": form(version, value("psi", 0.1, kind="vibes")),
+        "TOO_OLD": form(version, value("psi", 0.1, dt.datetime(1999, 12, 31, tzinfo=dt.UTC))),
+        # Python's JSON reads 1e309 as infinity (json.dumps would write the Infinity token, refused as malformed).
+        "INFINITE": json.dumps(form(version, value("psi", "INF"))).replace('"INF"', "1e309"),
+        "FAR_INSTANT": form(version, {"name": "psi", "value": 1, "measured_at": "9999-12-31T23:59:59-05:00"}),
     }
-    response = post(client, bodies.get(body, body) if isinstance(body, str) else body, bearer(team_lead))
+    response = post(client, bodies[body] if isinstance(body, str) else body, bearer(team_lead))
     assert response.status_code == 400, response.json()
     assert message in json.dumps(response.json()[field])
     assert not MonitoringSignal.objects.exists()
@@ -334,3 +352,72 @@ def test_a_team_lead_adds_a_signal_to_the_plan_from_the_page(client, team_lead, 
     assert client.post(f"/governance/monitoring/plan/{item.pk}/delete/").status_code == 302
     assert not MonitoringPlanItem.objects.exists()
     assert AuditEvent.objects.filter(action="monitoring.plan_item_removed", object_id=str(item.pk)).exists()
+
+
+# --- OpenLineage data-quality facets -------------------------------------------------------------------
+
+
+def _dq_facet(name: str, body: dict) -> dict:
+    return {"_producer": "https://example.org/dq", "_schemaURL": f"https://openlineage.io/spec/facets/1-0-0/{name}.json",
+            **body}  # fmt: skip
+
+
+def test_data_quality_facets_of_a_dataset_feeding_a_deployed_version_become_signals(
+    client, team_lead, project, version
+):
+    from tests.lineage_events import PG, event
+    from tests.lineage_events import post as post_lineage
+
+    hold(version, "champion", timezone.now() - dt.timedelta(days=1))
+    plan(project, team_lead, "crm.transactions.amount.nullCount", kind="data_quality", upper=10)
+    metrics = _dq_facet(
+        "DataQualityMetricsInputDatasetFacet",
+        {"rowCount": 5000, "columnMetrics": {"amount": {"nullCount": 42, "distinctCount": 900}}},
+    )
+    assertions = _dq_facet(
+        "DataQualityAssertionsDatasetFacet",
+        {
+            "assertions": [
+                {"assertion": "not_null", "success": False, "column": "amount"},
+                {"assertion": "unique", "success": True},
+            ]
+        },
+    )
+    body = event(
+        eventTime="2026-11-02T06:00:00Z",
+        inputs=[{"namespace": PG, "name": "crm.transactions",
+                 "inputFacets": {"dataQualityMetrics": metrics, "dataQualityAssertions": assertions}}],
+        outputs=[{"namespace": "mlflow", "name": "models:/fraud-model/7"}],
+    )  # fmt: skip
+    client.force_login(team_lead)
+    response = post_lineage(client, body)
+    assert response.status_code == 201, response.json()
+    got = dict(MonitoringSignal.objects.filter(model_version=version).values_list("name", "value"))
+    assert got == {
+        "crm.transactions.rowCount": 5000.0,
+        "crm.transactions.amount.nullCount": 42.0,
+        "crm.transactions.amount.distinctCount": 900.0,
+        "crm.transactions.assertion:not_null.amount": 0.0,
+        "crm.transactions.assertion:unique": 1.0,
+        "crm.transactions.assertions.failed": 1.0,
+        "crm.transactions.assertions.total": 2.0,
+    }
+    assert set(MonitoringSignal.objects.values_list("source", "kind", "measured_at")) == {
+        ("openlineage", "data_quality", dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC))
+    }
+    [finding] = open_findings(FindingKind.SIGNAL_BREACHED)
+    assert finding.title == "crm.transactions.amount.nullCount out of bounds on fraud-model v7 (Fraud scoring)"
+    recorded = AuditEvent.objects.get(action="monitoring.signals_recorded")
+    assert (recorded.actor_id, recorded.after["source"]) == (team_lead.pk, "openlineage")
+
+
+def test_data_quality_facets_reaching_no_deployed_version_record_nothing(client, team_lead, version):
+    from tests.lineage_events import PG, event
+    from tests.lineage_events import post as post_lineage
+
+    metrics = _dq_facet("DataQualityMetricsInputDatasetFacet", {"rowCount": 5, "columnMetrics": {}})
+    body = event(inputs=[{"namespace": PG, "name": "crm.t", "inputFacets": {"dataQualityMetrics": metrics}}],
+                 outputs=[{"namespace": "mlflow", "name": "models:/fraud-model/7"}])  # fmt: skip
+    client.force_login(team_lead)
+    assert post_lineage(client, body).status_code == 201
+    assert not MonitoringSignal.objects.exists()  # version 7 holds no alias, stage or approval
