@@ -421,3 +421,23 @@ def test_data_quality_facets_reaching_no_deployed_version_record_nothing(client,
     client.force_login(team_lead)
     assert post_lineage(client, body).status_code == 201
     assert not MonitoringSignal.objects.exists()  # version 7 holds no alias, stage or approval
+
+
+# --- registry run metrics ------------------------------------------------------------------------------
+
+
+def test_a_synced_version_s_planned_run_metrics_become_signals_and_a_breach_opens_a_finding(team_lead, project):
+    from tests.registry_factories import RegistryFactory
+    from tests.signoff_factories import synced_version
+
+    plan(project, team_lead, "auc", kind="performance", lower=0.75, on_breach=BreachAction.FINDING)
+    registry = RegistryFactory()
+    metrics = {"auc": {"value": 0.71, "timestamp": "2026-11-01T08:00:00+00:00", "step": 0},
+               "loss": {"value": 0.3, "timestamp": "2026-11-01T08:00:00+00:00", "step": 0}}  # fmt: skip
+    version = synced_version(registry, project, model="scorer", version="2", metrics=metrics)
+    [signal] = MonitoringSignal.objects.filter(model_version=version)  # "loss" is on no plan: not copied
+    assert (signal.name, signal.value, signal.source, signal.measured_at) == (
+        "auc", 0.71, "registry", dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC),
+    )  # fmt: skip
+    [finding] = open_findings(FindingKind.SIGNAL_BREACHED)
+    assert finding.title == "auc out of bounds on scorer v2 (Fraud scoring)"
