@@ -11,7 +11,7 @@ from django.views.generic import TemplateView
 from core.errors import DomainError
 from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
-from core.roles import ALL_ROLES
+from core.roles import ALL_ROLES, has_role
 
 from ..models import MonitoringPlanItem
 from ..monitoring import charts, selectors, services
@@ -28,7 +28,8 @@ class ProjectMonitoringView(RoleRequiredMixin, TemplateView):
     http_method_names = ["get", "post"]
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
+        # Role first (anonymous → login, no role → 403), then scope (404), as every project tab.
+        if has_role(request.user, *self.allowed_roles):
             self.project = project_in_scope(request.user, kwargs["slug"])
         return super().dispatch(request, *args, **kwargs)
 
