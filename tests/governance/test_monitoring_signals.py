@@ -441,3 +441,24 @@ def test_a_synced_version_s_planned_run_metrics_become_signals_and_a_breach_open
     )  # fmt: skip
     [finding] = open_findings(FindingKind.SIGNAL_BREACHED)
     assert finding.title == "auc out of bounds on scorer v2 (Fraud scoring)"
+
+
+def test_the_monitoring_tab_costs_the_same_queries_at_1_and_40_signals(client, team_lead, project, version):
+    from governance.monitoring.services import SignalIn, signals_record
+    from tests.query_counts import assert_queries, get_counting_queries
+
+    url = f"/governance/projects/{project.slug}/monitoring/"
+    now = timezone.now()
+    plan(project, team_lead, "psi.amount", upper=0.2)
+    signals_record(version=version, signals=[SignalIn("psi.amount", 0.1, now)], source="webhook", by=team_lead)
+    client.force_login(team_lead)
+    small, _ = get_counting_queries(client, url)
+    other = linked_version(project, model="fraud-model", version="8")
+    for n in range(1, 5):
+        plan(project, team_lead, f"metric{n}", upper=100 + n)
+    for v in (version, other):
+        signals_record(version=v, source="webhook", by=team_lead, signals=[
+            SignalIn(f"metric{n % 5}", float(n), now - dt.timedelta(hours=n)) for n in range(1, 21)])  # fmt: skip
+    large, response = get_counting_queries(client, url)
+    assert len(response.context["panels"]) == 6  # five planned (psi.amount, metric1-4) and metric0, unplanned
+    assert_queries(small, large, what="the monitoring tab at 1 and 41 signals")
