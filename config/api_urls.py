@@ -12,7 +12,7 @@ from governance.api.gate import GatePublicKeyView, GateView
 from governance.api.lineage import DatasetViewSet, LineageStatusView, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
-from governance.api.signals import SignalsView
+from governance.api.signals import MonitoringSignalViewSet, SignalsView
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
 from projects.api.inventory import AIProjectViewSet, TeamViewSet
 from projects.api.registries import DeploymentViewSet, ModelVersionViewSet, RegisteredModelViewSet, RegistryViewSet
@@ -46,6 +46,7 @@ router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("classifications", ClassificationViewSet, basename="classification")
 router.register("obligations", ObligationViewSet, basename="obligation")
 router.register("evidence", EvidenceViewSet, basename="evidence")
+router.register("monitoring-signals", MonitoringSignalViewSet, basename="monitoring-signal")
 
 urlpatterns = [
     # OpenLineage ingest: Marquez's path and body, so any producer's HTTP transport works unchanged.

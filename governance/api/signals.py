@@ -18,17 +18,20 @@ from __future__ import annotations
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import pagination, serializers, status, viewsets
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_body
+from core.roles import ALL_ROLES
 from projects.registries.selectors import model_versions_for_user
 
-from ..models import SignalKind, SignalSource
+from ..models import MonitoringSignal, SignalKind, SignalSource
 from ..monitoring import evidently
+from ..monitoring.filters import MonitoringSignalFilterSet
 from ..monitoring.permissions import SIGNAL_POST_ROLES
+from ..monitoring.selectors import signals_for_user
 from ..monitoring.services import MAX_SIGNALS_PER_POST, SignalIn, signals_record
 
 VERSION_NOT_FOUND = (
@@ -181,3 +184,40 @@ class SignalsView(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class MonitoringSignalSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    registry = serializers.CharField(source="model_version.registered_model.registry.name", read_only=True)
+    model = serializers.CharField(source="model_version.registered_model.name", read_only=True)
+    version = serializers.CharField(source="model_version.version", read_only=True)
+
+    class Meta:
+        model = MonitoringSignal
+        fields = [
+            "id", "project", "model_version", "registry", "model", "version", "name", "kind", "value", "measured_at",
+            "received_at", "source", "reference", "breached",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SignalCursorPagination(pagination.CursorPagination):
+    """Newest first; stable pages while values keep arriving, and no COUNT over a growing table."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 500
+    ordering = ("-measured_at", "-id")
+
+
+class MonitoringSignalViewSet(viewsets.ReadOnlyModelViewSet):
+    """Recorded monitoring signals of the projects the caller may see, newest first (post them to /api/v1/signals)."""
+
+    serializer_class = MonitoringSignalSerializer
+    filterset_class = MonitoringSignalFilterSet
+    pagination_class = SignalCursorPagination
+    read_roles = ALL_ROLES
+    write_roles = ()
+
+    def get_queryset(self):
+        return signals_for_user(user=self.request.user)

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from projects.models import AIProject
+from projects.permissions import scope_to_user
 
 from ..models import Finding, FindingKind, MonitoringPlanItem, MonitoringSignal
 
@@ -42,3 +43,12 @@ def open_monitoring_findings(*, project: AIProject) -> QuerySet[Finding]:
     return Finding.objects.filter(
         project=project, kind__in=[FindingKind.SIGNAL_BREACHED, FindingKind.SIGNAL_STALE], resolved_at=None
     ).order_by("-opened_at")
+
+
+def signals_for_user(*, user) -> QuerySet[MonitoringSignal]:
+    """Every signal of the projects the user may see (the one visibility ladder, by the signal's project)."""
+    return scope_to_user(
+        MonitoringSignal.objects.select_related("model_version__registered_model__registry", "project"),
+        user=user,
+        team_id="project__team_id",
+    )

@@ -505,6 +505,9 @@ MATRIX = [
     # Monitoring: admins and the project's team lead post signals (another team's version reads as unknown: 400)
     # and change the plan; everyone in scope reads the tab.
     ("POST",  "/api/v1/signals",                        NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/monitoring-signals/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/monitoring-signals/?name=psi&source=webhook", NO_AUTH, DENIED, OK, OK, OK,   OK,      OK),
+    ("GET",   "/api/v1/monitoring-signals/{signal}/",   NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/governance/projects/{project}/monitoring/", LOGIN, DENIED, OK,     OK,      OK,      HIDDEN,  OK),
     ("POST",  "/governance/projects/{project}/monitoring/", LOGIN, DENIED, DENIED, DENIED,  SAVED,   HIDDEN,  SAVED),
     ("POST",  "/governance/monitoring/plan/{plan_item}/delete/", LOGIN, DENIED, DENIED, DENIED, SAVED, HIDDEN, SAVED),
@@ -548,7 +551,7 @@ SAMPLE.update(assessment="1", signoff="1", policy="1")
 SAMPLE.update(roi_entry="1", fx_rate="1", roi_deletion="1", deleted_entry="1")
 SAMPLE.update(dataset="1")
 SAMPLE.update(classification="1", obligation="1", evidence="1")
-SAMPLE.update(plan_item="1")
+SAMPLE.update(plan_item="1", signal="1")
 
 
 @pytest.fixture
@@ -594,6 +597,16 @@ def plan_rows(project, team_lead):
     from governance.monitoring.services import monitoring_plan_item_save
 
     return monitoring_plan_item_save(project=project, by=team_lead, data={"name": "psi", "upper": 0.2})
+
+
+@pytest.fixture
+def signal_rows(registry_rows, team_lead):
+    """One monitoring signal about version 2 of the project's model."""
+    from governance.monitoring.services import SignalIn, signals_record
+
+    out = signals_record(version=registry_rows.version, signals=[SignalIn("psi", 0.1, T0)], source="webhook",
+                         by=team_lead)  # fmt: skip
+    return out.created[0]
 
 
 @pytest.fixture
@@ -713,6 +726,7 @@ def test_persona_gets_the_answer_the_matrix_gives(
         obligation=compliance.obligation.pk if compliance else 0,
         evidence=compliance.evidence.pk if compliance else 0,
         plan_item=request.getfixturevalue("plan_rows").pk if "{plan_item}" in path else 0,
+        signal=request.getfixturevalue("signal_rows").pk if "{signal}" in path else 0,
     )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
@@ -840,6 +854,7 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     renamed.update({"{roi_entry}": "{id}", "{fx_rate}": "{id}", "{deleted_entry}": "{entry_id}"})
     renamed.update({"{dataset}": "{id}"})
     renamed.update({"{classification}": "{id}", "{obligation}": "{id}"})
+    renamed.update({"{signal}": "{id}"})
     classified = set()
     for method, path, *_ in MATRIX:
         if path.startswith("/api/v1/"):
@@ -850,5 +865,6 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
     # (+14 ROI: roi entries 8, fx rates 6) (+5 lineage: ingest 1, its status 1, datasets 3)
-    # (+8 compliance: classifications 4, obligations 2, evidence 2) (+1 monitoring signals)
-    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 1
+    # (+8 compliance: classifications 4, obligations 2, evidence 2)
+    # (+3 monitoring: post signals 1, list and read them 2)
+    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 3

@@ -462,3 +462,34 @@ def test_the_monitoring_tab_costs_the_same_queries_at_1_and_40_signals(client, t
     large, response = get_counting_queries(client, url)
     assert len(response.context["panels"]) == 6  # five planned (psi.amount, metric1-4) and metric0, unplanned
     assert_queries(small, large, what="the monitoring tab at 1 and 41 signals")
+
+
+def test_the_signals_api_lists_the_callers_scope_newest_first_and_filters(client, team_lead, other_lead, version):
+    post(client, form(version, value("psi", 0.1, NOW), value("psi", 0.2, NOW + dt.timedelta(hours=1)),
+                      value("auc", 0.8, NOW)), bearer(team_lead))  # fmt: skip
+    client.force_login(team_lead)
+    body = client.get("/api/v1/monitoring-signals/", {"name": "psi"}).json()
+    assert [(r["name"], r["value"], r["model"], r["version"], r["project"]) for r in body["results"]] == [
+        ("psi", 0.2, "fraud-model", "7", "fraud-scoring"), ("psi", 0.1, "fraud-model", "7", "fraud-scoring"),
+    ]  # fmt: skip
+    client.force_login(other_lead)
+    assert client.get("/api/v1/monitoring-signals/").json()["results"] == []
+    assert client.get("/api/v1/monitoring-signals/", {"project": "fraud-scoring"}).status_code == 400
+
+
+def test_the_signals_api_list_costs_the_same_queries_at_2_and_60_values(client, team_lead, project, version):
+    from governance.monitoring.services import SignalIn, signals_record
+    from tests.query_counts import assert_queries, get_counting_queries
+
+    def record(count: int, model: str) -> None:
+        v = linked_version(project, model=model, version="1")
+        values = [SignalIn(f"m{n}", float(n), NOW - dt.timedelta(minutes=n)) for n in range(count)]
+        signals_record(version=v, source="webhook", by=team_lead, signals=values)
+
+    client.force_login(team_lead)
+    record(2, "a")
+    small, _ = get_counting_queries(client, "/api/v1/monitoring-signals/")
+    record(58, "b")
+    large, response = get_counting_queries(client, "/api/v1/monitoring-signals/")
+    assert len(response.json()["results"]) == 60
+    assert_queries(small, large, what="/api/v1/monitoring-signals/ at 2 and 60 values")
