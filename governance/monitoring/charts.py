@@ -22,7 +22,8 @@ def signal_chart(name: str, points: list[dict], *, lower: float | None, upper: f
             "x": [p["measured_at"].isoformat() for p in mine], "y": [p["value"] for p in mine],
             "line": {"color": VERSION_COLOURS[n % len(VERSION_COLOURS)], "width": 2},
             "marker": {"symbol": ["x" if p["breached"] else "circle" for p in mine], "size": 8},
-            "hovertemplate": f"{version}<br>%{{x}}<br>{name} = %{{y}}<extra></extra>",
+            # Names people typed go in as data (meta, the trace name), never into the template itself.
+            "meta": [name], "hovertemplate": "%{fullData.name}<br>%{x}<br>%{meta[0]} = %{y}<extra></extra>",
         })  # fmt: skip
     shapes, annotations = [], []
     for label, bound in (("lower bound", lower), ("upper bound", upper)):
