@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Tests run in two processes (pytest-xdist), a test file per process at a time; `make test XDIST=` runs them in one.
 XDIST ?= -n 2 --dist loadfile
 
-.PHONY: install run test test-sqlite bench backup restore lint format clean
+.PHONY: install run test test-sqlite bench backup restore lint format clean evidently-env
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,22 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
+## Evidently in its own virtualenv, for the monitoring-signal tests that generate a real report (it cannot
+## share Keel's: scripts/evidently-requirements.txt says why). Tests find it at .venv-evidently or $EVIDENTLY_PYTHON.
+EVIDENTLY_VENV := .venv-evidently
+$(EVIDENTLY_VENV)/.installed: scripts/evidently-requirements.txt
+	test -x $(EVIDENTLY_VENV)/bin/python || $(PYTHON) -m venv $(EVIDENTLY_VENV)
+	$(EVIDENTLY_VENV)/bin/python -m pip install --quiet -r scripts/evidently-requirements.txt
+	touch $(EVIDENTLY_VENV)/.installed
+
+evidently-env: $(EVIDENTLY_VENV)/.installed
+
 ## Set up and run Keel on the embedded default: SQLite + filesystem broker, web + worker + beat, demo data.
 run: install
 	KEEL_EMBEDDED=true ./scripts/run_embedded.sh
 
 ## Set up and run every test (SQLite by default; PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
-test: install
+test: install evidently-env
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
@@ -31,7 +41,7 @@ test: install
 ## The embedded default's own tests (marker sqlite_only) on SQLite, whatever DATABASE_URL/REDIS_URL say.
 ## `make test` on PostgreSQL skips them, so CI (.ci/run) runs this after it; CI=true is kept, and the
 ## PostgreSQL-only tests are not selected here. On a dev machine `make test` already ran them on SQLite.
-test-sqlite: install
+test-sqlite: install evidently-env
 	env -u DATABASE_URL -u REDIS_URL KEEL_EMBEDDED=true $(PY) -m pytest -m sqlite_only $(PYTEST_ARGS)
 
 ## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch and MLflow's

@@ -13,6 +13,7 @@ from governance.api.incidents import IncidentViewSet
 from governance.api.lineage import DatasetViewSet, LineageStatusView, LineageView
 from governance.api.portfolio import PortfolioSummaryView
 from governance.api.risks import MitigationViewSet, RiskViewSet
+from governance.api.signals import MonitoringSignalViewSet, SignalsView
 from governance.api.signoffs import SignOffPolicyViewSet, SignOffViewSet
 from projects.api.inventory import AIProjectViewSet, TeamViewSet
 from projects.api.registries import DeploymentViewSet, ModelVersionViewSet, RegisteredModelViewSet, RegistryViewSet
@@ -47,6 +48,7 @@ router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("classifications", ClassificationViewSet, basename="classification")
 router.register("obligations", ObligationViewSet, basename="obligation")
 router.register("evidence", EvidenceViewSet, basename="evidence")
+router.register("monitoring-signals", MonitoringSignalViewSet, basename="monitoring-signal")
 
 urlpatterns = [
     # OpenLineage ingest: Marquez's path and body, so any producer's HTTP transport works unchanged.
@@ -60,5 +62,7 @@ urlpatterns = [
     path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),
     # The executive dashboard's figures (same filters and scope as the page).
     path("portfolio/summary", PortfolioSummaryView.as_view(), name="portfolio-summary"),
+    # Monitoring signals about a model version: Keel's JSON form or an Evidently report as it is.
+    path("signals", SignalsView.as_view(), name="signals"),
     *router.urls,
 ]

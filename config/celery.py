@@ -82,4 +82,9 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.expire_signoffs",
             "schedule": float(settings.KEEL_SIGNOFF_EXPIRY_TICK_SECONDS),
         },
+        # Planned monitoring signals that stopped arriving open a finding; idempotent.
+        "keel-check-stale-signals": {
+            "task": "governance.tasks.check_stale_signals",
+            "schedule": float(settings.KEEL_SIGNAL_STALE_TICK_SECONDS),
+        },
     }

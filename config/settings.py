@@ -386,6 +386,7 @@ _TASK_TIME_LIMITS = {
     "governance.tasks.notify_event": (50, 60),
     "governance.tasks.deliver_notifications": (240, 300),
     "governance.tasks.send_reminders_and_digests": (540, 600),
+    "governance.tasks.check_stale_signals": (240, 300),
 } | {name: tuple(limits) for name, limits in env.json("KEEL_TASK_TIME_LIMITS", default={}).items()}
 KEEL_TASK_TIME_LIMITS = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in _TASK_TIME_LIMITS.items()
@@ -425,6 +426,8 @@ KEEL_LINEAGE_APPLY_INLINE = env.bool("KEEL_LINEAGE_APPLY_INLINE", default=False)
 KEEL_LINEAGE_APPLY_BATCH = env.int("KEEL_LINEAGE_APPLY_BATCH", default=500)
 # How often the expiry rule runs (approvals past their re-certification date become expired).
 KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)
+# How often beat checks for planned monitoring signals that stopped arriving (their frequency is per plan item).
+KEEL_SIGNAL_STALE_TICK_SECONDS = env.int("KEEL_SIGNAL_STALE_TICK_SECONDS", default=900)
 # Lineage naming a registry model version that no sync (or project link) lets Keel link within this many
 # minutes opens a finding (the producer usually emits before the registry sync sees the new version).
 KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES = env.int("KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES", default=60)

@@ -26,6 +26,12 @@ class GovernanceConfig(AppConfig):
 
         lineage_receivers.connect()
 
+        from .monitoring import quality as monitoring_quality
+        from .monitoring import registry as monitoring_registry
+
+        monitoring_quality.connect()
+        monitoring_registry.connect()
+
         from . import extensions
 
         extensions.register()

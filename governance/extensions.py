@@ -24,6 +24,7 @@ def register() -> None:
     register_project_tab(
         "Compliance", "governance:project-compliance", current=("project-compliance", "evidence-add"), order=50
     )
+    register_project_tab("Monitoring", "governance:project-monitoring", current=("project-monitoring",), order=45)
     register_home_widget("governance/partials/_home_reviewer.html", slot=HOME_TOP)
     register_home_widget("governance/partials/_home_dashboard_link.html", slot=HOME_STAGES)
     register_project_widget("governance/partials/_project_tier_fact.html", slot=PROJECT_FACTS)

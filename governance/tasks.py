@@ -14,6 +14,7 @@ from .dashboard.value_decay import value_decay_check
 from .lineage.apply import drain
 from .lineage.pending_links import model_references_check
 from .lineage.queue import pending_ids
+from .monitoring.services import signals_check_stale
 from .notifications import delivery as notification_delivery
 from .notifications import rules as notification_rules
 from .risks.assessments import tier_assessments_apply_dated_rules
@@ -202,3 +203,14 @@ def sign_audit_checkpoint() -> int | None:
         logger.error("%s", exc)
         return None
     return checkpoint.seq if checkpoint is not None else None
+
+
+@shared_task(
+    name="governance.tasks.check_stale_signals",
+    ignore_result=True,
+    **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.check_stale_signals"],
+)
+def check_stale_signals() -> dict:
+    """Beat: planned monitoring signals that stopped arriving for a version in production open a finding
+    each; ones that came back resolve theirs. Idempotent: one open finding per (plan item, version)."""
+    return signals_check_stale()

@@ -5,6 +5,7 @@ from .views import audit as audit_views
 from .views import catalogue as catalogue_views
 from .views import compliance as compliance_views
 from .views import incidents as incident_views
+from .views import monitoring as monitoring_views
 from .views import notifications as notification_views
 from .views import signoff_policies as policy_views
 
@@ -85,4 +86,13 @@ urlpatterns = [
     ),
     path("obligations/<int:pk>/evidence/", compliance_views.EvidenceAddView.as_view(), name="evidence-add"),
     path("evidence/<int:pk>/file/", compliance_views.EvidenceFileView.as_view(), name="evidence-file"),
+    # Monitoring: a project's signals over time and its plan (bounds, frequency, what a breach does).
+    path(
+        "projects/<slug:slug>/monitoring/", monitoring_views.ProjectMonitoringView.as_view(), name="project-monitoring"
+    ),
+    path(
+        "monitoring/plan/<int:pk>/delete/",
+        monitoring_views.MonitoringPlanItemDeleteView.as_view(),
+        name="monitoring-plan-delete",
+    ),
 ]

@@ -91,6 +91,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "signoff.withdrawn": ("{actor} withdrew {subject}", ""),
     "signoff.invalidated": ("{actor} invalidated {subject}: {after[reason]}", "{actor} invalidated {subject}"),
     "signoff.expired": ("{actor} expired {subject}", ""),
+    "signoff.flagged_for_review": (
+        "{actor} flagged {subject} for re-review: {after[signal]} was {after[value]}",
+        "{actor} flagged {subject} for re-review",
+    ),
     "signoff_policy.published": ("{actor} published {subject}", ""),
     "gate.allowed": (
         "{actor} asked the gate about {subject} for {after[environment]}: allowed",
@@ -142,6 +146,14 @@ SENTENCES: dict[str, tuple[str, str]] = {
         "{actor} sent {subject}, refused when applied: {after[reason]}",
         "{actor} sent {subject}, refused when applied",
     ),
+    # monitoring signals and the plan
+    "monitoring.signals_recorded": (
+        "{actor} recorded {after[recorded]} monitoring signal value(s) from {after[source]} for {subject}",
+        "{actor} recorded monitoring signals for {subject}",
+    ),
+    "monitoring.plan_item_added": ("{actor} added {subject} to the monitoring plan", ""),
+    "monitoring.plan_item_changed": ("{actor} changed {subject} on the monitoring plan", ""),
+    "monitoring.plan_item_removed": ("{actor} took {subject} off the monitoring plan", ""),
     "obligation.evaluated": ("{actor} evaluated {subject}: {after[status]}", "{actor} evaluated {subject}"),
     "evidence.given": ("{actor} gave evidence for {subject}", ""),
     # API tokens, the audit trail itself

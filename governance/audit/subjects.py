@@ -202,6 +202,13 @@ SUBJECTS: dict[str, Subject] = {
         lambda e: url("governance:project-compliance", e.obligation.project.slug),
         ("obligation__project",),
     ),
+    "governance.monitoringplanitem": Subject(
+        "governance.MonitoringPlanItem",
+        lambda i: f"the monitored signal “{i.name}” of {i.project.name}",
+        lambda i: url("governance:project-monitoring", i.project.slug),
+        ("project",),
+        _named("monitored signal", "name"),
+    ),
     "governance.lineageevent": Subject(
         "governance.LineageEvent",
         lambda e: (

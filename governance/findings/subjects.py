@@ -27,6 +27,9 @@ KIND_SUBJECT_TYPES: dict[str, str] = {
     FindingKind.EVIDENCE_STALE: "governance.obligation",
     FindingKind.UNOWNED_PRODUCTION_MODEL: "projects.registeredmodel",
     FindingKind.MODEL_REFERENCE_UNRESOLVED: "governance.dataset",
+    # Monitoring findings are about one plan item on one version: subject_id is "<plan item id>:<version id>".
+    FindingKind.SIGNAL_BREACHED: "governance.monitoringplanitem",
+    FindingKind.SIGNAL_STALE: "governance.monitoringplanitem",
 }
 
 # What each kind means, for the findings page's introduction (every kind, in FindingKind's order).
@@ -61,6 +64,14 @@ KIND_DESCRIPTIONS: dict[str, str] = {
         "several registries match, or its model has no project), so personal data reaching it reaches no "
         "project. A sync bringing the version, or linking the dataset by hand, resolves it."
     ),
+    FindingKind.SIGNAL_BREACHED: (
+        "A monitoring signal of a model version (drift, data quality, performance, fairness) arrived outside the "
+        "bounds of its project's monitoring plan. A later value within bounds resolves it."
+    ),
+    FindingKind.SIGNAL_STALE: (
+        "A monitoring signal the plan expects at a set frequency has not arrived for a version serving "
+        "production. The next value resolves it."
+    ),
 }
 
 SUBJECT_LABELS = {
@@ -72,6 +83,7 @@ SUBJECT_LABELS = {
     "governance.dataset": "Dataset",
     "projects.registeredmodel": "Registry model",
     "projects.registry": "Registry",
+    "governance.monitoringplanitem": "Monitored signal",
 }
 
 
@@ -106,6 +118,9 @@ def finding_subject(finding: Finding) -> Subject:
     if kind == "governance.obligation" and slug:
         url = reverse("governance:project-compliance", kwargs={"slug": slug})
         return Subject(f"{name} #{pk}", f"{url}#obligations-h")
+    if kind == "governance.monitoringplanitem" and slug:
+        # The project's monitoring page draws the signal over time with its bounds.
+        return Subject(f"{name} #{pk.split(':')[0]}", reverse("governance:project-monitoring", kwargs={"slug": slug}))
     if kind == "projects.modelversion" and slug:
         # The project page lists each linked model's versions and which holds what alias now.
         return Subject(f"{name} #{pk}", reverse("projects:detail", kwargs={"slug": slug}) + "#models")

@@ -30,7 +30,7 @@ from core.errors import DomainError
 from ..models import LineageEvent
 from . import queue
 from .bulk import chunks, touch
-from .signals import lineage_changed
+from .signals import events_applied, lineage_changed
 from .validation import LineageEventInvalid
 from .writer import COUNT_KEYS, BatchWriter
 
@@ -126,6 +126,7 @@ def apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
             entries.append(_applied_entry(applied, writer.counts))
         audit.record_many(entries)
         lineage_changed.send(sender=LineageEvent, dataset_ids=set(writer.changed), added_edges=set(writer.added_edges))
+        events_applied.send(sender=LineageEvent, events=applied)
     report.refused.update(refused)
     return BatchOutcome([e.pk for e in applied], writer.counts, set(writer.changed), set(writer.added_edges))
 

@@ -11,3 +11,7 @@ from django.dispatch import Signal
 #                           the target's downstream, not the source's). A source whose only change is a new
 #                           outgoing edge is not in dataset_ids.
 lineage_changed = Signal()
+
+# kwargs: events (list[LineageEvent]) applied by one batch, sent inside its transaction after
+# lineage_changed. Monitoring reads their data-quality facets (governance/monitoring/quality.py).
+events_applied = Signal()

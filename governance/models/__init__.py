@@ -39,6 +39,7 @@ from .lineage import (
     TransformationType,
 )
 from .model_refs import PendingModelLink, PendingOutcome
+from .monitoring import BreachAction, MonitoringPlanItem, MonitoringSignal, SignalKind, SignalSource
 from .notifications import (
     ChannelKind,
     Delivery,
@@ -81,6 +82,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventQuerySet",
     "AuditVerification",
+    "BreachAction",
     "ChannelKind",
     "Classification",
     "ColumnEdge",
@@ -108,6 +110,8 @@ __all__ = [
     "Mitigation",
     "MitigationStatus",
     "ModelLinkSource",
+    "MonitoringPlanItem",
+    "MonitoringSignal",
     "Notification",
     "NotificationChannel",
     "NotificationKind",
@@ -129,6 +133,8 @@ __all__ = [
     "SignOffPolicy",
     "SignOffRequest",
     "SignOffStatus",
+    "SignalKind",
+    "SignalSource",
     "TransformationType",
     "Treatment",
     "Verdict",

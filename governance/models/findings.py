@@ -27,6 +27,9 @@ class FindingKind(models.TextChoices):
     # Lineage names a registry model version that no sync brought within the grace period
     # (governance/lineage/model_links.py, KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES).
     MODEL_REFERENCE_UNRESOLVED = "model_reference_unresolved", "Lineage names an unknown model version"
+    # Monitoring (governance/monitoring/): a signal outside its plan's bounds, or one that stopped arriving.
+    SIGNAL_BREACHED = "signal_breached", "Monitoring signal out of bounds"
+    SIGNAL_STALE = "signal_stale", "Monitoring signal stopped arriving"
 
 
 class Severity(models.TextChoices):

@@ -14,6 +14,7 @@ def test_the_beat_schedule_ticks_at_the_intervals_settings_define():
         "keel-expire-signoffs": float(settings.KEEL_SIGNOFF_EXPIRY_TICK_SECONDS),
         "keel-apply-lineage": float(settings.KEEL_LINEAGE_APPLY_TICK_SECONDS),
         "keel-sign-audit-checkpoint": float(settings.KEEL_AUDIT_CHECKPOINT_SECONDS),
+        "keel-check-stale-signals": float(settings.KEEL_SIGNAL_STALE_TICK_SECONDS),
     }
 
 

@@ -89,6 +89,20 @@ BODIES = {
     # re-evaluates no project's obligations: one audit event).
     ("POST", "/api/v1/lineage"): lambda c: LINEAGE_EVENT,
     ("POST", "/api/v1/lineage/"): lambda c: LINEAGE_EVENT,
+    # Monitoring: one value about version 2 of the project's model (no plan item: one audit event); a plan item.
+    ("POST", "/api/v1/signals"): lambda c: {
+        "registry": "mlflow-prod",
+        "model": "fraud-detector",
+        "version": "2",
+        "signals": [{"name": "psi", "value": 0.1}],
+    },
+    ("POST", "/governance/projects/{project}/monitoring/"): lambda c: {
+        "name": "psi",
+        "kind": "drift",
+        "upper": "0.2",
+        "on_breach": "flag",
+    },
+    ("POST", "/governance/monitoring/plan/{plan_item}/delete/"): lambda c: {},
     ("POST", "/api/v1/datasets/{dataset}/link-model/"): lambda c: {"model_version": c.unlinked_model.versions.get().pk},
     # PII and compliance (compliance_rows): classify crm.customers.phone (it reaches no model, so no obligation
     # moves); record only an owner (no obligation reads it); evidence for the record rule GDPR-6-BASIS.
@@ -545,6 +559,15 @@ MATRIX = [
     ("POST",  "/governance/classifications/{classification}/retract/",
                                                         LOGIN,   DENIED,  DENIED,  SAVED,   DENIED,  DENIED,  SAVED),
     ("GET",   "/governance/projects/{project}/compliance/", LOGIN, DENIED, OK,     OK,      OK,      HIDDEN,  OK),
+    # Monitoring: admins and the project's team lead post signals (another team's version reads as unknown: 400)
+    # and change the plan; everyone in scope reads the tab.
+    ("POST",  "/api/v1/signals",                        NO_AUTH, DENIED,  DENIED,  DENIED,  CREATED, BAD,     CREATED),
+    ("GET",   "/api/v1/monitoring-signals/",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/monitoring-signals/?name=psi&source=webhook", NO_AUTH, DENIED, OK, OK, OK,   OK,      OK),
+    ("GET",   "/api/v1/monitoring-signals/{signal}/",   NO_AUTH, DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
+    ("GET",   "/governance/projects/{project}/monitoring/", LOGIN, DENIED, OK,     OK,      OK,      HIDDEN,  OK),
+    ("POST",  "/governance/projects/{project}/monitoring/", LOGIN, DENIED, DENIED, DENIED,  SAVED,   HIDDEN,  SAVED),
+    ("POST",  "/governance/monitoring/plan/{plan_item}/delete/", LOGIN, DENIED, DENIED, DENIED, SAVED, HIDDEN, SAVED),
     ("POST",  "/governance/obligations/{obligation}/evidence/", LOGIN, DENIED, DENIED, SAVED, SAVED,   HIDDEN,  SAVED),
     ("GET",   "/governance/evidence/{evidence}/file/",  LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/api/v1/classifications/",               NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
@@ -589,6 +612,7 @@ SAMPLE.update(roi_entry="1", fx_rate="1", roi_deletion="1", deleted_entry="1")
 SAMPLE.update(dataset="1")
 SAMPLE.update(classification="1", obligation="1", evidence="1")
 SAMPLE.update(incident="1", closable_incident="1", notification="1")
+SAMPLE.update(plan_item="1", signal="1")
 
 
 @pytest.fixture
@@ -626,6 +650,24 @@ def registry_rows(project, other_project):
     unlinked = RegisteredModelFactory(registry=registry, name="pricing-candidate")
     ModelVersionFactory(registered_model=unlinked, version="1")
     return SimpleNamespace(registry=registry, model=linked, version=v2, version1=v1, unlinked_model=unlinked)
+
+
+@pytest.fixture
+def plan_rows(project, team_lead):
+    """One signal on `project`'s monitoring plan."""
+    from governance.monitoring.services import monitoring_plan_item_save
+
+    return monitoring_plan_item_save(project=project, by=team_lead, data={"name": "psi", "upper": 0.2})
+
+
+@pytest.fixture
+def signal_rows(registry_rows, team_lead):
+    """One monitoring signal about version 2 of the project's model."""
+    from governance.monitoring.services import SignalIn, signals_record
+
+    out = signals_record(version=registry_rows.version, signals=[SignalIn("psi", 0.1, T0)], source="webhook",
+                         by=team_lead)  # fmt: skip
+    return out.created[0]
 
 
 @pytest.fixture
@@ -787,6 +829,8 @@ def test_persona_gets_the_answer_the_matrix_gives(
         incident=incidents.incident.pk if incidents else 0,
         closable_incident=incidents.closable.pk if incidents else 0,
         notification=own_notification(team_lead).pk if "{notification}" in path else 0,
+        plan_item=request.getfixturevalue("plan_rows").pk if "{plan_item}" in path else 0,
+        signal=request.getfixturevalue("signal_rows").pk if "{signal}" in path else 0,
     )
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(USER_FIXTURE[persona]))
@@ -915,6 +959,7 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     renamed.update({"{dataset}": "{id}"})
     renamed.update({"{classification}": "{id}", "{obligation}": "{id}"})
     renamed.update({"{incident}": "{id}", "{closable_incident}": "{id}"})
+    renamed.update({"{signal}": "{id}"})
     classified = set()
     for method, path, *_ in MATRIX:
         if path.startswith("/api/v1/"):
@@ -926,4 +971,5 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
     # (+14 ROI: roi entries 8, fx rates 6) (+5 lineage: ingest 1, its status 1, datasets 3)
     # (+8 compliance: classifications 4, obligations 2, evidence 2) (+9 incidents)
-    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 9
+    # (+3 monitoring: post signals 1, list and read them 2)
+    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 9 + 3

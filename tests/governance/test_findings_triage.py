@@ -43,6 +43,8 @@ EXPECTED_SUBJECT_PAGES = {
     FindingKind.EVIDENCE_STALE: ("Obligation #7", "/governance/projects/fraud-scoring/compliance/#obligations-h"),
     FindingKind.UNOWNED_PRODUCTION_MODEL: ("Registry model #7", None),  # the registry's page, where it exists
     FindingKind.MODEL_REFERENCE_UNRESOLVED: ("Dataset #7", "/governance/datasets/7/"),
+    FindingKind.SIGNAL_BREACHED: ("Monitored signal #7", "/governance/projects/fraud-scoring/monitoring/"),
+    FindingKind.SIGNAL_STALE: ("Monitored signal #7", "/governance/projects/fraud-scoring/monitoring/"),
 }
 
 
