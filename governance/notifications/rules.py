@@ -14,11 +14,13 @@ from django.utils import timezone
 
 from core.roles import Role
 
+from ..findings.subjects import finding_subject
 from ..models import (
     CorrectiveAction,
     Delivery,
     EmailChoice,
     Finding,
+    FindingKind,
     Incident,
     Notification,
     NotificationKind,
@@ -31,6 +33,8 @@ from .services import notify
 
 User = get_user_model()
 LOUD_SEVERITIES = (Severity.HIGH, Severity.CRITICAL)
+# A breached or stale monitoring signal is for the risk officers whatever its severity.
+MONITORING_KINDS = (FindingKind.SIGNAL_BREACHED, FindingKind.SIGNAL_STALE)
 
 
 def _with_roles(*roles: str):
@@ -48,11 +52,13 @@ def finding_opened(finding_id: int) -> int:
     users = [finding.assignee]
     if finding.project:
         users += [finding.project.owner, finding.project.team.lead]
-    if finding.severity in LOUD_SEVERITIES:
+    if finding.severity in LOUD_SEVERITIES or finding.kind in MONITORING_KINDS:
         users += list(_with_roles(Role.RISK_OFFICER, Role.COMPLIANCE))
     where = f" ({finding.project.name})" if finding.project else ""
     title = f"{finding.get_severity_display()} finding: {finding.title}{where}"
-    url = reverse("governance:finding", kwargs={"pk": finding.pk})
+    # A monitoring finding leads straight to the signal's chart (its subject); others to the finding.
+    subject_url = finding_subject(finding).url if finding.kind in MONITORING_KINDS else None
+    url = subject_url or reverse("governance:finding", kwargs={"pk": finding.pk})
     with transaction.atomic():
         return len(notify(kind=NotificationKind.FINDING_OPENED, users=users, title=title, body=finding.detail,
                           url=url, key=f"finding:{finding.pk}"))  # fmt: skip

@@ -13,6 +13,7 @@ from core.forms import apply_service_errors
 from core.permissions import RoleRequiredMixin
 from core.roles import ALL_ROLES, has_role
 
+from ..incidents.permissions import can_open_incident_on
 from ..models import MonitoringPlanItem
 from ..monitoring import charts, selectors, services
 from ..monitoring.forms import MonitoringPlanItemForm
@@ -59,6 +60,7 @@ class ProjectMonitoringView(RoleRequiredMixin, TemplateView):
             panels=panels,
             plan=plan,
             findings=selectors.open_monitoring_findings(project=self.project),
+            can_open_incident=can_open_incident_on(self.request.user, [self.project]),
             may_edit=may_edit,
             form=(form or MonitoringPlanItemForm()) if may_edit else None,
         )
