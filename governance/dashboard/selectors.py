@@ -9,8 +9,8 @@ never counts another team's rows.
 The cost is a fixed handful of queries whatever the portfolio's size (tests/governance/
 test_dashboard_query_counts.py):
   * one GROUP BY (team, stage) over the projects: stage counts, team sizes, business-case totals;
-  * one GROUP BY (team, month) over the ROI roll-up (one row per project and month, kept equal to the
-    ledger by projects/roi/rollup.py): the portfolio's monthly series and each team's totals, from which
+  * one GROUP BY (team, month) over the ROI group roll-up (one row per team, stage, tier and month, kept
+    equal to the ledger by projects/roi/rollup.py): the portfolio's monthly series and each team's totals, from which
     projects/roi/figures.py derives ROI %, payback, NPV, realised vs planned and decay;
   * one aggregate over open risks, one count of open findings, one of pending sign-offs;
   * the bubble matrix's points and the table's page, each one query with correlated subqueries.
@@ -37,6 +37,7 @@ from django.db.models import (
     Case,
     Count,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -53,7 +54,7 @@ from django.utils import timezone
 
 from core.dates import date_window
 from core.roles import reads_everything
-from projects.models import AIProject, FxRate, ROIMonthRollup, Stage
+from projects.models import AIProject, FxRate, ROIGroupMonthRollup, ROIMonthRollup, Stage
 from projects.roi.figures import ZERO, MonthTotals, RoiFigures, money, month_start
 from projects.roi.selectors import roi_figures_for
 
@@ -241,27 +242,32 @@ def _of_projects(qs: QuerySet, projects: QuerySet[AIProject]) -> QuerySet:
     return qs.filter(project__in=projects.order_by().values("pk"))
 
 
-def _rollup_sum(field_name: str, **condition):
-    """The sum of a roll-up column over a group (0 when the condition leaves no row)."""
-    return Coalesce(Sum(field_name, filter=Q(**condition) if condition else None), Value(ZERO), output_field=_MONEY)
+def _of_groups(qs: QuerySet[ROIGroupMonthRollup], projects: QuerySet[AIProject]) -> QuerySet[ROIGroupMonthRollup]:
+    """The group roll-up's rows of the (team, stage, tier) groups `projects` holds (all of them when
+    `projects` is every project). Exact because the dashboard's projects are always whole groups: the
+    visibility ladder picks teams, and the filters teams, stages and tiers (dashboard/filters.py)."""
+    if not projects.query.where:
+        return qs
+    same_group = projects.order_by().filter(
+        team_id=OuterRef("team_id"), stage=OuterRef("stage"), risk_tier=OuterRef("risk_tier")
+    )
+    return qs.filter(Exists(same_group))
 
 
 def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
-    """One row per (team, month) of the ledger, from its roll-up: planned and actual value and cost in the
-    reporting currency, how many actuals were logged, and the plan of the projects that reported the month
-    (logged an actual for it: plan_to_date_q). One query; the rows are few (teams × months)."""
+    """One row per (team, month) of the ledger, from its group roll-up (one row per team, stage, tier and
+    month, projects/roi/rollup.py): planned and actual value and cost in the reporting currency, how many
+    actuals were logged, and the plan of the projects that reported the month (logged an actual for it:
+    plan_to_date_q). One query; it reads groups × months rows, whatever the number of projects."""
+    first, last = date_window()  # as _rollup(): months outside Keel's window are left out
     # Annotations may not take the name of a column: the sums are named total_* and renamed here.
-    columns = ("planned_value", "planned_cost", "actual_value", "actual_cost")
+    columns = ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n",
+               "planned_value_reported", "planned_cost_reported")  # fmt: skip
     rows = (
-        _of_projects(_rollup(), projects)
+        _of_groups(ROIGroupMonthRollup.objects.filter(month__gte=first, month__lte=last), projects)
         .order_by()
-        .values("project__team_id", "month")
-        .annotate(
-            **{f"total_{name}": _rollup_sum(name) for name in columns},
-            total_actual_n=Sum("actual_n"),
-            planned_value_reported=_rollup_sum("planned_value", actual_n__gt=0),
-            planned_cost_reported=_rollup_sum("planned_cost", actual_n__gt=0),
-        )
+        .values("team_id", "month")
+        .annotate(**{f"total_{name}": Sum(name) for name in columns})
     )
     return [{key.removeprefix("total_"): value for key, value in row.items()} for row in rows]
 
@@ -397,7 +403,7 @@ def _ledger_months(
         m = by_month.setdefault(g["month"], dict.fromkeys(_LEDGER_KEYS, ZERO))
         for key in _LEDGER_KEYS:
             m[key] += g[key]
-        t = teams.get(g["project__team_id"])
+        t = teams.get(g["team_id"])
         if t is not None and g["month"] <= as_of:
             t["actual_value"] += g["actual_value"]
             t["actual_cost"] += g["actual_cost"]

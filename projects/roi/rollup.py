@@ -9,6 +9,12 @@ drift, whatever the write was (create, edit that moves an entry to another month
 import, FX re-conversion). rebuild_roi_rollup (a management command) recomputes every cell, for data
 written outside the services (seed_portfolio, a restore from backup).
 
+A second, coarser roll-up sums those rows once more per (team, stage, tier) group of projects and month
+(projects.models.ROIGroupMonthRollup): the dashboard's monthly series and team totals read it, so their cost
+follows the number of groups, not of projects. It is recomputed the same way, for the groups and months a
+write touched: by roi_rollup_refresh after every ledger write, and by roi_group_rollup_move when a project
+changes team, stage or tier (or is deleted), in that write's transaction.
+
 The roll-up is derived data and not audited: every change to it is the consequence of a ledger change
 that is audited in the same transaction, and a rebuild changes no figure the ledger does not already say.
 """
@@ -21,10 +27,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from ..models import AIProject, RoiBasis, ROIEntry, RoiKind, ROIMonthRollup
+from ..models import AIProject, RoiBasis, ROIEntry, ROIGroupMonthRollup, RoiKind, ROIMonthRollup, Team
 from .figures import month_start
 
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -89,15 +95,16 @@ def roi_rollup_refresh(*, cells: Iterable[tuple[int, dt.date]]) -> None:
         return
     # The projects' rows are the ledger's write lock (every ROI service takes it, in pk order): holding
     # it, no other transaction can change these cells between the sums below and their insert.
-    list(
+    groups = set(
         AIProject.objects.select_for_update()
         .filter(pk__in=sorted({p for p, _ in wanted}))
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("team_id", "stage", "risk_tier")
     )
     where = _cells_q(wanted)
     ROIMonthRollup.objects.filter(where).delete()
     _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(where)))
+    roi_group_rollup_refresh(groups=groups, months={month for _, month in wanted})
 
 
 @transaction.atomic
@@ -105,9 +112,16 @@ def roi_rollup_refresh_projects(*, projects: QuerySet[AIProject]) -> int:
     """Recompute every month of these projects (after a bulk load of their ledger, as seed_portfolio does);
     returns the rows written. A queryset, not a list of ids, so that thousands of projects are a subquery."""
     ids = projects.order_by().values("pk")
-    list(AIProject.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    groups = set(
+        AIProject.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("team_id", "stage", "risk_tier")
+    )
     ROIMonthRollup.objects.filter(project_id__in=ids).delete()
-    return _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(project_id__in=ids)))
+    written = _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(project_id__in=ids)))
+    roi_group_rollup_refresh(groups=groups)
+    return written
 
 
 @transaction.atomic
@@ -116,7 +130,10 @@ def roi_rollup_rebuild() -> int:
     concurrent ledger writes by the projects' rows, as for a refresh."""
     list(AIProject.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     ROIMonthRollup.objects.all().delete()
-    return _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.all()))
+    written = _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.all()))
+    ROIGroupMonthRollup.objects.all().delete()
+    _insert(ROIGroupMonthRollup, group_cells(ROIMonthRollup.objects.all()))
+    return written
 
 
 _CELL_FIELDS = ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n")
@@ -132,3 +149,98 @@ def roi_rollup_drift() -> int:
     ledger = {_cell_key(r) for r in ledger_cells(ROIEntry.objects.all())}
     rollup = {_cell_key(r) for r in ROIMonthRollup.objects.values("project_id", "month", *_CELL_FIELDS).iterator()}
     return len(ledger ^ rollup)
+
+
+# --- the group roll-up: (team, stage, tier) × month ----------------------------------------------------
+
+Group = tuple[int, str, str]  # (team id, stage, risk tier) of a project
+_GROUP_SUMS = ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n",
+               "planned_value_reported", "planned_cost_reported", "cells")  # fmt: skip
+
+
+def _reported(field_name: str) -> Coalesce:
+    return Coalesce(
+        Sum(field_name, filter=Q(actual_n__gt=0)), Value(Decimal("0"), output_field=_MONEY), output_field=_MONEY
+    )
+
+
+def group_cells(rollups) -> Iterable[dict]:
+    """The sums of ROIMonthRollup rows (a queryset of them) per (team, stage, tier, month), streamed as
+    ROIGroupMonthRollup fields. Field names only, so the migration that fills the table can use it."""
+    # Annotations may not take the name of a column of the model summed: total_* here, renamed below.
+    rows = (
+        rollups.order_by()
+        .values("month", group_team_id=F("project__team_id"), group_stage=F("project__stage"),
+                group_tier=F("project__risk_tier"))
+        .annotate(
+            total_planned_value=Sum("planned_value"), total_planned_cost=Sum("planned_cost"),
+            total_actual_value=Sum("actual_value"), total_actual_cost=Sum("actual_cost"),
+            total_actual_n=Sum("actual_n"), total_planned_value_reported=_reported("planned_value"),
+            total_planned_cost_reported=_reported("planned_cost"), total_cells=Count("id"),
+        )
+        .order_by("group_team_id", "group_stage", "group_tier", "month")
+    )  # fmt: skip
+    for row in rows.iterator(chunk_size=BATCH):
+        yield {
+            "team_id": row["group_team_id"], "stage": row["group_stage"], "risk_tier": row["group_tier"],
+            "month": row["month"], **{name: row[f"total_{name}"] for name in _GROUP_SUMS},
+        }  # fmt: skip
+
+
+def _groups_q(groups: set[Group], prefix: str = "") -> Q:
+    where = Q()
+    for team_id, stage, tier in sorted(groups):
+        where |= Q(**{f"{prefix}team_id": team_id, f"{prefix}stage": stage, f"{prefix}risk_tier": tier})
+    return where
+
+
+def roi_group_rollup_refresh(*, groups: Iterable[Group], months: Iterable[dt.date] | None = None) -> None:
+    """Recompute the group roll-up of these groups (for these months; every month when None) from the
+    per-project roll-up and the projects' current team, stage and tier. Must run inside the transaction that
+    changed them, after the change."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("roi_group_rollup_refresh must run inside the transaction that changed the roll-up")
+    groups = set(groups)
+    if not groups:
+        return
+    # Two writers on different projects of one group would each sum the other's old rows: the teams' rows
+    # serialise them (FOR NO KEY UPDATE: projects can still be added to the team meanwhile). Always taken
+    # after the projects' rows, in pk order, like every ROI write does.
+    list(
+        Team.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted({team_id for team_id, _, _ in groups}))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    in_months = Q(month__in=sorted({month_start(m) for m in months})) if months is not None else Q()
+    ROIGroupMonthRollup.objects.filter(_groups_q(groups), in_months).delete()
+    _insert(ROIGroupMonthRollup, group_cells(ROIMonthRollup.objects.filter(_groups_q(groups, "project__"), in_months)))
+
+
+def roi_group_rollup_move(*, project_id: int, before: Group, after: Group | None) -> None:
+    """After a project changed team, stage or tier (`after`; None when it was deleted), in the same
+    transaction: its months leave the group it was in and join its new one."""
+    if before == after:
+        return
+    months = set(ROIMonthRollup.objects.filter(project_id=project_id).values_list("month", flat=True))
+    if after is None:
+        # Deleted: its roll-up rows went with it, so its months are whatever the group still holds for it.
+        months = None
+    elif not months:
+        return
+    roi_group_rollup_refresh(groups={before, after} - {None}, months=months)
+
+
+def roi_group_rollup_drift() -> int:
+    """How many group cells differ from the per-project roll-up summed again (0 when they agree)."""
+
+    def key(row: dict) -> tuple:
+        return (row["team_id"], row["stage"], row["risk_tier"], row["month"],
+                *(row[f] if f in ("actual_n", "cells") else Decimal(row[f]) for f in _GROUP_SUMS))  # fmt: skip
+
+    expected = {key(r) for r in group_cells(ROIMonthRollup.objects.all())}
+    stored = {
+        key(r)
+        for r in ROIGroupMonthRollup.objects.values("team_id", "stage", "risk_tier", "month", *_GROUP_SUMS).iterator()
+    }
+    return len(expected ^ stored)
