@@ -37,6 +37,7 @@ from .roi import (
     ROIGroupMonthRollup,
     RoiKind,
     ROIMonthRollup,
+    ROITeamMonthRollup,
     first_of_month_validator,
 )
 
@@ -59,6 +60,7 @@ __all__ = [
     "ROIEntryDeletion",
     "ROIGroupMonthRollup",
     "ROIMonthRollup",
+    "ROITeamMonthRollup",
     "RegisteredModel",
     "Registry",
     "RegistryAuthor",

@@ -225,3 +225,28 @@ class ROIGroupMonthRollup(models.Model):
 
     def __str__(self) -> str:
         return f"roll-up of team #{self.team_id} {self.stage}/{self.risk_tier or '-'} for {self.month:%Y-%m}"
+
+
+class ROITeamMonthRollup(models.Model):
+    """The group roll-up summed once more per team and month: what the dashboard reads when its projects are
+    whole teams (every project, or a team, as executives and team leads see it without a stage or tier
+    filter), so that read follows teams × months. Derived data, kept equal to ROIGroupMonthRollup by
+    projects/roi/rollup.py in the same transactions."""
+
+    team = models.ForeignKey("projects.Team", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    planned_value = models.DecimalField(max_digits=20, decimal_places=2)
+    planned_cost = models.DecimalField(max_digits=20, decimal_places=2)
+    actual_value = models.DecimalField(max_digits=20, decimal_places=2)
+    actual_cost = models.DecimalField(max_digits=20, decimal_places=2)
+    actual_n = models.PositiveIntegerField()
+    planned_value_reported = models.DecimalField(max_digits=20, decimal_places=2)
+    planned_cost_reported = models.DecimalField(max_digits=20, decimal_places=2)
+    cells = models.PositiveIntegerField()  # the ROIMonthRollup rows summed here
+
+    class Meta:
+        verbose_name = "ROI team month roll-up"
+        constraints = [models.UniqueConstraint(fields=["team", "month"], name="roiteamrollup_unique_cell")]
+
+    def __str__(self) -> str:
+        return f"roll-up of team #{self.team_id} for {self.month:%Y-%m}"

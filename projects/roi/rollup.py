@@ -10,8 +10,9 @@ import, FX re-conversion). rebuild_roi_rollup (a management command) recomputes 
 written outside the services (seed_portfolio, a restore from backup).
 
 A second, coarser roll-up sums those rows once more per (team, stage, tier) group of projects and month
-(projects.models.ROIGroupMonthRollup): the dashboard's monthly series and team totals read it, so their cost
-follows the number of groups, not of projects. It is recomputed the same way, for the groups and months a
+(projects.models.ROIGroupMonthRollup), and a third per team and month (ROITeamMonthRollup): the dashboard's
+monthly series and team totals read one of them (the team one when its projects are whole teams), so their
+cost follows the number of groups or teams, not of projects. It is recomputed the same way, for the groups and months a
 write touched: by roi_rollup_refresh after every ledger write, and by roi_group_rollup_move when a project
 changes team, stage or tier (or is deleted), in that write's transaction.
 
@@ -30,7 +31,16 @@ from django.db import transaction
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from ..models import AIProject, RoiBasis, ROIEntry, ROIGroupMonthRollup, RoiKind, ROIMonthRollup, Team
+from ..models import (
+    AIProject,
+    RoiBasis,
+    ROIEntry,
+    ROIGroupMonthRollup,
+    RoiKind,
+    ROIMonthRollup,
+    ROITeamMonthRollup,
+    Team,
+)
 from .figures import month_start
 
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
@@ -133,6 +143,8 @@ def roi_rollup_rebuild() -> int:
     written = _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.all()))
     ROIGroupMonthRollup.objects.all().delete()
     _insert(ROIGroupMonthRollup, group_cells(ROIMonthRollup.objects.all()))
+    ROITeamMonthRollup.objects.all().delete()
+    _insert(ROITeamMonthRollup, team_cells(ROIGroupMonthRollup.objects.all()))
     return written
 
 
@@ -187,6 +199,19 @@ def group_cells(rollups) -> Iterable[dict]:
         }  # fmt: skip
 
 
+def team_cells(groups) -> Iterable[dict]:
+    """The sums of ROIGroupMonthRollup rows (a queryset of them) per (team, month), streamed as
+    ROITeamMonthRollup fields. Field names only (the migration uses it too)."""
+    rows = (
+        groups.order_by()
+        .values("team_id", "month")
+        .annotate(**{f"total_{name}": Sum(name) for name in _GROUP_SUMS})
+        .order_by("team_id", "month")
+    )
+    for row in rows.iterator(chunk_size=BATCH):
+        yield {"team_id": row["team_id"], "month": row["month"], **{name: row[f"total_{name}"] for name in _GROUP_SUMS}}
+
+
 def _groups_q(groups: set[Group], prefix: str = "") -> Q:
     where = Q()
     for team_id, stage, tier in sorted(groups):
@@ -215,6 +240,9 @@ def roi_group_rollup_refresh(*, groups: Iterable[Group], months: Iterable[dt.dat
     in_months = Q(month__in=sorted({month_start(m) for m in months})) if months is not None else Q()
     ROIGroupMonthRollup.objects.filter(_groups_q(groups), in_months).delete()
     _insert(ROIGroupMonthRollup, group_cells(ROIMonthRollup.objects.filter(_groups_q(groups, "project__"), in_months)))
+    teams = Q(team_id__in=sorted({team_id for team_id, _, _ in groups}))
+    ROITeamMonthRollup.objects.filter(teams, in_months).delete()
+    _insert(ROITeamMonthRollup, team_cells(ROIGroupMonthRollup.objects.filter(teams, in_months)))
 
 
 def roi_group_rollup_move(*, project_id: int, before: Group, after: Group | None) -> None:
@@ -232,7 +260,7 @@ def roi_group_rollup_move(*, project_id: int, before: Group, after: Group | None
 
 
 def roi_group_rollup_drift() -> int:
-    """How many group cells differ from the per-project roll-up summed again (0 when they agree)."""
+    """How many group and team cells differ from the per-project roll-up summed again (0 when they agree)."""
 
     def key(row: dict) -> tuple:
         return (row["team_id"], row["stage"], row["risk_tier"], row["month"],
@@ -243,4 +271,14 @@ def roi_group_rollup_drift() -> int:
         key(r)
         for r in ROIGroupMonthRollup.objects.values("team_id", "stage", "risk_tier", "month", *_GROUP_SUMS).iterator()
     }
-    return len(expected ^ stored)
+    expected_teams: dict[tuple, list] = {}
+    for row in expected:
+        sums = expected_teams.setdefault((row[0], row[3]), [0] * len(_GROUP_SUMS))
+        for i, value in enumerate(row[4:]):
+            sums[i] += value
+    teams = {(*k, *v) for k, v in expected_teams.items()}
+    stored_teams = {
+        (r["team_id"], r["month"], *(r[f] if f in ("actual_n", "cells") else Decimal(r[f]) for f in _GROUP_SUMS))
+        for r in ROITeamMonthRollup.objects.values("team_id", "month", *_GROUP_SUMS).iterator()
+    }
+    return len(expected ^ stored) + len(teams ^ stored_teams)
