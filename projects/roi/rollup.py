@@ -212,7 +212,14 @@ def team_cells(groups) -> Iterable[dict]:
         yield {"team_id": row["team_id"], "month": row["month"], **{name: row[f"total_{name}"] for name in _GROUP_SUMS}}
 
 
+# Past this many groups a refresh covers every group of their teams instead (a superset recomputes exactly
+# too): one OR term per group would exceed SQLite's expression depth (1,000) on a bulk load.
+GROUPS_ONE_BY_ONE = 50
+
+
 def _groups_q(groups: set[Group], prefix: str = "") -> Q:
+    if len(groups) > GROUPS_ONE_BY_ONE:
+        return Q(**{f"{prefix}team_id__in": sorted({team_id for team_id, _, _ in groups})})
     where = Q()
     for team_id, stage, tier in sorted(groups):
         where |= Q(**{f"{prefix}team_id": team_id, f"{prefix}stage": stage, f"{prefix}risk_tier": tier})

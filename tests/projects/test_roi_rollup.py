@@ -288,3 +288,18 @@ def test_the_migration_fills_the_group_and_team_roll_ups_from_the_roll_up(
     assert (groups(), teams()) == expected
     assert len(expected[1]) == 3  # two teams' March, one team's April
     same_as_ledger()
+
+
+def test_a_refresh_of_many_groups_recomputes_their_teams_whole(monkeypatch, team_lead, project, team):
+    from projects.roi import rollup
+
+    monkeypatch.setattr(rollup, "GROUPS_ONE_BY_ONE", 0)  # as a bulk load of thousands of projects does
+    sibling = AIProject.objects.create(name="Sibling", slug="sibling", team=team, owner=team_lead, stage=Stage.DESIGN)
+    log(team_lead, project)
+    log(team_lead, sibling, amount=D("250"))
+    rollup.roi_rollup_refresh_projects(projects=AIProject.objects.filter(pk=sibling.pk))
+    assert groups() == {
+        (team.pk, Stage.IDEA, "", MAR): (D("1000.00"), 1, 1),
+        (team.pk, Stage.DESIGN, "", MAR): (D("250.00"), 1, 1),
+    }
+    same_as_ledger()
