@@ -18,7 +18,7 @@ from core import audit
 from core.errors import PermissionDeniedError
 from core.queue import enqueue_on_commit
 from projects.models import AIProject
-from projects.roi.rollup import roi_group_rollup_move
+from projects.rollups import roi_group_rollup_move
 
 from ..models import RiskTierAssessment
 from . import events, tiering

@@ -15,7 +15,7 @@ from core.services import model_create, model_delete, model_update
 
 from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, RiskTier, Stage, Team
 from ..permissions import can_change_project, can_create_project_in, can_manage_teams
-from ..roi.rollup import roi_group_rollup_move
+from ..rollups import roi_group_rollup_move
 
 PROJECT_FIELDS = (
     "name", "slug", "purpose", "team", "owner", "executive_sponsor", "stage", "health",

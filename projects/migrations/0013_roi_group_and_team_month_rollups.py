@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from projects.roi.rollup import group_cells, team_cells
+from projects.rollups import group_cells, team_cells
 
 
 def _fill(model, rows) -> None:

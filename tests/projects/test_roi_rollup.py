@@ -291,9 +291,10 @@ def test_the_migration_fills_the_group_and_team_roll_ups_from_the_roll_up(
 
 
 def test_a_refresh_of_many_groups_recomputes_their_teams_whole(monkeypatch, team_lead, project, team):
+    from projects import rollups
     from projects.roi import rollup
 
-    monkeypatch.setattr(rollup, "GROUPS_ONE_BY_ONE", 0)  # as a bulk load of thousands of projects does
+    monkeypatch.setattr(rollups, "GROUPS_ONE_BY_ONE", 0)  # as a bulk load of thousands of projects does
     sibling = AIProject.objects.create(name="Sibling", slug="sibling", team=team, owner=team_lead, stage=Stage.DESIGN)
     log(team_lead, project)
     log(team_lead, sibling, amount=D("250"))
