@@ -173,6 +173,11 @@ def main() -> int:
             "same_query_count_at_every_scale": {
                 name: len({r["pages"][name]["queries"] for r in results}) == 1 for name in PAGES
             },
+            # The goal of issue #15: the largest scale's median within 2x the smallest's.
+            "median_ratio_largest_to_smallest": {
+                name: round(results[-1]["pages"][name]["median_ms"] / results[0]["pages"][name]["median_ms"], 2)
+                for name in PAGES
+            },
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
         benchkit.publish(report, args.output, print_table)
@@ -198,6 +203,8 @@ def print_table(r: dict) -> None:
     print("-" * 84)
     same = r["same_query_count_at_every_scale"]
     print("same query count at every scale: " + ", ".join(f"{n} {'yes' if ok else 'NO'}" for n, ok in same.items()))
+    ratios = r["median_ratio_largest_to_smallest"]
+    print("median, largest / smallest scale: " + ", ".join(f"{n} {ratio}x" for n, ratio in ratios.items()))
 
 
 if __name__ == "__main__":

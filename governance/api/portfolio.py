@@ -20,7 +20,7 @@ from core.lists import filtered
 from projects.models import RiskTier, Stage
 
 from ..dashboard.attention import attention_counts, unapproved_production
-from ..dashboard.filters import as_of_of, dashboard_filterset, is_filtered
+from ..dashboard.filters import as_of_of, dashboard_filterset, is_filtered, whole_teams
 from ..dashboard.selectors import (
     matrix_points,
     month_rows,
@@ -183,10 +183,15 @@ class PortfolioSummaryView(APIView):
             raise ValidationError(filterset.errors)
         projects = filtered(filterset)
         narrowed = is_filtered(filterset)
-        summary = portfolio_summary(user=request.user, projects=projects, filtered=narrowed, as_of=as_of_of(filterset))
+        summary = portfolio_summary(
+            user=request.user, projects=projects, filtered=narrowed, as_of=as_of_of(filterset),
+            whole_teams=whole_teams(filterset),
+        )  # fmt: skip
         unapproved_count, _ = unapproved_production(projects, limit=0)
-        attention = attention_counts(user=request.user, projects=projects, filtered=narrowed)
-        points = matrix_points(projects, as_of=summary.as_of)
+        attention = attention_counts(
+            user=request.user, projects=projects, filtered=narrowed, overdue=summary.overdue_reviews
+        )
+        points = matrix_points(projects, as_of=summary.as_of, rates=summary.fx_rates)
         for p in points:
             p["url"] = reverse("project-detail", kwargs={"slug": p["slug"]}, request=request)
         payload = {**vars(summary), "in_production": summary.in_production, "month_rows": month_rows(summary),

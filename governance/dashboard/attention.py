@@ -139,15 +139,19 @@ def unapproved_production(projects: QuerySet[AIProject], *, limit: int = UNAPPRO
     return count, shown
 
 
-def attention_counts(*, user, projects: QuerySet[AIProject], filtered: bool) -> dict[str, int]:
+def attention_counts(
+    *, user, projects: QuerySet[AIProject], filtered: bool, overdue: dict | None = None
+) -> dict[str, int]:
     """The "Needs attention" list's counts over `projects`: overdue risk reviews, open value-decay findings,
     and (for those who read everything, while no filter narrows the portfolio) open findings about models
-    in production that no project owns. Two queries."""
-    overdue = (
-        _of_projects(Risk.objects.filter(review_overdue=True), projects, "project")
-        .exclude(status=RiskStatus.CLOSED)
-        .aggregate(risks=Count("pk"), projects=Count("project", distinct=True))
-    )
+    in production that no project owns. Two queries; one when `overdue` is given (the summary's
+    overdue_reviews, which its risk query counts on the way)."""
+    if overdue is None:
+        overdue = (
+            _of_projects(Risk.objects.filter(review_overdue=True), projects, "project")
+            .exclude(status=RiskStatus.CLOSED)
+            .aggregate(risks=Count("pk"), projects=Count("project", distinct=True))
+        )
     open_findings = Finding.objects.filter(resolved_at__isnull=True, kind__in=_ATTENTION_KINDS)
     # An unowned model belongs to no team, stage or tier: like the findings tile, it counts only for those who
     # read everything and only while the portfolio is not narrowed.

@@ -76,6 +76,16 @@ def is_filtered(filterset: PortfolioFilterSet) -> bool:
     return any(filterset.form.cleaned_data.get(name) for name in PortfolioFilterSet.base_filters if name != "as_of")
 
 
+def whole_teams(filterset: PortfolioFilterSet) -> bool:
+    """Whether the filtered projects are whole teams (no stage or tier filter narrows them within a team), so
+    the figures can be read from the per-team roll-up (dashboard/selectors.py)."""
+    if not filterset.is_bound:
+        return True
+    if not filterset.is_valid():
+        return False
+    return not filterset.form.cleaned_data.get("stage") and not filterset.form.cleaned_data.get("tier")
+
+
 def as_of_of(filterset: PortfolioFilterSet) -> dt.date | None:
     """The month chosen with ?as_of= (None: this month to date, or the filters are invalid)."""
     if not filterset.is_bound or not filterset.is_valid():

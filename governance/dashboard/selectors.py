@@ -8,12 +8,16 @@ never counts another team's rows.
 
 The cost is a fixed handful of queries whatever the portfolio's size (tests/governance/
 test_dashboard_query_counts.py):
+  * one read of the FX rates (a row per currency), applied to the projects as literals;
   * one GROUP BY (team, stage) over the projects: stage counts, team sizes, business-case totals;
-  * one GROUP BY (team, month) over the ROI roll-up (one row per project and month, kept equal to the
-    ledger by projects/roi/rollup.py): the portfolio's monthly series and each team's totals, from which
-    projects/roi/figures.py derives ROI %, payback, NPV, realised vs planned and decay;
-  * one aggregate over open risks, one count of open findings, one of pending sign-offs;
-  * the bubble matrix's points and the table's page, each one query with correlated subqueries.
+  * one GROUP BY (team, month) over the ROI team roll-up (one row per team and month; per team, stage,
+    tier and month under a stage or tier filter), kept equal to the ledger by projects/roi/rollup.py: the
+    portfolio's monthly series and each team's totals, from which projects/roi/figures.py derives ROI %,
+    payback, NPV, realised vs planned and decay;
+  * one aggregate over open risks (high, critical, review overdue), one count of open findings, one of
+    pending sign-offs;
+  * the bubble matrix's points and the table's page, each one query: a narrow subquery ranks the projects
+    by business case, and only the rows it picks get their correlated subqueries.
 
 Money: the ledger is summed in the reporting currency (ROIEntry.amount_reporting, converted when it
 was written, summed per project and month in the roll-up). Nothing here reads the ledger's entries: their
@@ -36,9 +40,12 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
+    DateField,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -53,7 +60,7 @@ from django.utils import timezone
 
 from core.dates import date_window
 from core.roles import reads_everything
-from projects.models import AIProject, FxRate, ROIMonthRollup, Stage
+from projects.models import AIProject, FxRate, ROIGroupMonthRollup, ROIMonthRollup, ROITeamMonthRollup, Stage
 from projects.roi.figures import ZERO, MonthTotals, RoiFigures, money, month_start
 from projects.roi.selectors import roi_figures_for
 
@@ -75,26 +82,32 @@ _RATE = DecimalField(max_digits=18, decimal_places=8)
 # --- business case in the reporting currency --------------------------------------------------------
 
 
-def _fx_rate(as_of: dt.date):
-    """Per project: reporting units per unit of its currency, the latest rate up to `as_of` (1 for the
-    reporting currency itself, NULL when no rate exists)."""
-    latest = (
-        FxRate.objects.filter(currency=OuterRef("currency"), month__lte=as_of).order_by("-month").values("rate")[:1]
-    )
-    return Case(
-        When(currency=settings.KEEL_REPORTING_CURRENCY, then=Value(Decimal(1), output_field=_RATE)),
-        default=Subquery(latest, output_field=_RATE),
-        output_field=_RATE,
-    )
+def fx_rates(*, as_of: dt.date) -> dict[str, Decimal]:
+    """Each currency's latest rate up to `as_of` (reporting units per unit), the reporting currency's 1
+    included. One query; its rows are the currencies, however many projects there are."""
+    latest = FxRate.objects.filter(currency=OuterRef("currency"), month__lte=as_of).order_by("-month").values("month")
+    rates = FxRate.objects.filter(month=Subquery(latest[:1])).values_list("currency", "rate")
+    return {**dict(rates), settings.KEEL_REPORTING_CURRENCY: Decimal(1)}
+
+
+def _fx_rate(rates: dict[str, Decimal]):
+    """Per project: its currency's rate in `rates` (fx_rates), NULL when it has none. Literal values: a
+    subquery per project made every page read grow with the portfolio (the table sorts every project by it)."""
+    whens = [When(currency=currency, then=Value(r, output_field=_RATE)) for currency, r in sorted(rates.items())]
+    return Case(*whens, default=Value(None, output_field=_RATE), output_field=_RATE)
 
 
 def _times_rate(name: str):
     return ExpressionWrapper(F(name) * F("fx_rate"), output_field=_MONEY)
 
 
-def with_business_case(projects: QuerySet[AIProject], *, as_of: dt.date) -> QuerySet[AIProject]:
-    """Adds fx_rate, annual_value_rc and investment_rc (the business case in the reporting currency)."""
-    return projects.annotate(fx_rate=_fx_rate(as_of)).annotate(
+def with_business_case(
+    projects: QuerySet[AIProject], *, as_of: dt.date, rates: dict[str, Decimal] | None = None
+) -> QuerySet[AIProject]:
+    """Adds fx_rate, annual_value_rc and investment_rc (the business case in the reporting currency).
+    `rates` is fx_rates(as_of=as_of), read here when not given."""
+    rates = fx_rates(as_of=as_of) if rates is None else rates
+    return projects.annotate(fx_rate=_fx_rate(rates)).annotate(
         annual_value_rc=_times_rate("expected_annual_value"), investment_rc=_times_rate("expected_investment")
     )
 
@@ -118,10 +131,24 @@ def _sum_of(qs: QuerySet, field_name: str):
     )
 
 
-def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.date | None = None) -> QuerySet[AIProject]:
+_ORDER = (F("annual_value_rc").desc(nulls_last=True), "name", "id")
+
+
+def project_rows(
+    projects: QuerySet[AIProject],
+    *,
+    as_of: dt.date,
+    today: dt.date | None = None,
+    rates: dict[str, Decimal] | None = None,
+    lean: bool = False,
+) -> QuerySet[AIProject]:
     """Each project with its business case in the reporting currency, its risk position and its ledger
     to date, highest expected annual value first (projects without an FX rate last). planned_value is
-    the plan to date (plan_to_date_q).
+    the plan to date (plan_to_date_q). `rates`: fx_rates(as_of=as_of), read when not given. lean: without
+    actual_cost and planned_value (the matrix).
+
+    For a page of the table or the matrix's top, use ranked_project_rows: ordering this queryset whole
+    computes every row's columns before the sort picks a few.
 
     risk_score is the highest residual score (1-25) among the project's risks that are not closed,
     0 when it has none: the matrix's x axis.
@@ -129,7 +156,7 @@ def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.dat
     open_risks = Risk.objects.filter(project=OuterRef("pk")).exclude(status=RiskStatus.CLOSED)
     to_date = _rollup().filter(project=OuterRef("pk"), month__lte=as_of)
     planned = _rollup().filter(plan_to_date_q(as_of, today=today), project=OuterRef("pk"))
-    rows = with_business_case(projects.select_related("team"), as_of=as_of).annotate(
+    rows = with_business_case(projects.select_related("team"), as_of=as_of, rates=rates).annotate(
         risk_score=Coalesce(
             Subquery(open_risks.order_by().values("project").annotate(m=Max("residual_score")).values("m")), 0
         ),
@@ -137,10 +164,35 @@ def project_rows(projects: QuerySet[AIProject], *, as_of: dt.date, today: dt.dat
             Subquery(open_risks.order_by().values("project").annotate(n=Count("pk")).values("n")), 0
         ),
         actual_value=Coalesce(_sum_of(to_date, "actual_value"), Value(ZERO)),
-        actual_cost=Coalesce(_sum_of(to_date, "actual_cost"), Value(ZERO)),
-        planned_value=Coalesce(_sum_of(planned, "planned_value"), Value(ZERO)),
     )
-    return rows.order_by(F("annual_value_rc").desc(nulls_last=True), "name", "id")
+    if not lean:  # the matrix shows neither (each is a subquery per row)
+        rows = rows.annotate(
+            actual_cost=Coalesce(_sum_of(to_date, "actual_cost"), Value(ZERO)),
+            planned_value=Coalesce(_sum_of(planned, "planned_value"), Value(ZERO)),
+        )
+    return rows.order_by(*_ORDER)
+
+
+def ranked_project_rows(
+    projects: QuerySet[AIProject],
+    *,
+    as_of: dt.date,
+    start: int,
+    stop: int,
+    rates: dict[str, Decimal] | None = None,
+    converted_only: bool = False,
+    today: dt.date | None = None,
+    lean: bool = False,
+) -> QuerySet[AIProject]:
+    """project_rows() of the projects ranked `start` to `stop` (exclusive) in its order (converted_only:
+    among those with an FX rate), one query: a narrow subquery ranks the projects by their business case
+    alone (no join, no per-project subquery), and only the rows it picks get their columns computed."""
+    rates = fx_rates(as_of=as_of) if rates is None else rates
+    ranking = with_business_case(projects.order_by().select_related(None), as_of=as_of, rates=rates)
+    if converted_only:
+        ranking = ranking.filter(fx_rate__isnull=False)
+    picked = ranking.order_by(*_ORDER).values("pk")[start:stop]
+    return project_rows(projects.filter(pk__in=picked), as_of=as_of, today=today, rates=rates, lean=lean)
 
 
 RATE_PLACES = Decimal("0.00000001")
@@ -156,10 +208,16 @@ def risk_level_label(score: int) -> str:
     return band_for(score).level.label if score else "No open risk"
 
 
-def matrix_points(projects: QuerySet[AIProject], *, as_of: dt.date, limit: int = MATRIX_LIMIT) -> list[dict]:
+def matrix_points(
+    projects: QuerySet[AIProject],
+    *,
+    as_of: dt.date,
+    rates: dict[str, Decimal] | None = None,
+    limit: int = MATRIX_LIMIT,
+) -> list[dict]:
     """The bubble matrix's points: the `limit` projects with the highest expected annual value (those
-    with an FX rate), one query."""
-    rows = project_rows(projects, as_of=as_of).filter(fx_rate__isnull=False)[:limit]
+    with an FX rate), one query (two without `rates`, the summary's fx_rates)."""
+    rows = ranked_project_rows(projects, as_of=as_of, rates=rates, start=0, stop=limit, converted_only=True, lean=True)
     return [
         {
             "name": p.name,
@@ -195,14 +253,19 @@ class PortfolioSummary:
     months: list[MonthTotals]
     figures: RoiFigures
     quarters: list[dict]
-    open_high_risks: int
-    open_critical_risks: int
-    open_findings: int
-    pending_signoffs: int
-    compliance: dict  # obligations met / required over the projects (governance/compliance/selectors.py)
+    # The tiles' counts (None when the summary was asked without them: counts=False).
+    open_high_risks: int | None
+    open_critical_risks: int | None
+    open_findings: int | None
+    pending_signoffs: int | None
+    compliance: dict | None  # obligations met / required over the projects (governance/compliance/selectors.py)
     annual_value: Decimal  # the business cases' expected annual value, in the reporting currency
     investment: Decimal
     unconverted_projects: int  # projects whose currency has no FX rate (left out of the money totals)
+    overdue_reviews: (
+        dict | None
+    )  # {"risks": open risks whose review is overdue, "projects": how many projects they are on}
+    fx_rates: dict[str, Decimal]  # each currency's rate at as_of (fx_rates), for the page's project rows
 
     @property
     def in_production(self) -> int:
@@ -217,11 +280,11 @@ class PortfolioSummary:
         return self.figures.cumulative_cost
 
 
-def _stage_and_team_groups(projects: QuerySet[AIProject], *, as_of: dt.date) -> list[dict]:
+def _stage_and_team_groups(projects: QuerySet[AIProject], *, as_of: dt.date, rates: dict[str, Decimal]) -> list[dict]:
     """One row per (team, stage) holding projects: how many, and their business case in the reporting
     currency. One query."""
     return list(
-        with_business_case(projects, as_of=as_of)
+        with_business_case(projects, as_of=as_of, rates=rates)
         .order_by()
         .values("team_id", "team__name", "team__slug", "stage")
         .annotate(
@@ -241,29 +304,57 @@ def _of_projects(qs: QuerySet, projects: QuerySet[AIProject]) -> QuerySet:
     return qs.filter(project__in=projects.order_by().values("pk"))
 
 
-def _rollup_sum(field_name: str, **condition):
-    """The sum of a roll-up column over a group (0 when the condition leaves no row)."""
-    return Coalesce(Sum(field_name, filter=Q(**condition) if condition else None), Value(ZERO), output_field=_MONEY)
+def _of_groups(qs: QuerySet[ROIGroupMonthRollup], projects: QuerySet[AIProject]) -> QuerySet[ROIGroupMonthRollup]:
+    """The group roll-up's rows of the (team, stage, tier) groups `projects` holds. Exact because the
+    dashboard's projects are always whole groups: the visibility ladder picks teams, and the filters teams,
+    stages and tiers (dashboard/filters.py)."""
+    same_group = projects.order_by().filter(
+        team_id=OuterRef("team_id"), stage=OuterRef("stage"), risk_tier=OuterRef("risk_tier")
+    )
+    return qs.filter(Exists(same_group))
 
 
-def _ledger_groups(projects: QuerySet[AIProject]) -> list[dict]:
-    """One row per (team, month) of the ledger, from its roll-up: planned and actual value and cost in the
-    reporting currency, how many actuals were logged, and the plan of the projects that reported the month
-    (logged an actual for it: plan_to_date_q). One query; the rows are few (teams × months)."""
-    # Annotations may not take the name of a column: the sums are named total_* and renamed here.
-    columns = ("planned_value", "planned_cost", "actual_value", "actual_cost")
-    rows = (
-        _of_projects(_rollup(), projects)
-        .order_by()
-        .values("project__team_id", "month")
+def _ledger_rows(projects: QuerySet[AIProject], *, whole_teams: bool) -> QuerySet:
+    """The roll-up rows (one per team or group, and month) of `projects`, in Keel's window of months: the team
+    roll-up when `projects` are whole teams, else the (team, stage, tier) group roll-up (projects/roi/rollup.py).
+    Never one row per project."""
+    first, last = date_window()  # as _rollup(): months outside Keel's window are left out
+    if whole_teams or not projects.query.where:
+        rows = ROITeamMonthRollup.objects.filter(month__gte=first, month__lte=last)
+        if projects.query.where:
+            rows = rows.filter(Exists(projects.order_by().filter(team_id=OuterRef("team_id"))))
+        return rows.order_by()
+    return _of_groups(ROIGroupMonthRollup.objects.filter(month__gte=first, month__lte=last), projects).order_by()
+
+
+def _ledger_groups(projects: QuerySet[AIProject], *, whole_teams: bool, as_of: dt.date, partial: bool) -> list[dict]:
+    """The ledger's totals per month (team None) and per team (month None), in one query (UNION ALL of two
+    GROUP BYs over _ledger_rows), so the rows read back are months + teams, not months × teams.
+
+    A month's row holds _LEDGER_KEYS: planned and actual value and cost in the reporting currency, how many
+    actuals were logged, and the plan of the projects that reported the month (logged an actual for it:
+    plan_to_date_q). A team's row holds its totals to date: actual_value and actual_cost up to `as_of`, and
+    in planned_value its plan to date (month_plan_to_date's rule, summed in the database)."""
+    rows = _ledger_rows(projects, whole_teams=whole_teams)
+    by_month = rows.values(k_month=F("month"), k_team=Value(None, output_field=IntegerField())).annotate(
+        **{f"s_{key}": Sum(key) for key in _LEDGER_KEYS}
+    )
+    # The same columns in the same order (a UNION's rule); a team's planned_value is its plan before the
+    # as-of month, planned_cost (reused) the as-of month's plan to date: their sum is the plan to date.
+    current = "planned_value_reported" if partial else "planned_value"
+    by_team = (
+        rows.filter(month__lte=as_of)
+        .values(k_month=Value(None, output_field=DateField()), k_team=F("team_id"))
         .annotate(
-            **{f"total_{name}": _rollup_sum(name) for name in columns},
-            total_actual_n=Sum("actual_n"),
-            planned_value_reported=_rollup_sum("planned_value", actual_n__gt=0),
-            planned_cost_reported=_rollup_sum("planned_cost", actual_n__gt=0),
+            s_planned_value=Sum("planned_value", filter=Q(month__lt=as_of)),
+            s_planned_cost=Sum(current, filter=Q(month=as_of)),
+            **{f"s_{key}": Sum(key) for key in _LEDGER_KEYS[2:]},
         )
     )
-    return [{key.removeprefix("total_"): value for key, value in row.items()} for row in rows]
+    return [
+        {"month": row["k_month"], "team_id": row["k_team"], **{key: _dec(row[f"s_{key}"]) for key in _LEDGER_KEYS}}
+        for row in by_month.union(by_team, all=True)
+    ]
 
 
 def _dec(value) -> Decimal:
@@ -319,20 +410,38 @@ def _pending_signoffs(projects: QuerySet[AIProject]) -> int:
 
 
 def portfolio_summary(
-    *, user, projects: QuerySet[AIProject], filtered: bool, as_of: dt.date | None = None, today: dt.date | None = None
+    *,
+    user,
+    projects: QuerySet[AIProject],
+    filtered: bool,
+    as_of: dt.date | None = None,
+    today: dt.date | None = None,
+    counts: bool = True,
+    whole_teams: bool = False,
 ) -> PortfolioSummary:
     """Every dashboard figure over `projects` (core.lists.filtered over the dashboard filterset for this user),
-    to the end of the month `as_of` (the current month, to date, by default)."""
+    to the end of the month `as_of` (the current month, to date, by default).
+
+    counts=False leaves out the tiles' counts of risks, findings, sign-offs and obligations (None in the
+    summary), four queries no export table shows. whole_teams: `projects` are whole teams (no stage or tier
+    filter: dashboard/filters.py whole_teams), so the ledger is read from the team roll-up; every project
+    is, whatever the flag."""
     today = today or timezone.localdate()
     as_of = month_start(as_of or today)
     partial = in_progress(as_of, today=today)
-    stage_counts, teams, (annual_value, investment, unconverted) = _project_groups(projects, as_of=as_of)
+    rates = fx_rates(as_of=as_of)
+    stage_counts, teams, (annual_value, investment, unconverted) = _project_groups(projects, as_of=as_of, rates=rates)
     stages = [{"stage": v, "label": label, "count": stage_counts.get(v, 0)} for v, label in Stage.choices]
-    months, plan_to_date = _ledger_months(projects, teams=teams, as_of=as_of, partial=partial)
+    months, plan_to_date = _ledger_months(projects, teams=teams, as_of=as_of, partial=partial, whole_teams=whole_teams)
     figures = _with_plan_to_date(roi_figures_for(months, as_of=as_of), plan_to_date)
     team_rows = _team_rows(teams)
-    risks = _open_high_risk_counts(projects)
-    open_findings = _open_findings(user=user, projects=projects, filtered=filtered)
+    if counts:
+        risks = _open_risk_counts(projects)
+        overdue = {"risks": risks["overdue_reviews"], "projects": risks["overdue_projects"]}
+        open_findings = _open_findings(user=user, projects=projects, filtered=filtered)
+        pending, compliance = _pending_signoffs(projects), compliance_coverage(projects=projects)
+    else:
+        risks, overdue, open_findings, pending, compliance = dict.fromkeys(("high", "critical")), None, None, None, None
 
     return PortfolioSummary(
         as_of=as_of,
@@ -347,17 +456,19 @@ def portfolio_summary(
         quarters=quarters(months, as_of=as_of, plan_to_date=plan_to_date, partial=partial),
         open_high_risks=risks["high"],
         open_critical_risks=risks["critical"],
+        overdue_reviews=overdue,
         open_findings=open_findings,
-        pending_signoffs=_pending_signoffs(projects),
-        compliance=compliance_coverage(projects=projects),
+        pending_signoffs=pending,
+        compliance=compliance,
         annual_value=money(annual_value),
         investment=money(investment),
         unconverted_projects=unconverted,
+        fx_rates=rates,
     )
 
 
 def _project_groups(
-    projects: QuerySet[AIProject], *, as_of: dt.date
+    projects: QuerySet[AIProject], *, as_of: dt.date, rates: dict[str, Decimal]
 ) -> tuple[dict[str, int], dict[int, dict], tuple[Decimal, Decimal, int]]:
     """Projects per stage, each team's row (its projects and business case; the ledger's totals are added
     by _ledger_months), and the portfolio's business case: expected annual value, investment, and how many
@@ -366,7 +477,7 @@ def _project_groups(
     teams: dict[int, dict] = {}
     annual_value = investment = ZERO
     unconverted = 0
-    for g in _stage_and_team_groups(projects, as_of=as_of):
+    for g in _stage_and_team_groups(projects, as_of=as_of, rates=rates):
         stage_counts[g["stage"]] = stage_counts.get(g["stage"], 0) + g["n"]
         t = teams.setdefault(
             g["team_id"],
@@ -387,21 +498,19 @@ _LEDGER_KEYS = ("planned_value", "planned_cost", "actual_value", "actual_cost", 
 
 
 def _ledger_months(
-    projects: QuerySet[AIProject], *, teams: dict[int, dict], as_of: dt.date, partial: bool
+    projects: QuerySet[AIProject], *, teams: dict[int, dict], as_of: dt.date, partial: bool, whole_teams: bool = False
 ) -> tuple[list[MonthTotals], dict[dt.date, tuple[Decimal, Decimal]]]:
     """The portfolio's monthly totals from the ledger, and each month's plan to date (plan_to_date_q:
     month → (value, cost)); each team's totals to date are added to its row in `teams` on the way, so the
     ledger is read once."""
     by_month: dict[dt.date, dict] = {}
-    for g in _ledger_groups(projects):
-        m = by_month.setdefault(g["month"], dict.fromkeys(_LEDGER_KEYS, ZERO))
-        for key in _LEDGER_KEYS:
-            m[key] += g[key]
-        t = teams.get(g["project__team_id"])
-        if t is not None and g["month"] <= as_of:
+    for g in _ledger_groups(projects, whole_teams=whole_teams, as_of=as_of, partial=partial):
+        if g["team_id"] is None:
+            by_month[g["month"]] = g
+        elif (t := teams.get(g["team_id"])) is not None:
             t["actual_value"] += g["actual_value"]
             t["actual_cost"] += g["actual_cost"]
-            t["planned_value"] += month_plan_to_date(g["month"], g, as_of=as_of, partial=partial)[0]
+            t["planned_value"] += g["planned_value"] + g["planned_cost"]  # before the as-of month + in it
     months = [
         MonthTotals(month, m["planned_value"], m["planned_cost"], m["actual_value"], m["actual_cost"],
                     actual_logged=m["actual_n"] > 0)
@@ -435,14 +544,18 @@ def _team_rows(teams: dict[int, dict]) -> list[dict]:
     return team_rows
 
 
-def _open_high_risk_counts(projects: QuerySet[AIProject]) -> dict:
-    """Open (not closed) risks of these projects whose residual level is high, and critical. One query."""
+def _open_risk_counts(projects: QuerySet[AIProject]) -> dict:
+    """Open (not closed) risks of these projects whose residual level is high, and critical; and those whose
+    review is overdue, and on how many projects (the "Needs attention" list's line). One query."""
+    overdue = Q(review_overdue=True)
     return (
-        _of_projects(Risk.objects.filter(residual_level__in=HIGH_LEVELS), projects)
+        _of_projects(Risk.objects.filter(Q(residual_level__in=HIGH_LEVELS) | overdue), projects)
         .exclude(status=RiskStatus.CLOSED)
         .aggregate(
             high=Count("pk", filter=Q(residual_level=Level.HIGH)),
             critical=Count("pk", filter=Q(residual_level=Level.CRITICAL)),
+            overdue_reviews=Count("pk", filter=overdue),
+            overdue_projects=Count("project", filter=overdue, distinct=True),
         )
     )
 

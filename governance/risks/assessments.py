@@ -18,6 +18,7 @@ from core import audit
 from core.errors import PermissionDeniedError
 from core.queue import enqueue_on_commit
 from projects.models import AIProject
+from projects.rollups import roi_group_rollup_move
 
 from ..models import RiskTierAssessment
 from . import events, tiering
@@ -59,7 +60,7 @@ def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTier
     )
     previous_tier = project.risk_tier
     if previous_tier != result.tier:
-        AIProject.objects.filter(pk=project.pk).update(risk_tier=result.tier)
+        _set_tier(project, result.tier)
     audit.record(
         actor=by,
         action="tier_assessment.submitted",
@@ -73,6 +74,14 @@ def tier_assessment_submit(*, by, project: AIProject, answers: dict) -> RiskTier
     events.project_risks_changed.send(sender=None, project=project)
     _evaluate_obligations_after_commit(project.pk)
     return assessment
+
+
+def _set_tier(project: AIProject, tier: str) -> None:
+    """The project's tier, and its ROI months moved to its new (team, stage, tier) group of the dashboard's
+    roll-up (projects/roi/rollup.py), in the caller's transaction with the project's row locked."""
+    AIProject.objects.filter(pk=project.pk).update(risk_tier=tier)
+    roi_group_rollup_move(project_id=project.pk, before=(project.team_id, project.stage, project.risk_tier),
+                          after=(project.team_id, project.stage, tier))  # fmt: skip
 
 
 def _evaluate_obligations_after_commit(project_id: int) -> None:
@@ -126,7 +135,7 @@ def _reassess(assessment: RiskTierAssessment, *, today: dt.date) -> None:
             assessed_by=None,
         )
         if project.risk_tier != result.tier:
-            AIProject.objects.filter(pk=project.pk).update(risk_tier=result.tier)
+            _set_tier(project, result.tier)
         audit.record(
             actor=None,
             action="tier_assessment.reassessed",

@@ -23,13 +23,14 @@ from projects.roi.figures import money
 from ..compliance.selectors import coverage_by_team
 from ..dashboard import charts
 from ..dashboard.attention import attention_counts, project_health, unapproved_production, with_health_signals
-from ..dashboard.filters import as_of_of, dashboard_filterset, is_filtered
+from ..dashboard.filters import as_of_of, dashboard_filterset, is_filtered, whole_teams
 from ..dashboard.selectors import (
     MATRIX_LIMIT,
     matrix_points,
     month_rows,
     portfolio_summary,
     project_rows,
+    ranked_project_rows,
     rate,
     risk_level_label,
 )
@@ -53,10 +54,13 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
     filterset = dashboard_filterset(data=request.GET, request=request)
     projects = filtered(filterset)
     narrowed = is_filtered(filterset)
-    summary = portfolio_summary(user=request.user, projects=projects, filtered=narrowed, as_of=as_of_of(filterset))
+    summary = portfolio_summary(
+        user=request.user, projects=projects, filtered=narrowed, as_of=as_of_of(filterset),
+        whole_teams=whole_teams(filterset),
+    )  # fmt: skip
     currency = summary.currency
 
-    points = matrix_points(projects, as_of=summary.as_of)
+    points = matrix_points(projects, as_of=summary.as_of, rates=summary.fx_rates)
     for p in points:
         p["url"] = _project_url(p["slug"])
     months = month_rows(summary)
@@ -72,7 +76,7 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
     if compliance_teams:
         figures["compliance"] = charts.compliance_by_team(compliance_teams)
 
-    rows = with_health_signals(project_rows(projects, as_of=summary.as_of))
+    rows = _RankedRows(projects, summary)
     page = Paginator(rows, page_size, orphans=PAGE_ORPHANS).get_page(request.GET.get("page"))
     for p in page.object_list:
         p.risk_level = risk_level_label(p.risk_score)
@@ -87,7 +91,7 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
     for name in ("page", "export", "table"):
         filter_params.pop(name, None)
     drill = _drill_down_params(filterset, summary.stages)
-    counts = attention_counts(user=request.user, projects=projects, filtered=narrowed)
+    counts = attention_counts(user=request.user, projects=projects, filtered=narrowed, overdue=summary.overdue_reviews)
     counts["incidents"] = incident_counts(incidents_of_projects(projects))
     return {
         "filter": filterset,
@@ -110,6 +114,26 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
         "incidents": counts["incidents"],
         "decay_share_pct": int(settings.KEEL_VALUE_DECAY_SHARE * 100),
     }
+
+
+class _RankedRows:
+    """The table's rows as the Paginator takes them: the count is the summary's (no COUNT query), and a page
+    is one query for its own rows (ranked_project_rows), whatever the portfolio's size."""
+
+    def __init__(self, projects, summary):
+        self.projects, self.summary = projects, summary
+
+    def count(self) -> int:
+        return self.summary.project_count
+
+    def __len__(self) -> int:
+        return self.summary.project_count
+
+    def __getitem__(self, window: slice) -> list:
+        rows = ranked_project_rows(
+            self.projects, as_of=self.summary.as_of, rates=self.summary.fx_rates, start=window.start, stop=window.stop
+        )
+        return list(with_health_signals(rows))
 
 
 def _attention_items(summary, counts: dict, unapproved_count: int, drill: dict) -> list[dict]:
@@ -195,12 +219,14 @@ def export_tables(request, filterset) -> dict[str, tuple[list[str], object]]:
     """Each table behind the dashboard as (header, rows), for the same user and filters as the page."""
     projects = filtered(filterset)
     summary = portfolio_summary(
-        user=request.user, projects=projects, filtered=is_filtered(filterset), as_of=as_of_of(filterset)
-    )
+        user=request.user, projects=projects, filtered=is_filtered(filterset), as_of=as_of_of(filterset),
+        counts=False, whole_teams=whole_teams(filterset),
+    )  # fmt: skip
     rc = summary.currency.lower()
 
     def project_lines():
-        for p in with_health_signals(project_rows(projects, as_of=summary.as_of)).iterator(chunk_size=500):
+        rows = project_rows(projects, as_of=summary.as_of, rates=summary.fx_rates)
+        for p in with_health_signals(rows).iterator(chunk_size=500):
             converted = p.fx_rate is not None
             health = _health_of(p)
             yield [

@@ -15,6 +15,7 @@ from core.services import model_create, model_delete, model_update
 
 from ..models import INITIAL_STAGES, STAGE_TRANSITIONS, AIProject, RiskTier, Stage, Team
 from ..permissions import can_change_project, can_create_project_in, can_manage_teams
+from ..rollups import roi_group_rollup_move
 
 PROJECT_FIELDS = (
     "name", "slug", "purpose", "team", "owner", "executive_sponsor", "stage", "health",
@@ -124,7 +125,11 @@ def project_update(*, by, project: AIProject, **fields) -> AIProject:
     # Moving a project to another team needs the right to create projects in that team.
     if "team" in fields and by is not None and not can_create_project_in(by, fields["team"]):
         raise PermissionDeniedError(NOT_YOUR_TEAM, field="team")
+    before = project.team_id
     project, _ = model_update(instance=project, fields=PROJECT_EDITABLE, data=fields, by=by, action="project.updated")
+    if project.team_id != before:
+        roi_group_rollup_move(project_id=project.pk, before=(before, project.stage, project.risk_tier),
+                              after=(project.team_id, project.stage, project.risk_tier))  # fmt: skip
     return project
 
 
@@ -156,6 +161,8 @@ def project_change_stage(*, by, project: AIProject, stage: str, reason: str = ""
     project.stage = stage
     project.stage_changed_at = timezone.now()
     project.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+    roi_group_rollup_move(project_id=project.pk, before=(project.team_id, previous, project.risk_tier),
+                          after=(project.team_id, stage, project.risk_tier))  # fmt: skip
     after = {"stage": stage}
     if reason:
         after["reason"] = reason
@@ -171,7 +178,9 @@ def project_delete(*, by, project: AIProject) -> None:
         raise PermissionDeniedError(NOT_YOUR_TEAM)
     if project.stage != Stage.IDEA:
         raise TransitionError(DELETE_ONLY_IDEAS.format(stage=project.stage), field="stage")
+    pk, group = project.pk, (project.team_id, project.stage, project.risk_tier)
     model_delete(instance=project, fields=PROJECT_FIELDS, by=by, action="project.deleted")
+    roi_group_rollup_move(project_id=pk, before=group, after=None)
 
 
 @transaction.atomic

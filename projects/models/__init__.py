@@ -34,8 +34,10 @@ from .roi import (
     RoiCategory,
     ROIEntry,
     ROIEntryDeletion,
+    ROIGroupMonthRollup,
     RoiKind,
     ROIMonthRollup,
+    ROITeamMonthRollup,
     first_of_month_validator,
 )
 
@@ -56,7 +58,9 @@ __all__ = [
     "ModelVersion",
     "ROIEntry",
     "ROIEntryDeletion",
+    "ROIGroupMonthRollup",
     "ROIMonthRollup",
+    "ROITeamMonthRollup",
     "RegisteredModel",
     "Registry",
     "RegistryAuthor",

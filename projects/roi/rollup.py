@@ -9,6 +9,10 @@ drift, whatever the write was (create, edit that moves an entry to another month
 import, FX re-conversion). rebuild_roi_rollup (a management command) recomputes every cell, for data
 written outside the services (seed_portfolio, a restore from backup).
 
+Two coarser roll-ups sum those rows once more, per (team, stage, tier) group and month and per team and
+month, for the dashboard (projects/rollups.py); roi_rollup_refresh recomputes their touched cells too, in
+the same transaction.
+
 The roll-up is derived data and not audited: every change to it is the consequence of a ledger change
 that is audited in the same transaction, and a rebuild changes no figure the ledger does not already say.
 """
@@ -24,11 +28,22 @@ from django.db import transaction
 from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from ..models import AIProject, RoiBasis, ROIEntry, RoiKind, ROIMonthRollup
+from ..models import AIProject, RoiBasis, ROIEntry, ROIGroupMonthRollup, RoiKind, ROIMonthRollup, ROITeamMonthRollup
+from ..rollups import BATCH, group_cells, insert_rows, roi_group_rollup_drift, roi_group_rollup_refresh, team_cells
 from .figures import month_start
 
+__all__ = [
+    "cell_sums",
+    "ledger_cells",
+    "roi_group_rollup_drift",
+    "roi_group_rollup_refresh",
+    "roi_rollup_drift",
+    "roi_rollup_rebuild",
+    "roi_rollup_refresh",
+    "roi_rollup_refresh_projects",
+]
+
 _MONEY = DecimalField(max_digits=18, decimal_places=2)
-BATCH = 2000
 
 
 def _money_sum(basis: str, kind: str) -> Coalesce:
@@ -57,17 +72,6 @@ def ledger_cells(entries) -> Iterable[dict]:
     return rows.iterator(chunk_size=BATCH)
 
 
-def _insert(model, rows: Iterable[dict]) -> int:
-    batch, total = [], 0
-    for row in rows:
-        batch.append(model(**row))
-        if len(batch) >= BATCH:
-            model.objects.bulk_create(batch)
-            total, batch = total + len(batch), []
-    model.objects.bulk_create(batch)
-    return total + len(batch)
-
-
 def _cells_q(cells: set[tuple[int, dt.date]]) -> Q:
     """The cells as one condition: per month, the projects touched in it (writes touch few months)."""
     by_month: dict[dt.date, set[int]] = defaultdict(set)
@@ -89,15 +93,16 @@ def roi_rollup_refresh(*, cells: Iterable[tuple[int, dt.date]]) -> None:
         return
     # The projects' rows are the ledger's write lock (every ROI service takes it, in pk order): holding
     # it, no other transaction can change these cells between the sums below and their insert.
-    list(
+    groups = set(
         AIProject.objects.select_for_update()
         .filter(pk__in=sorted({p for p, _ in wanted}))
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("team_id", "stage", "risk_tier")
     )
     where = _cells_q(wanted)
     ROIMonthRollup.objects.filter(where).delete()
-    _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(where)))
+    insert_rows(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(where)))
+    roi_group_rollup_refresh(groups=groups, months={month for _, month in wanted})
 
 
 @transaction.atomic
@@ -105,9 +110,16 @@ def roi_rollup_refresh_projects(*, projects: QuerySet[AIProject]) -> int:
     """Recompute every month of these projects (after a bulk load of their ledger, as seed_portfolio does);
     returns the rows written. A queryset, not a list of ids, so that thousands of projects are a subquery."""
     ids = projects.order_by().values("pk")
-    list(AIProject.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    groups = set(
+        AIProject.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("team_id", "stage", "risk_tier")
+    )
     ROIMonthRollup.objects.filter(project_id__in=ids).delete()
-    return _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(project_id__in=ids)))
+    written = insert_rows(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(project_id__in=ids)))
+    roi_group_rollup_refresh(groups=groups)
+    return written
 
 
 @transaction.atomic
@@ -116,7 +128,12 @@ def roi_rollup_rebuild() -> int:
     concurrent ledger writes by the projects' rows, as for a refresh."""
     list(AIProject.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     ROIMonthRollup.objects.all().delete()
-    return _insert(ROIMonthRollup, ledger_cells(ROIEntry.objects.all()))
+    written = insert_rows(ROIMonthRollup, ledger_cells(ROIEntry.objects.all()))
+    ROIGroupMonthRollup.objects.all().delete()
+    insert_rows(ROIGroupMonthRollup, group_cells(ROIMonthRollup.objects.all()))
+    ROITeamMonthRollup.objects.all().delete()
+    insert_rows(ROITeamMonthRollup, team_cells(ROIGroupMonthRollup.objects.all()))
+    return written
 
 
 _CELL_FIELDS = ("planned_value", "planned_cost", "actual_value", "actual_cost", "actual_n")

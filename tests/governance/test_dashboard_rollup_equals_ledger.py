@@ -66,27 +66,41 @@ def ledger_rows(projects, as_of: dt.date, *, in_progress: bool) -> dict[int, tup
 
 
 @pytest.mark.parametrize("as_of", [THIS, add_months(THIS, -1)])
-@pytest.mark.parametrize("team_index", [None, 0])
-def test_the_dashboards_roll_up_figures_equal_the_ledgers(executive, varied, as_of, team_index):
+@pytest.mark.parametrize(("team_index", "stage", "whole_teams"), [
+    (None, None, False),  # every project: the team roll-up whatever the flag
+    (0, None, False),  # a team, read from the group roll-up
+    (0, None, True),  # a team, read from the team roll-up (what the page does without a stage or tier filter)
+    (None, "stage_of_0", False),  # a stage: the group roll-up
+])  # fmt: skip
+def test_the_dashboards_roll_up_figures_equal_the_ledgers(executive, varied, as_of, team_index, stage, whole_teams):
     projects = AIProject.objects.all()
     if team_index is not None:
         projects = projects.filter(team=varied[team_index].team)
-    summary = dashboard.portfolio_summary(user=executive, projects=projects, filtered=team_index is not None,
-                                          as_of=as_of)  # fmt: skip
+    if stage is not None:
+        projects = projects.filter(stage=varied[0].stage)
+        assert 0 < projects.count() < len(varied)
+    summary = dashboard.portfolio_summary(user=executive, projects=projects, filtered=bool(projects.query.where),
+                                          as_of=as_of, whole_teams=whole_teams)  # fmt: skip
     # The monthly series: every month of the ledger, with the same sums and "an actual was logged".
     assert summary.months == roi_monthly_totals(ROIEntry.objects.filter(project__in=projects))
-    if team_index is None:
+    if team_index is None and stage is None:
         assert len(summary.months) == 5 + 1 + 1  # the seeded window, the future plan, the zero six months ago
     # The table's rows, project by project.
     expected = ledger_rows(projects, as_of, in_progress=as_of == THIS)
     rows = dashboard.project_rows(projects, as_of=as_of)
     assert {r.pk: (r.actual_value, r.actual_cost, r.planned_value) for r in rows} == expected
+    # The table's pages (ranked_project_rows) hold the same rows, in the same order.
+    paged = [r.pk for start in range(0, len(varied), 5)
+             for r in dashboard.ranked_project_rows(projects, as_of=as_of, start=start, stop=start + 5)]  # fmt: skip
+    assert paged == [r.pk for r in rows]
     # The tiles and the teams: the rows' sums.
     value = sum((v for v, _, _ in expected.values()), D(0))
     planned = sum((p for _, _, p in expected.values()), D(0))
     assert (summary.figures.cumulative_value, summary.figures.planned_value_to_date) == (value, planned)
     assert sum((t["actual_value"] for t in summary.teams), D(0)) == value
-    if as_of == THIS and team_index is None:  # p1 planned this month but has not reported it: not counted yet
+    if (
+        as_of == THIS and team_index is None and stage is None
+    ):  # p1 planned this month but has not reported it: not counted yet
         this_plan = ROIEntry.objects.filter(project=varied[1], month=THIS, basis="planned", kind="value").get()
         whole = ledger_rows(AIProject.objects.filter(pk=varied[1].pk), as_of, in_progress=False)[varied[1].pk]
         assert expected[varied[1].pk][2] == whole[2] - this_plan.amount_reporting

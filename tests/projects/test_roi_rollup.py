@@ -1,7 +1,9 @@
 """The ROI roll-up (one row per project and month) equals the ledger after every kind of ROI change:
 create, edit (also to another month), log again, delete and undo, CSV and XLSX import, the bulk API, an FX
 rate change (re-conversion), project deletion; a refused write changes neither; rebuild_roi_rollup repairs
-a roll-up written around the services, without audit events."""
+a roll-up written around the services, without audit events. The group and team roll-ups (the dashboard's:
+per team, stage, tier and month, and per team and month) equal the roll-up summed again after each of those,
+and after a project changes stage, team or tier or is deleted through its service."""
 
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ from django.core.management import call_command
 
 from core.errors import ConflictError
 from governance.models import AuditEvent
-from projects.models import AIProject, ROIEntry, ROIMonthRollup
+from governance.risks import assessments
+from projects.inventory import services as inventory
+from projects.models import AIProject, ROIEntry, ROIGroupMonthRollup, ROIMonthRollup, ROITeamMonthRollup, Stage
 from projects.roi import import_service, services
 from projects.roi.importer import read_bytes
-from projects.roi.rollup import roi_rollup_drift
+from projects.roi.rollup import roi_group_rollup_drift, roi_rollup_drift
 from tests.projects.test_roi_import import to_csv, to_xlsx
+from tests.tier_answers import complete
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +49,20 @@ def cells(project) -> dict:
 
 def same_as_ledger() -> None:
     assert roi_rollup_drift() == 0
+    assert roi_group_rollup_drift() == 0
+
+
+def groups() -> dict:
+    """The group roll-up: (team id, stage, tier, month) → (actual value, actuals, cells)."""
+    return {
+        (r.team_id, r.stage, r.risk_tier, r.month): (r.actual_value, r.actual_n, r.cells)
+        for r in ROIGroupMonthRollup.objects.all()
+    }
+
+
+def teams() -> dict:
+    """The team roll-up: (team id, month) → (actual value, actuals, cells)."""
+    return {(r.team_id, r.month): (r.actual_value, r.actual_n, r.cells) for r in ROITeamMonthRollup.objects.all()}
 
 
 def test_a_created_entry_is_in_its_months_cell(team_lead, project):
@@ -167,6 +186,57 @@ def test_deleting_a_project_deletes_its_cells(team_lead, project, other_project,
     AIProject.objects.filter(pk=project.pk).delete()
     assert ROIMonthRollup.objects.filter(project_id=project.pk).count() == 0
     assert cells(other_project) == {MAR: (D("0"), D("0"), D("1000.00"), D("0"), 1)}
+    assert roi_rollup_drift() == 0  # (a delete around the services leaves the group roll-up to rebuild_roi_rollup)
+
+
+def test_the_group_and_team_roll_ups_sum_the_projects_of_each_group(team_lead, project, team):
+    sibling = AIProject.objects.create(name="Sibling", slug="sibling", team=team, owner=team_lead, stage=Stage.IDEA)
+    log(team_lead, project)
+    log(team_lead, sibling, amount=D("250"))
+    log(team_lead, sibling, basis="planned", month=APR, amount=D("9"))
+    assert groups() == {
+        (team.pk, Stage.IDEA, "", MAR): (D("1250.00"), 2, 2),
+        (team.pk, Stage.IDEA, "", APR): (D("0.00"), 0, 1),
+    }
+    assert teams() == {(team.pk, MAR): (D("1250.00"), 2, 2), (team.pk, APR): (D("0.00"), 0, 1)}
+    same_as_ledger()
+
+
+def test_a_stage_change_moves_the_projects_months_to_its_new_group(team_lead, project, team):
+    log(team_lead, project)
+    inventory.project_change_stage(by=team_lead, project=project, stage=Stage.DESIGN)
+    assert groups() == {(team.pk, Stage.DESIGN, "", MAR): (D("1000.00"), 1, 1)}
+    assert teams() == {(team.pk, MAR): (D("1000.00"), 1, 1)}
+    same_as_ledger()
+
+
+def test_a_team_change_moves_the_projects_months_to_the_other_team(admin_user, team_lead, project, team, other_team):
+    log(team_lead, project)
+    log(team_lead, project, month=APR, amount=D("3"))
+    inventory.project_update(by=admin_user, project=project, team=other_team)
+    assert groups() == {
+        (other_team.pk, Stage.IDEA, "", MAR): (D("1000.00"), 1, 1),
+        (other_team.pk, Stage.IDEA, "", APR): (D("3.00"), 1, 1),
+    }
+    assert teams() == {(other_team.pk, MAR): (D("1000.00"), 1, 1), (other_team.pk, APR): (D("3.00"), 1, 1)}
+    same_as_ledger()
+
+
+def test_a_tier_assessment_moves_the_projects_months_to_its_tiers_group(risk_officer, team_lead, project, team):
+    log(team_lead, project)
+    assessment = assessments.tier_assessment_submit(by=risk_officer, project=project, answers=complete())
+    assert assessment.tier != ""
+    assert groups() == {(team.pk, Stage.IDEA, assessment.tier, MAR): (D("1000.00"), 1, 1)}
+    same_as_ledger()
+
+
+def test_deleting_a_project_through_its_service_takes_its_months_out_of_its_group(admin_user, team_lead, project, team):
+    sibling = AIProject.objects.create(name="Sibling", slug="sibling", team=team, owner=team_lead, stage=Stage.IDEA)
+    log(team_lead, project)
+    log(team_lead, sibling, amount=D("250"))
+    inventory.project_delete(by=admin_user, project=project)
+    assert groups() == {(team.pk, Stage.IDEA, "", MAR): (D("250.00"), 1, 1)}
+    assert teams() == {(team.pk, MAR): (D("250.00"), 1, 1)}
     same_as_ledger()
 
 
@@ -179,7 +249,10 @@ def test_rebuild_repairs_a_roll_up_written_around_the_services_and_audits_nothin
     events = AuditEvent.objects.count()
     out = io.StringIO()
     call_command("rebuild_roi_rollup", stdout=out)
-    assert out.getvalue().strip() == "ROI roll-up rebuilt: 2 cells written; 3 differed from the ledger before."
+    assert out.getvalue().strip() == (
+        "ROI roll-up rebuilt: 2 cells written; 3 differed from the ledger before; "
+        "2 group and team cells differed from the roll-up."  # March's group and team cells outlived its row
+    )
     assert cells(project) == {
         MAR: (D("0"), D("0"), D("1000.00"), D("0"), 1),
         APR: (D("0"), D("0"), D("3.00"), D("0"), 1),
@@ -198,4 +271,36 @@ def test_the_migration_fills_the_roll_up_from_the_ledger_already_there(team_lead
     migration.fill_from_ledger(apps, None)
     assert {p.pk: cells(p) for p in (project, other_project)} == expected
     assert expected[project.pk][APR] == (D("0"), D("80.00"), D("0"), D("0"), 0)
+    same_as_ledger()
+
+
+def test_the_migration_fills_the_group_and_team_roll_ups_from_the_roll_up(
+    team_lead, project, other_project, other_lead
+):
+    log(team_lead, project)
+    log(team_lead, project, basis="planned", kind="cost", category="compute", amount=D("80"), month=APR)
+    log(other_lead, other_project, amount=D("5"))
+    expected = (groups(), teams())
+    ROIGroupMonthRollup.objects.all().delete()
+    ROITeamMonthRollup.objects.all().delete()
+    migration = importlib.import_module("projects.migrations.0013_roi_group_and_team_month_rollups")
+    migration.fill_from_rollup(apps, None)
+    assert (groups(), teams()) == expected
+    assert len(expected[1]) == 3  # two teams' March, one team's April
+    same_as_ledger()
+
+
+def test_a_refresh_of_many_groups_recomputes_their_teams_whole(monkeypatch, team_lead, project, team):
+    from projects import rollups
+    from projects.roi import rollup
+
+    monkeypatch.setattr(rollups, "GROUPS_ONE_BY_ONE", 0)  # as a bulk load of thousands of projects does
+    sibling = AIProject.objects.create(name="Sibling", slug="sibling", team=team, owner=team_lead, stage=Stage.DESIGN)
+    log(team_lead, project)
+    log(team_lead, sibling, amount=D("250"))
+    rollup.roi_rollup_refresh_projects(projects=AIProject.objects.filter(pk=sibling.pk))
+    assert groups() == {
+        (team.pk, Stage.IDEA, "", MAR): (D("1000.00"), 1, 1),
+        (team.pk, Stage.DESIGN, "", MAR): (D("250.00"), 1, 1),
+    }
     same_as_ledger()
