@@ -30,7 +30,7 @@ MONTHS = 6
 # groups, risks, findings, sign-offs, compliance coverage (and by team, page only), matrix points, the
 # table's count and page (with its health signals), the unapproved-production count, its list and their
 # signals, overdue reviews, the attention list's findings, the incident counts.
-PAGE_BUDGET = 20
+PAGE_BUDGET = 19
 API_BUDGET = 13
 EXPORT_BUDGET = 10
 
