@@ -27,6 +27,7 @@ KIND_SUBJECT_TYPES: dict[str, str] = {
     FindingKind.EVIDENCE_STALE: "governance.obligation",
     FindingKind.UNOWNED_PRODUCTION_MODEL: "projects.registeredmodel",
     FindingKind.MODEL_REFERENCE_UNRESOLVED: "governance.dataset",
+    FindingKind.METRIC_THRESHOLD_BREACHED: "projects.modelversion",
 }
 
 # What each kind means, for the findings page's introduction (every kind, in FindingKind's order).

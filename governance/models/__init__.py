@@ -50,6 +50,8 @@ from .risks import (
 from .signoff import (
     REVIEWER_ROLES,
     SIGNOFF_TRANSITIONS,
+    MetricDirection,
+    MetricRequirement,
     SignOffDecision,
     SignOffPolicy,
     SignOffRequest,
@@ -84,6 +86,8 @@ __all__ = [
     "LineageEdge",
     "LineageEvent",
     "LineageEventKind",
+    "MetricDirection",
+    "MetricRequirement",
     "Mitigation",
     "MitigationStatus",
     "ModelLinkSource",

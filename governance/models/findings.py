@@ -27,6 +27,9 @@ class FindingKind(models.TextChoices):
     # Lineage names a registry model version that no sync brought within the grace period
     # (governance/lineage/model_links.py, KEEL_LINEAGE_MODEL_REF_GRACE_MINUTES).
     MODEL_REFERENCE_UNRESOLVED = "model_reference_unresolved", "Lineage names an unknown model version"
+    # A version under sign-off whose registry metrics breach a threshold of its tier's policy
+    # (governance/signoff/thresholds.py).
+    METRIC_THRESHOLD_BREACHED = "metric_threshold_breached", "Metric threshold breached"
 
 
 class Severity(models.TextChoices):

@@ -12,6 +12,7 @@ from projects import events
 from ..risks import events as risk_events
 from .deployments import deployment_check, deployment_findings_resolve_departed
 from .invalidation import signoffs_revalidate, signoffs_revalidate_versions
+from .thresholds import versions_thresholds_check
 from .unowned import unowned_models_check
 
 
@@ -19,6 +20,11 @@ def on_model_versions_synced(sender, versions, **kwargs) -> None:
     # A changed source, run or digest no longer matches what reviewers approved. One query finds the
     # few versions with live sign-offs among the thousands a sync may touch.
     signoffs_revalidate_versions(version_ids=[v.pk for v in versions])
+
+
+def on_model_version_metrics_changed(sender, versions, **kwargs) -> None:
+    # A new run's metric may breach (or meet again) a threshold of the tier's policy.
+    versions_thresholds_check(version_ids=[v.pk for v in versions])
 
 
 def on_deployment_observed(sender, observation, **kwargs) -> None:
@@ -44,6 +50,9 @@ def on_project_risks_changed(sender, project, **kwargs) -> None:
 
 def connect() -> None:
     events.model_versions_synced.connect(on_model_versions_synced, dispatch_uid="governance.signoff.versions_synced")
+    events.model_version_metrics_changed.connect(
+        on_model_version_metrics_changed, dispatch_uid="governance.signoff.metrics_changed"
+    )
     events.deployment_observed.connect(on_deployment_observed, dispatch_uid="governance.signoff.deployment_observed")
     events.registry_synced.connect(on_registry_synced, dispatch_uid="governance.signoff.registry_synced")
     events.registered_model_linked.connect(
