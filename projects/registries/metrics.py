@@ -68,9 +68,14 @@ def _newer(candidate: dict, held: dict | None) -> bool:
     return ((candidate["timestamp"] or epoch), candidate["step"]) >= ((held["timestamp"] or epoch), held["step"])
 
 
-def wanted_metrics(version: ModelVersion, logged: list[dict] | None) -> dict[tuple[str, str], dict]:
+def wanted_metrics(
+    version: ModelVersion, logged: list[dict] | None, stored: dict[tuple[str, str], VersionMetric] | None = None
+) -> dict[tuple[str, str], dict]:
     """What a version's metric rows should hold, keyed by (metric, dataset): its run's metrics, and the
-    logged model's when they were read (`logged` None: not read, the caller keeps what is stored)."""
+    logged model's when they were read (`logged` None: not read, so the logged-model rows `stored` stay).
+
+    MLflow also lists a metric the run logged on the model (with its dataset) among the run's own metrics,
+    without the dataset; that copy is dropped, so one measurement is one row."""
     wanted: dict[tuple[str, str], dict] = {}
     for key, item in (version.metrics or {}).items():
         if not isinstance(item, dict) or (_number(item.get("value")) is None and item.get("value") is not None):
@@ -89,6 +94,14 @@ def wanted_metrics(version: ModelVersion, logged: list[dict] | None) -> dict[tup
         at = (item["key"][:250], item["dataset_name"][:250])
         if _newer(row, wanted.get(at)):
             wanted[at] = row
+    if logged is None:
+        for at, row in (stored or {}).items():
+            if row.source == MetricSource.LOGGED_MODEL and at not in wanted:
+                wanted[at] = {f: getattr(row, f) for f in FIELDS}
+    on_model = {at[0] for at, row in wanted.items() if row["source"] == MetricSource.LOGGED_MODEL and at[1]}
+    for key in on_model:
+        if (key, "") in wanted and wanted[(key, "")]["source"] == MetricSource.RUN:
+            del wanted[(key, "")]
     return wanted
 
 
@@ -135,11 +148,7 @@ def _store(versions: list[ModelVersion], logged: dict[int, list[dict] | None]) -
     new, changed, gone, trail, touched = [], [], [], [], []
     for version in versions:
         mine = held.get(version.pk, {})
-        wanted = wanted_metrics(version, logged.get(version.pk))
-        if version.pk not in logged:  # logged model not read this sync: what is stored from it stays
-            for at, row in mine.items():
-                if row.source == MetricSource.LOGGED_MODEL and at not in wanted:
-                    wanted[at] = {f: getattr(row, f) for f in FIELDS}
+        wanted = wanted_metrics(version, logged[version.pk] if version.pk in logged else None, mine)
         before, after = {}, {}
         for at, values in wanted.items():
             row = mine.get(at)
