@@ -148,7 +148,7 @@ def _store(versions: list[ModelVersion], logged: dict[int, list[dict] | None]) -
     new, changed, gone, trail, touched = [], [], [], [], []
     for version in versions:
         mine = held.get(version.pk, {})
-        wanted = wanted_metrics(version, logged[version.pk] if version.pk in logged else None, mine)
+        wanted = wanted_metrics(version, logged.get(version.pk), mine)
         before, after = {}, {}
         for at, values in wanted.items():
             row = mine.get(at)
