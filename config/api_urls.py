@@ -6,6 +6,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from core.roles import ALL_ROLES
 from governance.api.assessments import RiskTierAssessmentViewSet
 from governance.api.audit import AuditEventViewSet
+from governance.api.champions import ChampionChallengerView
 from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import GatePublicKeyView, GateView
@@ -58,5 +59,6 @@ urlpatterns = [
     path("gate/public-key", GatePublicKeyView.as_view(), name="gate-public-key"),
     # The executive dashboard's figures (same filters and scope as the page).
     path("portfolio/summary", PortfolioSummaryView.as_view(), name="portfolio-summary"),
+    path("champion-challenger", ChampionChallengerView.as_view(), name="champion-challenger"),
     *router.urls,
 ]

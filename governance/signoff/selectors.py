@@ -42,7 +42,8 @@ def signoffs_for_user(*, user) -> QuerySet[SignOffRequest]:
             "project__team", "policy", "requested_by", "version_author", "model_version__registered_model__registry"
         )
         .prefetch_related(
-            Prefetch("decisions", queryset=SignOffDecision.objects.select_related("reviewer").order_by("decided_at"))
+            Prefetch("decisions", queryset=SignOffDecision.objects.select_related("reviewer").order_by("decided_at")),
+            "policy__metric_requirements",
         )
     )
 

@@ -77,12 +77,14 @@ def wanted_metrics(
     MLflow also lists a metric the run logged on the model (with its dataset) among the run's own metrics,
     without the dataset; that copy is dropped, so one measurement is one row."""
     wanted: dict[tuple[str, str], dict] = {}
+    # Read from the run (runs.py) or, without one, kept by the registry on the version itself.
+    source = MetricSource.RUN if version.run_fetched_id else MetricSource.REGISTRY
     for key, item in (version.metrics or {}).items():
         if not isinstance(item, dict) or (_number(item.get("value")) is None and item.get("value") is not None):
             continue  # not a measurement (e.g. a pointer to a report)
         wanted[(str(key)[:250], "")] = {
             "value": _number(item.get("value")), "timestamp": _moment(item.get("timestamp")),
-            "step": int(item.get("step") or 0), "run_id": version.run_id, "source": MetricSource.RUN,
+            "step": int(item.get("step") or 0), "run_id": version.run_id, "source": source,
             "dataset_digest": "",
         }  # fmt: skip
     for item in logged or ():
@@ -100,7 +102,7 @@ def wanted_metrics(
                 wanted[at] = {f: getattr(row, f) for f in FIELDS}
     on_model = {at[0] for at, row in wanted.items() if row["source"] == MetricSource.LOGGED_MODEL and at[1]}
     for key in on_model:
-        if (key, "") in wanted and wanted[(key, "")]["source"] == MetricSource.RUN:
+        if (key, "") in wanted and wanted[(key, "")]["source"] != MetricSource.LOGGED_MODEL:
             del wanted[(key, "")]
     return wanted
 
