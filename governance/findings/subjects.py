@@ -62,6 +62,11 @@ KIND_DESCRIPTIONS: dict[str, str] = {
         "several registries match, or its model has no project), so personal data reaching it reaches no "
         "project. A sync bringing the version, or linking the dataset by hand, resolves it."
     ),
+    FindingKind.METRIC_THRESHOLD_BREACHED: (
+        "A model version under sign-off logged a metric in the registry that misses a threshold of its tier's "
+        "policy (e.g. a new evaluation run). Its sign-off is flagged for re-review and the gate denies it; a "
+        "later value that meets the threshold, or a relaxed policy, resolves it."
+    ),
 }
 
 SUBJECT_LABELS = {
