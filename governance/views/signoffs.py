@@ -155,6 +155,7 @@ def _detail_context(request, signoff: SignOffRequest, *, decision_form=None, wit
         "coverage": coverage,
         # The tier's metric requirements against the version's metrics, and the model's champion/challenger.
         "metric_results": thresholds.version_results(version, signoff.project.risk_tier),
+        "version_metrics": list(version.metric_values.all()),
         "comparisons": comparisons(RegisteredModel.objects.filter(pk=version.registered_model_id)),
         "production_aliases": settings.KEEL_PRODUCTION_ALIASES,
         **state,

@@ -217,6 +217,8 @@ def test_the_signoff_page_shows_each_requirement_met_or_not_and_the_flag(client,
     assert '<tr class="requirement-met">\n      <th scope="row">auc ≥ 0.75</th>' in page
     assert '<tr class="requirement-unknown">\n      <th scope="row">dpd ≤ 0.1</th>' in page
     assert "Unknown (treated as not met)" in page
+    assert '<table class="table compact" id="version-metrics"' in page
+    assert '<td class="num">0.8000</td>' in page
 
 
 def test_the_policy_form_publishes_requirements_and_shows_a_bad_line(client, risk_officer):
