@@ -113,6 +113,8 @@ def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun) -> None:
         version_metrics_refresh(registry=registry, adapter=adapter, run=run)
     except (RegistryError, OperationalError, SoftTimeLimitExceeded) as exc:
         log.warning("sync of %s: metrics not refreshed (%r); will try again next sync", registry, exc)
+    except Exception:  # a defect in the metrics step must not turn a stored sync into a failed task
+        log.exception("sync of %s: metrics not refreshed; will try again next sync", registry)
 
 
 def _version_number(version: str) -> int:
