@@ -431,6 +431,9 @@ MATRIX = [
     ("GET",   "/governance/dashboard/?export=xlsx",     LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/portfolio/summary",              NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/portfolio/summary?team=claims",  NO_AUTH, DENIED,  OK,      OK,      OK,      BAD,     OK),
+    # Champion / challenger of the models in the caller's scope; another team's project is not found.
+    ("GET",   "/api/v1/champion-challenger",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/champion-challenger?project={project}", NO_AUTH, DENIED, OK, OK,   OK,      HIDDEN,  OK),
     # ROI ledger: everyone in scope reads it; the lead of the project's team and admins log; admins set FX rates.
     ("GET",   "/projects/{project}/roi/",               LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/projects/{project}/roi/?export=csv",    LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
