@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from projects.models import DeploymentObservation, RegisteredModel, Signal, VersionMetric
 
@@ -125,16 +125,12 @@ def comparisons(models: QuerySet[RegisteredModel]) -> list[ModelComparison]:
 
 
 def directions_by_tier() -> dict[str, dict[str, str]]:
-    """{tier: {metric: direction}} from each tier's current policy, in two queries whatever the tiers."""
-    current: dict[str, int] = {}
-    for pk, tier in SignOffPolicy.objects.order_by("tier", "-version").values_list("pk", "tier"):
-        current.setdefault(tier, pk)
-    tier_of = {pk: tier for tier, pk in current.items()}
+    """{tier: {metric: direction}} from each tier's current policy (its highest version), in one query."""
+    current = SignOffPolicy.objects.filter(tier=OuterRef("policy__tier")).order_by("-version").values("version")[:1]
     found: dict[str, dict[str, str]] = {}
-    for policy_id, metric, direction in MetricRequirement.objects.filter(policy_id__in=tier_of).values_list(
-        "policy_id", "metric", "direction"
-    ):
-        found.setdefault(tier_of[policy_id], {})[metric] = direction
+    rows = MetricRequirement.objects.filter(policy__version=Subquery(current))
+    for tier, metric, direction in rows.values_list("policy__tier", "metric", "direction"):
+        found.setdefault(tier, {})[metric] = direction
     return found
 
 
