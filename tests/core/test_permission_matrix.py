@@ -823,5 +823,5 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     # teams 6, projects 7, audit events 2, registries 7, registered models 3, model versions 2, deployments 1
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
     # (+14 ROI: roi entries 8, fx rates 6) (+5 lineage: ingest 1, its status 1, datasets 3)
-    # (+8 compliance: classifications 4, obligations 2, evidence 2)
-    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8
+    # (+8 compliance: classifications 4, obligations 2, evidence 2) (+1 champion / challenger)
+    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 1
