@@ -6,6 +6,7 @@ from rest_framework.routers import APIRootView, DefaultRouter
 from core.roles import ALL_ROLES
 from governance.api.assessments import RiskTierAssessmentViewSet
 from governance.api.audit import AuditEventViewSet
+from governance.api.champions import ChampionChallengerView
 from governance.api.compliance import ClassificationViewSet, EvidenceViewSet, ObligationViewSet
 from governance.api.findings import FindingViewSet
 from governance.api.gate import GatePublicKeyView, GateView
@@ -64,5 +65,6 @@ urlpatterns = [
     path("portfolio/summary", PortfolioSummaryView.as_view(), name="portfolio-summary"),
     # Monitoring signals about a model version: Keel's JSON form or an Evidently report as it is.
     path("signals", SignalsView.as_view(), name="signals"),
+    path("champion-challenger", ChampionChallengerView.as_view(), name="champion-challenger"),
     *router.urls,
 ]

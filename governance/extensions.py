@@ -28,4 +28,5 @@ def register() -> None:
     register_home_widget("governance/partials/_home_reviewer.html", slot=HOME_TOP)
     register_home_widget("governance/partials/_home_dashboard_link.html", slot=HOME_STAGES)
     register_project_widget("governance/partials/_project_tier_fact.html", slot=PROJECT_FACTS)
+    register_project_widget("governance/partials/_project_champion_challenger.html", slot=PROJECT_FOOTER, order=50)
     register_project_widget("governance/partials/_project_audit_link.html", slot=PROJECT_FOOTER)

@@ -29,3 +29,7 @@ registry_synced = Signal()
 # A registered model was linked to a project by hand, or unlinked (sent inside the link's transaction).
 # kwargs: model (projects.RegisteredModel)
 registered_model_linked = Signal()
+
+# A registry sync stored new metric values for versions (projects/registries/metrics.py), in a transaction
+# of its own after the snapshot's. kwargs: versions (list of projects.ModelVersion)
+model_version_metrics_changed = Signal()

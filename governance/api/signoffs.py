@@ -19,7 +19,7 @@ from core.api.fields import IdentityUrlField
 from projects.models import ModelVersion
 from projects.registries.selectors import model_versions_for_user
 
-from ..models import SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
+from ..models import MetricRequirement, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
 from ..models.signoff import REVIEWER_ROLE_CHOICES
 from ..signoff import fingerprint as fp
 from ..signoff import services
@@ -39,8 +39,18 @@ class SignOffDecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class MetricRequirementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricRequirement
+        fields = ["metric", "direction", "threshold", "dataset_name"]
+        extra_kwargs = {"dataset_name": {"required": False}}
+
+
 class SignOffPolicySerializer(serializers.ModelSerializer):
     url = IdentityUrlField(view_name="signoff-policy-detail")
+    metric_requirements = MetricRequirementSerializer(
+        many=True, required=False, help_text="Metrics a version must reach, e.g. auc >= 0.75 (direction higher)."
+    )
     required_roles = serializers.ListField(
         child=serializers.ChoiceField(choices=REVIEWER_ROLE_CHOICES),
         help_text="Reviewer roles that must each approve, by different people.",
@@ -51,7 +61,7 @@ class SignOffPolicySerializer(serializers.ModelSerializer):
         model = SignOffPolicy
         fields = [
             "id", "url", "tier", "version", "required_roles", "min_approvers", "recertify_days", "approvable", "note",
-            "created_by", "created_at",
+            "metric_requirements", "created_by", "created_at",
         ]  # fmt: skip
         read_only_fields = ["id", "url", "version", "created_by", "created_at"]
 
@@ -78,7 +88,7 @@ class SignOffRequestSerializer(serializers.ModelSerializer):
             "id", "url", "project", "model_version", "registry", "model", "version", "status", "status_reason",
             "policy", "requested_by", "version_author", "justification", "fingerprint", "fingerprint_hash",
             "requested_at", "decided_at", "valid_until", "closed_at", "decisions", "missing_roles",
-            "author_unknown", "waiting_for",
+            "author_unknown", "waiting_for", "metrics_flag", "metrics_flagged_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -218,7 +228,11 @@ class SignOffPolicyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
     serializer_class = SignOffPolicySerializer
     read_roles = ALL_ROLES
     write_roles = POLICY_PUBLISHERS
-    queryset = SignOffPolicy.objects.select_related("created_by").order_by("tier", "-version")
+    queryset = (
+        SignOffPolicy.objects.select_related("created_by")
+        .prefetch_related("metric_requirements")
+        .order_by("tier", "-version")
+    )
     filterset_fields = ["tier"]
 
     def create(self, request, *args, **kwargs):
@@ -233,5 +247,6 @@ class SignOffPolicyViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
             recertify_days=data.get("recertify_days"),
             approvable=data.get("approvable", True),
             note=data.get("note", ""),
+            metric_requirements=[dict(r) for r in data.get("metric_requirements", [])],
         )
         return Response(self.get_serializer(policy).data, status=status.HTTP_201_CREATED)

@@ -30,6 +30,7 @@ KIND_SUBJECT_TYPES: dict[str, str] = {
     # Monitoring findings are about one plan item on one version: subject_id is "<plan item id>:<version id>".
     FindingKind.SIGNAL_BREACHED: "governance.monitoringplanitem",
     FindingKind.SIGNAL_STALE: "governance.monitoringplanitem",
+    FindingKind.METRIC_THRESHOLD_BREACHED: "projects.modelversion",
 }
 
 # What each kind means, for the findings page's introduction (every kind, in FindingKind's order).
@@ -71,6 +72,10 @@ KIND_DESCRIPTIONS: dict[str, str] = {
     FindingKind.SIGNAL_STALE: (
         "A monitoring signal the plan expects at a set frequency has not arrived for a version serving "
         "production. The next value resolves it."
+    FindingKind.METRIC_THRESHOLD_BREACHED: (
+        "A model version under sign-off logged a metric in the registry that misses a threshold of its tier's "
+        "policy (e.g. a new evaluation run). Its sign-off is flagged for re-review and the gate denies it; a "
+        "later value that meets the threshold, or a relaxed policy, resolves it."
     ),
 }
 

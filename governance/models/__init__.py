@@ -63,6 +63,8 @@ from .risks import (
 from .signoff import (
     REVIEWER_ROLES,
     SIGNOFF_TRANSITIONS,
+    MetricDirection,
+    MetricRequirement,
     SignOffDecision,
     SignOffPolicy,
     SignOffRequest,
@@ -107,6 +109,8 @@ __all__ = [
     "LineageEdge",
     "LineageEvent",
     "LineageEventKind",
+    "MetricDirection",
+    "MetricRequirement",
     "Mitigation",
     "MitigationStatus",
     "ModelLinkSource",

@@ -30,6 +30,9 @@ class FindingKind(models.TextChoices):
     # Monitoring (governance/monitoring/): a signal outside its plan's bounds, or one that stopped arriving.
     SIGNAL_BREACHED = "signal_breached", "Monitoring signal out of bounds"
     SIGNAL_STALE = "signal_stale", "Monitoring signal stopped arriving"
+    # A version under sign-off whose registry metrics breach a threshold of its tier's policy
+    # (governance/signoff/thresholds.py).
+    METRIC_THRESHOLD_BREACHED = "metric_threshold_breached", "Metric threshold breached"
 
 
 class Severity(models.TextChoices):

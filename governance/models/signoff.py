@@ -71,6 +71,38 @@ class SignOffPolicy(models.Model):
         super().save(*args, **kwargs)
 
 
+class MetricDirection(models.TextChoices):
+    HIGHER = "higher", "Higher is better (≥)"
+    LOWER = "lower", "Lower is better (≤)"
+
+
+class MetricRequirement(models.Model):
+    """A metric a version must reach under a policy, e.g. auc ≥ 0.75 (governance/signoff/thresholds.py).
+    Published with its policy version and never changed: a new threshold publishes the next version."""
+
+    policy = models.ForeignKey(SignOffPolicy, on_delete=models.CASCADE, related_name="metric_requirements")
+    metric = models.CharField(max_length=250, help_text="The metric's name in the registry, e.g. auc.")
+    direction = models.CharField(max_length=10, choices=MetricDirection.choices)
+    threshold = models.FloatField()
+    dataset_name = models.CharField(
+        max_length=250,
+        blank=True,
+        help_text="Only the value measured on this dataset (blank: every value must meet it).",
+    )
+
+    class Meta:
+        ordering = ["policy_id", "metric", "dataset_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "metric", "dataset_name"], name="metricrequirement_once"),
+            models.CheckConstraint(condition=models.Q(direction__in=["higher", "lower"]), name="metricrequirement_dir"),
+        ]
+
+    def __str__(self) -> str:
+        sign = "≥" if self.direction == MetricDirection.HIGHER else "≤"
+        on = f" on {self.dataset_name}" if self.dataset_name else ""
+        return f"{self.metric}{on} {sign} {self.threshold:g}"
+
+
 class SignOffStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
@@ -116,6 +148,10 @@ class SignOffRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True, help_text="When it was approved or rejected.")
     valid_until = models.DateTimeField(null=True, blank=True, help_text="When the approval needs re-certifying.")
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was withdrawn, invalidated or expired.")
+    # Set while the version misses a metric requirement of its tier's current policy (thresholds.py): the
+    # request stays open but is flagged for re-review, and the gate denies meanwhile.
+    metrics_flag = models.TextField(blank=True, help_text="The metric requirements the version does not meet.")
+    metrics_flagged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]

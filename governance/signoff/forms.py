@@ -96,6 +96,11 @@ class SignOffPolicyForm(forms.Form):
         required=False, initial=True, label="Can be approved", help_text="Untick for a tier that must never deploy."
     )
     note = forms.CharField(required=False, max_length=300, label="Note", help_text="Why this version (kept with it).")
+    metric_requirements = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Metric requirements",
+        help_text="One a line, e.g. “auc >= 0.75” or “log_loss <= 0.3 on holdout”. A version missing a metric "
+        "does not meet it. Open requests of the tier are re-checked when you publish.",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", "policy_%s")

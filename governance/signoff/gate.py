@@ -21,7 +21,7 @@ from projects.registries.selectors import registered_models_for_user
 
 from ..models import SignOffRequest, SignOffStatus, Verdict
 from . import fingerprint as fp
-from . import tokens
+from . import thresholds, tokens
 from .deployments import valid_approval
 
 # Reason codes a pipeline can branch on; the message says the same for people.
@@ -38,6 +38,8 @@ SIGNOFF_REJECTED = "signoff_rejected"
 SIGNOFF_INVALIDATED = "signoff_invalidated"
 SIGNOFF_EXPIRED = "signoff_expired"
 SIGNOFF_WITHDRAWN = "signoff_withdrawn"
+METRIC_NOT_MET = "metric_requirement_not_met"
+METRIC_UNKNOWN = "metric_unknown"
 
 
 @dataclass
@@ -196,6 +198,11 @@ def _check_version(found: _Findings, *, model: str, environment: str, now: dt.da
         )
     if not needs_approval:
         return
+    # The tier's metric requirements (thresholds.py): a missing value is unknown, and denies like a breach.
+    for result in thresholds.version_results(mv, state["tier"]):
+        if not result.met:
+            code = METRIC_UNKNOWN if result.status == thresholds.UNKNOWN else METRIC_NOT_MET
+            reasons.append(_reason(code, result.message))
     signoff = found.signoff = valid_approval(mv, now=now)
     if signoff is None:
         reasons.append(_why_not_approved(mv))

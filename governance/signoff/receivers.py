@@ -12,6 +12,7 @@ from projects import events
 from ..risks import events as risk_events
 from .deployments import deployment_findings_resolve_departed, deployments_check
 from .invalidation import signoffs_revalidate, signoffs_revalidate_versions
+from .thresholds import versions_thresholds_check
 from .unowned import unowned_models_check
 
 
@@ -24,6 +25,11 @@ def on_model_versions_synced(sender, versions, **kwargs) -> None:
 def on_deployments_observed(sender, observations, **kwargs) -> None:
     # Once per sync for every interval it opened: a few queries, not a few per observation.
     deployments_check(observations=observations)
+
+
+def on_model_version_metrics_changed(sender, versions, **kwargs) -> None:
+    # A new run's metric may breach (or meet again) a threshold of the tier's policy.
+    versions_thresholds_check(version_ids=[v.pk for v in versions])
 
 
 def on_registry_synced(sender, registry, **kwargs) -> None:
@@ -46,6 +52,9 @@ def on_project_risks_changed(sender, project, **kwargs) -> None:
 def connect() -> None:
     events.model_versions_synced.connect(on_model_versions_synced, dispatch_uid="governance.signoff.versions_synced")
     events.deployments_observed.connect(on_deployments_observed, dispatch_uid="governance.signoff.deployments_observed")
+    events.model_version_metrics_changed.connect(
+        on_model_version_metrics_changed, dispatch_uid="governance.signoff.metrics_changed"
+    )
     events.registry_synced.connect(on_registry_synced, dispatch_uid="governance.signoff.registry_synced")
     events.registered_model_linked.connect(
         on_registered_model_linked, dispatch_uid="governance.signoff.registered_model_linked"

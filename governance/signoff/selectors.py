@@ -42,7 +42,8 @@ def signoffs_for_user(*, user) -> QuerySet[SignOffRequest]:
             "project__team", "policy", "requested_by", "version_author", "model_version__registered_model__registry"
         )
         .prefetch_related(
-            Prefetch("decisions", queryset=SignOffDecision.objects.select_related("reviewer").order_by("decided_at"))
+            Prefetch("decisions", queryset=SignOffDecision.objects.select_related("reviewer").order_by("decided_at")),
+            "policy__metric_requirements",
         )
     )
 
@@ -151,7 +152,12 @@ def policies_current() -> list[SignOffPolicy]:
     `versions_count` (how many were published); two queries however many versions."""
     latest = SignOffPolicy.objects.filter(tier=OuterRef("tier")).order_by("-version").values("version")[:1]
     counts = dict(SignOffPolicy.objects.order_by().values("tier").annotate(n=Count("pk")).values_list("tier", "n"))
-    rows = {p.tier: p for p in SignOffPolicy.objects.filter(version=Subquery(latest)).select_related("created_by")}
+    rows = {
+        p.tier: p
+        for p in SignOffPolicy.objects.filter(version=Subquery(latest))
+        .select_related("created_by")
+        .prefetch_related("metric_requirements")
+    }
     for tier, policy in rows.items():
         policy.versions_count = counts.get(tier, 0)
     return [rows[tier] for tier in RiskTier.values if tier in rows]

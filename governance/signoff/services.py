@@ -29,9 +29,17 @@ from projects.models import ModelVersion, RiskTier
 from projects.permissions import can_change_project
 from projects.registries.authors import is_version_author, version_author
 
-from ..models import REVIEWER_ROLES, SignOffDecision, SignOffPolicy, SignOffRequest, SignOffStatus, Verdict
+from ..models import (
+    REVIEWER_ROLES,
+    MetricRequirement,
+    SignOffDecision,
+    SignOffPolicy,
+    SignOffRequest,
+    SignOffStatus,
+    Verdict,
+)
 from . import fingerprint as fp
-from . import notifications
+from . import notifications, thresholds
 from .eligibility import Eligibility, Refusal, approvers_needed, decision_eligibility, missing_roles
 from .invalidation import (
     approvals_invalidate_after_rejection,
@@ -80,9 +88,10 @@ def current_policy(tier: str) -> SignOffPolicy | None:
 @transaction.atomic
 def signoff_policy_publish(
     *, by, tier: str, required_roles: list[str], min_approvers: int, recertify_days: int | None,
-    approvable: bool = True, note: str = "",
+    approvable: bool = True, note: str = "", metric_requirements: list[dict] | None = None,
 ) -> SignOffPolicy:  # fmt: skip
-    """Publish the next version of a tier's policy (risk officers, admins); requests made earlier keep theirs."""
+    """Publish the next version of a tier's policy (risk officers, admins); requests made earlier keep theirs,
+    but its metric requirements apply at once to every open request of the tier (thresholds.py)."""
     if by is not None and not has_role(by, *POLICY_PUBLISHERS):
         raise PermissionDeniedError(CANNOT_PUBLISH)
     if tier not in RiskTier.values:
@@ -107,8 +116,18 @@ def signoff_policy_publish(
         tier=tier, version=version, required_roles=list(required_roles), min_approvers=min_approvers,
         recertify_days=recertify_days, approvable=approvable, note=note, created_by=by,
     )  # fmt: skip
+    requirements = thresholds.requirements_clean(metric_requirements or [])
     fields = ["tier", "version", "required_roles", "min_approvers", "recertify_days", "approvable", "note"]
-    return model_create(instance=policy, by=by, action="signoff_policy.published", fields=fields)
+    policy = model_create(instance=policy, by=by, action="signoff_policy.published", fields=fields)
+    rows = [MetricRequirement(policy=policy, **r) for r in requirements]
+    MetricRequirement.objects.bulk_create(rows)
+    if rows:
+        audit.record(
+            actor=by, action="signoff_policy.metric_requirements", obj=policy,
+            after={"metric_requirements": [str(r) for r in rows]},
+        )  # fmt: skip
+    thresholds.policy_thresholds_reevaluate(tier=tier)
+    return policy
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -169,6 +188,9 @@ def signoff_request(*, by, version: ModelVersion, justification: str = "") -> Si
         raise ConflictError(ALREADY_PENDING.format(pk="?")) from exc
     audit.record(actor=by, action="signoff.requested", obj=request, after={**_snapshot(request),
                  "fingerprint": fingerprint, "justification": request.justification})  # fmt: skip
+    # Flagged from the start when the version already misses a metric requirement of the policy.
+    thresholds.versions_thresholds_check(version_ids=[version.pk])
+    request.refresh_from_db(fields=["metrics_flag", "metrics_flagged_at"])
     transaction.on_commit(lambda: notifications.requested(request.pk))
     return request
 

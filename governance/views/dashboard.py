@@ -16,7 +16,7 @@ from core import roles
 from core.exports import EXPORT_FORMATS, csv_response, export_filename, xlsx_response
 from core.lists import INVALID_FILTER, UNKNOWN_EXPORT, bad_request, filter_errors_text, filtered
 from core.permissions import RoleRequiredMixin
-from projects.models import Stage
+from projects.models import RegisteredModel, Stage
 from projects.registries import links as registry_links
 from projects.roi.figures import money
 
@@ -36,6 +36,8 @@ from ..dashboard.selectors import (
 )
 from ..dashboard.to_date import realised_vs_plan
 from ..incidents.selectors import incident_counts, incidents_of_projects
+from ..signoff.champions import comparisons
+from ..signoff.champions import counts as champion_counts
 
 ALL_ROLES = roles.ALL_ROLES
 EXPORT_TABLES = ("projects", "months", "quarters", "teams", "stages")
@@ -113,6 +115,7 @@ def dashboard_context(request, *, page_size: int = PAGE_SIZE) -> dict:
         "attention": _attention_items(summary, counts, unapproved_count, drill),
         "incidents": counts["incidents"],
         "decay_share_pct": int(settings.KEEL_VALUE_DECAY_SHARE * 100),
+        "challengers": champion_counts(comparisons(RegisteredModel.objects.filter(project__in=projects))),
     }
 
 

@@ -19,7 +19,7 @@ from core.permissions import RoleRequiredMixin
 from core.roles import ALL_ROLES, has_role
 from projects.models import RiskTier
 
-from ..signoff import services
+from ..signoff import services, thresholds
 from ..signoff.filters import SignOffPolicyFilterSet
 from ..signoff.forms import SignOffPolicyForm
 from ..signoff.permissions import POLICY_PUBLISHERS
@@ -82,6 +82,7 @@ class SignOffPolicyPublishView(RoleRequiredMixin, TemplateView):
             initial.update(
                 required_roles=list(current.required_roles), min_approvers=current.min_approvers,
                 recertify_days=current.recertify_days, approvable=current.approvable,
+                metric_requirements=thresholds.requirements_text(current.metric_requirements.all()),
             )  # fmt: skip
         return self.render_to_response(self.get_context_data(form=SignOffPolicyForm(initial=initial), current=current))
 
@@ -94,6 +95,7 @@ class SignOffPolicyPublishView(RoleRequiredMixin, TemplateView):
                     by=request.user, tier=data["tier"], required_roles=list(data["required_roles"]),
                     min_approvers=data["min_approvers"], recertify_days=data["recertify_days"],
                     approvable=data["approvable"], note=data["note"].strip(),
+                    metric_requirements=thresholds.requirements_parse(data["metric_requirements"]),
                 )  # fmt: skip
             except ValidationError as exc:
                 apply_service_errors(form, exc)

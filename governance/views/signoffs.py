@@ -7,6 +7,7 @@ requests) and audit their refusals; a refusal is shown on the page it came from 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -21,6 +22,7 @@ from core.forms import apply_service_errors
 from core.lists import FilteredListMixin
 from core.permissions import RoleRequiredMixin
 from core.roles import has_role, user_roles
+from projects.models import RegisteredModel
 from projects.permissions import can_change_project
 
 from ..audit.selectors import AUDIT_READERS
@@ -28,7 +30,8 @@ from ..compliance.selectors import compliance_coverage, pii_summary_for_version
 from ..models import SignOffRequest, SignOffStatus, Verdict
 from ..risks.selectors import tier_assessment_current
 from ..signoff import fingerprint as fp
-from ..signoff import services
+from ..signoff import services, thresholds
+from ..signoff.champions import comparisons
 from ..signoff.eligibility import Eligibility, Refusal, approvals_outstanding, decision_eligibility
 from ..signoff.evidence import signoff_warnings, version_evidence
 from ..signoff.filters import SignOffFilterSet
@@ -150,6 +153,11 @@ def _detail_context(request, signoff: SignOffRequest, *, decision_form=None, wit
         # Which personal data reached this version, by which path, and how far its obligations are met.
         "pii": pii_summary_for_version(version),
         "coverage": coverage,
+        # The tier's metric requirements against the version's metrics, and the model's champion/challenger.
+        "metric_results": thresholds.version_results(version, signoff.project.risk_tier),
+        "version_metrics": list(version.metric_values.all()),
+        "comparisons": comparisons(RegisteredModel.objects.filter(pk=version.registered_model_id)),
+        "production_aliases": settings.KEEL_PRODUCTION_ALIASES,
         **state,
     }
     if state["can_decide"]:

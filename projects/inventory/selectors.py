@@ -76,6 +76,8 @@ def project_models(*, project: AIProject, versions_shown: int = 25, history_show
         )
         .prefetch_related(
             Prefetch("versions", queryset=versions[:versions_shown], to_attr="shown_versions"),
+            # Each shown version's metrics (registries/metrics.py), in one more query.
+            "shown_versions__metric_values",
             Prefetch(
                 "deployments",
                 queryset=intervals.filter(observed_until__isnull=True).order_by(

@@ -1,5 +1,6 @@
 """projects' models: the portfolio (teams, AI projects), what registries say about their models, the ROI ledger."""
 
+from .metrics import MetricSource, VersionMetric
 from .portfolio import (
     INITIAL_STAGES,
     STAGE_TRANSITIONS,
@@ -55,6 +56,7 @@ __all__ = [
     "FxRate",
     "Health",
     "LinkSource",
+    "MetricSource",
     "ModelVersion",
     "ROIEntry",
     "ROIEntryDeletion",
@@ -74,6 +76,7 @@ __all__ = [
     "SyncRun",
     "SyncStatus",
     "Team",
+    "VersionMetric",
     "currency_validator",
     "first_of_month_validator",
 ]

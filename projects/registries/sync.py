@@ -38,6 +38,7 @@ from ..models import (
 from .adapters.base import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
 from .bulk import bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
+from .metrics import version_metrics_refresh
 from .overlap import fetch_while_reading, stored_versions
 from .runs import runs_fetch, version_run_values
 
@@ -130,8 +131,20 @@ def registry_sync(
     except Exception as exc:
         _fail_run(run, PermanentRegistryError(f"Could not store the snapshot: {exc!r}"))
         raise
+    _refresh_metrics(registry=registry, adapter=adapter, run=run)
     run.refresh_from_db()
     return run
+
+
+def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun) -> None:
+    """The versions' metric rows (metrics.py), after the snapshot committed: metrics that cannot be read or
+    stored now are logged and tried again next sync, never a failed sync of versions already stored."""
+    try:
+        version_metrics_refresh(registry=registry, adapter=adapter, run=run)
+    except (RegistryError, OperationalError, SoftTimeLimitExceeded) as exc:
+        log.warning("sync of %s: metrics not refreshed (%r); will try again next sync", registry, exc)
+    except Exception:  # a defect in the metrics step must not turn a stored sync into a failed task
+        log.exception("sync of %s: metrics not refreshed; will try again next sync", registry)
 
 
 def _version_number(version: str) -> int:

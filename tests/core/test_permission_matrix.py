@@ -502,6 +502,9 @@ MATRIX = [
     ("GET",   "/governance/dashboard/?export=xlsx",     LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/portfolio/summary",              NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
     ("GET",   "/api/v1/portfolio/summary?team=claims",  NO_AUTH, DENIED,  OK,      OK,      OK,      BAD,     OK),
+    # Champion / challenger of the models in the caller's scope; another team's project is not found.
+    ("GET",   "/api/v1/champion-challenger",            NO_AUTH, DENIED,  OK,      OK,      OK,      OK,      OK),
+    ("GET",   "/api/v1/champion-challenger?project={project}", NO_AUTH, DENIED, OK, OK,   OK,      HIDDEN,  OK),
     # ROI ledger: everyone in scope reads it; the lead of the project's team and admins log; admins set FX rates.
     ("GET",   "/projects/{project}/roi/",               LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
     ("GET",   "/projects/{project}/roi/?export=csv",    LOGIN,   DENIED,  OK,      OK,      OK,      HIDDEN,  OK),
@@ -971,5 +974,5 @@ def test_every_api_schema_operation_is_classified_in_the_matrix():
     # (+14 sign-off: signoffs 9, signoff policies 3, gate 2) (+1 portfolio summary)
     # (+14 ROI: roi entries 8, fx rates 6) (+5 lineage: ingest 1, its status 1, datasets 3)
     # (+8 compliance: classifications 4, obligations 2, evidence 2) (+9 incidents)
-    # (+3 monitoring: post signals 1, list and read them 2)
-    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 9 + 3
+    # (+3 monitoring: post signals 1, list and read them 2) (+1 champion / challenger)
+    assert len(documented) == 49 + 14 + 1 + 14 + 5 + 8 + 9 + 3 + 1

@@ -29,8 +29,9 @@ MONTHS = 6
 # Session, user, roles, and the dashboard's own: team choices, (team, stage) groups, (team, month) ledger
 # groups, risks, findings, sign-offs, compliance coverage (and by team, page only), matrix points, the
 # table's count and page (with its health signals), the unapproved-production count, its list and their
-# signals, overdue reviews, the attention list's findings, the incident counts.
-PAGE_BUDGET = 19
+# signals, overdue reviews, the attention list's findings, the incident counts; the champion/challenger
+# tile: alias holders, their metrics, the policies' directions.
+PAGE_BUDGET = 22
 API_BUDGET = 13
 EXPORT_BUDGET = 10
 

@@ -214,8 +214,10 @@ def test_registry_lists_cost_the_same_for_one_or_fifty_registries(client, reques
 
 
 # session, user, roles, project, its models, their versions, what they hold now, their history;
-# writers also get the link form (2: is it empty, its options), a team lead's scope costs 2 more.
-@pytest.mark.parametrize(("user_fixture", "budget"), [("executive", 8), ("team_lead", 12), ("admin_user", 10)])
+# writers also get the link form (2: is it empty, its options), a team lead's scope costs 2 more; the
+# versions' metrics (1) and governance's champion/challenger widget (3: alias holders, their metrics, the
+# policies' directions).
+@pytest.mark.parametrize(("user_fixture", "budget"), [("executive", 12), ("team_lead", 16), ("admin_user", 14)])
 def test_project_page_costs_the_same_for_one_or_fifty_versions(client, request, project, user_fixture, budget):
     """One model with one version, then five models with ten versions each (and their alias history)."""
     client.force_login(request.getfixturevalue(user_fixture))

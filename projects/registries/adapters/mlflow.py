@@ -135,6 +135,16 @@ class MlflowAdapter:
             raise
         return parse_run(run_id, body)
 
+    def fetch_logged_model_metrics(self, model_id: str) -> list[dict] | None:
+        """GET logged-models/{id}: every metric value logged on the model (None: MLflow no longer has it)."""
+        try:
+            body = self._get(f"logged-models/{model_id}", {})
+        except PermanentRegistryError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        return parse_logged_model_metrics(model_id, body)
+
     def fetch_snapshot(self) -> Snapshot:
         self.requests_made = 0
         versions: dict[tuple[str, str], RemoteVersion] = {}
@@ -215,3 +225,24 @@ def parse_run(run_id: str, body: dict) -> RemoteRun:
 def _iso(epoch_ms) -> str:
     moment = from_epoch_ms(epoch_ms)
     return moment.isoformat() if moment else ""
+
+
+def parse_logged_model_metrics(model_id: str, body: dict) -> list[dict]:
+    """The metrics of a logged-models/{id} answer, every value MLflow keeps (one per run, dataset and step):
+    MLflow 3 logs an evaluation's metrics on the model, with the run and the dataset it was measured on."""
+    try:
+        metrics = ((body["model"].get("data") or {}).get("metrics")) or ()
+        return [
+            {
+                "key": str(m["key"]),
+                "value": m.get("value"),
+                "timestamp": _iso(m.get("timestamp")),
+                "step": int(m.get("step") or 0),
+                "dataset_name": str(m.get("dataset_name") or ""),
+                "dataset_digest": str(m.get("dataset_digest") or ""),
+                "run_id": str(m.get("run_id") or ""),
+            }
+            for m in metrics
+        ]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise TransientRegistryError(f"MLflow sent a malformed logged model {model_id} (missing {exc})") from exc
