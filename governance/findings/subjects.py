@@ -72,6 +72,7 @@ KIND_DESCRIPTIONS: dict[str, str] = {
     FindingKind.SIGNAL_STALE: (
         "A monitoring signal the plan expects at a set frequency has not arrived for a version serving "
         "production. The next value resolves it."
+    ),
     FindingKind.METRIC_THRESHOLD_BREACHED: (
         "A model version under sign-off logged a metric in the registry that misses a threshold of its tier's "
         "policy (e.g. a new evaluation run). Its sign-off is flagged for re-review and the gate denies it; a "
