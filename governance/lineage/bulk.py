@@ -52,7 +52,7 @@ def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
     )
     with connection.cursor() as cursor:
         converters = [_converter(f) for f in columns]
-        cursor.executemany(sql, [_prepared(converters, row) for row in rows])
+        cursor.executemany(sql, _prepared_rows(converters, rows))
 
 
 def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
@@ -67,11 +67,25 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
     )
     with connection.cursor() as cursor:
         converters = [_converter(f) for f in columns]
-        cursor.executemany(sql, [(*_prepared(converters, row[1:]), row[0]) for row in rows])
+        cursor.executemany(sql, _prepared_rows([*converters, _same], [(*row[1:], row[0]) for row in rows]))
 
 
-def _prepared(converters, values) -> tuple:
-    return tuple(c(v) for c, v in zip(converters, values, strict=True))
+def _prepared_rows(converters, rows: list[tuple]) -> list[tuple]:
+    """Rows with each value as the driver takes it: only the columns whose converter does something are
+    touched (most are keys, text and booleans, passed as they are: a batch writes tens of thousands)."""
+    width = len(converters)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"every row must have {width} values")
+    work = [(i, c) for i, c in enumerate(converters) if c is not _same]
+    if not work:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, convert in work:
+            values[i] = convert(values[i])
+        out.append(values)
+    return out
 
 
 PLAIN = (models.CharField, models.TextField, models.BooleanField, models.IntegerField)  # auto keys included

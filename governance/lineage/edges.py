@@ -68,12 +68,12 @@ def _wanted_fields(item) -> dict[FieldKey, tuple[str, str]]:
     for doc in item.plan.documents:
         schema = (doc.get("facets") or {}).get("schema")
         ds = item.dataset(doc)
-        if ds.pk not in item.protected and isinstance(schema, dict) and schema.get("_deleted") is not True:
-            wanted.update({(ds.pk, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
+        if ds.id not in item.protected and isinstance(schema, dict) and schema.get("_deleted") is not True:
+            wanted.update({(ds.id, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
     for lineage in item.plan.lineage:
         for entry in lineage.entries:
-            wanted.setdefault((item.datasets[entry.source].pk, entry.source_field), ("", ""))
-            wanted.setdefault((item.datasets[entry.target].pk, entry.target_field), ("", ""))
+            wanted.setdefault((item.datasets[entry.source].id, entry.source_field), ("", ""))
+            wanted.setdefault((item.datasets[entry.target].id, entry.target_field), ("", ""))
     return wanted
 
 
@@ -86,7 +86,7 @@ def write_column_edges(writer, live: list) -> None:
         job_id = item.job.pk if item.job is not None else None
         for lineage in item.plan.lineage:
             for e in lineage.entries:
-                src_ds, dst_ds = item.datasets[e.source].pk, item.datasets[e.target].pk
+                src_ds, dst_ds = item.datasets[e.source].id, item.datasets[e.target].id
                 src, dst = fields[(src_ds, e.source_field)], fields[(dst_ds, e.target_field)]
                 by_key[(job_id, src, dst, e.kind, e.subtype)] = (e.masking, e.description, src_ds, dst_ds)
                 targets.add(dst)
@@ -178,18 +178,18 @@ def write_dataset_edges(writer, live: list) -> None:
 def _pairs(item) -> list[tuple[int, int, bool, bool | None]]:
     """(source, target, has column lineage, indirect or None when the output has no columnLineage facet)."""
     with_columns = {
-        (item.datasets[e.source].pk, item.datasets[e.target].pk)
+        (item.datasets[e.source].id, item.datasets[e.target].id)
         for lineage in item.plan.lineage
         for e in lineage.entries
     }
     by_fields: dict[int, set[int]] = {}
     for lineage in item.plan.lineage:
-        target = item.datasets[lineage.target].pk
-        by_fields.setdefault(target, set()).update(item.datasets[i].pk for i in lineage.named_by_fields)
-    pairs = {(item.dataset(i).pk, item.dataset(o).pk) for o in item.plan.outputs for i in item.plan.inputs}
+        target = item.datasets[lineage.target].id
+        by_fields.setdefault(target, set()).update(item.datasets[i].id for i in lineage.named_by_fields)
+    pairs = {(item.dataset(i).id, item.dataset(o).id) for o in item.plan.outputs for i in item.plan.inputs}
     pairs |= with_columns
     pairs |= {
-        (item.datasets[i].pk, item.datasets[lin.target].pk) for lin in item.plan.lineage for i in lin.named_dataset_wide
+        (item.datasets[i].id, item.datasets[lin.target].id) for lin in item.plan.lineage for i in lin.named_dataset_wide
     }
     out = []
     for source, target in sorted(pairs):
