@@ -19,7 +19,7 @@ facet leaves `indirect` as it is (a new edge: False, the unverified fallback).
 from __future__ import annotations
 
 from ..models import ColumnEdge, DatasetField, LineageEdge
-from .bulk import chunks, insert_rows, touch, update_rows
+from .bulk import chunks, insert_rows, select_in, touch, update_rows
 from .facets import schema_fields
 
 FieldKey = tuple[int, str]  # (dataset id, field name)
@@ -34,11 +34,10 @@ def write_fields(writer, live: list) -> None:
     """Fields of the batch's datasets; writer.fields becomes (dataset id, name) -> field id."""
     dataset_ids = {ds.pk for item in live for ds in item.datasets.values()}
     fields: dict[FieldKey, list] = {}  # key -> [id or None, data type, description]
-    for ids in chunks(dataset_ids):
-        for pk, ds_id, name, dtype, desc in DatasetField.objects.filter(dataset_id__in=ids).values_list(
-            "id", "dataset_id", "name", "data_type", "description"
-        ):
-            fields[(ds_id, name)] = [pk, dtype, desc]
+    for pk, ds_id, name, dtype, desc in select_in(
+        DatasetField, ["id", "dataset", "name", "data_type", "description"], "dataset", dataset_ids
+    ):
+        fields[(ds_id, name)] = [pk, dtype, desc]
     new: set[FieldKey] = set()
     dirty: set[FieldKey] = set()
     for item in live:
@@ -53,9 +52,8 @@ def write_fields(writer, live: list) -> None:
                     dirty.add(key)
     update_rows(DatasetField, ["data_type", "description"], [(fields[k][0], *fields[k][1:]) for k in dirty])
     insert_rows(DatasetField, ["dataset", "name", "data_type", "description"], [(*k, *fields[k][1:]) for k in new])
-    for ids in chunks({k[0] for k in new}):
-        for pk, ds_id, name in DatasetField.objects.filter(dataset_id__in=ids).values_list("id", "dataset_id", "name"):
-            fields[(ds_id, name)][0] = pk
+    for pk, ds_id, name in select_in(DatasetField, ["id", "dataset", "name"], "dataset", {k[0] for k in new}):
+        fields[(ds_id, name)][0] = pk
     writer.counts["fields_updated"] += len(dirty)
     writer.counts["fields_created"] += len(new)
     writer.changed.update(key[0] for key in (*dirty, *new))
@@ -94,13 +92,9 @@ def write_column_edges(writer, live: list) -> None:
     if not targets:
         return
     edges: dict[tuple, list] = {}  # key -> [id or None, masking, description]
-    for ids in chunks(targets):
-        rows = ColumnEdge.objects.filter(target_field_id__in=ids).values_list(
-            "id", "job_id", "source_field_id", "target_field_id", "transformation_type", "subtype", "masking",
-            "description",
-        )  # fmt: skip
-        for pk, *key, masking, description in rows:
-            edges[tuple(key)] = [pk, masking, description]
+    columns = ["id", "job", "source_field", "target_field", "transformation_type", "subtype", "masking", "description"]
+    for pk, *key, masking, description in select_in(ColumnEdge, columns, "target_field", targets):
+        edges[tuple(key)] = [pk, masking, description]
     new: set[tuple] = set()
     changed: set[tuple] = set()
     seen: set[int] = set()
