@@ -59,6 +59,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
+    # POST /api/v1/lineage with an API token (a producer's bursts) answered here, without the middleware
+    # below and DRF's machinery: same work, same answer (governance/api/lineage_fast.py says how).
+    "governance.api.lineage_fast.LineageIngestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import accumulate
 from typing import Any
 
 MAX_DEPTH = 64
@@ -45,14 +44,24 @@ def too_deep(document: Any, limit: int = MAX_DEPTH) -> bool:
 
 # Everything in JSON text but its brackets: strings whole (escapes included), then any other run of characters.
 _NOT_A_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
-_NESTING_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Opening brackets as "(", closing ones as ")": in valid JSON they pair up whatever their kind.
+_AS_PARENTHESES = str.maketrans("[{]}", "(())")
 
 
 def text_depth(text: str) -> int:
     """How deep valid JSON text nests (the outermost object or array is level 1), read off its brackets once
-    the strings are taken out: several times cheaper than walking the parsed document."""
-    brackets = _NOT_A_BRACKET.sub("", text)
-    return max(accumulate(_NESTING_STEP.get(c, 0) for c in brackets), default=0)
+    the strings are taken out: several times cheaper than walking the parsed document. Each pass removes
+    the innermost pairs ("()": containers holding no container) at C speed, so the passes are the depth;
+    summing +1/-1 per bracket in Python cost most of an OpenLineage POST's structure check."""
+    brackets = _NOT_A_BRACKET.sub("", text).translate(_AS_PARENTHESES)
+    depth = 0
+    while brackets:
+        inner = brackets.replace("()", "")
+        if len(inner) == len(brackets):  # unbalanced: not valid JSON (never the case after json.loads)
+            return depth + len(brackets)
+        brackets = inner
+        depth += 1
+    return depth
 
 
 def loads(text: str | bytes, **kwargs) -> Any:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 
@@ -18,18 +19,26 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get("X-Request-ID", "")
-        rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = rid
-        token = context.request_id.set(rid)
-        request_token = context.request.set(request)
-        try:
+        with request_context(request) as rid:
             response = self.get_response(request)
-        finally:
-            context.request.reset(request_token)
-            context.request_id.reset(token)
         response["X-Request-ID"] = rid
         return response
+
+
+@contextlib.contextmanager
+def request_context(request):
+    """The request's id (set on it, and yielded) and the audit context, for the time it is served: what
+    RequestContextMiddleware gives every request, and the lineage ingest's lean path its own."""
+    incoming = request.headers.get("X-Request-ID", "")
+    rid = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request.request_id = rid
+    token = context.request_id.set(rid)
+    request_token = context.request.set(request)
+    try:
+        yield rid
+    finally:
+        context.request.reset(request_token)
+        context.request_id.reset(token)
 
 
 API_PAGES = ("/api/docs/",)

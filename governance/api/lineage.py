@@ -68,26 +68,54 @@ class LineageRefusedSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-def _refused(message: str, code: str, reasons: list[str] | None = None) -> Response:
-    return Response(
-        {"detail": message, "code": code, "reasons": reasons or [message]}, status=status.HTTP_400_BAD_REQUEST
-    )
-
-
-def received_event(request) -> tuple[object, list[str]]:
-    """The body as an event this caller may post, with its bulky facets cut down, and the notes of the
-    cuts; or LineageEventInvalid / limits.BodyTooLarge / scopes.NamespaceOutOfScope. The body is read
-    from the stream here, under the lineage limit (Django's `request.body` would apply the API's)."""
+def received_event(request, *, token: ApiToken | None) -> tuple[object, list[str]]:
+    """The body of `request` (Django's HttpRequest) as an event this caller may post, with its bulky facets
+    cut down, and the notes of the cuts; or LineageEventInvalid / limits.BodyTooLarge /
+    scopes.NamespaceOutOfScope. `token`: the API token the request authenticated with (None: a session).
+    The body is read from the stream here, under the lineage limit (Django's `request.body` would apply
+    the API's)."""
     limit = settings.KEEL_LINEAGE_MAX_BODY_BYTES
-    raw = limits.read_limited(request._request.read, limit)
-    if request.headers.get("Content-Encoding", "").lower() in ("gzip", "x-gzip"):
+    raw = limits.read_limited(request.read, limit)
+    if request.META.get("HTTP_CONTENT_ENCODING", "").lower() in ("gzip", "x-gzip"):
         try:
             raw = limits.gunzip(raw, limit)
         except limits.BodyUnreadable as exc:
             raise LineageEventInvalid([str(exc)], code="malformed_body") from None
     payload = parse_body(raw)
-    check_event_namespaces(payload, token=request.auth if isinstance(request.auth, ApiToken) else None)
+    check_event_namespaces(payload, token=token)
     return limits.trim_bulky_facets(payload, settings.KEEL_LINEAGE_FACET_MAX_BYTES)
+
+
+def refusal_body(exc: Exception) -> dict | None:
+    """The 400 body of an event refused before it was stored (what the view catches itself), or None."""
+    if isinstance(exc, limits.BodyTooLarge):
+        message = str(exc)
+        return {"detail": message, "code": "request_too_large", "reasons": [message]}
+    if isinstance(exc, LineageEventInvalid):
+        return {"detail": exc.message, "code": exc.code, "reasons": exc.reasons or [exc.message]}
+    return None
+
+
+def ingest(request, *, user, token: ApiToken | None) -> tuple[dict, int]:
+    """The POST's work, shared by LineageView and the lean path in front of it (lineage_fast.py): the
+    answer's body and status; LineageEventInvalid / BodyTooLarge for a refused event, other errors raised."""
+    payload, notes = received_event(request, token=token)
+    result = lineage_event_post(payload=payload, by=user)
+    event = result.event
+    body = {
+        "status": result.status,  # "accepted": stored durably, applied now or by the worker
+        "applied": result.applied,
+        "event_hash": event.event_hash,
+        "kind": event.kind,
+        "counts": result.counts,  # {} until applied
+        "warnings": notes + result.warnings,
+        "queue": queue_status_recent().as_dict(),  # at most a second old
+    }
+    # The model links (and facets of datasets linked to another team's model) ingest refused for this
+    # caller, and why: the event is stored all the same (governance/lineage/model_links.py).
+    if result.status == "accepted":
+        body["refused"] = model_links.refusals_for(model_links.documents_of(event.payload), user)
+    return body, status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK
 
 
 class LineageView(APIView):
@@ -118,28 +146,12 @@ class LineageView(APIView):
         operation_id="lineage_ingest",
     )
     def post(self, request):
+        token = request.auth if isinstance(request.auth, ApiToken) else None
         try:
-            payload, notes = received_event(request)
-            result = lineage_event_post(payload=payload, by=request.user)
-        except limits.BodyTooLarge as exc:
-            return _refused(str(exc), "request_too_large")
-        except LineageEventInvalid as exc:
-            return _refused(exc.message, exc.code, exc.reasons)
-        event = result.event
-        body = {
-            "status": result.status,  # "accepted": stored durably, applied now or by the worker
-            "applied": result.applied,
-            "event_hash": event.event_hash,
-            "kind": event.kind,
-            "counts": result.counts,  # {} until applied
-            "warnings": notes + result.warnings,
-            "queue": queue_status_recent().as_dict(),  # at most a second old
-        }
-        # The model links (and facets of datasets linked to another team's model) ingest refused for this
-        # caller, and why: the event is stored all the same (governance/lineage/model_links.py).
-        if result.status == "accepted":
-            body["refused"] = model_links.refusals_for(model_links.documents_of(event.payload), request.user)
-        return Response(body, status=status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK)
+            body, code = ingest(request._request, user=request.user, token=token)
+        except (limits.BodyTooLarge, LineageEventInvalid) as exc:
+            return Response(refusal_body(exc), status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=code)
 
 
 class LineageStatusSerializer(serializers.Serializer):

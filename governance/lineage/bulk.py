@@ -32,6 +32,30 @@ def by_identity(queryset, identities: Iterable[Identity]) -> dict[Identity, obje
     return found
 
 
+def select_in(model, fields: list[str], key: str, values: Iterable, extra: str = "", params: tuple = ()) -> list[tuple]:
+    """Rows (tuples of `fields`, attnames of keys, text, numbers and booleans) of `model` whose `key` column is
+    in `values`, in chunked IN lists, as plain SQL: the ORM prepared every value of every IN list one by
+    one and built a converter call per row, more work than the database's. `extra`: more of the WHERE
+    (SQL with %s, its `params` after each chunk's values)."""
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    select = ", ".join(quote(f.column) for f in columns)
+    where_key = quote(meta.get_field(key).column)
+    booleans = [i for i, f in enumerate(columns) if isinstance(f, models.BooleanField)]
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        for chunk in chunks(values):
+            marks = ", ".join(["%s"] * len(chunk))
+            sql = f"SELECT {select} FROM {quote(meta.db_table)} WHERE {where_key} IN ({marks}){extra}"  # noqa: S608 - names from the model, values bound
+            cursor.execute(sql, [*chunk, *params])
+            rows = cursor.fetchall()
+            if booleans:  # SQLite answers 0/1
+                rows = [tuple(bool(v) if i in booleans and v is not None else v for i, v in enumerate(r)) for r in rows]
+            out.extend(rows)
+    return out
+
+
 def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
     """INSERT many rows as one executemany: no model instance per row (Django's bulk_create spends most of
     a large batch building them). `fields` are model field names; values are converted as save() would."""
@@ -52,7 +76,36 @@ def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
     )
     with connection.cursor() as cursor:
         converters = [_converter(f) for f in columns]
-        cursor.executemany(sql, [_prepared(converters, row) for row in rows])
+        cursor.executemany(sql, _prepared_rows(converters, rows))
+
+
+def insert_instances(model, instances: list) -> None:
+    """INSERT new model instances and set their primary keys, as bulk_create does (no signals either):
+    multi-row INSERT … RETURNING in chunks that stay under SQLite's 999 parameters. Each value goes through
+    the field's pre_save (auto_now_add and the like) and, only where it does something, its conversion
+    for the driver: Django's insert compiler spent more per row than the database (a batch creates a
+    Run per event)."""
+    if not instances:
+        return
+    meta = model._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    converters = [_converter(f) for f in columns]
+    quote = connection.ops.quote_name
+    head = "INSERT INTO {} ({}) VALUES ".format(  # noqa: S608 - names from the model, values bound
+        quote(meta.db_table), ", ".join(quote(f.column) for f in columns)
+    )
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_chunk = max(1, 900 // len(columns))
+    with connection.cursor() as cursor:
+        for chunk in chunks(instances, per_chunk):
+            rows = [tuple(f.pre_save(instance, True) for f in columns) for instance in chunk]
+            params = [value for row in _prepared_rows(converters, rows) for value in row]
+            sql = f"{head}{', '.join([one] * len(chunk))} RETURNING {quote(meta.pk.column)}"
+            cursor.execute(sql, params)
+            # Rows come back in the order of the VALUES list, as bulk_create relies on too.
+            for instance, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                instance.pk = pk
+                instance._state.adding, instance._state.db = False, connection.alias
 
 
 def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
@@ -67,11 +120,25 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
     )
     with connection.cursor() as cursor:
         converters = [_converter(f) for f in columns]
-        cursor.executemany(sql, [(*_prepared(converters, row[1:]), row[0]) for row in rows])
+        cursor.executemany(sql, _prepared_rows([*converters, _same], [(*row[1:], row[0]) for row in rows]))
 
 
-def _prepared(converters, values) -> tuple:
-    return tuple(c(v) for c, v in zip(converters, values, strict=True))
+def _prepared_rows(converters, rows: list[tuple]) -> list[tuple]:
+    """Rows with each value as the driver takes it: only the columns whose converter does something are
+    touched (most are keys, text and booleans, passed as they are: a batch writes tens of thousands)."""
+    width = len(converters)
+    if any(len(row) != width for row in rows):
+        raise ValueError(f"every row must have {width} values")
+    work = [(i, c) for i, c in enumerate(converters) if c is not _same]
+    if not work:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, convert in work:
+            values[i] = convert(values[i])
+        out.append(values)
+    return out
 
 
 PLAIN = (models.CharField, models.TextField, models.BooleanField, models.IntegerField)  # auto keys included

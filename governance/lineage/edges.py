@@ -19,7 +19,7 @@ facet leaves `indirect` as it is (a new edge: False, the unverified fallback).
 from __future__ import annotations
 
 from ..models import ColumnEdge, DatasetField, LineageEdge
-from .bulk import chunks, insert_rows, touch, update_rows
+from .bulk import chunks, insert_rows, select_in, touch, update_rows
 from .facets import schema_fields
 
 FieldKey = tuple[int, str]  # (dataset id, field name)
@@ -34,11 +34,10 @@ def write_fields(writer, live: list) -> None:
     """Fields of the batch's datasets; writer.fields becomes (dataset id, name) -> field id."""
     dataset_ids = {ds.pk for item in live for ds in item.datasets.values()}
     fields: dict[FieldKey, list] = {}  # key -> [id or None, data type, description]
-    for ids in chunks(dataset_ids):
-        for pk, ds_id, name, dtype, desc in DatasetField.objects.filter(dataset_id__in=ids).values_list(
-            "id", "dataset_id", "name", "data_type", "description"
-        ):
-            fields[(ds_id, name)] = [pk, dtype, desc]
+    for pk, ds_id, name, dtype, desc in select_in(
+        DatasetField, ["id", "dataset", "name", "data_type", "description"], "dataset", dataset_ids
+    ):
+        fields[(ds_id, name)] = [pk, dtype, desc]
     new: set[FieldKey] = set()
     dirty: set[FieldKey] = set()
     for item in live:
@@ -53,9 +52,8 @@ def write_fields(writer, live: list) -> None:
                     dirty.add(key)
     update_rows(DatasetField, ["data_type", "description"], [(fields[k][0], *fields[k][1:]) for k in dirty])
     insert_rows(DatasetField, ["dataset", "name", "data_type", "description"], [(*k, *fields[k][1:]) for k in new])
-    for ids in chunks({k[0] for k in new}):
-        for pk, ds_id, name in DatasetField.objects.filter(dataset_id__in=ids).values_list("id", "dataset_id", "name"):
-            fields[(ds_id, name)][0] = pk
+    for pk, ds_id, name in select_in(DatasetField, ["id", "dataset", "name"], "dataset", {k[0] for k in new}):
+        fields[(ds_id, name)][0] = pk
     writer.counts["fields_updated"] += len(dirty)
     writer.counts["fields_created"] += len(new)
     writer.changed.update(key[0] for key in (*dirty, *new))
@@ -68,12 +66,12 @@ def _wanted_fields(item) -> dict[FieldKey, tuple[str, str]]:
     for doc in item.plan.documents:
         schema = (doc.get("facets") or {}).get("schema")
         ds = item.dataset(doc)
-        if ds.pk not in item.protected and isinstance(schema, dict) and schema.get("_deleted") is not True:
-            wanted.update({(ds.pk, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
+        if ds.id not in item.protected and isinstance(schema, dict) and schema.get("_deleted") is not True:
+            wanted.update({(ds.id, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
     for lineage in item.plan.lineage:
         for entry in lineage.entries:
-            wanted.setdefault((item.datasets[entry.source].pk, entry.source_field), ("", ""))
-            wanted.setdefault((item.datasets[entry.target].pk, entry.target_field), ("", ""))
+            wanted.setdefault((item.datasets[entry.source].id, entry.source_field), ("", ""))
+            wanted.setdefault((item.datasets[entry.target].id, entry.target_field), ("", ""))
     return wanted
 
 
@@ -86,7 +84,7 @@ def write_column_edges(writer, live: list) -> None:
         job_id = item.job.pk if item.job is not None else None
         for lineage in item.plan.lineage:
             for e in lineage.entries:
-                src_ds, dst_ds = item.datasets[e.source].pk, item.datasets[e.target].pk
+                src_ds, dst_ds = item.datasets[e.source].id, item.datasets[e.target].id
                 src, dst = fields[(src_ds, e.source_field)], fields[(dst_ds, e.target_field)]
                 by_key[(job_id, src, dst, e.kind, e.subtype)] = (e.masking, e.description, src_ds, dst_ds)
                 targets.add(dst)
@@ -94,13 +92,9 @@ def write_column_edges(writer, live: list) -> None:
     if not targets:
         return
     edges: dict[tuple, list] = {}  # key -> [id or None, masking, description]
-    for ids in chunks(targets):
-        rows = ColumnEdge.objects.filter(target_field_id__in=ids).values_list(
-            "id", "job_id", "source_field_id", "target_field_id", "transformation_type", "subtype", "masking",
-            "description",
-        )  # fmt: skip
-        for pk, *key, masking, description in rows:
-            edges[tuple(key)] = [pk, masking, description]
+    columns = ["id", "job", "source_field", "target_field", "transformation_type", "subtype", "masking", "description"]
+    for pk, *key, masking, description in select_in(ColumnEdge, columns, "target_field", targets):
+        edges[tuple(key)] = [pk, masking, description]
     new: set[tuple] = set()
     changed: set[tuple] = set()
     seen: set[int] = set()
@@ -178,18 +172,18 @@ def write_dataset_edges(writer, live: list) -> None:
 def _pairs(item) -> list[tuple[int, int, bool, bool | None]]:
     """(source, target, has column lineage, indirect or None when the output has no columnLineage facet)."""
     with_columns = {
-        (item.datasets[e.source].pk, item.datasets[e.target].pk)
+        (item.datasets[e.source].id, item.datasets[e.target].id)
         for lineage in item.plan.lineage
         for e in lineage.entries
     }
     by_fields: dict[int, set[int]] = {}
     for lineage in item.plan.lineage:
-        target = item.datasets[lineage.target].pk
-        by_fields.setdefault(target, set()).update(item.datasets[i].pk for i in lineage.named_by_fields)
-    pairs = {(item.dataset(i).pk, item.dataset(o).pk) for o in item.plan.outputs for i in item.plan.inputs}
+        target = item.datasets[lineage.target].id
+        by_fields.setdefault(target, set()).update(item.datasets[i].id for i in lineage.named_by_fields)
+    pairs = {(item.dataset(i).id, item.dataset(o).id) for o in item.plan.outputs for i in item.plan.inputs}
     pairs |= with_columns
     pairs |= {
-        (item.datasets[i].pk, item.datasets[lin.target].pk) for lin in item.plan.lineage for i in lin.named_dataset_wide
+        (item.datasets[i].id, item.datasets[lin.target].id) for lin in item.plan.lineage for i in lin.named_dataset_wide
     }
     out = []
     for source, target in sorted(pairs):

@@ -24,7 +24,7 @@ from django.db.models import Q
 
 from ..models import Dataset, DatasetSymlink, DataSource, Job, LineageEvent, Run, RunState
 from . import edges, model_links
-from .bulk import by_identity, chunks, update_rows
+from .bulk import by_identity, chunks, insert_instances, update_rows
 from .facets import EventPlan, Identity, identity, merge_facets, plan_event
 from .receive import run_job_mismatch
 
@@ -102,7 +102,7 @@ class BatchWriter:
             for ns, name in sorted(wanted - jobs.keys())
         ]
         if new:
-            Job.objects.bulk_create(new)
+            insert_instances(Job, new)
             jobs.update({(j.namespace, j.name): j for j in new})
             self.counts["jobs_created"] += len(new)
         dirty = {}
@@ -148,7 +148,7 @@ class BatchWriter:
                     dirty[run_id] = run
             item.run = run
         if new:
-            Run.objects.bulk_create(list(new.values()))
+            insert_instances(Run, list(new.values()))
             self.counts["runs_created"] += len(new)
         update_rows(
             Run,
@@ -247,7 +247,7 @@ class BatchWriter:
             sources = self._sources(live, {ds.namespace for ds in new})
             for ds in new:
                 ds.source = sources[ds.namespace]
-            Dataset.objects.bulk_create(new)
+            insert_instances(Dataset, new)
             self.counts["datasets_created"] += len(new)
             self.changed_datasets.extend(new)
         else:
