@@ -12,6 +12,7 @@ made per caller are printed at the end of the session."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -94,10 +95,11 @@ def test_every_operation_keeps_the_published_contract_for(caller, demo, db):
     deadline = time.monotonic() + BUDGET_SECONDS
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
+    called: Counter[str] = Counter()
     for operation in operations:
 
         @settings(
-            max_examples=examples if time.monotonic() < deadline else 1,
+            max_examples=examples if time.monotonic() < deadline else min(examples, 2),
             deadline=None,
             derandomize=True,
             database=None,
@@ -107,6 +109,7 @@ def test_every_operation_keeps_the_published_contract_for(caller, demo, db):
         @given(case=strategy_for(operation, known.get(operation.path, [])))
         def run(case):
             REQUESTS[caller] += 1
+            called[operation.label] += 1  # noqa: B023 - run() is called at once, in this iteration
             response = case.call(headers=headers)
             case.validate_response(response, checks=CHECKS, headers=headers)
 
@@ -116,6 +119,7 @@ def test_every_operation_keeps_the_published_contract_for(caller, demo, db):
             # Schemathesis' report (the check, the answer, a curl line to reproduce), without the answer's full HTML.
             failures.append(f"{operation.label}: " + "\n".join(str(exc).splitlines()[:MESSAGE_LINES]))
     assert failures == [], "\n\n".join(failures)
-    # Every operation was called, most of them several times (the budget cuts the rest to one).
+    # Every operation was called, most of them several times (past the time budget, at most twice: how many
+    # depends on the machine's speed, so only "every operation, at least once" is asserted).
     assert len(operations) > 80
-    assert REQUESTS[caller] >= len(operations) * min(examples, 2)
+    assert [op.label for op in operations if not called[op.label]] == []
