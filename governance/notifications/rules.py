@@ -54,7 +54,7 @@ def finding_opened(finding_id: int) -> int:
         users += [finding.project.owner, finding.project.team.lead]
     if finding.severity in LOUD_SEVERITIES or finding.kind in MONITORING_KINDS:
         users += list(_with_roles(Role.RISK_OFFICER, Role.COMPLIANCE))
-    where = f" ({finding.project.name})" if finding.project else ""
+    where = f" ({finding.project.name})" if finding.project and finding.project.name not in finding.title else ""
     title = f"{finding.get_severity_display()} finding: {finding.title}{where}"
     # A monitoring finding leads straight to the signal's chart (its subject); others to the finding.
     subject_url = finding_subject(finding).url if finding.kind in MONITORING_KINDS else None

@@ -32,6 +32,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from governance.management.demo_incidents import seed_incidents
 from governance.management.demo_lineage import seed_lineage
 from governance.management.demo_tier_answers import demo_tier_answers
 from governance.models import (
@@ -225,11 +226,12 @@ class Command(BaseCommand):
             assessed = self.seed_tiers(officer)
             created = self.seed_risks(officer)
         counts = services.risk_reviews_mark_overdue()
+        incidents = seed_incidents(officer)
         signoffs = self.seed_signoffs()
         self.stdout.write(
             f"Demo governance: {RiskTierAssessment.objects.count()} tier assessments ({assessed} now), "
             f"{Risk.objects.count()} risks ({created} now), {counts['marked']} reviews newly overdue, "
-            f"{Finding.objects.filter(resolved_at=None).count()} open findings."
+            f"{Finding.objects.filter(resolved_at=None).count()} open findings, {incidents} incidents now."
         )
         if signoffs is None:
             self.stdout.write(
