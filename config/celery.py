@@ -50,10 +50,10 @@ def _beat_schedule(sender, source, **kwargs) -> None:
             "task": "governance.tasks.evaluate_obligations",
             "schedule": float(settings.KEEL_OBLIGATIONS_TICK_SECONDS),
         },
-        # Every minute: notification deliveries that wait or failed and are due to be retried.
+        # Notification deliveries that wait, or failed and are due to be retried.
         "keel-deliver-notifications": {
             "task": "governance.tasks.deliver_notifications",
-            "schedule": 60.0,
+            "schedule": float(settings.KEEL_NOTIFY_DELIVER_TICK_SECONDS),
         },
         # Daily: reminders of what is overdue, and the digests; the day's key makes a doubled tick harmless.
         "keel-reminders-and-digests": {

@@ -41,6 +41,8 @@ KEEL_NOTIFY_RETRY_SECONDS = env.int("KEEL_NOTIFY_RETRY_SECONDS", default=60)
 KEEL_NOTIFY_MAX_ATTEMPTS = env.int("KEEL_NOTIFY_MAX_ATTEMPTS", default=5)
 KEEL_NOTIFY_TIMEOUT_SECONDS = env.int("KEEL_NOTIFY_TIMEOUT_SECONDS", default=10)
 KEEL_NOTIFY_DIGEST_HOUR = env.int("KEEL_NOTIFY_DIGEST_HOUR", default=7)
+# How often beat sends the deliveries that wait or failed and are due to be retried.
+KEEL_NOTIFY_DELIVER_TICK_SECONDS = env.int("KEEL_NOTIFY_DELIVER_TICK_SECONDS", default=60)
 KEEL_NOTIFY_DELIVER_INLINE = env.bool("KEEL_NOTIFY_DELIVER_INLINE", default=False)
 
 # --- ROI ledger -------------------------------------------------------------------------------------

@@ -15,7 +15,14 @@ def test_the_beat_schedule_ticks_at_the_intervals_settings_define():
         "keel-apply-lineage": float(settings.KEEL_LINEAGE_APPLY_TICK_SECONDS),
         "keel-sign-audit-checkpoint": float(settings.KEEL_AUDIT_CHECKPOINT_SECONDS),
         "keel-check-stale-signals": float(settings.KEEL_SIGNAL_STALE_TICK_SECONDS),
+        "keel-deliver-notifications": float(settings.KEEL_NOTIFY_DELIVER_TICK_SECONDS),
     }
+
+
+def test_reminders_and_digests_go_out_daily_at_the_configured_hour():
+    entry = app.conf.beat_schedule["keel-reminders-and-digests"]
+    assert entry["task"] == "governance.tasks.send_reminders_and_digests"
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({settings.KEEL_NOTIFY_DIGEST_HOUR}, {0})
 
 
 def test_every_keel_task_takes_its_time_limits_from_settings():
