@@ -3,8 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-# Tests run in two processes (pytest-xdist), a test file per process at a time; `make test XDIST=` runs them in one.
-XDIST ?= -n 2 --dist loadfile
+# Tests run in three processes (pytest-xdist; many tests wait on servers they start, so three keep two CPUs busy),
+# a test file per process at a time; `make test XDIST=` runs them in one.
+XDIST ?= -n 3 --dist loadfile
 
 .PHONY: install run test test-sqlite bench backup restore lint format clean evidently-env
 

@@ -46,7 +46,7 @@ urlpatterns = [
         for what, who in incident_views.INCIDENT_ACTIONS.items()
     ),
     # A person's notifications and their e-mail preferences.
-    path("notifications/", notification_views.NotificationListView.as_view(), name="notifications"),
+    path("notifications/", notification_views.NotificationInboxView.as_view(), name="notifications"),
     path("notifications/badge/", notification_views.NotificationBadgeView.as_view(), name="notification-badge"),
     path("notifications/read/", notification_views.NotificationReadAllView.as_view(), name="notifications-read"),
     path("notifications/<int:pk>/", notification_views.NotificationOpenView.as_view(), name="notification-open"),

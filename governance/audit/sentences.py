@@ -108,6 +108,27 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "finding.opened": ("{actor} opened {subject}", ""),
     "finding.assigned": ("{actor} assigned {subject}", ""),
     "finding.resolved": ("{actor} resolved {subject}", ""),
+    # incidents
+    "incident.opened": ("{actor} opened {subject}", ""),
+    "incident.updated": ("{actor} updated {subject}", ""),
+    "incident.note_added": ("{actor} added to the timeline of {subject}", ""),
+    "incident.action_added": (
+        "{actor} added a corrective action to {subject}, due {after[due_on]}",
+        "{actor} added a corrective action to {subject}",
+    ),
+    "incident.action_completed": ("{actor} completed a corrective action of {subject}", ""),
+    "incident.reported": ("{actor} recorded the report of {subject} to the authority", ""),
+    "incident.closed": ("{actor} closed {subject}", ""),
+    # notifications
+    "notification.preferences_changed": ("{actor} changed the notification e-mail preferences of {subject}", ""),
+    "notification_channel.created": ("{actor} added the notification channel {subject}", ""),
+    "notification_channel.updated": ("{actor} changed the notification channel {subject}", ""),
+    "notification_channel.deleted": ("{actor} removed the notification channel {subject}", ""),
+    # registry metrics and metric thresholds
+    "model_version.metrics_synced": ("{actor} recorded new registry metrics of {subject}", ""),
+    "signoff.metrics_flagged": ("{actor} flagged {subject} for re-review: a metric misses its threshold", ""),
+    "signoff.metrics_cleared": ("{actor} cleared the metric flag of {subject}: its thresholds are met", ""),
+    "signoff_policy.metric_requirements": ("{actor} set the metric requirements of {subject}", ""),
     # PII, lineage, obligations
     "classification.asserted": ("{actor} recorded {subject}", ""),
     "classification.retracted": ("{actor} retracted {subject}", ""),

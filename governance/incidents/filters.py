@@ -29,8 +29,9 @@ class IncidentFilterSet(django_filters.FilterSet):
         widget=forms.Select(choices=[("", "Any"), ("true", "Overdue"), ("false", "Not overdue")]),
     )
     project = django_filters.ModelChoiceFilter(
-        queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any", method="filter_project"
-    )
+        field_name="projects", queryset=visible_projects, to_field_name="slug", label="Project", empty_label="Any",
+        distinct=True,
+    )  # fmt: skip
 
     class Meta:
         model = Incident
@@ -46,6 +47,3 @@ class IncidentFilterSet(django_filters.FilterSet):
     def filter_report_overdue(self, queryset, name, value):
         overdue = Q(report_due_at__isnull=False, reported_at__isnull=True, report_due_at__lt=timezone.now())
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
-
-    def filter_project(self, queryset, name, value):
-        return queryset.filter(pk__in=Incident.projects.through.objects.filter(aiproject=value).values("incident_id"))

@@ -24,7 +24,7 @@ from ..notifications import services
 ALL_ROLES = roles.ALL_ROLES
 
 
-class NotificationListView(RoleRequiredMixin, TemplateView):
+class NotificationInboxView(RoleRequiredMixin, TemplateView):
     allowed_roles = ALL_ROLES
     template_name = "governance/notification_list.html"
 

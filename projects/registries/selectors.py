@@ -80,6 +80,7 @@ def registries_due(*, now) -> list[tuple[int, dt.datetime | None]]:
     for registry_id, interval, last in (
         Registry.objects.filter(enabled=True)
         .annotate(last=Max("sync_runs__started_at"))
+        .order_by("pk")  # the aggregate's GROUP BY leaves the order to the database: make it the same everywhere
         .values_list("pk", "sync_interval_seconds", "last")
     ):
         if last is None or (now - last).total_seconds() >= interval:

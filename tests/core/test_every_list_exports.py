@@ -25,6 +25,7 @@ from core import audit
 from core.exports import CSV_TYPE, XLSX_TYPE
 from core.lists import FilteredListMixin
 from governance.compliance import services as compliance_services
+from governance.incidents.services import incident_open
 from governance.models import Finding, FindingKind, RiskCategory, Severity
 from projects.models import RiskTier
 from projects.roi import services as roi_services
@@ -77,6 +78,11 @@ def world(db, team_lead, other_lead, risk_officer, project, other_project):
     finding(project, "Unfair denials", Severity.HIGH)
     finding(other_project, "Churn data leak", Severity.HIGH)
     finding(project, EVIL, Severity.LOW)
+    # incidents
+    for p, title, severity in ((project, "Wrong denials", "high"), (other_project, "Churn leak", "medium"),
+                               (project, EVIL, "low")):  # fmt: skip
+        incident_open(by=risk_officer, title=title, description="x", severity=severity, projects=[p],
+                      aware_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC))  # fmt: skip
     # sign-offs
     for p, by, model in ((project, team_lead, "fraud-model"), (other_project, other_lead, "churn-model"),
                          (evil, team_lead, "evil-model")):  # fmt: skip
@@ -120,6 +126,19 @@ class ListSpec:
 
 
 SPECS = [
+    ListSpec(
+        "governance:incidents",
+        lambda w: "/governance/incidents/",
+        ("id", "title", "severity", "seriousness", "projects", "report_due_at", "report_rule"),
+        "title",
+        {"Wrong denials", "Churn leak", SAFE},
+        lambda w: {"severity": "high"},
+        {"Wrong denials"},
+        {"Wrong denials", SAFE},
+        lambda w: {"severity": "low"},
+        "title",
+        {"severity": "catastrophic"},
+    ),
     ListSpec(
         "governance:findings",
         lambda w: "/governance/findings/",

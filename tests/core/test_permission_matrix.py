@@ -327,6 +327,8 @@ MATRIX = [
     ("POST",  "/projects/{project}/stage/",             LOGIN,   DENIED,  DENIED,  DENIED,  SAVED,   HIDDEN,  SAVED),
     ("GET",   "/governance/audit/",                     LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
     ("GET",   "/governance/audit/chain/",               LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
+    # The offline-verifiable export (a .zip): audit readers only.
+    ("GET",   "/governance/audit/bundle/",              LOGIN,   DENIED,  DENIED,  OK,      DENIED,  DENIED,  OK),
     # Only admins ask a worker to verify the chain (audited); the page shows the result to every reader.
     ("POST",  "/governance/audit/verify/",              LOGIN,   DENIED,  DENIED,  DENIED,  DENIED,  DENIED,  SAVED),
     ("GET",   "/api/docs/",                             LOGIN,   DENIED,  OK,      OK,      OK,      OK,      OK),
@@ -607,7 +609,7 @@ CASES = [
 ]
 # Reachable without a role by design (single sign-on answers 404 unless configured); admin: URLs are skipped too
 # (Django admin checks is_staff itself).
-UNCLASSIFIED = {"login", "logout", "healthz", "oidc_authentication_init", "oidc_authentication_callback"}
+UNCLASSIFIED = {"login", "logout", "healthz", "readyz", "oidc_authentication_init", "oidc_authentication_callback"}
 SAMPLE = {"project": "fraud-scoring", "team": "claims", "seq": "1", "registry": "1", "model": "1", "version": "1"}
 SAMPLE.update(risk="1", mitigation="1", finding="1")
 SAMPLE.update(assessment="1", signoff="1", policy="1")

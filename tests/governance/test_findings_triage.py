@@ -45,6 +45,7 @@ EXPECTED_SUBJECT_PAGES = {
     FindingKind.MODEL_REFERENCE_UNRESOLVED: ("Dataset #7", "/governance/datasets/7/"),
     FindingKind.SIGNAL_BREACHED: ("Monitored signal #7", "/governance/projects/fraud-scoring/monitoring/"),
     FindingKind.SIGNAL_STALE: ("Monitored signal #7", "/governance/projects/fraud-scoring/monitoring/"),
+    FindingKind.METRIC_THRESHOLD_BREACHED: ("Model version #7", "/projects/fraud-scoring/#models"),
 }
 
 
