@@ -25,12 +25,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import roles
 from core.api.fields import IdentityUrlField
+from core.api.views import PostOnlyAPIView
 from core.ids import IdFilter
 from core.models import ApiToken
 from core.roles import Role
@@ -118,19 +118,11 @@ def ingest(request, *, user, token: ApiToken | None) -> tuple[dict, int]:
     return body, status.HTTP_201_CREATED if result.status == "accepted" else status.HTTP_200_OK
 
 
-class LineageView(APIView):
+class LineageView(PostOnlyAPIView):
     """Take one OpenLineage event (Marquez's POST /api/v1/lineage)."""
 
     read_roles = ()
     write_roles = INGEST_ROLES
-    http_method_names = ["post"]
-
-    def initial(self, request, *args, **kwargs):
-        # DRF checks permissions before it looks for the method's handler, so a GET answered 403 (or 401):
-        # the wrong method is the first thing wrong with it, whoever asks.
-        if request.method.lower() not in self.http_method_names:
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

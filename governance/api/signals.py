@@ -19,11 +19,10 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import pagination, serializers, status, viewsets
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from core.api.exceptions import error_body
+from core.api.views import PostOnlyAPIView
 from core.roles import ALL_ROLES
 from projects.registries.selectors import model_versions_for_user
 
@@ -98,18 +97,11 @@ def _reference(request, body: dict) -> dict:
     return ref.validated_data
 
 
-class SignalsView(APIView):
+class SignalsView(PostOnlyAPIView):
     """Take monitoring signals for one model version (Keel's form or an Evidently report)."""
 
     read_roles = ()
     write_roles = SIGNAL_POST_ROLES
-    http_method_names = ["post"]
-
-    def initial(self, request, *args, **kwargs):
-        # The wrong method is the first thing wrong with a GET, whoever asks (as for /api/v1/lineage).
-        if request.method.lower() not in self.http_method_names:
-            raise MethodNotAllowed(request.method)
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

@@ -8,7 +8,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,36 +87,46 @@ def incident_opened(incident_id: int) -> int:
 EVENTS = {"finding_opened": finding_opened, "incident_opened": incident_opened}
 
 
-def _reminder_lines(user, today: dt.date) -> list[str]:
-    lines = []
-    findings = Finding.objects.filter(assignee=user, resolved_at__isnull=True, due_at__lt=timezone.now()).count()
-    if findings:
-        lines.append(f"{findings} finding(s) assigned to you are overdue.")
-    actions = CorrectiveAction.objects.filter(owner=user, done_at__isnull=True, due_on__lt=today).count()
-    if actions:
-        lines.append(f"{actions} corrective action(s) you own are overdue.")
-    waiting = SignOffRequest.objects.filter(status=SignOffStatus.PENDING, requested_at__lt=timezone.now()
-                                            - dt.timedelta(days=1)).exclude(requested_by=user)  # fmt: skip
-    roles = set(user.groups.values_list("name", flat=True))
-    waiting = [r for r in waiting.select_related("policy") if roles & set(r.policy.required_roles)]
-    if waiting:
-        lines.append(f"{len(waiting)} sign-off request(s) have waited more than a day for your role.")
+def _overdue_by_person(today: dt.date) -> dict[int, list[str]]:
+    """Each person's reminder lines, from three aggregate reads whatever the number of people: overdue
+    findings by assignee, overdue corrective actions by owner, and sign-offs waiting over a day by the role
+    they wait for (each reviewer holding the role, other than the requester)."""
+    lines: dict[int, list[str]] = {}
+    findings = (Finding.objects.filter(resolved_at__isnull=True, due_at__lt=timezone.now(), assignee__isnull=False)
+                .values("assignee").annotate(n=Count("pk")).values_list("assignee", "n"))  # fmt: skip
+    for user_id, n in findings:
+        lines.setdefault(user_id, []).append(f"{n} finding(s) assigned to you are overdue.")
+    actions = (CorrectiveAction.objects.filter(done_at__isnull=True, due_on__lt=today)
+               .values("owner").annotate(n=Count("pk")).values_list("owner", "n"))  # fmt: skip
+    for user_id, n in actions:
+        lines.setdefault(user_id, []).append(f"{n} corrective action(s) you own are overdue.")
+    waiting = SignOffRequest.objects.filter(
+        status=SignOffStatus.PENDING, requested_at__lt=timezone.now() - dt.timedelta(days=1)
+    ).select_related("policy")
+    reviewers: dict[str, set[int]] = {}
+    for role, user_id in User.groups.through.objects.filter(user__is_active=True).values_list("group__name", "user_id"):
+        reviewers.setdefault(role, set()).add(user_id)
+    counts: dict[int, int] = {}
+    for request in waiting:
+        for user_id in set().union(*(reviewers.get(r, set()) for r in request.policy.required_roles)):
+            if user_id != request.requested_by_id:
+                counts[user_id] = counts.get(user_id, 0) + 1
+    for user_id, n in counts.items():
+        lines.setdefault(user_id, []).append(f"{n} sign-off request(s) have waited more than a day for your role.")
     return lines
 
 
 def send_reminders(today: dt.date | None = None) -> int:
     """Daily: one reminder per person with something overdue; the day's key makes a second run harmless."""
     today = today or timezone.localdate()
-    sent = 0
-    for user in User.objects.filter(is_active=True, groups__name__in=Role.values).distinct():
-        lines = _reminder_lines(user, today)
-        if lines:
-            with transaction.atomic():
-                notify(kind=NotificationKind.REMINDER, users=[user], title=f"Overdue in Keel on {today:%Y-%m-%d}",
-                       body="\n".join(lines), url=reverse("home"), key=f"reminder:{today}",
-                       channels=False)  # fmt: skip
-            sent += 1
-    return sent
+    lines = _overdue_by_person(today)
+    people = User.objects.filter(pk__in=lines, is_active=True, groups__name__in=Role.values).distinct()
+    with transaction.atomic():
+        for user in people:
+            notify(kind=NotificationKind.REMINDER, users=[user], title=f"Overdue in Keel on {today:%Y-%m-%d}",
+                   body="\n".join(lines[user.pk]), url=reverse("home"), key=f"reminder:{today}",
+                   channels=False)  # fmt: skip
+    return len(people)
 
 
 def send_digests(now: dt.datetime | None = None) -> int:

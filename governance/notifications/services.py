@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core import audit
 from core.queue import enqueue_on_commit
+from core.services import model_update
 
 from ..models import (
     Delivery,
@@ -126,8 +127,6 @@ def channel_save(*, by, channel: NotificationChannel | None = None, **data) -> N
         audit.record(actor=by, action="notification_channel.created", obj=channel,
                      after=audit.snapshot(channel, CHANNEL_FIELDS))  # fmt: skip
         return channel
-    from core.services import model_update
-
     channel, _ = model_update(instance=channel, fields=CHANNEL_FIELDS, data=data, by=by,
                               action="notification_channel.updated")  # fmt: skip
     return channel

@@ -195,17 +195,9 @@ class ROIMonthRollup(models.Model):
         return f"roll-up of project #{self.project_id} for {self.month:%Y-%m}"
 
 
-class ROIGroupMonthRollup(models.Model):
-    """The ROI roll-up summed once more, per (team, stage, tier) group of projects and month: what the portfolio
-    dashboard reads for its monthly series, so its cost follows the number of groups (bounded by teams × stages
-    × tiers) rather than the number of projects. Derived data, kept equal to ROIMonthRollup by
-    projects/roi/rollup.py in the same transaction as every ledger write and every change of a project's
-    team, stage or tier."""
+class _SummedCells(models.Model):
+    """The figures the group and team roll-ups share: sums of ROIMonthRollup cells in the reporting currency."""
 
-    team = models.ForeignKey("projects.Team", on_delete=models.CASCADE, related_name="+")
-    stage = models.CharField(max_length=20)
-    risk_tier = models.CharField(max_length=20, blank=True)
-    month = models.DateField()
     planned_value = models.DecimalField(max_digits=20, decimal_places=2)
     planned_cost = models.DecimalField(max_digits=20, decimal_places=2)
     actual_value = models.DecimalField(max_digits=20, decimal_places=2)
@@ -218,6 +210,22 @@ class ROIGroupMonthRollup(models.Model):
     cells = models.PositiveIntegerField()  # the ROIMonthRollup rows summed here
 
     class Meta:
+        abstract = True
+
+
+class ROIGroupMonthRollup(_SummedCells):
+    """The ROI roll-up summed once more, per (team, stage, tier) group of projects and month: what the portfolio
+    dashboard reads for its monthly series, so its cost follows the number of groups (bounded by teams × stages
+    × tiers) rather than the number of projects. Derived data, kept equal to ROIMonthRollup by
+    projects/roi/rollup.py in the same transaction as every ledger write and every change of a project's
+    team, stage or tier."""
+
+    team = models.ForeignKey("projects.Team", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=20)
+    risk_tier = models.CharField(max_length=20, blank=True)
+    month = models.DateField()
+
+    class Meta:
         verbose_name = "ROI group month roll-up"
         constraints = [
             models.UniqueConstraint(fields=["team", "stage", "risk_tier", "month"], name="roigrouprollup_unique_cell")
@@ -227,7 +235,7 @@ class ROIGroupMonthRollup(models.Model):
         return f"roll-up of team #{self.team_id} {self.stage}/{self.risk_tier or '-'} for {self.month:%Y-%m}"
 
 
-class ROITeamMonthRollup(models.Model):
+class ROITeamMonthRollup(_SummedCells):
     """The group roll-up summed once more per team and month: what the dashboard reads when its projects are
     whole teams (every project, or a team, as executives and team leads see it without a stage or tier
     filter), so that read follows teams × months. Derived data, kept equal to ROIGroupMonthRollup by
@@ -235,14 +243,6 @@ class ROITeamMonthRollup(models.Model):
 
     team = models.ForeignKey("projects.Team", on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
-    planned_value = models.DecimalField(max_digits=20, decimal_places=2)
-    planned_cost = models.DecimalField(max_digits=20, decimal_places=2)
-    actual_value = models.DecimalField(max_digits=20, decimal_places=2)
-    actual_cost = models.DecimalField(max_digits=20, decimal_places=2)
-    actual_n = models.PositiveIntegerField()
-    planned_value_reported = models.DecimalField(max_digits=20, decimal_places=2)
-    planned_cost_reported = models.DecimalField(max_digits=20, decimal_places=2)
-    cells = models.PositiveIntegerField()  # the ROIMonthRollup rows summed here
 
     class Meta:
         verbose_name = "ROI team month roll-up"

@@ -258,3 +258,19 @@ def test_the_delivery_log_is_in_the_admin(client, admin_user, receiver):
     assert "Model drift" in client.get("/admin/governance/delivery/").content.decode()
     assert NotificationChannel.objects.count() == 1
     assert AuditEvent.objects.filter(action="notification_channel.created").count() == 1
+
+
+def test_a_reminder_tells_reviewers_of_sign_offs_waiting_over_a_day_but_not_the_requester(
+    project, team_lead, risk_officer
+):
+    from governance.models import SignOffRequest
+    from projects.models import RiskTier
+    from tests.signoff_factories import assess, linked_version, pending_request
+
+    assess(project, RiskTier.MINIMAL, by=team_lead)
+    pending_request(linked_version(project), team_lead)
+    SignOffRequest.objects.update(requested_at=timezone.now() - dt.timedelta(days=2))
+    rules.send_reminders(timezone.localdate())
+    (note,) = Notification.objects.filter(kind="reminder")
+    assert note.recipient == risk_officer
+    assert "1 sign-off request(s) have waited more than a day for your role." in note.body
