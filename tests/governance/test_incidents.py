@@ -320,3 +320,23 @@ def test_dashboard_shows_open_serious_incidents_and_overdue_reports(client, exec
     html = response.content.decode()
     assert 'id="tile-incidents"' in html
     assert "1 serious incident report(s) to the authority overdue" in html
+
+
+def test_the_api_list_costs_the_same_queries_for_one_or_ten_incidents(client, risk_officer, team_lead, project):
+    def count() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(API).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.force_login(risk_officer)
+    incident = _open(risk_officer, project)
+    services.incident_note_add(by=risk_officer, incident=incident, text="Rolled back.")
+    one = count()
+    for i in range(9):
+        more = _open(risk_officer, project, title=f"Incident {i}")
+        services.corrective_action_add(by=risk_officer, incident=more, description="Fix", owner=team_lead,
+                                       due_on=dt.date(2026, 4, 1))  # fmt: skip
+    assert count() == one
