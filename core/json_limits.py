@@ -10,7 +10,6 @@ are loops, never recursion, so the check itself cannot exhaust the stack.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 MAX_DEPTH = 64
@@ -42,21 +41,29 @@ def too_deep(document: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-# Everything in JSON text but its brackets: strings whole (escapes included), then any other run of characters.
-_NOT_A_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
+# What the nesting is read off: the brackets and the quotes (every other byte is dropped at C speed).
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
 # Opening brackets as "(", closing ones as ")": in valid JSON they pair up whatever their kind.
-_AS_PARENTHESES = str.maketrans("[{]}", "(())")
+_AS_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
 
 
 def text_depth(text: str) -> int:
     """How deep valid JSON text nests (the outermost object or array is level 1), read off its brackets once
-    the strings are taken out: several times cheaper than walking the parsed document. Each pass removes
-    the innermost pairs ("()": containers holding no container) at C speed, so the passes are the depth;
-    summing +1/-1 per bracket in Python cost most of an OpenLineage POST's structure check."""
-    brackets = _NOT_A_BRACKET.sub("", text).translate(_AS_PARENTHESES)
+    the strings are taken out: several times cheaper than walking the parsed document. Escaped backslashes
+    and then escaped quotes go first (left to right, as JSON reads them), so every quote left opens or
+    closes a string; everything but brackets and quotes is dropped; the strings (every other piece between
+    quotes) go. Each pass then removes the innermost pairs ("()": containers holding no container) at C
+    speed, so the passes are the depth. (A regex taking the strings out of the whole text cost a tenth of an
+    OpenLineage POST.)"""
+    if "\\" in text:
+        text = text.replace("\\\\", "")
+    if '\\"' in text:
+        text = text.replace('\\"', "")
+    kept = text.encode("utf-8", "surrogatepass").translate(None, _NOT_STRUCTURE)
+    brackets = b"".join(kept.split(b'"')[::2]).translate(_AS_PARENTHESES)
     depth = 0
     while brackets:
-        inner = brackets.replace("()", "")
+        inner = brackets.replace(b"()", b"")
         if len(inner) == len(brackets):  # unbalanced: not valid JSON (never the case after json.loads)
             return depth + len(brackets)
         brackets = inner

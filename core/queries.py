@@ -15,39 +15,49 @@ def fetch_instances(model, where: str, params: list, fields: tuple[str, ...] | N
     """Instances of `model` read with one plain SQL query (`SELECT <columns> FROM <table> WHERE <where>`),
     each column converted as the ORM converts it; fields not named are deferred (loaded if touched).
 
-    For the few reads every API request makes (its token, its user): the ORM spends several times longer
-    building such a query than the database spends answering it."""
-    sql, names, converters = _plain_select(model, where, fields, connection.vendor)
+    For the few reads every API request makes: the ORM spends several times longer building such a query
+    than the database spends answering it."""
+    table = model._meta.db_table
+    columns = plain_columns(model, connection.ops.quote_name(table), fields)
+    sql = f"SELECT {columns.sql} FROM {connection.ops.quote_name(table)} WHERE {where}"  # noqa: S608 - names from the model
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, (expression, convert) in converters:
-            for converter in convert:
-                values[i] = converter(values[i], expression, connection)
-        out.append(model.from_db(connection.alias, names, values))
-    return out
+    return [columns.instance(row) for row in rows]
 
 
-_PLAIN_SELECTS: dict = {}
+class PlainColumns:
+    """The columns of a model as one plain SELECT reads them (qualified by `alias`), and how to turn the
+    values of those columns, at `offset` in a row, back into an instance as the ORM would."""
 
-
-def _plain_select(model, where: str, fields, vendor: str):
-    """The SQL, field names and per-column converters of fetch_instances, built once per query shape."""
-    key = (model, where, fields, vendor)
-    if key not in _PLAIN_SELECTS:
+    def __init__(self, model, alias: str, fields: tuple[str, ...] | None, offset: int = 0):
         concrete = [f for f in model._meta.concrete_fields if fields is None or f.attname in fields or f.primary_key]
-        table = model._meta.db_table
         quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in concrete)
-        converters = []
+        self.model = model
+        self.sql = ", ".join(f"{alias}.{quote(f.column)}" for f in concrete)
+        self.names = [f.attname for f in concrete]
+        self.span = (offset, offset + len(concrete))
+        self.converters = []
         for i, f in enumerate(concrete):
-            expression = f.get_col(table)
+            expression = f.get_col(model._meta.db_table)
             convert = connection.ops.get_db_converters(expression) + f.get_db_converters(connection)
             if convert:
-                converters.append((i, (expression, convert)))
-        sql = f"SELECT {columns} FROM {quote(table)} WHERE {where}"  # noqa: S608 - names from the model
-        _PLAIN_SELECTS[key] = (sql, [f.attname for f in concrete], converters)
-    return _PLAIN_SELECTS[key]
+                self.converters.append((i, expression, convert))
+
+    def instance(self, row):
+        values = list(row[self.span[0] : self.span[1]])
+        for i, expression, convert in self.converters:
+            for converter in convert:
+                values[i] = converter(values[i], expression, connection)
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+_PLAIN_COLUMNS: dict = {}
+
+
+def plain_columns(model, alias: str, fields: tuple[str, ...] | None = None, offset: int = 0) -> PlainColumns:
+    """PlainColumns, built once per shape and database vendor."""
+    key = (model, alias, fields, offset, connection.vendor)
+    if key not in _PLAIN_COLUMNS:
+        _PLAIN_COLUMNS[key] = PlainColumns(model, alias, fields, offset)
+    return _PLAIN_COLUMNS[key]

@@ -25,12 +25,18 @@ def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_keel_roles", None)
     if cached is None:
-        names = _group_names(user.pk) & set(Role.values)
-        if user.is_superuser:
-            names.add(Role.ADMIN)
-        cached = frozenset(names)
-        user._keel_roles = cached
+        cached = remember_roles(user, _group_names(user.pk))
     return cached
+
+
+def remember_roles(user, group_names: set[str]) -> frozenset[str]:
+    """The roles these group names of `user` give (a superuser counts as Admin), cached on the user object
+    for user_roles(): for a read that fetched the user's groups with the user itself (the API token's)."""
+    names = set(group_names) & set(Role.values)
+    if user.is_superuser:
+        names.add(Role.ADMIN)
+    user._keel_roles = frozenset(names)
+    return user._keel_roles
 
 
 def has_role(user, *roles: str) -> bool:

@@ -301,7 +301,14 @@ def refusals_for(payload_documents: Iterable[dict], by) -> list[str]:
     candidates = []
     for doc in docs:
         key = (doc["namespace"][:500], doc["name"][:1000])
-        ds = stored.get(key) or Dataset(namespace=key[0], name=key[1], facets={})
+        ds = stored.get(key)
+        if ds is None:
+            # Not linked and naming no model in Keel (almost every document of almost every event): only its
+            # own facets could name one, and no Dataset is built to ask (a model's __init__ per document cost
+            # a tenth of the POST).
+            if reference_of(key[0], key[1], _facets(doc)) is None:
+                continue
+            ds = Dataset(namespace=key[0], name=key[1], facets={})
         if ds.model_version_id or reference_of(ds.namespace, ds.name, {**(ds.facets or {}), **_facets(doc)}):
             candidates.append((doc, ds))
     if not candidates:

@@ -13,6 +13,7 @@ receive(payload=..., by=...):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -70,7 +71,9 @@ def receive(*, payload: Any, by) -> Received:
     if row.kind == "run":
         _check_run_owner(row)
     try:
-        with transaction.atomic():
+        # One statement is its own transaction in autocommit (as a request runs): no BEGIN/COMMIT pair around
+        # it. Inside a caller's transaction, a savepoint keeps a refused duplicate from breaking that one.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             insert_one(row, prepared={"payload": text})
     except IntegrityError:  # the same event, sent twice at once: the other request stored it
         return Received("duplicate", LineageEvent.objects.get(event_hash=digest), validated.warnings)
