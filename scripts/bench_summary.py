@@ -125,7 +125,8 @@ def verify_scale(r: dict) -> str:
 
 def api_list(name: str) -> Callable[[dict], Cell]:
     def evaluate(r: dict) -> Cell:
-        readers = {p: x["lists"][name] for p, x in r["personas"].items() if x["lists"][name]["status"] == 200}
+        lists = {p: x.get("lists", {}).get(name) for p, x in r["personas"].items()}
+        readers = {p: x for p, x in lists.items() if x and x.get("status") == 200}
         if not readers:
             return Cell(NOT_MET, "no persona could read it")
         worst = min(readers, key=lambda p: readers[p]["ratio"])
@@ -137,6 +138,10 @@ def api_list(name: str) -> Callable[[dict], Cell]:
         return Cell(verdict(met and not others), f"{fmt(ratio)}× (worst: {worst.replace('_', ' ')})", ratio, note)
 
     return evaluate
+
+
+def has_list(name: str) -> Callable[[dict], bool]:
+    return lambda r: any(name in x.get("lists", {}) for x in r.get("personas", {}).values())
 
 
 def lineage(case: str) -> Callable[[dict], Cell]:
@@ -179,7 +184,7 @@ def goals() -> list[Goal]:
     ]  # fmt: skip
     rows += [
         Goal(f"api_{name}", f"API list `{name}` / trivial JSON endpoint (req/s)", "≥ 0.3×", "api_lists", BOTH,
-             api_list(name))
+             api_list(name), present=has_list(name))
         for name in API_LISTS
     ]  # fmt: skip
     rows += [
