@@ -230,9 +230,9 @@ def load_report(path: Path, since: float | None) -> tuple[dict | None, str]:
 def evaluate_cell(goal: Goal, report: dict | None, why: str, required: bool) -> Cell:
     if report is None:
         return Cell(NOT_RUN, note=why, required=required)
-    if not goal.present(report):
-        return Cell(NOT_RUN, note="not in the report", required=required)
     try:
+        if not goal.present(report):
+            return Cell(NOT_RUN, note="not in the report", required=required)
         entry = explicit_goal(report, goal.key)
         if entry is not None:
             value = entry.get("measured")
@@ -241,7 +241,7 @@ def evaluate_cell(goal: Goal, report: dict | None, why: str, required: bool) -> 
         else:
             cell = goal.evaluate(report)
         too_small = goal.scale(report)
-    except (KeyError, IndexError, TypeError, ValueError, StopIteration, ZeroDivisionError) as exc:
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError, StopIteration, ZeroDivisionError) as exc:
         return Cell(NOT_MET, "report unreadable", note=f"{type(exc).__name__}: {exc}", required=required)
     if too_small:
         cell.verdict, cell.note = NOT_MET, "; ".join(filter(None, [too_small, cell.note]))
