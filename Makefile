@@ -45,35 +45,38 @@ test: install evidently-env
 test-sqlite: install evidently-env
 	env -u DATABASE_URL -u REDIS_URL KEEL_EMBEDDED=true $(PY) -m pytest -m sqlite_only $(PYTEST_ARGS)
 
-## Time Keel's full MLflow sync (2,000 versions on a real server it starts) against a bare HTTP fetch and MLflow's
-## own client (SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set; docs/benchmarks.md),
-## and the executive dashboard's server time at 100 and 5,000 projects (36 months of ROI entries each).
-## PII propagation on a lineage graph of 10,000 datasets (full, one new edge, one assertion, one retraction).
-## verify_audit's rows/s and memory at 10,000 and 100,000 events (SQLite, and PostgreSQL when BENCH_POSTGRES_URL is set).
-## Last, OpenLineage ingest end to end through HTTP (gunicorn + a Celery worker; SQLite, and PostgreSQL when
-## BENCH_POSTGRES_URL is set): events/s, POST latency, drain time, fan-out (docs/benchmarks.md).
-## The main API lists' requests/s under gunicorn as a ratio to the API root's (SQLite, and PostgreSQL when
-## BENCH_POSTGRES_URL is set; docs/benchmarks.md).
-## The load test: the personas' journeys under locust for 60 s against gunicorn + a Celery worker, requests/s
-## and p50/p95 per request type, 0 failures, the audit chain intact afterwards (SQLite, and PostgreSQL when
-## BENCH_POSTGRES_URL is set; LOAD_BENCH_ARGS, e.g. "--users 40 --seconds 120").
+## `make bench`: every benchmark in turn (docs/benchmarks.md), each on SQLite and, when BENCH_POSTGRES_URL is set,
+## again on PostgreSQL; each prints a table and writes a JSON report under var/bench/. Keel's full MLflow sync
+## (2,000 versions on a real server it starts) against a bare HTTP fetch and MLflow's own client; the executive
+## dashboard's server time at 100 and 5,000 projects (36 months of ROI entries each); OpenLineage ingest in
+## process; PII propagation on a lineage graph of 10,000 datasets (SQLite only); verify_audit's rows/s and
+## memory at 10,000 and 100,000 events; the main API lists' requests/s under gunicorn as a ratio to the API
+## root's; the load test (the personas' journeys under locust, LOAD_BENCH_ARGS, e.g. "--users 40 --seconds
+## 120"); OpenLineage ingest end to end through HTTP (gunicorn + a Celery worker; BENCH_REDIS_URL as its broker
+## on PostgreSQL when set). A step that fails is noted and the next one runs; last, scripts/bench_summary.py
+## prints and writes the table of issue #15's goals (into docs/benchmarks.md and var/bench/summary.json) and
+## fails the run when a goal is not met, did not run, or a step failed.
+BENCH_FAILED := var/bench/failed_steps.txt
+# $(call bench_step,<script>,<its arguments>): on SQLite, then on PostgreSQL when BENCH_POSTGRES_URL is set;
+# a non-zero exit is noted in $(BENCH_FAILED) instead of stopping the run.
+define bench_step
+KEEL_EMBEDDED=true $(PY) scripts/$(1) $(2) || echo "$(1) on SQLite exited $$?" >> $(BENCH_FAILED)
+if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" \
+  BENCH_REDIS_URL="$(BENCH_REDIS_URL)" $(PY) scripts/$(1) $(2) || echo "$(1) on PostgreSQL exited $$?" >> $(BENCH_FAILED); fi
+endef
+
 bench: install
-	KEEL_EMBEDDED=true $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS)
-	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_registry_sync.py $(BENCH_ARGS); fi
-	KEEL_EMBEDDED=true $(PY) scripts/bench_dashboard.py $(DASHBOARD_BENCH_ARGS)
-	KEEL_EMBEDDED=true $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS)
-	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_lineage.py $(LINEAGE_BENCH_ARGS); fi
-	KEEL_EMBEDDED=true $(PY) scripts/bench_propagation.py $(PROPAGATION_BENCH_ARGS)
-	KEEL_EMBEDDED=true $(PY) scripts/bench_verify_audit.py $(VERIFY_BENCH_ARGS)
-	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_verify_audit.py $(VERIFY_BENCH_ARGS); fi
-	KEEL_EMBEDDED=true $(PY) scripts/bench_api_lists.py $(API_BENCH_ARGS)
-	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_api_lists.py $(API_BENCH_ARGS); fi
-	KEEL_EMBEDDED=true $(PY) scripts/bench_load.py $(LOAD_BENCH_ARGS)
-	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" $(PY) scripts/bench_load.py $(LOAD_BENCH_ARGS); fi
-	status=0; KEEL_EMBEDDED=true $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; \
-	if [ -n "$(BENCH_POSTGRES_URL)" ]; then KEEL_EMBEDDED=true DATABASE_URL="$(BENCH_POSTGRES_URL)" \
-	  BENCH_REDIS_URL="$(BENCH_REDIS_URL)" $(PY) scripts/bench_lineage_e2e.py $(LINEAGE_E2E_BENCH_ARGS) || status=$$?; fi; \
-	exit $$status
+	$(PY) scripts/bench_summary.py --start --databases sqlite $(if $(BENCH_POSTGRES_URL),postgresql)
+	$(call bench_step,bench_registry_sync.py,$(BENCH_ARGS))
+	$(call bench_step,bench_dashboard.py,$(DASHBOARD_BENCH_ARGS))
+	$(call bench_step,bench_lineage.py,$(LINEAGE_BENCH_ARGS))
+	KEEL_EMBEDDED=true $(PY) scripts/bench_propagation.py $(PROPAGATION_BENCH_ARGS) \
+	  || echo "bench_propagation.py on SQLite exited $$?" >> $(BENCH_FAILED)
+	$(call bench_step,bench_verify_audit.py,$(VERIFY_BENCH_ARGS))
+	$(call bench_step,bench_api_lists.py,$(API_BENCH_ARGS))
+	$(call bench_step,bench_load.py,$(LOAD_BENCH_ARGS))
+	$(call bench_step,bench_lineage_e2e.py,$(LINEAGE_E2E_BENCH_ARGS))
+	$(PY) scripts/bench_summary.py
 
 ## Back up the database (pg_dump -Fc, or SQLite's online backup API), the evidence files and the demo's key
 ## files into BACKUP (default var/backups/keel-<UTC time>). Restore into a fresh database, then check rows,

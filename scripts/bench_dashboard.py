@@ -12,7 +12,7 @@ One run, bounded (--budget, default 900 s):
      page: every tile, the five charts, the projects table) and GET /api/v1/portfolio/summary,
      --requests times each after a warm-up, counting the queries of one request;
   4. seeds up to the next scale and measures again;
-  5. prints a table and writes var/bench/dashboard.json.
+  5. prints a table and writes var/bench/dashboard_<vendor>.json, with issue #15's goals under `goals`.
 
 The times are server time in-process (request in, response rendered), not network or browser time.
 Run it with `make bench`, or `.venv/bin/python scripts/bench_dashboard.py --help`.
@@ -107,7 +107,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page and scale")
     parser.add_argument("--budget", type=int, default=900, help="seconds before the run gives up")
     parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database")
-    parser.add_argument("--output", type=Path, default=benchkit.BENCH_DIR / "dashboard.json")
+    parser.add_argument("--db-label", default="dashboard", help="names the throwaway database [dashboard]")
+    parser.add_argument("--output", type=Path, default=None, help="default var/bench/dashboard_<vendor>.json")
     args = parser.parse_args()
     if args.scales != sorted(args.scales):
         parser.error("--scales must be ascending (each scale adds to the one before)")
@@ -156,7 +157,7 @@ def main() -> int:
     t0 = benchkit.start_budget(args.budget)
     db_created = False
     try:
-        vendor, db_name = benchkit.setup_database("dashboard")
+        vendor, db_name = benchkit.setup_database(args.db_label)
         db_created = True
         print(f"Keel DB: {vendor} {db_name}", flush=True)
         client, risk_owner = signed_in_executive()
@@ -180,12 +181,30 @@ def main() -> int:
             },
             "total_seconds": round(time.perf_counter() - t0, 1),
         }
-        benchkit.publish(report, args.output, print_table)
+        report["goals"] = goals(report)
+        benchkit.publish(report, args.output or benchkit.BENCH_DIR / f"dashboard_{vendor}.json", print_table)
         return 0
     finally:
         benchkit.stop_budget()
         if db_created and not args.keep_db:
             benchkit.drop_database()
+
+
+def goals(r: dict) -> list[dict]:
+    """Issue #15's goal for each page, as scripts/bench_summary.py reads it: the largest scale's median within
+    2× the smallest's, with the same query count (the scales are in the report; the summary checks them)."""
+    out = []
+    for name in PAGES:
+        ratio, same = r["median_ratio_largest_to_smallest"][name], r["same_query_count_at_every_scale"][name]
+        queries = " / ".join(str(res["pages"][name]["queries"]) for res in r["results"])
+        ms = [res["pages"][name]["median_ms"] for res in r["results"]]
+        out.append({
+            "name": "dashboard_page" if name == "dashboard" else name, "measured": ratio,
+            "goal": "<= 2x the smallest scale's median, same query count", "goal_met": ratio <= 2 and same,
+            "text": f"{ratio}× ({ms[0]} → {ms[-1]} ms), {queries} queries",
+            "note": "" if same else "query count differs", "scales": [res["data"]["projects"] for res in r["results"]],
+        })  # fmt: skip
+    return out
 
 
 def print_table(r: dict) -> None:

@@ -323,11 +323,31 @@ def main() -> int:
         # Other work on the machine skews every figure: the load average when the run ended says how much.
         "machine": benchkit.machine_facts() | {"load_average_1_5_15": os.getloadavg()},
         "clients": args.clients, "burst": args.burst, "pause": args.pause, "budget": args.budget,
-        "cases": cases, "total_seconds": round(time.perf_counter() - t0, 1),
+        "cases": cases, "total_seconds": round(time.perf_counter() - t0, 1), "goals": goals(cases),
     }  # fmt: skip
     output = args.output or benchkit.BENCH_DIR / f"lineage_e2e_{connection.vendor}.json"
     benchkit.publish(report, output, print_table)
     return 2 if any(_incomplete(c) for c in cases) else 0
+
+
+GOAL_EVENTS_PER_SECOND = 500  # issue #13: end to end, for the throughput case and each fan-out (#18)
+
+
+def goals(cases: list[dict]) -> list[dict]:
+    """Each case's goal as scripts/bench_summary.py reads it: the end-to-end rate, the case complete (the
+    events posted are in the report; the summary checks them against the goal's size)."""
+    out = []
+    for c in cases:
+        rate, stopped = c.get("events_per_second"), _incomplete(c)
+        why = c.get("cut_short") or (c.get("error") or "").split("\n")[0] or "unexpected answers"
+        out.append({
+            "name": f"lineage_{c['case']}", "measured": rate, "events": c.get("events"),
+            "goal": f">= {GOAL_EVENTS_PER_SECOND} events/s end to end",
+            "goal_met": rate is not None and rate >= GOAL_EVENTS_PER_SECOND and not stopped,
+            "text": "no end-to-end rate" if rate is None else f"{rate:,} events/s",
+            "note": why if stopped else "",
+        })  # fmt: skip
+    return out
 
 
 def _incomplete(case: dict) -> bool:

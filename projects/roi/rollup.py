@@ -25,16 +25,26 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from ..models import AIProject, RoiBasis, ROIEntry, ROIGroupMonthRollup, RoiKind, ROIMonthRollup, ROITeamMonthRollup
-from ..rollups import BATCH, group_cells, insert_rows, roi_group_rollup_drift, roi_group_rollup_refresh, team_cells
+from ..rollups import (
+    BATCH,
+    GROUP_COLUMNS,
+    TEAM_COLUMNS,
+    group_sums,
+    insert_select,
+    roi_group_rollup_drift,
+    roi_group_rollup_refresh,
+    team_sums,
+)
 from .figures import month_start
 
 __all__ = [
     "cell_sums",
     "ledger_cells",
+    "ledger_sums",
     "roi_group_rollup_drift",
     "roi_group_rollup_refresh",
     "roi_rollup_drift",
@@ -72,6 +82,20 @@ def ledger_cells(entries) -> Iterable[dict]:
     return rows.iterator(chunk_size=BATCH)
 
 
+# Each roll-up field and its alias in ledger_sums() (every column of an INSERT … SELECT source is named).
+LEDGER_COLUMNS = {"project": "cell_project", "month": "cell_month", **{name: name for name in cell_sums()}}
+
+
+def ledger_sums(entries) -> QuerySet:
+    """ledger_cells() as a queryset aliased as LEDGER_COLUMNS says, for insert_select: computed and written
+    by the database alone."""
+    return entries.order_by().values(cell_project=F("project_id"), cell_month=F("month")).annotate(**cell_sums())
+
+
+def _refill(entries) -> int:
+    return insert_select(ROIMonthRollup, ledger_sums(entries), LEDGER_COLUMNS)
+
+
 def _cells_q(cells: set[tuple[int, dt.date]]) -> Q:
     """The cells as one condition: per month, the projects touched in it (writes touch few months)."""
     by_month: dict[dt.date, set[int]] = defaultdict(set)
@@ -101,7 +125,7 @@ def roi_rollup_refresh(*, cells: Iterable[tuple[int, dt.date]]) -> None:
     )
     where = _cells_q(wanted)
     ROIMonthRollup.objects.filter(where).delete()
-    insert_rows(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(where)))
+    _refill(ROIEntry.objects.filter(where))
     roi_group_rollup_refresh(groups=groups, months={month for _, month in wanted})
 
 
@@ -117,7 +141,7 @@ def roi_rollup_refresh_projects(*, projects: QuerySet[AIProject]) -> int:
         .values_list("team_id", "stage", "risk_tier")
     )
     ROIMonthRollup.objects.filter(project_id__in=ids).delete()
-    written = insert_rows(ROIMonthRollup, ledger_cells(ROIEntry.objects.filter(project_id__in=ids)))
+    written = _refill(ROIEntry.objects.filter(project_id__in=ids))
     roi_group_rollup_refresh(groups=groups)
     return written
 
@@ -128,11 +152,11 @@ def roi_rollup_rebuild() -> int:
     concurrent ledger writes by the projects' rows, as for a refresh."""
     list(AIProject.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
     ROIMonthRollup.objects.all().delete()
-    written = insert_rows(ROIMonthRollup, ledger_cells(ROIEntry.objects.all()))
+    written = _refill(ROIEntry.objects.all())
     ROIGroupMonthRollup.objects.all().delete()
-    insert_rows(ROIGroupMonthRollup, group_cells(ROIMonthRollup.objects.all()))
+    insert_select(ROIGroupMonthRollup, group_sums(ROIMonthRollup.objects.all()), GROUP_COLUMNS)
     ROITeamMonthRollup.objects.all().delete()
-    insert_rows(ROITeamMonthRollup, team_cells(ROIGroupMonthRollup.objects.all()))
+    insert_select(ROITeamMonthRollup, team_sums(ROIGroupMonthRollup.objects.all()), TEAM_COLUMNS)
     return written
 
 

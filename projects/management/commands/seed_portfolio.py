@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from core.roles import Role
@@ -168,25 +168,66 @@ def _seed_projects(rng: random.Random, *, scale: int, teams: list[Team], prefix:
 def _seed_ledger(rng: random.Random, *, projects: list[tuple], window: list, rates: dict, reporting: str) -> int:
     """The ledger: planned value and cost every month; actual value and cost every month (all are past or
     current). Written in batches so memory stays flat at any scale; returns how many entries."""
-    entries: list[ROIEntry] = []
+    rows: list[tuple] = []
     total = 0
+    now = timezone.now()
     for pk, currency, annual_value, investment, lead_id in projects:
-        entries += _project_entries(
+        rows += _project_entries(
             rng, pk=pk, currency=currency, annual_value=annual_value, investment=investment, lead_id=lead_id,
-            window=window, rates=rates, reporting=reporting,
+            window=window, rates=rates, reporting=reporting, now=now,
         )  # fmt: skip
-        if len(entries) >= BATCH:
-            ROIEntry.objects.bulk_create(entries, batch_size=BATCH)
-            total += len(entries)
-            entries = []
-    ROIEntry.objects.bulk_create(entries, batch_size=BATCH)
-    return total + len(entries)
+        if len(rows) >= BATCH:
+            _write_entries(rows)
+            total, rows = total + len(rows), []
+    _write_entries(rows)
+    return total + len(rows)
+
+
+# The columns _project_entries fills, in order: every column of ROIEntry but its id (a column added to the
+# model later fails here loudly rather than being left out).
+ENTRY_FIELDS = ("project", "month", "kind", "category", "basis", "amount", "currency", "amount_reporting",
+                "evidence_url", "note", "logged_by", "created_at", "updated_at")  # fmt: skip
+
+
+def _write_entries(rows: list[tuple]) -> None:
+    """Insert ledger rows as plain tuples: COPY on PostgreSQL, one executemany elsewhere. bulk_create built a
+    model instance and prepared every value one by one, several times the database's own work."""
+    if not rows:
+        return
+    meta = ROIEntry._meta
+    fields = [meta.get_field(name) for name in ENTRY_FIELDS]
+    if {f.column for f in fields} != {f.column for f in meta.concrete_fields if not f.primary_key}:
+        raise RuntimeError("seed_portfolio's ENTRY_FIELDS no longer match ROIEntry's columns")
+    quote = connection.ops.quote_name
+    table, columns = quote(meta.db_table), ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        # Dates and times as the driver takes them, once per distinct value (36 months, one timestamp);
+        # numbers and text as they are (what get_db_prep_save does for them).
+        prepared: dict = {}
+        times = [i for i, f in enumerate(fields) if isinstance(f, models.DateField)]
+
+        def prepare(i, value):
+            if (i, value) not in prepared:
+                prepared[i, value] = fields[i].get_db_prep_save(value, connection)
+            return prepared[i, value]
+
+        marks = ", ".join(["%s"] * len(fields))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - names from the model, values bound
+            [tuple(prepare(i, v) if i in times else v for i, v in enumerate(row)) for row in rows],
+        )
 
 
 def _project_entries(
-    rng: random.Random, *, pk, currency, annual_value, investment, lead_id, window, rates, reporting
-) -> list[ROIEntry]:
-    """One project's four entries a month: value ramps up over the first year, actuals vary around plan."""
+    rng: random.Random, *, pk, currency, annual_value, investment, lead_id, window, rates, reporting, now
+) -> list[tuple]:
+    """One project's four entries a month (ENTRY_FIELDS tuples): value ramps up over the first year, actuals
+    vary around plan."""
     planned_value = (annual_value / 12).quantize(Decimal("0.01"))
     planned_cost = (investment / 36).quantize(Decimal("0.01"))
     performance = Decimal(rng.uniform(0.5, 1.3))
@@ -203,8 +244,6 @@ def _project_entries(
         rate = Decimal(1) if currency == reporting else rates[currency, month]
         for kind, category, basis, amount in amounts:
             amount = amount.quantize(Decimal("0.01"))
-            entries.append(
-                ROIEntry(project_id=pk, month=month, kind=kind, category=category, basis=basis, amount=amount,
-                         currency=currency, amount_reporting=to_reporting(amount, rate), logged_by_id=lead_id)
-            )  # fmt: skip
+            entries.append((pk, month, kind.value, category.value, basis.value, amount, currency,
+                            to_reporting(amount, rate), "", "", lead_id, now, now))  # fmt: skip
     return entries
