@@ -80,3 +80,38 @@ def test_a_gate_token_with_a_deeply_nested_header_is_a_token_error_not_a_crash()
     header = tokens.b64url(nested(50_000).encode())
     with pytest.raises(tokens.TokenError, match=f"more than {MAX_DEPTH} levels deep"):
         tokens.verify(f"{header}.e30.AAAA")
+
+
+def _walked_depth(document) -> int:
+    """The nesting depth by walking the parsed document (what text_depth must agree with)."""
+    level = [document] if isinstance(document, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        level = [c for v in level for c in (v.values() if isinstance(v, dict) else v) if isinstance(c, dict | list)]
+    return depth
+
+
+# Strings that try to fool a reading of brackets off the text: brackets, quotes and backslashes inside
+# strings, escaped and not, in keys and values, with and without non-ASCII text around them.
+TRICKY = ['a"b', "x\\", '\\"[{', "}]\\\\", '\\\\"', "é[", "\u2028", '\n\t"', "\\u0000", "]]]", '"{"', '\\\\\\"']
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_text_depth_reads_the_depth_of_any_document_whatever_its_strings_hold(ensure_ascii):
+    import random
+
+    rng = random.Random(5)
+
+    def build(depth=0):
+        roll = rng.random()
+        if depth > 7 or roll < 0.3:
+            return rng.choice([*TRICKY, 1, 2.5, None, True, "plain"])
+        if roll < 0.65:
+            return [build(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {rng.choice(TRICKY) + str(i): build(depth + 1) for i in range(rng.randint(0, 4))}
+
+    for _ in range(3000):
+        document = build()
+        text = json.dumps(document, ensure_ascii=ensure_ascii)
+        assert json_limits.text_depth(text) == _walked_depth(document), text
