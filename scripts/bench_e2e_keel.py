@@ -12,6 +12,7 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import sys
 import threading
 import time
@@ -226,13 +227,20 @@ class Posted:
 
 
 class Clients:
-    """N concurrent HTTP/1.1 clients (threads, one http.client connection each, reused while the server
-    keeps it open: gunicorn's sync worker closes it after every answer, so each POST then reconnects)
-    posting JSON bodies with `Authorization: Bearer <key>`, in bursts taken from one shared queue."""
+    """N concurrent HTTP/1.1 clients (threads, one kept-alive connection each, reopened when the server
+    closes it: gunicorn's sync worker closes it after every answer) posting JSON bodies with
+    `Authorization: Bearer <key>`, in bursts taken from one shared queue.
+
+    They share the machine's CPUs with the servers they measure, so they are lean (LeanConnection): each
+    request is written as prepared bytes, and an answer is read by its status line, Content-Length and
+    body (the CPU they use is reported beside the servers' own)."""
 
     def __init__(self, url: str, key: str, *, clients: int, burst: int, pause: float):
         self.host, self.port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
-        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.head = (
+            f"POST /api/v1/lineage HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\nContent-Length: "
+        ).encode()
         self.clients, self.burst, self.pause = clients, burst, pause
 
     def post(self, bodies: list[bytes], *, expect: int, stop_at: float) -> Posted:
@@ -256,7 +264,7 @@ class Clients:
         return posted
 
     def _client(self, bursts, posted: Posted, lock: threading.Lock, expect: int, stop_at: float) -> None:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
+        conn = LeanConnection(self.host, self.port)
         try:
             while True:
                 try:
@@ -268,7 +276,7 @@ class Clients:
                         posted.cut_short = True
                         return
                     start = time.perf_counter()
-                    status, answer = self._post_one(conn, body)
+                    status, answer = conn.post(self.head + str(len(body)).encode() + b"\r\n\r\n" + body)
                     end = time.perf_counter()
                     with lock:
                         posted.add(start, end, status, answer, expect)
@@ -277,19 +285,59 @@ class Clients:
         finally:
             conn.close()
 
-    def _post_one(self, conn: http.client.HTTPConnection, body: bytes) -> tuple[int, bytes]:
+
+class LeanConnection:
+    """One client's connection: send a prepared HTTP/1.1 request, read its answer (status, body)."""
+
+    def __init__(self, host: str, port: int):
+        self.address = (host, port)
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
+
+    def post(self, request: bytes) -> tuple[int, bytes]:
         for attempt in (1, 2):
             try:
-                conn.request("POST", "/api/v1/lineage", body=body, headers=self.headers)
-                response = conn.getresponse()
-                return response.status, response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
+                if self.sock is None:
+                    self.sock = socket.create_connection(self.address, timeout=REQUEST_TIMEOUT)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.sock.sendall(request)
+                return self._answer()
+            except (ConnectionError, EOFError) as exc:
                 # A kept-alive connection the server closed meanwhile: reconnect once. Resending is safe,
                 # the event is content-addressed (a second copy answers 200 duplicate).
-                conn.close()
+                self.close()
                 if attempt == 2:
                     return 0, f"connection failed: {exc!r}".encode()
         raise AssertionError("unreachable")
+
+    def _read(self, n: int | None = None) -> bytes:
+        """Up to what is buffered plus one read; EOFError when the server closed before anything came."""
+        chunk = self.sock.recv(max(65536, n or 0))
+        if not chunk:
+            raise EOFError("the server closed the connection")
+        return chunk
+
+    def _answer(self) -> tuple[int, bytes]:
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._read()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines[1:])}
+        if b"content-length" not in headers:
+            raise ConnectionError(f"an answer without Content-Length: {head[:200]!r}")
+        length = int(headers[b"content-length"])
+        while len(rest) < length:
+            rest += self._read(length - len(rest))
+        body, self.buffer = rest[:length], rest[length:]
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.close()
+        return status, body
 
 
 def as_bodies(events: list[dict]) -> list[bytes]:

@@ -35,7 +35,7 @@ def test_the_end_to_end_benchmark_runs_both_cases_and_cleans_up(tmp_path):
     assert throughput["ingest_to_duplicate_ratio"] > 0
     assert (fanout["case"], fanout["accepted"], fanout["end_state"]["labelled_outputs"]) == ("fanout-10", 10, 10)
     assert set(throughput["latency_ms"]) == {"p50", "p95", "max"}
-    assert set(throughput["cpu_ms_per_event"]) == {"web", "worker"}
+    assert set(throughput["cpu_ms_per_event"]) == {"web", "worker", "clients"}
     # Each case's goal (>= 500 events/s) as bench_summary.py reads it.
     goals = {g["name"]: g for g in report["goals"]}
     assert set(goals) == {"lineage_throughput", "lineage_fanout-10"}
