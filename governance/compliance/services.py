@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from core import audit
@@ -162,7 +163,11 @@ def _sync_producer_roots(dataset_ids: Iterable[int], entries: list) -> set[int]:
     tags, have_by_dataset = {}, defaultdict(dict)
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        tags.update(Dataset.objects.filter(pk__in=chunk).values_list("pk", "facets__tags"))
+        # KeyTransform, not "facets__tags": resolving that name raises and catches a FieldError inside
+        # Django, whose traceback kept the whole lineage batch calling this alive until a GC pass.
+        tags.update(
+            Dataset.objects.filter(pk__in=chunk).annotate(tags=KeyTransform("tags", "facets")).values_list("pk", "tags")
+        )
         for c in Classification.objects.filter(dataset_id__in=chunk, origin=Origin.PRODUCER).select_related("field"):
             have_by_dataset[c.dataset_id][(c.field.name if c.field_id else "", c.pii_kind)] = c
     created: set[int] = set()

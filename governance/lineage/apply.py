@@ -16,8 +16,10 @@ applied, and retried by the next run.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -105,7 +107,27 @@ def _apply_isolating(ids: list[int], report: ApplyReport, *, retried: bool = Fal
             _refuse(ids[0], exc, report)
 
 
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector off for the block. A batch allocates hundreds of thousands of
+    containers (decoded payloads, plans, rows) that all stay alive until it ends, and each collection the
+    allocations triggered walked them all again for nothing: about a third of a batch's CPU. Reference
+    counting still frees everything that is not in a cycle; cycles wait for the next collection."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
+    with collector_paused():
+        return _apply_batch(ids, report)
+
+
+def _apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
     # Read and plan the events before the transaction: a stored event never changes, and the lease makes
     # this the only applier. On SQLite the transaction holds the one write lock every POST's insert
     # waits for, so the lock is held only while the batch writes.
