@@ -50,8 +50,8 @@ def select_in(model, fields: list[str], key: str, values: Iterable, extra: str =
             sql = f"SELECT {select} FROM {quote(meta.db_table)} WHERE {where_key} IN ({marks}){extra}"  # noqa: S608 - names from the model, values bound
             cursor.execute(sql, [*chunk, *params])
             rows = cursor.fetchall()
-            if booleans:  # SQLite answers 0/1
-                rows = [tuple(bool(v) if i in booleans and v is not None else v for i, v in enumerate(r)) for r in rows]
+            for i in booleans:  # SQLite answers 0/1
+                rows = [(*r[:i], None if r[i] is None else bool(r[i]), *r[i + 1 :]) for r in rows]
             out.extend(rows)
     return out
 
@@ -152,11 +152,15 @@ def _converter(field):
         return lambda v: field.get_db_prep_save(v, connection)
     if isinstance(field, models.DateTimeField):
         cache: dict = {}
+        last = [object(), None]  # the value before: most rows of a batch carry the same `now`
 
         def time(v):
+            if v is last[0]:
+                return last[1]
             if v not in cache:
                 cache[v] = field.get_db_prep_save(v, connection)
-            return cache[v]
+            last[0], last[1] = v, cache[v]
+            return last[1]
 
         return time
     if isinstance(

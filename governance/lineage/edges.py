@@ -68,10 +68,12 @@ def _wanted_fields(item) -> dict[FieldKey, tuple[str, str]]:
         ds = item.dataset(doc)
         if ds.id not in item.protected and isinstance(schema, dict) and schema.get("_deleted") is not True:
             wanted.update({(ds.id, name): (dtype, desc) for name, dtype, desc in schema_fields(schema)})
+    none, datasets = ("", ""), item.datasets
     for lineage in item.plan.lineage:
+        target = datasets[lineage.target].id  # every entry's target
         for entry in lineage.entries:
-            wanted.setdefault((item.datasets[entry.source].id, entry.source_field), ("", ""))
-            wanted.setdefault((item.datasets[entry.target].id, entry.target_field), ("", ""))
+            wanted.setdefault((datasets[entry.source].id, entry.source_field), none)
+            wanted.setdefault((target, entry.target_field), none)
     return wanted
 
 
@@ -83,8 +85,9 @@ def write_column_edges(writer, live: list) -> None:
         by_key: dict[tuple, tuple] = {}  # within one event the last entry of a key wins
         job_id = item.job.pk if item.job is not None else None
         for lineage in item.plan.lineage:
+            dst_ds = item.datasets[lineage.target].id  # every entry's target
             for e in lineage.entries:
-                src_ds, dst_ds = item.datasets[e.source].id, item.datasets[e.target].id
+                src_ds = item.datasets[e.source].id
                 src, dst = fields[(src_ds, e.source_field)], fields[(dst_ds, e.target_field)]
                 by_key[(job_id, src, dst, e.kind, e.subtype)] = (e.masking, e.description, src_ds, dst_ds)
                 targets.add(dst)
@@ -172,9 +175,9 @@ def write_dataset_edges(writer, live: list) -> None:
 def _pairs(item) -> list[tuple[int, int, bool, bool | None]]:
     """(source, target, has column lineage, indirect or None when the output has no columnLineage facet)."""
     with_columns = {
-        (item.datasets[e.source].id, item.datasets[e.target].id)
+        (item.datasets[source].id, item.datasets[lineage.target].id)
         for lineage in item.plan.lineage
-        for e in lineage.entries
+        for source in {e.source for e in lineage.entries}
     }
     by_fields: dict[int, set[int]] = {}
     for lineage in item.plan.lineage:

@@ -46,19 +46,19 @@ def schema_fields(facet: Any, prefix: str = "") -> list[tuple[str, str, str]]:
 
 def column_transformations(input_field: dict, field_spec: dict) -> list[tuple[str, str, bool, str]]:
     """(type, subtype, masking, description) of one columnLineage input field, in either facet form."""
-    listed = [t for t in input_field.get("transformations") or [] if isinstance(t, dict)]
-    if listed:
-        out = []
-        for t in listed:
+    out = []
+    for t in input_field.get("transformations") or ():
+        if isinstance(t, dict):
             kind = str(t.get("type") or "").upper()
             out.append(
                 (
-                    kind if kind in ("DIRECT", "INDIRECT") else "",
+                    kind if kind in _KINDS else "",
                     str(t.get("subtype") or "").upper()[:30],
                     bool(t.get("masking")),
                     str(t.get("description") or ""),
                 )
             )
+    if out:
         return out
     legacy = str(field_spec.get("transformationType") or "").upper()
     description = str(field_spec.get("transformationDescription") or "")
@@ -66,6 +66,9 @@ def column_transformations(input_field: dict, field_spec: dict) -> list[tuple[st
         kind, subtype, masking = LEGACY_TRANSFORMATIONS[legacy]
         return [(kind, subtype, masking, description)]
     return [("", "", False, description)]
+
+
+_KINDS = frozenset({"DIRECT", "INDIRECT"})
 
 
 class ColumnEntry(NamedTuple):
@@ -93,19 +96,26 @@ class OutputLineage:
 
 
 def output_lineage(doc: dict) -> OutputLineage | None:
-    """None when the output has no columnLineage facet (or one sent as deleted): no column authority."""
+    """None when the output has no columnLineage facet (or one sent as deleted): no column authority.
+    (A large event names thousands of input fields: the loops below are written for that.)"""
     facet = (doc.get("facets") or {}).get("columnLineage")
     if not isinstance(facet, dict) or facet.get("_deleted") is True:
         return None
     target = identity(doc["namespace"], doc["name"])
     out = OutputLineage(target)
+    add_named, entries = out.named_by_fields.add, out.entries
     specs = {name[:500]: spec for name, spec in (facet.get("fields") or {}).items() if isinstance(spec, dict)}
     for out_name, spec in specs.items():
-        for entry in spec.get("inputFields") or []:
-            if isinstance(entry, dict) and entry.get("namespace") and entry.get("name"):
-                out.named_by_fields.add(identity(entry["namespace"], entry["name"]))
-                if entry.get("field"):
-                    out.entries.extend(_entries(entry, spec, target, [out_name]))
+        for entry in spec.get("inputFields") or ():
+            if isinstance(entry, dict) and (namespace := entry.get("namespace")) and (name := entry.get("name")):
+                source = identity(namespace, name)
+                add_named(source)
+                if field_name := entry.get("field"):
+                    field_name = str(field_name)[:500]
+                    for kind, subtype, masking, description in column_transformations(entry, spec):
+                        entries.append(
+                            ColumnEntry(source, field_name, target, out_name, kind, subtype, masking, description)
+                        )
     for entry in facet.get("dataset") or []:  # dataset-wide: applies to every output field named
         if isinstance(entry, dict) and entry.get("namespace") and entry.get("name"):
             out.named_dataset_wide.add(identity(entry["namespace"], entry["name"]))
