@@ -7,6 +7,7 @@ dataset documents, the data-source names it gives, and the column-lineage entrie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NamedTuple
 
 LEGACY_TRANSFORMATIONS = {
@@ -40,7 +41,8 @@ def schema_fields(facet: Any, prefix: str = "") -> list[tuple[str, str, str]]:
             continue
         name = f"{prefix}{item['name']}"
         out.append((name[:500], str(item.get("type") or "")[:200], str(item.get("description") or "")))
-        out.extend(schema_fields(item, prefix=f"{name}."))
+        if item.get("fields"):  # nested (most fields are not)
+            out.extend(schema_fields(item, prefix=f"{name}."))
     return out
 
 
@@ -146,12 +148,16 @@ class EventPlan:
     source_names: dict[str, str]  # namespace -> the dataSource facet's name ("" when none)
     lineage: list[OutputLineage]
 
-    @property
+    @cached_property
     def documents(self) -> list[dict]:
         return self.outputs if self.kind == "dataset" else self.inputs + self.outputs
 
     def identities(self) -> list[Identity]:
         """Every dataset the event names: its documents, then the inputs its columnLineage facets name."""
+        return self._identities
+
+    @cached_property
+    def _identities(self) -> list[Identity]:
         out = [identity(d["namespace"], d["name"]) for d in self.documents]
         for lineage in self.lineage:
             out.extend(lineage.named_by_fields | lineage.named_dataset_wide)
