@@ -132,7 +132,7 @@ def _apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
     # Read and plan the events before the transaction: a stored event never changes, and the lease makes
     # this the only applier. On SQLite the transaction holds the one write lock every POST's insert
     # waits for, so the lock is held only while the batch writes.
-    waiting = LineageEvent.objects.filter(applied_at__isnull=True)
+    waiting = LineageEvent.objects.order_by().filter(applied_at__isnull=True)  # sorted by id below
     events = sorted((e for chunk in chunks(ids) for e in waiting.filter(pk__in=chunk)), key=lambda e: e.pk)
     _attach_senders(events)
     writer = BatchWriter(events, now=timezone.now())
@@ -158,7 +158,7 @@ def _apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:
 def _attach_senders(events: list[LineageEvent]) -> None:
     """Each event's received_by, read once per sender (a batch has few) instead of joined per event."""
     user_ids = {e.received_by_id for e in events if e.received_by_id is not None}
-    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
+    users = {u.pk: u for u in get_user_model().objects.order_by().filter(pk__in=user_ids)} if user_ids else {}
     field = LineageEvent._meta.get_field("received_by")
     for event in events:
         field.set_cached_value(event, users.get(event.received_by_id))

@@ -19,13 +19,14 @@ def chunks(values: Iterable, size: int = CHUNK) -> Iterator[list]:
 
 def by_identity(queryset, identities: Iterable[Identity]) -> dict[Identity, object]:
     """Rows of a (namespace, name)-keyed model: IN lists on both columns use the unique index; the few
-    extra pairs the cross product matches are dropped here."""
+    extra pairs the cross product matches are dropped here. Unordered: the model's default ordering would
+    make the database sort rows that go into a dict."""
     wanted = set(identities)
     found = {}
     for names in chunks({name for _, name in wanted}):
         in_chunk = set(names)
         namespaces = {ns for ns, name in wanted if name in in_chunk}
-        for row in queryset.filter(namespace__in=namespaces, name__in=names):
+        for row in queryset.order_by().filter(namespace__in=namespaces, name__in=names):
             key = (row.namespace, row.name)
             if key in wanted:
                 found[key] = row

@@ -137,8 +137,10 @@ def write_dataset_edges(writer, live: list) -> None:
     job_ids = {item.job.pk for item, _ in planned}
     edges: dict[tuple[int, int, int], list] = {}  # key -> [id or None, has column lineage, indirect, last run]
     for ids in chunks(targets):
-        rows = LineageEdge.objects.filter(target_id__in=ids, job_id__in=job_ids).values_list(
-            "id", "job_id", "source_id", "target_id", "has_column_lineage", "indirect", "last_run_id"
+        rows = (
+            LineageEdge.objects.order_by()
+            .filter(target_id__in=ids, job_id__in=job_ids)
+            .values_list("id", "job_id", "source_id", "target_id", "has_column_lineage", "indirect", "last_run_id")
         )
         for pk, job, source, target, has_columns, indirect, last_run in rows:
             edges[(job, source, target)] = [pk, has_columns, indirect, last_run]

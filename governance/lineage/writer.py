@@ -82,8 +82,8 @@ class BatchWriter:
         run_items = [i for i in self.items if i.plan.kind == "run"]
         owner: dict[str, Identity] = {}
         for run_ids in chunks({i.plan.run["runId"] for i in run_items}):
-            for run_id, ns, name in Run.objects.filter(run_id__in=run_ids).values_list(
-                "run_id", "job__namespace", "job__name"
+            for run_id, ns, name in (
+                Run.objects.order_by().filter(run_id__in=run_ids).values_list("run_id", "job__namespace", "job__name")
             ):
                 owner[run_id] = (ns, name)
         for item in run_items:
@@ -120,7 +120,7 @@ class BatchWriter:
         items = [i for i in live if i.plan.kind == "run"]
         runs: dict[str, Run] = {}
         for run_ids in chunks({i.plan.run["runId"] for i in items}):
-            runs.update({r.run_id: r for r in Run.objects.filter(run_id__in=run_ids)})
+            runs.update({r.run_id: r for r in Run.objects.order_by().filter(run_id__in=run_ids)})
         new, dirty = {}, {}
         for item in items:
             run_id, event_type, when = item.plan.run["runId"], item.plan.event_type, item.event.event_time
@@ -207,7 +207,7 @@ class BatchWriter:
         may_name_model = Q(facets__has_key=model_links.KEEL_MODEL_FACET) | Q(name__startswith="models:/")
         for ids, narrow in ((need, Q()), (others, may_name_model)):
             for chunk in chunks(ids):
-                for pk, facets in Dataset.objects.filter(narrow, pk__in=chunk).values_list("pk", "facets"):
+                for pk, facets in Dataset.objects.order_by().filter(narrow, pk__in=chunk).values_list("pk", "facets"):
                     deferred[pk].facets = facets
 
     def _load_symlinks(self, identities: set[Identity]) -> dict[Identity, Dataset]:
@@ -277,7 +277,7 @@ class BatchWriter:
                     names[namespace] = name
         found = {}
         for namespaces in chunks(needed | names.keys()):
-            found.update({s.namespace: s for s in DataSource.objects.filter(namespace__in=namespaces)})
+            found.update({s.namespace: s for s in DataSource.objects.order_by().filter(namespace__in=namespaces)})
         named = [s for s in found.values() if not s.name and names.get(s.namespace)]
         for source in named:
             source.name = names[source.namespace]
