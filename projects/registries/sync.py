@@ -46,7 +46,7 @@ from .overlap import FetchFailed, PageFeed, stored_versions
 from .runs import RunReader, run_wanted, version_run_values
 from .sync_runs import fail_run as _fail_run
 from .sync_runs import start_run as _start_run
-from .syncpass import SyncPass, brief, j, version_number
+from .syncpass import SyncPass, brief, j, j_parsed, version_number
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
@@ -363,7 +363,7 @@ def _version_values(sync: SyncPass, remote, local: ModelVersion | None) -> dict:
         "registry_updated_at": remote.updated_at,
         "stage": remote.stage,
         "approval": remote.approval,
-        "raw": j(remote.raw),
+        "raw": j_parsed(remote.raw),
         **version_run_values(remote, local, sync.runs),
     }
 

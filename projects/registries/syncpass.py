@@ -4,6 +4,7 @@ deployments.py): its time, its counts, its audit trail, and the JSON helpers its
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,3 +59,13 @@ def j(value):
     if isinstance(value, dict):
         return {k: j(v) for k, v in value.items()}
     return audit.json_value(value)
+
+
+def j_parsed(value):
+    """j(value) for a value that is most likely parsed JSON already (a registry's raw record): the value
+    itself when JSON can write it as it is (j would rebuild the same dicts, key by key, in Python)."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return j(value)
+    return value
