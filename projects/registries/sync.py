@@ -73,10 +73,10 @@ def registry_sync(
     feed = PageFeed(adapter)
     try:
         stored = _read_stored(registry, run)
-        _store_recorded(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
+        versions = _store_recorded(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
     finally:
         feed.close()
-    _refresh_metrics(registry=registry, adapter=adapter, run=run)
+    _refresh_metrics(registry=registry, adapter=adapter, run=run, versions=versions)
     run.refresh_from_db()
     return run
 
@@ -95,11 +95,11 @@ def _read_stored(registry: Registry, run: SyncRun) -> list[ModelVersion]:
         raise
 
 
-def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: list) -> None:
+def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: list) -> list | None:
     """_apply_snapshot, with what went wrong recorded on the run: the registry's own error as it is, a
     passing database trouble or the time limit as transient, anything else as permanent."""
     try:
-        _apply_snapshot(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
+        return _apply_snapshot(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
@@ -117,24 +117,25 @@ def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter
         raise
 
 
-def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun) -> None:
+def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun, versions: list | None = None) -> None:
     """The versions' metric rows (metrics.py), after the snapshot committed: metrics that cannot be read or
     stored now are logged and tried again next sync, never a failed sync of versions already stored."""
     try:
-        version_metrics_refresh(registry=registry, adapter=adapter, run=run)
+        version_metrics_refresh(registry=registry, adapter=adapter, run=run, versions=versions)
     except (RegistryError, OperationalError, SoftTimeLimitExceeded) as exc:
         log.warning("sync of %s: metrics not refreshed (%r); will try again next sync", registry, exc)
     except Exception:  # a defect in the metrics step must not turn a stored sync into a failed task
         log.exception("sync of %s: metrics not refreshed; will try again next sync", registry)
 
 
-def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: list | None = None) -> None:
+def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: list | None = None) -> list:
     """Make Keel's copy of the registry equal to the sweep the feed brings, page by page.
 
     The pages are compared with Keel's copy as they come; the transaction opens at the first page with a
     version Keel has not stored (or once the sweep is whole), then _store writes the rest. Each step
     decides in Python what changed, then writes it with a few bulk statements; the audit events (one per
-    changed object) are appended with each page's new versions and once more at the end."""
+    changed object) are appended with each page's new versions and once more at the end. Returns every
+    version of the registry as stored now, each with its model (for the metrics step)."""
     sync = SyncPass(registry=registry, snapshot=Snapshot(models={}, versions={}), now=timezone.now())
     sync.reader = RunReader(registry=registry, adapter=adapter)
     sync.runs = sync.reader.runs
@@ -146,6 +147,7 @@ def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, sto
         if sync.new_versions:
             break
     _store(sync, run=run, pages=pages, adapter=adapter)
+    return list(sync.existing.values())
 
 
 @transaction.atomic
