@@ -46,7 +46,7 @@ from .overlap import FetchFailed, PageFeed, stored_versions
 from .runs import RunReader, run_wanted, version_run_values
 from .sync_runs import fail_run as _fail_run
 from .sync_runs import start_run as _start_run
-from .syncpass import SyncPass, brief, j, j_parsed, version_number
+from .syncpass import SyncPass, brief, gc_paused, j, j_parsed, version_number
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
@@ -70,13 +70,14 @@ def registry_sync(
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
-    feed = PageFeed(adapter)
-    try:
-        stored = _read_stored(registry, run)
-        versions = _store_recorded(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
-    finally:
-        feed.close()
-    _refresh_metrics(registry=registry, adapter=adapter, run=run, versions=versions)
+    with gc_paused():
+        feed = PageFeed(adapter)
+        try:
+            stored = _read_stored(registry, run)
+            versions = _store_recorded(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
+        finally:
+            feed.close()
+        _refresh_metrics(registry=registry, adapter=adapter, run=run, versions=versions)
     run.refresh_from_db()
     return run
 
