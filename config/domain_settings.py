@@ -12,6 +12,8 @@ env = environ.Env()
 # --- Model registries -------------------------------------------------------------------------------
 KEEL_REGISTRY_CONNECT_TIMEOUT = env.float("KEEL_REGISTRY_CONNECT_TIMEOUT", default=3.05)
 KEEL_REGISTRY_READ_TIMEOUT = env.float("KEEL_REGISTRY_READ_TIMEOUT", default=30.0)
+# Versions per page of an MLflow sweep: the sync stores one page while the next is in flight.
+KEEL_REGISTRY_PAGE_SIZE = max(1, env.int("KEEL_REGISTRY_PAGE_SIZE", default=500))
 # A running sync older than this is taken to belong to a dead worker; keep it above the task time limit.
 KEEL_SYNC_LOCK_TTL_SECONDS = env.int("KEEL_SYNC_LOCK_TTL_SECONDS", default=330)
 # Retries of a sync after a transient fault: at most this many, after a random wait of up to

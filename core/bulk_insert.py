@@ -22,7 +22,9 @@ import decimal
 import json
 import uuid
 
+from django.conf import settings
 from django.db import connections, router
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 BATCH = 500
 JSON_BATCH = 5000  # rows per statement on PostgreSQL (one parameter each)
@@ -105,12 +107,32 @@ def _preparer(field, connection):
         return lambda v: v if v is None or v.__class__ is int else prep(v, connection)
     if internal == "DateTimeField":
         adapt = connection.ops.adapt_datetimefield_value
-        return lambda v: (
-            (adapt(v) if v.__class__ is dt.datetime and v.tzinfo is not None else prep(v, connection))
-            if v is not None
-            else None
-        )
+
+        def prepare_time(v):
+            return (
+                (adapt(v) if v.__class__ is dt.datetime and v.tzinfo is not None else prep(v, connection))
+                if v is not None
+                else None
+            )
+
+        if connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone_name == "UTC":
+            # A UTC time as SQLite's adapt writes it (made naive in UTC, then str), without its checks.
+            return lambda v: (
+                str(v.replace(tzinfo=None)) if v.__class__ is dt.datetime and v.tzinfo is dt.UTC else prepare_time(v)
+            )
+        return prepare_time
+    if internal == "JSONField" and field.encoder is None and _plain_json_adapter(connection):
+        # JSONField's prep comes down to json.dumps(value) here; dicts, lists and strings go straight to it.
+        return lambda v: json.dumps(v) if v.__class__ in _JSON_CONTAINERS else prep(v, connection)
     return lambda v: prep(v, connection)
+
+
+_JSON_CONTAINERS = (dict, list, str)
+
+
+def _plain_json_adapter(connection) -> bool:
+    """Whether the backend sends a JSON value as json.dumps of it (SQLite, MySQL; not PostgreSQL's Jsonb)."""
+    return type(connection.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value
 
 
 def _json_default(value):

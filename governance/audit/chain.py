@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -67,14 +68,27 @@ def _new_event(*, seq: int, prev_hash: str, actor, action, object_type, object_i
         object_type=object_type,
         object_id=str(object_id)[:100],
         # Round-trip through JSON so the hashed value is exactly what the JSON column gives back.
-        before=_as_stored(json.loads(json.dumps(before))) if before is not None else None,
-        after=_as_stored(json.loads(json.dumps(after))) if after is not None else None,
+        before=_round_trip(before) if before is not None else None,
+        after=_round_trip(after) if after is not None else None,
         request_id=context.request_id.get(),
         task_id=context.task_id.get(),
         prev_hash=prev_hash,
     )
     event.hash = compute_hash(prev_hash, event_fields(event))
     return event
+
+
+# A number JSON writes in exponent form, or a negative zero: the only values _as_stored changes. The
+# pattern may also match inside a string (then _as_stored runs for nothing); it never misses a number.
+_FLOAT_FORMS = re.compile(r"(?:^|[:,\[] ?)(?:-?[0-9]+(?:\.[0-9]+)?[eE]|-0\.0(?![0-9]))")
+
+
+def _round_trip(value):
+    """The value as its JSON column gives it back (see _as_stored), with _as_stored's walk over the value
+    only when the JSON text holds a number it could change: most audit values hold none."""
+    text = json.dumps(value)
+    stored = json.loads(text)
+    return _as_stored(stored) if _FLOAT_FORMS.search(text) else stored
 
 
 def _as_stored(value):

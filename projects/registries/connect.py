@@ -41,6 +41,7 @@ def adapter_for(registry: Registry):
             username=_env(registry, "username_env"),
             password=_env(registry, "secret_env"),
             token=_env(registry, "token_env"),
+            page_size=settings.KEEL_REGISTRY_PAGE_SIZE,
             **timeouts,
         )
     if registry.kind == RegistryKind.SAGEMAKER:

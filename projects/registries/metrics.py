@@ -125,16 +125,28 @@ def _fetch_logged(adapter, versions: list[ModelVersion]) -> tuple[dict[int, list
     return found, max(0, getattr(adapter, "requests_made", 0) - before)
 
 
-def version_metrics_refresh(*, registry: Registry, adapter=None, run: SyncRun | None = None) -> list[ModelVersion]:
+def version_metrics_refresh(
+    *, registry: Registry, adapter=None, run: SyncRun | None = None, versions: list[ModelVersion] | None = None
+) -> list[ModelVersion]:
     """Bring the metric rows of the registry's linked, live versions up to date; returns the versions whose
-    metrics changed (governance re-checks their thresholds through model_version_metrics_changed)."""
-    versions = list(
-        ModelVersion.objects.filter(
-            registered_model__registry=registry, registered_model__project__isnull=False, deleted_at__isnull=True
+    metrics changed (governance re-checks their thresholds through model_version_metrics_changed).
+
+    `versions`: every version of the registry as the sync just stored it, each with its model (the sync
+    holds them; None: read them here)."""
+    if versions is None:
+        versions = list(
+            ModelVersion.objects.filter(
+                registered_model__registry=registry, registered_model__project__isnull=False, deleted_at__isnull=True
+            )
+            .select_related("registered_model")
+            .order_by("-registered_model_id", "-version_number", "-pk")
         )
-        .select_related("registered_model")
-        .order_by("-registered_model_id", "-version_number", "-pk")
-    )
+    else:
+        versions = sorted(
+            (v for v in versions if v.deleted_at is None and v.registered_model.project_id is not None),
+            key=lambda v: (v.registered_model_id, v.version_number, v.pk),
+            reverse=True,
+        )
     logged, requests = _fetch_logged(adapter, versions) if adapter is not None else ({}, 0)
     if run is not None and requests:
         SyncRun.objects.filter(pk=run.pk).update(requests=F("requests") + requests)

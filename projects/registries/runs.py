@@ -11,51 +11,47 @@ from __future__ import annotations
 
 import logging
 
-from projects.models import AuthorSource, ModelVersion, RegisteredModel, Registry
+from projects.models import AuthorSource, ModelVersion, Registry
 
-from .adapters.base import RegistryError, RemoteRun, RemoteVersion, Snapshot
+from .adapters.base import RegistryError, RemoteRun, RemoteVersion
 
 log = logging.getLogger(__name__)
 RUNS_PER_SYNC = 200
 
 
-def runs_to_fetch(*, registry: Registry, snapshot: Snapshot, stored: list[ModelVersion] | None = None) -> list[str]:
-    """Run ids of the snapshot's versions whose run Keel has not stored, new versions first; one query (of
-    the models' names only, when the sync has read its stored versions already: `stored`)."""
-    if stored is None:
-        rows = ModelVersion.objects.filter(registered_model__registry=registry).values_list(
-            "registered_model__name", "version", "run_fetched_id"
-        )
-    else:
-        names = dict(RegisteredModel.objects.filter(registry=registry).values_list("pk", "name")) if stored else {}
-        rows = [(names.get(v.registered_model_id), v.version, v.run_fetched_id) for v in stored]
-    stored_runs = {(name, version): fetched for name, version, fetched in rows}
-    new, known = [], []
-    for key, remote in snapshot.versions.items():
-        if remote.run_id and stored_runs.get(key) != remote.run_id:
-            (known if key in stored_runs else new).append(remote.run_id)
-    return list(dict.fromkeys(new + known))[:RUNS_PER_SYNC]
+def run_wanted(remote: RemoteVersion, local: ModelVersion | None) -> bool:
+    """Whether to read the version's run: it names one, and Keel has not stored that run for it."""
+    return bool(remote.run_id) and (local is None or local.run_fetched_id != remote.run_id)
 
 
-def runs_fetch(
-    *, registry: Registry, adapter, snapshot: Snapshot, stored: list[ModelVersion] | None = None
-) -> tuple[dict[str, RemoteRun], int]:
-    """The runs to store this sync, and how many requests reading them took (0 for an adapter without
-    runs, or when every run is stored already)."""
-    fetch_run = getattr(adapter, "fetch_run", None)
-    if fetch_run is None:
-        return {}, 0
-    wanted = runs_to_fetch(registry=registry, snapshot=snapshot, stored=stored)
-    before = getattr(adapter, "requests_made", 0)
-    runs: dict[str, RemoteRun] = {}
-    for run_id in wanted:
-        try:
-            runs[run_id] = fetch_run(run_id)
-        except RegistryError as exc:
-            # The registry answers versions but not this run now: keep what was read, try the rest later.
-            log.warning("sync of %s: could not read run %s (%s); will try again next sync", registry, run_id, exc)
-            break
-    return runs, max(0, getattr(adapter, "requests_made", 0) - before)
+class RunReader:
+    """Reads the runs of one sync into `runs`: at most RUNS_PER_SYNC, each once, none after a failure;
+    `requests` counts the reads (each one request). The sync asks for new versions' runs first, page by
+    page as they are stored, then for those of stored versions."""
+
+    def __init__(self, *, registry: Registry, adapter):
+        self.registry = registry
+        self.fetch_run = getattr(adapter, "fetch_run", None)
+        self.runs: dict[str, RemoteRun] = {}
+        self.requests = 0
+        self.left = RUNS_PER_SYNC if self.fetch_run is not None else 0
+
+    def read(self, run_ids) -> None:
+        for run_id in dict.fromkeys(run_ids):
+            if self.left <= 0:
+                return
+            if run_id in self.runs:
+                continue
+            self.left -= 1
+            self.requests += 1
+            try:
+                self.runs[run_id] = self.fetch_run(run_id)
+            except RegistryError as exc:
+                # The registry answers versions but not this run now: keep what was read, try the rest later.
+                log.warning(
+                    "sync of %s: could not read run %s (%s); will try again next sync", self.registry, run_id, exc
+                )
+                self.left = 0
 
 
 def run_values(run: RemoteRun) -> dict:

@@ -1,20 +1,24 @@
-"""Registry sync: pull a full snapshot from one registry and make Keel's copy equal to it.
+"""Registry sync: pull a full sweep from one registry and make Keel's copy equal to it.
 
 Idempotent by construction: upserts keyed on (registry, model, version); a value that did not
 change is not written; a version the sweep no longer sees is marked deleted, never removed; a
 doubled beat tick or a redelivered task finds the registry's running SyncRun and is skipped.
-The snapshot is fetched before anything is written, and everything it changes is written in one
-transaction with its audit events, so a failed fetch or a killed worker leaves nothing half-done.
+Everything a sync changes is written in one transaction with its audit events, so a failed fetch
+(at any page) or a killed worker leaves nothing half-done.
 
-Fetching and reading overlap (overlap.py): while the registry's answer is in flight, Keel's stored
-copy of the versions is read."""
+Fetching and storing overlap (overlap.py): a helper thread reads the registry page by page while
+this thread stores the page before. Until a page brings a version Keel has not stored, nothing needs
+writing: pages are compared with Keel's copy (read while the first pages are in flight) outside any
+transaction, so a no-change re-sync only reads. From the first new version on, the transaction is
+open: the models are written, then each page's new versions with their audit events, as they come;
+the changed and gone versions, the deployment intervals and governance's reaction once the sweep is
+whole. A version missing from a sweep of several pages is confirmed gone with the registry first
+(offset pagination shifts when something is deleted meanwhile)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError, transaction
@@ -30,18 +34,19 @@ from ..models import (
     ModelVersion,
     RegisteredModel,
     Registry,
-    Signal,
     SyncRun,
     SyncStatus,
 )
-from .adapters.base import PermanentRegistryError, RegistryError, Snapshot, TransientRegistryError
+from .adapters.base import PermanentRegistryError, RegistryError, RemoteModel, Snapshot, TransientRegistryError
 from .bulk import bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
+from .deployments import apply_deployments
 from .metrics import version_metrics_refresh
-from .overlap import fetch_while_reading, stored_versions
-from .runs import runs_fetch, version_run_values
+from .overlap import FetchFailed, PageFeed, stored_versions
+from .runs import RunReader, run_wanted, version_run_values
 from .sync_runs import fail_run as _fail_run
 from .sync_runs import start_run as _start_run
+from .syncpass import SyncPass, brief, gc_paused, j, j_parsed, version_number
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
@@ -62,23 +67,46 @@ def registry_sync(
         return None
     try:
         adapter = adapter or adapter_for(registry)
-        snapshot, stored = fetch_while_reading(registry, adapter)
-        # The runs of new versions (metrics, author), read before anything is written, like the snapshot.
-        runs, run_requests = runs_fetch(registry=registry, adapter=adapter, snapshot=snapshot, stored=stored)
-        snapshot = dataclasses.replace(snapshot, requests=snapshot.requests + run_requests)
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
+    with gc_paused():
+        feed = PageFeed(adapter)
+        try:
+            stored = _read_stored(registry, run)
+            versions = _store_recorded(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
+        finally:
+            feed.close()
+        _refresh_metrics(registry=registry, adapter=adapter, run=run, versions=versions)
+    run.refresh_from_db()
+    return run
+
+
+def _read_stored(registry: Registry, run: SyncRun) -> list[ModelVersion]:
+    """Keel's copy of the versions, read while the first pages are in flight; a failure is recorded on the run."""
+    try:
+        return stored_versions(registry)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # Reading the stored copy met a locked or unreachable database, or the sync ran out of time.
         error = TransientRegistryError(f"Could not read Keel's copy this time: {exc!r}")
         _fail_run(run, error)
         raise error from exc
     except Exception as exc:
-        _fail_run(run, PermanentRegistryError(f"Unexpected error while reading the registry: {exc!r}"))
+        _fail_run(run, PermanentRegistryError(f"Unexpected error while reading Keel's copy: {exc!r}"))
         raise
+
+
+def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: list) -> list | None:
+    """_apply_snapshot, with what went wrong recorded on the run: the registry's own error as it is, a
+    passing database trouble or the time limit as transient, anything else as permanent."""
     try:
-        _apply_snapshot(registry=registry, run=run, snapshot=snapshot, runs=runs, stored=stored)
+        return _apply_snapshot(registry=registry, run=run, feed=feed, adapter=adapter, stored=stored)
+    except RegistryError as exc:
+        _fail_run(run, exc)
+        raise
+    except FetchFailed as exc:
+        _fail_run(run, PermanentRegistryError(f"Unexpected error while reading the registry: {exc.error!r}"))
+        raise exc.error from None
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # A locked or unreachable database, or a sync that ran out of time: nothing was stored
         # (one transaction), and trying again later may well succeed.
@@ -88,58 +116,128 @@ def registry_sync(
     except Exception as exc:
         _fail_run(run, PermanentRegistryError(f"Could not store the snapshot: {exc!r}"))
         raise
-    _refresh_metrics(registry=registry, adapter=adapter, run=run)
-    run.refresh_from_db()
-    return run
 
 
-def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun) -> None:
+def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun, versions: list | None = None) -> None:
     """The versions' metric rows (metrics.py), after the snapshot committed: metrics that cannot be read or
     stored now are logged and tried again next sync, never a failed sync of versions already stored."""
     try:
-        version_metrics_refresh(registry=registry, adapter=adapter, run=run)
+        version_metrics_refresh(registry=registry, adapter=adapter, run=run, versions=versions)
     except (RegistryError, OperationalError, SoftTimeLimitExceeded) as exc:
         log.warning("sync of %s: metrics not refreshed (%r); will try again next sync", registry, exc)
     except Exception:  # a defect in the metrics step must not turn a stored sync into a failed task
         log.exception("sync of %s: metrics not refreshed; will try again next sync", registry)
 
 
-def _version_number(version: str) -> int:
-    return int(version) if version.isdigit() else 0
+def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: list | None = None) -> list:
+    """Make Keel's copy of the registry equal to the sweep the feed brings, page by page.
 
-
-@dataclass
-class _Pass:
-    """What one application of a snapshot accumulates: its time, its counts and its audit trail."""
-
-    registry: Registry
-    snapshot: Snapshot
-    now: dt.datetime
-    counts: dict = field(
-        default_factory=lambda: {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "started": 0, "ended": 0}
-    )
-    trail: list[dict] = field(default_factory=list)
-    runs: dict = field(default_factory=dict)  # run id → RemoteRun read this sync
+    The pages are compared with Keel's copy as they come; the transaction opens at the first page with a
+    version Keel has not stored (or once the sweep is whole), then _store writes the rest. Each step
+    decides in Python what changed, then writes it with a few bulk statements; the audit events (one per
+    changed object) are appended with each page's new versions and once more at the end. Returns every
+    version of the registry as stored now, each with its model (for the metrics step)."""
+    sync = SyncPass(registry=registry, snapshot=Snapshot(models={}, versions={}), now=timezone.now())
+    sync.reader = RunReader(registry=registry, adapter=adapter)
+    sync.runs = sync.reader.runs
+    for v in stored_versions(registry) if stored is None else stored:
+        sync.existing[(v.registered_model_name, v.version)] = v
+    pages = iter(feed)
+    for page in pages:
+        _take_page(sync, page)
+        if sync.new_versions:
+            break
+    _store(sync, run=run, pages=pages, adapter=adapter)
+    return list(sync.existing.values())
 
 
 @transaction.atomic
-def _apply_snapshot(
-    *, registry: Registry, run: SyncRun, snapshot: Snapshot, runs: dict | None = None, stored: list | None = None
-) -> None:
-    """Make Keel's copy of the registry equal to the snapshot, in bulk.
-
-    Each phase decides in Python what changed, then writes it with a few bulk statements; the
-    audit events (one per changed object, in the order of the decisions) are appended in one go
-    at the end of the transaction. A no-change sync therefore only reads.
-    """
-    sync = _Pass(registry=registry, snapshot=snapshot, now=timezone.now(), runs=runs or {})
-    models_by_name = _apply_models(sync)
-    existing, synced = _apply_versions(sync, models_by_name, stored)
-    started = _apply_deployments(sync, existing)
-    # One audit event per change, in the order above; object ids are read now that every row has one.
+def _store(sync: SyncPass, *, run: SyncRun, pages, adapter) -> None:
+    _apply_models(sync)
+    _insert_new_versions(sync)
+    for page in pages:  # store page n while the helper thread fetches page n+1
+        _take_page(sync, page)
+        _insert_new_versions(sync)
+    _confirm_missing(sync, adapter)
+    sync.reader.read(sync.snapshot.versions[key].run_id for key in sync.deferred)
+    for key in sync.deferred:
+        _compare_version(sync, sync.existing[key], sync.snapshot.versions[key])
+    sync.trail.extend(sync.version_trail)
+    bulk_update_changed(ModelVersion, sync.version_changes)
+    seen_models = sync.snapshot.models.keys() | {name for name, _ in sync.snapshot.versions}
+    _mark_gone(sync, ModelVersion, sync.existing, seen=sync.snapshot.versions, action="model_version.deleted")
+    _mark_gone(sync, RegisteredModel, sync.models_by_name, seen=seen_models, action="registered_model.deleted")
+    started = apply_deployments(sync)
     audit.record_many(sync.trail)
     _finish_run(sync, run)
-    _send_events(registry=registry, synced=synced, started=started)
+    _send_events(registry=sync.registry, synced=sync.synced, started=started)
+
+
+def _take_page(sync: SyncPass, page) -> None:
+    """Take one page of the sweep: its models, and each version once (offsets that shifted may repeat
+    one): a new one waits for the transaction, a stored one is compared now (or, when its run is still
+    to be read, once the new versions' runs have been)."""
+    if page.models is not None:
+        sync.snapshot.models.update(page.models)
+    sync.requests += page.requests
+    sync.offset_paged = sync.offset_paged or page.offset_paged
+    versions = sync.snapshot.versions
+    for key, remote in page.versions.items():
+        if key in versions:
+            continue
+        versions[key] = remote
+        local = sync.existing.get(key)
+        if local is None:
+            sync.new_versions.append(remote)
+        elif sync.reader.left > 0 and run_wanted(remote, local):
+            sync.deferred.append(key)
+        else:
+            _compare_version(sync, local, remote)
+
+
+def _compare_version(sync: SyncPass, local: ModelVersion, remote) -> None:
+    """Set on `local` what the registry changed (a deleted version that is back is undeleted), to be
+    written at the end with its audit entry."""
+    values = _version_values(sync, remote, local)
+    changed = _take_remote(sync, local, values, action="model_version.updated", brief=brief, trail=sync.version_trail)
+    if changed:
+        sync.version_changes.append((local, changed))
+        sync.synced.append(local)
+    else:
+        sync.counts["unchanged"] += 1
+
+
+def _insert_new_versions(sync: SyncPass) -> None:
+    """Insert the versions the pages so far brought that Keel has not stored (their runs read first), and
+    append the audit events pending so far (the models' first, then these versions')."""
+    if not sync.new_versions:
+        return
+    sync.reader.read(remote.run_id for remote in sync.new_versions if remote.run_id)
+    new = [_new_version(sync, _model_for(sync, remote.model_name), remote) for remote in sync.new_versions]
+    sync.new_versions = []
+    bulk_insert(ModelVersion, new)
+    for local in new:
+        sync.existing[(local.registered_model.name, local.version)] = local
+    sync.synced.extend(new)
+    audit.record_many(sync.trail)
+    sync.trail = []
+
+
+def _confirm_missing(sync: SyncPass, adapter) -> None:
+    """Ask the registry about each stored version a sweep of several pages did not list, while its model is
+    still listed: a deletion elsewhere during the sweep shifts MLflow's offsets, so a version can slip past a
+    page boundary. One that is still there is compared as any other; the others are gone."""
+    fetch_version = getattr(adapter, "fetch_version", None)
+    if not sync.offset_paged or fetch_version is None:
+        return
+    for key, local in list(sync.existing.items()):
+        if key in sync.snapshot.versions or local.deleted_at is not None or key[0] not in sync.snapshot.models:
+            continue
+        sync.requests += 1
+        remote = fetch_version(*key)
+        if remote is not None:
+            sync.snapshot.versions[key] = remote
+            _compare_version(sync, local, remote)
 
 
 def _projects_by_slug(snapshot: Snapshot) -> dict[str, AIProject]:
@@ -152,10 +250,12 @@ def _projects_by_slug(snapshot: Snapshot) -> dict[str, AIProject]:
     }
 
 
-def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
-    """Registered models: insert the new, update the changed (and re-link by tag), mark the gone deleted.
+def _apply_models(sync: SyncPass) -> None:
+    """Registered models: insert the new, update the changed (and re-link by tag); the gone are marked at
+    the end, once the versions' pages have named every model they hang on.
 
-    Returns every model of the registry by name, saved, for the versions to hang on.
+    Leaves every model of the registry by name, saved, in `sync.models_by_name`, and attaches them to the
+    stored versions.
     """
     projects_by_slug = _projects_by_slug(sync.snapshot)
     models_by_name = {m.name: m for m in RegisteredModel.objects.filter(registry=sync.registry)}
@@ -176,23 +276,37 @@ def _apply_models(sync: _Pass) -> dict[str, RegisteredModel]:
             changed_fields += ["project", "link_source"]
         if changed_fields and local.pk is not None:
             model_changes.append((local, changed_fields))
-    _write_rows(
-        sync, RegisteredModel, rows=models_by_name, seen=sync.snapshot.models, new=new_models, changes=model_changes,
-        gone_action="registered_model.deleted",
-    )  # fmt: skip
-    return models_by_name
+    bulk_insert(RegisteredModel, new_models)
+    bulk_update_changed(RegisteredModel, model_changes)
+    sync.models_by_name = models_by_name
+    models_by_id = {m.pk: m for m in models_by_name.values()}
+    for key, v in list(sync.existing.items()):
+        model = models_by_id.get(v.registered_model_id)
+        if model is None:
+            del sync.existing[key]
+        else:
+            v.registered_model = model  # the row read in this transaction, not a second copy
 
 
-def _write_rows(sync: _Pass, model, *, rows: dict, seen, new: list, changes: list, gone_action: str) -> None:
-    """Write one pass over models or versions in bulk: insert the new, update the changed, and mark deleted
-    the rows the registry no longer lists (never removed: their deployment history stays), each audited."""
+def _model_for(sync: SyncPass, name: str) -> RegisteredModel:
+    """The model a version hangs on; one the model search did not return (created between the two calls)
+    is created bare, so no version is ever orphaned."""
+    model = sync.models_by_name.get(name)
+    if model is None:
+        remote = sync.snapshot.models.setdefault(name, RemoteModel(name=name))
+        model = sync.models_by_name[name] = _new_model(sync, name, remote)
+        bulk_insert(RegisteredModel, [model])
+    return model
+
+
+def _mark_gone(sync: SyncPass, model, rows: dict, *, seen, action: str) -> None:
+    """Mark deleted the rows the registry no longer lists (never removed: their deployment history stays),
+    each audited."""
     gone = [local for key, local in rows.items() if key not in seen and local.deleted_at is None]
     for local in gone:
         local.deleted_at = sync.now
-        sync.trail.append(audit.entry(actor=None, action=gone_action, obj=local, after={"deleted_at": _j(sync.now)}))
+        sync.trail.append(audit.entry(actor=None, action=action, obj=local, after={"deleted_at": j(sync.now)}))
         sync.counts["deleted"] += 1
-    bulk_insert(model, new)
-    bulk_update_changed(model, changes)
     bulk_set(model, gone, deleted_at=sync.now)
 
 
@@ -205,25 +319,26 @@ def _model_values(remote) -> dict:
     }
 
 
-def _new_model(sync: _Pass, name: str, remote) -> RegisteredModel:
+def _new_model(sync: SyncPass, name: str, remote) -> RegisteredModel:
     """An unsaved model for a name the registry has and Keel has not, with its audit entry."""
     values = _model_values(remote)
     local = RegisteredModel(registry=sync.registry, name=name, first_seen_at=sync.now, **values)
     sync.trail.append(
-        audit.entry(actor=None, action="registered_model.created", obj=local, after={"name": name, **_j(values)})
+        audit.entry(actor=None, action="registered_model.created", obj=local, after={"name": name, **j(values)})
     )
     sync.counts["created"] += 1
     return local
 
 
-def _changed_model(sync: _Pass, local: RegisteredModel, remote) -> list[str]:
+def _changed_model(sync: SyncPass, local: RegisteredModel, remote) -> list[str]:
     """Set on `local` what the registry changed (a deleted model that is back is undeleted); the fields."""
     return _take_remote(sync, local, _model_values(remote), action="registered_model.updated")
 
 
-def _take_remote(sync: _Pass, local, values: dict, *, action: str, brief=lambda d: d) -> list[str]:
+def _take_remote(sync: SyncPass, local, values: dict, *, action: str, brief=lambda d: d, trail=None) -> list[str]:
     """Set on `local` (a model or a version) the values the registry changed, undeleting a row that is back,
-    with one audit entry of what changed (`brief` shortens long values); the changed fields, none if none."""
+    with one audit entry of what changed (`brief` shortens long values) on `trail` (the sync's, by default);
+    the changed fields, none if none."""
     changed = {f: v for f, v in values.items() if getattr(local, f) != v}
     if local.deleted_at is not None:
         changed["deleted_at"] = None  # it is back in the registry
@@ -232,14 +347,14 @@ def _take_remote(sync: _Pass, local, values: dict, *, action: str, brief=lambda 
     before = {f: getattr(local, f) for f in changed}
     for f, v in changed.items():
         setattr(local, f, v)
-    sync.trail.append(
-        audit.entry(actor=None, action=action, obj=local, before=_j(brief(before)), after=_j(brief(changed)))
+    (sync.trail if trail is None else trail).append(
+        audit.entry(actor=None, action=action, obj=local, before=j(brief(before)), after=j(brief(changed)))
     )
     sync.counts["updated"] += 1
     return list(changed)
 
 
-def _version_values(sync: _Pass, remote, local: ModelVersion | None) -> dict:
+def _version_values(sync: SyncPass, remote, local: ModelVersion | None) -> dict:
     """What the version should hold: the registry's record, and (runs.py) its run and author."""
     return {
         "run_id": remote.run_id,
@@ -251,54 +366,18 @@ def _version_values(sync: _Pass, remote, local: ModelVersion | None) -> dict:
         "registry_updated_at": remote.updated_at,
         "stage": remote.stage,
         "approval": remote.approval,
-        "raw": _j(remote.raw),
+        "raw": j_parsed(remote.raw),
         **version_run_values(remote, local, sync.runs),
     }
 
 
-def _apply_versions(sync: _Pass, models_by_name: dict, stored: list | None) -> tuple[dict, list[ModelVersion]]:
-    """Model versions: insert the new, update the changed, mark the gone deleted.
-
-    `stored` is Keel's copy of the versions, read while the snapshot was fetched (None: read it now).
-    Returns every version of the registry by (model name, version), and the created or changed
-    ones (whose governance must be told).
-    """
-    models_by_id = {m.pk: m for m in models_by_name.values() if m.pk is not None}
-    existing = {}
-    for v in stored_versions(sync.registry) if stored is None else stored:
-        model = models_by_id.get(v.registered_model_id)
-        if model is not None:
-            v.registered_model = model  # the row read in this transaction, not a second copy
-            existing[(model.name, v.version)] = v
-    synced: list[ModelVersion] = []
-    new_versions: list[ModelVersion] = []
-    version_changes: list[tuple[ModelVersion, list[str]]] = []
-    for key, remote in sync.snapshot.versions.items():
-        local = existing.get(key)
-        if local is None:
-            local = _new_version(sync, models_by_name[remote.model_name], remote)
-            existing[key] = local
-            new_versions.append(local)
-            synced.append(local)
-            continue
-        changed = _changed_version(sync, local, remote)
-        if changed:
-            version_changes.append((local, changed))
-            synced.append(local)
-    _write_rows(
-        sync, ModelVersion, rows=existing, seen=sync.snapshot.versions, new=new_versions, changes=version_changes,
-        gone_action="model_version.deleted",
-    )  # fmt: skip
-    return existing, synced
-
-
-def _new_version(sync: _Pass, model: RegisteredModel, remote) -> ModelVersion:
+def _new_version(sync: SyncPass, model: RegisteredModel, remote) -> ModelVersion:
     """An unsaved version the registry has and Keel has not, with its audit entry."""
     values = _version_values(sync, remote, None)
     local = ModelVersion(
         registered_model=model,
         version=remote.version,
-        version_number=_version_number(remote.version),
+        version_number=version_number(remote.version),
         first_seen_at=sync.now,
         **values,
     )
@@ -307,104 +386,14 @@ def _new_version(sync: _Pass, model: RegisteredModel, remote) -> ModelVersion:
             actor=None,
             action="model_version.created",
             obj=local,
-            after={"model": remote.model_name, "version": remote.version, **_j(_brief(values))},
+            after={"model": remote.model_name, "version": remote.version, **j(brief(values))},
         )
     )
     sync.counts["created"] += 1
     return local
 
 
-def _changed_version(sync: _Pass, local: ModelVersion, remote) -> list[str]:
-    """Set on `local` what the registry changed (a deleted version that is back is undeleted); the fields."""
-    changed = _take_remote(
-        sync, local, _version_values(sync, remote, local), action="model_version.updated", brief=_brief
-    )
-    if not changed:
-        sync.counts["unchanged"] += 1
-    return changed
-
-
-def _wanted_signals(snapshot: Snapshot, existing: dict) -> dict[tuple, ModelVersion]:
-    """What should be open now: (signal, model id, name, version id or None for aliases) → version."""
-    wanted: dict[tuple, ModelVersion] = {}
-    for remote in snapshot.models.values():
-        for alias, version in remote.aliases.items():
-            mv = existing.get((remote.name, version))
-            if mv is not None:
-                wanted[(Signal.ALIAS, mv.registered_model_id, alias, None)] = mv
-    for key, remote in snapshot.versions.items():
-        mv = existing[key]
-        if remote.stage:
-            wanted[(Signal.STAGE, mv.registered_model_id, remote.stage, mv.pk)] = mv
-        if remote.approval:
-            wanted[(Signal.APPROVAL, mv.registered_model_id, remote.approval, mv.pk)] = mv
-    return wanted
-
-
-def _apply_deployments(sync: _Pass, existing: dict) -> list[DeploymentObservation]:
-    """Deployment signals: close the open intervals the snapshot no longer shows, open the new ones.
-
-    Returns the intervals opened (whose governance must be told).
-    """
-    wanted = _wanted_signals(sync.snapshot, existing)
-    still_open = _end_deployments(sync, wanted)
-    started: list[DeploymentObservation] = []
-    for key, mv in wanted.items():
-        if key in still_open:
-            continue
-        signal, model_id, name, _ = key
-        row = DeploymentObservation(
-            registered_model_id=model_id, version=mv, signal=signal, name=name, observed_from=sync.now
-        )
-        sync.trail.append(
-            audit.entry(
-                actor=None,
-                action="deployment.observed",
-                obj=row,
-                after={
-                    "model": mv.registered_model.name,
-                    "version": mv.version,
-                    signal: name,
-                    "observed_from": _j(sync.now),
-                },
-            )
-        )
-        sync.counts["started"] += 1
-        started.append(row)
-    bulk_insert(DeploymentObservation, started)
-    return started
-
-
-def _end_deployments(sync: _Pass, wanted: dict) -> set:
-    """Close the open intervals not wanted any more (before any is opened: an alias may hold one open
-    interval at a time); returns the keys of those that stay open."""
-    open_rows = DeploymentObservation.objects.filter(
-        registered_model__registry=sync.registry, observed_until__isnull=True
-    ).select_related("version", "registered_model")
-    still_open = set()
-    ended: list[DeploymentObservation] = []
-    for row in open_rows:
-        key = (row.signal, row.registered_model_id, row.name, None if row.signal == Signal.ALIAS else row.version_id)
-        if wanted.get(key) is not None and wanted[key].pk == row.version_id:
-            still_open.add(key)
-            continue
-        row.observed_until = sync.now
-        ended.append(row)
-        sync.trail.append(
-            audit.entry(
-                actor=None,
-                action="deployment.ended",
-                obj=row,
-                before={"model": row.registered_model.name, "version": row.version.version, row.signal: row.name},
-                after={"observed_until": _j(sync.now)},
-            )
-        )
-        sync.counts["ended"] += 1
-    bulk_set(DeploymentObservation, ended, observed_until=sync.now)
-    return still_open
-
-
-def _finish_run(sync: _Pass, run: SyncRun) -> None:
+def _finish_run(sync: SyncPass, run: SyncRun) -> None:
     """Close the SyncRun as succeeded, with what this pass counted."""
     counts = sync.counts
     SyncRun.objects.filter(pk=run.pk).update(
@@ -418,7 +407,7 @@ def _finish_run(sync: _Pass, run: SyncRun) -> None:
         deployments_ended=counts["ended"],
         models_seen=len(sync.snapshot.models),
         versions_seen=len(sync.snapshot.versions),
-        requests=sync.snapshot.requests,
+        requests=sync.requests + sync.reader.requests,
     )
 
 
@@ -459,20 +448,3 @@ def _link_by_tag(model: RegisteredModel, slug: str, projects_by_slug: dict) -> d
         before=before,
         after={"project": model.project_id, "link_source": model.link_source},
     )
-
-
-def _brief(values: dict) -> dict:
-    """The audit copy of a version: everything but the raw registry payload (kept on the row)."""
-    return {k: v for k, v in values.items() if k != "raw"}
-
-
-_JSON_AS_IS = (str, int, float, bool, type(None))
-
-
-def _j(value):
-    # Most values a sync audits are strings already: they skip json_value's checks (thousands a sync).
-    if isinstance(value, _JSON_AS_IS):
-        return value
-    if isinstance(value, dict):
-        return {k: _j(v) for k, v in value.items()}
-    return audit.json_value(value)

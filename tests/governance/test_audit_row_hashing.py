@@ -153,3 +153,33 @@ def test_a_float_jsonb_writes_back_differently_leaves_the_chain_intact(db, value
 
     assert verify_chain() == VerifyResult(True, 1)
     assert float(AuditEvent.objects.get().after["metric"]) == value  # the same number, in the stored form
+
+
+def test_the_append_paths_round_trip_skips_the_float_walk_only_where_it_would_change_nothing():
+    """_round_trip walks a value with _as_stored only when its JSON text holds an exponent or a negative
+    zero; seeded random values (floats of every form, nested, and strings that look like numbers) come out
+    as the full walk gives them, down to the sign of zero."""
+    import json
+    import random
+
+    from governance.audit.chain import _as_stored, _round_trip
+
+    rng = random.Random(15)
+    floats = [0.0, -0.0, 1e16, 1.5e300, 3e-7, -2.5e-5, 1.25, -1e22, 123.0, float(10**20)]
+    texts = ["1e5", "-0.0", ": 2e3", "x", ""]
+
+    def value(depth=0):
+        r = rng.random()
+        if depth < 3 and r < 0.2:
+            return {str(i): value(depth + 1) for i in range(rng.randint(0, 4))}
+        if depth < 3 and r < 0.35:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        if r < 0.6:
+            return rng.choice([*floats, rng.uniform(-1e30, 1e30)])
+        if r < 0.8:
+            return rng.randint(-5, 5)
+        return rng.choice(texts)
+
+    for _ in range(20_000):
+        v = value()
+        assert json.dumps(_round_trip(v)) == json.dumps(_as_stored(json.loads(json.dumps(v))))

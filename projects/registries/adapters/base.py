@@ -103,8 +103,25 @@ class Snapshot:
     requests: int = 0
 
 
+@dataclass(frozen=True)
+class SnapshotPage:
+    """One answer of a sweep, for a sync that stores page n while page n+1 is in flight: the models come
+    first (pages with `models` set), then the versions, page by page. `offset_paged` says the versions
+    came in more than one offset-paginated page, so a version missing from the sweep may only have
+    shifted past a page boundary (something deleted meanwhile) and must be confirmed gone."""
+
+    versions: dict[tuple[str, str], RemoteVersion] = field(default_factory=dict)
+    models: dict[str, RemoteModel] | None = None
+    requests: int = 0
+    offset_paged: bool = False
+
+
 class RegistryAdapter(Protocol):
     def fetch_snapshot(self) -> Snapshot: ...
+
+    # Optional: adapters that can answer page by page also have `fetch_pages() -> Iterator[SnapshotPage]`
+    # (models first, then versions), and `fetch_version(model, version) -> RemoteVersion | None` to
+    # confirm that a version missing from a paged sweep is gone.
 
     # Optional: adapters whose registry keeps metrics and authors on runs (MLflow) also have
     # `fetch_run(run_id) -> RemoteRun` and count its requests in `requests_made`.

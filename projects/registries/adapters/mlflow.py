@@ -1,11 +1,22 @@
 """MLflow Model Registry over its REST API (MLflow 2.x/3.x).
 
-A full sweep each time: `model-versions/search` in large pages, then `registered-models/search`
-for aliases (version search does not return them). Incremental sync on last_updated_timestamp is
-not possible: alias and tag moves do not bump it, and the search has no timestamp filter.
+A full sweep each time: `registered-models/search` (aliases, which version search does not return),
+then `model-versions/search` in pages of `page_size` (KEEL_REGISTRY_PAGE_SIZE) in a stable order (model
+name, version number), so that the sync can store one page while the next is in flight. Incremental
+sync on last_updated_timestamp is not possible: alias and tag moves do not bump it, and the search has
+no timestamp filter.
+
+MLflow pages by offset: a version deleted during the sweep shifts the rest back by one, so one version
+can slip past a page boundary. A version missing from a sweep of several pages is therefore confirmed
+with `model-versions/get` (`fetch_version`) before the sync marks it deleted.
+
+The pages are read in the sync's helper thread while its own thread reads runs: each thread has its own
+HTTP session, and the request count is kept under a lock.
 """
 
 from __future__ import annotations
+
+import threading
 
 import requests
 
@@ -16,12 +27,14 @@ from .base import (
     RemoteRun,
     RemoteVersion,
     Snapshot,
+    SnapshotPage,
     TransientRegistryError,
     from_epoch_ms,
 )
 
 API = "/api/2.0/mlflow"
-VERSION_PAGE = 10_000  # MLflow's REST maximum is 200,000; one large page avoids offset drift
+VERSION_PAGE = 500  # the default page of model-versions/search (KEEL_REGISTRY_PAGE_SIZE); MLflow allows 200,000
+VERSION_ORDER = ["name ASC", "version_number ASC"]  # an update does not move a version; only deletions shift
 MODEL_PAGE = 1_000  # registered-models/search maximum
 MAX_PAGES = 1_000  # a guard against a registry that never stops paginating
 TRANSIENT_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -30,6 +43,36 @@ MAX_PARAMS = 20  # a reviewer reads a few params; the run page in MLflow has the
 
 def _tags(items) -> dict[str, str]:
     return {t["key"]: t.get("value", "") for t in items or ()}
+
+
+def parse_version(mv: dict) -> RemoteVersion:
+    """A model-versions/search (or /get) record as the sync takes it."""
+    return RemoteVersion(
+        model_name=mv["name"],
+        version=str(mv["version"]),
+        run_id=mv.get("run_id", ""),
+        source=mv.get("source", ""),
+        status=mv.get("status", ""),
+        description=mv.get("description", ""),
+        created_by=mv.get("user_id") or "",
+        author_source=AUTHOR_REGISTRY if mv.get("user_id") else "",
+        created_at=from_epoch_ms(mv.get("creation_timestamp")),
+        updated_at=from_epoch_ms(mv.get("last_updated_timestamp")),
+        tags=_tags(mv.get("tags")),
+        stage="" if mv.get("current_stage") in (None, "", "None") else mv["current_stage"],
+        raw=mv,
+    )
+
+
+def parse_model(rm: dict) -> RemoteModel:
+    return RemoteModel(
+        name=rm["name"],
+        description=rm.get("description", ""),
+        created_at=from_epoch_ms(rm.get("creation_timestamp")),
+        updated_at=from_epoch_ms(rm.get("last_updated_timestamp")),
+        tags=_tags(rm.get("tags")),
+        aliases={a["alias"]: str(a["version"]) for a in rm.get("aliases", ())},
+    )
 
 
 class MlflowAdapter:
@@ -42,19 +85,34 @@ class MlflowAdapter:
         token: str = "",
         connect_timeout: float = 3.05,
         read_timeout: float = 30.0,
+        page_size: int = VERSION_PAGE,
     ):
         self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        if username:
-            self.session.auth = (username, password)
-        elif token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        self._auth = (username, password) if username else None
+        self._headers = {"Authorization": f"Bearer {token}"} if token and not username else {}
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
         self.timeout = (connect_timeout, read_timeout)
+        self.page_size = max(1, int(page_size))
         self.requests_made = 0
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's HTTP session (requests' Session is not made to be shared between threads)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.auth = self._auth
+            session.headers.update(self._headers)
+        return session
+
+    def _count(self) -> None:
+        with self._count_lock:
+            self.requests_made += 1
 
     def _get(self, path: str, params: dict) -> dict:
         url = f"{self.base_url}{API}/{path}"
-        self.requests_made += 1
+        self._count()
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except requests.Timeout as exc:
@@ -86,18 +144,19 @@ class MlflowAdapter:
             raise TransientRegistryError(f"MLflow sent an unexpected response for {path}")
         return body
 
-    def _pages(self, path: str, key: str, page_size: int):
+    def _pages(self, path: str, key: str, page_size: int, **params):
+        """Each page's list of records, with whether another page follows."""
         token = None
         for _ in range(MAX_PAGES):
-            params = {"max_results": page_size}
+            query = {"max_results": page_size, **params}
             if token:
-                params["page_token"] = token
-            body = self._get(path, params)
+                query["page_token"] = token
+            body = self._get(path, query)
             items = body.get(key, [])
             if not isinstance(items, list):
                 raise TransientRegistryError(f"MLflow sent a malformed {key} list for {path}")
-            yield from items
             token = body.get("next_page_token")
+            yield items, bool(token)
             if not token:
                 return
         raise TransientRegistryError(f"MLflow kept paginating {path} past {MAX_PAGES} pages")
@@ -105,7 +164,7 @@ class MlflowAdapter:
     def set_version_tag(self, model: str, version: str, key: str, value: str) -> None:
         """POST model-versions/set-tag. Idempotent, so a retried call cannot write twice."""
         url = f"{self.base_url}{API}/model-versions/set-tag"
-        self.requests_made += 1
+        self._count()
         try:
             response = self.session.post(
                 url, json={"name": model, "version": str(version), "key": key, "value": value}, timeout=self.timeout
@@ -145,44 +204,54 @@ class MlflowAdapter:
             raise
         return parse_logged_model_metrics(model_id, body)
 
-    def fetch_snapshot(self) -> Snapshot:
-        self.requests_made = 0
-        versions: dict[tuple[str, str], RemoteVersion] = {}
+    def fetch_version(self, model: str, version: str) -> RemoteVersion | None:
+        """GET model-versions/get: the version as the registry has it now, None when it has it no more."""
         try:
-            for mv in self._pages("model-versions/search", "model_versions", VERSION_PAGE):
-                key = (mv["name"], str(mv["version"]))
-                versions[key] = RemoteVersion(
-                    model_name=mv["name"],
-                    version=str(mv["version"]),
-                    run_id=mv.get("run_id", ""),
-                    source=mv.get("source", ""),
-                    status=mv.get("status", ""),
-                    description=mv.get("description", ""),
-                    created_by=mv.get("user_id") or "",
-                    author_source=AUTHOR_REGISTRY if mv.get("user_id") else "",
-                    created_at=from_epoch_ms(mv.get("creation_timestamp")),
-                    updated_at=from_epoch_ms(mv.get("last_updated_timestamp")),
-                    tags=_tags(mv.get("tags")),
-                    stage="" if mv.get("current_stage") in (None, "", "None") else mv["current_stage"],
-                    raw=mv,
-                )
-            models: dict[str, RemoteModel] = {}
-            for rm in self._pages("registered-models/search", "registered_models", MODEL_PAGE):
-                models[rm["name"]] = RemoteModel(
-                    name=rm["name"],
-                    description=rm.get("description", ""),
-                    created_at=from_epoch_ms(rm.get("creation_timestamp")),
-                    updated_at=from_epoch_ms(rm.get("last_updated_timestamp")),
-                    tags=_tags(rm.get("tags")),
-                    aliases={a["alias"]: str(a["version"]) for a in rm.get("aliases", ())},
-                )
+            body = self._get("model-versions/get", {"name": model, "version": version})
+        except PermanentRegistryError as exc:
+            if exc.status in (400, 404):
+                return None
+            raise
+        try:
+            return parse_version(body["model_version"])
         except (KeyError, TypeError) as exc:
             raise TransientRegistryError(f"MLflow sent a malformed record (missing {exc})") from exc
-        # A version whose model the model search did not return (created between the two calls)
-        # still gets its model, so no version is ever orphaned.
-        for name, _version in versions:
-            models.setdefault(name, RemoteModel(name=name))
-        return Snapshot(models=models, versions=versions, requests=self.requests_made)
+
+    def fetch_pages(self):
+        """The sweep, one SnapshotPage per answer: the registered models (with their aliases), then the
+        versions in pages of `page_size`. Raises as fetch_snapshot does, at the page that is broken."""
+        try:
+            for items, _more in self._pages("registered-models/search", "registered_models", MODEL_PAGE):
+                yield SnapshotPage(models={rm["name"]: parse_model(rm) for rm in items}, requests=1)
+            pages = self._pages("model-versions/search", "model_versions", self.page_size, order_by=VERSION_ORDER)
+            for n, (items, more) in enumerate(pages):
+                versions = {}
+                for mv in items:
+                    remote = parse_version(mv)
+                    versions[(remote.model_name, remote.version)] = remote
+                yield SnapshotPage(versions=versions, requests=1, offset_paged=n > 0 or more)
+        except (KeyError, TypeError) as exc:
+            raise TransientRegistryError(f"MLflow sent a malformed record (missing {exc})") from exc
+
+    def fetch_snapshot(self) -> Snapshot:
+        """The whole sweep at once (fetch_pages, gathered)."""
+        return snapshot_of(self.fetch_pages())
+
+
+def snapshot_of(pages) -> Snapshot:
+    """A Snapshot from a sweep's pages. A version whose model the model search did not return (created
+    between the two calls) still gets its model, so no version is ever orphaned."""
+    models: dict[str, RemoteModel] = {}
+    versions: dict[tuple[str, str], RemoteVersion] = {}
+    requests_made = 0
+    for page in pages:
+        models.update(page.models or {})
+        for key, remote in page.versions.items():
+            versions.setdefault(key, remote)  # a version seen twice (the offsets shifted): its first answer
+        requests_made += page.requests
+    for name, _version in versions:
+        models.setdefault(name, RemoteModel(name=name))
+    return Snapshot(models=models, versions=versions, requests=requests_made)
 
 
 # What MLflow writes as a run's user when its client named none (MlflowClient.create_run without an
