@@ -16,10 +16,8 @@ applied, and retried by the next run.
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -28,6 +26,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from core import audit
+from core.collector import collector_paused
 from core.errors import DomainError
 
 from ..models import LineageEvent
@@ -130,21 +129,6 @@ def _apply_isolating(ids: list[int], report: ApplyReport, *, retried: bool = Fal
             _apply_isolating(ids, report, retried=True)
         else:
             _refuse(ids[0], exc, report)
-
-
-@contextmanager
-def collector_paused():
-    """Python's cyclic garbage collector off for the block. A batch allocates hundreds of thousands of
-    containers (decoded payloads, plans, rows) that all stay alive until it ends, and each collection the
-    allocations triggered walked them all again for nothing: about a third of a batch's CPU. Reference
-    counting still frees everything that is not in a cycle; cycles wait for the next collection."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def apply_batch(ids: list[int], report: ApplyReport) -> BatchOutcome:

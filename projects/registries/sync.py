@@ -25,6 +25,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from core import audit
+from core.collector import collector_paused
 
 from .. import events
 from ..models import (
@@ -46,7 +47,7 @@ from .overlap import FetchFailed, PageFeed, stored_versions
 from .runs import RunReader, run_wanted, version_run_values
 from .sync_runs import fail_run as _fail_run
 from .sync_runs import start_run as _start_run
-from .syncpass import SyncPass, brief, gc_paused, j, j_parsed, version_number
+from .syncpass import SyncPass, brief, j, j_parsed, version_number
 
 log = logging.getLogger(__name__)
 PROJECT_TAG = "keel.project"
@@ -70,7 +71,7 @@ def registry_sync(
     except RegistryError as exc:
         _fail_run(run, exc)
         raise
-    with gc_paused():
+    with collector_paused():
         feed = PageFeed(adapter)
         try:
             stored = _read_stored(registry, run)

@@ -3,9 +3,7 @@ deployments.py): its time, its counts, its audit trail, and the JSON helpers its
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,19 +69,3 @@ def j_parsed(value):
     except (TypeError, ValueError):
         return j(value)
     return value
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """Python's cyclic garbage collector paused while a sync builds and stores its rows: a sync allocates
-    hundreds of thousands of objects, which set off the collector's full passes, and each walks every object
-    of the process (a fifth of a 2,000-version sync's CPU time). The sync's objects are freed by reference
-    counting as usual; whatever is cyclic is collected once the collector resumes."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
