@@ -38,6 +38,7 @@ RISK_ROW_RELATED = (
 # Where a risk read through RiskViewSet.get_queryset() holds its mitigations, in order: a list (to_attr),
 # where a prefetch into the manager built a filtered queryset per risk (a third of a page's time).
 MITIGATIONS_SHOWN = "mitigations_shown"
+RISK_STATUS_ORDER = tuple(RiskStatus.values)  # once: `.values` builds its list from the enum on every read
 RISK_NOT_DELETED = (
     "Risks are not deleted, so the register keeps its history: close the risk instead "
     '(POST /api/v1/risks/{id}/transition/ with status "closed" and a justification).'
@@ -146,7 +147,7 @@ class RiskSerializer(serializers.ModelSerializer):
         return scoring.explain(risk.residual_likelihood, risk.residual_impact)
 
     def get_allowed_transitions(self, risk) -> list[str]:
-        return [s for s in RiskStatus.values if s in RISK_TRANSITIONS[risk.status]]
+        return [s for s in RISK_STATUS_ORDER if s in RISK_TRANSITIONS[risk.status]]
 
 
 class RiskUpdateSerializer(serializers.Serializer):
