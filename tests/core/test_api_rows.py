@@ -177,3 +177,12 @@ def test_fields_the_plan_does_not_know_go_through_drf_and_known_ones_do_not():
     assert kinds["described"] == "method"
     assert kinds["owner"] == "one"
     assert {kinds[k] for k in ("id", "name", "when", "owner_slug", "labels", "tags")} == {"value"}
+
+
+def test_a_serializer_that_cannot_be_made_without_arguments_is_left_to_drf():
+    class NeedsTable(ThingSerializer):
+        def __init__(self, *args, table, **kwargs):
+            self.table = table
+            super().__init__(*args, **kwargs)
+
+    assert row_plan(NeedsTable) is None
