@@ -36,7 +36,7 @@ RISK_ROW_RELATED = (
     "accepted_by__username",
 )  # fmt: skip
 # Where a risk read through RiskViewSet.get_queryset() holds its mitigations, in order: a list (to_attr),
-# where a prefetch into the manager built a filtered queryset per risk (a third of a page's time).
+# where a prefetch into the manager built a filtered queryset per risk (~1 ms of a 50-risk page).
 MITIGATIONS_SHOWN = "mitigations_shown"
 RISK_STATUS_ORDER = tuple(RiskStatus.values)  # once: `.values` builds its list from the enum on every read
 RISK_NOT_DELETED = (
