@@ -44,6 +44,13 @@ def test_the_api_lists_benchmark_measures_every_list_against_the_baseline_and_cl
         assert (r["status"], set(r["statuses"])) == (200, {"200"}), name
         assert r["requests"] > 0, name
         assert r["ratio"] > 0, name
+    # A verdict per list at the top level: the lowest ratio of the personas that read it, against the goal.
+    for name in LISTS:
+        readers = [p for p in (executive, lead, officer) if "ratio" in p["lists"][name]]
+        assert report[name]["ratio"] == min(p["lists"][name]["ratio"] for p in readers), name
+        assert report[name]["goal_met"] is (report[name]["ratio"] >= report["goal_ratio"]), name
+    assert set(report["audit-events"]["by_persona"]) == {"risk_officer"}
+    assert "goal met" in done.stdout or "goal NOT met" in done.stdout
     # The team lead sees one team of the portfolio's five, so fewer bytes than the executive.
     assert lead["lists"]["projects"]["bytes"] < executive["lists"]["projects"]["bytes"]
     # Nothing left behind: the database is dropped and the server's run folder removed.

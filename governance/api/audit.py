@@ -3,6 +3,7 @@
 from rest_framework import serializers, viewsets
 
 from core.api.pagination import SeqCursorPagination
+from core.api.rows import RowListMixin
 
 from ..audit.filters import AuditEventFilterSet
 from ..audit.selectors import AUDIT_READERS, audit_events_for_user
@@ -19,7 +20,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+class AuditEventViewSet(RowListMixin, viewsets.ReadOnlyModelViewSet):
     """The audit trail, newest first, cursor-paginated (stable while events keep arriving)."""
 
     serializer_class = AuditEventSerializer

@@ -16,6 +16,7 @@ from rest_framework.reverse import reverse
 from core import roles
 from core.api.columns import list_columns
 from core.api.fields import ChoiceLabelField, IdentityUrlField
+from core.api.rows import RowListMixin
 
 from ..findings import services
 from ..findings.filters import FindingFilterSet
@@ -82,7 +83,7 @@ class FindingResolveSerializer(serializers.Serializer):
     resolution = serializers.CharField(max_length=300, help_text="How the finding was resolved.")
 
 
-class FindingViewSet(viewsets.ReadOnlyModelViewSet):
+class FindingViewSet(RowListMixin, viewsets.ReadOnlyModelViewSet):
     """Findings, open first, worst first. `assign` and `resolve` are for risk officers and admins."""
 
     serializer_class = FindingSerializer

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from core import roles
 from core.api.columns import list_columns
 from core.api.fields import ChoiceLabelField, IdentityUrlField, ScopedSlugRelatedField
+from core.api.rows import RowListMixin
 from core.dates import validate_date
 from core.errors import DomainError
 from projects.api.inventory import UserRefField
@@ -34,6 +35,10 @@ RISK_ROW_RELATED = (
     "project__slug", "project__name", "project__risk_tier", "project__team__slug", "owner__username",
     "accepted_by__username",
 )  # fmt: skip
+# Where a risk read through RiskViewSet.get_queryset() holds its mitigations, in order: a list (to_attr),
+# where a prefetch into the manager built a filtered queryset per risk (~1 ms of a 50-risk page).
+MITIGATIONS_SHOWN = "mitigations_shown"
+RISK_STATUS_ORDER = tuple(RiskStatus.values)  # once: `.values` builds its list from the enum on every read
 RISK_NOT_DELETED = (
     "Risks are not deleted, so the register keeps its history: close the risk instead "
     '(POST /api/v1/risks/{id}/transition/ with status "closed" and a justification).'
@@ -120,7 +125,7 @@ class RiskSerializer(serializers.ModelSerializer):
     acceptance_expired = serializers.BooleanField(
         read_only=True, help_text="Accepted until a day that has passed: the acceptance must be made again."
     )
-    mitigations = MitigationSerializer(many=True, read_only=True)
+    mitigations = MitigationSerializer(source=MITIGATIONS_SHOWN, many=True, read_only=True)
 
     class Meta:
         model = Risk
@@ -142,7 +147,7 @@ class RiskSerializer(serializers.ModelSerializer):
         return scoring.explain(risk.residual_likelihood, risk.residual_impact)
 
     def get_allowed_transitions(self, risk) -> list[str]:
-        return [s for s in RiskStatus.values if s in RISK_TRANSITIONS[risk.status]]
+        return [s for s in RISK_STATUS_ORDER if s in RISK_TRANSITIONS[risk.status]]
 
 
 class RiskUpdateSerializer(serializers.Serializer):
@@ -193,7 +198,7 @@ class RiskReviewSerializer(serializers.Serializer):
 # --- views ----------------------------------------------------------------------------------------
 
 
-class RiskViewSet(viewsets.ModelViewSet):
+class RiskViewSet(RowListMixin, viewsets.ModelViewSet):
     """The risk register. Risks move through `transition` and are reviewed through `review`; they are
     closed, never deleted."""
 
@@ -204,7 +209,8 @@ class RiskViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         mitigations = Mitigation.objects.select_related("owner").order_by(F("due_date").asc(nulls_last=True), "id")
-        qs = risks_for_user(user=self.request.user).prefetch_related(Prefetch("mitigations", queryset=mitigations))
+        shown = Prefetch("mitigations", queryset=mitigations, to_attr=MITIGATIONS_SHOWN)
+        qs = risks_for_user(user=self.request.user).prefetch_related(shown)
         if self.action == "list":
             qs = qs.only(*list_columns(Risk, *RISK_ROW_RELATED))
         return qs

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core import roles
 from core.api.columns import list_columns
 from core.api.fields import IdentityUrlField, ScopedSlugRelatedField
+from core.api.rows import RowListMixin
 from core.ids import parse_id
 from core.roles import Role
 
@@ -112,7 +113,7 @@ class TeamViewSet(viewsets.ModelViewSet):
         services.team_delete(by=self.request.user, team=instance)
 
 
-class AIProjectViewSet(viewsets.ModelViewSet):
+class AIProjectViewSet(RowListMixin, viewsets.ModelViewSet):
     """AI projects, addressed by slug (or numeric id). Only an idea can be deleted; later stages retire."""
 
     filterset_class = AIProjectFilterSet

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from core import roles
 from core.api.columns import list_columns
 from core.api.fields import IdentityUrlField, ScopedSlugRelatedField
+from core.api.rows import RowListMixin
 from core.roles import Role, is_admin
 
 from ..inventory.selectors import projects_for_user
@@ -222,7 +223,7 @@ class RegisteredModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         return Response(self.get_serializer(self.get_queryset().get(pk=model.pk)).data)
 
 
-class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
+class ModelVersionViewSet(RowListMixin, viewsets.ReadOnlyModelViewSet):
     """Model versions as the registries last described them; deleted ones only with ?deleted=true."""
 
     filterset_class = ModelVersionFilterSet
@@ -242,7 +243,7 @@ class ModelVersionViewSet(viewsets.ReadOnlyModelViewSet):
         return ModelVersionDetailSerializer if self.action == "retrieve" else ModelVersionSerializer
 
 
-class DeploymentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class DeploymentViewSet(RowListMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """What held each alias, stage or approval status at `?at=<ISO 8601 date-time>` (absent: now)."""
 
     serializer_class = DeploymentSerializer

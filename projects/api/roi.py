@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from core import roles
 from core.api.columns import list_columns
 from core.api.fields import ScopedSlugRelatedField
+from core.api.rows import RowListMixin
 from core.dates import validate_month
 from core.roles import Role, is_admin
 
@@ -46,6 +47,10 @@ class MonthField(serializers.Field):
 
     def to_representation(self, value):
         return f"{value:%Y-%m}"
+
+    def row_converter(self):
+        """For core.api.rows: the output depends on the value alone."""
+        return self.to_representation
 
     def to_internal_value(self, data):
         month = month_from_cell(data) if isinstance(data, str) else None
@@ -130,7 +135,7 @@ BULK_ERRORS = inline_serializer(
 NO_DELETED_ENTRY = "No deleted ROI entry with this id that you may restore."
 
 
-class ROIEntryViewSet(viewsets.ModelViewSet):
+class ROIEntryViewSet(RowListMixin, viewsets.ModelViewSet):
     """ROI ledger entries. PUT/PATCH re-convert the amount at the current FX rate."""
 
     filterset_class = ROIEntryFilterSet

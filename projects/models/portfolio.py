@@ -41,6 +41,7 @@ class Stage(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+STAGE_ORDER = tuple(Stage.values)  # once: `.values` builds its list from the enum on every read
 # The lifecycle: forward one step at a time, back one step for rework, retire from anywhere.
 # Nothing reaches production without passing validation; a retired project stays retired.
 STAGE_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -139,4 +140,4 @@ class AIProject(models.Model):
         return self.name
 
     def allowed_next_stages(self) -> list[str]:
-        return [s for s in Stage.values if s in STAGE_TRANSITIONS[self.stage]]
+        return [s for s in STAGE_ORDER if s in STAGE_TRANSITIONS[self.stage]]

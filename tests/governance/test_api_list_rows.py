@@ -1,6 +1,7 @@
-"""The API lists load only the columns their rows show (core.api.columns): every row of a list must still
-say exactly what the same object's detail says, and a list must cost the same queries at 10 and 500 rows
-(a column the list forgot would be loaded once per row)."""
+"""The API lists load only the columns their rows show (core.api.columns) and build their rows by a plan
+(core.api.rows): every row of a list must still say exactly what the same object's detail says, every
+list body exactly what DRF's own serializing says, and a list must cost the same queries at 10 and 500
+rows (a column the list forgot would be loaded once per row)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,15 @@ from decimal import Decimal
 
 import pytest
 
+from core.api import rows
+from governance.api.audit import AuditEventSerializer
+from governance.api.findings import FindingSerializer
+from governance.api.risks import RiskSerializer
 from governance.models import Finding, Risk
 from governance.risks import services as risk_services
+from projects.api.inventory import ProjectSerializer
+from projects.api.registries import DeploymentSerializer, ModelVersionSerializer
+from projects.api.roi import ROIEntrySerializer
 from projects.models import RegisteredModel, ROIEntry
 from projects.roi import services as roi_services
 from tests.factories import AIProjectFactory, UserFactory
@@ -69,6 +77,41 @@ def test_every_list_row_says_what_its_detail_says(request, client, portfolio, pe
         assert row == {k: v for k, v in full.items() if k not in detail_only}
     if url == "/api/v1/model-versions/":
         assert full["raw"] == {"run": {"big": "x" * 500}}  # the detail still has what the list leaves out
+
+
+# Every list whose rows core.api.rows builds, and the personas that read it.
+PLANNED_LISTS = [
+    *((url, persona) for url in (
+        "/api/v1/projects/", "/api/v1/model-versions/", "/api/v1/deployments/", "/api/v1/risks/",
+        "/api/v1/findings/", "/api/v1/roi-entries/",
+    ) for persona in ("executive", "team_lead")),
+    ("/api/v1/audit-events/", "risk_officer"),
+    ("/api/v1/risks/?page_size=2&page=2", "executive"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "persona"), PLANNED_LISTS, ids=[f"{u} as {p}" for u, p in PLANNED_LISTS])
+def test_every_list_says_byte_for_byte_what_drf_says(request, client, portfolio, monkeypatch, url, persona):
+    client.force_login(request.getfixturevalue(persona))
+    planned = client.get(url)
+    monkeypatch.setattr(rows, "row_plan", lambda serializer_class: None)  # DRF builds every row
+    drf = client.get(url)
+    assert planned.status_code == drf.status_code == 200
+    assert planned.json()["results"]
+    assert planned.content == drf.content
+
+
+@pytest.mark.parametrize(
+    "serializer_class",
+    [ProjectSerializer, ModelVersionSerializer, DeploymentSerializer, RiskSerializer, FindingSerializer,
+     ROIEntrySerializer, AuditEventSerializer],
+)  # fmt: skip
+def test_every_list_field_has_a_fast_reading(serializer_class):
+    """A field left to DRF still says the same, only slower: this keeps the lists from losing their speed
+    unnoticed (a new field class gets a row_converter, or joins core.api.rows.VALUE_ONLY)."""
+    plan = rows.row_plan(serializer_class)
+    assert plan is not None
+    assert [name for name, kind, _, _ in plan.parts if kind == "drf"] == []
 
 
 def test_deployment_rows_name_their_version_model_registry_and_project(client, executive, portfolio):
