@@ -13,13 +13,13 @@ receive(payload=..., by=...):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from core.errors import PermissionDeniedError
 from core.roles import Role, has_role
@@ -73,11 +73,43 @@ def receive(*, payload: Any, by) -> Received:
     try:
         # One statement is its own transaction in autocommit (as a request runs): no BEGIN/COMMIT pair around
         # it. Inside a caller's transaction, a savepoint keeps a refused duplicate from breaking that one.
-        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            insert_one(row, prepared={"payload": text})
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                insert_one(row, prepared={"payload": text})
+        else:
+            _insert_when_unlocked(row, text)
     except IntegrityError:  # the same event, sent twice at once: the other request stored it
         return Received("duplicate", LineageEvent.objects.get(event_hash=digest), validated.warnings)
     return Received("accepted", row, validated.warnings)
+
+
+# SQLite: how often the POST's INSERT asks again for the write lock the applier's batch holds.
+LOCK_POLL_SECONDS = 0.001
+
+
+def _insert_when_unlocked(row: LineageEvent, text: str) -> None:
+    """The one INSERT, outside any transaction. On SQLite the applier's batch holds the database's one write
+    lock for tens of milliseconds; SQLite's own busy handler waits for it in growing naps (up to 100 ms
+    each), so a POST went on sleeping long after the lock was free, and with it the whole web worker. Here
+    the INSERT is tried again every millisecond instead, up to the connection's busy timeout."""
+    if connection.vendor != "sqlite":
+        insert_one(row, prepared={"payload": text})
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    deadline = time.monotonic() + float(connection.settings_dict["OPTIONS"].get("timeout", 5))
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                insert_one(row, prepared={"payload": text})
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCK_POLL_SECONDS)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(float(connection.settings_dict['OPTIONS'].get('timeout', 5)) * 1000)}")
 
 
 def _requeue(existing: LineageEvent, by) -> Received:

@@ -326,3 +326,43 @@ def test_the_structure_check_passes_every_real_event_and_names_a_bad_key():
     assert structure_problems({"a": json.loads("[" * MAX_DEPTH + "]" * MAX_DEPTH)}) == [
         "a" + "[0]" * (MAX_DEPTH - 1) + f" is nested more than {MAX_DEPTH} levels deep"
     ]
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_a_post_waits_for_the_appliers_write_lock_in_short_steps_and_is_stored(monkeypatch):
+    """On SQLite the applier's batch holds the one write lock; the POST's INSERT asks again every
+    millisecond (not in SQLite's own naps of up to 100 ms) and is stored once the lock is free."""
+    import sqlite3
+
+    from django.db import connection
+
+    from governance.lineage import receive as receiving
+
+    poster = make_user("etl-bot-lock", Role.TEAM_LEAD)
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # what an applier's batch transaction takes
+    naps: list[float] = []
+    real_sleep = receiving.time.sleep
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 50:  # the batch ends: its transaction commits and the lock is free
+            holder.execute("COMMIT")
+        real_sleep(seconds)
+
+    monkeypatch.setattr(receiving.time, "sleep", nap)
+    try:
+        result = receiving.receive(payload=event(), by=poster)
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    assert result.status == "accepted"
+    assert LineageEvent.objects.filter(pk=result.event.pk).exists()
+    assert len(naps) >= 50
+    assert set(naps) == {receiving.LOCK_POLL_SECONDS}
+    # The connection's own busy timeout is back for every other statement.
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] == int(connection.settings_dict["OPTIONS"]["timeout"] * 1000)
