@@ -235,8 +235,10 @@ def evaluate_cell(goal: Goal, report: dict | None, why: str, required: bool) -> 
             return Cell(NOT_RUN, note="not in the report", required=required)
         entry = explicit_goal(report, goal.key)
         if entry is not None:
-            value = entry.get("measured")
-            cell = Cell(verdict(entry["goal_met"]), str(entry.get("text") or fmt(value)),
+            # {"measured": …} or, as the registry sync writes it, {"ratio": …}
+            value = entry.get("measured", entry.get("ratio"))
+            shown = f"{fmt(value)}×" if "measured" not in entry and "ratio" in entry else fmt(value)
+            cell = Cell(verdict(entry["goal_met"]), str(entry.get("text") or shown),
                         value if isinstance(value, int | float) else None, str(entry.get("note") or ""))  # fmt: skip
         else:
             cell = goal.evaluate(report)
