@@ -11,23 +11,11 @@ def count_subquery(qs: QuerySet) -> QuerySet:
     return qs.order_by().annotate(one=Value(1)).values("one").annotate(n=Count("pk")).values("n")
 
 
-def fetch_instances(model, where: str, params: list, fields: tuple[str, ...] | None = None) -> list:
-    """Instances of `model` read with one plain SQL query (`SELECT <columns> FROM <table> WHERE <where>`),
-    each column converted as the ORM converts it; fields not named are deferred (loaded if touched).
-
-    For the few reads every API request makes: the ORM spends several times longer building such a query
-    than the database spends answering it."""
-    table = model._meta.db_table
-    columns = plain_columns(model, connection.ops.quote_name(table), fields)
-    sql = f"SELECT {columns.sql} FROM {connection.ops.quote_name(table)} WHERE {where}"  # noqa: S608 - names from the model
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [columns.instance(row) for row in rows]
-
-
 class PlainColumns:
-    """The columns of a model as one plain SELECT reads them (qualified by `alias`), and how to turn the
+    """For the few reads every API request makes (its token with its user): the ORM spends several times
+    longer building such a query than the database spends answering it.
+
+    The columns of a model as one plain SELECT reads them (qualified by `alias`), and how to turn the
     values of those columns, at `offset` in a row, back into an instance as the ORM would."""
 
     def __init__(self, model, alias: str, fields: tuple[str, ...] | None, offset: int = 0):

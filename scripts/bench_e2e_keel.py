@@ -151,7 +151,7 @@ class Keel:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) each server's process group has used so far, children included:
         unlike a rate, it does not depend on what else the machine is doing."""
-        return {name: _group_cpu_seconds(proc.pid) for name, proc in self.procs.items()}
+        return {name: benchkit.group_cpu_seconds(proc.pid) for name, proc in self.procs.items()}
 
     def tail(self, name: str) -> str:
         return benchkit.log_tail(self.var_dir / "log" / f"{name}.log")
@@ -168,18 +168,6 @@ class Keel:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def _group_cpu_seconds(pgid: int) -> float:
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[2]) == pgid:  # after the command: state, ppid, pgrp, …, utime, stime, cutime, cstime
-            total += sum(int(f) for f in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _answers(port: int) -> bool:

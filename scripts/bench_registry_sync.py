@@ -178,32 +178,21 @@ def mlflow_client(url: str):
 _server_pgid: int | None = None
 
 
-def _group_cpu_seconds(pgid: int | None) -> float:
-    """utime + stime (and those of reaped children) of every process in the group, from /proc."""
-    if pgid is None:
-        return 0.0
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[2]) == pgid:  # after the command: state, ppid, pgrp, …, utime, stime, cutime, cstime
-            total += sum(int(f) for f in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 class Clock:
     """Wall time, and CPU time on both sides: what the load of the machine changes far less than wall time."""
 
     def __enter__(self):
-        self.wall, self.cpu, self.server = time.perf_counter(), time.process_time(), _group_cpu_seconds(_server_pgid)
+        self.wall, self.cpu, self.server = (
+            time.perf_counter(),
+            time.process_time(),
+            benchkit.group_cpu_seconds(_server_pgid),
+        )
         return self
 
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self.wall
         self.cpu = time.process_time() - self.cpu
-        self.server = _group_cpu_seconds(_server_pgid) - self.server
+        self.server = benchkit.group_cpu_seconds(_server_pgid) - self.server
 
 
 # --- Keel side ----------------------------------------------------------------------------------------

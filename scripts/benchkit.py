@@ -172,6 +172,22 @@ def stop_group(proc: subprocess.Popen, timeout: float = 20, sig: int = signal.SI
         proc.wait(timeout=10)
 
 
+def group_cpu_seconds(pgid: int | None) -> float:
+    """CPU seconds (utime + stime, and those of reaped children) of every process in a process group, from
+    /proc: what a server started with start_group has used so far, however many processes it forked."""
+    if pgid is None:
+        return 0.0
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == pgid:  # after the command: state, ppid, pgrp, …, utime, stime, cutime, cstime
+            total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def log_tail(log: Path, lines: int = 30) -> str:
     """The last lines of a server's log, for an error message that says why it did not start."""
     try:

@@ -97,7 +97,8 @@ def _insert_when_unlocked(row: LineageEvent, text: str) -> None:
         return
     connection.ensure_connection()
     raw = connection.connection
-    deadline = time.monotonic() + float(connection.settings_dict["OPTIONS"].get("timeout", 5))
+    timeout = float(connection.settings_dict["OPTIONS"].get("timeout", 5))  # sqlite3's default: 5 s
+    deadline = time.monotonic() + timeout
     raw.execute("PRAGMA busy_timeout = 0")
     try:
         while True:
@@ -109,7 +110,7 @@ def _insert_when_unlocked(row: LineageEvent, text: str) -> None:
                     raise
             time.sleep(LOCK_POLL_SECONDS)
     finally:
-        raw.execute(f"PRAGMA busy_timeout = {int(float(connection.settings_dict['OPTIONS'].get('timeout', 5)) * 1000)}")
+        raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
 
 def _requeue(existing: LineageEvent, by) -> Received:
