@@ -75,7 +75,7 @@ def insert_many(model, objs: list, *, batch_size: int = BATCH) -> None:
                     }
                     for obj in batch
                 ]
-                params = [json.dumps(rows, default=_json_default, separators=(",", ":"))]
+                params = [json.dumps(rows, default=json_default, separators=(",", ":"))]
             else:
                 sql = f"{head}VALUES {', '.join([row_sql] * len(batch))}{tail}"
                 params = [prep(f.pre_save(obj, True)) for obj in batch for f, prep in prepares]
@@ -135,10 +135,10 @@ def _plain_json_adapter(connection) -> bool:
     return type(connection.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value
 
 
-def _json_default(value):
+def json_default(value):
     """What the database drivers would send for a value JSON has no type for; times keep their microseconds."""
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
-    raise TypeError(f"insert_many cannot send a {type(value).__name__} as JSON")
+    raise TypeError(f"cannot send a {type(value).__name__} to the database as JSON")

@@ -120,13 +120,14 @@ def latency_ms(posted: Posted) -> dict:
 
 
 def cpu_ms_per_event(before: dict, after: dict, events: int) -> dict:
-    return {name: round((after[name] - before[name]) * 1000 / events, 2) for name in before} if events else {}
+    return {name: round((after[name] - before.get(name, 0.0)) * 1000 / events, 2) for name in after} if events else {}
 
 
 def cpu_now(keel: Keel) -> dict[str, float]:
     """CPU seconds so far of the servers' process groups, and of this process (the clients: they share the
-    machine's CPUs with the servers, so their cost is part of what a figure on one machine says)."""
-    return keel.cpu_seconds() | {"clients": time.process_time()}
+    machine's CPUs with the servers, so their cost is part of what a figure on one machine says), and on
+    PostgreSQL the database server's for the case's database."""
+    return keel.cpu_seconds() | {"clients": time.process_time()} | benchkit.database_cpu_seconds()
 
 
 def timed_round(keel: Keel, clients: Clients, bodies: list[bytes], done, stop_at: float) -> dict:
@@ -386,7 +387,9 @@ def print_table(r: dict) -> None:
             f"{_fmt(ms.get('p95'), '.1f'):>9}{_fmt(c.get('drain_seconds'), '.2f'):>9}  {note}"
         )
         if cpu := c.get("cpu_ms_per_event") or c.get("cpu_ms_per_posted_event"):
-            parts = ", ".join(f"{name} {cpu.get(name)}" for name in ("web", "worker", "clients"))
+            parts = ", ".join(
+                f"{name} {cpu.get(name)}" for name in ("web", "worker", "clients", "database") if name in cpu
+            )
             print(f"{'':<16}CPU ms per event: {parts}")
         if c.get("posting_events_per_second") and c.get("cut_short"):
             print(f"{'':<16}posted {c['posted']} at {c['posting_events_per_second']} events/s before the cut")

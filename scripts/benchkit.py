@@ -188,6 +188,30 @@ def group_cpu_seconds(pgid: int | None) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> dict[str, float]:
+    """PostgreSQL: CPU seconds so far of the server processes serving the connected database, this
+    process's own connection excepted (it only watches): the part of an event's cost that no Keel process
+    shows, since the server does it. {} on SQLite, whose work is inside Keel's processes. A backend that
+    exits between two readings takes its CPU with it (the servers keep their connections: CONN_MAX_AGE)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile, or a server on another machine: nothing to read
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return {"database": total / os.sysconf("SC_CLK_TCK")}
+
+
 def log_tail(log: Path, lines: int = 30) -> str:
     """The last lines of a server's log, for an error message that says why it did not start."""
     try:

@@ -1,10 +1,15 @@
-"""Chunked set-based reads: every IN list stays below SQLite's 999 parameters (and PostgreSQL's 65,535)."""
+"""Set-based reads and writes of a batch: every IN list stays below SQLite's 999 parameters; on PostgreSQL
+one statement whatever the row count (an array for an IN list, COPY for new rows, a JSON document for
+changed ones), since Django's driver binds on the client and the server parses and plans each statement."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 
 from django.db import connection, models
+
+from core.bulk_insert import json_default
 
 from .facets import Identity
 
@@ -33,6 +38,20 @@ def by_identity(queryset, identities: Iterable[Identity]) -> dict[Identity, obje
     return found
 
 
+def in_lists(values: Iterable) -> Iterator[tuple[str, list]]:
+    """`IN (…)` conditions over `values` with their parameters: chunks under SQLite's limit there; on
+    PostgreSQL one `= ANY(%s)` with the values as one array, however many, since the server parses and
+    plans every IN list (Django's driver binds on the client: each chunk was a new statement to it)."""
+    values = list(values)
+    if not values:
+        return
+    if connection.vendor == "postgresql":
+        yield "= ANY(%s)", [values]
+        return
+    for chunk in chunks(values):
+        yield f"IN ({', '.join(['%s'] * len(chunk))})", chunk
+
+
 def select_in(model, fields: list[str], key: str, values: Iterable, extra: str = "", params: tuple = ()) -> list[tuple]:
     """Rows (tuples of `fields`, attnames of keys, text, numbers and booleans) of `model` whose `key` column is
     in `values`, in chunked IN lists, as plain SQL: the ORM prepared every value of every IN list one by
@@ -44,12 +63,11 @@ def select_in(model, fields: list[str], key: str, values: Iterable, extra: str =
     select = ", ".join(quote(f.column) for f in columns)
     where_key = quote(meta.get_field(key).column)
     booleans = [i for i, f in enumerate(columns) if isinstance(f, models.BooleanField)]
+    head = f"SELECT {select} FROM {quote(meta.db_table)} WHERE {where_key}"  # noqa: S608 - names from the model
     out: list[tuple] = []
     with connection.cursor() as cursor:
-        for chunk in chunks(values):
-            marks = ", ".join(["%s"] * len(chunk))
-            sql = f"SELECT {select} FROM {quote(meta.db_table)} WHERE {where_key} IN ({marks}){extra}"  # noqa: S608 - names from the model, values bound
-            cursor.execute(sql, [*chunk, *params])
+        for where, args in in_lists(values):
+            cursor.execute(f"{head} {where}{extra}", [*args, *params])
             rows = cursor.fetchall()
             for i in booleans:  # SQLite answers 0/1
                 rows = [(*r[:i], None if r[i] is None else bool(r[i]), *r[i + 1 :]) for r in rows]
@@ -72,12 +90,24 @@ def insert_rows(model, fields: list[str], rows: list[tuple]) -> None:
         columns += others
         rows = [(*row, *defaults) for row in rows]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model, values bound
-        quote(meta.db_table), ", ".join(quote(f.column) for f in columns), ", ".join(["%s"] * len(columns))
-    )
+    names = ", ".join(quote(f.column) for f in columns)
+    converters = [_converter(f) for f in columns]
+    if connection.vendor == "postgresql":
+        _copy_rows(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN", _prepared_rows(converters, rows))
+        return
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 - names from the model, values bound
     with connection.cursor() as cursor:
-        converters = [_converter(f) for f in columns]
         cursor.executemany(sql, _prepared_rows(converters, rows))
+
+
+def _copy_rows(statement: str, rows) -> None:
+    """PostgreSQL: the rows through one COPY. Django's driver binds values on the client, so an executemany
+    sent every row as its own statement for the server to parse and plan: a batch's ten thousand column
+    edges cost the server more than everything else the batch does. COPY has no per-row statement. A row
+    that breaks a constraint fails the COPY as it would the INSERT, raised as Django's IntegrityError."""
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert_instances(model, instances: list) -> None:
@@ -116,12 +146,33 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        _update_rows_as_json(meta, columns, rows)
+        return
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - names from the model, values bound
         quote(meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns), quote(meta.pk.column)
     )
     with connection.cursor() as cursor:
         converters = [_converter(f) for f in columns]
         cursor.executemany(sql, _prepared_rows([*converters, _same], [(*row[1:], row[0]) for row in rows]))
+
+
+def _update_rows_as_json(meta, columns: list, rows: list[tuple]) -> None:
+    """PostgreSQL: the rows as one JSON document joined to the table in one UPDATE, as core.bulk_insert
+    inserts (an executemany is a statement per row for the server to parse and plan). Times go as
+    ISO-8601, JSON columns as their JSON; the record's types are the columns' own, without their length."""
+    quote = connection.ops.quote_name
+    pk = meta.pk
+    record = ", ".join(f"{quote(f.column)} {f.db_type(connection).split('(')[0]}" for f in [pk, *columns])
+    assignments = ", ".join(f"{quote(f.column)} = r.{quote(f.column)}" for f in columns)
+    names = [pk.column, *(f.column for f in columns)]
+    document = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=json_default)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM jsonb_to_recordset(%s::jsonb) AS r({record})"  # noqa: S608
+        f" WHERE t.{quote(pk.column)} = r.{quote(pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [document])
 
 
 def _prepared_rows(converters, rows: list[tuple]) -> list[tuple]:
@@ -184,10 +235,8 @@ def touch(model, field: str, value, ids) -> None:
     prepared = column.get_db_prep_save(value, connection)
     table, name, pk = quote(model._meta.db_table), quote(column.column), quote(model._meta.pk.column)
     with connection.cursor() as cursor:
-        for chunk in chunks(ids):
-            marks = ", ".join(["%s"] * len(chunk))
-            sql = f"UPDATE {table} SET {name} = %s WHERE {pk} IN ({marks})"  # noqa: S608 - names from the model
-            cursor.execute(sql, [prepared, *chunk])
+        for where, args in in_lists(ids):
+            cursor.execute(f"UPDATE {table} SET {name} = %s WHERE {pk} {where}", [prepared, *args])  # noqa: S608 - names from the model
 
 
 def insert_one(instance: models.Model, *, prepared: dict[str, object] | None = None) -> None:
