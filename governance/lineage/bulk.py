@@ -105,7 +105,8 @@ def _copy_rows(statement: str, rows) -> None:
     sent every row as its own statement for the server to parse and plan: a batch's ten thousand column
     edges cost the server more than everything else the batch does. COPY has no per-row statement. A row
     that breaks a constraint fails the COPY as it would the INSERT, raised as Django's IntegrityError."""
-    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+    # Django's cursor passes copy() through to the driver's (and logs it as a query where queries are logged).
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 

@@ -2,13 +2,14 @@
 
 receive(payload=..., by=...):
 1. who may post: admins and team leads (a pipeline's machine user holds Team Lead);
-2. the event's id is the SHA-256 of its canonical JSON (sorted keys, no spaces, UTF-8): an event stored
-   before is answered "duplicate" and nothing is written — unless it was refused when applied, then it
-   waits to be applied again;
-3. validate (validation.py): an invalid event stores nothing; a runId already used by another job's
-   events is refused here too (the applier checks again, for events that raced each other);
-4. ONE insert of the raw event with applied_at null: it waits in the queue (queue.py) until the applier
-   (apply.py) writes it into the graph, in id order.
+2. the event's id is the SHA-256 of its canonical JSON (sorted keys, no spaces, UTF-8);
+3. validate (validation.py): an invalid event stores nothing (unless it was stored before: see 5);
+4. ONE statement stores the raw event with applied_at null, unless its hash is stored already or, for a
+   run's event, another job's stored event holds its runId; it waits in the queue (queue.py) until the
+   applier (apply.py) writes it into the graph, in id order;
+5. only when that wrote nothing: an event stored before is answered "duplicate" and nothing is written —
+   unless it was refused when applied, then it waits to be applied again; a runId another job's events
+   used first is refused (the applier checks again, for events that raced each other).
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from core.errors import PermissionDeniedError
 from core.roles import Role, has_role
 
 from ..models import LineageEvent
-from .bulk import insert_one
 from .validation import LineageEventInvalid, ValidatedEvent, validate_event
 
 # Who may post lineage: the pipelines of a team (a machine user holding Team Lead) and admins. Readers
@@ -61,40 +61,58 @@ def receive(*, payload: Any, by) -> Received:
     check_may_post(by)
     text = canonical_json(payload)
     digest = canonical_hash(payload, text)
-    existing = _stored(digest)
-    if existing is not None and existing.refused_when_applied:
-        return _requeue(LineageEvent.objects.get(pk=existing.pk), by)
-    if existing is not None:  # stored before, so valid: not checked again
-        return Received("duplicate", existing)
-    validated = validate_event(payload, text)
-    row = _raw_row(validated, digest, by)
-    if row.kind == "run":
-        _check_run_owner(row)
     try:
-        # One statement is its own transaction in autocommit (as a request runs): no BEGIN/COMMIT pair around
-        # it. Inside a caller's transaction, a savepoint keeps a refused duplicate from breaking that one.
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                insert_one(row, prepared={"payload": text})
-        else:
-            _insert_when_unlocked(row, text)
-    except IntegrityError:  # the same event, sent twice at once: the other request stored it
-        return Received("duplicate", LineageEvent.objects.get(event_hash=digest), validated.warnings)
-    return Received("accepted", row, validated.warnings)
+        validated = validate_event(payload, text)
+    except LineageEventInvalid:
+        # An event stored before is answered as before, even if it would not pass today's checks.
+        existing = _stored(digest)
+        if existing is None:
+            raise
+        return _known(existing, by)
+    row = _raw_row(validated, digest, by)
+    # Almost every POST is a new event of a run of its own job, so the INSERT is tried first and only when
+    # it writes nothing is it asked why: this event stored before, or its runId another job's.
+    for _ in range(2):
+        if _insert_new(row, text):
+            return Received("accepted", row, validated.warnings)
+        existing = _stored(digest)
+        if existing is not None:
+            return _known(existing, by)
+        if row.kind == "run":
+            _check_run_owner(row)  # raises when another job's event holds the runId
+        # Neither any more (the other job's event was refused by the applier meanwhile): once again.
+    raise RuntimeError(f"lineage event {digest} was neither stored nor found stored twice in a row")
+
+
+def _known(existing: LineageEvent, by) -> Received:
+    """An event stored before: "duplicate", unless it was refused when applied — then it waits to be
+    applied again."""
+    if existing.refused_when_applied:
+        return _requeue(LineageEvent.objects.get(pk=existing.pk), by)
+    return Received("duplicate", existing)
 
 
 # SQLite: how often the POST's INSERT asks again for the write lock the applier's batch holds.
 LOCK_POLL_SECONDS = 0.001
 
 
-def _insert_when_unlocked(row: LineageEvent, text: str) -> None:
-    """The one INSERT, outside any transaction. On SQLite the applier's batch holds the database's one write
-    lock for tens of milliseconds; SQLite's own busy handler waits for it in growing naps (up to 100 ms
-    each), so a POST went on sleeping long after the lock was free, and with it the whole web worker. Here
-    the INSERT is tried again every millisecond instead, up to the connection's busy timeout."""
+def _insert_new(row: LineageEvent, text: str) -> bool:
+    """The one INSERT (outside any transaction: one statement is its own in autocommit, as a request runs;
+    inside a caller's, a savepoint keeps a failure from breaking that one). False when it wrote nothing:
+    an event with this hash is stored, or (a run's event) another job's stored event holds its runId."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return _insert_statement(row, text)
     if connection.vendor != "sqlite":
-        insert_one(row, prepared={"payload": text})
-        return
+        return _insert_statement(row, text)
+    return _when_unlocked(lambda: _insert_statement(row, text))
+
+
+def _when_unlocked(write):
+    """SQLite: `write()` tried again every millisecond while the applier's batch holds the database's one
+    write lock (tens of milliseconds), up to the connection's busy timeout. SQLite's own busy handler
+    waits for it in growing naps (up to 100 ms each), so a POST went on sleeping long after the lock was
+    free, and with it the whole web worker."""
     connection.ensure_connection()
     raw = connection.connection
     timeout = float(connection.settings_dict["OPTIONS"].get("timeout", 5))  # sqlite3's default: 5 s
@@ -103,8 +121,7 @@ def _insert_when_unlocked(row: LineageEvent, text: str) -> None:
     try:
         while True:
             try:
-                insert_one(row, prepared={"payload": text})
-                return
+                return write()
             except OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
                     raise
@@ -153,6 +170,50 @@ _OWNER_SQL = (
     f"SELECT job_namespace, job_name FROM {_TABLE} WHERE run_id = %s AND kind = 'run' AND apply_error = ''"  # noqa: S608
     " AND NOT (job_namespace = %s AND job_name = %s) AND id <> %s LIMIT 1"
 )
+
+
+def _insert_sql(vendor: str) -> tuple[str, str, list]:
+    """The INSERT of a new event, for a run's event and for any other: nothing is written when the hash is
+    stored (ON CONFLICT DO NOTHING) or, for a run's, when another job's stored event holds its runId. On
+    PostgreSQL each value is cast to its column's type (without length: the INSERT checks lengths), as a
+    SELECT list's untyped values would otherwise be text."""
+    columns = [f for f in LineageEvent._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in columns)
+    if vendor == "postgresql":
+        values = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}" for f in columns)
+    else:
+        values = ", ".join(["%s"] * len(columns))
+    tail = " ON CONFLICT (event_hash) DO NOTHING RETURNING id"
+    other_job = (
+        f"SELECT 1 FROM {_TABLE} WHERE run_id = %s AND kind = 'run' AND apply_error = ''"  # noqa: S608
+        " AND NOT (job_namespace = %s AND job_name = %s)"
+    )
+    any_event = f"INSERT INTO {_TABLE} ({names}) VALUES ({values}){tail}"  # noqa: S608
+    run_event = f"INSERT INTO {_TABLE} ({names}) SELECT {values} WHERE NOT EXISTS ({other_job}){tail}"
+    return any_event, run_event, columns
+
+
+_INSERT_SQL: dict[str, tuple[str, str, list]] = {}
+
+
+def _insert_statement(row: LineageEvent, text: str) -> bool:
+    vendor = connection.vendor
+    if vendor not in _INSERT_SQL:
+        _INSERT_SQL[vendor] = _insert_sql(vendor)
+    any_event, run_event, columns = _INSERT_SQL[vendor]
+    values = [text if f.name == "payload" else f.get_db_prep_save(f.pre_save(row, True), connection) for f in columns]
+    with connection.cursor() as cursor:
+        if row.kind == "run":
+            cursor.execute(run_event, [*values, row.run_id, row.job_namespace, row.job_name])
+        else:
+            cursor.execute(any_event, values)
+        found = cursor.fetchone()
+    if found is None:
+        return False
+    row.pk = found[0]
+    row._state.adding, row._state.db = False, connection.alias
+    return True
 
 
 def _stored(digest: str) -> LineageEvent | None:
