@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from django.db import connection, models
 
-from core.bulk_insert import json_default
+from core.bulk_insert import insert_many, json_default
 
 from .facets import Identity
 
@@ -112,12 +112,16 @@ def _copy_rows(statement: str, rows) -> None:
 
 
 def insert_instances(model, instances: list) -> None:
-    """INSERT new model instances and set their primary keys, as bulk_create does (no signals either):
-    multi-row INSERT … RETURNING in chunks that stay under SQLite's 999 parameters. Each value goes through
+    """INSERT new model instances and set their primary keys, as bulk_create does (no signals either): on
+    SQLite multi-row INSERT … RETURNING in chunks that stay under its 999 parameters, on PostgreSQL
+    core.bulk_insert's one JSON document. Each value goes through
     the field's pre_save (auto_now_add and the like) and, only where it does something, its conversion
     for the driver: Django's insert compiler spent more per row than the database (a batch creates a
     Run per event)."""
     if not instances:
+        return
+    if connection.vendor == "postgresql":
+        insert_many(model, instances)  # one JSON document a statement: see core/bulk_insert.py
         return
     meta = model._meta
     columns = [f for f in meta.concrete_fields if not f.primary_key]
