@@ -114,6 +114,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests use a file, not :memory:, so that a real Celery worker process can see the test data.
     _db_file = Path(DATABASES["default"]["NAME"])
     DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test-{_db_file.stem}.sqlite3"))}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django binds on the client, so every statement is parsed and planned anew; the few statements run
+    # on every request (an API token's read, a lineage POST's insert: core.queries.prepared_cursor) bind
+    # on the server and psycopg prepares each from its fifth run on a connection. Django's own cursors
+    # never prepare, whatever this says. A pooler that cannot keep prepared statements (PgBouncer in
+    # transaction mode before 1.21) needs `?prepare_threshold=` with no value in DATABASE_URL: off.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    _threshold = DATABASES["default"]["OPTIONS"].get("prepare_threshold", 5)
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(_threshold) if str(_threshold).strip() else None
 # Persistent connections, SQLite included: opening one costs a PostgreSQL handshake, or on SQLite the
 # PRAGMAs above plus, when the last connection to the file closes, a WAL checkpoint — ~2.4 ms of every
 # request that was measured (lineage ingest, docs/benchmarks.md), more than the request's own work.

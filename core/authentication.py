@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import ApiToken
-from .queries import plain_columns
+from .queries import plain_columns, prepared_cursor
 from .roles import remember_roles
 
 INVALID_TOKEN = "Invalid, expired or revoked API token."  # noqa: S105 - a message, not a secret
@@ -60,7 +60,7 @@ def token_with_user(prefix: str) -> ApiToken | None:
     user's groups). Every API call (each OpenLineage event a pipeline posts) authenticates, and the ORM's
     three queries cost several times what the database spends answering this one."""
     token_columns, user_columns, sql = _token_read()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [prefix])
         rows = cursor.fetchall()
     if not rows:

@@ -30,11 +30,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core import audit
 from core.errors import DomainError, PermissionDeniedError
+from core.queries import prepared_cursor
 from core.roles import Role, has_role
 from projects.models import ModelVersion, Registry
 from projects.permissions import can_change_project
@@ -350,7 +351,7 @@ def _stored(docs: list[dict]) -> dict[tuple[str, str], Dataset]:
     names = sorted({d["name"][:1000] for d in docs})
     wanted = {(d["namespace"][:500], d["name"][:1000]) for d in docs}
     keys: set[tuple[str, str]] = set()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         for start in range(0, len(names), 400):  # bounded IN lists, however many outputs an event has
             chunk = names[start : start + 400]
             # Both columns, so the (namespace, name) unique index answers (name alone scans the table).

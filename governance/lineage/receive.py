@@ -23,6 +23,7 @@ from typing import Any
 from django.db import OperationalError, connection, transaction
 
 from core.errors import PermissionDeniedError
+from core.queries import prepared_cursor
 from core.roles import Role, has_role
 
 from ..models import LineageEvent
@@ -203,7 +204,7 @@ def _insert_statement(row: LineageEvent, text: str) -> bool:
         _INSERT_SQL[vendor] = _insert_sql(vendor)
     any_event, run_event, columns = _INSERT_SQL[vendor]
     values = [text if f.name == "payload" else f.get_db_prep_save(f.pre_save(row, True), connection) for f in columns]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if row.kind == "run":
             cursor.execute(run_event, [*values, row.run_id, row.job_namespace, row.job_name])
         else:
@@ -219,7 +220,7 @@ def _insert_statement(row: LineageEvent, text: str) -> bool:
 def _stored(digest: str) -> LineageEvent | None:
     """The stored event with this hash (what the answer needs; refused_when_applied says whether it was
     refused when applied), or None."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_STORED_SQL, [digest])
         found = cursor.fetchone()
     if found is None:
