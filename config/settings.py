@@ -119,10 +119,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # on every request (an API token's read, a lineage POST's insert: core.queries.prepared_cursor) bind
     # on the server and psycopg prepares each from its fifth run on a connection. Django's own cursors
     # never prepare, whatever this says. A pooler that cannot keep prepared statements (PgBouncer in
-    # transaction mode before 1.21) needs `?prepare_threshold=` with no value in DATABASE_URL: off.
+    # transaction mode before 1.21) needs `?prepare_threshold=off` in DATABASE_URL.
     DATABASES["default"].setdefault("OPTIONS", {})
-    _threshold = DATABASES["default"]["OPTIONS"].get("prepare_threshold", 5)
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(_threshold) if str(_threshold).strip() else None
+    _threshold = str(DATABASES["default"]["OPTIONS"].get("prepare_threshold", 5)).strip().lower()
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None if _threshold in ("off", "none") else int(_threshold)
 # Persistent connections, SQLite included: opening one costs a PostgreSQL handshake, or on SQLite the
 # PRAGMAs above plus, when the last connection to the file closes, a WAL checkpoint — ~2.4 ms of every
 # request that was measured (lineage ingest, docs/benchmarks.md), more than the request's own work.

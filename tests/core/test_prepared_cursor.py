@@ -4,6 +4,11 @@ own cursor; where queries are logged, and on SQLite, it is Django's own cursor."
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -47,3 +52,17 @@ def test_it_reads_and_writes_as_any_cursor():
         for n in range(7):  # past the threshold: prepared from the fifth run on PostgreSQL
             cursor.execute("SELECT %s || 'x'", [f"v{n}"])
             assert cursor.fetchone() == (f"v{n}x",)
+
+
+@pytest.mark.parametrize(
+    ("query", "threshold"), [("", 5), ("?prepare_threshold=2", 2), ("?prepare_threshold=off", None)]
+)
+def test_database_url_sets_or_turns_off_the_threshold(query, threshold, tmp_path):
+    """What config/settings.py makes of DATABASE_URL (read in a fresh process: settings load once)."""
+    env = os.environ | {"DATABASE_URL": f"postgres://keel@127.0.0.1:5432/keel{query}", "KEEL_VAR_DIR": str(tmp_path)}
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == threshold
