@@ -25,6 +25,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from core import audit
+from core.bulk_insert import insert_values
 from core.collector import collector_paused
 
 from .. import events
@@ -39,7 +40,7 @@ from ..models import (
     SyncStatus,
 )
 from .adapters.base import PermanentRegistryError, RegistryError, RemoteModel, Snapshot, TransientRegistryError
-from .bulk import bulk_insert, bulk_set, bulk_update_changed
+from .bulk import BULK_BATCH, bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
 from .deployments import apply_deployments
 from .metrics import version_metrics_refresh
@@ -214,11 +215,19 @@ def _insert_new_versions(sync: SyncPass) -> None:
     if not sync.new_versions:
         return
     sync.reader.read(remote.run_id for remote in sync.new_versions if remote.run_id)
-    new = [_new_version(sync, _model_for(sync, remote.model_name), remote) for remote in sync.new_versions]
+    rows, models, entries = [], [], []
+    for remote in sync.new_versions:
+        models.append(_model_for(sync, remote.model_name))
+        row, entry = _new_version(sync, models[-1], remote)
+        rows.append(row)
+        entries.append(entry)
     sync.new_versions = []
-    bulk_insert(ModelVersion, new)
-    for local in new:
-        sync.existing[(local.registered_model.name, local.version)] = local
+    new = insert_values(ModelVersion, rows, batch_size=BULK_BATCH)
+    cache_model = ModelVersion.registered_model.field.set_cached_value
+    for local, model, entry in zip(new, models, entries, strict=True):
+        cache_model(local, model)
+        entry["obj"] = local
+        sync.existing[(model.name, local.version)] = local
     sync.synced.extend(new)
     audit.record_many(sync.trail)
     sync.trail = []
@@ -367,31 +376,31 @@ def _version_values(sync: SyncPass, remote, local: ModelVersion | None) -> dict:
         "registry_updated_at": remote.updated_at,
         "stage": remote.stage,
         "approval": remote.approval,
-        "raw": j_parsed(remote.raw),
+        # A stored record equal to the registry's is JSON already: no need to check that JSON can write it.
+        "raw": local.raw if local is not None and local.raw == remote.raw else j_parsed(remote.raw),
         **version_run_values(remote, local, sync.runs),
     }
 
 
-def _new_version(sync: SyncPass, model: RegisteredModel, remote) -> ModelVersion:
-    """An unsaved version the registry has and Keel has not, with its audit entry."""
+def _new_version(sync: SyncPass, model: RegisteredModel, remote) -> tuple[dict, dict]:
+    """A version the registry has and Keel has not, as a row to insert ({field: value}), with its audit
+    entry (on the trail, in order; its object is set once the row is inserted)."""
     values = _version_values(sync, remote, None)
-    local = ModelVersion(
-        registered_model=model,
-        version=remote.version,
-        version_number=version_number(remote.version),
-        first_seen_at=sync.now,
-        **values,
+    entry = audit.entry(
+        actor=None,
+        action="model_version.created",
+        after={"model": remote.model_name, "version": remote.version, **j(brief(values))},
     )
-    sync.trail.append(
-        audit.entry(
-            actor=None,
-            action="model_version.created",
-            obj=local,
-            after={"model": remote.model_name, "version": remote.version, **j(brief(values))},
-        )
-    )
+    sync.trail.append(entry)
     sync.counts["created"] += 1
-    return local
+    row = {
+        "registered_model_id": model.pk,
+        "version": remote.version,
+        "version_number": version_number(remote.version),
+        "first_seen_at": sync.now,
+        **values,
+    }
+    return row, entry
 
 
 def _finish_run(sync: SyncPass, run: SyncRun) -> None:
