@@ -174,8 +174,19 @@ def append_events(entries: list[dict]) -> list[AuditEvent]:
     and read once, the events are inserted in bulk and the signed head moves once, to the last one.
 
     Each entry holds append_event's keyword arguments. Must run inside the transaction of the
-    writes the events record (a sync storing thousands of versions records them this way).
+    writes the events record. Returns the events (append_entries appends without building them).
     """
+    # The events as read back: instances built from their columns, the cheap way (Model.from_db).
+    return [AuditEvent.from_db(connection.alias, COLUMNS, row) for row in _append_rows(entries)]
+
+
+def append_entries(entries: list[dict]) -> None:
+    """append_events without the events handed back: what core.audit.record_many runs (a sync records
+    thousands of entries and none of its callers reads them back)."""
+    _append_rows(entries)
+
+
+def _append_rows(entries: list[dict]) -> list[tuple]:
     _require_transaction()
     if not entries:
         return []
@@ -197,8 +208,7 @@ def append_events(entries: list[dict]) -> list[AuditEvent]:
         seq, prev_hash = seq + 1, row[_HASH_AT]
     insert_rows(AuditEvent, COLUMNS, rows, batch_size=BULK_BATCH)
     _move_head(seq - 1, prev_hash)
-    # The events as read back: instances built from their columns, the cheap way (Model.from_db).
-    return [AuditEvent.from_db(connection.alias, COLUMNS, row) for row in rows]
+    return rows
 
 
 @dataclass(frozen=True)
