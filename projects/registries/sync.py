@@ -11,9 +11,10 @@ this thread stores the page before. Until a page brings a version Keel has not s
 writing: pages are compared with Keel's copy (read while the first pages are in flight) outside any
 transaction, so a no-change re-sync only reads. From the first new version on, the transaction is
 open: the models are written, then each page's new versions with their audit events, as they come;
-the changed and gone versions, the deployment intervals and governance's reaction once the sweep is
-whole. A version missing from a sweep of several pages is confirmed gone with the registry first
-(offset pagination shifts when something is deleted meanwhile)."""
+governance is told of those versions page by page too; the changed and gone versions, the deployment
+intervals and governance's reaction to them once the sweep is whole. A version missing from a sweep of
+several pages is confirmed gone with the registry first (offset pagination shifts when something is
+deleted meanwhile)."""
 
 from __future__ import annotations
 
@@ -228,9 +229,10 @@ def _insert_new_versions(sync: SyncPass) -> None:
         cache_model(local, model)
         entry["obj"] = local
         sync.existing[(model.name, local.version)] = local
-    sync.synced.extend(new)
     audit.record_many(sync.trail)
     sync.trail = []
+    # Governance reacts to each page's new versions as they are stored, while the next page is fetched.
+    _send_versions_synced(new)
 
 
 def _confirm_missing(sync: SyncPass, adapter) -> None:
@@ -421,13 +423,18 @@ def _finish_run(sync: SyncPass, run: SyncRun) -> None:
     )
 
 
+def _send_versions_synced(versions: list[ModelVersion]) -> None:
+    for mv in versions:
+        events.model_version_synced.send(sender=ModelVersion, version=mv)
+    if versions:
+        events.model_versions_synced.send(sender=ModelVersion, versions=list(versions))
+
+
 def _send_events(*, registry: Registry, synced: list[ModelVersion], started: list[DeploymentObservation]) -> None:
     """Tell governance (sign-off invalidation, "deployed without approval" findings) inside the sync's
-    transaction, so what it records commits or rolls back with the sync."""
-    for mv in synced:
-        events.model_version_synced.send(sender=ModelVersion, version=mv)
-    if synced:
-        events.model_versions_synced.send(sender=ModelVersion, versions=list(synced))
+    transaction, so what it records commits or rolls back with the sync: of the versions that changed (the
+    new ones were told of page by page), the intervals opened, and that the sync is done."""
+    _send_versions_synced(synced)
     for row in started:
         events.deployment_observed.send(sender=DeploymentObservation, observation=row)
     if started:

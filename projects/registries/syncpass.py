@@ -35,7 +35,7 @@ class SyncPass:
     deferred: list = field(default_factory=list)  # stored versions whose run is to be read before comparing
     version_changes: list = field(default_factory=list)  # (version, changed fields), written at the end
     version_trail: list[dict] = field(default_factory=list)  # their audit entries, appended after the models'
-    synced: list[ModelVersion] = field(default_factory=list)  # created or changed: governance is told
+    synced: list[ModelVersion] = field(default_factory=list)  # changed: governance is told at the end
     offset_paged: bool = False
     requests: int = 0
 

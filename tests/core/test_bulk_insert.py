@@ -106,6 +106,7 @@ def test_insert_values_stores_what_bulk_create_stores_fills_the_defaults_and_ret
     for v in ours:
         assert model_to_dict(v) == model_to_dict(stored[v.pk])
     bare = insert_values(ModelVersion, [{"registered_model_id": model.pk, "version": f"c{i}"} for i in range(2)])
-    assert bare[0].run_params == {} and bare[0].run_params is not bare[1].run_params
+    assert bare[0].run_params == {}
+    assert bare[0].run_params is not bare[1].run_params
     assert (bare[0].first_seen_at is not None, bare[0].deleted_at, bare[0].version_number) == (True, None, 0)
     assert model_to_dict(ModelVersion.objects.get(pk=bare[0].pk)) == model_to_dict(bare[0])
