@@ -45,7 +45,7 @@ from .bulk import BULK_BATCH, bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
 from .deployments import apply_deployments
 from .metrics import version_metrics_refresh
-from .overlap import FetchFailed, PageFeed, stored_versions
+from .overlap import FetchFailed, PageFeed, open_intervals, stored_versions
 from .runs import RunReader, run_wanted, version_run_values
 from .sync_runs import fail_run as _fail_run
 from .sync_runs import start_run as _start_run
@@ -85,10 +85,11 @@ def registry_sync(
     return run
 
 
-def _read_stored(registry: Registry, run: SyncRun) -> list[ModelVersion]:
-    """Keel's copy of the versions, read while the first pages are in flight; a failure is recorded on the run."""
+def _read_stored(registry: Registry, run: SyncRun) -> tuple[list, list]:
+    """Keel's copy of the versions and its open deployment intervals, read while the first pages are in
+    flight; a failure is recorded on the run."""
     try:
-        return stored_versions(registry)
+        return stored_versions(registry), open_intervals(registry)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # Reading the stored copy met a locked or unreachable database, or the sync ran out of time.
         error = TransientRegistryError(f"Could not read Keel's copy this time: {exc!r}")
@@ -99,7 +100,7 @@ def _read_stored(registry: Registry, run: SyncRun) -> list[ModelVersion]:
         raise
 
 
-def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: list) -> list | None:
+def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: tuple) -> list | None:
     """_apply_snapshot, with what went wrong recorded on the run: the registry's own error as it is, a
     passing database trouble or the time limit as transient, anything else as permanent."""
     try:
@@ -132,18 +133,20 @@ def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun, versions: lis
         log.exception("sync of %s: metrics not refreshed; will try again next sync", registry)
 
 
-def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: list | None = None) -> list:
+def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: tuple | None = None) -> list:
     """Make Keel's copy of the registry equal to the sweep the feed brings, page by page.
 
     The pages are compared with Keel's copy as they come; the transaction opens at the first page with a
     version Keel has not stored (or once the sweep is whole), then _store writes the rest. Each step
     decides in Python what changed, then writes it with a few bulk statements; the audit events (one per
     changed object) are appended with each page's new versions and once more at the end. Returns every
-    version of the registry as stored now, each with its model (for the metrics step)."""
+    version of the registry as stored now, each with its model (for the metrics step). `stored`: the
+    versions and open deployment intervals _read_stored read (None: read here)."""
     sync = SyncPass(registry=registry, snapshot=Snapshot(models={}, versions={}), now=timezone.now())
     sync.reader = RunReader(registry=registry, adapter=adapter)
     sync.runs = sync.reader.runs
-    for v in stored_versions(registry) if stored is None else stored:
+    versions, sync.open_intervals = (stored_versions(registry), None) if stored is None else stored
+    for v in versions:
         sync.existing[(v.registered_model_name, v.version)] = v
     pages = iter(feed)
     for page in pages:

@@ -36,6 +36,7 @@ class SyncPass:
     version_changes: list = field(default_factory=list)  # (version, changed fields), written at the end
     version_trail: list[dict] = field(default_factory=list)  # their audit entries, appended after the models'
     synced: list[ModelVersion] = field(default_factory=list)  # changed: governance is told at the end
+    open_intervals: list | None = None  # read with the stored copy (overlap.open_intervals); None: read at the end
     offset_paged: bool = False
     requests: int = 0
 
