@@ -23,7 +23,7 @@ _many_writer: Callable[[list[dict]], Any] | None = None
 
 
 def register_writer(writer: Callable[..., Any], many: Callable[[list[dict]], Any] | None = None) -> None:
-    """`writer` appends one event; `many`, if given, appends a list of them in one go."""
+    """`writer` appends one event; `many`, if given, appends a list of them in one go (its result unused)."""
     global _writer, _many_writer
     _writer, _many_writer = writer, many
 
@@ -54,15 +54,17 @@ def entry(
     }  # fmt: skip
 
 
-def record_many(entries: Iterable[dict]) -> list:
+def record_many(entries: Iterable[dict]) -> None:
     """Append one audit event per entry (see entry()), in order, for writes the caller made in the
     current transaction. The same events as calling record() for each, written in one go."""
     if _writer is None:
         raise ImproperlyConfigured(NO_WRITER)
     resolved = [_resolved(e) for e in entries]
     if _many_writer is None:
-        return [_writer(**r) for r in resolved]
-    return _many_writer(resolved)
+        for r in resolved:
+            _writer(**r)
+    else:
+        _many_writer(resolved)
 
 
 def _resolved(e: dict) -> dict:

@@ -20,11 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import operator
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connections, router
 from django.db.backends.base.operations import BaseDatabaseOperations
+
+from core.jsontext import dumps
 
 BATCH = 500
 JSON_BATCH = 5000  # rows per statement on PostgreSQL (one parameter each)
@@ -42,8 +46,64 @@ def insert_many(model, objs: list, *, batch_size: int = BATCH) -> None:
         return
     meta = model._meta
     pk = meta.pk
-    generated = pk is meta.auto_field
-    fields = [f for f in meta.concrete_fields if not (generated and f is pk)]
+    fields = [f for f in meta.concrete_fields if not (pk is meta.auto_field and f is pk)]
+    for obj in objs:
+        # A foreign key to an object saved after it was assigned (a new model's new versions) takes
+        # that object's id now, as bulk_create does.
+        obj._prepare_related_fields_for_save(operation_name="insert_many")
+    rows = [tuple(f.pre_save(obj, True) for f in fields) for obj in objs]
+    keys = insert_rows(model, [f.attname for f in fields], rows, batch_size=batch_size)
+    for obj, value in zip(objs, [obj.pk for obj in objs] if keys is None else keys, strict=True):
+        setattr(obj, pk.attname, value)
+        obj._state.adding = False
+        obj._state.db = db
+
+
+def insert_values(model, rows: list[dict], *, batch_size: int = BATCH) -> list:
+    """INSERT rows given as {attname: value} (the other columns take their field's default) and return them
+    as saved instances, primary keys set. The instances are built after the INSERT from positional values
+    (Model.from_db), a fraction of what building each from keyword arguments and preparing it field by
+    field costs: a registry sync inserts thousands of versions. No field's pre_save runs, so a model with
+    auto_now or auto_now_add fields goes through insert_many instead, as does a backend without
+    INSERT … RETURNING."""
+    if not rows:
+        return []
+    db = router.db_for_write(model)
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if f is not meta.auto_field]
+    if not connections[db].features.can_return_rows_from_bulk_insert or any(
+        getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields
+    ):
+        objs = [model(**row) for row in rows]
+        insert_many(model, objs, batch_size=batch_size)
+        return objs
+    names = [f.attname for f in fields]
+    # Each row on top of the defaults: the constant ones computed once, the callable ones (dict, now) per row.
+    constant = {f.attname: f.get_default() for f in fields if not (f.has_default() and callable(f.default))}
+    fresh = [(f.attname, f.default) for f in fields if f.has_default() and callable(f.default)]
+    as_tuple = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    values = [as_tuple({**constant, **{n: make() for n, make in fresh if n not in row}, **row}) for row in rows]
+    keys = insert_rows(model, names, values, batch_size=batch_size)
+    if keys is None:  # the rows carry their own primary key
+        return [model.from_db(db, names, row) for row in values]
+    at = meta.concrete_fields.index(meta.pk)
+    columns = [*names[:at], meta.pk.attname, *names[at:]]
+    return [model.from_db(db, columns, (*row[:at], key, *row[at:])) for key, row in zip(keys, values, strict=True)]
+
+
+def insert_rows(model, attnames: list[str], rows: list[tuple], *, batch_size: int = BATCH) -> list | None:
+    """INSERT rows given as tuples of values in the order of `attnames` (`model`'s concrete fields by
+    attname, its generated primary key left out), each value prepared by its field as the ORM prepares it
+    for a save; no instance is built. Returns the generated primary keys in the rows' order (None when
+    the rows carry their own). Needs INSERT … RETURNING (PostgreSQL, SQLite ≥ 3.35), as insert_many's own
+    path does: the caller builds its rows only where it is available."""
+    if not rows:
+        return None if model._meta.pk is not model._meta.auto_field else []
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    pk = meta.pk
+    generated = pk is meta.auto_field and pk.attname not in attnames
+    fields = [meta.get_field(name) for name in attnames]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     head = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
@@ -52,39 +112,40 @@ def insert_many(model, objs: list, *, batch_size: int = BATCH) -> None:
     if as_json:
         # Types without their length (varchar, not varchar(50)): the INSERT checks lengths as any other.
         record = ", ".join(f"{quote(f.column)} {f.db_type(connection).split('(')[0]}" for f in fields)
-        json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+        # JSON columns go into the document as their value; the others as their field prepares them.
+        prepares = [_AS_IS if f.get_internal_type() == "JSONField" else _preparer(f, connection) for f in fields]
         size = max(batch_size, JSON_BATCH)
     else:
         row_sql = f"({', '.join(['%s'] * len(fields))})"
-        size = max(1, min(batch_size, connection.ops.bulk_batch_size(fields, objs) or batch_size))
-    prepares = [(f, _preparer(f, connection)) for f in fields]
+        prepares = [_preparer(f, connection) for f in fields]
+        size = max(1, min(batch_size, connection.ops.bulk_batch_size(fields, rows) or batch_size))
+    names = [f.column for f in fields]
+    keys: list = []
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), size):
-            batch = objs[start : start + size]
-            for obj in batch:
-                # A foreign key to an object saved after it was assigned (a new model's new versions)
-                # takes that object's id now, as bulk_create does.
-                obj._prepare_related_fields_for_save(operation_name="insert_many")
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
             if as_json:
                 # Names from the model, quoted; the rows are one bound parameter.
                 sql = f"{head}SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}){tail}"  # noqa: S608
-                rows = [
+                document = [
                     {
-                        f.column: f.pre_save(obj, True) if f.attname in json_fields else prep(f.pre_save(obj, True))
-                        for f, prep in prepares
+                        name: v if v.__class__ in as_is else prep(v)
+                        for name, (as_is, prep), v in zip(names, prepares, row, strict=True)
                     }
-                    for obj in batch
+                    for row in batch
                 ]
-                params = [json.dumps(rows, default=json_default, separators=(",", ":"))]
+                params = [json.dumps(document, default=json_default, separators=(",", ":"))]
             else:
                 sql = f"{head}VALUES {', '.join([row_sql] * len(batch))}{tail}"
-                params = [prep(f.pre_save(obj, True)) for obj in batch for f, prep in prepares]
+                params = [
+                    v if v.__class__ in as_is else prep(v)
+                    for row in batch
+                    for (as_is, prep), v in zip(prepares, row, strict=True)
+                ]
             cursor.execute(sql, params)
-            keys = cursor.fetchall() if generated else [(obj.pk,) for obj in batch]
-            for obj, (value,) in zip(batch, keys, strict=True):
-                setattr(obj, pk.attname, pk.to_python(value))
-                obj._state.adding = False
-                obj._state.db = db
+            if generated:
+                keys.extend(pk.to_python(value) for (value,) in cursor.fetchall())
+    return keys if generated else None
 
 
 _TEXT = {"CharField", "TextField", "SlugField", "EmailField", "URLField"}
@@ -94,17 +155,23 @@ _INTEGER = {
 }  # fmt: skip
 
 
-def _preparer(field, connection):
-    """field.get_db_prep_save for this connection, with a shortcut for the values it would hand back
-    unchanged (a str for a text column, an int or None for an integer one) or only adapt (an aware
-    datetime): tens of thousands of values a sync, where Django's generic path costs the most."""
+# A JSON column in PostgreSQL's document: the value itself, whatever it is (json.dumps writes it).
+_AS_IS = (frozenset({dict, list, str, int, float, bool, type(None)}), lambda v: v)
+_STR, _INT_OR_NONE, _NOTHING = frozenset({str}), frozenset({int, type(None)}), frozenset()
+
+
+def _preparer(field, connection) -> tuple[frozenset, Callable]:
+    """field.get_db_prep_save for this connection, as (the value classes it hands back unchanged, a function
+    for the others): a str for a text column, an int or None for an integer one go as they are, without a
+    call; an aware datetime is only adapted. Tens of thousands of values a sync, where Django's generic
+    path costs the most."""
     prep = field.get_db_prep_save
     target = field.target_field if field.is_relation else field
     internal = target.get_internal_type()
     if internal in _TEXT:
-        return lambda v: v if v.__class__ is str else prep(v, connection)
+        return _STR, lambda v: prep(v, connection)
     if internal in _INTEGER:
-        return lambda v: v if v is None or v.__class__ is int else prep(v, connection)
+        return _INT_OR_NONE, lambda v: prep(v, connection)
     if internal == "DateTimeField":
         adapt = connection.ops.adapt_datetimefield_value
 
@@ -117,14 +184,19 @@ def _preparer(field, connection):
 
         if connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone_name == "UTC":
             # A UTC time as SQLite's adapt writes it (made naive in UTC, then str), without its checks.
-            return lambda v: (
-                str(v.replace(tzinfo=None)) if v.__class__ is dt.datetime and v.tzinfo is dt.UTC else prepare_time(v)
+            return (
+                _NOTHING,
+                lambda v: (
+                    str(v.replace(tzinfo=None))
+                    if v.__class__ is dt.datetime and v.tzinfo is dt.UTC
+                    else prepare_time(v)
+                ),
             )
-        return prepare_time
+        return _NOTHING, prepare_time
     if internal == "JSONField" and field.encoder is None and _plain_json_adapter(connection):
         # JSONField's prep comes down to json.dumps(value) here; dicts, lists and strings go straight to it.
-        return lambda v: json.dumps(v) if v.__class__ in _JSON_CONTAINERS else prep(v, connection)
-    return lambda v: prep(v, connection)
+        return _NOTHING, lambda v: dumps(v) if v.__class__ in _JSON_CONTAINERS else prep(v, connection)
+    return _NOTHING, lambda v: prep(v, connection)
 
 
 _JSON_CONTAINERS = (dict, list, str)

@@ -10,9 +10,9 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from core import audit as audit_port
 
-        from .audit.chain import append_event, append_events
+        from .audit.chain import append_entries, append_event
 
-        audit_port.register_writer(append_event, many=append_events)
+        audit_port.register_writer(append_event, many=append_entries)
 
         from .signoff import receivers
 

@@ -10,7 +10,8 @@ from django.dispatch import Signal
 # A registry sync created or changed a model version. kwargs: version (projects.ModelVersion)
 model_version_synced = Signal()
 
-# The same, once per sync for all of them (a receiver that queries does so once, not per version).
+# The same, for many at once (a receiver that queries does so once per batch, not per version): a sync
+# sends it for each page's new versions as it stores them, and once for the versions that changed.
 # kwargs: versions (list of projects.ModelVersion)
 model_versions_synced = Signal()
 

@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import json
 import math
-import re
+import operator
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,10 +22,12 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from core import context
-from core.bulk_insert import insert_many
+from core.bulk_insert import insert_rows
+from core.jsontext import dumps
 
 from ..models import GENESIS_HASH, AuditChainHead, AuditEvent
-from .hashing import SEQ_INDEX, compute_hash, event_fields, raw_rows, row_message
+from .hashing import SEQ_INDEX, compute_hash, raw_rows, row_message, utc_time
+from .hashing import event_fields as event_fields  # the rule's other half, imported from here by callers
 
 # Any constant works; it names the one advisory lock that serialises appends on PostgreSQL.
 PG_CHAIN_LOCK_KEY = 0x6B65656C  # "keel"
@@ -54,41 +57,63 @@ def _lock_chain() -> None:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [PG_CHAIN_LOCK_KEY])
 
 
-def _new_event(*, seq: int, prev_hash: str, actor, action, object_type, object_id, before, after) -> AuditEvent:
-    """The next event of the chain, hashed, not yet saved."""
+# AuditEvent's columns in the order of its fields: a row of the trail as _event_row builds it.
+COLUMNS = tuple(f.attname for f in AuditEvent._meta.concrete_fields)
+_HASH_ALG = AuditEvent._meta.get_field("hash_alg").get_default()
+_HASH_AT = COLUMNS.index("hash")
+_as_row = operator.itemgetter(*COLUMNS)
+
+
+def _event_row(*, seq: int, prev_hash: str, actor, action, object_type, object_id, before, after) -> tuple:
+    """The next event of the chain, hashed, as a row of COLUMNS: no model instance (a sync appends
+    thousands). The hash covers what event_fields gives of the same event saved and read back."""
     actor_id, actor_repr = _actor(actor)
     # Truncate to microseconds and pin to UTC so the stored value hashes the same after a round trip.
     occurred_at = timezone.now().astimezone(dt.UTC)
-    event = AuditEvent(
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_id=actor_id,
-        actor_repr=actor_repr[:150],
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id)[:100],
+    fields = {
+        "seq": seq,
+        "occurred_at": utc_time(occurred_at),
+        "actor_id": actor_id,
+        "actor_repr": actor_repr[:150],
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id)[:100],
         # Round-trip through JSON so the hashed value is exactly what the JSON column gives back.
-        before=_round_trip(before) if before is not None else None,
-        after=_round_trip(after) if after is not None else None,
-        request_id=context.request_id.get(),
-        task_id=context.task_id.get(),
-        prev_hash=prev_hash,
-    )
-    event.hash = compute_hash(prev_hash, event_fields(event))
-    return event
+        "before": _round_trip(before) if before is not None else None,
+        "after": _round_trip(after) if after is not None else None,
+        "request_id": context.request_id.get(),
+        "task_id": context.task_id.get(),
+        "hash_alg": _HASH_ALG,
+    }
+    hash_ = compute_hash(prev_hash, fields)
+    return _as_row(fields | {"occurred_at": occurred_at, "prev_hash": prev_hash, "hash": hash_})
 
 
-# A number JSON writes in exponent form, or a negative zero: the only values _as_stored changes. The
-# pattern may also match inside a string (then _as_stored runs for nothing); it never misses a number.
-_FLOAT_FORMS = re.compile(r"(?:^|[:,\[] ?)(?:-?[0-9]+(?:\.[0-9]+)?[eE]|-0\.0(?![0-9]))")
+def _new_event(**event) -> AuditEvent:
+    """The next event of the chain (_event_row's arguments), hashed, not yet saved."""
+    return AuditEvent(*_event_row(**event))
+
+
+# json.loads without its per-call checks (the text is json.dumps' own), noting in this thread whether the text
+# held a float: only floats are what _as_stored changes, and most audit values hold none.
+_floats = threading.local()
+
+
+def _note_float(text: str) -> float:
+    _floats.seen = True
+    return float(text)
+
+
+_scan = json.scanner.make_scanner(json.JSONDecoder(parse_float=_note_float))
 
 
 def _round_trip(value):
     """The value as its JSON column gives it back (see _as_stored), with _as_stored's walk over the value
-    only when the JSON text holds a number it could change: most audit values hold none."""
-    text = json.dumps(value)
-    stored = json.loads(text)
-    return _as_stored(stored) if _FLOAT_FORMS.search(text) else stored
+    only when its JSON text holds a float."""
+    text = dumps(value)
+    _floats.seen = False
+    stored = _scan(text, 0)[0]
+    return _as_stored(stored) if _floats.seen else stored
 
 
 def _as_stored(value):
@@ -117,10 +142,8 @@ def _chain_end() -> tuple[int, str]:
     return (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
 
 
-def _move_head(event: AuditEvent) -> None:
-    AuditChainHead.objects.update_or_create(
-        pk=1, defaults={"seq": event.seq, "hash": event.hash, "mac": head_mac(event.seq, event.hash)}
-    )
+def _move_head(seq: int, hash_: str) -> None:
+    AuditChainHead.objects.update_or_create(pk=1, defaults={"seq": seq, "hash": hash_, "mac": head_mac(seq, hash_)})
 
 
 def _require_transaction() -> None:
@@ -138,7 +161,7 @@ def append_event(*, actor, action: str, object_type: str, object_id: str, before
         object_id=object_id, before=before, after=after,
     )  # fmt: skip
     event.save(force_insert=True)
-    _move_head(event)
+    _move_head(event.seq, event.hash)
     return event
 
 
@@ -151,16 +174,27 @@ def append_events(entries: list[dict]) -> list[AuditEvent]:
     and read once, the events are inserted in bulk and the signed head moves once, to the last one.
 
     Each entry holds append_event's keyword arguments. Must run inside the transaction of the
-    writes the events record (a sync storing thousands of versions records them this way).
+    writes the events record. Returns the events (append_entries appends without building them).
     """
+    # The events as read back: instances built from their columns, the cheap way (Model.from_db).
+    return [AuditEvent.from_db(connection.alias, COLUMNS, row) for row in _append_rows(entries)]
+
+
+def append_entries(entries: list[dict]) -> None:
+    """append_events without the events handed back: what core.audit.record_many runs (a sync records
+    thousands of entries and none of its callers reads them back)."""
+    _append_rows(entries)
+
+
+def _append_rows(entries: list[dict]) -> list[tuple]:
     _require_transaction()
     if not entries:
         return []
     _lock_chain()
     seq, prev_hash = _chain_end()
-    events = []
+    rows = []
     for entry in entries:
-        event = _new_event(
+        row = _event_row(
             seq=seq,
             prev_hash=prev_hash,
             actor=entry.get("actor"),
@@ -170,11 +204,11 @@ def append_events(entries: list[dict]) -> list[AuditEvent]:
             before=entry.get("before"),
             after=entry.get("after"),
         )
-        events.append(event)
-        seq, prev_hash = seq + 1, event.hash
-    insert_many(AuditEvent, events, batch_size=BULK_BATCH)
-    _move_head(events[-1])
-    return events
+        rows.append(row)
+        seq, prev_hash = seq + 1, row[_HASH_AT]
+    insert_rows(AuditEvent, COLUMNS, rows, batch_size=BULK_BATCH)
+    _move_head(seq - 1, prev_hash)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,18 @@ from django.conf import settings
 from django.db import DataError, connection
 
 from ..models import AuditEvent
-from .bundle_verifier import CANONICAL_ENCODER, HASH_PREFIX, HASHED_FIELDS, canonical_json, compute_hash
+from .bundle_verifier import HASH_PREFIX, HASHED_FIELDS, canonical_json, canonical_text, compute_hash
 
 __all__ = ["HASHED_FIELDS", "HASH_PREFIX", "canonical_json", "compute_hash", "event_fields", "raw_rows", "row_message"]
 
 
 def utc_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The time as the hash writes it: UTC, '2026-12-05T00:28:24.123456Z'."""
+    utc = value.astimezone(dt.UTC)
+    if utc.year >= 1000:
+        # The same text as the strftime below, a few times faster (an append hashes thousands a sync).
+        return f"{utc.isoformat(timespec='microseconds')[:-6]}Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # %Y unpadded below year 1000, as the rule always wrote it
 
 
 def event_fields(event: AuditEvent) -> dict:
@@ -47,15 +52,7 @@ SEQ_INDEX = ROW_COLUMNS.index("seq")
 _PREFIX = HASH_PREFIX.decode()
 _quote = json.encoder.encode_basestring  # how json.dumps(ensure_ascii=False) writes a str
 _scan = json.scanner.make_scanner(json.JSONDecoder())  # what json.loads runs, minus its checks per call
-if json.encoder.c_make_encoder is not None:
-    # What CANONICAL_ENCODER.encode runs, built once instead of per call. No circular-reference markers: a
-    # value parsed from JSON text has no cycles.
-    _encode = json.encoder.c_make_encoder(None, CANONICAL_ENCODER.default, _quote, None, ":", ",", True, False, True)
-
-    def _json(value) -> str:
-        return "".join(_encode(value, 0))
-else:  # pragma: no cover - a Python without the _json accelerator
-    _json = CANONICAL_ENCODER.encode
+_json = canonical_text
 
 
 def _json_column(text) -> str:

@@ -29,7 +29,7 @@ def _resolve(names: set[str]) -> None:
 
 
 def on_versions_synced(sender, versions, **kwargs) -> None:
-    # Once per sync for all its versions (model_versions_synced), not once per version: one query.
+    # Once per batch of versions (model_versions_synced: a sync's page), not once per version: one query.
     names = {v.registered_model.name for v in versions}
     if names:
         _resolve(names)

@@ -6,6 +6,7 @@ from core import audit
 
 from ..models import DeploymentObservation, ModelVersion, Signal
 from .bulk import bulk_insert, bulk_set
+from .overlap import open_intervals
 from .syncpass import SyncPass, j
 
 
@@ -64,9 +65,7 @@ def apply_deployments(sync: SyncPass) -> list[DeploymentObservation]:
 def _end_deployments(sync: SyncPass, wanted: dict) -> set:
     """Close the open intervals not wanted any more (before any is opened: an alias may hold one open
     interval at a time); returns the keys of those that stay open."""
-    open_rows = DeploymentObservation.objects.filter(
-        registered_model__registry=sync.registry, observed_until__isnull=True
-    ).select_related("version", "registered_model")
+    open_rows = open_intervals(sync.registry) if sync.open_intervals is None else sync.open_intervals
     still_open = set()
     ended: list[DeploymentObservation] = []
     for row in open_rows:

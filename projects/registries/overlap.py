@@ -4,8 +4,8 @@ A helper thread reads the registry's sweep page by page (adapters speak only HTT
 database) into a short queue, while the sync's own thread reads Keel's stored copy of the versions and
 then takes each page as it comes: so the registry computes page n+1 while Keel stores page n. The stored
 copy may be read before the sync's transaction: only the sync writes versions, and the registry's running
-SyncRun keeps a second sync of it out. What people can change (a model's manual link) is read inside the
-transaction.
+SyncRun keeps a second sync of it out; so may the open deployment intervals, which only the sync writes
+too. What people can change (a model's manual link) is read inside the transaction.
 
 An adapter without `fetch_pages` (SageMaker, test doubles) answers its whole snapshot as two pages.
 """
@@ -17,7 +17,7 @@ import threading
 
 from django.db.models import F
 
-from ..models import ModelVersion, Registry
+from ..models import DeploymentObservation, ModelVersion, Registry
 from .adapters.base import RegistryError, SnapshotPage
 
 DEPTH = 2  # pages fetched ahead of the store at most: the registry is not asked faster than Keel stores
@@ -39,6 +39,16 @@ def stored_versions(registry: Registry) -> list[ModelVersion]:
         ModelVersion.objects.filter(registered_model__registry=registry).annotate(
             registered_model_name=F("registered_model__name")
         )
+    )
+
+
+def open_intervals(registry: Registry) -> list[DeploymentObservation]:
+    """The registry's open deployment intervals, with their version and model (for their audit entries when
+    they end): read with the stored copy, before the transaction, since only the sync writes intervals."""
+    return list(
+        DeploymentObservation.objects.filter(
+            registered_model__registry=registry, observed_until__isnull=True
+        ).select_related("version", "registered_model")
     )
 
 

@@ -11,9 +11,10 @@ this thread stores the page before. Until a page brings a version Keel has not s
 writing: pages are compared with Keel's copy (read while the first pages are in flight) outside any
 transaction, so a no-change re-sync only reads. From the first new version on, the transaction is
 open: the models are written, then each page's new versions with their audit events, as they come;
-the changed and gone versions, the deployment intervals and governance's reaction once the sweep is
-whole. A version missing from a sweep of several pages is confirmed gone with the registry first
-(offset pagination shifts when something is deleted meanwhile)."""
+governance is told of those versions page by page too; the changed and gone versions, the deployment
+intervals and governance's reaction to them once the sweep is whole. A version missing from a sweep of
+several pages is confirmed gone with the registry first (offset pagination shifts when something is
+deleted meanwhile)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from core import audit
+from core.bulk_insert import insert_values
 from core.collector import collector_paused
 
 from .. import events
@@ -39,11 +41,11 @@ from ..models import (
     SyncStatus,
 )
 from .adapters.base import PermanentRegistryError, RegistryError, RemoteModel, Snapshot, TransientRegistryError
-from .bulk import bulk_insert, bulk_set, bulk_update_changed
+from .bulk import BULK_BATCH, bulk_insert, bulk_set, bulk_update_changed
 from .connect import adapter_for
 from .deployments import apply_deployments
 from .metrics import version_metrics_refresh
-from .overlap import FetchFailed, PageFeed, stored_versions
+from .overlap import FetchFailed, PageFeed, open_intervals, stored_versions
 from .runs import RunReader, run_wanted, version_run_values
 from .sync_runs import fail_run as _fail_run
 from .sync_runs import start_run as _start_run
@@ -83,10 +85,11 @@ def registry_sync(
     return run
 
 
-def _read_stored(registry: Registry, run: SyncRun) -> list[ModelVersion]:
-    """Keel's copy of the versions, read while the first pages are in flight; a failure is recorded on the run."""
+def _read_stored(registry: Registry, run: SyncRun) -> tuple[list, list]:
+    """Keel's copy of the versions and its open deployment intervals, read while the first pages are in
+    flight; a failure is recorded on the run."""
     try:
-        return stored_versions(registry)
+        return stored_versions(registry), open_intervals(registry)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # Reading the stored copy met a locked or unreachable database, or the sync ran out of time.
         error = TransientRegistryError(f"Could not read Keel's copy this time: {exc!r}")
@@ -97,7 +100,7 @@ def _read_stored(registry: Registry, run: SyncRun) -> list[ModelVersion]:
         raise
 
 
-def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: list) -> list | None:
+def _store_recorded(*, registry: Registry, run: SyncRun, feed: PageFeed, adapter, stored: tuple) -> list | None:
     """_apply_snapshot, with what went wrong recorded on the run: the registry's own error as it is, a
     passing database trouble or the time limit as transient, anything else as permanent."""
     try:
@@ -130,18 +133,20 @@ def _refresh_metrics(*, registry: Registry, adapter, run: SyncRun, versions: lis
         log.exception("sync of %s: metrics not refreshed; will try again next sync", registry)
 
 
-def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: list | None = None) -> list:
+def _apply_snapshot(*, registry: Registry, run: SyncRun, feed, adapter=None, stored: tuple | None = None) -> list:
     """Make Keel's copy of the registry equal to the sweep the feed brings, page by page.
 
     The pages are compared with Keel's copy as they come; the transaction opens at the first page with a
     version Keel has not stored (or once the sweep is whole), then _store writes the rest. Each step
     decides in Python what changed, then writes it with a few bulk statements; the audit events (one per
     changed object) are appended with each page's new versions and once more at the end. Returns every
-    version of the registry as stored now, each with its model (for the metrics step)."""
+    version of the registry as stored now, each with its model (for the metrics step). `stored`: the
+    versions and open deployment intervals _read_stored read (None: read here)."""
     sync = SyncPass(registry=registry, snapshot=Snapshot(models={}, versions={}), now=timezone.now())
     sync.reader = RunReader(registry=registry, adapter=adapter)
     sync.runs = sync.reader.runs
-    for v in stored_versions(registry) if stored is None else stored:
+    versions, sync.open_intervals = (stored_versions(registry), None) if stored is None else stored
+    for v in versions:
         sync.existing[(v.registered_model_name, v.version)] = v
     pages = iter(feed)
     for page in pages:
@@ -214,14 +219,23 @@ def _insert_new_versions(sync: SyncPass) -> None:
     if not sync.new_versions:
         return
     sync.reader.read(remote.run_id for remote in sync.new_versions if remote.run_id)
-    new = [_new_version(sync, _model_for(sync, remote.model_name), remote) for remote in sync.new_versions]
+    rows, models, entries = [], [], []
+    for remote in sync.new_versions:
+        models.append(_model_for(sync, remote.model_name))
+        row, entry = _new_version(sync, models[-1], remote)
+        rows.append(row)
+        entries.append(entry)
     sync.new_versions = []
-    bulk_insert(ModelVersion, new)
-    for local in new:
-        sync.existing[(local.registered_model.name, local.version)] = local
-    sync.synced.extend(new)
+    new = insert_values(ModelVersion, rows, batch_size=BULK_BATCH)
+    cache_model = ModelVersion.registered_model.field.set_cached_value
+    for local, model, entry in zip(new, models, entries, strict=True):
+        cache_model(local, model)
+        entry["obj"] = local
+        sync.existing[(model.name, local.version)] = local
     audit.record_many(sync.trail)
     sync.trail = []
+    # Governance reacts to each page's new versions as they are stored, while the next page is fetched.
+    _send_versions_synced(new)
 
 
 def _confirm_missing(sync: SyncPass, adapter) -> None:
@@ -367,31 +381,31 @@ def _version_values(sync: SyncPass, remote, local: ModelVersion | None) -> dict:
         "registry_updated_at": remote.updated_at,
         "stage": remote.stage,
         "approval": remote.approval,
-        "raw": j_parsed(remote.raw),
+        # A stored record equal to the registry's is JSON already: no need to check that JSON can write it.
+        "raw": local.raw if local is not None and local.raw == remote.raw else j_parsed(remote.raw),
         **version_run_values(remote, local, sync.runs),
     }
 
 
-def _new_version(sync: SyncPass, model: RegisteredModel, remote) -> ModelVersion:
-    """An unsaved version the registry has and Keel has not, with its audit entry."""
+def _new_version(sync: SyncPass, model: RegisteredModel, remote) -> tuple[dict, dict]:
+    """A version the registry has and Keel has not, as a row to insert ({field: value}), with its audit
+    entry (on the trail, in order; its object is set once the row is inserted)."""
     values = _version_values(sync, remote, None)
-    local = ModelVersion(
-        registered_model=model,
-        version=remote.version,
-        version_number=version_number(remote.version),
-        first_seen_at=sync.now,
-        **values,
+    entry = audit.entry(
+        actor=None,
+        action="model_version.created",
+        after={"model": remote.model_name, "version": remote.version, **j(brief(values))},
     )
-    sync.trail.append(
-        audit.entry(
-            actor=None,
-            action="model_version.created",
-            obj=local,
-            after={"model": remote.model_name, "version": remote.version, **j(brief(values))},
-        )
-    )
+    sync.trail.append(entry)
     sync.counts["created"] += 1
-    return local
+    row = {
+        "registered_model_id": model.pk,
+        "version": remote.version,
+        "version_number": version_number(remote.version),
+        "first_seen_at": sync.now,
+        **values,
+    }
+    return row, entry
 
 
 def _finish_run(sync: SyncPass, run: SyncRun) -> None:
@@ -412,13 +426,18 @@ def _finish_run(sync: SyncPass, run: SyncRun) -> None:
     )
 
 
+def _send_versions_synced(versions: list[ModelVersion]) -> None:
+    for mv in versions:
+        events.model_version_synced.send(sender=ModelVersion, version=mv)
+    if versions:
+        events.model_versions_synced.send(sender=ModelVersion, versions=list(versions))
+
+
 def _send_events(*, registry: Registry, synced: list[ModelVersion], started: list[DeploymentObservation]) -> None:
     """Tell governance (sign-off invalidation, "deployed without approval" findings) inside the sync's
-    transaction, so what it records commits or rolls back with the sync."""
-    for mv in synced:
-        events.model_version_synced.send(sender=ModelVersion, version=mv)
-    if synced:
-        events.model_versions_synced.send(sender=ModelVersion, versions=list(synced))
+    transaction, so what it records commits or rolls back with the sync: of the versions that changed (the
+    new ones were told of page by page), the intervals opened, and that the sync is done."""
+    _send_versions_synced(synced)
     for row in started:
         events.deployment_observed.send(sender=DeploymentObservation, observation=row)
     if started:

@@ -4,11 +4,11 @@ deployments.py): its time, its counts, its audit trail, and the JSON helpers its
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import audit
+from core.jsontext import dumps
 
 from ..models import ModelVersion, Registry
 from .adapters.base import Snapshot
@@ -35,7 +35,8 @@ class SyncPass:
     deferred: list = field(default_factory=list)  # stored versions whose run is to be read before comparing
     version_changes: list = field(default_factory=list)  # (version, changed fields), written at the end
     version_trail: list[dict] = field(default_factory=list)  # their audit entries, appended after the models'
-    synced: list[ModelVersion] = field(default_factory=list)  # created or changed: governance is told
+    synced: list[ModelVersion] = field(default_factory=list)  # changed: governance is told at the end
+    open_intervals: list | None = None  # read with the stored copy (overlap.open_intervals); None: read at the end
     offset_paged: bool = False
     requests: int = 0
 
@@ -50,14 +51,16 @@ def brief(values: dict) -> dict:
 
 
 _JSON_AS_IS = (str, int, float, bool, type(None))
+_PLAIN = frozenset(_JSON_AS_IS)
 
 
 def j(value):
-    # Most values a sync audits are strings already: they skip json_value's checks (thousands a sync).
+    # Most values a sync audits are strings already: they skip json_value's checks (thousands a sync),
+    # and a dict's plain values skip even the call.
     if isinstance(value, _JSON_AS_IS):
         return value
     if isinstance(value, dict):
-        return {k: j(v) for k, v in value.items()}
+        return {k: v if v.__class__ in _PLAIN else j(v) for k, v in value.items()}
     return audit.json_value(value)
 
 
@@ -65,7 +68,7 @@ def j_parsed(value):
     """j(value) for a value that is most likely parsed JSON already (a registry's raw record): the value
     itself when JSON can write it as it is (j would rebuild the same dicts, key by key, in Python)."""
     try:
-        json.dumps(value)
+        dumps(value)
     except (TypeError, ValueError):
         return j(value)
     return value

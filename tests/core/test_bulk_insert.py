@@ -10,7 +10,7 @@ import pytest
 from django.db import DataError, IntegrityError, transaction
 from django.forms.models import model_to_dict
 
-from core.bulk_insert import insert_many
+from core.bulk_insert import insert_many, insert_values
 from projects.models import DeploymentObservation, ModelVersion, RegisteredModel, Signal
 from tests.registry_factories import RegistryFactory
 
@@ -88,3 +88,25 @@ def test_a_value_too_long_for_its_column_is_refused_on_postgresql_not_truncated(
     model = RegisteredModel.objects.create(registry=RegistryFactory(), name="m")
     with pytest.raises(DataError), transaction.atomic():
         insert_many(ModelVersion, [ModelVersion(registered_model=model, version="x" * 51)])
+
+
+def test_insert_values_stores_what_bulk_create_stores_fills_the_defaults_and_returns_saved_instances():
+    registry = RegistryFactory()
+    model = RegisteredModel.objects.create(registry=registry, name="m")
+    rows = [{"registered_model_id": model.pk, "version": f"a{i}", "version_number": i, **AWKWARD} for i in range(7)]
+    ours = insert_values(ModelVersion, rows, batch_size=3)
+    django = _versions(model, 7, "b")
+    ModelVersion.objects.bulk_create(django)
+
+    assert [v.version for v in ours] == [f"a{i}" for i in range(7)]
+    assert all(v.pk and not v._state.adding for v in ours)
+    assert _stored([v.pk for v in ours]) == _stored([v.pk for v in django])
+    # The instances hold what was stored, defaults included (each its own dict, a time of its own).
+    stored = {v.pk: v for v in ModelVersion.objects.filter(pk__in=[v.pk for v in ours])}
+    for v in ours:
+        assert model_to_dict(v) == model_to_dict(stored[v.pk])
+    bare = insert_values(ModelVersion, [{"registered_model_id": model.pk, "version": f"c{i}"} for i in range(2)])
+    assert bare[0].run_params == {}
+    assert bare[0].run_params is not bare[1].run_params
+    assert (bare[0].first_seen_at is not None, bare[0].deleted_at, bare[0].version_number) == (True, None, 0)
+    assert model_to_dict(ModelVersion.objects.get(pk=bare[0].pk)) == model_to_dict(bare[0])

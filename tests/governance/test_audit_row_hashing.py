@@ -156,9 +156,9 @@ def test_a_float_jsonb_writes_back_differently_leaves_the_chain_intact(db, value
 
 
 def test_the_append_paths_round_trip_skips_the_float_walk_only_where_it_would_change_nothing():
-    """_round_trip walks a value with _as_stored only when its JSON text holds an exponent or a negative
-    zero; seeded random values (floats of every form, nested, and strings that look like numbers) come out
-    as the full walk gives them, down to the sign of zero."""
+    """_round_trip walks a value with _as_stored only when its JSON text holds a float; seeded random values
+    (floats of every form, nested, and strings that look like numbers) come out as the full walk gives
+    them, down to the sign of zero."""
     import json
     import random
 

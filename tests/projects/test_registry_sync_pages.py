@@ -150,3 +150,26 @@ def test_a_version_seen_twice_as_the_offsets_shift_is_stored_once_and_a_model_on
     ]
     again = registry_sync(registry=registry, adapter=adapter)
     assert (again.created, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 3)
+
+
+def test_governance_is_told_of_each_pages_new_versions_as_they_are_stored_and_of_changed_ones_at_the_end():
+    from projects import events
+
+    registry = RegistryFactory()
+    versions = [version("a", str(v)) for v in range(1, 6)]
+    told: list[list[str]] = []
+
+    def receiver(sender, versions, **kwargs):
+        told.append([v.version for v in versions])
+        assert all(v.pk for v in versions)  # stored before governance hears of them
+
+    events.model_versions_synced.connect(receiver, dispatch_uid="test.pages.told")
+    try:
+        registry_sync(registry=registry, adapter=PagedAdapter({"a": RemoteModel(name="a")}, versions))
+        assert told == [["1", "2"], ["3", "4"], ["5"]]  # each new version once, page by page
+        told.clear()
+        versions[1] = version("a", "2", description="retrained")
+        registry_sync(registry=registry, adapter=PagedAdapter({"a": RemoteModel(name="a")}, versions))
+        assert told == [["2"]]  # a changed version: once, when the sweep is whole
+    finally:
+        events.model_versions_synced.disconnect(dispatch_uid="test.pages.told")
