@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 
 from django.forms.utils import ErrorDict
+from django.http import QueryDict
 from django_filters import filterset as df_filterset
 from django_filters import utils
 from django_filters.rest_framework import DjangoFilterBackend
@@ -36,12 +37,33 @@ class _CleanForm:
         return True
 
 
+_KWARGS = {"data", "queryset", "request"}  # what DjangoFilterBackend makes a FilterSet with
 _OWN_FORM = ("form", "errors", "is_valid", "get_form_class")
 
 
 def _form_is_django_filters(filterset_class: type) -> bool:
     """Whether the class builds and validates its form as django-filter does (then we may stand in for it)."""
     return all(getattr(filterset_class, name) is getattr(df_filterset.BaseFilterSet, name) for name in _OWN_FORM)
+
+
+def _unfilled(klass: type, *, data, queryset, request):
+    """`klass(data=..., queryset=..., request=...)` for a request that names no filter: BaseFilterSet.__init__
+    deep-copies every filter (its field's widget and choices with it) so the form can be built from them;
+    without a form, a filter is only asked to filter by its empty value, and a shallow copy answers that
+    alike (0.25 ms of a page). A FilterSet with its own __init__ is made by it."""
+    if klass.__init__ is not df_filterset.BaseFilterSet.__init__:
+        return klass(data=data, queryset=queryset, request=request)
+    filterset = klass.__new__(klass)
+    filterset.is_bound = True
+    filterset.data = data or QueryDict()
+    filterset.queryset = queryset
+    filterset.request = request
+    filterset.form_prefix = None
+    filterset.filters = {name: copy.copy(filter_) for name, filter_ in klass.base_filters.items()}
+    for filter_ in filterset.filters.values():
+        filter_.model = queryset.model
+        filter_.parent = filterset
+    return filterset
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -53,18 +75,20 @@ class FilterBackend(DjangoFilterBackend):
     _empty: dict[type, dict | None] = {}
 
     def filter_queryset(self, request, queryset, view):
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None:
+        klass = self.get_filterset_class(view, queryset)
+        if klass is None:
             return queryset
-        klass = type(filterset)
+        kwargs = self.get_filterset_kwargs(request, queryset, view)
         names = self._names.get(klass)
         if names is None:
             names = self._names[klass] = tuple(klass.base_filters)
-        data = filterset.data
-        unnamed = filterset.is_bound and filterset.form_prefix is None and not any(k.startswith(names) for k in data)
-        if unnamed and klass in self._empty and self._empty[klass] is not None:
+        data = kwargs["data"]
+        unnamed = set(kwargs) == _KWARGS and data is not None and not any(k.startswith(names) for k in data)
+        if unnamed and self._empty.get(klass) is not None:
+            filterset = _unfilled(klass, **kwargs)
             filterset._form = _CleanForm(copy.deepcopy(self._empty[klass]))
             return filterset.qs
+        filterset = klass(**kwargs)
         valid = filterset.is_valid()
         if unnamed and klass not in self._empty:
             self._empty[klass] = self._cleaned_when_empty(filterset, valid)
