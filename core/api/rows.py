@@ -7,7 +7,8 @@ first deep-copies and rebuilds the serializer's fields. Building a risks page's 
 took its CPU from 12.7 to 9.6 ms in-process (docs/benchmarks.md, "API lists").
 
 `row_plan(serializer_class)` reads the serializer's fields once and keeps, for each, the cheapest way
-to produce exactly what DRF produces:
+to produce exactly what DRF produces (a row is then straight-line code, compiled once per plan:
+`_compile_row`):
 
 - a field whose output depends on the value alone (`VALUE_ONLY`: DRF's plain fields and subclasses that
   override neither `get_attribute` nor `to_representation`) is read with `operator.attrgetter` over its
@@ -329,8 +330,9 @@ def list_rows(serializer: serializers.ListSerializer) -> list:
 
 
 class RowListMixin:
-    """`list()` as DRF's ListModelMixin has it, the rows built by `list_rows`: put it first in a viewset's
-    bases; tests/governance/test_api_list_rows.py holds each such list to DRF's own output."""
+    """`list()` as DRF's ListModelMixin has it, the page's instances made lean (core.queries.lean) and its
+    rows built by `list_rows`: put it first in a viewset's bases; tests/governance/test_api_list_rows.py
+    holds each such list to DRF's own output from instances the ORM made."""
 
     def list(self, request, *args, **kwargs):
         queryset = lean(self.filter_queryset(self.get_queryset()))
