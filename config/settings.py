@@ -281,7 +281,8 @@ REST_FRAMEWORK = {
     # Deny by default: every endpoint needs a signed-in user and a role that allows the operation.
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter's backend, less the filter form of a request that names no filter (core.api.filters).
+        "core.api.filters.FilterBackend",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

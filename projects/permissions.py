@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from core.roles import Role, has_role, is_admin, reads_everything
@@ -15,10 +16,25 @@ def user_team_ids(user) -> set[int]:
         return set()
     cached = getattr(user, "_keel_team_ids", None)
     if cached is None:
-        cached = set(Team.objects.filter(lead=user).values_list("pk", flat=True))
-        cached |= set(user.teams.values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(_team_ids_sql(), [user.pk, user.pk])
+            cached = {pk for (pk,) in cursor.fetchall()}
         user._keel_team_ids = cached
     return cached
+
+
+def _team_ids_sql() -> str:
+    """The teams a user leads, and those they belong to: one plain query, asked by every list a team lead
+    reads. Through the ORM it was two, which cost ~0.7 ms of a 50-row page to build (issue #15), where
+    the database answers from two indexes in a few microseconds."""
+    quote = connection.ops.quote_name
+    members = Team.members.through._meta
+    return (
+        f"SELECT {quote(Team._meta.pk.column)} FROM {quote(Team._meta.db_table)} "  # noqa: S608 - names from the models
+        f"WHERE {quote(Team._meta.get_field('lead').column)} = %s "
+        f"UNION SELECT {quote(members.get_field('team').column)} FROM {quote(members.db_table)} "
+        f"WHERE {quote(members.get_field('user').column)} = %s"
+    )
 
 
 def scope_to_user(qs: QuerySet, *, user, team_id: str = "team_id") -> QuerySet:

@@ -7,7 +7,8 @@ first deep-copies and rebuilds the serializer's fields. Building a risks page's 
 took its CPU from 12.7 to 9.6 ms in-process (docs/benchmarks.md, "API lists").
 
 `row_plan(serializer_class)` reads the serializer's fields once and keeps, for each, the cheapest way
-to produce exactly what DRF produces:
+to produce exactly what DRF produces (a row is then straight-line code, compiled once per plan:
+`_compile_row`):
 
 - a field whose output depends on the value alone (`VALUE_ONLY`: DRF's plain fields and subclasses that
   override neither `get_attribute` nor `to_representation`) is read with `operator.attrgetter` over its
@@ -30,9 +31,11 @@ holds every list to it.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import types
 from collections.abc import Callable
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
@@ -43,6 +46,8 @@ from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 from rest_framework.response import Response
 from rest_framework.utils.serializer_helpers import ReturnList
+
+from core.queries import lean
 
 # What DRF's `get_attribute` would call rather than return (rest_framework.fields.is_simple_callable).
 _CALLABLES = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)
@@ -193,6 +198,7 @@ class RowPlan:
         template = serializer_class()
         self.verdicts: dict = {}  # function -> whether DRF calls it (shared: the same for every request)
         self.parts: list[tuple[str, str, Any, Any]] = []  # (key, kind, template field, nested plan or converter)
+        self.make_row: Callable | None = None  # _compile_row(self.parts), on the first bind
         for field in template._readable_fields:
             self.parts.append((field.field_name, *self._part(field)))
 
@@ -216,13 +222,14 @@ class RowPlan:
 
     def bind(self, serializer) -> Callable[[Any], dict]:
         """The row function for `serializer` (an instance of the planned class, in its request's context)."""
-        steps = []
+        args = []
         for name, kind, template, extra in self.parts:
             if kind == "value":
-                steps.append((name, _fast_step(template, _getter(template), extra(template), self.verdicts)))
+                get, convert = _getter(template), extra(template)
+                args += [get, convert, _fast_step(template, get, convert, self.verdicts)]
                 continue
             if kind == "method":  # SerializerMethodField: source "*" (the row itself), the serializer's method
-                steps.append((name, getattr(serializer, template.method_name)))
+                args.append(getattr(serializer, template.method_name))
                 continue
             field = copy.deepcopy(template)  # bound to this request's serializer, as DRF binds its fields
             field.bind(field_name=name, parent=serializer)
@@ -234,21 +241,60 @@ class RowPlan:
             elif kind == "own":
                 convert = field.row_converter()
             if convert is None:
-                steps.append((name, functools.partial(_drf_value, field)))
+                args.append(functools.partial(_drf_value, field))
             else:
-                steps.append((name, _fast_step(field, _getter(field), convert, self.verdicts)))
+                args.append(_fast_step(field, _getter(field), convert, self.verdicts))
+        if self.make_row is None:
+            self.make_row = _compile_row(self.parts)
+        return self.make_row(*args)
 
-        def row(obj) -> dict:
-            out = {}
-            for name, step in steps:
-                try:
-                    value = step(obj)
-                except SkipField:  # DRF leaves the key out
-                    continue
-                out[name] = value
-            return out
 
-        return row
+_MISS = object()  # a generated row's marker: the fast read raised
+# Classes of the values most sources hold, none of them callable: the callable check can skip them.
+_PLAIN = frozenset({str, int, bool, float, Decimal, dt.datetime, dt.date, list, dict})
+
+
+def _compile_row(parts) -> Callable:
+    """`make(*args) -> row(obj)`: the row function as straight-line code, one block per key, made once per
+    plan (a loop over per-key step functions spent more on the calls than on the values).
+
+    A value key reads its source (`g`) and converts it (`c`) inline; anything unusual (the read raised, a
+    callable to call) goes to its step (`s`, _fast_step: DRF's way), as does every other kind of key. A
+    SkipField leaves the key out, as DRF does."""
+    lines, params = ["    def row(obj):", "        out = {}"], []
+    for i, (name, kind, _template, extra) in enumerate(parts):
+        key = repr(name)
+        if kind == "value":
+            params += [f"g{i}", f"c{i}", f"s{i}"]
+            identity = extra is VALUE_ONLY[serializers.ReadOnlyField]
+            lines += [
+                "        try:",
+                "            try:",
+                f"                v = g{i}(obj)",
+                "            except Exception:",
+                "                v = _MISS",
+                "            if v is None:",
+                f"                out[{key}] = None",
+                "            elif v is _MISS or (v.__class__ not in _PLAIN and isinstance(v, _CALLABLES)):",
+                f"                out[{key}] = s{i}(obj)",
+                "            else:",
+                f"                out[{key}] = {'v' if identity else f'c{i}(v)'}",
+                "        except SkipField:",
+                "            pass",
+            ]
+        else:
+            params.append(f"s{i}")
+            lines += [
+                "        try:",
+                f"            out[{key}] = s{i}(obj)",
+                "        except SkipField:",
+                "            pass",
+            ]
+    lines += ["        return out", "    return row"]
+    source = "\n".join([f"def make({', '.join(params)}):", *lines])
+    namespace = {"_MISS": _MISS, "_PLAIN": _PLAIN, "_CALLABLES": _CALLABLES, "SkipField": SkipField}
+    exec(compile(source, "<core.api.rows row>", "exec"), namespace)  # noqa: S102 - our own source: keys are repr()s
+    return namespace["make"]
 
 
 def _many(build: Callable, data) -> list:
@@ -284,11 +330,12 @@ def list_rows(serializer: serializers.ListSerializer) -> list:
 
 
 class RowListMixin:
-    """`list()` as DRF's ListModelMixin has it, the rows built by `list_rows`: put it first in a viewset's
-    bases; tests/governance/test_api_list_rows.py holds each such list to DRF's own output."""
+    """`list()` as DRF's ListModelMixin has it, the page's instances made lean (core.queries.lean) and its
+    rows built by `list_rows`: put it first in a viewset's bases; tests/governance/test_api_list_rows.py
+    holds each such list to DRF's own output from instances the ORM made."""
 
     def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
+        queryset = lean(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(queryset)
         if page is not None:
             return self.get_paginated_response(list_rows(self.get_serializer(page, many=True)))

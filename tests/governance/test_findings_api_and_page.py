@@ -325,15 +325,15 @@ def add_findings(n: int, team) -> None:
     services.risk_reviews_mark_overdue()
 
 
-# Session, user, roles; a team lead's scope costs two more (the teams they lead and belong to).
+# Session, user, roles; a team lead's scope costs one more (the teams they lead and belong to).
 # API: + COUNT, findings (with project, team, assignee).
 # Page: + project and assignee filter choices, COUNT, findings, open count; a risk officer's triage forms
 # add the assignable users.
 FINDING_LISTS = [
     ("/api/v1/findings/", "risk_officer", 5),
-    ("/api/v1/findings/", "team_lead", 7),
+    ("/api/v1/findings/", "team_lead", 6),
     ("/governance/findings/", "risk_officer", 9),
-    ("/governance/findings/", "team_lead", 10),
+    ("/governance/findings/", "team_lead", 9),
 ]
 
 

@@ -384,11 +384,11 @@ def list_queries(client, expect_rows: int, params=None) -> QueryCount:
 
 
 # session, user, roles, COUNT, the rows (project, team and assessor joined, is_current a subquery);
-# a team lead's scope costs 2 more (teams led, teams belonged to), a project filter 1 (the project).
+# a team lead's scope costs 1 more (teams led and belonged to), a project filter 1 (the project).
 @pytest.mark.parametrize(
     ("user_fixture", "params", "budget"),
-    [("executive", None, 5), ("team_lead", None, 7), ("admin_user", {"current": "true"}, 5),
-     ("team_lead", {"project": "fraud-scoring"}, 8)],
+    [("executive", None, 5), ("team_lead", None, 6), ("admin_user", {"current": "true"}, 5),
+     ("team_lead", {"project": "fraud-scoring"}, 7)],
     ids=["executive", "team lead", "admin, current only", "team lead, one project"],
 )  # fmt: skip
 def test_the_assessment_list_costs_the_same_queries_for_one_or_fifty(
