@@ -158,8 +158,9 @@ def apply_lineage() -> int:
     ignore_result=True,
     **settings.KEEL_TASK_TIME_LIMITS["governance.tasks.notify_event"],
 )
-def notify_event(event: str, object_id: int) -> int:
-    """Tell the people (and channels) concerned by one governance event (notifications/rules.py)."""
+def notify_event(event: str, object_id: int | list[int]) -> int:
+    """Tell the people (and channels) concerned by one governance event (notifications/rules.py), or by
+    several of one kind at once (`findings_opened`: a list of ids)."""
     return notification_rules.EVENTS[event](object_id)
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import audit
+from core.bulk_insert import insert_many
 from core.errors import DomainError, PermissionDeniedError
 from core.ids import BAD_ID, parse_id
 from core.queue import enqueue_on_commit
@@ -61,6 +62,35 @@ def finding_open(
     # The people concerned hear of it from the worker once the finding is stored (notifications/rules.py).
     enqueue_on_commit("governance.tasks.notify_event", "finding_opened", finding.pk)
     return finding
+
+
+def findings_open(specs: list[dict], *, entries: list) -> list[Finding]:
+    """Open many findings at once (a registry sync's "in production without sign-off" for every version it
+    saw take a production alias): what finding_open does for each — one row and one audit event each, in
+    the order given — with one INSERT for the rows and one notification task for them all, after commit.
+    Each spec holds finding_open's keyword arguments but `entries`; the caller has checked that none is
+    open for its subject (the partial unique constraint refuses a second one, and then the whole batch)."""
+    if not specs:
+        return []
+    opened_at = timezone.now()
+    findings = [
+        Finding(
+            kind=s["kind"], severity=s["severity"], title=s["title"][:300], detail=s["detail"],
+            subject_type=s["subject_type"], subject_id=str(s["subject_id"]), project=s.get("project"),
+            assignee=s.get("assignee"), opened_at=opened_at, due_at=finding_due_at(s["severity"], opened_at),
+        )
+        for s in specs
+    ]  # fmt: skip
+    insert_many(Finding, findings)
+    for finding, spec in zip(findings, specs, strict=True):
+        after = {
+            "kind": finding.kind, "severity": finding.severity,
+            "subject": f"{finding.subject_type}:{finding.subject_id}", "due_at": audit.json_value(finding.due_at),
+            **(spec.get("extra") or {}),
+        }  # fmt: skip
+        entries.append(audit.entry(actor=None, action="finding.opened", obj=finding, after=after))
+    enqueue_on_commit("governance.tasks.notify_event", "findings_opened", [f.pk for f in findings])
+    return findings
 
 
 def finding_close(finding: Finding, resolution: str, *, actor=None, entries: list | None = None) -> Finding:

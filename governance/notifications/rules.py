@@ -84,7 +84,12 @@ def incident_opened(incident_id: int) -> int:
         return len(notify(kind=NotificationKind.INCIDENT_OPENED, users=users, title=title, body=body, url=url, key=key))
 
 
-EVENTS = {"finding_opened": finding_opened, "incident_opened": incident_opened}
+def findings_opened(finding_ids: list[int]) -> int:
+    """finding_opened for each of the findings one rule opened at once (findings/services.findings_open)."""
+    return sum(finding_opened(pk) for pk in finding_ids)
+
+
+EVENTS = {"finding_opened": finding_opened, "findings_opened": findings_opened, "incident_opened": incident_opened}
 
 
 def _overdue_by_person(today: dt.date) -> dict[int, list[str]]:

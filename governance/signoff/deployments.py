@@ -15,7 +15,7 @@ from django.utils import timezone
 from core import audit
 from projects.models import AIProject, DeploymentObservation, ModelVersion, RiskTier, Signal
 
-from ..findings.services import finding_close, finding_open
+from ..findings.services import finding_close, finding_open, findings_open
 from ..models import Finding, FindingKind, Severity, SignOffRequest, SignOffStatus
 
 SEVERE_TIERS = {RiskTier.HIGH: Severity.HIGH, RiskTier.PROHIBITED: Severity.CRITICAL}
@@ -122,16 +122,16 @@ def deployments_check(*, observations: list[DeploymentObservation]) -> int:
             subject_id__in=[str(pk) for pk in ids], resolved_at=None,
         ).values_list("subject_id", flat=True)
     )  # fmt: skip
-    entries: list[dict] = []
+    specs: list[dict] = []
     for pk in ids:
         version = versions.get(pk)
         project = version.registered_model.project if version is not None else None
         if project is None or pk in approved or str(pk) in open_already:
             continue
-        finding_open(
-            subject_type=ModelVersion._meta.label_lower, subject_id=str(pk), project=project, entries=entries,
-            **_serving_finding(version, project),
-        )  # fmt: skip
+        specs.append({"subject_type": ModelVersion._meta.label_lower, "subject_id": str(pk), "project": project,
+                      **_serving_finding(version, project)})  # fmt: skip
+    entries: list[dict] = []
+    findings_open(specs, entries=entries)  # a first sync may open dozens: one INSERT, one notification task
     if entries:
         audit.record_many(entries)
     return len(entries)
