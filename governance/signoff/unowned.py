@@ -15,7 +15,7 @@ from django.db.models import Prefetch
 from core import audit
 from projects.models import DeploymentObservation, RegisteredModel
 
-from ..findings.services import finding_close, finding_open
+from ..findings.services import finding_close, findings_open
 from ..models import Finding, FindingKind, Severity
 from .deployments import production_signal_q
 
@@ -92,17 +92,21 @@ def unowned_models_check(*, registry=None, model_ids=None) -> dict:
             finding_close(finding, _resolution(models.get(int(finding.subject_id))), entries=entries)
             closed += 1
     to_open = [model for pk, model in serving.items() if pk not in already]
-    for model in to_open:
-        finding_open(
-            kind=FindingKind.UNOWNED_PRODUCTION_MODEL,
-            severity=Severity.HIGH,
-            title=f"{model.name} ({model.registry.name}) is in production but linked to no project",
-            detail=_describe(model),
-            subject_type=SUBJECT_TYPE,
-            subject_id=str(model.pk),
-            extra={"registry": model.registry.name, "model": model.name},
-            entries=entries,
-        )
+    findings_open(
+        [
+            {
+                "kind": FindingKind.UNOWNED_PRODUCTION_MODEL,
+                "severity": Severity.HIGH,
+                "title": f"{model.name} ({model.registry.name}) is in production but linked to no project",
+                "detail": _describe(model),
+                "subject_type": SUBJECT_TYPE,
+                "subject_id": str(model.pk),
+                "extra": {"registry": model.registry.name, "model": model.name},
+            }
+            for model in to_open
+        ],
+        entries=entries,
+    )
     if entries:
         audit.record_many(entries)
     return {"opened": len(to_open), "resolved": closed}

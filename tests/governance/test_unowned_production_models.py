@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from governance.findings import services as finding_services
 from governance.models import AuditEvent, Finding, FindingKind, Severity
 from governance.signoff.unowned import RESOLVED_GONE, RESOLVED_LEFT, RESOLVED_LINKED, unowned_models_check
 from projects.models import RegisteredModel
@@ -157,3 +158,20 @@ def test_the_finding_names_the_model_as_its_subject_in_the_api_and_its_address_l
     assert (row["project"], row["severity"], row["is_open"]) == (None, "high", True)
     page = client.get(f"/projects/registries/models/{model.pk}/")
     assert page["Location"] == f"/projects/registries/{registry.pk}/?q=fraud&deleted=true#model-{model.pk}"
+
+
+def test_several_unowned_models_open_a_finding_each_in_order_with_one_notification_task(registry, monkeypatch):
+    queued: list[tuple] = []
+    monkeypatch.setattr(finding_services, "enqueue_on_commit", lambda *args: queued.append(args))
+    sync(
+        registry,
+        {"fraud": {"aliases": {"champion": "1"}}, "churn": {"aliases": {"production": "1"}}},
+        {"fraud": ["1"], "churn": ["1"]},
+    )
+    findings = unowned()
+    assert sorted(f.title.split(" (")[0] for f in findings) == ["churn", "fraud"]
+    assert all(f.severity == Severity.HIGH for f in findings)
+    opened = AuditEvent.objects.filter(action="finding.opened").order_by("seq")
+    assert [e.object_id for e in opened] == [str(f.pk) for f in findings]
+    assert {e.after["model"] for e in opened} == {"churn", "fraud"}
+    assert queued == [("governance.tasks.notify_event", "findings_opened", [f.pk for f in findings])]
