@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 
+from .database import tune
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("KEEL_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -101,28 +103,7 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'keel.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share one file: IMMEDIATE transactions take the write lock at BEGIN
-    # (no read-then-upgrade deadlock, and audit appends are serialised), WAL lets readers go on
-    # while one process writes, and the busy timeout makes writers wait instead of failing.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    # Tests use a file, not :memory:, so that a real Celery worker process can see the test data.
-    _db_file = Path(DATABASES["default"]["NAME"])
-    DATABASES["default"]["TEST"] = {"NAME": str(_db_file.with_name(f"test-{_db_file.stem}.sqlite3"))}
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django binds on the client, so every statement is parsed and planned anew; the few statements run
-    # on every request (an API token's read, a lineage POST's insert: core.queries.prepared_cursor) bind
-    # on the server and psycopg prepares each from its fifth run on a connection. Django's own cursors
-    # never prepare, whatever this says. A pooler that cannot keep prepared statements (PgBouncer in
-    # transaction mode before 1.21) needs `?prepare_threshold=off` in DATABASE_URL.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    _threshold = str(DATABASES["default"]["OPTIONS"].get("prepare_threshold", 5)).strip().lower()
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None if _threshold in ("off", "none") else int(_threshold)
+DATABASES = {"default": tune(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'keel.sqlite3'}"))}
 # Persistent connections, SQLite included: opening one costs a PostgreSQL handshake, or on SQLite the
 # PRAGMAs above plus, when the last connection to the file closes, a WAL checkpoint — ~2.4 ms of every
 # request that was measured (lineage ingest, docs/benchmarks.md), more than the request's own work.
