@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from core.bulk_insert import insert_many
+
 from ..models import Dataset, DatasetSymlink, DataSource, Job, LineageEvent, Run, RunState
 from . import edges, model_links
-from .bulk import by_identity, chunks, insert_instances, update_rows
+from .bulk import by_identity, chunks, update_rows
 from .facets import EventPlan, Identity, identity, merge_facets, plan_event
 from .receive import run_job_mismatch
 
@@ -102,7 +104,7 @@ class BatchWriter:
             for ns, name in sorted(wanted - jobs.keys())
         ]
         if new:
-            insert_instances(Job, new)
+            insert_many(Job, new)
             jobs.update({(j.namespace, j.name): j for j in new})
             self.counts["jobs_created"] += len(new)
         dirty = {}
@@ -148,7 +150,7 @@ class BatchWriter:
                     dirty[run_id] = run
             item.run = run
         if new:
-            insert_instances(Run, list(new.values()))
+            insert_many(Run, list(new.values()))
             self.counts["runs_created"] += len(new)
         update_rows(
             Run,
@@ -247,7 +249,7 @@ class BatchWriter:
             sources = self._sources(live, {ds.namespace for ds in new})
             for ds in new:
                 ds.source = sources[ds.namespace]
-            insert_instances(Dataset, new)
+            insert_many(Dataset, new)
             self.counts["datasets_created"] += len(new)
             self.changed_datasets.extend(new)
         else:
