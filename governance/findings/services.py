@@ -48,28 +48,17 @@ def finding_open(
 ) -> Finding:  # fmt: skip
     """Open a finding (the caller has checked that none is open for this subject; the partial unique
     constraint refuses a second one). `extra` adds rule-specific facts to the audit event."""
-    opened_at = timezone.now()
-    finding = Finding.objects.create(
-        kind=kind, severity=severity, title=title[:300], detail=detail, subject_type=subject_type,
-        subject_id=str(subject_id), project=project, assignee=assignee, opened_at=opened_at,
-        due_at=finding_due_at(severity, opened_at),
-    )  # fmt: skip
-    after = {
-        "kind": kind, "severity": severity, "subject": f"{subject_type}:{subject_id}",
-        "due_at": audit.json_value(finding.due_at), **(extra or {}),
-    }  # fmt: skip
-    _audit(audit.entry(actor=None, action="finding.opened", obj=finding, after=after), entries)
-    # The people concerned hear of it from the worker once the finding is stored (notifications/rules.py).
-    enqueue_on_commit("governance.tasks.notify_event", "finding_opened", finding.pk)
-    return finding
+    spec = {"kind": kind, "severity": severity, "title": title, "detail": detail, "subject_type": subject_type,
+            "subject_id": subject_id, "project": project, "assignee": assignee, "extra": extra}  # fmt: skip
+    return findings_open([spec], entries=entries)[0]
 
 
-def findings_open(specs: list[dict], *, entries: list) -> list[Finding]:
-    """Open many findings at once (a registry sync's "in production without sign-off" for every version it
-    saw take a production alias): what finding_open does for each — one row and one audit event each, in
-    the order given — with one INSERT for the rows and one notification task for them all, after commit.
-    Each spec holds finding_open's keyword arguments but `entries`; the caller has checked that none is
-    open for its subject (the partial unique constraint refuses a second one, and then the whole batch)."""
+def findings_open(specs: list[dict], *, entries: list | None = None) -> list[Finding]:
+    """Open findings, each with finding_open's keyword arguments (but `entries`): one row and one audit
+    event each, in the order given, with one INSERT for the rows and one notification task for them all
+    after commit (a registry sync may open dozens: "in production without sign-off", unowned models). The
+    caller has checked that none is open for its subject (the partial unique constraint refuses a second
+    one, and then the whole batch)."""
     if not specs:
         return []
     opened_at = timezone.now()
@@ -88,7 +77,8 @@ def findings_open(specs: list[dict], *, entries: list) -> list[Finding]:
             "subject": f"{finding.subject_type}:{finding.subject_id}", "due_at": audit.json_value(finding.due_at),
             **(spec.get("extra") or {}),
         }  # fmt: skip
-        entries.append(audit.entry(actor=None, action="finding.opened", obj=finding, after=after))
+        _audit(audit.entry(actor=None, action="finding.opened", obj=finding, after=after), entries)
+    # The people concerned hear of them from the worker once the findings are stored (notifications/rules.py).
     enqueue_on_commit("governance.tasks.notify_event", "findings_opened", [f.pk for f in findings])
     return findings
 

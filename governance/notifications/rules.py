@@ -89,6 +89,7 @@ def findings_opened(finding_ids: list[int]) -> int:
     return sum(finding_opened(pk) for pk in finding_ids)
 
 
+# "finding_opened" (one id) is what services queued before findings_open; tasks still queued from then run.
 EVENTS = {"finding_opened": finding_opened, "findings_opened": findings_opened, "incident_opened": incident_opened}
 
 
