@@ -212,28 +212,3 @@ def touch(model, field: str, value, ids) -> None:
     with connection.cursor() as cursor:
         for where, args in in_lists(ids):
             cursor.execute(f"UPDATE {table} SET {name} = %s WHERE {pk} {where}", [prepared, *args])  # noqa: S608 - names from the model
-
-
-def insert_one(instance: models.Model, *, prepared: dict[str, object] | None = None) -> None:
-    """INSERT one model instance with plain SQL and set its primary key, as save(force_insert=True) would;
-    `prepared` gives database-ready values for some fields (e.g. a JSON text already serialised for a hash,
-    so it is not serialised twice). Each OpenLineage POST is one such insert: the ORM's insert compiler
-    cost more than the insert."""
-    meta = instance._meta
-    prepared = prepared or {}
-    columns = [f for f in meta.concrete_fields if not f.primary_key]
-    values = [
-        prepared[f.name] if f.name in prepared else f.get_db_prep_save(f.pre_save(instance, True), connection)
-        for f in columns
-    ]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608 - names from the model, values bound
-        quote(meta.db_table),
-        ", ".join(quote(f.column) for f in columns),
-        ", ".join(["%s"] * len(columns)),
-        quote(meta.pk.column),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        instance.pk = cursor.fetchone()[0]
-    instance._state.adding, instance._state.db = False, connection.alias
