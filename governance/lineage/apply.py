@@ -28,8 +28,20 @@ from django.utils import timezone
 from core import audit
 from core.collector import collector_paused
 from core.errors import DomainError
+from core.table_stats import analyze_grown
 
-from ..models import LineageEvent
+from ..models import (
+    AuditEvent,
+    Classification,
+    ColumnEdge,
+    Dataset,
+    DatasetField,
+    DatasetSymlink,
+    Job,
+    LineageEdge,
+    LineageEvent,
+    Run,
+)
 from . import queue
 from .bulk import chunks, touch
 from .signals import events_applied, lineage_changed
@@ -37,6 +49,11 @@ from .validation import LineageEventInvalid
 from .writer import COUNT_KEYS, BatchWriter
 
 log = logging.getLogger(__name__)
+
+# The tables a batch grows: analyzed between batches when they have doubled (core.table_stats).
+GROWN_BY_APPLY = (
+    LineageEvent, Job, Run, Dataset, DatasetSymlink, DatasetField, ColumnEdge, LineageEdge, Classification, AuditEvent,
+)  # fmt: skip
 
 
 @dataclass
@@ -89,6 +106,7 @@ def lineage_apply_pending(
                 break
             _apply_isolating(ids, report)
             batches += 1
+            analyze_grown(GROWN_BY_APPLY)
             if not queue.lease_renew(holder, applied=True):
                 log.warning("lineage apply: the lease expired during a batch; stopping (%s)", holder)
                 break

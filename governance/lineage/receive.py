@@ -6,7 +6,8 @@ receive(payload=..., by=...):
 3. validate (validation.py): an invalid event stores nothing (unless it was stored before: see 5);
 4. ONE statement stores the raw event with applied_at null, unless its hash is stored already or, for a
    run's event, another job's stored event holds its runId; it waits in the queue (queue.py) until the
-   applier (apply.py) writes it into the graph, in id order;
+   applier (apply.py) writes it into the graph, in id order. On SQLite, POSTs of one threaded process
+   that wait for the write lock meanwhile run their statements in one transaction (together.py);
 5. only when that wrote nothing: an event stored before is answered "duplicate" and nothing is written —
    unless it was refused when applied, then it waits to be applied again; a runId another job's events
    used first is refused (the applier checks again, for events that raced each other).
@@ -27,6 +28,7 @@ from core.queries import prepared_cursor
 from core.roles import Role, has_role
 
 from ..models import LineageEvent
+from .together import write_together
 from .validation import LineageEventInvalid, ValidatedEvent, validate_event
 
 # Who may post lineage: the pipelines of a team (a machine user holding Team Lead) and admins. Readers
@@ -106,7 +108,7 @@ def _insert_new(row: LineageEvent, text: str) -> bool:
             return _insert_statement(row, text)
     if connection.vendor != "sqlite":
         return _insert_statement(row, text)
-    return _when_unlocked(lambda: _insert_statement(row, text))
+    return write_together(lambda: _insert_statement(row, text), when_unlocked=_when_unlocked)
 
 
 def _when_unlocked(write):
