@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.jsontext import JSONTextField
+
 
 class DataSource(models.Model):
     """Where datasets live, keyed by the OpenLineage namespace (e.g. postgres://db.example:5432)."""
@@ -210,7 +212,7 @@ class LineageEvent(models.Model):
     producer = models.CharField(max_length=1000)
     schema_url = models.CharField(max_length=1000)
     spec_major = models.PositiveSmallIntegerField()
-    payload = models.JSONField()
+    payload = JSONTextField()  # the raw event, read whole by the applier (core/jsontext.py says why text)
     received_at = models.DateTimeField(default=timezone.now)
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
