@@ -24,3 +24,17 @@ def collector_paused():
         yield
     finally:
         gc.enable()
+
+
+def freeze_loaded_app() -> None:
+    """Everything the process holds once Keel is loaded (modules, URL patterns, settings, the ORM's model
+    metadata: ~170,000 objects) moved out of the collector's sight (`gc.freeze`), after a collection of
+    what loading left behind.
+
+    They live as long as the process, yet every full collection walked them all: ~100 ms each, set off every
+    ~150 requests of an API list by the page's instances surviving younger collections, 0.7 ms of a risks
+    page's CPU (issue #15, docs/benchmarks.md "API lists"). Younger collections and cycles made after this
+    are collected as before. In gunicorn's master (preload_app) the frozen objects also stay shared with the
+    forked workers instead of being copied when a collection touches them."""
+    gc.collect()
+    gc.freeze()

@@ -335,7 +335,7 @@ class RowListMixin:
     holds each such list to DRF's own output from instances the ORM made."""
 
     def list(self, request, *args, **kwargs):
-        queryset = lean(self.filter_queryset(self.get_queryset()))
+        queryset = lean(self.filter_queryset(self.get_queryset()), reuse_sql=True)
         page = self.paginate_queryset(queryset)
         if page is not None:
             return self.get_paginated_response(list_rows(self.get_serializer(page, many=True)))
