@@ -10,11 +10,11 @@ bulk_create.
 On PostgreSQL the rows go in as one JSON document (INSERT … SELECT … FROM jsonb_to_recordset(%s)): one
 parameter whatever the row count. Django's client-side binding quotes every parameter into the SQL text
 in Python, and a VALUES list (or an UNNEST array per column, as bulk_create sends) of thousands of values
-cost more there than the INSERT itself; json.dumps writes the one document in C, and it is bound on the server
-(core.queries.prepared_cursor): quoted into the statement, the server scanned half a megabyte of literal per
-500 versions first (a registry sync's 500-version INSERT took 21 ms on the server so, 15 bound). Times go in as ISO-8601
-with their microseconds (the audit trail hashes them), JSON columns as their JSON (None as SQL NULL, as
-JSONField stores it).
+cost more there than the INSERT itself; json.dumps writes the one document in C, and it is bound on the
+server (core.queries.prepared_cursor): quoted into the statement, it was half a megabyte of literal per 500
+versions for the server to scan (a registry sync's 500-version INSERT: 13.5-21 ms so, 11.5-15 bound). Times
+go in as ISO-8601 with their microseconds (the audit trail hashes them), JSON columns as their JSON (None as
+SQL NULL, as JSONField stores it).
 """
 
 from __future__ import annotations
