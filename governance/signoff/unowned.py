@@ -10,7 +10,7 @@ Idempotent: a check that finds the same state twice writes nothing the second ti
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 
 from core import audit
 from projects.models import DeploymentObservation, RegisteredModel
@@ -26,20 +26,28 @@ RESOLVED_GONE = "The model is gone from the registry."
 
 
 def _serving_unowned(*, registry=None, model_ids=None):
-    """Live, unlinked models with an open production signal, each with `production` (those signals)."""
-    signals = DeploymentObservation.objects.filter(production_signal_q()).select_related("version")
+    """Live, unlinked models with an open production signal."""
     qs = RegisteredModel.objects.filter(
         project__isnull=True,
         deleted_at__isnull=True,
-        pk__in=signals.values("registered_model_id"),
+        pk__in=DeploymentObservation.objects.filter(production_signal_q()).values("registered_model_id"),
     ).select_related("registry")
     if registry is not None:
         qs = qs.filter(registry=registry)
     if model_ids is not None:
         qs = qs.filter(pk__in=model_ids)
-    return qs.prefetch_related(
-        Prefetch("deployments", queryset=signals.order_by("signal", "name"), to_attr="production")
-    ).order_by("pk")
+    return qs.order_by("pk")
+
+
+def _with_production(models: list[RegisteredModel]) -> list[RegisteredModel]:
+    """The models, each with `production` (its open production signals, with their versions), which a new
+    finding describes: read for those only, since a sync that changed nothing opens none (reading them for
+    every serving model was most of such a sync's check)."""
+    signals = DeploymentObservation.objects.filter(production_signal_q()).select_related("version")
+    prefetch_related_objects(
+        models, Prefetch("deployments", queryset=signals.order_by("signal", "name"), to_attr="production")
+    )
+    return models
 
 
 def _open_findings(*, registry=None, model_ids=None):
@@ -91,7 +99,7 @@ def unowned_models_check(*, registry=None, model_ids=None) -> dict:
         for finding in stale:
             finding_close(finding, _resolution(models.get(int(finding.subject_id))), entries=entries)
             closed += 1
-    to_open = [model for pk, model in serving.items() if pk not in already]
+    to_open = _with_production([model for pk, model in serving.items() if pk not in already])
     findings_open(
         [
             {

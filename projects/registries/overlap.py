@@ -47,14 +47,23 @@ def stored_versions(registry: Registry) -> list[ModelVersion]:
     )
 
 
-def open_intervals(registry: Registry) -> list[DeploymentObservation]:
+def open_intervals(registry: Registry, versions: list[ModelVersion] | None = None) -> list[DeploymentObservation]:
     """The registry's open deployment intervals, with their version and model (for their audit entries when
-    they end): read with the stored copy, before the transaction, since only the sync writes intervals."""
-    return list(
-        DeploymentObservation.objects.filter(
-            registered_model__registry=registry, observed_until__isnull=True
-        ).select_related("version", "registered_model")
-    )
+    they end): read with the stored copy, before the transaction, since only the sync writes intervals.
+
+    `versions`: that stored copy (stored_versions), whose instances the intervals take as their versions
+    instead of a second read of those rows with their JSON columns decoded (a sixth of a no-change re-sync's
+    reading, at 150 open intervals)."""
+    rows = DeploymentObservation.objects.filter(registered_model__registry=registry, observed_until__isnull=True)
+    if versions is None:
+        return list(rows.select_related("version", "registered_model"))
+    rows = list(rows.select_related("registered_model"))
+    by_pk = {v.pk: v for v in versions}
+    if missing := {row.version_id for row in rows} - by_pk.keys():  # none: an interval's version is its model's
+        by_pk |= ModelVersion.objects.in_bulk(missing)
+    for row in rows:
+        row.version = by_pk[row.version_id]
+    return rows
 
 
 def _whole(adapter):

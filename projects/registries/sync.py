@@ -89,7 +89,8 @@ def _read_stored(registry: Registry, run: SyncRun) -> tuple[list, list]:
     """Keel's copy of the versions and its open deployment intervals, read while the first pages are in
     flight; a failure is recorded on the run."""
     try:
-        return stored_versions(registry), open_intervals(registry)
+        versions = stored_versions(registry)
+        return versions, open_intervals(registry, versions)
     except (OperationalError, SoftTimeLimitExceeded) as exc:
         # Reading the stored copy met a locked or unreachable database, or the sync ran out of time.
         error = TransientRegistryError(f"Could not read Keel's copy this time: {exc!r}")
@@ -295,12 +296,15 @@ def _apply_models(sync: SyncPass) -> None:
     bulk_update_changed(RegisteredModel, model_changes)
     sync.models_by_name = models_by_name
     models_by_id = {m.pk: m for m in models_by_name.values()}
+    # The row read in this transaction, not a second copy; cached as the descriptor would (the id is equal),
+    # without its checks on each of thousands of versions.
+    cache_model = ModelVersion.registered_model.field.set_cached_value
     for key, v in list(sync.existing.items()):
         model = models_by_id.get(v.registered_model_id)
         if model is None:
             del sync.existing[key]
         else:
-            v.registered_model = model  # the row read in this transaction, not a second copy
+            cache_model(v, model)
 
 
 def _model_for(sync: SyncPass, name: str) -> RegisteredModel:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import F
+from django.db.models.fields.json import KT
 from django.db.models.signals import post_init
 
 from core.queries import LeanModelIterable, _leanable, lean
@@ -83,3 +85,34 @@ def test_lean_leaves_values_querysets_alone(rows):
 def test_the_list_models_are_made_lean(model):
     """Else the comparison above compares the ORM with itself."""
     assert _leanable(model, [f.attname for f in model._meta.concrete_fields])
+
+
+def strict(obj) -> dict:
+    """An instance's attributes by type and repr: equal aware times in different zones differ here."""
+    return {k: (type(v), repr(v)) for k, v in vars(obj).items() if k != "_state"}
+
+
+@pytest.mark.django_db
+def test_lean_json_and_times_are_the_orms_to_the_type_and_zone():
+    # lean decodes JSON text and SQLite's times without Django's generic converters (a sync reads thousands).
+    model = RegisteredModelFactory(name="json-and-times")
+    ModelVersionFactory(
+        registered_model=model,
+        version="1",
+        tags={"owner": "ana", "n": 1},
+        raw={"nested": {"ü": [1, 2.5, None, True]}, "s": "x", "big": 10**20},
+        metrics={"loss": None},
+        run_params={},
+        registry_created_at=dt.datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=dt.UTC),
+        run_started_at=dt.datetime(2026, 3, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+    )
+    ModelVersionFactory(registered_model=model, version="2", tags={}, raw=["a", 1], metrics={"auc": {"value": 0.9}})
+
+    def make():
+        return (
+            ModelVersion.objects.filter(registered_model=model)
+            .annotate(owner=KT("tags__owner"), n=F("tags__n"), nested=F("raw__nested"))
+            .order_by("pk")
+        )
+
+    assert [strict(o) for o in lean(make())] == [strict(o) for o in make()]
