@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Count, JSONField, Model, Prefetch, QuerySet, Value
+from django.db.models import Count, JSONField, Model, Prefetch, QuerySet, Subquery, Value
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable, get_related_populators
@@ -393,3 +393,17 @@ def count(queryset: QuerySet) -> int:
         row = cursor.fetchone()
     # What Django's get_aggregation makes of the row: no row is the empty count, a value goes through int().
     return 0 if row is None else None if row[0] is None else int(row[0])
+
+
+def ids_first(sliced: QuerySet) -> QuerySet:
+    """A page (`queryset[a:b]`) selected as the ids of that slice (a subquery: `WHERE pk IN (SELECT pk ... ORDER BY
+    ... LIMIT)`), then the rows of those ids in the same order: the same rows, in the same order, in one query.
+
+    For a page whose ordering an index cannot give: the database sorts every candidate row before it knows
+    which 50 it keeps. SQLite fetched each candidate's whole row and its joined rows into that sort; ROI entries'
+    page (the newest month's ~2,000 entries by project slug) took 3.1 ms in SQLite, its ids alone from a covering
+    index 0.8 ms with the rows of the 50 (issue #15)."""
+    page = sliced.values("pk")
+    whole = sliced._chain()
+    whole.query.clear_limits()
+    return whole.filter(pk__in=Subquery(page))

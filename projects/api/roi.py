@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from core import roles
 from core.api.columns import list_columns
 from core.api.fields import ScopedSlugRelatedField
+from core.api.pagination import IdsFirstPageNumberPagination
 from core.api.rows import RowListMixin
 from core.dates import validate_month
 from core.roles import Role, is_admin
@@ -139,6 +140,8 @@ class ROIEntryViewSet(RowListMixin, viewsets.ModelViewSet):
     """ROI ledger entries. PUT/PATCH re-convert the amount at the current FX rate."""
 
     filterset_class = ROIEntryFilterSet
+    # Sorted by project slug within a month, which no index of the entries holds in order.
+    pagination_class = IdsFirstPageNumberPagination
     read_roles = ALL_ROLES
     write_roles = WRITER_ROLES
     bulk_roles = WRITER_ROLES

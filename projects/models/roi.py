@@ -125,7 +125,12 @@ class ROIEntry(models.Model):
                 name="roientry_amount_non_negative",
             ),
         ]
-        indexes = [models.Index(fields=["project", "month"]), models.Index(fields=["month"])]
+        indexes = [
+            models.Index(fields=["project", "month"]),
+            # A month's entries with the API list's sort keys (projects/api/roi.py): its page selects its ids
+            # from this index alone (core.queries.ids_first). Serves every lookup by month too.
+            models.Index(fields=["month", "project", "kind", "category", "basis"], name="roientry_month_keys_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.basis} {self.kind}/{self.category} {self.amount} {self.currency}"
