@@ -132,6 +132,8 @@ class Risk(models.Model):
             models.Index(fields=["likelihood", "impact"]),
             models.Index(fields=["residual_likelihood", "residual_impact"]),
             models.Index(fields=["next_review_date"]),
+            # The register's order: a page of it is an index walk, not a sort of every risk with its joins.
+            models.Index(fields=["-residual_score", "title", "id"], name="risk_register_order_idx"),
         ]
         constraints = [
             models.CheckConstraint(

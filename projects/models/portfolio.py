@@ -127,7 +127,12 @@ class AIProject(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "AI project"
-        indexes = [models.Index(fields=["stage"]), models.Index(fields=["team", "stage"])]
+        indexes = [
+            models.Index(fields=["stage"]),
+            models.Index(fields=["team", "stage"]),
+            # The portfolio's order (name, then id: the API's tie-break): a page of it is an index walk.
+            models.Index(fields=["name", "id"], name="aiproject_name_order_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(stage__in=Stage.values), name="aiproject_stage_valid"),
             models.CheckConstraint(
