@@ -292,13 +292,14 @@ def parse_args() -> argparse.Namespace:
     add("--clients", type=int, default=8, help="concurrent HTTP clients")
     add("--burst", type=int, default=50, help="events a client posts back to back before taking the next burst")
     add("--pause", type=float, default=0.0, help="seconds a client waits after each burst")
-    # The default on both databases: `gthread` with 8 threads. On PostgreSQL one process then overlaps its
-    # commits' fsync waits (~3 ms each here), which a sync worker spends idle. On SQLite the POSTs that wait
-    # for the applier's write lock meanwhile store their events in one transaction (governance/lineage/
-    # together.py) while the other threads go on validating; a sync worker (deploy/gunicorn.conf.py's class)
-    # idles through each of the applier's batches. Measured side by side under load 5-6, 3,000 realistic and
-    # 2,000 fan-out events: gthread 226-228 and 345 events/s, sync 137-238 and 204-305.
-    add("--worker-class", default=None, help="gunicorn's worker class for its one worker [gthread]")
+    # The default is the database's. On PostgreSQL, `gthread` with 8 threads: one process then overlaps its
+    # commits' fsync waits (~3 ms each here), which a sync worker spends idle. On SQLite, `sync` (the class
+    # deploy/gunicorn.conf.py runs): one writer at a time holds SQLite's lock anyway, and on a quiet machine
+    # it measured ahead of gthread even with the grouped writes of governance/lineage/together.py (side by side,
+    # load 1.1-1.3, 3,000 realistic + 2,000 fan-out events: sync 349-355 and 502-515 events/s, web CPU 1.64-1.73
+    # and 1.23-1.26 ms an event; gthread 336-345 and 431-451, web 2.09-2.13 and 1.74-1.86). Under load
+    # (5-6) gthread came out ahead (226-228 vs 137-238, 345 vs 204-305): choose with --worker-class.
+    add("--worker-class", default=None, help="gunicorn's worker class for its one worker [sync on SQLite, gthread]")
     add("--threads", type=int, default=None, help="threads of that worker [1 for sync, 8 for gthread]")
     add(
         "--redis-url",
@@ -314,7 +315,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     if args.worker_class is None:
-        args.worker_class = "gthread"
+        args.worker_class = "sync" if connection.vendor == "sqlite" else "gthread"
     if args.threads is None:
         args.threads = 1 if args.worker_class == "sync" else 8
     t0 = time.perf_counter()
