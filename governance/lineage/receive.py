@@ -100,7 +100,8 @@ LOCK_POLL_SECONDS = 0.001
 
 
 def _insert_new(row: LineageEvent, text: str) -> bool:
-    """The one INSERT (outside any transaction: one statement is its own in autocommit, as a request runs;
+    """The one INSERT (outside any transaction: one statement is its own in autocommit, as a request runs, or on
+    SQLite, when other threads' POSTs wait for the lock with it, one transaction with theirs (together.py);
     inside a caller's, a savepoint keeps a failure from breaking that one). False when it wrote nothing:
     an event with this hash is stored, or (a run's event) another job's stored event holds its runId."""
     if connection.in_atomic_block:
