@@ -340,7 +340,7 @@ def test_events_are_applied_in_id_order_across_batches(team_lead, queued):
 
 
 def test_the_worker_lets_a_small_batch_gather_the_events_that_arrive_meanwhile(team_lead, queued, monkeypatch):
-    """A batch has a fixed cost: the worker waits (up to `gather` seconds) for a tenth of a full batch
+    """A batch has a fixed cost: the worker waits (up to `gather` seconds) for a quarter of a full batch
     before applying a handful, so events that arrive meanwhile go in the same batch."""
     from governance.lineage import apply
 
@@ -357,14 +357,38 @@ def test_the_worker_lets_a_small_batch_gather_the_events_that_arrive_meanwhile(t
             receive(payload=payload, by=team_lead)
 
     monkeypatch.setattr(apply.time, "sleep", nap)
-    report = lineage_apply_pending(max_batch=40, gather=60.0)  # a tenth of 40: it waits for 4
+    report = lineage_apply_pending(max_batch=16, gather=60.0)  # a quarter of 16: it waits for 4
 
     assert [len(b.event_ids) for b in report.batches] == [4]
     assert len(naps) == 3
     # Without `gather` (a request applying inline), whatever waits is applied at once.
     receive(payload=run(4), by=team_lead)
-    assert [len(b.event_ids) for b in lineage_apply_pending(max_batch=40).batches] == [1]
+    assert [len(b.event_ids) for b in lineage_apply_pending(max_batch=16).batches] == [1]
     assert len(naps) == 3
+
+
+def test_a_stream_that_pauses_is_applied_at_once_not_after_the_gather_time(team_lead, queued, monkeypatch):
+    """The worker gathers only while events keep arriving: one look that finds nothing new ends the wait,
+    so the last events of a burst are not left waiting `gather` seconds."""
+    from governance.lineage import apply
+
+    def run(n: int) -> dict:
+        return event(run={"runId": f"0196a1f0-0000-7000-8000-00000000030{n}"}, eventTime=f"2025-06-01T1{n}:00:00Z")
+
+    receive(payload=run(0), by=team_lead)
+    arriving = iter([run(1)])  # one more arrives during the first look, then the stream stops
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if (payload := next(arriving, None)) is not None:
+            receive(payload=payload, by=team_lead)
+
+    monkeypatch.setattr(apply.time, "sleep", nap)
+    report = lineage_apply_pending(max_batch=400, gather=60.0)  # would wait for 100
+
+    assert [len(b.event_ids) for b in report.batches] == [2]
+    assert naps == [apply.GATHER_POLL_SECONDS] * 2  # the second look found nothing new
 
 
 # --- what the graph's readers are told --------------------------------------------------------------
