@@ -28,6 +28,8 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.bulk_insert import insert_many
+
 from ..models import Classification, ColumnEdge, Dataset, DatasetField, Job, LineageEdge, Origin
 from . import propagation, taxonomy
 from .propagation import Graph, Root
@@ -180,7 +182,7 @@ def _moved(pk: int, label, now) -> Classification:
 
 def _save(to_create: list[Classification], to_update: list[Classification]) -> None:
     if to_create:
-        Classification.objects.bulk_create(to_create, batch_size=500)
+        insert_many(Classification, to_create)
     if to_update:
         Classification.objects.bulk_update(
             to_update, ["path", "hops", "treatment", "verified", "updated_at"], batch_size=500
