@@ -132,7 +132,8 @@ class DatasetSymlink(models.Model):
 
 
 class DatasetField(models.Model):
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="fields")
+    # No index of its own: the (dataset, name) unique constraint starts with it.
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="fields", db_index=False)
     name = models.CharField(max_length=500)
     data_type = models.CharField(max_length=200, blank=True)
     description = models.TextField(blank=True)
@@ -292,7 +293,11 @@ class ColumnEdge(models.Model):
     index, so uniqueness is two partial constraints: one per job, one for the job-less edges.
     """
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, null=True, blank=True, related_name="column_edges")
+    # No index of its own: the per-job unique constraint starts with it (an index is one more B-tree every one
+    # of the thousands of edges a lineage batch inserts has to update).
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, null=True, blank=True, related_name="column_edges", db_index=False
+    )
     source_field = models.ForeignKey(DatasetField, on_delete=models.CASCADE, related_name="downstream_column_edges")
     target_field = models.ForeignKey(DatasetField, on_delete=models.CASCADE, related_name="upstream_column_edges")
     transformation_type = models.CharField(
