@@ -22,6 +22,13 @@ class CoreConfig(AppConfig):
         )
 
         access_audit.connect()
+
+        # PostgreSQL timestamps read in C (core/pg_types.py).
+        from django.db.backends.signals import connection_created
+
+        from .pg_types import install_timestamp_loader
+
+        connection_created.connect(install_timestamp_loader, dispatch_uid="core.pg_types.timestamp_loader")
         schedule_audit.connect()
 
         # OpenAPI description of the API token scheme (registers itself with drf-spectacular).

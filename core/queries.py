@@ -86,15 +86,47 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator:
         with db.cursor() as cursor:
             yield cursor
         return
+    with _server_cursor(db) as cursor:
+        yield cursor
+
+
+def _server_cursor(db):
+    """A cursor of `db` (PostgreSQL) binding on the server: what connection.cursor() does with the cursor it
+    creates (thread and transaction checks, the debug wrapper where queries are logged), around one that binds
+    on the server, so that psycopg prepares a statement run again and again."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     db.ensure_connection()
-    # What connection.cursor() does with the cursor it creates (thread and transaction checks, the
-    # debug wrapper where queries are logged), around one that binds on the server.
     with db.wrap_database_errors:
-        cursor = db._prepare_cursor(ServerBindingCursor(db.connection))
-    with cursor:
-        yield cursor
+        return db._prepare_cursor(ServerBindingCursor(db.connection))
+
+
+def _prepares(compiler) -> bool:
+    """Whether a reused compiler's statement (_compiled) runs prepared: on PostgreSQL, where queries are not
+    logged, a statement without parameters (an executive's or a risk officer's unfiltered page: the same text
+    on every request, so one plan fits every run). Planning a list's page query cost the server 0.15-0.6 ms a
+    request (ROI entries: 3.40 -> 2.73 ms of server CPU prepared; findings 0.37 -> 0.23)."""
+    db = compiler.connection
+    return (
+        getattr(compiler, "keel_sql", None) is not None
+        and not compiler.keel_sql[1]
+        and db.vendor == "postgresql"
+        and not db.queries_logged
+    )
+
+
+def _execute_prepared(compiler, chunk_size):
+    """compiler.execute_sql() of a whole result, its statement run by a server-binding cursor (_prepares).
+    Django's execute_sql asks the connection for its cursor: for this one call the connection (this thread's
+    own) hands it the server-binding one."""
+    db = compiler.connection
+    cursor = _server_cursor(db)
+    db.cursor = lambda: cursor
+    try:
+        return compiler.execute_sql(chunked_fetch=False, chunk_size=chunk_size)
+    finally:
+        del db.cursor
+        cursor.close()
 
 
 # --- lean instances for list pages ---------------------------------------------------------------------
@@ -151,7 +183,10 @@ class LeanModelIterable(ModelIterable):
         db = queryset.db
         compiler = _compiled(queryset.query, db) if self.reuse_sql else queryset.query.get_compiler(using=db)
         compiler.get_converters = _quick_converters(compiler.get_converters, connections[db])
-        results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
+        if not self.chunked_fetch and _prepares(compiler):
+            results = _execute_prepared(compiler, self.chunk_size)
+        else:
+            results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
         select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
         model_cls = klass_info["model"]
         select_fields = klass_info["select_fields"]
@@ -357,6 +392,7 @@ def _compiled(query, db: str):
     reused = copy.copy(first)
     reused.query, reused.connection = query, compiler.connection
     reused.as_sql = lambda: (sql, params)
+    reused.keel_sql = (sql, params)
     return reused
 
 
@@ -388,7 +424,7 @@ def count(queryset: QuerySet) -> int:
             _remember(key, (statements[0][0], tuple(statements[0][1] or ())))
         return n
     sql, params = entry
-    with conn.cursor() as cursor:
+    with prepared_cursor(db) if not params else conn.cursor() as cursor:  # (_prepares)
         cursor.execute(sql, params)
         row = cursor.fetchone()
     # What Django's get_aggregation makes of the row: no row is the empty count, a value goes through int().

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from urllib.parse import quote
 
@@ -36,6 +37,7 @@ class ScopedSlugRelatedField(serializers.SlugRelatedField):
 # Stands for the object's lookup value while the URL is reversed once; matches every router's pattern.
 _PLACEHOLDER = "0keel0lookup0"
 _SAFE = RFC3986_SUBDELIMS + "/~:@"  # what Django's reverse() leaves unquoted
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch  # what quote() always leaves as it is
 
 
 class IdentityUrlField(serializers.HyperlinkedIdentityField):
@@ -75,7 +77,9 @@ class IdentityUrlField(serializers.HyperlinkedIdentityField):
         def convert(obj):
             if obj.pk in (None, ""):
                 return None
-            return template.replace(_PLACEHOLDER, quote(str(getattr(obj, lookup)), safe=_SAFE))
+            value = str(getattr(obj, lookup))
+            # A slug or an id is made of characters quote() leaves as they are: skip its encode and scan.
+            return template.replace(_PLACEHOLDER, value if _UNQUOTED(value) else quote(value, safe=_SAFE))
 
         return convert
 
@@ -86,6 +90,8 @@ class ChoiceLabelField(serializers.CharField):
     `source="get_kind_display"` made DRF inspect the method's signature on every row to decide whether
     to call it; a dict lookup says the same. An unknown value reads as itself, as Django's display does.
     """
+
+    row_value_only = True  # core.api.rows: the label depends on the value alone, whatever the request
 
     def __init__(self, *, choices, **kwargs):
         self.labels = {value: str(label) for value, label in choices}

@@ -53,11 +53,21 @@ class FindingSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    def _subject(self, finding):
+        """finding_subject(finding), made once for the row's two keys (label, then page): the row's last
+        finding and its subject are kept (a row reads the label first; a page of 50 made each twice)."""
+        last = getattr(self, "_last_subject", None)
+        if last is not None and last[0] is finding:
+            return last[1]
+        subject = finding_subject(finding)
+        self._last_subject = (finding, subject)
+        return subject
+
     def get_subject_label(self, finding) -> str:
-        return finding_subject(finding).label
+        return self._subject(finding).label
 
     def get_subject_page(self, finding) -> str | None:
-        url = finding_subject(finding).url
+        url = self._subject(finding).url
         request = self.context.get("request")
         if not url:
             return None

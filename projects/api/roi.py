@@ -8,6 +8,8 @@ any, exactly like a file upload.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
@@ -45,13 +47,22 @@ class MonthField(serializers.Field):
 
     default_error_messages = {"invalid": BAD_MONTH}
     default_validators = [validate_month]
+    row_value_only = True  # core.api.rows: the output depends on the value alone
 
     def to_representation(self, value):
         return f"{value:%Y-%m}"
 
     def row_converter(self):
-        """For core.api.rows: the output depends on the value alone."""
-        return self.to_representation
+        """For core.api.rows: the output depends on the value alone. A date's ISO form starts with what
+        strftime's "%Y-%m" makes of a year of four digits, in a seventh of the time (2.2 µs a value)."""
+        slow = self.to_representation
+
+        def convert(value):
+            if value.__class__ is dt.date and value.year >= 1000:
+                return value.isoformat()[:7]
+            return slow(value)
+
+        return convert
 
     def to_internal_value(self, data):
         month = month_from_cell(data) if isinstance(data, str) else None

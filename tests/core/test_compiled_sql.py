@@ -134,3 +134,18 @@ def test_a_count_with_nothing_to_run_is_left_to_django(db):
         assert count(lean(AIProject.objects.filter(pk__in=[]), reuse_sql=True)) == 0
     assert len(ran) == 0
     assert not queries._COMPILED
+
+
+@pytest.mark.postgres_only
+def test_a_statement_without_parameters_runs_prepared_with_the_orms_rows_and_count(risks):
+    """On PostgreSQL a reused statement without parameters binds on the server, so psycopg prepares it from its
+    fifth run on the connection (the server plans it once): the same rows and count every time."""
+    orm = [snapshot(r) for r in page()[:3]]
+    for _ in range(7):
+        assert [snapshot(r) for r in lean(page(), reuse_sql=True)[:3]] == orm
+        assert count(lean(Risk.objects.all(), reuse_sql=True)) == 4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any(s.startswith("SELECT COUNT(*)") and '"governance_risk"' in s for s in prepared)
+    assert any(s.endswith("LIMIT 3") and '"governance_risk"."title"' in s for s in prepared)
