@@ -133,6 +133,8 @@ def _leanable(model, field_names) -> bool:
     return all(type(inspect.getattr_static(model, name, None)) in _PLAIN_ATTRIBUTES for name in field_names)
 
 
+
+
 class LeanModelIterable(ModelIterable):
     """ModelIterable whose instances (and their select_related ones) are made without Model.__init__.
 
@@ -149,7 +151,7 @@ class LeanModelIterable(ModelIterable):
     def __iter__(self):
         queryset = self.queryset
         db = queryset.db
-        compiler = _compiled(queryset.query, db) if self.reuse_sql else queryset.query.get_compiler(using=db)
+        compiler = self.compiler_for(queryset, db)
         compiler.get_converters = _quick_converters(compiler.get_converters, connections[db])
         results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
         select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
@@ -190,6 +192,9 @@ class LeanModelIterable(ModelIterable):
                 else:
                     setattr(obj, field.name, rel_obj)
             yield obj
+
+    def compiler_for(self, queryset, db):
+        return _compiled(queryset.query, db) if self.reuse_sql else queryset.query.get_compiler(using=db)
 
 
 def _quick_converters(get_converters, db):
@@ -366,7 +371,7 @@ def count(queryset: QuerySet) -> int:
     call, 0.2-0.5 ms). The first count of a state runs as Django runs it and its one statement is kept; the
     next ones run that statement. A count that runs no statement (an empty `__in`) or more than one is left
     to Django every time."""
-    if queryset._iterable_class is not _ReusedSqlIterable or queryset._result_cache is not None:
+    if not issubclass(queryset._iterable_class, _ReusedSqlIterable) or queryset._result_cache is not None:
         return queryset.count()
     db = queryset.db
     key = _state_key(queryset.query, db)
