@@ -11,9 +11,10 @@ itself: the same query (the Prefetch's queryset filtered as Django filters it, `
 in page order), compiled once per query state and number of keys (the keys are the only parameters that
 change from page to page), its rows made by LeanModelIterable, each row's foreign key pointed at its page
 instance as Django points it, and the page instance's `to_attr` set to its rows in the query's order.
-Only a plain case is taken: a one-level `Prefetch` with a queryset and a `to_attr` over a reverse
-foreign key to the primary key, the queryset unsliced and prefetching nothing itself. Anything else is
-left in the queryset for Django. tests/core/test_page_prefetch.py holds the results to Django's.
+Only a plain case is taken: every lookup of the queryset a one-level `Prefetch` with a queryset and a
+`to_attr` over a reverse foreign key to the primary key, the queryset unsliced and prefetching nothing
+itself; with any other lookup Django runs them all. tests/core/test_page_prefetch.py holds the results to
+Django's.
 """
 
 from __future__ import annotations
@@ -30,18 +31,24 @@ from core import queries
 
 
 class PageIterable(queries._ReusedSqlIterable):
-    """The page's instances (as _ReusedSqlIterable makes them), then the plain reverse prefetches run here
-    and taken out of the queryset being evaluated, so that QuerySet._fetch_all leaves only the others to
-    Django's prefetch_related_objects."""
+    """The page's instances (as _ReusedSqlIterable makes them), then, when every prefetch lookup of the
+    queryset is a plain one, those lookups run here and the queryset is marked as prefetched (what
+    QuerySet._fetch_all checks before it calls prefetch_related_objects). Its lookups stay as they were, so a
+    queryset made from it later prefetches as any other. With any other lookup, Django runs them all."""
 
     def __iter__(self):
         objs = list(super().__iter__())
         queryset = self.queryset
         lookups = queryset._prefetch_related_lookups
-        targets = [getattr(lookup, "prefetch_to", lookup) for lookup in lookups]
-        if objs and lookups and len(set(targets)) == len(targets):  # a lookup named twice: Django's to judge
-            left = [lookup for lookup in queryset._prefetch_related_lookups if not _prefetched(objs, lookup)]
-            queryset._prefetch_related_lookups = tuple(left)
+        if objs and lookups and not queryset._prefetch_done:
+            model = type(objs[0])
+            targets = [getattr(lookup, "prefetch_to", lookup) for lookup in lookups]
+            fields = [_plain_field(model, lookup) for lookup in lookups]
+            plain = None not in fields and len(set(targets)) == len(targets)  # a lookup named twice: Django's
+            if plain and all(type(obj) is model for obj in objs) and _unique_keys(objs):
+                for lookup, field in zip(lookups, fields, strict=True):
+                    _prefetch(objs, lookup, field)
+                queryset._prefetch_done = True
         yield from objs
 
 
@@ -76,15 +83,14 @@ def _plain_field(model, lookup):
     return None
 
 
-def _prefetched(objs: list, lookup) -> bool:
-    """Run `lookup` for the page's instances `objs` if it is a plain one; whether it ran."""
-    model = type(objs[0])
-    field = _plain_field(model, lookup)
-    if field is None or any(type(obj) is not model for obj in objs):
-        return False
+def _unique_keys(objs: list) -> bool:
     keys = [obj.pk for obj in objs]
-    if len(set(keys)) != len(keys) or None in keys:
-        return False
+    return None not in keys and len(set(keys)) == len(keys)
+
+
+def _prefetch(objs: list, lookup, field) -> None:
+    """Run the plain `lookup` (over the foreign key `field`) for the page's instances `objs`."""
+    keys = [obj.pk for obj in objs]
     rel_qs = lookup.queryset
     db = rel_qs._db or objs[0]._state.db
     rows = _rows(rel_qs.using(db), field.name, keys, db)
@@ -103,7 +109,6 @@ def _prefetched(objs: list, lookup) -> bool:
         if "_prefetched_objects_cache" not in obj.__dict__:  # as prefetch_related_objects leaves every instance
             obj._prefetched_objects_cache = {}
         setattr(obj, to_attr, by_key.get(key, []))
-    return True
 
 
 def _rows(rel_qs: QuerySet, field_name: str, keys: list, db: str) -> list:

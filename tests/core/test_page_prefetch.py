@@ -146,3 +146,26 @@ def test_an_empty_page_runs_no_prefetch(risks):
     with CaptureQueriesContext(connection) as ran:
         assert list(lean_page(risk_page()).filter(title="nobody")) == []
     assert len(ran) == 1
+
+
+def test_a_page_with_any_other_lookup_is_left_to_django_whole(risks):
+    def page():
+        return risk_page().prefetch_related("project__risks")
+
+    def rows(risk):  # the rows' own attributes (their cached risk and project hold Django's querysets)
+        return risk.pk, [snapshot(m)["attrs"] for m in risk.shown], [r.pk for r in risk.project.risks.all()]
+
+    with CaptureQueriesContext(connection) as orm_ran:
+        orm = [rows(r) for r in page()]
+    with CaptureQueriesContext(connection) as ran:
+        fast = [rows(r) for r in lean_page(page())]
+    assert fast == orm
+    assert len(ran) == len(orm_ran) == 3
+
+
+def test_a_queryset_made_from_a_loaded_page_prefetches_again(risks):
+    page = lean_page(risk_page())
+    assert sum(len(r.shown) for r in page) == 6
+    again = page.filter(likelihood__gte=3)
+    assert [snap(r) for r in again] == [snap(r) for r in risk_page().filter(likelihood__gte=3)]
+    assert sum(len(r.shown) for r in again) == 2
