@@ -50,7 +50,7 @@ from rest_framework.relations import PKOnlyObject
 from rest_framework.response import Response
 from rest_framework.utils.serializer_helpers import ReturnList
 
-from core.queries import lean
+from core.prefetch import lean_page
 
 # What DRF's `get_attribute` would call rather than return (rest_framework.fields.is_simple_callable).
 _CALLABLES = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial)
@@ -372,7 +372,7 @@ class RowListMixin:
     holds each such list to DRF's own output from instances the ORM made."""
 
     def list(self, request, *args, **kwargs):
-        queryset = lean(self.filter_queryset(self.get_queryset()), reuse_sql=True)
+        queryset = lean_page(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(queryset)
         if page is not None:
             return self.get_paginated_response(list_rows(self.get_serializer(page, many=True)))

@@ -98,7 +98,7 @@ def test_every_list_says_byte_for_byte_what_drf_says(request, client, portfolio,
     planned = client.get(url)
     again = client.get(url)  # its page, prefetch and count queries compiled by the first (core.queries._compiled)
     monkeypatch.setattr(rows, "row_plan", lambda serializer_class: None)  # DRF builds every row,
-    monkeypatch.setattr(rows, "lean", lambda queryset, **kw: queryset)  # Model.__init__ instances, SQL compiled,
+    monkeypatch.setattr(rows, "lean_page", lambda queryset: queryset)  # ORM instances, Django's prefetch, SQL compiled,
     monkeypatch.setattr(FilterBackend, "filter_queryset", DjangoFilterBackend.filter_queryset)  # filtered by a form
     drf = client.get(url)
     assert planned.status_code == drf.status_code == 200
