@@ -52,6 +52,9 @@ def iso_times(db) -> Iterator[None]:
     adapters = db.connection.adapters
     oid = types["timestamptz"].oid
     own = adapters.get_loader(oid, Format.TEXT)
+    if own in _LOADERS.values():  # a lean read inside another's block (a prefetch): already fast
+        yield
+        return
     adapters.register_loader(oid, _iso_loader(own))
     try:
         yield
