@@ -24,8 +24,6 @@ from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-from core.pgtimes import iso_times
-
 
 def count_subquery(qs: QuerySet) -> QuerySet:
     """A one-value subquery counting `qs` (which must be filtered on an OuterRef), for Subquery(...)."""
@@ -159,8 +157,7 @@ class LeanModelIterable(ModelIterable):
         db = queryset.db
         compiler = _compiled(queryset.query, db) if self.reuse_sql else queryset.query.get_compiler(using=db)
         compiler.get_converters = _quick_converters(compiler.get_converters, connections[db])
-        with iso_times(connections[db]):  # PostgreSQL's times parsed in C (core/pgtimes.py)
-            results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
+        results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
         select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
         model_cls = klass_info["model"]
         select_fields = klass_info["select_fields"]

@@ -116,28 +116,3 @@ def test_lean_json_and_times_are_the_orms_to_the_type_and_zone():
         )
 
     assert [strict(o) for o in lean(make())] == [strict(o) for o in make()]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    "moment",
-    [
-        dt.datetime(2026, 3, 1, 12, 30, 45, 123456, tzinfo=dt.UTC),
-        dt.datetime(2026, 3, 1, 12, 30, 45, 120000, tzinfo=dt.UTC),  # PostgreSQL writes ".12"
-        dt.datetime(2026, 3, 1, 12, 30, 45, tzinfo=dt.UTC),  # no fraction at all
-        dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30))),
-        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
-        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
-    ],
-)
-def test_lean_times_are_the_orms_at_the_edges(moment):
-    # On PostgreSQL lean reads timestamptz text with datetime.fromisoformat (core/pgtimes.py).
-    model = RegisteredModelFactory(name="times")
-    ModelVersionFactory(registered_model=model, version="1", registry_created_at=moment, run_started_at=moment)
-
-    def make():
-        return ModelVersion.objects.filter(registered_model=model).annotate(
-            model_seen=F("registered_model__first_seen_at")
-        )
-
-    assert [strict(o) for o in lean(make())] == [strict(o) for o in make()]
