@@ -31,7 +31,7 @@ from django.db import connections, router
 from django.db.backends.base.operations import BaseDatabaseOperations
 
 from core.jsontext import dumps
-from core.queries import prepared_cursor
+from core.queries import instance_builder, prepared_cursor
 
 BATCH = 500
 JSON_BATCH = 5000  # rows per statement on PostgreSQL (one parameter each)
@@ -88,10 +88,12 @@ def insert_values(model, rows: list[dict], *, batch_size: int = BATCH) -> list:
     values = [as_tuple({**constant, **{n: make() for n, make in fresh if n not in row}, **row}) for row in rows]
     keys = insert_rows(model, names, values, batch_size=batch_size)
     if keys is None:  # the rows carry their own primary key
-        return [model.from_db(db, names, row) for row in values]
+        build = instance_builder(model, names).from_db
+        return [build(db, names, row) for row in values]
     at = meta.concrete_fields.index(meta.pk)
     columns = [*names[:at], meta.pk.attname, *names[at:]]
-    return [model.from_db(db, columns, (*row[:at], key, *row[at:])) for key, row in zip(keys, values, strict=True)]
+    build = instance_builder(model, columns).from_db  # without Model.__init__ where that is the same instance
+    return [build(db, columns, (*row[:at], key, *row[at:])) for key, row in zip(keys, values, strict=True)]
 
 
 def insert_rows(model, attnames: list[str], rows: list[tuple], *, batch_size: int = BATCH) -> list | None:

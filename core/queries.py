@@ -153,6 +153,12 @@ class _LeanBuilder:
 _PLAIN_ATTRIBUTES = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
+def instance_builder(model, field_names):
+    """What makes instances of `model` from these columns' values (`.from_db(db, field_names, values)`): a
+    _LeanBuilder where _leanable holds (the same instance without Model.__init__), else the model itself."""
+    return _LeanBuilder(model) if _leanable(model, field_names) else model
+
+
 def _leanable(model, field_names) -> bool:
     """Whether Model.from_db would do no more than set these attributes in the instance's __dict__: the
     model's own from_db and __init__, no init signal receiver, and each field a plain (deferred) attribute
