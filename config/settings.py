@@ -418,8 +418,9 @@ KEEL_LINEAGE_APPLY_TICK_SECONDS = env.int("KEEL_LINEAGE_APPLY_TICK_SECONDS", def
 KEEL_LINEAGE_APPLY_INLINE = env.bool("KEEL_LINEAGE_APPLY_INLINE", default=False)
 # At most this many waiting lineage events are applied per batch (one transaction, one audit event).
 KEEL_LINEAGE_APPLY_BATCH = env.int("KEEL_LINEAGE_APPLY_BATCH", default=500)
-# The worker lets a small batch (under a quarter of KEEL_LINEAGE_APPLY_BATCH) wait up to this many seconds
-# for more events while they keep arriving: each batch has a fixed cost. 0 applies whatever waits at once.
+# The worker lets a small batch (under half of KEEL_LINEAGE_APPLY_BATCH on SQLite, a quarter on PostgreSQL)
+# wait up to this many seconds for more events while they keep arriving: each batch has a fixed cost.
+# 0 applies whatever waits at once.
 KEEL_LINEAGE_APPLY_GATHER_SECONDS = env.float("KEEL_LINEAGE_APPLY_GATHER_SECONDS", default=0.5)
 # How often the expiry rule runs (approvals past their re-certification date become expired).
 KEEL_SIGNOFF_EXPIRY_TICK_SECONDS = env.int("KEEL_SIGNOFF_EXPIRY_TICK_SECONDS", default=3600)

@@ -340,8 +340,9 @@ def test_events_are_applied_in_id_order_across_batches(team_lead, queued):
 
 
 def test_the_worker_lets_a_small_batch_gather_the_events_that_arrive_meanwhile(team_lead, queued, monkeypatch):
-    """A batch has a fixed cost: the worker waits (up to `gather` seconds) for a quarter of a full batch
-    before applying a handful, so events that arrive meanwhile go in the same batch."""
+    """A batch has a fixed cost: the worker waits (up to `gather` seconds) for a share of a full batch (a half
+    on SQLite, a quarter on PostgreSQL) before applying a handful, so events that arrive meanwhile go in the
+    same batch."""
     from governance.lineage import apply
 
     def run(n: int) -> dict:
@@ -357,13 +358,14 @@ def test_the_worker_lets_a_small_batch_gather_the_events_that_arrive_meanwhile(t
             receive(payload=payload, by=team_lead)
 
     monkeypatch.setattr(apply.time, "sleep", nap)
-    report = lineage_apply_pending(max_batch=16, gather=60.0)  # a quarter of 16: it waits for 4
+    size = next(n for n in range(1, 100) if apply.gather_target(n) == 4)  # a batch size for which it waits for 4
+    report = lineage_apply_pending(max_batch=size, gather=60.0)
 
     assert [len(b.event_ids) for b in report.batches] == [4]
     assert len(naps) == 3
     # Without `gather` (a request applying inline), whatever waits is applied at once.
     receive(payload=run(4), by=team_lead)
-    assert [len(b.event_ids) for b in lineage_apply_pending(max_batch=16).batches] == [1]
+    assert [len(b.event_ids) for b in lineage_apply_pending(max_batch=size).batches] == [1]
     assert len(naps) == 3
 
 
@@ -385,7 +387,7 @@ def test_a_stream_that_pauses_is_applied_at_once_not_after_the_gather_time(team_
             receive(payload=payload, by=team_lead)
 
     monkeypatch.setattr(apply.time, "sleep", nap)
-    report = lineage_apply_pending(max_batch=400, gather=60.0)  # would wait for 100
+    report = lineage_apply_pending(max_batch=400, gather=60.0)  # would wait for 100 or more
 
     assert [len(b.event_ids) for b in report.batches] == [2]
     assert naps == [apply.GATHER_POLL_SECONDS] * 2  # the second look found nothing new
