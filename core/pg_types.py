@@ -1,11 +1,12 @@
 """PostgreSQL: timestamps read by `datetime.fromisoformat` rather than psycopg's pure-Python parser (issue #15).
 
-psycopg without its C extension (as installed here) parses each timestamptz of a result with a regular
-expression, builds the datetime from seven int() calls, shifts it by the parsed offset and moves it to the
-session's zone; Django's loader then swaps in its own tzinfo. That was ~6 µs a value, 0.5-1 ms of an API
-list page of 50 rows with two or three timestamps each (projects, findings, ROI entries: more than their
-rows' own JSON). With the session in UTC, as Django sets it (USE_TZ), PostgreSQL writes every timestamp as
-`YYYY-MM-DD HH:MM:SS[.ffffff]+00`, which `datetime.fromisoformat` reads in C: the same wall time, the same
+Django's timestamptz loader (django.db.backends.postgresql.psycopg_any.BaseTzLoader) subclasses psycopg's
+pure-Python TimestamptzLoader, so even with psycopg's C extension installed (psycopg[binary]) each timestamptz
+of a result is parsed with a regular expression, built from seven int() calls, shifted by the parsed offset
+and moved to the session's zone; Django's loader then swaps in its own tzinfo. That was ~6 µs a value,
+0.5-1 ms of an API list page of 50 rows with two or three timestamps each (projects, findings, ROI entries:
+more than their rows' own JSON). With the session in UTC, as Django sets it (USE_TZ), PostgreSQL writes every
+timestamp as `YYYY-MM-DD HH:MM:SS[.ffffff]+00`, which `datetime.fromisoformat` reads in C: the same wall time, the same
 tzinfo (Django's), ~1.4 µs. Anything else (another offset or session zone, BC, infinity, years past 9999)
 goes to Django's loader, as before.
 """
