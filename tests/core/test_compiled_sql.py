@@ -9,7 +9,6 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.db.models import F, Prefetch
-from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,12 +20,7 @@ from tests.risk_factories import MitigationFactory, overdue_risk
 
 from .test_lean_instances import snapshot
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    queries._COMPILED.clear()
-    yield
-    queries._COMPILED.clear()
+pytestmark = pytest.mark.usefixtures("empty_compiled_cache")
 
 
 @pytest.fixture
@@ -36,20 +30,6 @@ def risks(project, other_project, team_lead):
             risk = overdue_risk(project=p, title=f"Risk {n} at {p.slug}", likelihood=n + 2, impact=4)
             MitigationFactory(risk=risk, owner=team_lead, due_date=dt.date(2030, 1, n))
             MitigationFactory(risk=risk, owner=team_lead, due_date=None)
-
-
-@pytest.fixture
-def compiles(monkeypatch):
-    """How many times a query is compiled (SQLCompiler.as_sql, outermost calls)."""
-    seen = []
-    as_sql = SQLCompiler.as_sql
-
-    def counted(self, *args, **kwargs):
-        seen.append(self.query.model)
-        return as_sql(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
-    return seen
 
 
 def page(**filters):

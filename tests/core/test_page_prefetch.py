@@ -10,10 +10,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.db.models import F, Prefetch
-from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
-from core import queries
 from core.prefetch import lean_page
 from governance.models import Mitigation, Risk
 from projects.models import DeploymentObservation, ModelVersion
@@ -22,26 +20,7 @@ from tests.risk_factories import MitigationFactory, overdue_risk
 
 from .test_lean_instances import snapshot
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    queries._COMPILED.clear()
-    yield
-    queries._COMPILED.clear()
-
-
-@pytest.fixture
-def compiles(monkeypatch):
-    """The models of the queries compiled (SQLCompiler.as_sql calls)."""
-    seen = []
-    as_sql = SQLCompiler.as_sql
-
-    def counted(self, *args, **kwargs):
-        seen.append(self.query.model)
-        return as_sql(self, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counted)
-    return seen
+pytestmark = pytest.mark.usefixtures("empty_compiled_cache")
 
 
 @pytest.fixture
